@@ -1,0 +1,18 @@
+// Runs graphs and single nodes on the reference kernels, with no planning: the test oracle for every
+// optimized path, and the evaluator fold_constants uses for float constant subgraphs.
+#pragma once
+
+#include <vector>
+
+#include "engine/core/tensor.h"
+#include "engine/ir/graph.h"
+
+namespace engine {
+
+// Inputs in graph-input order (shapes as the graph says, dim 0 may be any batch for batched inputs);
+// returns the graph outputs in order. Throws engine::Error on shape mismatch.
+std::vector<Tensor> run_reference(const Graph& g, const std::vector<Tensor>& inputs);
+// Evaluates node n on the given input tensors (one per node input); returns one tensor per output.
+std::vector<Tensor> eval_node_reference(const Graph& g, NodeId n, const std::vector<const Tensor*>& inputs);
+
+}  // namespace engine

@@ -1,0 +1,121 @@
+#include "engine/core/tensor.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "engine/core/error.h"
+
+namespace engine {
+namespace {
+std::shared_ptr<std::byte> alloc_aligned(size_t bytes) {
+    size_t rounded = (bytes + kTensorAlignment - 1) / kTensorAlignment * kTensorAlignment;
+    if (rounded == 0) rounded = kTensorAlignment;
+    void* p = std::aligned_alloc(kTensorAlignment, rounded);
+    if (!p) throw std::bad_alloc();
+    std::memset(p, 0, rounded);
+    return std::shared_ptr<std::byte>(static_cast<std::byte*>(p), [](std::byte* q) { std::free(q); });
+}
+}  // namespace
+
+Tensor::Tensor(DataType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
+    for (int64_t d : shape_) ENGINE_CHECK(d >= 0, "negative dimension in shape ", shape_str(shape_));
+    data_ = alloc_aligned(bytes());
+}
+
+Tensor::Tensor(const Tensor& other) : dtype_(other.dtype_), shape_(other.shape_) {
+    if (other.data_) {
+        data_ = alloc_aligned(bytes());
+        std::memcpy(data_.get(), other.data_.get(), bytes());
+    }
+}
+
+Tensor& Tensor::operator=(const Tensor& other) {
+    if (this != &other) {
+        Tensor copy(other);
+        *this = std::move(copy);
+    }
+    return *this;
+}
+
+Tensor Tensor::from_f32(Shape shape, std::span<const float> values) {
+    Tensor t(DataType::F32, std::move(shape));
+    ENGINE_CHECK_EQ(static_cast<size_t>(t.numel()), values.size(), "value count does not match shape");
+    std::memcpy(t.data(), values.data(), t.bytes());
+    return t;
+}
+
+Tensor Tensor::from_i64(Shape shape, std::span<const int64_t> values) {
+    Tensor t(DataType::I64, std::move(shape));
+    ENGINE_CHECK_EQ(static_cast<size_t>(t.numel()), values.size(), "value count does not match shape");
+    std::memcpy(t.data(), values.data(), t.bytes());
+    return t;
+}
+
+Tensor Tensor::from_bytes(DataType dtype, Shape shape, const void* bytes, size_t num_bytes) {
+    Tensor t(dtype, std::move(shape));
+    ENGINE_CHECK_EQ(t.bytes(), num_bytes, "byte count does not match shape ", shape_str(t.shape()));
+    if (num_bytes) std::memcpy(t.data(), bytes, num_bytes);
+    return t;
+}
+
+Tensor Tensor::wrap(DataType dtype, Shape shape, std::shared_ptr<const void> owner, const void* data) {
+    Tensor t;
+    t.dtype_ = dtype;
+    t.shape_ = std::move(shape);
+    // Aliasing constructor: shares ownership of `owner`, points at `data`.
+    t.data_ = std::shared_ptr<std::byte>(std::const_pointer_cast<void>(owner),
+                                         static_cast<std::byte*>(const_cast<void*>(data)));
+    return t;
+}
+
+std::vector<int64_t> Tensor::to_i64() const {
+    const auto n = static_cast<size_t>(numel());
+    std::vector<int64_t> out(n);
+    for (size_t i = 0; i < n; ++i) {
+        switch (dtype_) {
+            case DataType::I64: out[i] = data_as<int64_t>()[i]; break;
+            case DataType::I32: out[i] = data_as<int32_t>()[i]; break;
+            case DataType::I8: out[i] = data_as<int8_t>()[i]; break;
+            case DataType::U8: out[i] = data_as<uint8_t>()[i]; break;
+            case DataType::Bool: out[i] = data_as<uint8_t>()[i] != 0; break;
+            case DataType::F32: out[i] = static_cast<int64_t>(data_as<float>()[i]); break;
+            case DataType::F64: out[i] = static_cast<int64_t>(data_as<double>()[i]); break;
+            default: ENGINE_THROW("cannot read ", dtype_name(dtype_), " tensor as integers");
+        }
+    }
+    return out;
+}
+
+std::vector<float> Tensor::to_f32() const {
+    const auto n = static_cast<size_t>(numel());
+    std::vector<float> out(n);
+    for (size_t i = 0; i < n; ++i) {
+        switch (dtype_) {
+            case DataType::F32: out[i] = data_as<float>()[i]; break;
+            case DataType::F64: out[i] = static_cast<float>(data_as<double>()[i]); break;
+            case DataType::I64: out[i] = static_cast<float>(data_as<int64_t>()[i]); break;
+            case DataType::I32: out[i] = static_cast<float>(data_as<int32_t>()[i]); break;
+            case DataType::I8: out[i] = data_as<int8_t>()[i]; break;
+            case DataType::U8: out[i] = data_as<uint8_t>()[i]; break;
+            case DataType::Bool: out[i] = data_as<uint8_t>()[i] != 0 ? 1.f : 0.f; break;
+            default: ENGINE_THROW("cannot read ", dtype_name(dtype_), " tensor as floats");
+        }
+    }
+    return out;
+}
+
+Tensor Tensor::reshaped(Shape shape) const {
+    ENGINE_CHECK_EQ(shape_numel(shape), numel(), "reshape of ", shape_str(shape_), " to ", shape_str(shape));
+    Tensor t(*this);
+    t.shape_ = std::move(shape);
+    return t;
+}
+
+int64_t TensorRef::sample_numel() const {
+    int64_t n = 1;
+    for (size_t i = 1; i < shape.size(); ++i) n *= shape[i];
+    return n;
+}
+
+}  // namespace engine

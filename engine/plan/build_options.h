@@ -1,0 +1,26 @@
+// Options of `rtdet build` / Builder, recorded in the plan.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace engine {
+
+// TensorRT's meaning: a reduced precision is *allowed* where a backend has kernels for it; inputs and
+// outputs stay FP32. Best allows every precision the device has.
+enum class Precision : uint8_t { FP32, FP16, BF16, Best };
+
+std::string_view precision_name(Precision p);      // "fp32", "fp16", "bf16", "best"
+Precision precision_from_name(std::string_view s);  // throws engine::Error listing the allowed names
+
+struct BuildOptions {
+    std::string device = "cpu";  // "cpu" (fastest CPU backends, reference last) or "reference"
+    Precision precision = Precision::FP32;
+    int max_batch = 1;  // plans run any batch 1..max_batch
+    int threads = 0;    // 0: all cores
+    std::string timing_cache;                  // file of measured tactic timings (optional)
+    std::vector<std::string> disabled_passes;  // pass names to skip (tests, debugging)
+};
+
+}  // namespace engine

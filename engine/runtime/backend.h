@@ -1,0 +1,46 @@
+// A backend claims the nodes it can run and creates their kernels. The builder walks backends in
+// priority order; the first whose supports() says yes gets the node. The reference CPU backend is
+// last and complete (every IR op, FP32).
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/ir/graph.h"
+#include "engine/runtime/kernel.h"
+
+namespace engine {
+
+struct BuildOptions;
+
+class Backend {
+public:
+    virtual ~Backend() = default;
+    // Stable name recorded in plans: "reference", "onednn", "cuda".
+    virtual std::string_view name() const = 0;
+    // The device this backend would run on, recorded in the plan and checked on load (e.g.
+    // "cpu x86_64 avx512_core_amx"). Loading a plan on a device that cannot run it is an error.
+    virtual std::string device_signature() const = 0;
+    // Whether this backend runs node `n` (dtype, layout, attribute limits). When not, `why` says why
+    // (one short phrase, shown in build logs).
+    virtual bool supports(const Graph& g, NodeId n, std::string* why) const = 0;
+    // Whether the kernel for node `n` can compute in `dt` (F16/BF16) when the plan allows reduced
+    // precision. Inputs and outputs of the plan stay F32 regardless.
+    virtual bool supports_precision(const Graph& g, NodeId n, DataType dt) const {
+        (void)g, (void)n;
+        return dt == DataType::F32;
+    }
+    // Build time: constant data the kernel wants stored in the plan for node `n`, already in the
+    // layout it runs on (packed weights). Default: nothing; the kernel reads the constant inputs.
+    virtual std::vector<Tensor> pack(const Graph& g, NodeId n, const BuildOptions& options) {
+        (void)g, (void)n, (void)options;
+        return {};
+    }
+    // Load time: the kernel for node `n`. `packed` holds what pack() returned, as views of the plan.
+    virtual std::unique_ptr<Kernel> create_kernel(const Graph& g, NodeId n, std::span<const Tensor> packed) = 0;
+};
+
+}  // namespace engine
