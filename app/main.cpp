@@ -1,1 +1,41 @@
-int main() { return 0; }
+// rtdet: real-time YOLO detection on an engine of its own (ONNX -> plan -> runtime).
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
+#include <map>
+#include <string>
+
+#include "app/commands.h"
+#include "engine/core/error.h"
+
+int main(int argc, char** argv) {
+    CLI::App root{"rtdet: real-time YOLO object detection (build, bench, convert, info)"};
+    root.set_version_flag("--version", std::string("rtdet ") + RTDET_VERSION);
+    root.require_subcommand(1);
+    bool verbose = false;
+    bool quiet = false;
+    root.add_flag("-v,--verbose", verbose, "Debug logging (pass decisions, backend choices)");
+    root.add_flag("-q,--quiet", quiet, "Warnings and errors only");
+
+    std::map<std::string, app::CommandFn> commands;
+    commands["build"] = app::setup_build(root);
+    commands["bench"] = app::setup_bench(root);
+    commands["convert"] = app::setup_convert(root);
+    commands["info"] = app::setup_info(root);
+
+    CLI11_PARSE(root, argc, argv);
+    spdlog::set_pattern("[%l] %v");
+    spdlog::set_level(verbose ? spdlog::level::debug : quiet ? spdlog::level::warn : spdlog::level::info);
+    try {
+        for (CLI::App* sub : root.get_subcommands()) return commands.at(sub->get_name())();
+    } catch (const engine::Error& e) {
+        std::fprintf(stderr, "rtdet: error: %s\n", e.what());
+        return 1;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "rtdet: error: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}

@@ -14,6 +14,7 @@
 #include "engine/core/dtype.h"
 #include "engine/core/shape.h"
 #include "engine/core/tensor.h"
+#include "engine/ir/layout.h"
 #include "engine/ir/op_type.h"
 #include "engine/ir/params.h"
 
@@ -43,6 +44,7 @@ struct Value {
     bool batched = false;
     // Storage chosen by the builder for the assigned backend (precision assignment, layouts).
     DataType storage_dtype = DataType::F32;
+    Layout layout = Layout::Plain;
 };
 
 struct Node {

@@ -1,1 +1,74 @@
-// placeholder
+// Dispatch from an IR op and its params to the reference kernel.
+#include "engine/backends/cpu/reference/ref_ops.h"
+
+#include "engine/core/error.h"
+
+namespace engine {
+namespace {
+
+template <typename P>
+const P& params_as(OpType op, const OpParams& params) {
+    const P* p = std::get_if<P>(&params);
+    ENGINE_CHECK(p != nullptr, "reference: ", op_type_name(op), " node carries the wrong params type (index ",
+                 params.index(), ")");
+    return *p;
+}
+
+// Unary activations may carry UnaryParams or nothing (Relu, Sigmoid, ...).
+UnaryParams unary_params(OpType op, const OpParams& params) {
+    if (std::holds_alternative<std::monostate>(params)) return {};
+    return params_as<UnaryParams>(op, params);
+}
+
+}  // namespace
+
+void ref_run(OpType op, const OpParams& params, const KernelArgs& args) {
+    switch (op) {
+        case OpType::Conv:
+            return ref_conv(params_as<ConvParams>(op, params), args);
+        case OpType::BatchNorm:
+            return ref_batch_norm(params_as<BatchNormParams>(op, params), args);
+        case OpType::Relu:
+        case OpType::LeakyRelu:
+        case OpType::Sigmoid:
+        case OpType::Tanh:
+        case OpType::Softplus:
+        case OpType::Mish:
+        case OpType::Silu:
+        case OpType::Clip:
+            return ref_activation(activation_of(op, unary_params(op, params)), args);
+        case OpType::Add:
+            return ref_binary(BinaryOp::Add, args);
+        case OpType::Sub:
+            return ref_binary(BinaryOp::Sub, args);
+        case OpType::Mul:
+            return ref_binary(BinaryOp::Mul, args);
+        case OpType::Div:
+            return ref_binary(BinaryOp::Div, args);
+        case OpType::Concat:
+            return ref_concat(params_as<ConcatParams>(op, params), args);
+        case OpType::Resize:
+            return ref_resize(params_as<ResizeParams>(op, params), args);
+        case OpType::MaxPool:
+            return ref_maxpool(params_as<MaxPoolParams>(op, params), args);
+        case OpType::Reshape:
+        case OpType::Identity:
+        case OpType::Dropout:
+            return ref_copy(args);
+        case OpType::Transpose:
+            return ref_transpose(params_as<TransposeParams>(op, params), args);
+        case OpType::Slice:
+            return ref_slice(params_as<SliceParams>(op, params), args);
+        case OpType::Split:
+            return ref_split(params_as<SplitParams>(op, params), args);
+        case OpType::Softmax:
+            return ref_softmax(params_as<SoftmaxParams>(op, params), args);
+        case OpType::Pad:
+            return ref_pad(params_as<PadParams>(op, params), args);
+        case OpType::Count:
+            break;
+    }
+    ENGINE_THROW("reference: no kernel for op ", op_type_name(op));
+}
+
+}  // namespace engine

@@ -1,0 +1,150 @@
+// rtdet bench MODEL.onnx|MODEL.plan: latency and throughput in the manner of trtexec.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "app/commands.h"
+#include "app/model_source.h"
+#include "engine/core/error.h"
+#include "engine/runtime/runtime.h"
+
+namespace app {
+namespace {
+
+struct LatencyStats {
+    double min = 0, mean = 0, median = 0, p99 = 0, max = 0;
+};
+
+LatencyStats summarize(std::vector<double> ms) {
+    LatencyStats s;
+    if (ms.empty()) return s;
+    std::sort(ms.begin(), ms.end());
+    double sum = 0;
+    for (double v : ms) sum += v;
+    const auto at = [&](double q) {
+        const auto idx = static_cast<size_t>(q * static_cast<double>(ms.size() - 1) + 0.5);
+        return ms[std::min(idx, ms.size() - 1)];
+    };
+    s.min = ms.front();
+    s.max = ms.back();
+    s.mean = sum / static_cast<double>(ms.size());
+    s.median = at(0.5);
+    s.p99 = at(0.99);
+    return s;
+}
+
+}  // namespace
+
+CommandFn setup_bench(CLI::App& root) {
+    struct Opts {
+        std::string model, device = "cpu", precision = "fp32", json;
+        int batch = 1, iterations = 50, warmup = 5, threads = 0;
+        double duration = 0;
+        bool profile = false;
+    };
+    auto o = std::make_shared<Opts>();
+    CLI::App* cmd = root.add_subcommand("bench", "Measure latency and throughput of a model or plan");
+    cmd->add_option("model", o->model, "Plan file, ONNX model, or darknet .cfg")->required();
+    cmd->add_option("--device", o->device, "When building: cpu | reference")->capture_default_str();
+    cmd->add_option("--precision", o->precision, "When building: fp32 | fp16 | bf16 | best")->capture_default_str();
+    cmd->add_option("--batch", o->batch, "Batch size (a plan must have max batch >= this)")
+        ->check(CLI::Range(1, 4096))
+        ->capture_default_str();
+    cmd->add_option("--iterations", o->iterations, "Timed runs")->check(CLI::Range(1, 1000000))->capture_default_str();
+    cmd->add_option("--warmup", o->warmup, "Untimed runs first")->check(CLI::Range(0, 100000))->capture_default_str();
+    cmd->add_option("--duration", o->duration, "Keep running at least this many seconds")->check(CLI::Range(0.0, 3600.0));
+    cmd->add_option("--threads", o->threads, "CPU threads (0: all cores)")->check(CLI::Range(0, 1024))->capture_default_str();
+    cmd->add_flag("--profile", o->profile, "Per-layer time table");
+    cmd->add_option("--json", o->json, "Write the results as JSON to this file");
+    return [o]() {
+        engine::BuildOptions bopts;
+        bopts.device = o->device;
+        bopts.precision = engine::precision_from_name(o->precision);
+        bopts.max_batch = o->batch;
+        bopts.threads = o->threads;
+        const auto tb = std::chrono::steady_clock::now();
+        const engine::Plan plan = load_or_build_plan(o->model, bopts);
+        const double build_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - tb).count();
+        auto eng = engine::Engine::load(plan);
+        const auto& info = eng->info();
+        ENGINE_CHECK(o->batch <= info.max_batch, "--batch ", o->batch, " exceeds the plan's max batch ",
+                     info.max_batch, " (rebuild with --max-batch)");
+        auto ctx = eng->create_context(o->threads);
+        const int threads = o->threads > 0 ? o->threads : static_cast<int>(std::thread::hardware_concurrency());
+
+        std::mt19937 rng(1234);
+        std::uniform_real_distribution<float> dist(0.f, 1.f);
+        for (size_t i = 0; i < ctx->num_inputs(); ++i) {
+            const auto shape = ctx->input_shape(i, o->batch);
+            int64_t n = 1;
+            for (auto d : shape) n *= d;
+            float* p = ctx->input(i);
+            for (int64_t k = 0; k < n; ++k) p[k] = dist(rng);
+        }
+        std::printf("model: %s\nplan: %zu layers, device '%s', precision %s, max batch %d, arena %.1f MB, weights %.1f MB\n",
+                    o->model.c_str(), info.layers.size(), info.device_signature.c_str(), info.precision.c_str(),
+                    info.max_batch, static_cast<double>(ctx->arena_bytes()) / 1e6,
+                    static_cast<double>(info.weight_bytes) / 1e6);
+        for (int i = 0; i < o->warmup; ++i) ctx->run(o->batch);
+        ctx->set_profiling(o->profile);
+        std::vector<double> ms;
+        const auto start = std::chrono::steady_clock::now();
+        for (int i = 0;; ++i) {
+            const auto t0 = std::chrono::steady_clock::now();
+            ctx->run(o->batch);
+            const auto t1 = std::chrono::steady_clock::now();
+            ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+            const double elapsed = std::chrono::duration<double>(t1 - start).count();
+            if (i + 1 >= o->iterations && elapsed >= o->duration) break;
+        }
+        const LatencyStats s = summarize(ms);
+        const double throughput = 1000.0 * o->batch / s.mean;
+        std::printf("batch %d, threads %d, %zu timed runs after %d warm-up\n", o->batch, threads, ms.size(), o->warmup);
+        std::printf("latency (ms): min %.3f  mean %.3f  median %.3f  p99 %.3f  max %.3f\n", s.min, s.mean, s.median,
+                    s.p99, s.max);
+        std::printf("throughput: %.1f images/s\n", throughput);
+
+        nlohmann::json j;
+        if (o->profile) {
+            const auto& prof = ctx->profile();
+            double total = 0;
+            for (const auto& l : prof) total += l.total_ms;
+            std::printf("\n%-4s %-40s %-10s %-10s %10s %7s\n", "#", "layer", "op", "backend", "mean ms", "%");
+            int idx = 0;
+            for (const auto& l : prof) {
+                const double mean = l.runs ? l.total_ms / l.runs : 0.0;
+                std::printf("%-4d %-40.40s %-10s %-10s %10.4f %6.2f%%\n", idx++, l.name.c_str(), l.op.c_str(),
+                            l.backend.c_str(), mean, total > 0 ? 100.0 * l.total_ms / total : 0.0);
+                j["profile"].push_back({{"name", l.name}, {"op", l.op}, {"backend", l.backend}, {"mean_ms", mean}});
+            }
+            std::printf("sum of layers: %.3f ms per run\n", prof.empty() || !prof[0].runs ? 0.0 : total / prof[0].runs);
+        }
+        if (!o->json.empty()) {
+            j["model"] = o->model;
+            j["device_signature"] = info.device_signature;
+            j["precision"] = info.precision;
+            j["batch"] = o->batch;
+            j["threads"] = threads;
+            j["iterations"] = ms.size();
+            j["build_or_load_s"] = build_s;
+            j["latency_ms"] = {{"min", s.min}, {"mean", s.mean}, {"median", s.median}, {"p99", s.p99}, {"max", s.max}};
+            j["throughput_ips"] = throughput;
+            j["arena_bytes"] = ctx->arena_bytes();
+            std::ofstream f(o->json);
+            ENGINE_CHECK(f.good(), "cannot write ", o->json);
+            f << j.dump(2) << "\n";
+            ENGINE_CHECK(f.good(), "cannot write ", o->json);
+        }
+        return 0;
+    };
+}
+
+}  // namespace app

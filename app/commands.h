@@ -1,0 +1,16 @@
+// rtdet subcommands. Each registers its options on a CLI11 app and returns the exit code when run.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace app {
+
+// A subcommand: `setup` adds it to the parser and returns the function that runs it.
+using CommandFn = std::function<int()>;
+CommandFn setup_build(CLI::App& root);
+CommandFn setup_bench(CLI::App& root);
+CommandFn setup_convert(CLI::App& root);
+CommandFn setup_info(CLI::App& root);
+
+}  // namespace app

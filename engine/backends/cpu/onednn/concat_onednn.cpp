@@ -1,0 +1,35 @@
+#ifdef RTDET_ONEDNN_STAGED  // removed once the layout API lands (see onednn_util.h)
+// Concat along channels on oneDNN's concat primitive. In-place Concats (ConcatParams::in_place,
+// producers writing into their slices) run no kernel; this one copies.
+#include "engine/backends/cpu/onednn/onednn_kernels.h"
+#include "engine/backends/cpu/onednn/onednn_util.h"
+
+namespace engine::onednn {
+
+bool concat_supported(const Graph& g, NodeId n, std::string* why) {
+    const Node& node = g.node(n);
+    const auto* p = std::get_if<ConcatParams>(&node.params);
+    if (p == nullptr || node.inputs.empty() || node.outputs.size() != 1) return reject(why, "not a Concat");
+    if (!is_runtime_4d(g, node.outputs[0])) return reject(why, "output is not a runtime 4-D tensor");
+    const int32_t axis = p->axis < 0 ? p->axis + 4 : p->axis;
+    if (axis != 1) return reject(why, "axis is not 1");
+    for (ValueId v : node.inputs)
+        if (!is_runtime_4d(g, v)) return reject(why, "an input is not a runtime 4-D tensor");
+    return true;
+}
+
+std::unique_ptr<Kernel> make_concat_kernel(const Graph& g, NodeId n) {
+    return make_fn_kernel(g, n, [](int, const auto& ins, const auto& outs) {
+        PrimitivePlan plan;
+        dnnl::concat::primitive_desc pd(outs[0], 1, ins, cpu_engine(), base_attr());
+        std::vector<PrimitiveArg> args;
+        for (size_t i = 0; i < ins.size(); ++i)
+            args.push_back({DNNL_ARG_MULTIPLE_SRC + static_cast<int>(i), ArgSource::Input, i, ins[i], nullptr});
+        args.push_back({DNNL_ARG_DST, ArgSource::Output, 0, outs[0], nullptr});
+        add_step<dnnl::concat>(plan, pd, std::move(args));
+        return plan;
+    });
+}
+
+}  // namespace engine::onednn
+#endif  // RTDET_ONEDNN_STAGED

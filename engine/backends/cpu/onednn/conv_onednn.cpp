@@ -1,0 +1,329 @@
+#ifdef RTDET_ONEDNN_STAGED  // removed once the layout API lands (see onednn_util.h)
+// Conv on oneDNN: y = post_act(act(conv(x, W) + B) + r).
+//
+//   act       eltwise post-op
+//   residual  Binary: binary_add post-op reading r;   Sum: r is first reordered into y, then the
+//             conv accumulates onto it (sum post-op). Which is faster depends on the
+//             implementation oneDNN picks (a binary post-op moves some convs off brgemm), so the
+//             builder times both and records the choice (the tactic blob).
+//   post_act  eltwise post-op after the residual
+//
+// Weights are reordered at build time into the format the primitive picks for `any` (packed in
+// the plan, node precision); bias stays F32. At load the same primitive descriptor must ask for
+// the same number of weight bytes, else the plan was built for another CPU.
+#include <chrono>
+#include <cstring>
+#include <random>
+#include <unordered_map>
+
+#include "engine/backends/cpu/onednn/onednn_kernels.h"
+#include "engine/backends/cpu/onednn/onednn_util.h"
+#include "engine/core/error.h"
+#include "engine/core/log.h"
+
+namespace engine::onednn {
+namespace {
+
+using tag = dnnl::memory::format_tag;
+
+enum class ResidualMode : int32_t { None = 0, Binary = 1, Sum = 2 };
+
+struct ConvProblem {
+    std::string name;
+    ConvParams p;
+    std::vector<TensorSpec> ins;  // x, W, (B), (r)
+    TensorSpec y;
+    Shape w_shape;  // [O, C/group, kh, kw]
+    bool has_bias = false;
+    size_t residual_slot = 0;  // input index of r when p.residual
+};
+
+ConvProblem conv_problem(const Graph& g, NodeId n) {
+    const Node& node = g.node(n);
+    ConvProblem c;
+    c.name = node_label(g, n);
+    c.p = std::get<ConvParams>(node.params);
+    c.ins.push_back(spec_of(g, node.inputs[0]));
+    for (size_t i = 1; i < node.inputs.size(); ++i) {
+        const bool is_residual = c.p.residual && i == 3;
+        c.ins.push_back(is_residual ? spec_of(g, node.inputs[i]) : constant_spec(g, node.inputs[i]));
+    }
+    c.y = spec_of(g, node.outputs[0]);
+    c.w_shape = g.value(node.inputs[1]).desc.shape;
+    c.has_bias = node.inputs.size() >= 3;
+    c.residual_slot = 3;
+    return c;
+}
+
+dnnl::memory::dims weight_dims(const ConvProblem& c) {
+    const Shape& w = c.w_shape;
+    if (c.p.group == 1) return {w[0], w[1], w[2], w[3]};
+    return {c.p.group, w[0] / c.p.group, w[1], w[2], w[3]};
+}
+
+dnnl::memory::desc plain_weight_md(const ConvProblem& c) {
+    return dnnl::memory::desc(weight_dims(c), dnnl::memory::data_type::f32, c.p.group == 1 ? tag::oihw : tag::goihw);
+}
+
+// The primitive descriptor at `batch`; weights as `wei` (format any at build time).
+dnnl::convolution_forward::primitive_desc conv_pd(const ConvProblem& c, int batch, const dnnl::memory::desc& wei,
+                                                  ResidualMode mode) {
+    const ConvParams& p = c.p;
+    const dnnl::memory::desc src = make_md(c.ins[0], batch);
+    const dnnl::memory::desc dst = make_md(c.y, batch);
+    dnnl::primitive_attr attr = base_attr();
+    dnnl::post_ops po;
+    if (p.act.kind != ActKind::None) {
+        const EltwiseAlg e = eltwise_of(p.act);
+        po.append_eltwise(1.f, e.alg, e.alpha, e.beta);
+    }
+    if (p.residual) {
+        if (mode == ResidualMode::Sum)
+            po.append_sum(1.f);
+        else
+            po.append_binary(dnnl::algorithm::binary_add, make_md(c.ins[c.residual_slot], batch));
+        if (p.post_act.kind != ActKind::None) {
+            const EltwiseAlg e = eltwise_of(p.post_act);
+            po.append_eltwise(1.f, e.alg, e.alpha, e.beta);
+        }
+    }
+    attr.set_post_ops(po);
+    const dnnl::memory::dims strides{p.stride[0], p.stride[1]};
+    const dnnl::memory::dims dilates{p.dilation[0] - 1, p.dilation[1] - 1};
+    const dnnl::memory::dims pad_l{p.pads[0], p.pads[1]};
+    const dnnl::memory::dims pad_r{p.pads[2], p.pads[3]};
+    const int64_t out_ch = c.w_shape[0];
+    if (c.has_bias) {
+        const dnnl::memory::desc bias({out_ch}, dnnl::memory::data_type::f32, tag::a);
+        return {{dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src, wei, bias, dst, strides,
+                 dilates, pad_l, pad_r},
+                attr, cpu_engine()};
+    }
+    return {{dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src, wei, dst, strides, dilates,
+             pad_l, pad_r},
+            attr, cpu_engine()};
+}
+
+dnnl::memory::desc any_weights(const ConvProblem& c) {
+    return dnnl::memory::desc(weight_dims(c), to_dnnl(c.ins[0].dtype), tag::any);
+}
+
+// Steps of one conv at `batch`: [reorder r -> y (Sum mode)], conv. Weights and bias are Fixed.
+void add_conv_steps(PrimitivePlan& plan, const ConvProblem& c, int batch, ResidualMode mode,
+                    const dnnl::convolution_forward::primitive_desc& pd, void* weights, void* bias) {
+    const dnnl::memory::desc dst = make_md(c.y, batch);
+    if (c.p.residual && mode == ResidualMode::Sum) {
+        const dnnl::memory::desc r = make_md(c.ins[c.residual_slot], batch);
+        dnnl::primitive_attr attr = base_attr();
+        dnnl::reorder::primitive_desc rpd(cpu_engine(), r, cpu_engine(), dst, attr);
+        PrimitiveStep step{dnnl::reorder(rpd), {}};
+        step.args.push_back({DNNL_ARG_FROM, ArgSource::Input, c.residual_slot, r, nullptr});
+        step.args.push_back({DNNL_ARG_TO, ArgSource::Output, 0, dst, nullptr});
+        add_scratchpad(plan, step, rpd);
+        plan.steps.push_back(std::move(step));
+    }
+    PrimitiveStep step{dnnl::convolution_forward(pd), {}};
+    step.args.push_back({DNNL_ARG_SRC, ArgSource::Input, 0, pd.src_desc(), nullptr});
+    step.args.push_back({DNNL_ARG_WEIGHTS, ArgSource::Fixed, 1, pd.weights_desc(), weights});
+    if (c.has_bias) step.args.push_back({DNNL_ARG_BIAS, ArgSource::Fixed, 2, pd.bias_desc(), bias});
+    step.args.push_back({DNNL_ARG_DST, ArgSource::Output, 0, dst, nullptr});
+    if (c.p.residual && mode == ResidualMode::Binary) {
+        const int index = c.p.act.kind != ActKind::None ? 1 : 0;
+        step.args.push_back({DNNL_ARG_ATTR_MULTIPLE_POST_OP(index) | DNNL_ARG_SRC_1, ArgSource::Input,
+                             c.residual_slot, make_md(c.ins[c.residual_slot], batch), nullptr});
+    }
+    add_scratchpad(plan, step, pd);
+    plan.steps.push_back(std::move(step));
+}
+
+void reorder_now(const dnnl::memory::desc& from_md, const void* from, const dnnl::memory::desc& to_md, void* to) {
+    dnnl::memory a(from_md, cpu_engine(), const_cast<void*>(from));
+    dnnl::memory b(to_md, cpu_engine(), to);
+    dnnl::stream s(cpu_engine());
+    dnnl::reorder(a, b).execute(s, a, b);
+    s.wait();
+}
+
+class ConvKernel final : public PrimitiveKernel {
+public:
+    // weights and bias are the plan's packed tensors; they outlive the kernel.
+    ConvKernel(ConvProblem c, ResidualMode mode, const Tensor& weights, const Tensor& bias, int max_batch)
+        : PrimitiveKernel(c.name, c.ins, {c.y}, max_batch),
+          c_(std::move(c)),
+          mode_(mode),
+          weights_(&weights),
+          bias_(&bias) {
+        build_max_batch();
+    }
+
+protected:
+    PrimitivePlan build(int batch) override {
+        PrimitivePlan plan;
+        auto pd = conv_pd(c_, batch, any_weights(c_), mode_);
+        void* w = const_cast<void*>(weights_->data());
+        if (batch == max_batch()) {
+            packed_md_ = pd.weights_desc();
+            ENGINE_CHECK(packed_md_.get_size() == weights_->bytes(), "onednn: ", c_.name, ": the plan packs ",
+                         weights_->bytes(), " weight bytes, this CPU's oneDNN (", cpu_isa_name(), ") wants ",
+                         packed_md_.get_size(), ": the plan was built on another CPU; rebuild it with `rtdet build`");
+        } else if (pd.weights_desc() != packed_md_) {
+            // Another batch picked another weight format: reorder the packed weights once.
+            w = own_buffer(plan, pd.weights_desc().get_size());
+            reorder_now(packed_md_, weights_->data(), pd.weights_desc(), w);
+        }
+        add_conv_steps(plan, c_, batch, mode_, pd, w, const_cast<void*>(bias_->data()));
+        return plan;
+    }
+
+private:
+    ConvProblem c_;
+    ResidualMode mode_;
+    const Tensor* weights_;
+    const Tensor* bias_;
+    dnnl::memory::desc packed_md_;
+};
+
+int max_batch_of(const TensorSpec& s) { return s.batched && !s.shape.empty() ? static_cast<int>(s.shape[0]) : 1; }
+
+// Times one residual mode at max batch on scratch buffers: best of a few runs, in ms.
+double time_mode(const ConvProblem& c, ResidualMode mode, const dnnl::convolution_forward::primitive_desc& pd,
+                 void* weights, void* bias) {
+    const int batch = max_batch_of(c.y);
+    PrimitivePlan plan;
+    add_conv_steps(plan, c, batch, mode, pd, weights, bias);
+    // Zero-filled x, r, y (random bits would make NaNs in bf16) and the scratchpad.
+    std::vector<void*> ins(c.ins.size(), nullptr);
+    ins[0] = own_buffer(plan, make_md(c.ins[0], batch).get_size());
+    if (c.p.residual) ins[c.residual_slot] = own_buffer(plan, make_md(c.ins[c.residual_slot], batch).get_size());
+    void* out = own_buffer(plan, make_md(c.y, batch).get_size());
+    void* scratch = own_buffer(plan, plan.scratchpad_bytes);
+    dnnl::stream s(cpu_engine());
+    auto run_once = [&] {
+        for (const PrimitiveStep& step : plan.steps) {
+            std::unordered_map<int, dnnl::memory> args;
+            for (const PrimitiveArg& a : step.args) {
+                void* p = a.fixed;
+                if (a.source == ArgSource::Input) p = ins[a.index];
+                if (a.source == ArgSource::Output) p = out;
+                if (a.source == ArgSource::Workspace) p = scratch;
+                args.emplace(a.id, dnnl::memory(a.md, cpu_engine(), p));
+            }
+            step.primitive.execute(s, args);
+        }
+        s.wait();
+    };
+    run_once();
+    double best = 1e30;
+    for (int i = 0; i < 3; ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        run_once();
+        best = std::min(best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+    return best;
+}
+
+// Weights reordered into the format the primitive of `mode` picks.
+Tensor pack_weights(const ConvProblem& c, const Tensor& w, const dnnl::convolution_forward::primitive_desc& pd) {
+    const dnnl::memory::desc wmd = pd.weights_desc();
+    const size_t elem = dtype_size(c.ins[0].dtype);
+    Tensor packed(c.ins[0].dtype, {static_cast<int64_t>(wmd.get_size() / elem)});
+    reorder_now(plain_weight_md(c), w.data(), wmd, packed.data());
+    return packed;
+}
+
+// The residual modes worth trying. oneDNN 2.6's AMX convolution computes a BF16 binary post-op
+// wrong (tests/engine/onednn catch it), so BF16 convs always use the sum post-op.
+std::vector<ResidualMode> residual_candidates(const ConvProblem& c) {
+    if (!c.p.residual) return {ResidualMode::None};
+    if (c.ins[0].dtype != DataType::F32) return {ResidualMode::Sum};
+    return {ResidualMode::Sum, ResidualMode::Binary};
+}
+
+}  // namespace
+
+bool conv_supported(const Graph& g, NodeId n, std::string* why) {
+    const Node& node = g.node(n);
+    const auto* p = std::get_if<ConvParams>(&node.params);
+    if (p == nullptr) return reject(why, "params are not ConvParams");
+    if (node.inputs.size() < 2 || node.outputs.size() != 1) return reject(why, "needs inputs {x, W, ...} and one output");
+    if (p->residual && node.inputs.size() != 4) return reject(why, "residual without input 3");
+    if (!is_runtime_4d(g, node.inputs[0]) || !is_runtime_4d(g, node.outputs[0]))
+        return reject(why, "input or output is not a runtime 4-D tensor");
+    for (size_t i = 1; i < node.inputs.size() && i < 3; ++i) {
+        const Value& v = g.value(node.inputs[i]);
+        if (v.constant == nullptr || v.desc.dtype != DataType::F32) return reject(why, "weights/bias not F32 constants");
+    }
+    const Shape& w = g.value(node.inputs[1]).desc.shape;
+    const Shape& x = g.value(node.inputs[0]).desc.shape;
+    if (w.size() != 4 || p->group < 1 || w[0] % p->group != 0 || x[1] != w[1] * p->group)
+        return reject(why, "weight shape does not match the input channels and group");
+    if (node.inputs.size() >= 3 && g.value(node.inputs[2]).desc.shape != Shape{w[0]})
+        return reject(why, "bias is not [O]");
+    if (p->residual) {
+        const Value& r = g.value(node.inputs[3]);
+        if (!is_runtime_4d(g, node.inputs[3]) || r.desc.shape != g.value(node.outputs[0]).desc.shape)
+            return reject(why, "residual is not a runtime tensor of the output's shape");
+    }
+    if (!act_supported(p->act) || !act_supported(p->post_act)) return reject(why, "activation without eltwise");
+    return true;
+}
+
+std::vector<Tensor> conv_pack_mode(const Graph& g, NodeId n, int mode) {
+    const ConvProblem c = conv_problem(g, n);
+    const auto m = static_cast<ResidualMode>(mode);
+    auto pd = conv_pd(c, max_batch_of(c.y), any_weights(c), m);
+    Tensor bias(DataType::F32, {c.w_shape[0]});
+    if (c.has_bias) std::memcpy(bias.data(), g.constant(g.node(n).inputs[2]).data(), bias.bytes());
+    const int32_t tactic = mode;
+    std::vector<Tensor> out;
+    out.push_back(Tensor::from_bytes(DataType::I32, {1}, &tactic, sizeof(tactic)));
+    out.push_back(pack_weights(c, g.constant(g.node(n).inputs[1]), pd));
+    out.push_back(std::move(bias));
+    return out;
+}
+
+std::vector<Tensor> conv_pack(const Graph& g, NodeId n, const BuildOptions& options) {
+    set_threads(options.threads);
+    const ConvProblem c = conv_problem(g, n);
+    const std::vector<ResidualMode> modes = residual_candidates(c);
+    if (modes.size() == 1) return conv_pack_mode(g, n, static_cast<int>(modes[0]));
+    // Time each mode with its own packing; keep the fastest.
+    std::vector<Tensor> best;
+    double best_ms = 1e30;
+    std::string report;
+    for (ResidualMode m : modes) {
+        std::vector<Tensor> packed = conv_pack_mode(g, n, static_cast<int>(m));
+        auto pd = conv_pd(c, max_batch_of(c.y), any_weights(c), m);
+        const double ms = time_mode(c, m, pd, packed[1].data(), packed[2].data());
+        report += concat(report.empty() ? "" : ", ", m == ResidualMode::Sum ? "sum " : "binary ", ms, " ms");
+        if (ms < best_ms) {
+            best_ms = ms;
+            best = std::move(packed);
+        }
+    }
+    spdlog::debug("onednn: {}: residual {} -> {}", c.name, report,
+                  *best[0].data_as<int32_t>() == static_cast<int32_t>(ResidualMode::Sum) ? "sum" : "binary");
+    return best;
+}
+
+std::unique_ptr<Kernel> make_conv_kernel(const Graph& g, NodeId n, std::span<const Tensor> packed) {
+    ConvProblem c = conv_problem(g, n);
+    ENGINE_CHECK(packed.size() == 3 && packed[0].dtype() == DataType::I32 && packed[0].numel() == 1, "onednn: ",
+                 c.name, ": expected packed {tactic, weights, bias}, got ", packed.size(), " tensors");
+    const int32_t tactic = *packed[0].data_as<int32_t>();
+    ENGINE_CHECK(tactic >= 0 && tactic <= 2, "onednn: ", c.name, ": unknown conv tactic ", tactic);
+    const auto mode = static_cast<ResidualMode>(tactic);
+    ENGINE_CHECK((mode != ResidualMode::None) == c.p.residual, "onednn: ", c.name, ": tactic ", tactic,
+                 " does not match the residual flag");
+    ENGINE_CHECK(mode != ResidualMode::Binary || c.ins[0].dtype == DataType::F32, "onednn: ", c.name,
+                 ": the binary residual tactic is F32-only");
+    ENGINE_CHECK(packed[1].dtype() == c.ins[0].dtype, "onednn: ", c.name, ": packed weights are ",
+                 dtype_name(packed[1].dtype()), ", the input is stored as ", dtype_name(c.ins[0].dtype));
+    ENGINE_CHECK(packed[2].dtype() == DataType::F32 && packed[2].numel() == c.w_shape[0], "onednn: ", c.name,
+                 ": packed bias is not F32 [", c.w_shape[0], "]");
+    const int max_batch = max_batch_of(c.y);
+    return std::make_unique<ConvKernel>(std::move(c), mode, packed[1], packed[2], max_batch);
+}
+
+}  // namespace engine::onednn
+#endif  // RTDET_ONEDNN_STAGED

@@ -1,0 +1,37 @@
+#ifdef RTDET_ONEDNN_STAGED  // removed once the layout API lands (see onednn_util.h)
+// Reorder: copies a tensor into another (layout, storage dtype), e.g. Plain F32 graph input ->
+// NHWC BF16 for the first conv, Blocked16 BF16 -> Plain F32 for a reference-backend consumer.
+// F32 -> BF16 rounds to nearest even (oneDNN's conversion).
+#include "engine/backends/cpu/onednn/onednn_kernels.h"
+#include "engine/backends/cpu/onednn/onednn_util.h"
+
+namespace engine::onednn {
+
+bool reorder_supported(const Graph& g, NodeId n, std::string* why) {
+    const Node& node = g.node(n);
+    if (node.inputs.size() != 1 || node.outputs.size() != 1) return reject(why, "not one input and one output");
+    const Value& x = g.value(node.inputs[0]);
+    const Value& y = g.value(node.outputs[0]);
+    if (x.constant != nullptr || y.constant != nullptr) return reject(why, "constant operand");
+    if (x.desc.shape != y.desc.shape) return reject(why, "shapes differ");
+    for (const Value* v : {&x, &y}) {
+        if (v->storage_dtype != DataType::F32 && v->storage_dtype != DataType::BF16)
+            return reject(why, "storage type not f32/bf16");
+        if (v->layout != Layout::Plain && v->desc.shape.size() != 4) return reject(why, "non-plain layout of a non-4-D tensor");
+    }
+    return true;
+}
+
+std::unique_ptr<Kernel> make_reorder_kernel(const Graph& g, NodeId n) {
+    return make_fn_kernel(g, n, [](int, const auto& ins, const auto& outs) {
+        PrimitivePlan plan;
+        dnnl::reorder::primitive_desc pd(cpu_engine(), ins[0], cpu_engine(), outs[0], base_attr());
+        add_step<dnnl::reorder>(plan, pd,
+                                {{DNNL_ARG_FROM, ArgSource::Input, 0, ins[0], nullptr},
+                                 {DNNL_ARG_TO, ArgSource::Output, 0, outs[0], nullptr}});
+        return plan;
+    });
+}
+
+}  // namespace engine::onednn
+#endif  // RTDET_ONEDNN_STAGED

@@ -1,0 +1,369 @@
+#include "engine/plan/graph_serialize.h"
+
+#include <array>
+#include <cmath>
+#include <string_view>
+#include <utility>
+
+#include "engine/core/error.h"
+
+namespace engine {
+namespace {
+
+using nlohmann::json;
+
+template <typename E, size_t N>
+std::string_view enum_name(const std::array<std::pair<E, std::string_view>, N>& table, E e) {
+    for (const auto& [v, name] : table)
+        if (v == e) return name;
+    return "?";
+}
+
+template <typename E, size_t N>
+E enum_from(const std::array<std::pair<E, std::string_view>, N>& table, const JsonView& j) {
+    const std::string s = j.str();
+    for (const auto& [v, name] : table)
+        if (name == s) return v;
+    j.fail(concat("unknown value '", s, "'"));
+}
+
+constexpr std::array<std::pair<ActKind, std::string_view>, 9> kActKinds = {{
+    {ActKind::None, "none"},
+    {ActKind::Relu, "relu"},
+    {ActKind::LeakyRelu, "leaky_relu"},
+    {ActKind::Sigmoid, "sigmoid"},
+    {ActKind::Tanh, "tanh"},
+    {ActKind::Softplus, "softplus"},
+    {ActKind::Mish, "mish"},
+    {ActKind::Silu, "silu"},
+    {ActKind::Clip, "clip"},
+}};
+
+constexpr std::array<std::pair<ResizeCoord, std::string_view>, 5> kResizeCoords = {{
+    {ResizeCoord::HalfPixel, "half_pixel"},
+    {ResizeCoord::Asymmetric, "asymmetric"},
+    {ResizeCoord::AlignCorners, "align_corners"},
+    {ResizeCoord::PytorchHalfPixel, "pytorch_half_pixel"},
+    {ResizeCoord::TfHalfPixelForNearest, "tf_half_pixel_for_nearest"},
+}};
+
+constexpr std::array<std::pair<ResizeNearest, std::string_view>, 4> kResizeNearest = {{
+    {ResizeNearest::RoundPreferFloor, "round_prefer_floor"},
+    {ResizeNearest::RoundPreferCeil, "round_prefer_ceil"},
+    {ResizeNearest::Floor, "floor"},
+    {ResizeNearest::Ceil, "ceil"},
+}};
+
+constexpr std::array<std::pair<PadMode, std::string_view>, 3> kPadModes = {{
+    {PadMode::Constant, "constant"},
+    {PadMode::Reflect, "reflect"},
+    {PadMode::Edge, "edge"},
+}};
+
+json act_to_json(const Act& a) {
+    return {{"kind", enum_name(kActKinds, a.kind)},
+            {"alpha", f32_to_json(a.alpha)},
+            {"beta", f32_to_json(a.beta)}};
+}
+
+Act act_from_json(const JsonView& j) {
+    Act a;
+    a.kind = enum_from(kActKinds, j.at("kind"));
+    a.alpha = j.at("alpha").f32();
+    a.beta = j.at("beta").f32();
+    return a;
+}
+
+template <size_t N>
+std::array<int32_t, N> int_array(const JsonView& j, int32_t lo, int32_t hi) {
+    if (j.size() != N) j.fail(concat("expected ", N, " integers"));
+    std::array<int32_t, N> out{};
+    for (size_t i = 0; i < N; ++i) out[i] = j.at(i).i32(lo, hi);
+    return out;
+}
+
+std::vector<int64_t> i64_vector(const JsonView& j, int64_t lo = INT64_MIN, int64_t hi = INT64_MAX) {
+    std::vector<int64_t> out(j.size());
+    for (size_t i = 0; i < out.size(); ++i) out[i] = j.at(i).i64(lo, hi);
+    return out;
+}
+
+constexpr int32_t kMaxWindow = 1 << 16;
+
+struct ToJson {
+    json operator()(const std::monostate&) const { return {{"kind", "none"}}; }
+    json operator()(const ConvParams& p) const {
+        return {{"kind", "conv"},
+                {"kernel", p.kernel},
+                {"stride", p.stride},
+                {"dilation", p.dilation},
+                {"pads", p.pads},
+                {"group", p.group},
+                {"act", act_to_json(p.act)},
+                {"residual", p.residual},
+                {"post_act", act_to_json(p.post_act)}};
+    }
+    json operator()(const BatchNormParams& p) const {
+        return {{"kind", "batch_norm"}, {"epsilon", f32_to_json(p.epsilon)}};
+    }
+    json operator()(const UnaryParams& p) const {
+        return {{"kind", "unary"}, {"alpha", f32_to_json(p.alpha)}, {"beta", f32_to_json(p.beta)}};
+    }
+    json operator()(const ConcatParams& p) const {
+        return {{"kind", "concat"}, {"axis", p.axis}, {"in_place", p.in_place}};
+    }
+    json operator()(const ResizeParams& p) const {
+        json scales = json::array();
+        for (float s : p.scales) scales.push_back(f32_to_json(s));
+        return {{"kind", "resize"},
+                {"scales", scales},
+                {"coord", enum_name(kResizeCoords, p.coord)},
+                {"nearest", enum_name(kResizeNearest, p.nearest)}};
+    }
+    json operator()(const MaxPoolParams& p) const {
+        return {{"kind", "max_pool"},     {"kernel", p.kernel}, {"stride", p.stride},
+                {"dilation", p.dilation}, {"pads", p.pads},     {"ceil_mode", p.ceil_mode}};
+    }
+    json operator()(const TransposeParams& p) const { return {{"kind", "transpose"}, {"perm", p.perm}}; }
+    json operator()(const SliceParams& p) const {
+        return {{"kind", "slice"}, {"starts", p.starts}, {"steps", p.steps}};
+    }
+    json operator()(const SplitParams& p) const {
+        return {{"kind", "split"}, {"axis", p.axis}, {"sizes", p.sizes}};
+    }
+    json operator()(const SoftmaxParams& p) const {
+        return {{"kind", "softmax"}, {"axis", p.axis}, {"coerce_2d", p.coerce_2d}};
+    }
+    json operator()(const PadParams& p) const {
+        return {{"kind", "pad"},
+                {"mode", enum_name(kPadModes, p.mode)},
+                {"pads", p.pads},
+                {"value", f32_to_json(p.value)}};
+    }
+};
+
+}  // namespace
+
+json params_to_json(const OpParams& params) { return std::visit(ToJson{}, params); }
+
+OpParams params_from_json(const JsonView& j) {
+    const std::string kind = j.at("kind").str();
+    if (kind == "none") return std::monostate{};
+    if (kind == "conv") {
+        ConvParams p;
+        p.kernel = int_array<2>(j.at("kernel"), 1, kMaxWindow);
+        p.stride = int_array<2>(j.at("stride"), 1, kMaxWindow);
+        p.dilation = int_array<2>(j.at("dilation"), 1, kMaxWindow);
+        p.pads = int_array<4>(j.at("pads"), 0, kMaxWindow);
+        p.group = j.at("group").i32(1, INT32_MAX);
+        p.act = act_from_json(j.at("act"));
+        p.residual = j.at("residual").boolean();
+        p.post_act = act_from_json(j.at("post_act"));
+        return p;
+    }
+    if (kind == "batch_norm") {
+        BatchNormParams p;
+        p.epsilon = j.at("epsilon").f32();
+        return p;
+    }
+    if (kind == "unary") {
+        UnaryParams p;
+        p.alpha = j.at("alpha").f32();
+        p.beta = j.at("beta").f32();
+        return p;
+    }
+    if (kind == "concat") {
+        ConcatParams p;
+        p.axis = j.at("axis").i32(-16, 15);
+        p.in_place = j.at("in_place").boolean();
+        return p;
+    }
+    if (kind == "resize") {
+        ResizeParams p;
+        const JsonView scales = j.at("scales");
+        for (size_t i = 0; i < scales.size(); ++i) {
+            const float s = scales.at(i).f32();
+            if (!(std::isfinite(s) && s > 0.f)) scales.at(i).fail("scale must be finite and positive");
+            p.scales.push_back(s);
+        }
+        p.coord = enum_from(kResizeCoords, j.at("coord"));
+        p.nearest = enum_from(kResizeNearest, j.at("nearest"));
+        return p;
+    }
+    if (kind == "max_pool") {
+        MaxPoolParams p;
+        p.kernel = int_array<2>(j.at("kernel"), 1, kMaxWindow);
+        p.stride = int_array<2>(j.at("stride"), 1, kMaxWindow);
+        p.dilation = int_array<2>(j.at("dilation"), 1, kMaxWindow);
+        p.pads = int_array<4>(j.at("pads"), 0, kMaxWindow);
+        p.ceil_mode = j.at("ceil_mode").boolean();
+        return p;
+    }
+    if (kind == "transpose") {
+        TransposeParams p;
+        const JsonView perm = j.at("perm");
+        for (size_t i = 0; i < perm.size(); ++i) p.perm.push_back(perm.at(i).i32(0, 15));
+        return p;
+    }
+    if (kind == "slice") {
+        SliceParams p;
+        p.starts = i64_vector(j.at("starts"));
+        p.steps = i64_vector(j.at("steps"));
+        for (int64_t s : p.steps)
+            if (s == 0) j.at("steps").fail("steps must be non-zero");
+        return p;
+    }
+    if (kind == "split") {
+        SplitParams p;
+        p.axis = j.at("axis").i32(-16, 15);
+        p.sizes = i64_vector(j.at("sizes"), 0);
+        return p;
+    }
+    if (kind == "softmax") {
+        SoftmaxParams p;
+        p.axis = j.at("axis").i32(-16, 15);
+        p.coerce_2d = j.at("coerce_2d").boolean();
+        return p;
+    }
+    if (kind == "pad") {
+        PadParams p;
+        p.mode = enum_from(kPadModes, j.at("mode"));
+        p.pads = i64_vector(j.at("pads"), -(int64_t{1} << 31), int64_t{1} << 31);
+        p.value = j.at("value").f32();
+        return p;
+    }
+    j.at("kind").fail(concat("unknown params kind '", kind, "'"));
+}
+
+json graph_to_json(const Graph& g, const std::vector<size_t>& constant_blob,
+                   const std::vector<std::vector<size_t>>& packed_blobs) {
+    json values = json::array();
+    for (size_t i = 0; i < g.num_values(); ++i) {
+        const Value& v = g.value(static_cast<ValueId>(i));
+        json jv = {{"name", v.name},
+                   {"dtype", dtype_name(v.desc.dtype)},
+                   {"storage_dtype", dtype_name(v.storage_dtype)},
+                   {"shape", v.desc.shape},
+                   {"batched", v.batched},
+                   {"input", v.is_graph_input},
+                   {"output", v.is_graph_output}};
+        if (v.constant) jv["constant"] = constant_blob.at(i);
+        values.push_back(std::move(jv));
+    }
+    json nodes = json::array();
+    for (size_t i = 0; i < g.num_nodes(); ++i) {
+        const Node& n = g.node(static_cast<NodeId>(i));
+        ENGINE_ASSERT(!n.dead);
+        nodes.push_back({{"op", op_type_name(n.op)},
+                         {"name", n.name},
+                         {"inputs", n.inputs},
+                         {"outputs", n.outputs},
+                         {"params", params_to_json(n.params)},
+                         {"backend", n.backend},
+                         {"precision", dtype_name(n.precision)},
+                         {"packed", packed_blobs.at(i)}});
+    }
+    return {{"opset", g.opset},
+            {"values", values},
+            {"nodes", nodes},
+            {"inputs", g.inputs()},
+            {"outputs", g.outputs()}};
+}
+
+namespace {
+
+ValueId value_id(const JsonView& j, size_t num_values) {
+    const uint64_t id = j.u64();
+    if (id >= num_values) j.fail(concat("value id ", id, " out of range (", num_values, " values)"));
+    return static_cast<ValueId>(id);
+}
+
+}  // namespace
+
+Graph graph_from_json(const JsonView& j, const std::vector<Tensor>& blobs,
+                      std::vector<std::vector<size_t>>& packed_blobs) {
+    Graph g;
+    g.opset = j.at("opset").i32(0, 10000);
+    const JsonView values = j.at("values");
+    const size_t num_values = values.size();
+    if (num_values >= kNoValue) values.fail("too many values");
+    for (size_t i = 0; i < num_values; ++i) {
+        const JsonView jv = values.at(i);
+        Value v;
+        v.name = jv.at("name").str();
+        v.desc.dtype = jv.at("dtype").dtype();
+        v.storage_dtype = jv.at("storage_dtype").dtype();
+        v.desc.shape = jv.at("shape").shape();
+        v.batched = jv.at("batched").boolean();
+        if (v.batched && v.desc.shape.empty()) jv.at("batched").fail("a batched value needs rank >= 1");
+        if (jv.has("constant")) {
+            const JsonView jc = jv.at("constant");
+            const uint64_t b = jc.u64();
+            if (b >= blobs.size())
+                jc.fail(concat("blob index ", b, " out of range (", blobs.size(), " blobs)"));
+            const Tensor& t = blobs[b];
+            if (t.dtype() != v.desc.dtype || t.shape() != v.desc.shape)
+                jc.fail(concat("blob ", b, " is ", dtype_name(t.dtype()), " ", shape_str(t.shape()),
+                               " but value '", v.name, "' is ", dtype_name(v.desc.dtype), " ",
+                               shape_str(v.desc.shape)));
+            if (v.batched) jv.at("batched").fail("a constant cannot be batched");
+            v.constant = std::make_shared<const Tensor>(t);
+        }
+        g.add_value(std::move(v));
+    }
+
+    const JsonView inputs = j.at("inputs");
+    for (size_t i = 0; i < inputs.size(); ++i) {
+        const ValueId v = value_id(inputs.at(i), num_values);
+        if (g.value(v).is_graph_input) inputs.at(i).fail("value listed twice as a graph input");
+        if (g.is_constant(v)) inputs.at(i).fail("a graph input cannot be a constant");
+        g.mark_input(v);
+    }
+
+    const JsonView nodes = j.at("nodes");
+    const size_t num_nodes = nodes.size();
+    if (num_nodes >= kNoNode) nodes.fail("too many nodes");
+    packed_blobs.assign(num_nodes, {});
+    for (size_t i = 0; i < num_nodes; ++i) {
+        const JsonView jn = nodes.at(i);
+        const std::string op_name = jn.at("op").str();
+        const auto op = op_type_from_name(op_name);
+        if (!op) jn.at("op").fail(concat("unknown op '", op_name, "'"));
+        std::vector<ValueId> ins, outs;
+        const JsonView jin = jn.at("inputs");
+        for (size_t k = 0; k < jin.size(); ++k) ins.push_back(value_id(jin.at(k), num_values));
+        const JsonView jout = jn.at("outputs");
+        for (size_t k = 0; k < jout.size(); ++k) {
+            const ValueId v = value_id(jout.at(k), num_values);
+            const Value& val = g.value(v);
+            if (val.producer != kNoNode || val.constant || val.is_graph_input)
+                jout.at(k).fail(
+                    concat("value '", val.name, "' already has a producer or is a constant/input"));
+            outs.push_back(v);
+        }
+        if (outs.empty()) jout.fail("a node needs at least one output");
+        if (static_cast<int64_t>(ins.size()) < op_min_inputs(*op) ||
+            static_cast<int64_t>(ins.size()) > op_max_inputs(*op))
+            jin.fail(concat(op_name, " takes ", op_min_inputs(*op), "..", op_max_inputs(*op), " inputs, got ",
+                            ins.size()));
+        OpParams params = params_from_json(jn.at("params"));
+        const NodeId id =
+            g.add_node(*op, jn.at("name").str(), std::move(ins), std::move(outs), std::move(params));
+        Node& node = g.node(id);
+        node.backend = jn.at("backend").str();
+        node.precision = jn.at("precision").dtype();
+        const JsonView jp = jn.at("packed");
+        for (size_t k = 0; k < jp.size(); ++k) {
+            const uint64_t b = jp.at(k).u64();
+            if (b >= blobs.size())
+                jp.at(k).fail(concat("blob index ", b, " out of range (", blobs.size(), " blobs)"));
+            packed_blobs[i].push_back(static_cast<size_t>(b));
+        }
+    }
+
+    const JsonView outputs = j.at("outputs");
+    for (size_t i = 0; i < outputs.size(); ++i) g.mark_output(value_id(outputs.at(i), num_values));
+    return g;
+}
+
+}  // namespace engine

@@ -1,0 +1,289 @@
+#include "engine/runtime/runtime.h"
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+
+#include "engine/core/error.h"
+#include "engine/core/log.h"
+#include "engine/plan/plan_format.h"
+#include "engine/plan/plan_io.h"
+#include "engine/runtime/backend_registry.h"
+
+namespace engine {
+
+// What an Engine and its contexts share. Contexts hold it too, so a context stays valid after the
+// Engine object is gone.
+struct EngineState {
+    PlanContents plan;
+    std::map<std::string, std::unique_ptr<Backend>> backends;
+    std::vector<NodeId> exec;  // nodes that run a kernel, in execution order
+};
+
+struct EngineImpl {
+    std::shared_ptr<EngineState> state;
+};
+
+namespace {
+
+int64_t sample_numel(const Shape& s) {
+    int64_t n = 1;
+    for (size_t i = 1; i < s.size(); ++i) n *= s[i];
+    return n;
+}
+
+Shape shape_at_batch(const Value& v, int batch) {
+    Shape s = v.desc.shape;
+    if (v.batched && !s.empty()) s[0] = batch;
+    return s;
+}
+
+// Kernel arguments for every executed node at one batch size: built on the first run at that batch,
+// reused by later runs (which then allocate nothing).
+struct BatchArgs {
+    std::vector<TensorRef> refs;
+    std::vector<KernelArgs> args;  // one per executed node
+};
+
+}  // namespace
+
+struct ContextImpl {
+    std::shared_ptr<const EngineState> engine;
+    int threads = 0;
+    Tensor arena;
+    Tensor workspace;
+    std::vector<std::unique_ptr<Kernel>> kernels;     // parallel to engine->exec
+    std::vector<std::unique_ptr<BatchArgs>> batches;  // index: batch size
+    bool profiling = false;
+    std::vector<LayerTiming> profile;
+
+    std::byte* arena_at(size_t offset) { return static_cast<std::byte*>(arena.data()) + offset; }
+
+    TensorRef ref(ValueId v, int batch) {
+        const Graph& g = engine->plan.graph;
+        const Value& val = g.value(v);
+        TensorRef r;
+        const ValueLocation& loc = engine->plan.memory.values[v];
+        if (val.constant && !loc.valid) {
+            r.data = const_cast<void*>(val.constant->data());
+            r.dtype = val.constant->dtype();
+            r.shape = val.constant->shape();
+            r.batch_stride = sample_numel(r.shape);
+            return r;
+        }
+        r.data = arena_at(loc.offset);
+        r.dtype = val.constant ? val.desc.dtype : val.storage_dtype;
+        r.shape = shape_at_batch(val, batch);
+        r.batch_stride = loc.batch_stride;
+        return r;
+    }
+
+    BatchArgs& args_for(int batch) {
+        auto& slot = batches[static_cast<size_t>(batch)];
+        if (slot) return *slot;
+        const Graph& g = engine->plan.graph;
+        auto ba = std::make_unique<BatchArgs>();
+        size_t total = 0;
+        for (NodeId n : engine->exec) total += g.node(n).inputs.size() + g.node(n).outputs.size();
+        ba->refs.reserve(total);
+        for (NodeId n : engine->exec) {
+            for (ValueId v : g.node(n).inputs) ba->refs.push_back(ref(v, batch));
+            for (ValueId v : g.node(n).outputs) ba->refs.push_back(ref(v, batch));
+        }
+        size_t pos = 0;
+        for (NodeId n : engine->exec) {
+            const size_t ni = g.node(n).inputs.size();
+            const size_t no = g.node(n).outputs.size();
+            KernelArgs a;
+            a.inputs = std::span<const TensorRef>(ba->refs.data() + pos, ni);
+            a.outputs = std::span<const TensorRef>(ba->refs.data() + pos + ni, no);
+            a.workspace = workspace.data();
+            a.batch = batch;
+            ba->args.push_back(a);
+            pos += ni + no;
+        }
+        slot = std::move(ba);
+        return *slot;
+    }
+};
+
+Engine::Engine(std::unique_ptr<EngineImpl> impl) : impl_(std::move(impl)) {}
+Engine::~Engine() = default;
+
+std::shared_ptr<Engine> Engine::load(const Plan& plan) {
+    auto bytes = plan.shared_bytes();
+    ENGINE_CHECK(bytes != nullptr && !bytes->empty(), "cannot load an empty plan (never built or loaded)");
+    const PlanInfo& pi = plan.info();
+    const std::string source = pi.model_name.empty() ? std::string("<plan>") : pi.model_name;
+    ENGINE_CHECK(pi.engine_version == engine_version(), "plan '", source, "' was built by rtdet ",
+                 pi.engine_version, ", this is rtdet ", engine_version(),
+                 ": rebuild the plan with `rtdet build`");
+
+    // Weights are used in place (zero copy) when the plan's buffer is 64-byte aligned, as the blob
+    // offsets within the file are; otherwise the engine keeps one aligned copy.
+    std::shared_ptr<const void> owner = bytes;
+    std::span<const std::byte> view(*bytes);
+    if (reinterpret_cast<uintptr_t>(bytes->data()) % kPlanBlobAlignment != 0) {
+        auto copy = std::make_shared<Tensor>(DataType::U8, Shape{static_cast<int64_t>(bytes->size())});
+        std::memcpy(copy->data(), bytes->data(), bytes->size());
+        view = std::span<const std::byte>(static_cast<const std::byte*>(copy->data()), bytes->size());
+        owner = std::shared_ptr<const void>(copy, copy->data());
+    }
+
+    auto state = std::make_shared<EngineState>();
+    state->plan = read_plan(view, owner, source, /*verify_checksum=*/false);
+
+    for (const BackendRecord& r : state->plan.backends) {
+        std::unique_ptr<Backend> b = make_backend(r.name);
+        ENGINE_CHECK(b != nullptr, "plan '", source, "' needs backend '", r.name,
+                     "', which this build of rtdet does not have: rebuild the plan with `rtdet build`");
+        const std::string here = b->device_signature();
+        ENGINE_CHECK(here == r.device_signature, "plan '", source, "' was built for '", r.device_signature,
+                     "', this machine is '", here, "' (backend ", r.name,
+                     "): rebuild the plan with `rtdet build`");
+        state->backends[r.name] = std::move(b);
+    }
+    for (NodeId n : state->plan.order)
+        if (!state->plan.memory.skip[n]) state->exec.push_back(n);
+    auto impl = std::make_unique<EngineImpl>();
+    impl->state = std::move(state);
+    return std::shared_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+const PlanInfo& Engine::info() const { return impl_->state->plan.info; }
+int Engine::max_batch() const { return impl_->state->plan.info.max_batch; }
+
+std::unique_ptr<ExecutionContext> Engine::create_context(int threads) const {
+    const EngineState& e = *impl_->state;
+    const Graph& g = e.plan.graph;
+    auto c = std::make_unique<ContextImpl>();
+    c->engine = impl_->state;
+    c->threads = threads;
+    size_t workspace = 0;
+    for (NodeId n : e.exec) {
+        const Node& node = g.node(n);
+        const std::vector<Tensor>& packed = e.plan.packed[n];
+        try {
+            c->kernels.push_back(e.backends.at(node.backend)->create_kernel(g, n, packed));
+        } catch (const Error& err) {
+            ENGINE_THROW("cannot create the kernel of node '", node.name, "' [", op_type_name(node.op),
+                         "] on ", node.backend, ": ", err.what());
+        }
+        ENGINE_CHECK(c->kernels.back() != nullptr, "backend ", node.backend, " gave no kernel for node '",
+                     node.name, "'");
+        workspace = std::max(workspace, c->kernels.back()->workspace_bytes(e.plan.info.max_batch));
+        c->profile.push_back({node.name, std::string(op_type_name(node.op)), node.backend, 0.0, 0});
+    }
+    c->arena = Tensor(DataType::U8, Shape{static_cast<int64_t>(e.plan.memory.arena_bytes)});
+    c->workspace = Tensor(DataType::U8, Shape{static_cast<int64_t>(workspace)});
+    c->batches.resize(static_cast<size_t>(e.plan.info.max_batch) + 1);
+    // Constant graph outputs: written once.
+    for (ValueId v : g.outputs()) {
+        const Value& val = g.value(v);
+        const ValueLocation& loc = e.plan.memory.values[v];
+        if (val.constant && loc.valid)
+            std::memcpy(c->arena_at(loc.offset), val.constant->data(), val.constant->bytes());
+    }
+    return std::unique_ptr<ExecutionContext>(new ExecutionContext(std::move(c)));
+}
+
+ExecutionContext::ExecutionContext(std::unique_ptr<ContextImpl> impl) : impl_(std::move(impl)) {}
+ExecutionContext::~ExecutionContext() = default;
+
+size_t ExecutionContext::num_inputs() const { return impl_->engine->plan.graph.inputs().size(); }
+size_t ExecutionContext::num_outputs() const { return impl_->engine->plan.graph.outputs().size(); }
+
+float* ExecutionContext::input(size_t i) {
+    const auto& p = impl_->engine->plan;
+    ENGINE_CHECK(i < p.graph.inputs().size(), "input index ", i, " out of range (", p.graph.inputs().size(),
+                 " inputs)");
+    return reinterpret_cast<float*>(impl_->arena_at(p.memory.values[p.graph.inputs()[i]].offset));
+}
+
+const float* ExecutionContext::output(size_t i) const {
+    const auto& p = impl_->engine->plan;
+    ENGINE_CHECK(i < p.graph.outputs().size(), "output index ", i, " out of range (",
+                 p.graph.outputs().size(), " outputs)");
+    return reinterpret_cast<const float*>(impl_->arena_at(p.memory.values[p.graph.outputs()[i]].offset));
+}
+
+Shape ExecutionContext::input_shape(size_t i, int batch) const {
+    const auto& g = impl_->engine->plan.graph;
+    ENGINE_CHECK(i < g.inputs().size(), "input index ", i, " out of range (", g.inputs().size(), " inputs)");
+    return shape_at_batch(g.value(g.inputs()[i]), batch);
+}
+
+Shape ExecutionContext::output_shape(size_t i, int batch) const {
+    const auto& g = impl_->engine->plan.graph;
+    ENGINE_CHECK(i < g.outputs().size(), "output index ", i, " out of range (", g.outputs().size(),
+                 " outputs)");
+    return shape_at_batch(g.value(g.outputs()[i]), batch);
+}
+
+void ExecutionContext::run(int batch) {
+    const EngineState& e = *impl_->engine;
+    const PlanInfo& info = e.plan.info;
+    ENGINE_CHECK(batch >= 1 && batch <= info.max_batch, "batch ", batch,
+                 " out of range: this plan runs batch 1..", info.max_batch);
+    ENGINE_CHECK(!info.fixed_batch || batch == info.max_batch, "this plan runs only at its fixed batch ",
+                 info.max_batch, " (got ", batch, "): the model's shapes do not follow the batch");
+    BatchArgs& ba = impl_->args_for(batch);
+    if (!impl_->profiling) {
+        for (size_t i = 0; i < impl_->kernels.size(); ++i) impl_->kernels[i]->run(ba.args[i]);
+        return;
+    }
+    using Clock = std::chrono::steady_clock;
+    for (size_t i = 0; i < impl_->kernels.size(); ++i) {
+        const auto t0 = Clock::now();
+        impl_->kernels[i]->run(ba.args[i]);
+        const auto t1 = Clock::now();
+        LayerTiming& t = impl_->profile[i];
+        t.total_ms += std::chrono::duration<double, std::milli>(t1 - t0).count();
+        ++t.runs;
+    }
+}
+
+std::vector<Tensor> ExecutionContext::run(const std::vector<Tensor>& inputs) {
+    const EngineState& e = *impl_->engine;
+    const Graph& g = e.plan.graph;
+    const PlanInfo& info = e.plan.info;
+    ENGINE_CHECK(inputs.size() == g.inputs().size(), "expected ", g.inputs().size(), " inputs, got ",
+                 inputs.size());
+    int batch = 0;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+        const Value& v = g.value(g.inputs()[i]);
+        const Tensor& t = inputs[i];
+        ENGINE_CHECK(t.dtype() == DataType::F32, "input '", v.name, "' must be f32, got ",
+                     dtype_name(t.dtype()));
+        const Shape& want = v.desc.shape;
+        bool ok = t.shape().size() == want.size();
+        for (size_t d = (v.batched ? 1 : 0); ok && d < want.size(); ++d) ok = t.shape()[d] == want[d];
+        if (ok && v.batched) {
+            const int64_t b = t.shape()[0];
+            ok = b >= 1 && b <= info.max_batch && (batch == 0 || b == batch);
+            if (ok) batch = static_cast<int>(b);
+        }
+        ENGINE_CHECK(
+            ok, "input '", v.name, "' has shape ", shape_str(t.shape()), ", expected ", shape_str(want),
+            v.batched ? concat(" with dim 0 (the batch, the same for every input) in 1..", info.max_batch)
+                      : std::string());
+    }
+    if (batch == 0) batch = info.max_batch;
+    for (size_t i = 0; i < inputs.size(); ++i) std::memcpy(input(i), inputs[i].data(), inputs[i].bytes());
+    run(batch);
+    std::vector<Tensor> outs;
+    outs.reserve(num_outputs());
+    for (size_t i = 0; i < num_outputs(); ++i) {
+        const Shape s = output_shape(i, batch);
+        outs.push_back(Tensor::from_bytes(DataType::F32, s, output(i),
+                                          static_cast<size_t>(shape_numel(s)) * sizeof(float)));
+    }
+    return outs;
+}
+
+void ExecutionContext::set_profiling(bool on) { impl_->profiling = on; }
+const std::vector<LayerTiming>& ExecutionContext::profile() const { return impl_->profile; }
+size_t ExecutionContext::arena_bytes() const { return impl_->engine->plan.memory.arena_bytes; }
+
+}  // namespace engine

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages rtdet needs (when missing) and builds it into build/ (Release).
+# Usage: scripts/setup.sh            (BUILD_DIR=... to build elsewhere, CMAKE_ARGS=... for extra options)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PKGS=(
+  cmake g++ make pkg-config git ca-certificates curl   # toolchain, downloads of the default model
+  libonnx-dev libprotobuf-dev protobuf-compiler        # ONNX import (protobuf classes of onnx.proto)
+  libdnnl-dev                                          # oneDNN: fast CPU kernels
+  libopencv-dev                                        # images, video, window, OpenCV DNN (test oracle, peer)
+  libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libssl-dev
+  libgtest-dev libgmock-dev libbenchmark-dev           # tests and micro-benchmarks
+  python3 python3-onnx python3-numpy python3-opencv    # test-data generation and peer scripts only
+  ffmpeg xvfb                                          # stream and window tests
+)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+BUILD_DIR=${BUILD_DIR:-build}
+# shellcheck disable=SC2086
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release ${CMAKE_ARGS:-} > "$BUILD_DIR.configure.log" 2>&1 \
+  || { cat "$BUILD_DIR.configure.log"; exit 1; }
+cmake --build "$BUILD_DIR" -j"$(nproc)"
