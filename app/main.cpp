@@ -11,7 +11,7 @@
 #include "engine/core/error.h"
 
 int main(int argc, char** argv) {
-    CLI::App root{"rtdet: real-time YOLO object detection (build, bench, convert, info)"};
+    CLI::App root{"rtdet: real-time YOLO object detection (run, detect, eval, build, bench, convert, info)"};
     root.set_version_flag("--version", std::string("rtdet ") + RTDET_VERSION);
     root.require_subcommand(1);
     bool verbose = false;
@@ -24,6 +24,11 @@ int main(int argc, char** argv) {
     commands["bench"] = app::setup_bench(root);
     commands["convert"] = app::setup_convert(root);
     commands["info"] = app::setup_info(root);
+#if RTDET_WITH_OPENCV
+    commands["detect"] = app::setup_detect(root);
+    commands["eval"] = app::setup_eval(root);
+    commands["run"] = app::setup_run(root);
+#endif
 
     CLI11_PARSE(root, argc, argv);
     spdlog::set_pattern("[%l] %v");

@@ -12,7 +12,7 @@ PKGS=(
   libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev           # tests and micro-benchmarks
   python3 python3-onnx python3-numpy python3-opencv    # test-data generation and peer scripts only
-  ffmpeg xvfb                                          # stream and window tests
+  ffmpeg xvfb xauth                                    # stream and window tests (xvfb-run needs xauth)
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -6,9 +6,12 @@ namespace engine {
 
 std::string_view layout_name(Layout l) {
     switch (l) {
-        case Layout::Plain: return "plain";
-        case Layout::Blocked16: return "blocked16";
-        case Layout::NHWC: return "nhwc";
+        case Layout::Plain:
+            return "plain";
+        case Layout::Blocked16:
+            return "blocked16";
+        case Layout::NHWC:
+            return "nhwc";
     }
     return "?";
 }
@@ -23,7 +26,8 @@ int64_t storage_sample_numel(const Shape& shape, Layout layout) {
     int64_t n = 1;
     for (size_t d = 1; d < shape.size(); ++d) {
         int64_t dim = shape[d];
-        if (d == 1 && layout == Layout::Blocked16) dim = (dim + kBlockedChannels - 1) / kBlockedChannels * kBlockedChannels;
+        if (d == 1 && layout == Layout::Blocked16)
+            dim = (dim + kBlockedChannels - 1) / kBlockedChannels * kBlockedChannels;
         n *= dim;
     }
     return n;

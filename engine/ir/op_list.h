@@ -1,7 +1,8 @@
 // The single list of IR ops. Adding an op starts here: X(Name, min_inputs, max_inputs).
 // ONNX-level ops that only compute shapes (Shape, Gather, Unsqueeze, Cast, ...) never reach the IR:
 // the importer folds them (engine/onnx/const_eval.cpp). Upsample imports as Resize, Flatten/Squeeze/
-// Unsqueeze of runtime tensors as Reshape, Constant as an initializer.
+// Unsqueeze of runtime tensors as Reshape, Constant as an initializer. Reorder is never imported: the
+// builder inserts it to convert a value's memory layout and storage type (engine/ir/layout.h).
 #pragma once
 
 // clang-format off
@@ -30,5 +31,6 @@
     X(Softmax,   1, 1)      \
     X(Identity,  1, 1)      \
     X(Dropout,   1, 1)      \
-    X(Pad,       1, 1)
+    X(Pad,       1, 1)      \
+    X(Reorder,   1, 1)
 // clang-format on

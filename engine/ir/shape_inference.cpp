@@ -353,6 +353,7 @@ void infer_node(Graph& g, NodeId id) {
         case OpType::Clip:
         case OpType::Identity:
         case OpType::Dropout:
+        case OpType::Reorder:
             infer_unary(c);
             break;
         case OpType::Add:

@@ -46,6 +46,7 @@ bool params_match(OpType op, const OpParams& p) {
         case OpType::Mul:
         case OpType::Div:
         case OpType::Reshape:
+        case OpType::Reorder:
             return std::holds_alternative<std::monostate>(p);
         case OpType::Identity:
         case OpType::Dropout:

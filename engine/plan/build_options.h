@@ -21,6 +21,10 @@ struct BuildOptions {
     int threads = 0;    // 0: all cores
     std::string timing_cache;                  // file of measured tactic timings (optional)
     std::vector<std::string> disabled_passes;  // pass names to skip (tests, debugging)
+    // Activation layout of the backends that keep their own (engine/ir/layout.h): "auto" builds the
+    // plan in each layout the backends offer, times it and keeps the fastest; "plain", "nhwc" or
+    // "blocked16" forces one (backends that do not offer it use plain).
+    std::string layout = "auto";
 };
 
 }  // namespace engine

@@ -1,5 +1,7 @@
 #include "engine/plan/builder.h"
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -9,10 +11,12 @@
 #include "engine/onnx/importer.h"
 #include "engine/passes/assign_precision.h"
 #include "engine/passes/pass.h"
+#include "engine/plan/assign_layout.h"
 #include "engine/plan/memory_planner.h"
 #include "engine/plan/plan_format.h"
 #include "engine/plan/plan_io.h"
 #include "engine/runtime/backend_registry.h"
+#include "engine/runtime/runtime.h"
 
 namespace engine {
 namespace {
@@ -82,13 +86,26 @@ bool compute_fixed_batch(const Graph& g, const std::vector<NodeId>& order, int m
     return false;
 }
 
-// The reduced type to try for a precision request, or F32.
+// The reduced type to try for a precision request, or F32. FP16 on a device without FP16 kernels
+// but with BF16 ones uses BF16 (same storage size, FP32's range) and says so.
 DataType reduced_type(Precision p, const Graph& g, const std::vector<NodeId>& order,
-                      const std::map<std::string, Backend*>& by_name) {
+                      const std::map<std::string, Backend*>& by_name, const std::string& model_name,
+                      const std::string& device) {
+    int bf16 = 0, f16 = 0;
+    for (NodeId n : order) {
+        Backend* b = by_name.at(g.node(n).backend);
+        bf16 += b->supports_precision(g, n, DataType::BF16) ? 1 : 0;
+        f16 += b->supports_precision(g, n, DataType::F16) ? 1 : 0;
+    }
     switch (p) {
         case Precision::FP32:
             return DataType::F32;
         case Precision::FP16:
+            if (f16 == 0 && bf16 > 0) {
+                spdlog::info("{}: device '{}' has no FP16 kernels; precision fp16 uses BF16 instead",
+                             model_name, device);
+                return DataType::BF16;
+            }
             return DataType::F16;
         case Precision::BF16:
             return DataType::BF16;
@@ -96,13 +113,104 @@ DataType reduced_type(Precision p, const Graph& g, const std::vector<NodeId>& or
             break;
     }
     // Best: the reduced type most nodes have kernels for; BF16 on a tie (it keeps FP32's range).
-    int bf16 = 0, f16 = 0;
-    for (NodeId n : order) {
-        Backend* b = by_name.at(g.node(n).backend);
-        bf16 += b->supports_precision(g, n, DataType::BF16) ? 1 : 0;
-        f16 += b->supports_precision(g, n, DataType::F16) ? 1 : 0;
-    }
     return f16 > bf16 ? DataType::F16 : DataType::BF16;
+}
+
+}  // namespace
+
+namespace {
+
+// The activation layouts to try: the forced one, or every layout the plan's backends offer
+// (Plain when none does).
+std::vector<Layout> layout_candidates(const BuildOptions& options, const Graph& g,
+                                      const std::vector<std::unique_ptr<Backend>>& backends) {
+    if (options.layout != "auto") return {layout_from_name(options.layout)};
+    std::vector<Layout> out;
+    for (const auto& b : backends) {
+        bool used = false;
+        for (NodeId n = 0; n < g.num_nodes() && !used; ++n)
+            used = !g.node(n).dead && g.node(n).backend == b->name();
+        if (!used) continue;
+        for (Layout l : b->activation_layouts())
+            if (std::find(out.begin(), out.end(), l) == out.end()) out.push_back(l);
+    }
+    if (out.empty()) out.push_back(Layout::Plain);
+    return out;
+}
+
+struct PlanRequest {
+    const BuildOptions& options;
+    const std::string& model_name;
+    const std::string& model_sha256;
+    const std::vector<std::unique_ptr<Backend>>& backends;
+    const std::map<std::string, Backend*>& by_name;
+};
+
+// Layouts, memory plan and packed weights for one activation layout: a complete plan.
+PlanContents finish_plan(Graph g, Layout layout, const PlanRequest& r) {
+    std::vector<Backend*> ordered;
+    for (const auto& b : r.backends) ordered.push_back(b.get());
+    const int reorders = assign_layouts(g, layout, ordered);
+    const std::vector<NodeId> order = g.topo_order();
+
+    PlanContents c;
+    c.memory = plan_memory(g, order, kPlanBlobAlignment);
+    // Kernels derive a slice's batch stride from ConcatParams::in_place, so a Concat the planner
+    // could not place in its output runs as a copy for everyone.
+    bool cleared = false;
+    for (NodeId n : order) {
+        auto* p = std::get_if<ConcatParams>(&g.node(n).params);
+        if (g.node(n).op == OpType::Concat && p != nullptr && p->in_place && !c.memory.skip[n]) {
+            p->in_place = false;
+            cleared = true;
+        }
+    }
+    if (cleared) c.memory = plan_memory(g, order, kPlanBlobAlignment);
+
+    c.info.model_name = r.model_name;
+    c.info.model_sha256 = r.model_sha256;
+    c.info.device = r.options.device;
+    c.info.precision = std::string(precision_name(r.options.precision));
+    c.info.max_batch = r.options.max_batch;
+    c.info.fixed_batch = compute_fixed_batch(g, order, r.options.max_batch);
+    c.info.metadata = g.metadata;
+    for (const auto& b : r.backends) {
+        bool used = false;
+        for (NodeId n : order) used = used || g.node(n).backend == b->name();
+        if (used) c.backends.push_back({std::string(b->name()), b->device_signature()});
+    }
+    c.packed.resize(g.num_nodes());
+    for (NodeId n : order) {
+        try {
+            c.packed[n] = r.by_name.at(g.node(n).backend)->pack(g, n, r.options);
+        } catch (const Error& e) {
+            ENGINE_THROW("packing ", node_desc(g.node(n)), " for backend '", g.node(n).backend,
+                         "' failed: ", e.what());
+        }
+    }
+    c.order = order;
+    c.graph = std::move(g);
+    spdlog::debug("{}: layout {}: {} layers ({} reorders), arena {} bytes, max batch {}{}", r.model_name,
+                  layout_name(layout), order.size(), reorders, c.memory.arena_bytes, r.options.max_batch,
+                  c.info.fixed_batch ? " (fixed)" : "");
+    return c;
+}
+
+// Best time of a few runs of the plan at max batch (zero inputs), in ms.
+double time_plan(const PlanContents& c, const BuildOptions& options) {
+    const Plan plan = Plan::from_bytes(write_plan(c, options), c.info.model_name);
+    auto engine = Engine::load(plan);
+    auto ctx = engine->create_context(options.threads);
+    const int batch = c.info.max_batch;
+    ctx->run(batch);
+    double best = 1e30;
+    for (int i = 0; i < 3; ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        ctx->run(batch);
+        best = std::min(
+            best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+    return best;
 }
 
 }  // namespace
@@ -111,9 +219,13 @@ Plan build_plan(Graph graph, const BuildOptions& options, const std::string& mod
                 const std::string& model_sha256) {
     ENGINE_CHECK(options.max_batch >= 1 && options.max_batch <= kMaxBatch, "max batch ", options.max_batch,
                  " out of range (1..", kMaxBatch, ")");
+    ENGINE_CHECK(options.layout == "auto" || options.layout == "plain" || options.layout == "nhwc" ||
+                     options.layout == "blocked16",
+                 "unknown layout '", options.layout, "' (expected auto, plain, nhwc or blocked16)");
     std::vector<std::unique_ptr<Backend>> backends = make_device_backends(options.device);
     std::map<std::string, Backend*> by_name;
     for (auto& b : backends) by_name[std::string(b->name())] = b.get();
+    for (auto& b : backends) b->set_threads(options.threads);
 
     Graph& g = graph;
     ENGINE_CHECK(!g.outputs().empty(), "model '", model_name, "' has no outputs");
@@ -142,48 +254,47 @@ Plan build_plan(Graph graph, const BuildOptions& options, const std::string& mod
     }
 
     // Precision: reduced where the node's backend has the kernel, FP32 elsewhere.
-    const DataType reduced = reduced_type(options.precision, g, order, by_name);
+    const DataType reduced = reduced_type(options.precision, g, order, by_name, model_name, options.device);
     const PassStats ps = assign_precision(g, reduced, [&](const Graph& gr, NodeId n, DataType dt) {
         return by_name.at(gr.node(n).backend)->supports_precision(gr, n, dt);
     });
     if (reduced != DataType::F32 && ps.rewrites == 0)
         spdlog::info("{}: device '{}' has no {} kernels for this model; precision {} falls back to FP32",
                      model_name, options.device, dtype_name(reduced), precision_name(options.precision));
-    if (g.num_live_nodes() != g.num_nodes()) {
-        g.compact();
-        order = g.topo_order();
-    }
+    if (g.num_live_nodes() != g.num_nodes()) g.compact();
 
-    PlanContents c;
-    c.info.model_name = model_name;
-    c.info.model_sha256 = model_sha256;
-    c.info.device = options.device;
-    c.info.precision = std::string(precision_name(options.precision));
-    c.info.max_batch = options.max_batch;
-    c.info.fixed_batch = compute_fixed_batch(g, order, options.max_batch);
-    c.info.metadata = g.metadata;
-    for (auto& b : backends) {
-        bool used = false;
-        for (NodeId n : order) used = used || g.node(n).backend == b->name();
-        if (used) c.backends.push_back({std::string(b->name()), b->device_signature()});
-    }
-
-    c.packed.resize(g.num_nodes());
-    for (NodeId n : order) {
-        try {
-            c.packed[n] = by_name.at(g.node(n).backend)->pack(g, n, options);
-        } catch (const Error& e) {
-            ENGINE_THROW("packing ", node_desc(g.node(n)), " for backend '", g.node(n).backend,
-                         "' failed: ", e.what());
+    // Activation layout: each candidate gives a complete plan; with several, the fastest wins.
+    const PlanRequest request{options, model_name, model_sha256, backends, by_name};
+    const std::vector<Layout> candidates = layout_candidates(options, g, backends);
+    PlanContents best;
+    double best_ms = 1e30;
+    Layout chosen = candidates.front();
+    std::map<std::string, std::string> tactics;
+    for (Layout l : candidates) {
+        PlanContents c = finish_plan(g, l, request);
+        if (candidates.size() == 1) {
+            best = std::move(c);
+            break;
+        }
+        const double ms = time_plan(c, options);
+        tactics[concat("ms.", layout_name(l))] = concat(ms);
+        spdlog::debug("{}: activation layout {}: {:.3f} ms", model_name, layout_name(l), ms);
+        if (ms < best_ms) {
+            best_ms = ms;
+            chosen = l;
+            best = std::move(c);
         }
     }
-    c.memory = plan_memory(g, order, kPlanBlobAlignment);
-    c.order = order;
-    c.graph = std::move(graph);
-
-    spdlog::debug("{}: {} layers, arena {} bytes, max batch {}{}", model_name, order.size(),
-                  c.memory.arena_bytes, options.max_batch, c.info.fixed_batch ? " (fixed)" : "");
-    return Plan::from_bytes(write_plan(c, options), model_name);
+    tactics["activation_layout"] = std::string(layout_name(chosen));
+    if (candidates.size() > 1) {
+        std::string timings;
+        for (Layout l : candidates)
+            timings += concat(timings.empty() ? "" : ", ", layout_name(l), " ",
+                              tactics[concat("ms.", layout_name(l))], " ms");
+        spdlog::info("{}: activation layout {} ({})", model_name, layout_name(chosen), timings);
+    }
+    best.info.tactics = std::move(tactics);
+    return Plan::from_bytes(write_plan(best, options), model_name);
 }
 
 Plan build_plan_from_onnx(const std::string& onnx_path, const BuildOptions& options) {

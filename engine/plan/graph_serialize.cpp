@@ -243,6 +243,7 @@ json graph_to_json(const Graph& g, const std::vector<size_t>& constant_blob,
         json jv = {{"name", v.name},
                    {"dtype", dtype_name(v.desc.dtype)},
                    {"storage_dtype", dtype_name(v.storage_dtype)},
+                   {"layout", layout_name(v.layout)},
                    {"shape", v.desc.shape},
                    {"batched", v.batched},
                    {"input", v.is_graph_input},
@@ -294,6 +295,16 @@ Graph graph_from_json(const JsonView& j, const std::vector<Tensor>& blobs,
         v.desc.dtype = jv.at("dtype").dtype();
         v.storage_dtype = jv.at("storage_dtype").dtype();
         v.desc.shape = jv.at("shape").shape();
+        {
+            const JsonView jl = jv.at("layout");
+            const std::string l = jl.str();
+            if (l != layout_name(Layout::Plain) && l != layout_name(Layout::Blocked16) &&
+                l != layout_name(Layout::NHWC))
+                jl.fail(concat("unknown layout '", l, "'"));
+            v.layout = layout_from_name(l);
+            if (v.layout != Layout::Plain && v.desc.shape.size() != 4)
+                jl.fail("a non-plain layout needs a 4-D value");
+        }
         v.batched = jv.at("batched").boolean();
         if (v.batched && v.desc.shape.empty()) jv.at("batched").fail("a batched value needs rank >= 1");
         if (jv.has("constant")) {

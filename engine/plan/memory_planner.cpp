@@ -11,12 +11,6 @@ namespace {
 
 size_t round_up(size_t x, size_t a) { return (x + a - 1) / a * a; }
 
-int64_t sample_numel(const Shape& s) {
-    int64_t n = 1;
-    for (size_t i = 1; i < s.size(); ++i) n *= s[i];
-    return n;
-}
-
 // How a value is placed relative to another (its parent in the view tree).
 enum class Link : uint8_t { None, ConcatSlice, Alias };
 
@@ -63,6 +57,7 @@ bool concat_in_place_ok(const Graph& g, NodeId n, const std::vector<Placement>& 
         if (std::count(node.inputs.begin(), node.inputs.end(), vid) != 1) return no("input used twice");
         if (v.batched != out.batched || v.storage_dtype != out.storage_dtype)
             return no("input batch flag or storage type differs");
+        if (v.layout != out.layout) return no("input layout differs");
         if (v.desc.shape.size() != os.size()) return no("rank differs");
         for (int32_t d = 0; d < rank; ++d)
             if (d != axis && v.desc.shape[static_cast<size_t>(d)] != os[static_cast<size_t>(d)])
@@ -71,6 +66,15 @@ bool concat_in_place_ok(const Graph& g, NodeId n, const std::vector<Placement>& 
         along += v.desc.shape[static_cast<size_t>(axis)];
     }
     if (along != os[static_cast<size_t>(axis)]) return no("input sizes do not add up");
+    // NHWC: a channel slice is not contiguous per sample. Blocked16: a slice must start at a whole
+    // block of 16 channels (the element offset is then c0*H*W, as in plain).
+    if (out.layout == Layout::NHWC) return no("nhwc channel slices are not contiguous");
+    if (out.layout == Layout::Blocked16) {
+        if (axis != 1 || rank != 4) return no("blocked16 concat not over channels");
+        for (int64_t off : offsets)
+            if ((off / inner) % kBlockedChannels != 0)
+                return no("blocked16 slice not at a multiple of 16 channels");
+    }
     return true;
 }
 
@@ -138,7 +142,7 @@ int64_t located_extent(const Value& v, const ValueLocation& loc) {
     const Shape& s = v.desc.shape;
     if (!v.batched || s.empty()) return shape_numel(s);
     if (s[0] == 0) return 0;
-    return (s[0] - 1) * loc.batch_stride + sample_numel(s);
+    return (s[0] - 1) * loc.batch_stride + storage_sample_numel(s, v.layout);
 }
 
 MemoryPlan plan_memory(const Graph& g, const std::vector<NodeId>& order, size_t alignment) {
@@ -181,6 +185,7 @@ MemoryPlan plan_memory(const Graph& g, const std::vector<NodeId>& order, size_t 
         if (!is_runtime(vi) || !is_runtime(vo) || vo.is_graph_output || vo.is_graph_input) continue;
         if (place[out].link != Link::None || in_concat_slice(in)) continue;
         if (vi.storage_dtype != vo.storage_dtype || vi.batched != vo.batched) continue;
+        if (vi.layout != Layout::Plain || vo.layout != Layout::Plain) continue;
         if (shape_numel(vi.desc.shape) != shape_numel(vo.desc.shape)) continue;
         if (vi.batched && (vi.desc.shape[0] != vo.desc.shape[0])) continue;
         place[out] = {Link::Alias, in, 0};
@@ -219,8 +224,9 @@ MemoryPlan plan_memory(const Graph& g, const std::vector<NodeId>& order, size_t 
         loc.valid = true;
         loc.root = root;
         loc.root_offset = off;
-        loc.batch_stride =
-            sliced && v.batched ? sample_numel(g.value(root).desc.shape) : sample_numel(v.desc.shape);
+        const Value& rv = g.value(root);
+        loc.batch_stride = sliced && v.batched ? storage_sample_numel(rv.desc.shape, rv.layout)
+                                               : storage_sample_numel(v.desc.shape, v.layout);
 
         int first = v.producer != kNoNode ? step_of[v.producer] : 0;
         int last = first;
@@ -233,9 +239,10 @@ MemoryPlan plan_memory(const Graph& g, const std::vector<NodeId>& order, size_t 
         if (root_slot[root] == SIZE_MAX) {
             root_slot[root] = lifetimes.size();
             const Value& r = g.value(root);
-            lifetimes.push_back({root, first, last,
-                                 static_cast<size_t>(shape_numel(r.desc.shape)) * dtype_size(r.storage_dtype),
-                                 0});
+            lifetimes.push_back(
+                {root, first, last,
+                 static_cast<size_t>(storage_numel(r.desc.shape, r.layout)) * dtype_size(r.storage_dtype),
+                 0});
         } else {
             Lifetime& l = lifetimes[root_slot[root]];
             l.first_step = std::min(l.first_step, first);

@@ -31,7 +31,7 @@ size_t assign_offsets(std::vector<Lifetime>& lifetimes, size_t alignment);
 struct ValueLocation {
     bool valid = false;        // false for constants and values no node touches
     size_t offset = 0;         // bytes from the arena start
-    int64_t batch_stride = 0;  // elements between consecutive samples (sample numel when dense)
+    int64_t batch_stride = 0;  // storage elements between samples (storage sample numel when dense)
     ValueId root = kNoValue;   // value owning the slot
     int64_t root_offset = 0;   // element offset of this view in the root
 };
@@ -44,14 +44,17 @@ struct MemoryPlan {
 };
 
 // Plans memory for the graph executed in `order` (live nodes, topological). Sizes are at the shapes
-// the values carry (the max batch), storage_dtype elements. Graph inputs and outputs get slots of
+// the values carry (the max batch), in storage elements (storage_numel of the value's layout, so
+// Blocked16 counts its padding channels) of storage_dtype. Graph inputs and outputs get slots of
 // their own that live for the whole run. In-place Concats (ConcatParams::in_place) become views when
 // their layout allows (each input a contiguous slice per sample, every input produced by a node, not
-// a graph input or output, used once by the Concat); otherwise the Concat runs as a copy.
+// a graph input or output, used once by the Concat, the same layout as the output: Plain, or
+// Blocked16 with every slice starting at a multiple of 16 channels; never NHWC); otherwise the
+// Concat runs as a copy. Identity/Dropout/Reshape alias their input only between Plain values.
 MemoryPlan plan_memory(const Graph& g, const std::vector<NodeId>& order, size_t alignment = 64);
 
-// The number of elements a located value spans at max batch: (dim0 - 1) * batch_stride + sample
-// numel for batched values, numel otherwise.
+// The number of storage elements a located value spans at max batch: (dim0 - 1) * batch_stride +
+// storage sample numel for batched values, numel otherwise.
 int64_t located_extent(const Value& v, const ValueLocation& loc);
 
 }  // namespace engine

@@ -43,6 +43,8 @@ struct PlanInfo {
     size_t arena_bytes = 0;
     size_t weight_bytes = 0;
     std::string build_options_json;
+    // The builder's measured choices, e.g. "activation_layout" -> "nhwc", "ms.nhwc" -> "12.3".
+    std::map<std::string, std::string> tactics;
 };
 
 class Plan {

@@ -22,9 +22,12 @@
 //   max_batch           int      plans run any batch 1..max_batch
 //   fixed_batch         bool     the plan only runs at max_batch
 //   build_options       object   BuildOptions as given
+//   tactics             {string: string}  the builder's timed choices ("activation_layout": "nhwc",
+//                                 "ms.nhwc": "12.3", ...)
 //   metadata_props      {string: string}  ONNX metadata_props (detector head description)
 //   graph               {opset, values, nodes, inputs, outputs}  (engine/plan/graph_serialize.h)
-//     values[i]         {name, dtype, storage_dtype, shape, batched, input, output, constant?}
+//     values[i]         {name, dtype, storage_dtype, layout, shape, batched, input, output, constant?}
+//                        layout: "plain" | "blocked16" | "nhwc" (engine/ir/layout.h)
 //                        constant: index into blobs
 //     nodes[i]          {op, name, inputs, outputs, params, backend, precision, packed}
 //                        packed: indices into blobs (Backend::pack output)

@@ -29,12 +29,6 @@ uint64_t get_u64(const std::byte* p) {
     return v;
 }
 
-int64_t sample_numel(const Shape& s) {
-    int64_t n = 1;
-    for (size_t i = 1; i < s.size(); ++i) n *= s[i];
-    return n;
-}
-
 std::vector<Tensor> read_blobs(const JsonView& jb, std::span<const std::byte> section,
                                const std::shared_ptr<const void>& owner) {
     std::vector<Tensor> blobs;
@@ -91,7 +85,7 @@ MemoryPlan read_memory(const JsonView& jm, const Graph& g, int max_batch) {
         const DataType dt = v.constant ? v.desc.dtype : v.storage_dtype;
         const size_t dsize = dtype_size(dt);
         if (loc.offset % dsize != 0) e.at("offset").fail(concat("offset not aligned to ", dtype_name(dt)));
-        const int64_t sample = sample_numel(v.desc.shape);
+        const int64_t sample = storage_sample_numel(v.desc.shape, v.layout);
         if (v.batched ? loc.batch_stride < sample : loc.batch_stride != sample)
             e.at("batch_stride")
                 .fail(concat("batch stride ", loc.batch_stride, " invalid for '", v.name, "' ",
@@ -155,9 +149,9 @@ void check_graph(const Graph& g, int max_batch) {
         for (ValueId v : *list) {
             const Value& val = g.value(v);
             const DataType dt = val.constant ? val.desc.dtype : val.storage_dtype;
-            if (dt != DataType::F32)
-                ENGINE_THROW("graph input/output '", val.name, "' is stored as ", dtype_name(dt),
-                             ", expected f32");
+            if (dt != DataType::F32 || val.layout != Layout::Plain)
+                ENGINE_THROW("graph input/output '", val.name, "' is stored as ", dtype_name(dt), " ",
+                             layout_name(val.layout), ", expected f32 plain");
         }
 }
 
@@ -185,6 +179,10 @@ PlanContents parse_metadata(const PlanSections& s, const std::shared_ptr<const v
     const JsonView bo = root.at("build_options");
     bo.expect_object();
     info.build_options_json = bo.raw().dump(-1, ' ', false, json::error_handler_t::replace);
+    const JsonView tactics = root.at("tactics");
+    tactics.expect_object();
+    for (const auto& [k, v] : tactics.raw().items())
+        info.tactics[k] = JsonView(v, concat("tactics.", k)).str();
     const JsonView props = root.at("metadata_props");
     props.expect_object();
     for (const auto& [k, v] : props.raw().items())

@@ -59,7 +59,8 @@ json build_options_to_json(const BuildOptions& o) {
             {"max_batch", o.max_batch},
             {"threads", o.threads},
             {"timing_cache", o.timing_cache},
-            {"disabled_passes", o.disabled_passes}};
+            {"disabled_passes", o.disabled_passes},
+            {"layout", o.layout}};
 }
 
 }  // namespace
@@ -171,6 +172,7 @@ std::vector<std::byte> write_plan(const PlanContents& c, const BuildOptions& opt
         {"max_batch", info.max_batch},
         {"fixed_batch", info.fixed_batch},
         {"build_options", build_options_to_json(options)},
+        {"tactics", info.tactics},
         {"metadata_props", info.metadata},
         {"graph", graph_to_json(g, constant_blob, packed_blobs)},
         {"memory",

@@ -41,6 +41,23 @@ public:
     }
     // Load time: the kernel for node `n`. `packed` holds what pack() returned, as views of the plan.
     virtual std::unique_ptr<Kernel> create_kernel(const Graph& g, NodeId n, std::span<const Tensor> packed) = 0;
+
+    // Activation layouts (engine/ir/layout.h) besides Plain that this backend can keep its 4-D
+    // values in, best first. The builder picks one per plan (timing the candidates) for the backends
+    // that list it; the nodes then write their 4-D runtime outputs in it, and Reorder nodes convert
+    // where a consumer reads another layout. Empty (the default): Plain only.
+    virtual std::vector<Layout> activation_layouts() const { return {}; }
+    // The layout node `n` reads input `slot` in when the plan's layout for this backend is `act`.
+    // Default: `act` for 4-D runtime inputs, Plain for everything else.
+    virtual Layout input_layout(const Graph& g, NodeId n, size_t slot, Layout act) const {
+        const Node& node = g.node(n);
+        if (slot >= node.inputs.size()) return Layout::Plain;
+        const Value& v = g.value(node.inputs[slot]);
+        return v.constant == nullptr && v.desc.shape.size() == 4 ? act : Layout::Plain;
+    }
+    // Threads for this backend's kernels when run from the calling thread (0: all cores). The
+    // runtime calls it before each run with the context's thread count.
+    virtual void set_threads(int threads) { (void)threads; }
 };
 
 }  // namespace engine

@@ -229,6 +229,8 @@ void ExecutionContext::run(int batch) {
     ENGINE_CHECK(!info.fixed_batch || batch == info.max_batch, "this plan runs only at its fixed batch ",
                  info.max_batch, " (got ", batch, "): the model's shapes do not follow the batch");
     BatchArgs& ba = impl_->args_for(batch);
+    // Thread counts are per calling thread (OpenMP): set them on every run, it costs nothing.
+    for (const auto& entry : e.backends) entry.second->set_threads(impl_->threads);
     if (!impl_->profiling) {
         for (size_t i = 0; i < impl_->kernels.size(); ++i) impl_->kernels[i]->run(ba.args[i]);
         return;

@@ -5,7 +5,6 @@
 // definitions (engine/ir/layout.h), independently of oneDNN, so a wrong layout in the backend
 // cannot cancel out with the same mistake in the test.
 #pragma once
-#ifdef RTDET_ONEDNN_STAGED  // removed once the layout API lands
 
 #include <gtest/gtest.h>
 
@@ -40,15 +39,16 @@ inline constexpr double kF32Tolerance = 1e-5;
 
 inline bool cpu_has_bf16() { return engine::onednn_cpu_has_bf16(); }
 
-#define SKIP_WITHOUT_BF16(dt)                                                                       \
-    do {                                                                                            \
-        if ((dt) == engine::DataType::BF16 && !onednn_test::cpu_has_bf16())                         \
-            GTEST_SKIP() << "this CPU has no AVX512-BF16/AMX: BF16 case skipped";                   \
+#define SKIP_WITHOUT_BF16(dt)                                                     \
+    do {                                                                          \
+        if ((dt) == engine::DataType::BF16 && !onednn_test::cpu_has_bf16())       \
+            GTEST_SKIP() << "this CPU has no AVX512-BF16/AMX: BF16 case skipped"; \
     } while (0)
 
 // Storage element index of logical (n, c, h, w) for a 4-D tensor with dims C, H, W; other ranks are
 // Plain and use the row-major index with dim 0 at batch_stride.
-inline int64_t storage_index(Layout layout, const Shape& s, int64_t batch_stride, const std::vector<int64_t>& idx) {
+inline int64_t storage_index(Layout layout, const Shape& s, int64_t batch_stride,
+                             const std::vector<int64_t>& idx) {
     if (s.size() != 4) {
         int64_t off = 0;
         for (size_t d = 1; d < s.size(); ++d) off = off * s[d] + idx[d];
@@ -56,9 +56,12 @@ inline int64_t storage_index(Layout layout, const Shape& s, int64_t batch_stride
     }
     const int64_t c = idx[1], h = idx[2], w = idx[3], C = s[1], H = s[2], W = s[3];
     switch (layout) {
-        case Layout::Plain: return idx[0] * batch_stride + (c * H + h) * W + w;
-        case Layout::NHWC: return idx[0] * batch_stride + (h * W + w) * C + c;
-        case Layout::Blocked16: return idx[0] * batch_stride + (((c / 16) * H + h) * W + w) * 16 + c % 16;
+        case Layout::Plain:
+            return idx[0] * batch_stride + (c * H + h) * W + w;
+        case Layout::NHWC:
+            return idx[0] * batch_stride + (h * W + w) * C + c;
+        case Layout::Blocked16:
+            return idx[0] * batch_stride + (((c / 16) * H + h) * W + w) * 16 + c % 16;
     }
     return 0;
 }
@@ -111,8 +114,8 @@ inline Stored make_stored(const Shape& shape, Layout layout, DataType dtype, int
     s.dtype = dtype;
     s.batch_stride = batch_stride > 0 ? batch_stride : engine::storage_sample_numel(shape, layout);
     const int64_t n = shape.empty() ? 1 : shape[0] * s.batch_stride;
-    s.bytes = std::make_shared<std::vector<std::byte>>(static_cast<size_t>(n) * engine::dtype_size(dtype) + 64,
-                                                       std::byte{0xFF});
+    s.bytes = std::make_shared<std::vector<std::byte>>(
+        static_cast<size_t>(n) * engine::dtype_size(dtype) + 64, std::byte{0xFF});
     return s;
 }
 
@@ -151,8 +154,9 @@ inline bool padding_is_zero(const Stored& s) {
         for (int64_t c = C; c < Cp; ++c)
             for (int64_t h = 0; h < s.shape[2]; ++h)
                 for (int64_t w = 0; w < s.shape[3]; ++w)
-                    if (load_value(s, storage_index(Layout::Blocked16, {s.shape[0], Cp, s.shape[2], s.shape[3]},
-                                                    s.batch_stride, {n, c, h, w})) != 0.f)
+                    if (load_value(s,
+                                   storage_index(Layout::Blocked16, {s.shape[0], Cp, s.shape[2], s.shape[3]},
+                                                 s.batch_stride, {n, c, h, w})) != 0.f)
                         return false;
     return true;
 }
@@ -184,7 +188,8 @@ inline void set_storage(engine::Graph& g, Layout layout, DataType dtype) {
 // A dense view of constant value v.
 inline engine::TensorRef constant_ref(const engine::Graph& g, engine::ValueId v) {
     const Tensor& t = *g.value(v).constant;
-    return {const_cast<void*>(t.data()), t.dtype(), t.shape(), engine::storage_sample_numel(t.shape(), Layout::Plain)};
+    return {const_cast<void*>(t.data()), t.dtype(), t.shape(),
+            engine::storage_sample_numel(t.shape(), Layout::Plain)};
 }
 
 struct NodeRun {
@@ -195,12 +200,15 @@ struct NodeRun {
 // Packs, creates and runs node n of g on the onednn backend at `batch`. inputs: plain F32, one per
 // node input that is not a constant; they are stored in each value's layout and storage dtype.
 // `patch_packed` may edit the packed tensors (tests force tactics with it).
-inline NodeRun run_onednn_node(const engine::Graph& g, engine::NodeId n, const std::vector<Tensor>& inputs, int batch,
+inline NodeRun run_onednn_node(const engine::Graph& g, engine::NodeId n, const std::vector<Tensor>& inputs,
+                               int batch,
                                const std::function<void(std::vector<Tensor>&)>& patch_packed = {}) {
     auto backend = engine::make_onednn_backend();
+    backend->set_threads(1);  // correctness runs; see test_onednn_models.cpp
     std::string why;
     EXPECT_TRUE(backend->supports(g, n, &why)) << why;
     engine::BuildOptions opts;
+    opts.threads = 1;
     std::vector<Tensor> packed = backend->pack(g, n, opts);
     if (patch_packed) patch_packed(packed);
     auto kernel = backend->create_kernel(g, n, packed);
@@ -247,9 +255,9 @@ inline std::vector<Tensor> run_reference_node(const engine::Graph& g, engine::No
                                               const std::vector<Tensor>& inputs) {
     std::vector<const Tensor*> ptrs;
     size_t k = 0;
-    for (engine::ValueId v : g.node(n).inputs) ptrs.push_back(g.is_constant(v) ? g.value(v).constant.get() : &inputs.at(k++));
+    for (engine::ValueId v : g.node(n).inputs)
+        ptrs.push_back(g.is_constant(v) ? g.value(v).constant.get() : &inputs.at(k++));
     return engine::eval_node_reference(g, n, ptrs);
 }
 
 }  // namespace onednn_test
-#endif  // RTDET_ONEDNN_STAGED

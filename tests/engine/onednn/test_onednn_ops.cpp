@@ -1,4 +1,3 @@
-#ifdef RTDET_ONEDNN_STAGED  // removed once the layout API lands
 // oneDNN kernels other than Conv vs the reference backend: MaxPool, Resize, Concat, activations,
 // Add/Mul, BatchNorm, Reorder; and what the backend claims and refuses.
 #include <gtest/gtest.h>
@@ -44,7 +43,8 @@ void expect_node_matches(engine::Graph g, NodeId n, Layout layout, DataType dt, 
     for (size_t i = 0; i < ref.size(); ++i) {
         const auto d = testing_util::compare(ours.outputs[i], ref[i]);
         EXPECT_LE(d.max_rel, dt == DataType::F32 ? kF32Tolerance : kBf16Tolerance)
-            << what << " " << engine::layout_name(layout) << " " << engine::dtype_name(dt) << ": " << d.describe();
+            << what << " " << engine::layout_name(layout) << " " << engine::dtype_name(dt) << ": "
+            << d.describe();
         EXPECT_TRUE(padding_is_zero(ours.stored[i])) << what << ": Blocked16 padding channels not zero";
     }
 }
@@ -89,7 +89,8 @@ TEST_P(OneDnnMaxPool, MatchesReference) {
             for (int d = 0; d < 2; ++d) {
                 const int64_t in = d == 0 ? c.h : c.w;
                 const int64_t ext = static_cast<int64_t>(c.dilation) * (c.k - 1) + 1;
-                const int64_t span = in + c.pads[static_cast<size_t>(d)] + c.pads[static_cast<size_t>(d) + 2] - ext;
+                const int64_t span =
+                    in + c.pads[static_cast<size_t>(d)] + c.pads[static_cast<size_t>(d) + 2] - ext;
                 int64_t o = (c.ceil ? (span + c.s - 1) / c.s : span / c.s) + 1;
                 if (c.ceil && (o - 1) * c.s >= in + c.pads[static_cast<size_t>(d)]) --o;
                 out[2 + static_cast<size_t>(d)] = o;
@@ -150,7 +151,7 @@ TEST(OneDnnResizeClaim, RefusesIndexRulesOtherThanFloor) {
     const std::vector<Case> cases = {
         {2.f, ResizeCoord::Asymmetric, ResizeNearest::Floor, true},
         {3.f, ResizeCoord::Asymmetric, ResizeNearest::RoundPreferFloor, false},  // o=2: 0.67 rounds to 1
-        {2.f, ResizeCoord::AlignCorners, ResizeNearest::Floor, false},  // o=2: 6/7 floors to 0
+        {2.f, ResizeCoord::AlignCorners, ResizeNearest::Floor, false},           // o=2: 6/7 floors to 0
         {2.f, ResizeCoord::HalfPixel, ResizeNearest::Ceil, false},
         {1.5f, ResizeCoord::HalfPixel, ResizeNearest::Floor, false},
     };
@@ -173,13 +174,15 @@ class OneDnnConcat : public ::testing::TestWithParam<StorageParam> {};
 TEST_P(OneDnnConcat, MatchesReference) {
     const auto& [layout, dt] = GetParam();
     SKIP_WITHOUT_BF16(dt);
-    for (const std::vector<int64_t>& channels : std::vector<std::vector<int64_t>>{{16, 32}, {8, 20, 3}, {24, 24}}) {
+    for (const std::vector<int64_t>& channels :
+         std::vector<std::vector<int64_t>>{{16, 32}, {8, 20, 3}, {24, 24}}) {
         testing_util::GraphBuilder b;
         std::vector<ValueId> xs;
         for (int64_t c : channels) xs.push_back(b.input({2, c, 5, 6}));
         const ValueId y = b.concat(xs);
         b.output(y);
-        for (int batch : {1, 2}) expect_node_matches(b.build(), b.producer(y), layout, dt, batch, 5, "concat");
+        for (int batch : {1, 2})
+            expect_node_matches(b.build(), b.producer(y), layout, dt, batch, 5, "concat");
     }
 }
 
@@ -197,10 +200,10 @@ TEST_P(OneDnnEltwise, MatchesReference) {
         engine::UnaryParams p;
     };
     const std::vector<Case> cases = {
-        {engine::OpType::Relu, {}},          {engine::OpType::LeakyRelu, {0.1f, 0.f}},
-        {engine::OpType::Sigmoid, {}},       {engine::OpType::Tanh, {}},
-        {engine::OpType::Softplus, {}},      {engine::OpType::Mish, {}},
-        {engine::OpType::Silu, {}},          {engine::OpType::Clip, {-0.5f, 1.f}},
+        {engine::OpType::Relu, {}},         {engine::OpType::LeakyRelu, {0.1f, 0.f}},
+        {engine::OpType::Sigmoid, {}},      {engine::OpType::Tanh, {}},
+        {engine::OpType::Softplus, {}},     {engine::OpType::Mish, {}},
+        {engine::OpType::Silu, {}},         {engine::OpType::Clip, {-0.5f, 1.f}},
         {engine::OpType::Clip, {0.f, 6.f}},
     };
     for (const Case& c : cases) {
@@ -264,7 +267,8 @@ TEST_P(OneDnnBinary, MatchesReference) {
         const ValueId y = b.binary(op, x0, x1);
         b.output(y);
         for (int batch : {1, 2})
-            expect_node_matches(b.build(), b.producer(y), layout, dt, batch, 13, std::string(engine::op_type_name(op)));
+            expect_node_matches(b.build(), b.producer(y), layout, dt, batch, 13,
+                                std::string(engine::op_type_name(op)));
     }
 }
 
@@ -293,7 +297,8 @@ TEST_P(OneDnnBatchNorm, MatchesReference) {
     const ValueId x = b.input({3, 20, 4, 4});
     const ValueId y = b.batch_norm(x, 1e-3f);
     b.output(y);
-    for (int batch : {1, 3}) expect_node_matches(b.build(), b.producer(y), layout, dt, batch, 17, "batch_norm");
+    for (int batch : {1, 3})
+        expect_node_matches(b.build(), b.producer(y), layout, dt, batch, 17, "batch_norm");
 }
 
 INSTANTIATE_TEST_SUITE_P(Storage, OneDnnBatchNorm, kStorages, storage_name);
@@ -325,9 +330,10 @@ TEST(OneDnnReorder, ConvertsEveryLayoutAndTypePair) {
                     // Exact up to the target type's rounding.
                     const engine::Tensor want = to_t == DataType::BF16 ? round_bf16(in) : in;
                     const auto d = testing_util::compare(r.outputs[0], want);
-                    EXPECT_EQ(d.max_abs, 0.0) << engine::layout_name(from_l) << "/" << engine::dtype_name(from_t)
-                                              << " -> " << engine::layout_name(to_l) << "/"
-                                              << engine::dtype_name(to_t) << ": " << d.describe();
+                    EXPECT_EQ(d.max_abs, 0.0)
+                        << engine::layout_name(from_l) << "/" << engine::dtype_name(from_t) << " -> "
+                        << engine::layout_name(to_l) << "/" << engine::dtype_name(to_t) << ": "
+                        << d.describe();
                     EXPECT_TRUE(padding_is_zero(r.stored[0]));
                 }
 }
@@ -338,8 +344,8 @@ TEST(OneDnnBackend, ClaimsOnlyWhatItRuns) {
     testing_util::GraphBuilder b;
     const ValueId x = b.input({1, 8, 4, 4});
     const ValueId c = b.conv(x, 8, 3);
-    const ValueId s = b.sub(c, x);                       // Sub: reference
-    const ValueId r = b.reshape(s, {1, 8, 16});           // 3-D: reference
+    const ValueId s = b.sub(c, x);               // Sub: reference
+    const ValueId r = b.reshape(s, {1, 8, 16});  // 3-D: reference
     const ValueId sm = b.op(engine::OpType::Softmax, {r}, engine::SoftmaxParams{-1, false},
                             {{DataType::F32, {1, 8, 16}}}, true)[0];
     b.output(sm);
@@ -367,4 +373,3 @@ TEST(OneDnnBackend, SignatureNamesTheIsaAndBf16FollowsIt) {
 }
 
 }  // namespace
-#endif  // RTDET_ONEDNN_STAGED

@@ -1,4 +1,3 @@
-#ifdef RTDET_ONEDNN_STAGED  // removed once the layout API lands (see onednn_util.h)
 // BatchNorm (inference) on oneDNN as one binary primitive: y = x * scale + shift per channel,
 //   scale = gamma / sqrt(var + eps),   shift = beta - mean * scale   (computed in F32 at build time)
 // binary_mul with a [1, C, 1, 1] scale, then a binary_add post-op with the shift. Unlike oneDNN
@@ -13,7 +12,8 @@ namespace engine::onednn {
 
 bool batch_norm_supported(const Graph& g, NodeId n, std::string* why) {
     const Node& node = g.node(n);
-    if (!std::holds_alternative<BatchNormParams>(node.params) || node.inputs.size() != 5 || node.outputs.size() != 1)
+    if (!std::holds_alternative<BatchNormParams>(node.params) || node.inputs.size() != 5 ||
+        node.outputs.size() != 1)
         return reject(why, "not a BatchNorm");
     if (!is_runtime_4d(g, node.inputs[0]) || !is_runtime_4d(g, node.outputs[0]))
         return reject(why, "input or output is not a runtime 4-D tensor");
@@ -52,22 +52,22 @@ std::unique_ptr<Kernel> make_batch_norm_kernel(const Graph& g, NodeId n, std::sp
     void* shift = const_cast<void*>(packed[1].data());
     return make_fn_kernel(g, n, [c, scale, shift](int, const auto& ins, const auto& outs) {
         PrimitivePlan plan;
-        const dnnl::memory::desc per_channel({1, c, 1, 1}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::nchw);
+        const dnnl::memory::desc per_channel({1, c, 1, 1}, dnnl::memory::data_type::f32,
+                                             dnnl::memory::format_tag::nchw);
         dnnl::primitive_attr attr = base_attr();
         dnnl::post_ops po;
         po.append_binary(dnnl::algorithm::binary_add, per_channel);
         attr.set_post_ops(po);
         dnnl::binary::primitive_desc pd({dnnl::algorithm::binary_mul, ins[0], per_channel, outs[0]}, attr,
                                         cpu_engine());
-        add_step<dnnl::binary>(plan, pd,
-                               {{DNNL_ARG_SRC_0, ArgSource::Input, 0, ins[0], nullptr},
-                                {DNNL_ARG_SRC_1, ArgSource::Fixed, 0, per_channel, scale},
-                                {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, ArgSource::Fixed, 0, per_channel,
-                                 shift},
-                                {DNNL_ARG_DST, ArgSource::Output, 0, outs[0], nullptr}});
+        add_step<dnnl::binary>(
+            plan, pd,
+            {{DNNL_ARG_SRC_0, ArgSource::Input, 0, ins[0], nullptr},
+             {DNNL_ARG_SRC_1, ArgSource::Fixed, 0, per_channel, scale},
+             {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, ArgSource::Fixed, 0, per_channel, shift},
+             {DNNL_ARG_DST, ArgSource::Output, 0, outs[0], nullptr}});
         return plan;
     });
 }
 
 }  // namespace engine::onednn
-#endif  // RTDET_ONEDNN_STAGED

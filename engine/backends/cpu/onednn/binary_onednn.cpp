@@ -1,4 +1,3 @@
-#ifdef RTDET_ONEDNN_STAGED  // removed once the layout API lands (see onednn_util.h)
 // Add / Mul of two tensors of the same shape on oneDNN's binary primitive (no broadcasting: the
 // YOLO graphs only add/multiply equal shapes; broadcasts stay on the reference backend).
 #include "engine/backends/cpu/onednn/onednn_kernels.h"
@@ -8,7 +7,8 @@ namespace engine::onednn {
 
 bool binary_supported(const Graph& g, NodeId n, std::string* why) {
     const Node& node = g.node(n);
-    if ((node.op != OpType::Add && node.op != OpType::Mul) || node.inputs.size() != 2 || node.outputs.size() != 1)
+    if ((node.op != OpType::Add && node.op != OpType::Mul) || node.inputs.size() != 2 ||
+        node.outputs.size() != 1)
         return reject(why, "not Add/Mul");
     for (ValueId v : {node.inputs[0], node.inputs[1], node.outputs[0]})
         if (!is_runtime_4d(g, v)) return reject(why, "an operand is not a runtime 4-D tensor");
@@ -32,4 +32,3 @@ std::unique_ptr<Kernel> make_binary_kernel(const Graph& g, NodeId n) {
 }
 
 }  // namespace engine::onednn
-#endif  // RTDET_ONEDNN_STAGED

@@ -1,4 +1,3 @@
-#ifdef RTDET_ONEDNN_STAGED  // removed once the layout API lands (see onednn_util.h)
 // Concat along channels on oneDNN's concat primitive. In-place Concats (ConcatParams::in_place,
 // producers writing into their slices) run no kernel; this one copies.
 #include "engine/backends/cpu/onednn/onednn_kernels.h"
@@ -24,7 +23,8 @@ std::unique_ptr<Kernel> make_concat_kernel(const Graph& g, NodeId n) {
         dnnl::concat::primitive_desc pd(outs[0], 1, ins, cpu_engine(), base_attr());
         std::vector<PrimitiveArg> args;
         for (size_t i = 0; i < ins.size(); ++i)
-            args.push_back({DNNL_ARG_MULTIPLE_SRC + static_cast<int>(i), ArgSource::Input, i, ins[i], nullptr});
+            args.push_back(
+                {DNNL_ARG_MULTIPLE_SRC + static_cast<int>(i), ArgSource::Input, i, ins[i], nullptr});
         args.push_back({DNNL_ARG_DST, ArgSource::Output, 0, outs[0], nullptr});
         add_step<dnnl::concat>(plan, pd, std::move(args));
         return plan;
@@ -32,4 +32,3 @@ std::unique_ptr<Kernel> make_concat_kernel(const Graph& g, NodeId n) {
 }
 
 }  // namespace engine::onednn
-#endif  // RTDET_ONEDNN_STAGED

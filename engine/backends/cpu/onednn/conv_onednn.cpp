@@ -1,4 +1,3 @@
-#ifdef RTDET_ONEDNN_STAGED  // removed once the layout API lands (see onednn_util.h)
 // Conv on oneDNN: y = post_act(act(conv(x, W) + B) + r).
 //
 //   act       eltwise post-op
@@ -62,12 +61,13 @@ dnnl::memory::dims weight_dims(const ConvProblem& c) {
 }
 
 dnnl::memory::desc plain_weight_md(const ConvProblem& c) {
-    return dnnl::memory::desc(weight_dims(c), dnnl::memory::data_type::f32, c.p.group == 1 ? tag::oihw : tag::goihw);
+    return dnnl::memory::desc(weight_dims(c), dnnl::memory::data_type::f32,
+                              c.p.group == 1 ? tag::oihw : tag::goihw);
 }
 
 // The primitive descriptor at `batch`; weights as `wei` (format any at build time).
-dnnl::convolution_forward::primitive_desc conv_pd(const ConvProblem& c, int batch, const dnnl::memory::desc& wei,
-                                                  ResidualMode mode) {
+dnnl::convolution_forward::primitive_desc conv_pd(const ConvProblem& c, int batch,
+                                                  const dnnl::memory::desc& wei, ResidualMode mode) {
     const ConvParams& p = c.p;
     const dnnl::memory::desc src = make_md(c.ins[0], batch);
     const dnnl::memory::desc dst = make_md(c.y, batch);
@@ -95,13 +95,15 @@ dnnl::convolution_forward::primitive_desc conv_pd(const ConvProblem& c, int batc
     const int64_t out_ch = c.w_shape[0];
     if (c.has_bias) {
         const dnnl::memory::desc bias({out_ch}, dnnl::memory::data_type::f32, tag::a);
-        return {{dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src, wei, bias, dst, strides,
-                 dilates, pad_l, pad_r},
-                attr, cpu_engine()};
+        return {{dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src, wei, bias, dst,
+                 strides, dilates, pad_l, pad_r},
+                attr,
+                cpu_engine()};
     }
-    return {{dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src, wei, dst, strides, dilates,
-             pad_l, pad_r},
-            attr, cpu_engine()};
+    return {{dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src, wei, dst, strides,
+             dilates, pad_l, pad_r},
+            attr,
+            cpu_engine()};
 }
 
 dnnl::memory::desc any_weights(const ConvProblem& c) {
@@ -136,7 +138,8 @@ void add_conv_steps(PrimitivePlan& plan, const ConvProblem& c, int batch, Residu
     plan.steps.push_back(std::move(step));
 }
 
-void reorder_now(const dnnl::memory::desc& from_md, const void* from, const dnnl::memory::desc& to_md, void* to) {
+void reorder_now(const dnnl::memory::desc& from_md, const void* from, const dnnl::memory::desc& to_md,
+                 void* to) {
     dnnl::memory a(from_md, cpu_engine(), const_cast<void*>(from));
     dnnl::memory b(to_md, cpu_engine(), to);
     dnnl::stream s(cpu_engine());
@@ -144,8 +147,35 @@ void reorder_now(const dnnl::memory::desc& from_md, const void* from, const dnnl
     s.wait();
 }
 
+// Whether residual `mode` may run with the implementation oneDNN picked: oneDNN 2.6's AMX
+// convolution computes a BF16 binary post-op wrong (tests/engine/onednn catch it).
+bool mode_usable(const ConvProblem& c, ResidualMode mode,
+                 const dnnl::convolution_forward::primitive_desc& pd) {
+    if (mode != ResidualMode::Binary || c.ins[0].dtype == DataType::F32) return true;
+    return std::string(pd.impl_info_str()).find("amx") == std::string::npos;
+}
+
+bool is_reference_impl(const dnnl::primitive_desc_base& pd) {
+    return std::string(pd.impl_info_str()).rfind("ref", 0) == 0;
+}
+
+const char* mode_name(ResidualMode m) {
+    return m == ResidualMode::Sum ? "sum" : m == ResidualMode::Binary ? "binary" : "none";
+}
+
+int max_batch_of(const TensorSpec& s) {
+    return s.batched && !s.shape.empty() ? static_cast<int>(s.shape[0]) : 1;
+}
+
+// The batch the weights are packed for: the max batch, or 1 when the conv reads or writes a strided
+// view (it then runs per sample, see PrimitiveKernel::primitive_batch).
+int pack_batch(const ConvProblem& c) {
+    const int max_batch = max_batch_of(c.y);
+    return max_batch > 1 && (has_strided_view(c.ins) || has_strided_view({c.y})) ? 1 : max_batch;
+}
+
 class ConvKernel final : public PrimitiveKernel {
-public:
+  public:
     // weights and bias are the plan's packed tensors; they outlive the kernel.
     ConvKernel(ConvProblem c, ResidualMode mode, const Tensor& weights, const Tensor& bias, int max_batch)
         : PrimitiveKernel(c.name, c.ins, {c.y}, max_batch),
@@ -153,20 +183,23 @@ public:
           mode_(mode),
           weights_(&weights),
           bias_(&bias) {
+        const auto pd = conv_pd(c_, pack_batch(c_), any_weights(c_), mode_);
+        ENGINE_CHECK(mode_usable(c_, mode_, pd), "onednn: ", c_.name, ": residual tactic ", mode_name(mode_),
+                     " is not usable with ", pd.impl_info_str());
+        packed_md_ = pd.weights_desc();
+        ENGINE_CHECK(packed_md_.get_size() == weights_->bytes(), "onednn: ", c_.name, ": the plan packs ",
+                     weights_->bytes(), " weight bytes, this CPU's oneDNN (", cpu_isa_name(), ") wants ",
+                     packed_md_.get_size(),
+                     ": the plan was built on another CPU; rebuild it with `rtdet build`");
         build_max_batch();
     }
 
-protected:
+  protected:
     PrimitivePlan build(int batch) override {
         PrimitivePlan plan;
         auto pd = conv_pd(c_, batch, any_weights(c_), mode_);
         void* w = const_cast<void*>(weights_->data());
-        if (batch == max_batch()) {
-            packed_md_ = pd.weights_desc();
-            ENGINE_CHECK(packed_md_.get_size() == weights_->bytes(), "onednn: ", c_.name, ": the plan packs ",
-                         weights_->bytes(), " weight bytes, this CPU's oneDNN (", cpu_isa_name(), ") wants ",
-                         packed_md_.get_size(), ": the plan was built on another CPU; rebuild it with `rtdet build`");
-        } else if (pd.weights_desc() != packed_md_) {
+        if (pd.weights_desc() != packed_md_) {
             // Another batch picked another weight format: reorder the packed weights once.
             w = own_buffer(plan, pd.weights_desc().get_size());
             reorder_now(packed_md_, weights_->data(), pd.weights_desc(), w);
@@ -175,7 +208,7 @@ protected:
         return plan;
     }
 
-private:
+  private:
     ConvProblem c_;
     ResidualMode mode_;
     const Tensor* weights_;
@@ -183,18 +216,17 @@ private:
     dnnl::memory::desc packed_md_;
 };
 
-int max_batch_of(const TensorSpec& s) { return s.batched && !s.shape.empty() ? static_cast<int>(s.shape[0]) : 1; }
-
 // Times one residual mode at max batch on scratch buffers: best of a few runs, in ms.
 double time_mode(const ConvProblem& c, ResidualMode mode, const dnnl::convolution_forward::primitive_desc& pd,
                  void* weights, void* bias) {
-    const int batch = max_batch_of(c.y);
+    const int batch = pack_batch(c);
     PrimitivePlan plan;
     add_conv_steps(plan, c, batch, mode, pd, weights, bias);
     // Zero-filled x, r, y (random bits would make NaNs in bf16) and the scratchpad.
     std::vector<void*> ins(c.ins.size(), nullptr);
     ins[0] = own_buffer(plan, make_md(c.ins[0], batch).get_size());
-    if (c.p.residual) ins[c.residual_slot] = own_buffer(plan, make_md(c.ins[c.residual_slot], batch).get_size());
+    if (c.p.residual)
+        ins[c.residual_slot] = own_buffer(plan, make_md(c.ins[c.residual_slot], batch).get_size());
     void* out = own_buffer(plan, make_md(c.y, batch).get_size());
     void* scratch = own_buffer(plan, plan.scratchpad_bytes);
     dnnl::stream s(cpu_engine());
@@ -214,29 +246,23 @@ double time_mode(const ConvProblem& c, ResidualMode mode, const dnnl::convolutio
     };
     run_once();
     double best = 1e30;
-    for (int i = 0; i < 3; ++i) {
+    for (int i = 0; i < 2; ++i) {
         const auto t0 = std::chrono::steady_clock::now();
         run_once();
-        best = std::min(best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+        best = std::min(
+            best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     }
     return best;
 }
 
 // Weights reordered into the format the primitive of `mode` picks.
-Tensor pack_weights(const ConvProblem& c, const Tensor& w, const dnnl::convolution_forward::primitive_desc& pd) {
+Tensor pack_weights(const ConvProblem& c, const Tensor& w,
+                    const dnnl::convolution_forward::primitive_desc& pd) {
     const dnnl::memory::desc wmd = pd.weights_desc();
     const size_t elem = dtype_size(c.ins[0].dtype);
     Tensor packed(c.ins[0].dtype, {static_cast<int64_t>(wmd.get_size() / elem)});
     reorder_now(plain_weight_md(c), w.data(), wmd, packed.data());
     return packed;
-}
-
-// The residual modes worth trying. oneDNN 2.6's AMX convolution computes a BF16 binary post-op
-// wrong (tests/engine/onednn catch it), so BF16 convs always use the sum post-op.
-std::vector<ResidualMode> residual_candidates(const ConvProblem& c) {
-    if (!c.p.residual) return {ResidualMode::None};
-    if (c.ins[0].dtype != DataType::F32) return {ResidualMode::Sum};
-    return {ResidualMode::Sum, ResidualMode::Binary};
 }
 
 }  // namespace
@@ -245,13 +271,15 @@ bool conv_supported(const Graph& g, NodeId n, std::string* why) {
     const Node& node = g.node(n);
     const auto* p = std::get_if<ConvParams>(&node.params);
     if (p == nullptr) return reject(why, "params are not ConvParams");
-    if (node.inputs.size() < 2 || node.outputs.size() != 1) return reject(why, "needs inputs {x, W, ...} and one output");
+    if (node.inputs.size() < 2 || node.outputs.size() != 1)
+        return reject(why, "needs inputs {x, W, ...} and one output");
     if (p->residual && node.inputs.size() != 4) return reject(why, "residual without input 3");
     if (!is_runtime_4d(g, node.inputs[0]) || !is_runtime_4d(g, node.outputs[0]))
         return reject(why, "input or output is not a runtime 4-D tensor");
     for (size_t i = 1; i < node.inputs.size() && i < 3; ++i) {
         const Value& v = g.value(node.inputs[i]);
-        if (v.constant == nullptr || v.desc.dtype != DataType::F32) return reject(why, "weights/bias not F32 constants");
+        if (v.constant == nullptr || v.desc.dtype != DataType::F32)
+            return reject(why, "weights/bias not F32 constants");
     }
     const Shape& w = g.value(node.inputs[1]).desc.shape;
     const Shape& x = g.value(node.inputs[0]).desc.shape;
@@ -264,14 +292,15 @@ bool conv_supported(const Graph& g, NodeId n, std::string* why) {
         if (!is_runtime_4d(g, node.inputs[3]) || r.desc.shape != g.value(node.outputs[0]).desc.shape)
             return reject(why, "residual is not a runtime tensor of the output's shape");
     }
-    if (!act_supported(p->act) || !act_supported(p->post_act)) return reject(why, "activation without eltwise");
+    if (!act_supported(p->act) || !act_supported(p->post_act))
+        return reject(why, "activation without eltwise");
     return true;
 }
 
 std::vector<Tensor> conv_pack_mode(const Graph& g, NodeId n, int mode) {
     const ConvProblem c = conv_problem(g, n);
     const auto m = static_cast<ResidualMode>(mode);
-    auto pd = conv_pd(c, max_batch_of(c.y), any_weights(c), m);
+    auto pd = conv_pd(c, pack_batch(c), any_weights(c), m);
     Tensor bias(DataType::F32, {c.w_shape[0]});
     if (c.has_bias) std::memcpy(bias.data(), g.constant(g.node(n).inputs[2]).data(), bias.bytes());
     const int32_t tactic = mode;
@@ -285,38 +314,49 @@ std::vector<Tensor> conv_pack_mode(const Graph& g, NodeId n, int mode) {
 std::vector<Tensor> conv_pack(const Graph& g, NodeId n, const BuildOptions& options) {
     set_threads(options.threads);
     const ConvProblem c = conv_problem(g, n);
-    const std::vector<ResidualMode> modes = residual_candidates(c);
-    if (modes.size() == 1) return conv_pack_mode(g, n, static_cast<int>(modes[0]));
-    // Time each mode with its own packing; keep the fastest.
+    if (!c.p.residual) return conv_pack_mode(g, n, static_cast<int>(ResidualMode::None));
+    // Residual: the usable modes, oneDNN's reference implementation (e.g. a sum post-op on nChw16c
+    // F32) only when nothing else is left; several left: time each with its own packing.
+    std::vector<ResidualMode> modes;
+    std::string report;
+    for (ResidualMode m : {ResidualMode::Sum, ResidualMode::Binary}) {
+        auto pd = conv_pd(c, pack_batch(c), any_weights(c), m);
+        if (!mode_usable(c, m, pd)) continue;
+        if (is_reference_impl(pd)) {
+            report += concat(report.empty() ? "" : ", ", mode_name(m), " ref (not timed)");
+            continue;
+        }
+        modes.push_back(m);
+    }
+    if (modes.empty()) modes.push_back(ResidualMode::Sum);
     std::vector<Tensor> best;
     double best_ms = 1e30;
-    std::string report;
     for (ResidualMode m : modes) {
         std::vector<Tensor> packed = conv_pack_mode(g, n, static_cast<int>(m));
-        auto pd = conv_pd(c, max_batch_of(c.y), any_weights(c), m);
+        if (modes.size() == 1) return packed;
+        auto pd = conv_pd(c, pack_batch(c), any_weights(c), m);
         const double ms = time_mode(c, m, pd, packed[1].data(), packed[2].data());
-        report += concat(report.empty() ? "" : ", ", m == ResidualMode::Sum ? "sum " : "binary ", ms, " ms");
+        report += concat(report.empty() ? "" : ", ", mode_name(m), " ", ms, " ms");
         if (ms < best_ms) {
             best_ms = ms;
             best = std::move(packed);
         }
     }
     spdlog::debug("onednn: {}: residual {} -> {}", c.name, report,
-                  *best[0].data_as<int32_t>() == static_cast<int32_t>(ResidualMode::Sum) ? "sum" : "binary");
+                  mode_name(static_cast<ResidualMode>(*best[0].data_as<int32_t>())));
     return best;
 }
 
 std::unique_ptr<Kernel> make_conv_kernel(const Graph& g, NodeId n, std::span<const Tensor> packed) {
     ConvProblem c = conv_problem(g, n);
-    ENGINE_CHECK(packed.size() == 3 && packed[0].dtype() == DataType::I32 && packed[0].numel() == 1, "onednn: ",
-                 c.name, ": expected packed {tactic, weights, bias}, got ", packed.size(), " tensors");
+    ENGINE_CHECK(packed.size() == 3 && packed[0].dtype() == DataType::I32 && packed[0].numel() == 1,
+                 "onednn: ", c.name, ": expected packed {tactic, weights, bias}, got ", packed.size(),
+                 " tensors");
     const int32_t tactic = *packed[0].data_as<int32_t>();
     ENGINE_CHECK(tactic >= 0 && tactic <= 2, "onednn: ", c.name, ": unknown conv tactic ", tactic);
     const auto mode = static_cast<ResidualMode>(tactic);
     ENGINE_CHECK((mode != ResidualMode::None) == c.p.residual, "onednn: ", c.name, ": tactic ", tactic,
                  " does not match the residual flag");
-    ENGINE_CHECK(mode != ResidualMode::Binary || c.ins[0].dtype == DataType::F32, "onednn: ", c.name,
-                 ": the binary residual tactic is F32-only");
     ENGINE_CHECK(packed[1].dtype() == c.ins[0].dtype, "onednn: ", c.name, ": packed weights are ",
                  dtype_name(packed[1].dtype()), ", the input is stored as ", dtype_name(c.ins[0].dtype));
     ENGINE_CHECK(packed[2].dtype() == DataType::F32 && packed[2].numel() == c.w_shape[0], "onednn: ", c.name,
@@ -326,4 +366,3 @@ std::unique_ptr<Kernel> make_conv_kernel(const Graph& g, NodeId n, std::span<con
 }
 
 }  // namespace engine::onednn
-#endif  // RTDET_ONEDNN_STAGED

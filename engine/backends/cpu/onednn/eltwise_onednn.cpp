@@ -1,4 +1,3 @@
-#ifdef RTDET_ONEDNN_STAGED  // removed once the layout API lands (see onednn_util.h)
 // Standalone activations on oneDNN. oneDNN 2.6's eltwise has one descriptor for source and
 // destination; when their memory differs (the output is a slice of an in-place Concat, or the
 // input is), the activation runs as binary_add(x, 0) with the activation as a post-op instead.
@@ -9,20 +8,6 @@
 namespace engine::onednn {
 namespace {
 
-bool is_activation(OpType op) {
-    switch (op) {
-        case OpType::Relu:
-        case OpType::LeakyRelu:
-        case OpType::Sigmoid:
-        case OpType::Tanh:
-        case OpType::Softplus:
-        case OpType::Mish:
-        case OpType::Silu:
-        case OpType::Clip: return true;
-        default: return false;
-    }
-}
-
 Act act_of_node(const Node& node) {
     const auto* up = std::get_if<UnaryParams>(&node.params);
     return activation_of(node.op, up ? *up : UnaryParams{});
@@ -32,9 +17,10 @@ Act act_of_node(const Node& node) {
 
 bool eltwise_supported(const Graph& g, NodeId n, std::string* why) {
     const Node& node = g.node(n);
-    if (!is_activation(node.op) || node.inputs.size() != 1 || node.outputs.size() != 1)
+    if (!op_is_activation(node.op) || node.inputs.size() != 1 || node.outputs.size() != 1)
         return reject(why, "not an activation");
-    if (!std::holds_alternative<UnaryParams>(node.params) && !std::holds_alternative<std::monostate>(node.params))
+    if (!std::holds_alternative<UnaryParams>(node.params) &&
+        !std::holds_alternative<std::monostate>(node.params))
         return reject(why, "params are not UnaryParams");
     if (!is_runtime_4d(g, node.inputs[0]) || !is_runtime_4d(g, node.outputs[0]))
         return reject(why, "input or output is not a runtime 4-D tensor");
@@ -47,7 +33,8 @@ std::unique_ptr<Kernel> make_eltwise_kernel(const Graph& g, NodeId n) {
         PrimitivePlan plan;
         if (ins[0] == outs[0]) {
             dnnl::eltwise_forward::primitive_desc pd(
-                {dnnl::prop_kind::forward_inference, e.alg, ins[0], e.alpha, e.beta}, base_attr(), cpu_engine());
+                {dnnl::prop_kind::forward_inference, e.alg, ins[0], e.alpha, e.beta}, base_attr(),
+                cpu_engine());
             add_step<dnnl::eltwise_forward>(plan, pd,
                                             {{DNNL_ARG_SRC, ArgSource::Input, 0, ins[0], nullptr},
                                              {DNNL_ARG_DST, ArgSource::Output, 0, outs[0], nullptr}});
@@ -59,7 +46,8 @@ std::unique_ptr<Kernel> make_eltwise_kernel(const Graph& g, NodeId n) {
         dnnl::post_ops po;
         po.append_eltwise(1.f, e.alg, e.alpha, e.beta);
         attr.set_post_ops(po);
-        dnnl::binary::primitive_desc pd({dnnl::algorithm::binary_add, ins[0], zero_md, outs[0]}, attr, cpu_engine());
+        dnnl::binary::primitive_desc pd({dnnl::algorithm::binary_add, ins[0], zero_md, outs[0]}, attr,
+                                        cpu_engine());
         add_step<dnnl::binary>(plan, pd,
                                {{DNNL_ARG_SRC_0, ArgSource::Input, 0, ins[0], nullptr},
                                 {DNNL_ARG_SRC_1, ArgSource::Fixed, 0, zero_md, zero},
@@ -69,4 +57,3 @@ std::unique_ptr<Kernel> make_eltwise_kernel(const Graph& g, NodeId n) {
 }
 
 }  // namespace engine::onednn
-#endif  // RTDET_ONEDNN_STAGED

@@ -1,11 +1,9 @@
-#ifdef RTDET_ONEDNN_STAGED  // removed once the layout API lands (see onednn_util.h)
 // The "onednn" backend: the nodes oneDNN runs faster than the reference kernels (Conv with fused
 // activations and residual, MaxPool, nearest Resize, channel Concat, activations, Add/Mul,
 // BatchNorm, Reorder), in FP32, and in BF16 where the CPU has AVX512-BF16 or AMX. Its 4-D
 // activations stay in one layout between its nodes (NHWC or Blocked16, chosen by the builder);
 // Reorder nodes convert at the edges. Everything else stays on the reference backend.
 #include <oneapi/dnnl/dnnl.hpp>
-
 #include <string>
 
 #include "engine/backends/cpu/cpu_backend.h"
@@ -28,22 +26,8 @@ bool reject(std::string* why, std::string reason) {
 
 namespace {
 
-bool is_activation(OpType op) {
-    switch (op) {
-        case OpType::Relu:
-        case OpType::LeakyRelu:
-        case OpType::Sigmoid:
-        case OpType::Tanh:
-        case OpType::Softplus:
-        case OpType::Mish:
-        case OpType::Silu:
-        case OpType::Clip: return true;
-        default: return false;
-    }
-}
-
 class OneDnnBackend final : public Backend {
-public:
+  public:
     std::string_view name() const override { return "onednn"; }
     std::string device_signature() const override { return "cpu x86_64 onednn " + cpu_isa_name(); }
 
@@ -56,7 +40,7 @@ public:
         if (op == OpType::Add || op == OpType::Mul) return binary_supported(g, n, why);
         if (op == OpType::BatchNorm) return batch_norm_supported(g, n, why);
         if (op == OpType::Reorder) return reorder_supported(g, n, why);
-        if (is_activation(op)) return eltwise_supported(g, n, why);
+        if (op_is_activation(op)) return eltwise_supported(g, n, why);
         return reject(why, concat(op_type_name(op), " has no oneDNN kernel"));
     }
 
@@ -99,7 +83,7 @@ public:
             if (op == OpType::Add || op == OpType::Mul) return make_binary_kernel(g, n);
             if (op == OpType::BatchNorm) return make_batch_norm_kernel(g, n, packed);
             if (op == OpType::Reorder) return make_reorder_kernel(g, n);
-            if (is_activation(op)) return make_eltwise_kernel(g, n);
+            if (op_is_activation(op)) return make_eltwise_kernel(g, n);
         } catch (const dnnl::error& e) {
             ENGINE_THROW("onednn: ", node_label(g, n), ": ", e.what());
         }
@@ -117,4 +101,3 @@ std::string onednn_cpu_isa() { return onednn::cpu_isa_name(); }
 bool onednn_cpu_has_bf16() { return onednn::cpu_has_bf16(); }
 
 }  // namespace engine
-#endif  // RTDET_ONEDNN_STAGED

@@ -1,4 +1,3 @@
-#ifdef RTDET_ONEDNN_STAGED  // removed once the layout API lands (see onednn_util.h)
 #include "engine/backends/cpu/onednn/onednn_util.h"
 
 #include <omp.h>
@@ -18,17 +17,28 @@ const dnnl::engine& cpu_engine() {
 
 std::string cpu_isa_name() {
     switch (dnnl::get_effective_cpu_isa()) {
-        case dnnl::cpu_isa::sse41: return "sse41";
-        case dnnl::cpu_isa::avx: return "avx";
-        case dnnl::cpu_isa::avx2: return "avx2";
-        case dnnl::cpu_isa::avx2_vnni: return "avx2_vnni";
-        case dnnl::cpu_isa::avx512_mic: return "avx512_mic";
-        case dnnl::cpu_isa::avx512_mic_4ops: return "avx512_mic_4ops";
-        case dnnl::cpu_isa::avx512_core: return "avx512_core";
-        case dnnl::cpu_isa::avx512_core_vnni: return "avx512_core_vnni";
-        case dnnl::cpu_isa::avx512_core_bf16: return "avx512_core_bf16";
-        case dnnl::cpu_isa::avx512_core_amx: return "avx512_core_amx";
-        case dnnl::cpu_isa::all: break;
+        case dnnl::cpu_isa::sse41:
+            return "sse41";
+        case dnnl::cpu_isa::avx:
+            return "avx";
+        case dnnl::cpu_isa::avx2:
+            return "avx2";
+        case dnnl::cpu_isa::avx2_vnni:
+            return "avx2_vnni";
+        case dnnl::cpu_isa::avx512_mic:
+            return "avx512_mic";
+        case dnnl::cpu_isa::avx512_mic_4ops:
+            return "avx512_mic_4ops";
+        case dnnl::cpu_isa::avx512_core:
+            return "avx512_core";
+        case dnnl::cpu_isa::avx512_core_vnni:
+            return "avx512_core_vnni";
+        case dnnl::cpu_isa::avx512_core_bf16:
+            return "avx512_core_bf16";
+        case dnnl::cpu_isa::avx512_core_amx:
+            return "avx512_core_amx";
+        case dnnl::cpu_isa::all:
+            break;
     }
     return "any";
 }
@@ -42,9 +52,12 @@ void set_threads(int threads) { omp_set_num_threads(threads > 0 ? threads : omp_
 
 dnnl::memory::data_type to_dnnl(DataType dt) {
     switch (dt) {
-        case DataType::F32: return dnnl::memory::data_type::f32;
-        case DataType::BF16: return dnnl::memory::data_type::bf16;
-        default: break;
+        case DataType::F32:
+            return dnnl::memory::data_type::f32;
+        case DataType::BF16:
+            return dnnl::memory::data_type::bf16;
+        default:
+            break;
     }
     ENGINE_THROW("onednn: storage type ", dtype_name(dt), " is not supported (f32, bf16)");
 }
@@ -98,21 +111,24 @@ dnnl::memory::desc make_md(const TensorSpec& s, int64_t batch) {
     if (s.batched) d[0] = batch;
     const auto dt = to_dnnl(s.dtype);
     const size_t rank = d.size();
+    // With one sample the batch stride is never used: state the dense one, which oneDNN's optimized
+    // implementations accept (they take only dense memory and fall back to reference code otherwise).
+    const int64_t batch_stride = d[0] == 1 ? storage_sample_numel(s.shape, s.layout) : s.batch_stride;
     switch (s.layout) {
         case Layout::Plain: {
             dims strides(rank, 1);
             for (size_t i = rank - 1; i-- > 0;) strides[i] = strides[i + 1] * d[i + 1];
-            strides[0] = std::max<int64_t>(s.batch_stride, 1);
+            strides[0] = std::max<int64_t>(batch_stride, 1);
             return dnnl::memory::desc(d, dt, strides);
         }
         case Layout::NHWC: {
             ENGINE_CHECK(rank == 4, "onednn: layout nhwc needs a 4-D tensor, got ", shape_str(s.shape));
-            return dnnl::memory::desc(d, dt, dims{s.batch_stride, 1, d[3] * d[1], d[1]});
+            return dnnl::memory::desc(d, dt, dims{batch_stride, 1, d[3] * d[1], d[1]});
         }
         case Layout::Blocked16: {
             ENGINE_CHECK(rank == 4, "onednn: layout blocked16 needs a 4-D tensor, got ", shape_str(s.shape));
             dnnl::memory::desc md(d, dt, dnnl::memory::format_tag::nChw16c);
-            md.data.format_desc.blocking.strides[0] = s.batch_stride;
+            md.data.format_desc.blocking.strides[0] = batch_stride;
             return md;
         }
     }
@@ -142,6 +158,12 @@ void* own_buffer(PrimitivePlan& plan, size_t bytes) {
     return p;
 }
 
+bool has_strided_view(const std::vector<TensorSpec>& specs) {
+    for (const TensorSpec& s : specs)
+        if (s.batched && s.batch_stride != storage_sample_numel(s.shape, s.layout)) return true;
+    return false;
+}
+
 // ---- PrimitiveKernel ----
 
 struct PrimitiveKernel::Bound {
@@ -151,19 +173,26 @@ struct PrimitiveKernel::Bound {
 };
 
 struct PrimitiveKernel::Instance {
-    PrimitivePlan plan;
-    std::vector<Bound> bound;  // per step
+    PrimitivePlan plan;        // built at batch `samples == 1 ? batch : 1`
+    int samples = 1;           // > 1: the batch-1 primitives run once per sample (strided views)
+    std::vector<Bound> bound;  // per sample, per step
     void* scratch = nullptr;   // own scratchpad when the plan needs more than the workspace
-    std::vector<int64_t> in_strides, out_strides;
 };
 
 PrimitiveKernel::PrimitiveKernel(std::string name, std::vector<TensorSpec> ins, std::vector<TensorSpec> outs,
                                  int max_batch)
-    : name_(std::move(name)), ins_(std::move(ins)), outs_(std::move(outs)), max_batch_(std::max(max_batch, 1)) {
+    : name_(std::move(name)),
+      ins_(std::move(ins)),
+      outs_(std::move(outs)),
+      max_batch_(std::max(max_batch, 1)) {
     instances_.resize(static_cast<size_t>(max_batch_) + 1);
 }
 
 PrimitiveKernel::~PrimitiveKernel() = default;
+
+int PrimitiveKernel::primitive_batch(int batch) const {
+    return batch > 1 && (has_strided_view(ins_) || has_strided_view(outs_)) ? 1 : batch;
+}
 
 void PrimitiveKernel::build_max_batch() {
     auto inst = std::make_unique<Instance>(make_instance(max_batch_));
@@ -178,27 +207,39 @@ size_t PrimitiveKernel::workspace_bytes(int max_batch) const {
 
 PrimitiveKernel::Instance PrimitiveKernel::make_instance(int batch) {
     Instance inst;
+    const int pb = primitive_batch(batch);
+    inst.samples = pb == batch ? 1 : batch;
     try {
-        inst.plan = build(batch);
+        inst.plan = build(pb);
     } catch (const dnnl::error& e) {
-        ENGINE_THROW("onednn: ", name_, ": cannot create the primitive at batch ", batch, ": ", e.what());
+        ENGINE_THROW("onednn: ", name_, ": cannot create the primitive at batch ", pb, ": ", e.what());
     }
-    inst.bound.resize(inst.plan.steps.size());
-    for (size_t s = 0; s < inst.plan.steps.size(); ++s) {
-        const size_t n = inst.plan.steps[s].args.size();
-        inst.bound[s].mems.resize(n);
-        inst.bound[s].c_args.resize(n);
-        inst.bound[s].ptrs.assign(n, nullptr);
+    if (spdlog::should_log(spdlog::level::debug)) {
+        std::string impls;
+        for (const PrimitiveStep& s : inst.plan.steps) {
+            const_dnnl_primitive_desc_t pd = nullptr;
+            const char* info = nullptr;
+            if (dnnl_primitive_get_primitive_desc(s.primitive.get(), &pd) == dnnl_success &&
+                dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &info) == dnnl_success && info)
+                impls += concat(impls.empty() ? "" : ", ", info);
+        }
+        spdlog::debug("onednn: {} at batch {}{}: {}", name_, batch,
+                      inst.samples > 1 ? " (per sample: strided view)" : "", impls);
     }
-    for (const TensorSpec& s : ins_) inst.in_strides.push_back(s.batch_stride);
-    for (const TensorSpec& s : outs_) inst.out_strides.push_back(s.batch_stride);
+    inst.bound.resize(inst.plan.steps.size() * static_cast<size_t>(inst.samples));
+    for (size_t i = 0; i < inst.bound.size(); ++i) {
+        const size_t n = inst.plan.steps[i % inst.plan.steps.size()].args.size();
+        inst.bound[i].mems.resize(n);
+        inst.bound[i].c_args.resize(n);
+        inst.bound[i].ptrs.assign(n, nullptr);
+    }
     return inst;
 }
 
 PrimitiveKernel::Instance& PrimitiveKernel::instance(const KernelArgs& args) {
     const int batch = std::clamp(args.batch, 1, max_batch_);
     auto& slot = instances_[static_cast<size_t>(batch)];
-    // A view the builder did not foresee (different batch stride): rebuild for the actual strides.
+    // A view the builder did not foresee (another batch stride): rebuild for the actual strides.
     bool strides_ok = true;
     for (size_t i = 0; i < ins_.size() && i < args.inputs.size(); ++i)
         if (ins_[i].batched && args.inputs[i].batch_stride != ins_[i].batch_stride) {
@@ -225,30 +266,49 @@ PrimitiveKernel::Instance& PrimitiveKernel::instance(const KernelArgs& args) {
 void PrimitiveKernel::run(const KernelArgs& args) {
     Instance& inst = instance(args);
     thread_local dnnl::stream stream(cpu_engine());
-    for (size_t s = 0; s < inst.plan.steps.size(); ++s) {
-        const PrimitiveStep& step = inst.plan.steps[s];
-        Bound& b = inst.bound[s];
-        for (size_t k = 0; k < step.args.size(); ++k) {
-            const PrimitiveArg& a = step.args[k];
-            void* p = nullptr;
-            switch (a.source) {
-                case ArgSource::Input: p = args.inputs[a.index].data; break;
-                case ArgSource::Output: p = args.outputs[a.index].data; break;
-                case ArgSource::Workspace: p = inst.scratch ? inst.scratch : args.workspace; break;
-                case ArgSource::Fixed: p = a.fixed; break;
+    const size_t num_steps = inst.plan.steps.size();
+    for (int sample = 0; sample < inst.samples; ++sample) {
+        for (size_t s = 0; s < num_steps; ++s) {
+            const PrimitiveStep& step = inst.plan.steps[s];
+            Bound& b = inst.bound[static_cast<size_t>(sample) * num_steps + s];
+            for (size_t k = 0; k < step.args.size(); ++k) {
+                const PrimitiveArg& a = step.args[k];
+                std::byte* p = nullptr;
+                const TensorRef* t = nullptr;
+                switch (a.source) {
+                    case ArgSource::Input:
+                        t = &args.inputs[a.index];
+                        break;
+                    case ArgSource::Output:
+                        t = &args.outputs[a.index];
+                        break;
+                    case ArgSource::Workspace:
+                        p = static_cast<std::byte*>(inst.scratch ? inst.scratch : args.workspace);
+                        break;
+                    case ArgSource::Fixed:
+                        p = static_cast<std::byte*>(a.fixed);
+                        break;
+                }
+                if (t != nullptr) {
+                    p = static_cast<std::byte*>(t->data);
+                    const TensorSpec& spec = a.source == ArgSource::Input ? ins_[a.index] : outs_[a.index];
+                    if (sample > 0 && spec.batched)
+                        p += sample * t->batch_stride * static_cast<int64_t>(dtype_size(t->dtype));
+                }
+                if (!b.mems[k]) {
+                    b.mems[k] = dnnl::memory(a.md, cpu_engine(), p);
+                    b.c_args[k] = {a.id, b.mems[k].get()};
+                    b.ptrs[k] = p;
+                } else if (b.ptrs[k] != p) {
+                    b.mems[k].set_data_handle(p);
+                    b.ptrs[k] = p;
+                }
             }
-            if (!b.mems[k]) {
-                b.mems[k] = dnnl::memory(a.md, cpu_engine(), p);
-                b.c_args[k] = {a.id, b.mems[k].get()};
-                b.ptrs[k] = p;
-            } else if (b.ptrs[k] != p) {
-                b.mems[k].set_data_handle(p);
-                b.ptrs[k] = p;
-            }
+            const dnnl_status_t st = dnnl_primitive_execute(
+                step.primitive.get(), stream.get(), static_cast<int>(b.c_args.size()), b.c_args.data());
+            ENGINE_CHECK(st == dnnl_success, "onednn: ", name_, ": primitive failed with status ",
+                         static_cast<int>(st));
         }
-        const dnnl_status_t st = dnnl_primitive_execute(step.primitive.get(), stream.get(),
-                                                        static_cast<int>(b.c_args.size()), b.c_args.data());
-        ENGINE_CHECK(st == dnnl_success, "onednn: ", name_, ": primitive failed with status ", static_cast<int>(st));
     }
 }
 
@@ -257,13 +317,14 @@ void PrimitiveKernel::run(const KernelArgs& args) {
 namespace {
 
 class FnKernel final : public PrimitiveKernel {
-public:
-    FnKernel(std::string name, std::vector<TensorSpec> ins, std::vector<TensorSpec> outs, int max_batch, BuildFn fn)
+  public:
+    FnKernel(std::string name, std::vector<TensorSpec> ins, std::vector<TensorSpec> outs, int max_batch,
+             BuildFn fn)
         : PrimitiveKernel(std::move(name), std::move(ins), std::move(outs), max_batch), fn_(std::move(fn)) {
         build_max_batch();
     }
 
-protected:
+  protected:
     PrimitivePlan build(int batch) override {
         std::vector<dnnl::memory::desc> ins, outs;
         for (size_t i = 0; i < num_inputs(); ++i) ins.push_back(in_md(i, batch));
@@ -271,7 +332,7 @@ protected:
         return fn_(batch, ins, outs);
     }
 
-private:
+  private:
     BuildFn fn_;
 };
 
@@ -285,7 +346,8 @@ std::unique_ptr<Kernel> make_fn_kernel(const Graph& g, NodeId n, BuildFn build) 
     outs.push_back(spec_of(g, node.outputs[0]));
     const Value& y = g.value(node.outputs[0]);
     const int max_batch = y.batched && !y.desc.shape.empty() ? static_cast<int>(y.desc.shape[0]) : 1;
-    return std::make_unique<FnKernel>(node_label(g, n), std::move(ins), std::move(outs), max_batch, std::move(build));
+    return std::make_unique<FnKernel>(node_label(g, n), std::move(ins), std::move(outs), max_batch,
+                                      std::move(build));
 }
 
 // ---- activations ----
@@ -300,7 +362,8 @@ bool act_supported(const Act& act) {
         case ActKind::Softplus:
         case ActKind::Mish:
         case ActKind::Silu:
-        case ActKind::Clip: return true;
+        case ActKind::Clip:
+            return true;
     }
     return false;
 }
@@ -308,15 +371,24 @@ bool act_supported(const Act& act) {
 EltwiseAlg eltwise_of(const Act& act) {
     using A = dnnl::algorithm;
     switch (act.kind) {
-        case ActKind::Relu: return {A::eltwise_relu, 0.f, 0.f};
-        case ActKind::LeakyRelu: return {A::eltwise_relu, act.alpha, 0.f};
-        case ActKind::Sigmoid: return {A::eltwise_logistic, 0.f, 0.f};
-        case ActKind::Tanh: return {A::eltwise_tanh, 0.f, 0.f};
-        case ActKind::Softplus: return {A::eltwise_soft_relu, 0.f, 0.f};
-        case ActKind::Mish: return {A::eltwise_mish, 0.f, 0.f};
-        case ActKind::Silu: return {A::eltwise_swish, 1.f, 0.f};
-        case ActKind::Clip: return {A::eltwise_clip, act.alpha, act.beta};
-        case ActKind::None: break;
+        case ActKind::Relu:
+            return {A::eltwise_relu, 0.f, 0.f};
+        case ActKind::LeakyRelu:
+            return {A::eltwise_relu, act.alpha, 0.f};
+        case ActKind::Sigmoid:
+            return {A::eltwise_logistic, 0.f, 0.f};
+        case ActKind::Tanh:
+            return {A::eltwise_tanh, 0.f, 0.f};
+        case ActKind::Softplus:
+            return {A::eltwise_soft_relu, 0.f, 0.f};
+        case ActKind::Mish:
+            return {A::eltwise_mish, 0.f, 0.f};
+        case ActKind::Silu:
+            return {A::eltwise_swish, 1.f, 0.f};
+        case ActKind::Clip:
+            return {A::eltwise_clip, act.alpha, act.beta};
+        case ActKind::None:
+            break;
     }
     ENGINE_THROW("onednn: no eltwise algorithm for activation ", act_kind_name(act.kind));
 }
@@ -327,4 +399,3 @@ std::string node_label(const Graph& g, NodeId n) {
 }
 
 }  // namespace engine::onednn
-#endif  // RTDET_ONEDNN_STAGED

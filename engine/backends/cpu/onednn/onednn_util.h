@@ -7,18 +7,20 @@
 //   Plain      dims {N, C, H, W} (any rank), row-major strides, dim 0 at batch_stride
 //   NHWC       strides {batch_stride, 1, W*C, C}
 //   Blocked16  nChw16c with the N stride replaced by batch_stride
+// (with N = 1 the dense stride is stated instead: it is never used, and oneDNN then sees dense memory).
 //
 // PrimitiveKernel runs a short sequence of oneDNN primitives. Subclasses describe, per batch size,
 // the primitives and where each argument's buffer comes from (a node input or output, the
 // workspace, or memory the kernel owns); the base class builds that once per batch (the max batch
 // at creation, others on first use), binds the run's pointers and executes through the C API, so
-// a steady-state run allocates nothing.
+// a steady-state run allocates nothing. A kernel touching a strided view (a slice of an in-place
+// Concat output) runs batch-1 primitives once per sample: with one sample the view is dense for
+// oneDNN (make_md), which keeps its optimized implementations.
 #pragma once
-
-#include <oneapi/dnnl/dnnl.hpp>
 
 #include <functional>
 #include <memory>
+#include <oneapi/dnnl/dnnl.hpp>
 #include <string>
 #include <vector>
 
@@ -60,9 +62,9 @@ enum class ArgSource : uint8_t { Input, Output, Workspace, Fixed };
 struct PrimitiveArg {
     int id = 0;  // DNNL_ARG_*
     ArgSource source = ArgSource::Fixed;
-    size_t index = 0;               // input/output slot
-    dnnl::memory::desc md;          // the memory as the primitive sees it
-    void* fixed = nullptr;          // ArgSource::Fixed: packed weights, bias, owned buffers
+    size_t index = 0;       // input/output slot
+    dnnl::memory::desc md;  // the memory as the primitive sees it
+    void* fixed = nullptr;  // ArgSource::Fixed: packed weights, bias, owned buffers
 };
 
 struct PrimitiveStep {
@@ -73,9 +75,12 @@ struct PrimitiveStep {
 // The primitives of one batch size, ready to run.
 struct PrimitivePlan {
     std::vector<PrimitiveStep> steps;
-    size_t scratchpad_bytes = 0;                // largest user scratchpad of the steps
+    size_t scratchpad_bytes = 0;               // largest user scratchpad of the steps
     std::vector<std::shared_ptr<void>> owned;  // buffers Fixed args point into (reordered weights)
 };
+
+// Whether a batched spec is a strided view (batch stride larger than its own storage sample).
+bool has_strided_view(const std::vector<TensorSpec>& specs);
 
 // Primitive attributes every kernel uses: user scratchpad (the runtime's workspace).
 dnnl::primitive_attr base_attr();
@@ -85,19 +90,24 @@ void add_scratchpad(PrimitivePlan& plan, PrimitiveStep& step, const dnnl::primit
 void* own_buffer(PrimitivePlan& plan, size_t bytes);
 
 class PrimitiveKernel : public Kernel {
-public:
+  public:
     ~PrimitiveKernel() override;
     size_t workspace_bytes(int max_batch) const override;
     void run(const KernelArgs& args) override;
 
-protected:
+  protected:
     // ins/outs: specs of the node's inputs and outputs (constants included, as constant_spec).
-    PrimitiveKernel(std::string name, std::vector<TensorSpec> ins, std::vector<TensorSpec> outs, int max_batch);
+    PrimitiveKernel(std::string name, std::vector<TensorSpec> ins, std::vector<TensorSpec> outs,
+                    int max_batch);
     // Builds the primitives for `batch` (1..max batch). Called once per batch size; may throw.
     virtual PrimitivePlan build(int batch) = 0;
     // Builds the max-batch plan now (subclasses call it at the end of their constructor), so
     // problems surface at load and workspace_bytes() is known.
     void build_max_batch();
+    // The batch build() is called with for a run at `batch`: `batch`, or 1 when an input or output is
+    // a strided view (a slice of an in-place Concat output) -- oneDNN's optimized implementations
+    // take only dense memory, so such a kernel runs its batch-1 primitives once per sample.
+    int primitive_batch(int batch) const;
 
     const std::string& name() const { return name_; }
     const TensorSpec& in(size_t i) const { return ins_.at(i); }
@@ -107,7 +117,7 @@ protected:
     dnnl::memory::desc out_md(size_t i, int batch) const { return make_md(outs_.at(i), batch); }
     int max_batch() const { return max_batch_; }
 
-private:
+  private:
     struct Bound;
     struct Instance;
     Instance& instance(const KernelArgs& args);

@@ -1,4 +1,3 @@
-#ifdef RTDET_ONEDNN_STAGED  // removed once the layout API lands (see onednn_util.h)
 // MaxPool on oneDNN (pooling_v2, which has dilation). oneDNN's max pooling ignores padded
 // positions, as the IR requires. The IR output size (floor or ceil mode, ONNX's rule of dropping a
 // window that would start in the end padding) is given by shape inference; oneDNN computes
@@ -43,7 +42,8 @@ bool pool_geometry(const MaxPoolParams& p, const Shape& x, const Shape& y, PoolG
 bool pool_supported(const Graph& g, NodeId n, std::string* why) {
     const Node& node = g.node(n);
     const auto* p = std::get_if<MaxPoolParams>(&node.params);
-    if (p == nullptr || node.inputs.size() != 1 || node.outputs.size() != 1) return reject(why, "not a MaxPool");
+    if (p == nullptr || node.inputs.size() != 1 || node.outputs.size() != 1)
+        return reject(why, "not a MaxPool");
     if (!is_runtime_4d(g, node.inputs[0]) || !is_runtime_4d(g, node.outputs[0]))
         return reject(why, "input or output is not a runtime 4-D tensor");
     PoolGeometry geo;
@@ -54,10 +54,10 @@ bool pool_supported(const Graph& g, NodeId n, std::string* why) {
         const auto f32 = dnnl::memory::data_type::f32;
         const dnnl::memory::desc src({xs.begin(), xs.end()}, f32, dnnl::memory::format_tag::nchw);
         const dnnl::memory::desc dst({ys.begin(), ys.end()}, f32, dnnl::memory::format_tag::nchw);
-        dnnl::pooling_v2_forward::primitive_desc pd({dnnl::prop_kind::forward_inference, dnnl::algorithm::pooling_max,
-                                                     src, dst, geo.strides, geo.kernel, geo.dilation, geo.pad_l,
-                                                     geo.pad_r},
-                                                    cpu_engine());
+        dnnl::pooling_v2_forward::primitive_desc pd(
+            {dnnl::prop_kind::forward_inference, dnnl::algorithm::pooling_max, src, dst, geo.strides,
+             geo.kernel, geo.dilation, geo.pad_l, geo.pad_r},
+            cpu_engine());
     } catch (const dnnl::error& e) {
         return reject(why, concat("oneDNN pooling refuses the geometry (", e.what(), ")"));
     }
@@ -72,10 +72,10 @@ std::unique_ptr<Kernel> make_pool_kernel(const Graph& g, NodeId n) {
                  "onednn: ", node_label(g, n), ": padding not expressible for oneDNN pooling");
     return make_fn_kernel(g, n, [geo](int, const auto& ins, const auto& outs) {
         PrimitivePlan plan;
-        dnnl::pooling_v2_forward::primitive_desc pd({dnnl::prop_kind::forward_inference, dnnl::algorithm::pooling_max,
-                                                     ins[0], outs[0], geo.strides, geo.kernel, geo.dilation, geo.pad_l,
-                                                     geo.pad_r},
-                                                    base_attr(), cpu_engine());
+        dnnl::pooling_v2_forward::primitive_desc pd(
+            {dnnl::prop_kind::forward_inference, dnnl::algorithm::pooling_max, ins[0], outs[0], geo.strides,
+             geo.kernel, geo.dilation, geo.pad_l, geo.pad_r},
+            base_attr(), cpu_engine());
         add_step<dnnl::pooling_v2_forward>(plan, pd,
                                            {{DNNL_ARG_SRC, ArgSource::Input, 0, ins[0], nullptr},
                                             {DNNL_ARG_DST, ArgSource::Output, 0, outs[0], nullptr}});
@@ -84,4 +84,3 @@ std::unique_ptr<Kernel> make_pool_kernel(const Graph& g, NodeId n) {
 }
 
 }  // namespace engine::onednn
-#endif  // RTDET_ONEDNN_STAGED

@@ -1,4 +1,3 @@
-#ifdef RTDET_ONEDNN_STAGED  // removed once the layout API lands (see onednn_util.h)
 // Reorder: copies a tensor into another (layout, storage dtype), e.g. Plain F32 graph input ->
 // NHWC BF16 for the first conv, Blocked16 BF16 -> Plain F32 for a reference-backend consumer.
 // F32 -> BF16 rounds to nearest even (oneDNN's conversion).
@@ -9,7 +8,8 @@ namespace engine::onednn {
 
 bool reorder_supported(const Graph& g, NodeId n, std::string* why) {
     const Node& node = g.node(n);
-    if (node.inputs.size() != 1 || node.outputs.size() != 1) return reject(why, "not one input and one output");
+    if (node.inputs.size() != 1 || node.outputs.size() != 1)
+        return reject(why, "not one input and one output");
     const Value& x = g.value(node.inputs[0]);
     const Value& y = g.value(node.outputs[0]);
     if (x.constant != nullptr || y.constant != nullptr) return reject(why, "constant operand");
@@ -17,7 +17,8 @@ bool reorder_supported(const Graph& g, NodeId n, std::string* why) {
     for (const Value* v : {&x, &y}) {
         if (v->storage_dtype != DataType::F32 && v->storage_dtype != DataType::BF16)
             return reject(why, "storage type not f32/bf16");
-        if (v->layout != Layout::Plain && v->desc.shape.size() != 4) return reject(why, "non-plain layout of a non-4-D tensor");
+        if (v->layout != Layout::Plain && v->desc.shape.size() != 4)
+            return reject(why, "non-plain layout of a non-4-D tensor");
     }
     return true;
 }
@@ -34,4 +35,3 @@ std::unique_ptr<Kernel> make_reorder_kernel(const Graph& g, NodeId n) {
 }
 
 }  // namespace engine::onednn
-#endif  // RTDET_ONEDNN_STAGED

@@ -1,4 +1,3 @@
-#ifdef RTDET_ONEDNN_STAGED  // removed once the layout API lands (see onednn_util.h)
 // Resize (nearest) on oneDNN's resampling_nearest. For an integer factor F = out / in, oneDNN
 // reads input index round((o + 0.5) / F - 0.5) = floor(o / F) (the fraction (j + 0.5) / F - 0.5 of
 // o = k*F + j lies strictly inside (-0.5, 0.5), so no rounding tie occurs). The node is claimed only
@@ -19,22 +18,38 @@ int64_t ir_source_index(const ResizeParams& p, double scale, int64_t o, int64_t 
     const double od = static_cast<double>(o);
     double x = 0.0;
     switch (p.coord) {
-        case ResizeCoord::HalfPixel: x = (od + 0.5) / scale - 0.5; break;
-        case ResizeCoord::Asymmetric: x = od / scale; break;
+        case ResizeCoord::HalfPixel:
+            x = (od + 0.5) / scale - 0.5;
+            break;
+        case ResizeCoord::Asymmetric:
+            x = od / scale;
+            break;
         case ResizeCoord::AlignCorners:
             x = out > 1 ? od * static_cast<double>(in - 1) / static_cast<double>(out - 1) : 0.0;
             break;
-        case ResizeCoord::PytorchHalfPixel: x = out > 1 ? (od + 0.5) / scale - 0.5 : 0.0; break;
-        case ResizeCoord::TfHalfPixelForNearest: x = (od + 0.5) / scale; break;
+        case ResizeCoord::PytorchHalfPixel:
+            x = out > 1 ? (od + 0.5) / scale - 0.5 : 0.0;
+            break;
+        case ResizeCoord::TfHalfPixelForNearest:
+            x = (od + 0.5) / scale;
+            break;
     }
     const double fl = std::floor(x);
     const double frac = x - fl;
     double i = fl;
     switch (p.nearest) {
-        case ResizeNearest::RoundPreferFloor: i = frac <= 0.5 ? fl : fl + 1.0; break;
-        case ResizeNearest::RoundPreferCeil: i = frac < 0.5 ? fl : fl + 1.0; break;
-        case ResizeNearest::Floor: i = fl; break;
-        case ResizeNearest::Ceil: i = std::ceil(x); break;
+        case ResizeNearest::RoundPreferFloor:
+            i = frac <= 0.5 ? fl : fl + 1.0;
+            break;
+        case ResizeNearest::RoundPreferCeil:
+            i = frac < 0.5 ? fl : fl + 1.0;
+            break;
+        case ResizeNearest::Floor:
+            i = fl;
+            break;
+        case ResizeNearest::Ceil:
+            i = std::ceil(x);
+            break;
     }
     if (i < 0.0) return 0;
     if (i > static_cast<double>(in - 1)) return in - 1;
@@ -46,7 +61,8 @@ int64_t ir_source_index(const ResizeParams& p, double scale, int64_t o, int64_t 
 bool resize_supported(const Graph& g, NodeId n, std::string* why) {
     const Node& node = g.node(n);
     const auto* p = std::get_if<ResizeParams>(&node.params);
-    if (p == nullptr || node.inputs.size() != 1 || node.outputs.size() != 1) return reject(why, "not a Resize");
+    if (p == nullptr || node.inputs.size() != 1 || node.outputs.size() != 1)
+        return reject(why, "not a Resize");
     if (!is_runtime_4d(g, node.inputs[0]) || !is_runtime_4d(g, node.outputs[0]))
         return reject(why, "input or output is not a runtime 4-D tensor");
     const Shape& x = g.value(node.inputs[0]).desc.shape;
@@ -67,8 +83,8 @@ std::unique_ptr<Kernel> make_resize_kernel(const Graph& g, NodeId n) {
     return make_fn_kernel(g, n, [](int, const auto& ins, const auto& outs) {
         PrimitivePlan plan;
         dnnl::resampling_forward::primitive_desc pd(
-            {dnnl::prop_kind::forward_inference, dnnl::algorithm::resampling_nearest, ins[0], outs[0]}, base_attr(),
-            cpu_engine());
+            {dnnl::prop_kind::forward_inference, dnnl::algorithm::resampling_nearest, ins[0], outs[0]},
+            base_attr(), cpu_engine());
         add_step<dnnl::resampling_forward>(plan, pd,
                                            {{DNNL_ARG_SRC, ArgSource::Input, 0, ins[0], nullptr},
                                             {DNNL_ARG_DST, ArgSource::Output, 0, outs[0], nullptr}});
@@ -77,4 +93,3 @@ std::unique_ptr<Kernel> make_resize_kernel(const Graph& g, NodeId n) {
 }
 
 }  // namespace engine::onednn
-#endif  // RTDET_ONEDNN_STAGED

@@ -65,6 +65,7 @@ void ref_run(OpType op, const OpParams& params, const KernelArgs& args) {
             return ref_softmax(params_as<SoftmaxParams>(op, params), args);
         case OpType::Pad:
             return ref_pad(params_as<PadParams>(op, params), args);
+        case OpType::Reorder:  // layout conversion: no reference kernel
         case OpType::Count:
             break;
     }

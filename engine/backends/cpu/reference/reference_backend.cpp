@@ -50,6 +50,7 @@ bool params_fit(OpType op, const OpParams& params) {
         case OpType::Identity:
         case OpType::Dropout:
             return true;
+        case OpType::Reorder:  // layout conversion: run by the backend that keeps the layouts
         case OpType::Count:
             break;
     }
@@ -84,6 +85,7 @@ class ReferenceBackend final : public Backend {
             return false;
         };
         if (node.op == OpType::Count) return no("unknown op");
+        if (node.op == OpType::Reorder) return no("Reorder (layout conversion) has no reference kernel");
         if (!params_fit(node.op, node.params)) return no("params do not match the op");
         const bool any_dtype = ref_op_is_data_movement(node.op);
         for (ValueId v : node.inputs) {

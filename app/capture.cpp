@@ -1,0 +1,352 @@
+#include "app/capture.h"
+
+#include <glob.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/videoio.hpp>
+
+#include "engine/core/error.h"
+
+namespace app {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kAcceptedForms =
+    "expected a camera index (0), /dev/videoN, a video or image file, a folder, a glob pattern, a .txt list "
+    "of images, or an rtsp/rtmp/http(s)/udp/tcp/srt URL";
+
+constexpr std::array<std::string_view, 7> kStreamSchemes = {"rtsp",  "rtsps", "rtmp", "http",
+                                                            "https", "udp",   "tcp"};
+
+bool is_digits(std::string_view s) {
+    return !s.empty() && s.size() < 4 &&
+           std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
+}
+
+std::string lower(std::string s) {
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+bool has_image_extension(const fs::path& p) {
+    static constexpr std::array<std::string_view, 17> kExt = {
+        ".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".dib", ".webp", ".tif", ".tiff",
+        ".ppm", ".pgm",  ".pbm", ".pnm", ".jp2", ".exr", ".hdr",  ".sr"};
+    const std::string ext = lower(p.extension().string());
+    return std::find(kExt.begin(), kExt.end(), ext) != kExt.end();
+}
+
+bool has_list_extension(const fs::path& p) {
+    const std::string ext = lower(p.extension().string());
+    return ext == ".txt" || ext == ".list";
+}
+
+// Sleeps `ms` or until stop is requested. False when stopped.
+bool sleep_for(int ms, std::stop_token stop) {
+    std::mutex m;
+    std::condition_variable_any cv;
+    std::unique_lock lock(m);
+    return !cv.wait_for(lock, stop, std::chrono::milliseconds(ms), [] { return false; }) &&
+           !stop.stop_requested();
+}
+
+double ms_since(Clock::time_point t0) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+// ---- video: files, cameras, devices, streams ----
+
+class VideoSource final : public Source {
+  public:
+    VideoSource(SourceSpec spec, const ReconnectPolicy& reconnect)
+        : spec_(std::move(spec)), reconnect_(reconnect) {
+        if (!spec_.live()) {
+            ENGINE_CHECK(open(), "source: cannot open video file ", spec_.location,
+                         " (not a video FFmpeg can read, or a codec OpenCV was built without)");
+        }
+    }
+
+    ReadStatus read(Frame& frame, std::stop_token stop) override {
+        if (!spec_.live()) {
+            if (!cap_.read(frame.image) || frame.image.empty()) return ReadStatus::End;
+            frame.timestamp_ms = cap_.get(cv::CAP_PROP_POS_MSEC);
+            return ReadStatus::Frame;
+        }
+        if (!cap_.isOpened() && !connect(stop, /*first=*/true)) return ReadStatus::End;
+        while (!cap_.read(frame.image) || frame.image.empty()) {
+            if (stop.stop_requested()) return ReadStatus::End;
+            spdlog::warn("source: lost {} (no frame within {} ms); reconnecting", spec_.location,
+                         reconnect_.timeout_ms);
+            cap_.release();
+            if (!connect(stop, /*first=*/false)) return ReadStatus::End;
+            reconnects_.fetch_add(1);
+        }
+        frame.timestamp_ms = ms_since(created_at_);
+        return ReadStatus::Frame;
+    }
+
+    bool live() const override { return spec_.live(); }
+    double fps() const override { return fps_.load(); }
+    int64_t frame_count() const override { return spec_.live() ? -1 : frame_count_; }
+
+    std::string describe() const override {
+        std::string s = engine::concat(source_kind_name(spec_.kind), " ", spec_.location);
+        const int w = width_.load();
+        if (w <= 0) return s;
+        s += engine::concat(" (", w, "x", height_.load(), ", ", fps(), " fps");
+        if (frame_count() >= 0) s += engine::concat(", ", frame_count(), " frames");
+        return s + ")";
+    }
+
+  private:
+    bool open() {
+        const std::vector<int> params = {cv::CAP_PROP_OPEN_TIMEOUT_MSEC, reconnect_.open_timeout_ms,
+                                         cv::CAP_PROP_READ_TIMEOUT_MSEC, reconnect_.timeout_ms};
+        bool ok = false;
+        try {
+            switch (spec_.kind) {
+                case SourceKind::Camera:
+                    ok = cap_.open(spec_.camera_index, cv::CAP_ANY);
+                    break;
+                case SourceKind::Device:
+                    ok = cap_.open(spec_.location, cv::CAP_V4L2);
+                    break;
+                default:
+                    ok = cap_.open(spec_.location, cv::CAP_FFMPEG, params);
+                    break;
+            }
+        } catch (const cv::Exception& e) {
+            spdlog::debug("source: OpenCV: {}", e.what());
+            ok = false;
+        }
+        if (!ok || !cap_.isOpened()) return false;
+        const double fps = cap_.get(cv::CAP_PROP_FPS);
+        fps_.store(fps > 0 && fps < 1000 ? fps : 0);
+        width_.store(static_cast<int>(cap_.get(cv::CAP_PROP_FRAME_WIDTH)));
+        height_.store(static_cast<int>(cap_.get(cv::CAP_PROP_FRAME_HEIGHT)));
+        const auto count = static_cast<int64_t>(cap_.get(cv::CAP_PROP_FRAME_COUNT));
+        frame_count_ = count > 0 ? count : -1;
+        return true;
+    }
+
+    // Opens a live source, retrying with backoff. False only when stopped; throws when it gives up.
+    bool connect(std::stop_token stop, bool first) {
+        if (first) {
+            spdlog::info("source: connecting to {}", spec_.location);
+            if (open()) return true;
+        }
+        int delay = reconnect_.interval_ms;
+        for (int attempt = 1; attempt <= reconnect_.attempts; ++attempt) {
+            spdlog::warn("source: reconnect attempt {}/{} to {} in {} ms", attempt, reconnect_.attempts,
+                         spec_.location, delay);
+            if (!sleep_for(delay, stop)) return false;
+            if (open()) {
+                if (!first)
+                    spdlog::warn("source: reconnected to {} after {} attempt(s)", spec_.location, attempt);
+                return true;
+            }
+            if (stop.stop_requested()) return false;
+            delay = std::min(delay * 2, reconnect_.interval_ms * 8);
+        }
+        ENGINE_THROW("source: ", first ? "could not connect to " : "lost ", spec_.location,
+                     " and gave up after ", reconnect_.attempts,
+                     " reconnect attempt(s) (reconnect.attempts)");
+    }
+
+    SourceSpec spec_;
+    ReconnectPolicy reconnect_;
+    cv::VideoCapture cap_;
+    std::atomic<double> fps_{0};
+    std::atomic<int> width_{0}, height_{0};
+    int64_t frame_count_ = -1;  // files only (written once, by the constructor)
+    Clock::time_point created_at_ = Clock::now();
+};
+
+// ---- images: folder, glob, list, single file ----
+
+class ImageSource final : public Source {
+  public:
+    explicit ImageSource(SourceSpec spec)
+        : spec_(std::move(spec)), paths_(list_images(spec_)), t0_(Clock::now()) {}
+
+    ReadStatus read(Frame& frame, std::stop_token stop) override {
+        if (next_ >= paths_.size() || stop.stop_requested()) return ReadStatus::End;
+        const std::string& path = paths_[next_++];
+        frame.name.assign(path);
+        frame.timestamp_ms = ms_since(t0_);
+        std::ifstream in(path, std::ios::binary);
+        if (!in) return skip(path, "cannot be opened (missing or unreadable)");
+        in.seekg(0, std::ios::end);
+        const auto size = static_cast<std::streamoff>(in.tellg());
+        if (size <= 0) return skip(path, "empty file");
+        in.seekg(0);
+        bytes_.resize(static_cast<size_t>(size));
+        if (!in.read(reinterpret_cast<char*>(bytes_.data()), size)) return skip(path, "read error");
+        // imdecode leaves its destination untouched when no decoder accepts the header, so start
+        // from an empty image (decoding allocates per image anyway; files differ in size).
+        frame.image.release();
+        try {
+            cv::imdecode(bytes_, cv::IMREAD_COLOR, &frame.image);
+        } catch (const cv::Exception&) {
+            frame.image.release();
+        }
+        if (frame.image.empty()) return skip(path, "not a decodable image (corrupt, or not an image format)");
+        return ReadStatus::Frame;
+    }
+
+    bool live() const override { return false; }
+    double fps() const override { return 0; }
+    int64_t frame_count() const override { return static_cast<int64_t>(paths_.size()); }
+    std::string describe() const override {
+        return engine::concat(source_kind_name(spec_.kind), " ", spec_.location, " (", paths_.size(),
+                              " files)");
+    }
+
+  private:
+    ReadStatus skip(const std::string& path, const char* why) {
+        skip_message_ = engine::concat(path, ": ", why);
+        return ReadStatus::Skipped;
+    }
+
+    SourceSpec spec_;
+    std::vector<std::string> paths_;
+    size_t next_ = 0;
+    std::vector<uchar> bytes_;
+    Clock::time_point t0_;
+};
+
+}  // namespace
+
+std::string_view source_kind_name(SourceKind kind) {
+    switch (kind) {
+        case SourceKind::Camera:
+            return "camera";
+        case SourceKind::Device:
+            return "device";
+        case SourceKind::Stream:
+            return "stream";
+        case SourceKind::VideoFile:
+            return "video file";
+        case SourceKind::ImageFolder:
+            return "image folder";
+        case SourceKind::Glob:
+            return "glob";
+        case SourceKind::ImageList:
+            return "image list";
+        case SourceKind::Image:
+            return "image";
+    }
+    return "?";
+}
+
+SourceSpec classify_source(const std::string& source) {
+    ENGINE_CHECK(!source.empty(), "source: none given (", kAcceptedForms, ")");
+    SourceSpec spec;
+    spec.location = source;
+    if (is_digits(source)) {
+        spec.kind = SourceKind::Camera;
+        spec.camera_index = std::stoi(source);
+        return spec;
+    }
+    if (source.rfind("/dev/video", 0) == 0) {
+        ENGINE_CHECK(fs::exists(source), "source: device not found: ", source);
+        spec.kind = SourceKind::Device;
+        return spec;
+    }
+    if (const size_t p = source.find("://"); p != std::string::npos) {
+        const std::string scheme = lower(source.substr(0, p));
+        if (scheme == "file") return classify_source(source.substr(p + 3));
+        ENGINE_CHECK(
+            std::find(kStreamSchemes.begin(), kStreamSchemes.end(), scheme) != kStreamSchemes.end() ||
+                scheme == "srt",
+            "source: unsupported URL scheme '", scheme, "' in ", source, " (", kAcceptedForms, ")");
+        spec.kind = SourceKind::Stream;
+        return spec;
+    }
+    std::error_code ec;
+    if (fs::is_directory(source, ec)) {
+        spec.kind = SourceKind::ImageFolder;
+        return spec;
+    }
+    if (source.find_first_of("*?[") != std::string::npos && !fs::exists(source, ec)) {
+        spec.kind = SourceKind::Glob;
+        return spec;
+    }
+    ENGINE_CHECK(fs::exists(source, ec), "source: not found: ", source, " (", kAcceptedForms, ")");
+    ENGINE_CHECK(fs::is_regular_file(source, ec), "source: not a regular file or folder: ", source);
+    if (has_list_extension(source))
+        spec.kind = SourceKind::ImageList;
+    else if (has_image_extension(source))
+        spec.kind = SourceKind::Image;
+    else
+        spec.kind = SourceKind::VideoFile;
+    return spec;
+}
+
+std::vector<std::string> list_images(const SourceSpec& spec) {
+    std::vector<std::string> paths;
+    switch (spec.kind) {
+        case SourceKind::Image:
+            paths.push_back(spec.location);
+            break;
+        case SourceKind::ImageFolder: {
+            for (const auto& entry : fs::directory_iterator(spec.location)) {
+                const std::string name = entry.path().filename().string();
+                if (!name.empty() && name[0] != '.' && entry.is_regular_file())
+                    paths.push_back(entry.path().string());
+            }
+            std::sort(paths.begin(), paths.end());
+            break;
+        }
+        case SourceKind::Glob: {
+            glob_t g{};
+            const int rc = ::glob(spec.location.c_str(), 0, nullptr, &g);
+            if (rc == 0) {
+                for (size_t i = 0; i < g.gl_pathc; ++i) {
+                    std::error_code ec;
+                    if (fs::is_regular_file(g.gl_pathv[i], ec)) paths.emplace_back(g.gl_pathv[i]);
+                }
+            }
+            globfree(&g);
+            ENGINE_CHECK(rc == 0 || rc == GLOB_NOMATCH, "source: glob ", spec.location, " failed (error ", rc,
+                         ")");
+            break;
+        }
+        case SourceKind::ImageList: {
+            std::ifstream in(spec.location);
+            ENGINE_CHECK(in, "source: cannot read list ", spec.location);
+            const fs::path base = fs::path(spec.location).parent_path();
+            std::string line;
+            while (std::getline(in, line)) {
+                const size_t b = line.find_first_not_of(" \t\r");
+                if (b == std::string::npos || line[b] == '#') continue;
+                const size_t e = line.find_last_not_of(" \t\r");
+                fs::path p = line.substr(b, e - b + 1);
+                if (p.is_relative()) p = base / p;
+                paths.push_back(p.lexically_normal().string());
+            }
+            break;
+        }
+        default:
+            break;
+    }
+    ENGINE_CHECK(!paths.empty(), "source: ", source_kind_name(spec.kind), " ", spec.location,
+                 " has no files");
+    return paths;
+}
+
+std::unique_ptr<Source> open_source(const SourceSpec& spec, const ReconnectPolicy& reconnect) {
+    if (spec.images()) return std::make_unique<ImageSource>(spec);
+    return std::make_unique<VideoSource>(spec, reconnect);
+}
+
+}  // namespace app

@@ -1,0 +1,453 @@
+#include "app/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+#include "engine/core/data_dir.h"
+#include "engine/core/error.h"
+
+#ifndef RTDET_DATA_DEFAULT
+#define RTDET_DATA_DEFAULT ""
+#endif
+#ifndef RTDET_SOURCE_DIR
+#define RTDET_SOURCE_DIR ""
+#endif
+
+namespace app {
+namespace fs = std::filesystem;
+
+namespace {
+
+// ---- the schema: one row per key ----
+
+enum class Kind { String, Path, Enum, Int, Int64, Float, Bool, AutoBool };
+
+struct KeySpec {
+    std::string_view key;
+    Kind kind;
+    double lo = 0, hi = 0;
+    bool lo_open = false;      // range is (lo, hi] instead of [lo, hi]
+    std::string_view choices;  // Enum: "a|b|c"
+    void* (*field)(AppConfig&) = nullptr;
+};
+
+constexpr double kMaxInt64Key = 1e15;
+
+// clang-format off
+const KeySpec kKeys[] = {
+    {"model.path",               Kind::Path,   0, 0, false, "", [](AppConfig& c) -> void* { return &c.model; }},
+    {"model.names",              Kind::Path,   0, 0, false, "", [](AppConfig& c) -> void* { return &c.names; }},
+    {"model.input_width",        Kind::Int,    0, 8192, false, "", [](AppConfig& c) -> void* { return &c.input_width; }},
+    {"model.input_height",       Kind::Int,    0, 8192, false, "", [](AppConfig& c) -> void* { return &c.input_height; }},
+    {"model.resize",             Kind::Enum,   0, 0, false, "model|darknet|stretch|letterbox", [](AppConfig& c) -> void* { return &c.resize; }},
+    {"model.pad_value",          Kind::Float,  0, 1, false, "", [](AppConfig& c) -> void* { return &c.pad_value; }},
+    {"model.random_weights",     Kind::Int64,  -1, 4294967295.0, false, "", [](AppConfig& c) -> void* { return &c.random_weights; }},
+    {"detector.conf_threshold",  Kind::Float,  0, 1, true, "", [](AppConfig& c) -> void* { return &c.conf_threshold; }},
+    {"detector.iou_threshold",   Kind::Float,  0, 1, true, "", [](AppConfig& c) -> void* { return &c.iou_threshold; }},
+    {"detector.nms",             Kind::Enum,   0, 0, false, "per-class|agnostic", [](AppConfig& c) -> void* { return &c.nms; }},
+    {"detector.max_detections",  Kind::Int,    0, 100000, false, "", [](AppConfig& c) -> void* { return &c.max_detections; }},
+    {"engine.device",            Kind::Enum,   0, 0, false, "cpu|reference", [](AppConfig& c) -> void* { return &c.device; }},
+    {"engine.precision",         Kind::Enum,   0, 0, false, "fp32|fp16|bf16|best", [](AppConfig& c) -> void* { return &c.precision; }},
+    {"engine.threads",           Kind::Int,    0, 1024, false, "", [](AppConfig& c) -> void* { return &c.threads; }},
+    {"engine.plan_cache_dir",    Kind::Path,   0, 0, false, "", [](AppConfig& c) -> void* { return &c.plan_cache_dir; }},
+    {"engine.peer",              Kind::Enum,   0, 0, false, "none|opencv", [](AppConfig& c) -> void* { return &c.peer; }},
+    {"source",                   Kind::Path,   0, 0, false, "", [](AppConfig& c) -> void* { return &c.source; }},
+    {"outputs.video",            Kind::Path,   0, 0, false, "", [](AppConfig& c) -> void* { return &c.outputs.video; }},
+    {"outputs.video_codec",      Kind::Enum,   0, 0, false, "mp4v|MJPG", [](AppConfig& c) -> void* { return &c.outputs.video_codec; }},
+    {"outputs.images_dir",       Kind::Path,   0, 0, false, "", [](AppConfig& c) -> void* { return &c.outputs.images_dir; }},
+    {"outputs.json",             Kind::Path,   0, 0, false, "", [](AppConfig& c) -> void* { return &c.outputs.json; }},
+    {"outputs.show",             Kind::AutoBool, 0, 0, false, "", [](AppConfig& c) -> void* { return &c.outputs.show; }},
+    {"outputs.snapshot_dir",     Kind::Path,   0, 0, false, "", [](AppConfig& c) -> void* { return &c.outputs.snapshot_dir; }},
+    {"outputs.summary_json",     Kind::Path,   0, 0, false, "", [](AppConfig& c) -> void* { return &c.outputs.summary_json; }},
+    {"pipeline.queue_depth",     Kind::Int,    1, 256, false, "", [](AppConfig& c) -> void* { return &c.queue_depth; }},
+    {"pipeline.max_batch",       Kind::Int,    1, 64, false, "", [](AppConfig& c) -> void* { return &c.max_batch; }},
+    {"pipeline.max_frames",      Kind::Int64,  0, kMaxInt64Key, false, "", [](AppConfig& c) -> void* { return &c.max_frames; }},
+    {"pipeline.realtime",        Kind::Bool,   0, 0, false, "", [](AppConfig& c) -> void* { return &c.realtime; }},
+    {"reconnect.attempts",       Kind::Int,    0, 1000000, false, "", [](AppConfig& c) -> void* { return &c.reconnect.attempts; }},
+    {"reconnect.interval_ms",    Kind::Int,    1, 600000, false, "", [](AppConfig& c) -> void* { return &c.reconnect.interval_ms; }},
+    {"reconnect.timeout_ms",     Kind::Int,    100, 600000, false, "", [](AppConfig& c) -> void* { return &c.reconnect.timeout_ms; }},
+    {"reconnect.open_timeout_ms", Kind::Int,   100, 600000, false, "", [](AppConfig& c) -> void* { return &c.reconnect.open_timeout_ms; }},
+};
+// clang-format on
+
+constexpr std::string_view kSections[] = {"model", "detector", "engine", "outputs", "pipeline", "reconnect"};
+
+const KeySpec* find_key(std::string_view key) {
+    for (const KeySpec& k : kKeys)
+        if (k.key == key) return &k;
+    return nullptr;
+}
+
+bool is_section(std::string_view key) {
+    return std::find(std::begin(kSections), std::end(kSections), key) != std::end(kSections);
+}
+
+std::string section_keys(std::string_view section) {
+    std::string out;
+    for (const KeySpec& k : kKeys) {
+        if (k.key.size() > section.size() && k.key.substr(0, section.size()) == section &&
+            k.key[section.size()] == '.') {
+            if (!out.empty()) out += ", ";
+            out += k.key.substr(section.size() + 1);
+        }
+    }
+    return out;
+}
+
+size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<size_t> row(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (size_t i = 1; i <= a.size(); ++i) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= b.size(); ++j) {
+            const size_t up = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            diag = up;
+        }
+    }
+    return row[b.size()];
+}
+
+std::string format_number(double v) {
+    std::ostringstream os;
+    os << v;
+    return os.str();
+}
+
+std::string allowed(const KeySpec& k) {
+    switch (k.kind) {
+        case Kind::String:
+        case Kind::Path:
+            return "a string";
+        case Kind::Enum: {
+            std::string s = "one of ";
+            for (char c : k.choices) s += c == '|' ? std::string(", ") : std::string(1, c);
+            return s;
+        }
+        case Kind::Int:
+        case Kind::Int64:
+            return engine::concat("an integer in [", format_number(k.lo), ", ", format_number(k.hi), "]");
+        case Kind::Float:
+            return engine::concat("a number in ", k.lo_open ? "(" : "[", format_number(k.lo), ", ",
+                                  format_number(k.hi), "]");
+        case Kind::Bool:
+            return "true or false";
+        case Kind::AutoBool:
+            return "true, false or auto";
+    }
+    return "?";
+}
+
+std::string lower(std::string s) {
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+std::string trim(const std::string& s) {
+    const size_t b = s.find_first_not_of(" \t\r\n");
+    if (b == std::string::npos) return "";
+    return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
+}
+
+std::optional<bool> parse_bool(const std::string& text) {
+    const std::string t = lower(trim(text));
+    if (t == "true" || t == "yes" || t == "on" || t == "1") return true;
+    if (t == "false" || t == "no" || t == "off" || t == "0") return false;
+    return std::nullopt;
+}
+
+// "$DATA/x" -> <data folder>/x.
+std::string expand_path(const std::string& value, std::string_view where) {
+    for (std::string_view var : {std::string_view("$DATA"), std::string_view("${DATA}")}) {
+        if (value.rfind(var, 0) == 0 && (value.size() == var.size() || value[var.size()] == '/')) {
+            const fs::path data = engine::find_data_dir(RTDET_DATA_DEFAULT);
+            ENGINE_CHECK(
+                !data.empty(), where, ": ", value,
+                ": no data folder for $DATA (set RTDET_DATA to the folder holding models/, videos/, data/)");
+            const std::string rest = value.substr(var.size());
+            return rest.empty() ? data.string() : (data / rest.substr(1)).string();
+        }
+    }
+    return value;
+}
+
+// Parses `text` as key `k`'s type and stores it; throws with `where` ("file:line: key" or "--flag (key)").
+void assign(AppConfig& cfg, const KeySpec& k, const std::string& text, const std::string& where) {
+    void* field = k.field(cfg);
+    const auto fail = [&](const char* problem) {
+        ENGINE_THROW(where, ": ", problem, " ", allowed(k), " (got '", text, "')");
+    };
+    switch (k.kind) {
+        case Kind::String:
+            *static_cast<std::string*>(field) = text;
+            return;
+        case Kind::Path:
+            *static_cast<std::string*>(field) = text.empty() ? text : expand_path(text, where);
+            return;
+        case Kind::Enum: {
+            std::string_view rest = k.choices;
+            while (!rest.empty()) {
+                const size_t bar = rest.find('|');
+                const std::string_view choice = rest.substr(0, bar);
+                if (lower(std::string(choice)) == lower(trim(text))) {
+                    *static_cast<std::string*>(field) = std::string(choice);
+                    return;
+                }
+                rest = bar == std::string_view::npos ? std::string_view() : rest.substr(bar + 1);
+            }
+            fail("must be");
+            return;
+        }
+        case Kind::Int:
+        case Kind::Int64: {
+            const std::string t = trim(text);
+            int64_t v = 0;
+            const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+            if (t.empty() || ec != std::errc() || end != t.data() + t.size()) fail("expected");
+            if (static_cast<double>(v) < k.lo || static_cast<double>(v) > k.hi) fail("must be");
+            if (k.kind == Kind::Int)
+                *static_cast<int*>(field) = static_cast<int>(v);
+            else
+                *static_cast<int64_t*>(field) = v;
+            return;
+        }
+        case Kind::Float: {
+            const std::string t = trim(text);
+            char* end = nullptr;
+            const double v = t.empty() ? NAN : std::strtod(t.c_str(), &end);
+            if (t.empty() || end != t.c_str() + t.size() || !std::isfinite(v)) fail("expected");
+            if ((k.lo_open ? v <= k.lo : v < k.lo) || v > k.hi) fail("must be");
+            *static_cast<float*>(field) = static_cast<float>(v);
+            return;
+        }
+        case Kind::Bool: {
+            const auto b = parse_bool(text);
+            if (!b) fail("expected");
+            *static_cast<bool*>(field) = *b;
+            return;
+        }
+        case Kind::AutoBool: {
+            if (lower(trim(text)) == "auto") {
+                *static_cast<int*>(field) = -1;
+                return;
+            }
+            const auto b = parse_bool(text);
+            if (!b) fail("expected");
+            *static_cast<int*>(field) = *b ? 1 : 0;
+            return;
+        }
+    }
+}
+
+std::string unknown_key_message(std::string_view key) {
+    return engine::concat("unknown key '", key, "' (did you mean '", closest_config_key(key), "'?)");
+}
+
+std::string node_kind(const YAML::Node& n) {
+    if (n.IsSequence()) return "a list";
+    if (n.IsMap()) return "a mapping";
+    if (n.IsNull()) return "nothing";
+    return engine::concat("'", n.Scalar(), "'");
+}
+
+void walk(const YAML::Node& map, const std::string& prefix, const std::string& origin, AppConfig& cfg) {
+    for (const auto& entry : map) {  // entry: a (key, value) pair of nodes, by value
+        const YAML::Node key = entry.first;
+        const YAML::Node value = entry.second;
+        const std::string at = engine::concat(origin, ":", key.Mark().line + 1);
+        ENGINE_CHECK(key.IsScalar(), at, ": keys must be plain names (got ", node_kind(key), ")");
+        const std::string name = key.Scalar();
+        const std::string full = prefix.empty() ? name : prefix + "." + name;
+        if (const KeySpec* k = find_key(full)) {
+            const std::string where = engine::concat(at, ": ", full);
+            if (value.IsNull()) {
+                ENGINE_CHECK(k->kind == Kind::String || k->kind == Kind::Path, where, ": expected ",
+                             allowed(*k), " (got nothing)");
+                assign(cfg, *k, "", where);
+            } else {
+                ENGINE_CHECK(value.IsScalar(), where, ": expected ", allowed(*k), " (got ", node_kind(value),
+                             ")");
+                assign(cfg, *k, value.Scalar(), where);
+            }
+        } else if (is_section(full)) {
+            if (value.IsNull()) continue;
+            ENGINE_CHECK(value.IsMap(), at, ": ", full, ": expected a mapping of keys (", section_keys(full),
+                         "), got ", node_kind(value));
+            walk(value, full, origin, cfg);
+        } else {
+            ENGINE_THROW(at, ": ", unknown_key_message(full));
+        }
+    }
+}
+
+}  // namespace
+
+std::vector<std::string_view> config_keys() {
+    std::vector<std::string_view> keys;
+    for (const KeySpec& k : kKeys) keys.push_back(k.key);
+    return keys;
+}
+
+std::string_view closest_config_key(std::string_view key) {
+    const auto leaf = [](std::string_view k) {
+        const size_t dot = k.rfind('.');
+        return dot == std::string_view::npos ? k : k.substr(dot + 1);
+    };
+    std::string_view best;
+    size_t best_d = SIZE_MAX;
+    for (const KeySpec& k : kKeys) {
+        // The whole key, or its last part one step further (a key in the wrong section, or written
+        // without one), or a leaf that contains what was written ("iou" -> iou_threshold).
+        size_t d = edit_distance(key, k.key);
+        const std::string_view kl = leaf(k.key), given = leaf(key);
+        d = std::min(d, edit_distance(given, kl) + (kl == k.key && given == key ? 0 : 1));
+        if (given.size() >= 3 && kl.find(given) != std::string_view::npos) d = std::min<size_t>(d, 2);
+        if (d < best_d) {
+            best_d = d;
+            best = k.key;
+        }
+    }
+    return best;
+}
+
+void load_config_text(const std::string& yaml, const std::string& origin, AppConfig& cfg) {
+    YAML::Node root;
+    try {
+        root = YAML::Load(yaml);
+    } catch (const YAML::Exception& e) {
+        ENGINE_THROW(origin, ":", e.mark.line + 1, ":", e.mark.column + 1, ": YAML syntax error: ", e.msg);
+    }
+    if (root.IsNull()) return;
+    ENGINE_CHECK(root.IsMap(), origin,
+                 ": expected a mapping of keys at the top (model, detector, engine, source, "
+                 "outputs, pipeline, reconnect), got ",
+                 node_kind(root));
+    walk(root, "", origin, cfg);
+}
+
+void load_config_file(const std::string& path, AppConfig& cfg) {
+    std::error_code ec;
+    ENGINE_CHECK(fs::is_regular_file(path, ec), "config file not found: ", path);
+    std::ifstream in(path);
+    ENGINE_CHECK(in, "cannot read config file ", path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    load_config_text(ss.str(), path, cfg);
+}
+
+void set_config_key(AppConfig& cfg, std::string_view key, const std::string& value, std::string_view origin) {
+    const KeySpec* k = find_key(key);
+    ENGINE_CHECK(k != nullptr, origin, ": ", unknown_key_message(key));
+    assign(cfg, *k, value, engine::concat(origin, " (", key, ")"));
+}
+
+bool show_window(const AppConfig& cfg) {
+    if (cfg.outputs.show >= 0) return cfg.outputs.show == 1;
+    const char* d = std::getenv("DISPLAY");
+    return d != nullptr && *d != '\0';
+}
+
+void validate_config(const AppConfig& cfg) {
+    std::error_code ec;
+    ENGINE_CHECK(!cfg.model.empty(),
+                 "model.path: not set (an .onnx model, a darknet .cfg or a .plan; --model)");
+    ENGINE_CHECK(fs::is_regular_file(cfg.model, ec), "model.path: file not found: ", cfg.model);
+    const std::string ext = lower(fs::path(cfg.model).extension().string());
+    ENGINE_CHECK(ext == ".onnx" || ext == ".cfg" || ext == ".plan", "model.path: unsupported model file ",
+                 cfg.model, " (expected .onnx, darknet .cfg, or .plan)");
+    if (cfg.random_weights >= 0) {
+        ENGINE_CHECK(ext == ".cfg", "model.random_weights: only for a darknet .cfg model (model.path is ",
+                     cfg.model, ")");
+    } else if (ext == ".cfg") {
+        const fs::path weights = fs::path(cfg.model).replace_extension(".weights");
+        ENGINE_CHECK(fs::is_regular_file(weights, ec),
+                     "model.path: darknet weights not found: ", weights.string(), " (expected beside ",
+                     cfg.model, "; or set model.random_weights for random weights)");
+    }
+    ENGINE_CHECK((cfg.input_width == 0) == (cfg.input_height == 0),
+                 "model.input_width/input_height: set both or neither (got ", cfg.input_width, "x",
+                 cfg.input_height, ")");
+    for (const auto& [key, v] :
+         {std::pair{"model.input_width", cfg.input_width}, {"model.input_height", cfg.input_height}})
+        ENGINE_CHECK(v == 0 || (v >= 32 && v % 32 == 0), key,
+                     ": must be 0 (the model's) or a multiple of 32 >= 32 (got ", v, ")");
+    if (!cfg.names.empty())
+        ENGINE_CHECK(fs::is_regular_file(cfg.names, ec), "model.names: file not found: ", cfg.names);
+    if (ext == ".plan")
+        ENGINE_CHECK(cfg.peer == "none",
+                     "engine.peer: the OpenCV peer needs an .onnx or .cfg model (model.path is a plan)");
+    classify_source(cfg.source);  // throws "source: not found: ..." and the like
+    if (show_window(cfg) && cfg.outputs.show == 1) {
+        const char* d = std::getenv("DISPLAY");
+        ENGINE_CHECK(d != nullptr && *d != '\0',
+                     "outputs.show: true, but there is no display ($DISPLAY is not set); use --headless");
+    }
+}
+
+std::string config_to_yaml(const AppConfig& c) {
+    YAML::Emitter out;
+    out.SetFloatPrecision(6);
+    out << YAML::BeginMap;
+    out << YAML::Key << "model" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "path" << YAML::Value << c.model << YAML::Key << "names" << YAML::Value << c.names;
+    out << YAML::Key << "input_width" << YAML::Value << c.input_width << YAML::Key << "input_height"
+        << YAML::Value << c.input_height;
+    out << YAML::Key << "resize" << YAML::Value << c.resize << YAML::Key << "pad_value" << YAML::Value
+        << c.pad_value;
+    out << YAML::Key << "random_weights" << YAML::Value << c.random_weights << YAML::EndMap;
+    out << YAML::Key << "detector" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "conf_threshold" << YAML::Value << c.conf_threshold << YAML::Key << "iou_threshold"
+        << YAML::Value << c.iou_threshold;
+    out << YAML::Key << "nms" << YAML::Value << c.nms << YAML::Key << "max_detections" << YAML::Value
+        << c.max_detections << YAML::EndMap;
+    out << YAML::Key << "engine" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "device" << YAML::Value << c.device << YAML::Key << "precision" << YAML::Value
+        << c.precision;
+    out << YAML::Key << "threads" << YAML::Value << c.threads << YAML::Key << "plan_cache_dir" << YAML::Value
+        << c.plan_cache_dir << YAML::Key << "peer" << YAML::Value << c.peer << YAML::EndMap;
+    out << YAML::Key << "source" << YAML::Value << c.source;
+    out << YAML::Key << "outputs" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "video" << YAML::Value << c.outputs.video << YAML::Key << "video_codec" << YAML::Value
+        << c.outputs.video_codec;
+    out << YAML::Key << "images_dir" << YAML::Value << c.outputs.images_dir << YAML::Key << "json"
+        << YAML::Value << c.outputs.json;
+    out << YAML::Key << "show" << YAML::Value
+        << (c.outputs.show < 0 ? "auto"
+            : c.outputs.show   ? "true"
+                               : "false");
+    out << YAML::Key << "snapshot_dir" << YAML::Value << c.outputs.snapshot_dir << YAML::Key << "summary_json"
+        << YAML::Value << c.outputs.summary_json << YAML::EndMap;
+    out << YAML::Key << "pipeline" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "queue_depth" << YAML::Value << c.queue_depth << YAML::Key << "max_batch"
+        << YAML::Value << c.max_batch;
+    out << YAML::Key << "max_frames" << YAML::Value << c.max_frames << YAML::Key << "realtime" << YAML::Value
+        << c.realtime << YAML::EndMap;
+    out << YAML::Key << "reconnect" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "attempts" << YAML::Value << c.reconnect.attempts << YAML::Key << "interval_ms"
+        << YAML::Value << c.reconnect.interval_ms << YAML::Key << "timeout_ms" << YAML::Value
+        << c.reconnect.timeout_ms << YAML::Key << "open_timeout_ms" << YAML::Value
+        << c.reconnect.open_timeout_ms;
+    out << YAML::EndMap << YAML::EndMap;
+    return std::string(out.c_str()) + "\n";
+}
+
+std::string default_config_path() {
+    std::error_code ec;
+    for (const fs::path& p : {fs::path("configs/yolo-fastest-xl.yaml"),
+                              fs::path(RTDET_SOURCE_DIR) / "configs" / "yolo-fastest-xl.yaml"}) {
+        if (fs::is_regular_file(p, ec)) return p.string();
+    }
+    return "";
+}
+
+}  // namespace app

@@ -1,0 +1,96 @@
+// `rtdet run` configuration: configs/*.yaml (yaml-cpp) -> AppConfig, every key overridable from the
+// command line, validated with one-line errors that name the key, the value and what is allowed.
+//
+// File layout (every key optional; see configs/yolo-fastest-xl.yaml):
+//   model:     path, names, input_width, input_height, resize, pad_value, random_weights
+//   detector:  conf_threshold, iou_threshold, nms, max_detections
+//   engine:    device, precision, threads, plan_cache_dir, peer
+//   source:    camera index, /dev/videoN, video file, URL, folder, glob, list .txt, image
+//   outputs:   video, video_codec, images_dir, json, show, snapshot_dir, summary_json
+//   pipeline:  queue_depth, max_batch, max_frames, realtime
+//   reconnect: attempts, interval_ms, timeout_ms, open_timeout_ms
+// Paths may start with $DATA/ (the data folder: $RTDET_DATA, else ../shared beside the repository);
+// relative paths are relative to the current directory, in files as on the command line.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "app/capture.h"
+
+namespace app {
+
+struct OutputConfig {
+    std::string video;                 // annotated video file (empty: none)
+    std::string video_codec = "mp4v";  // mp4v | MJPG
+    std::string images_dir;            // annotated images, one per frame (empty: none)
+    std::string json;                  // JSON lines, one per frame (empty: none)
+    int show = -1;                     // window: 1 yes, 0 no (headless), -1 auto (yes when $DISPLAY is set)
+    std::string snapshot_dir;          // where the window's `s` key saves (empty: images_dir, else the
+                                       // video's or json's folder, else the current directory)
+    std::string summary_json;          // the end-of-run summary as JSON (empty: none)
+};
+
+struct AppConfig {
+    // model
+    std::string model;    // .onnx, darknet .cfg (+ .weights beside it), or .plan
+    std::string names;    // class names, one per line (empty: the model's, or coco.names for 80)
+    int input_width = 0;  // 0: the model's; a darknet .cfg is converted at this size
+    int input_height = 0;
+    std::string resize = "model";  // model | darknet | stretch | letterbox
+    float pad_value = 0.5f;        // letterbox padding in [0, 1]
+    int64_t random_weights = -1;   // >= 0: a darknet .cfg with random weights from this seed (speed work)
+    // detector
+    float conf_threshold = 0.25f;
+    float iou_threshold = 0.45f;
+    std::string nms = "per-class";  // per-class | agnostic
+    int max_detections = 100;       // 0: no limit
+    // engine
+    std::string device = "cpu";      // cpu | reference
+    std::string precision = "fp32";  // fp32 | fp16 | bf16 | best
+    int threads = 0;                 // 0: all cores
+    std::string plan_cache_dir;      // empty: the user cache folder
+    std::string peer = "none";       // none | opencv: the same pipeline on OpenCV DNN (speed comparison)
+    // source and outputs
+    std::string source;
+    OutputConfig outputs;
+    // pipeline
+    int queue_depth = 4;     // frames between capture and inference, and between inference and output
+    int max_batch = 1;       // offline sources: up to this many queued frames per inference
+    int64_t max_frames = 0;  // stop after this many frames (0: all)
+    bool realtime = false;   // read video files at their own frame rate (as a player would)
+    ReconnectPolicy reconnect;
+};
+
+// Applies a YAML file over `cfg` (keys not in the file keep their values). Throws engine::Error:
+// "<file>:<line>: <key>: <problem>", or "config file not found: <path>".
+void load_config_file(const std::string& path, AppConfig& cfg);
+// As load_config_file on text (`origin` names it in errors).
+void load_config_text(const std::string& yaml, const std::string& origin, AppConfig& cfg);
+
+// Sets one key (dotted, e.g. "detector.conf_threshold") from its text, as a command-line override;
+// `origin` (e.g. "--conf") prefixes errors. Same parsing and range checks as the file.
+void set_config_key(AppConfig& cfg, std::string_view key, const std::string& value, std::string_view origin);
+
+// Cross-key and file-system checks: model and names exist, darknet weights beside the cfg, source
+// exists and is a supported kind, show needs a display. Throws engine::Error naming the key.
+void validate_config(const AppConfig& cfg);
+
+// Whether the window is shown (outputs.show, or auto: $DISPLAY set).
+bool show_window(const AppConfig& cfg);
+
+// All leaf keys, in file order.
+std::vector<std::string_view> config_keys();
+// The valid key closest to `key` by edit distance (for "did you mean" hints).
+std::string_view closest_config_key(std::string_view key);
+
+// The effective configuration as YAML (for --print-config).
+std::string config_to_yaml(const AppConfig& cfg);
+
+// configs/yolo-fastest-xl.yaml from the current directory, else from the source tree rtdet was built
+// from; empty when neither exists.
+std::string default_config_path();
+
+}  // namespace app

@@ -1,0 +1,239 @@
+#include "app/sinks.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <iterator>
+#include <opencv2/highgui.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "detector/labels.h"
+#include "engine/core/error.h"
+
+namespace app {
+namespace fs = std::filesystem;
+
+namespace {
+
+void make_parent_dirs(const std::string& file, const char* key) {
+    const fs::path parent = fs::path(file).parent_path();
+    if (parent.empty()) return;
+    std::error_code ec;
+    fs::create_directories(parent, ec);
+    ENGINE_CHECK(!ec, key, ": cannot create folder ", parent.string(), " for ", file, ": ", ec.message());
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+    out += '"';
+    for (const char c : s) {
+        switch (c) {
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            default:
+                if (static_cast<unsigned char>(c) < 0x20)
+                    fmt::format_to(std::back_inserter(out), "\\u{:04x}", static_cast<int>(c));
+                else
+                    out += c;
+        }
+    }
+    out += '"';
+}
+
+}  // namespace
+
+// ---- video ----
+
+VideoSink::VideoSink(std::string path, std::string codec, std::function<double()> fps)
+    : path_(std::move(path)), codec_(std::move(codec)), fps_(std::move(fps)) {
+    make_parent_dirs(path_, "outputs.video");
+}
+
+VideoSink::~VideoSink() { finish(); }
+
+SinkAction VideoSink::write(const Frame& frame) {
+    if (!writer_.isOpened()) {
+        size_ = frame.image.size();
+        double fps = fps_ ? fps_() : 0;
+        if (!(fps > 0)) fps = 25.0;
+        const int fourcc = cv::VideoWriter::fourcc(codec_[0], codec_[1], codec_[2], codec_[3]);
+        writer_.open(path_, cv::CAP_FFMPEG, fourcc, fps, size_, true);
+        ENGINE_CHECK(writer_.isOpened(), "outputs.video: cannot write ", path_, " with codec ", codec_,
+                     " (try outputs.video_codec MJPG with an .avi file)");
+        spdlog::info("writing {} ({}x{}, {} fps, {})", path_, size_.width, size_.height, fps, codec_);
+    }
+    if (frame.image.size() == size_) {
+        writer_.write(frame.image);
+    } else {
+        cv::resize(frame.image, resized_, size_);
+        writer_.write(resized_);
+    }
+    ++written_;
+    return SinkAction::Continue;
+}
+
+void VideoSink::finish() {
+    if (writer_.isOpened()) writer_.release();
+}
+
+// ---- images ----
+
+ImageDirSink::ImageDirSink(std::string dir) : dir_(std::move(dir)) {
+    std::error_code ec;
+    fs::create_directories(dir_, ec);
+    ENGINE_CHECK(!ec, "outputs.images_dir: cannot create folder ", dir_, ": ", ec.message());
+}
+
+SinkAction ImageDirSink::write(const Frame& frame) {
+    path_.assign(dir_);
+    path_ += '/';
+    if (!frame.name.empty())
+        path_ += fs::path(frame.name).stem().string();
+    else
+        fmt::format_to(std::back_inserter(path_), "frame_{:06d}", frame.index);
+    path_ += ".jpg";
+    ENGINE_CHECK(cv::imwrite(path_, frame.image), "outputs.images_dir: cannot write ", path_);
+    return SinkAction::Continue;
+}
+
+// ---- JSON lines ----
+
+JsonLinesSink::JsonLinesSink(const std::string& path, const std::vector<std::string>& class_names)
+    : path_(path), names_(class_names) {
+    make_parent_dirs(path_, "outputs.json");
+    file_ = std::fopen(path_.c_str(), "w");
+    ENGINE_CHECK(file_ != nullptr, "outputs.json: cannot open ", path_, " for writing");
+    line_.reserve(1 << 14);
+}
+
+JsonLinesSink::~JsonLinesSink() { finish(); }
+
+SinkAction JsonLinesSink::write(const Frame& frame) {
+    line_.clear();
+    auto out = std::back_inserter(line_);
+    fmt::format_to(out, "{{\"frame\":{},\"timestamp_ms\":{:.3f}", frame.index, frame.timestamp_ms);
+    if (!frame.name.empty()) {
+        line_ += ",\"source\":";
+        append_json_string(line_, frame.name);
+    }
+    fmt::format_to(out, ",\"width\":{},\"height\":{},\"detections\":[", frame.image.cols, frame.image.rows);
+    for (size_t i = 0; i < frame.detections.size(); ++i) {
+        const detector::Detection& d = frame.detections[i];
+        fmt::format_to(out, "{}{{\"class_id\":{},\"class\":", i ? "," : "", d.class_id);
+        if (d.class_id >= 0 && static_cast<size_t>(d.class_id) < names_.size())
+            append_json_string(line_, names_[static_cast<size_t>(d.class_id)]);
+        else
+            fmt::format_to(out, "\"class{}\"", d.class_id);
+        fmt::format_to(out, ",\"score\":{:.5f},\"box\":[{:.2f},{:.2f},{:.2f},{:.2f}]}}", d.score, d.box.x1,
+                       d.box.y1, d.box.x2, d.box.y2);
+    }
+    line_ += "]}\n";
+    ENGINE_CHECK(std::fwrite(line_.data(), 1, line_.size(), file_) == line_.size() && std::fflush(file_) == 0,
+                 "outputs.json: write to ", path_, " failed (disk full?)");
+    return SinkAction::Continue;
+}
+
+void JsonLinesSink::finish() {
+    if (file_ != nullptr) {
+        std::fclose(file_);
+        file_ = nullptr;
+    }
+}
+
+// ---- window ----
+
+void draw_overlay(cv::Mat& image, const Overlay& o) {
+    char lines[3][96];
+    std::snprintf(lines[0], sizeof lines[0], "%.1f FPS  e2e %.1f ms", o.fps, o.end_to_end_ms);
+    std::snprintf(lines[1], sizeof lines[1], "pre %.1f  infer %.1f  post %.1f ms", o.preprocess_ms,
+                  o.inference_ms, o.postprocess_ms);
+    std::snprintf(lines[2], sizeof lines[2], "dropped %lld", static_cast<long long>(o.dropped));
+    const double scale = std::max(0.45, image.cols / 1400.0);
+    const int thick = scale > 0.8 ? 2 : 1;
+    int baseline = 0;
+    const cv::Size ts = cv::getTextSize(lines[1], cv::FONT_HERSHEY_SIMPLEX, scale, thick, &baseline);
+    const int line_h = ts.height + baseline + 6;
+    const cv::Rect box(0, 0, std::min(image.cols, ts.width + 16), std::min(image.rows, 3 * line_h + 8));
+    cv::Mat roi = image(box);
+    roi *= 0.35;  // darken behind the text
+    for (int i = 0; i < 3; ++i)
+        cv::putText(image, lines[i], cv::Point(8, 4 + (i + 1) * line_h - baseline), cv::FONT_HERSHEY_SIMPLEX,
+                    scale, cv::Scalar(255, 255, 255), thick, cv::LINE_AA);
+}
+
+WindowSink::WindowSink(std::string title, std::string snapshot_dir)
+    : title_(std::move(title)), snapshot_dir_(std::move(snapshot_dir)) {}
+
+WindowSink::~WindowSink() { finish(); }
+
+SinkAction WindowSink::write(const Frame& frame) {
+    if (!open_) {
+        cv::namedWindow(title_, cv::WINDOW_AUTOSIZE | cv::WINDOW_KEEPRATIO | cv::WINDOW_GUI_NORMAL);
+        open_ = true;
+    }
+    frame.image.copyTo(canvas_);
+    draw_overlay(canvas_, overlay_);
+    cv::imshow(title_, canvas_);
+    const SinkAction a = handle_key(cv::waitKey(1), frame);
+    if (a == SinkAction::Quit) return a;
+    // The user closed the window.
+    if (cv::getWindowProperty(title_, cv::WND_PROP_VISIBLE) < 1) return SinkAction::Quit;
+    return SinkAction::Continue;
+}
+
+SinkAction WindowSink::handle_key(int key, const Frame& frame) {
+    if (key < 0) return SinkAction::Continue;
+    key &= 0xff;
+    if (key == 'q' || key == 'Q' || key == 27) return SinkAction::Quit;
+    if (key == 's' || key == 'S') snapshot(frame);
+    if (key == ' ') {
+        spdlog::info("paused (space resumes, q quits)");
+        while (interrupt_ == nullptr || interrupt_->load() == 0) {
+            const int k = cv::waitKey(50);
+            if (k < 0) {
+                if (cv::getWindowProperty(title_, cv::WND_PROP_VISIBLE) < 1) return SinkAction::Quit;
+                continue;
+            }
+            const int kk = k & 0xff;
+            if (kk == 'q' || kk == 'Q' || kk == 27) return SinkAction::Quit;
+            if (kk == 's' || kk == 'S') snapshot(frame);
+            if (kk == ' ') break;
+        }
+        spdlog::info("resumed");
+    }
+    return SinkAction::Continue;
+}
+
+void WindowSink::snapshot(const Frame& frame) {
+    std::error_code ec;
+    fs::create_directories(snapshot_dir_, ec);
+    const std::string path = fmt::format("{}/snapshot_{:06d}.png", snapshot_dir_, frame.index);
+    if (cv::imwrite(path, canvas_))
+        spdlog::info("snapshot: {}", path);
+    else
+        spdlog::warn("snapshot: cannot write {}", path);
+}
+
+void WindowSink::finish() {
+    if (open_) {
+        cv::destroyWindow(title_);
+        cv::waitKey(1);
+        open_ = false;
+    }
+}
+
+}  // namespace app

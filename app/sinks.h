@@ -1,0 +1,114 @@
+// Where frames go after detection: annotated video file, annotated images, JSON lines, a window.
+// All optional and combinable; all run on the output stage (the thread that called run_pipeline()).
+#pragma once
+
+#include <atomic>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <opencv2/core/mat.hpp>
+#include <opencv2/videoio.hpp>
+#include <string>
+#include <vector>
+
+#include "app/frame.h"
+
+namespace app {
+
+// What a sink may ask of the pipeline after a frame.
+enum class SinkAction { Continue, Quit };
+
+class Sink {
+  public:
+    virtual ~Sink() = default;
+    // Whether the sink wants frame.image with the boxes drawn on it.
+    virtual bool wants_annotated() const { return true; }
+    virtual SinkAction write(const Frame& frame) = 0;
+    // Closes files (a video stays playable). Idempotent; also called by the destructor.
+    virtual void finish() {}
+};
+
+// cv::VideoWriter, opened at the first frame (its size) with the source's fps (25 when unknown);
+// frames of another size are resized to the first one's. Codec "mp4v" or "MJPG".
+class VideoSink final : public Sink {
+  public:
+    // `fps` is asked when the first frame arrives (a live source knows its rate only once connected).
+    VideoSink(std::string path, std::string codec, std::function<double()> fps);
+    ~VideoSink() override;
+    SinkAction write(const Frame& frame) override;
+    void finish() override;
+    int64_t frames_written() const { return written_; }
+
+  private:
+    std::string path_, codec_;
+    std::function<double()> fps_;
+    cv::VideoWriter writer_;
+    cv::Size size_;
+    cv::Mat resized_;
+    int64_t written_ = 0;
+};
+
+// One annotated JPEG per frame: image sources keep their file's stem, video frames are
+// frame_000123.jpg.
+class ImageDirSink final : public Sink {
+  public:
+    explicit ImageDirSink(std::string dir);
+    SinkAction write(const Frame& frame) override;
+
+  private:
+    std::string dir_;
+    std::string path_;  // reused
+};
+
+// One JSON object per line and frame:
+//   {"frame":12,"timestamp_ms":960.0,"source":"a.jpg","width":768,"height":432,
+//    "detections":[{"class_id":2,"class":"car","score":0.87,"box":[x1,y1,x2,y2]}]}
+// ("source" only for image sources). Lines are flushed as written.
+class JsonLinesSink final : public Sink {
+  public:
+    JsonLinesSink(const std::string& path, const std::vector<std::string>& class_names);
+    ~JsonLinesSink() override;
+    bool wants_annotated() const override { return false; }
+    SinkAction write(const Frame& frame) override;
+    void finish() override;
+
+  private:
+    std::string path_;
+    const std::vector<std::string>& names_;
+    std::FILE* file_ = nullptr;
+    std::string line_;  // reused
+};
+
+// Text drawn in the window's corner: live FPS and per-stage milliseconds.
+struct Overlay {
+    double fps = 0, preprocess_ms = 0, inference_ms = 0, postprocess_ms = 0, end_to_end_ms = 0;
+    int64_t dropped = 0;
+};
+
+// cv::imshow window "rtdet". Keys: q / Esc quit, space pause (again to resume), s snapshot (PNG into
+// `snapshot_dir`). Closing the window quits too. Must run on the thread that owns highgui (main).
+class WindowSink final : public Sink {
+  public:
+    WindowSink(std::string title, std::string snapshot_dir);
+    ~WindowSink() override;
+    void set_overlay(const Overlay& o) { overlay_ = o; }
+    SinkAction write(const Frame& frame) override;
+    void finish() override;
+    // A counter that becomes non-zero when the run is interrupted (SIGINT): ends a pause.
+    void set_interrupt(const std::atomic<int>* counter) { interrupt_ = counter; }
+
+  private:
+    SinkAction handle_key(int key, const Frame& frame);
+    void snapshot(const Frame& frame);
+
+    std::string title_, snapshot_dir_;
+    Overlay overlay_;
+    cv::Mat canvas_;  // reused
+    bool open_ = false;
+    const std::atomic<int>* interrupt_ = nullptr;
+};
+
+// Draws the overlay text block onto `image` (exposed for tests).
+void draw_overlay(cv::Mat& image, const Overlay& o);
+
+}  // namespace app

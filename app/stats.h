@@ -1,0 +1,84 @@
+// Run statistics: per-stage latency series (mean, p50, p99), a live FPS meter, frame counters, and
+// the end-of-run summary ("mean time over N images").
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "app/frame.h"
+
+namespace app {
+
+// Samples in milliseconds. Storage is reserved up front; percentiles sort a copy (end of run only).
+class LatencySeries {
+  public:
+    explicit LatencySeries(size_t reserve = 1 << 16) { samples_.reserve(reserve); }
+    void add(double ms);
+    size_t count() const { return samples_.size(); }
+    double sum() const { return sum_; }
+    double mean() const { return samples_.empty() ? 0 : sum_ / static_cast<double>(samples_.size()); }
+    // Nearest-rank percentile, q in [0, 1] (p50: q = 0.5). 0 when empty.
+    double percentile(double q) const;
+    // Exponential moving average (alpha 0.1), for live overlays.
+    double recent() const { return ema_; }
+
+  private:
+    std::vector<double> samples_;
+    double sum_ = 0, ema_ = 0;
+};
+
+// Frames per second over the last kWindow frames.
+class FpsMeter {
+  public:
+    static constexpr size_t kWindow = 30;
+    void tick(Clock::time_point t);
+    double fps() const;
+
+  private:
+    std::array<Clock::time_point, kWindow> times_{};
+    size_t count_ = 0;
+};
+
+struct StageSummary {
+    std::string name;
+    size_t count = 0;
+    double mean = 0, p50 = 0, p99 = 0;
+};
+
+struct RunSummary {
+    std::string source, model;
+    int64_t frames_in = 0, frames_out = 0, dropped = 0, skipped = 0;
+    int reconnects = 0;
+    double wall_s = 0;
+    double fps = 0;                    // frames out / wall time
+    std::vector<StageSummary> stages;  // preprocess, inference, postprocess, end-to-end
+    bool interrupted = false;
+    std::vector<std::string> skipped_items;
+
+    std::string to_text() const;
+    std::string to_json() const;
+};
+
+// What the output stage accumulates.
+class RunStats {
+  public:
+    // Records one frame that left the pipeline at `done`.
+    void record(const Frame& frame, Clock::time_point done);
+    const LatencySeries& preprocess() const { return pre_; }
+    const LatencySeries& inference() const { return inf_; }
+    const LatencySeries& postprocess() const { return post_; }
+    const LatencySeries& end_to_end() const { return e2e_; }
+    double live_fps() const { return fps_.fps(); }
+    int64_t frames_out() const { return static_cast<int64_t>(e2e_.count()); }
+    // Fills the frame count out, the stage table and FPS of `s` (wall_s set by the caller).
+    void summarize(RunSummary& s) const;
+
+  private:
+    LatencySeries pre_, inf_, post_, e2e_;
+    FpsMeter fps_;
+};
+
+}  // namespace app

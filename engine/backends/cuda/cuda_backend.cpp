@@ -1,0 +1,175 @@
+// The "cuda" backend (cuda_backend.h) and the state its kernels share (cuda_kernels.h).
+#include "engine/backends/cuda/cuda_backend.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "engine/backends/cuda/cuda_kernels.h"
+#include "engine/core/log.h"
+
+namespace engine {
+namespace cuda {
+
+// ---- shared helpers ----
+
+std::string node_label(const Graph& g, NodeId n) {
+    const Node& node = g.node(n);
+    return concat("node '", node.name, "' [", op_type_name(node.op), "]");
+}
+
+bool reject(std::string* why, std::string reason) {
+    if (why != nullptr) *why = std::move(reason);
+    return false;
+}
+
+bool is_runtime_4d(const Graph& g, ValueId v) {
+    const Value& val = g.value(v);
+    return val.constant == nullptr && val.desc.shape.size() == 4 && val.desc.dtype == DataType::F32;
+}
+
+bool storage_ok(DataType dt) { return dt == DataType::F32 || dt == DataType::F16; }
+
+bool value_on_host(const Graph& g, ValueId v) {
+    (void)g, (void)v;
+    return false;
+}
+
+cudaStream_t stream_of(const KernelArgs& args) {
+    (void)args;
+    return cudaStreamPerThread;
+}
+
+void check_nhwc(const Graph& g, NodeId n, ValueId v) {
+    const Value& val = g.value(v);
+    ENGINE_CHECK(val.desc.shape.size() != 4 || val.constant != nullptr || val.layout == Layout::NHWC,
+                 "cuda: ", node_label(g, n), ": value '", val.name, "' is stored ", layout_name(val.layout),
+                 "; the cuda backend keeps 4-D activations NHWC (build with --layout auto or nhwc)");
+    ENGINE_CHECK(val.constant != nullptr || storage_ok(val.storage_dtype), "cuda: ", node_label(g, n),
+                 ": value '", val.name, "' is stored as ", dtype_name(val.storage_dtype), " (f32/f16 only)");
+}
+
+// ---- CudaState ----
+
+CudaState::CudaState() : info_(device_info()), signature_(device_signature(info_)) {}
+
+cudnnHandle_t CudaState::cudnn(cudaStream_t stream) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = cudnn_.find(stream);
+    if (it == cudnn_.end()) {
+        CudnnHandle h;
+        CUDNN_CHECK(cudnnSetStream(h.get(), stream));
+        it = cudnn_.emplace(stream, std::move(h)).first;
+    }
+    return it->second.get();
+}
+
+std::shared_ptr<DeviceBuffer> CudaState::device_copy(const Tensor& t) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto& slot = copies_[t.data()];
+    if (!slot || slot->bytes() != t.bytes()) {
+        slot = std::make_shared<DeviceBuffer>(t.bytes());
+        slot->upload(t.data(), t.bytes());
+    }
+    return slot;
+}
+
+bool CudaState::cache_lookup(const std::string& path, const std::string& key, std::string* value) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!cache_loaded_ || path != cache_path_) {
+        cache_.clear();
+        cache_path_ = path;
+        cache_loaded_ = true;
+        if (!path.empty()) {
+            std::ifstream in(path);
+            std::string line;
+            while (std::getline(in, line)) {
+                const size_t tab = line.find('\t');
+                if (tab != std::string::npos) cache_[line.substr(0, tab)] = line.substr(tab + 1);
+            }
+            if (!cache_.empty()) spdlog::debug("cuda: timing cache '{}': {} entries", path, cache_.size());
+        }
+    }
+    auto it = cache_.find(key);
+    if (it == cache_.end()) return false;
+    *value = it->second;
+    return true;
+}
+
+void CudaState::cache_store(const std::string& path, const std::string& key, const std::string& value) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (path != cache_path_) {
+        cache_.clear();
+        cache_path_ = path;
+    }
+    cache_[key] = value;
+    if (path.empty()) return;
+    // Rewritten whole through a temporary file: a crash never leaves a half-written cache.
+    const std::string tmp = path + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::trunc);
+        ENGINE_CHECK(out.is_open(), "cannot write timing cache '", tmp, "'");
+        for (const auto& [k, v] : cache_) out << k << '\t' << v << '\n';
+        ENGINE_CHECK(out.good(), "cannot write timing cache '", tmp, "'");
+    }
+    std::error_code ec;
+    std::filesystem::rename(tmp, path, ec);
+    ENGINE_CHECK(!ec, "cannot write timing cache '", path, "': ", ec.message());
+}
+
+namespace {
+
+class CudaBackend final : public Backend {
+  public:
+    CudaBackend() : state_(std::make_unique<CudaState>()) {}
+
+    std::string_view name() const override { return "cuda"; }
+    std::string device_signature() const override { return state_->signature(); }
+
+    bool supports(const Graph& g, NodeId n, std::string* why) const override {
+        const OpType op = g.node(n).op;
+        if (op == OpType::Conv) return conv_supported(g, n, why);
+        if (op == OpType::MaxPool) return pool_supported(g, n, why);
+        if (op == OpType::Resize) return resize_supported(g, n, why);
+        if (op == OpType::Concat) return concat_supported(g, n, why);
+        if (op == OpType::Add || op == OpType::Mul) return binary_supported(g, n, why);
+        if (op == OpType::Reorder) return reorder_supported(g, n, why);
+        if (op_is_activation(op)) return act_supported(g, n, why);
+        return reject(why, concat(op_type_name(op), " has no CUDA kernel"));
+    }
+
+    bool supports_precision(const Graph& g, NodeId n, DataType dt) const override {
+        if (dt == DataType::F32) return true;
+        return dt == DataType::F16 && supports(g, n, nullptr);
+    }
+
+    std::vector<Layout> activation_layouts() const override { return {Layout::NHWC}; }
+
+    std::vector<Tensor> pack(const Graph& g, NodeId n, const BuildOptions& options) override {
+        if (g.node(n).op == OpType::Conv) return conv_pack(*state_, g, n, options);
+        return {};
+    }
+
+    std::unique_ptr<Kernel> create_kernel(const Graph& g, NodeId n, std::span<const Tensor> packed) override {
+        const OpType op = g.node(n).op;
+        if (op == OpType::Conv) return make_conv_kernel(*state_, g, n, packed);
+        if (op == OpType::MaxPool) return make_pool_kernel(g, n);
+        if (op == OpType::Resize) return make_resize_kernel(g, n);
+        if (op == OpType::Concat) return make_concat_kernel(g, n);
+        if (op == OpType::Add || op == OpType::Mul) return make_binary_kernel(g, n);
+        if (op == OpType::Reorder) return make_reorder_kernel(g, n);
+        if (op_is_activation(op)) return make_act_kernel(g, n);
+        ENGINE_THROW("cuda: ", node_label(g, n), ": no CUDA kernel for ", op_type_name(op));
+    }
+
+  private:
+    std::unique_ptr<CudaState> state_;
+};
+
+}  // namespace
+}  // namespace cuda
+
+std::unique_ptr<Backend> make_cuda_backend() { return std::make_unique<cuda::CudaBackend>(); }
+
+bool cuda_backend_available(std::string* why) { return cuda::cuda_device_available(why); }
+
+}  // namespace engine

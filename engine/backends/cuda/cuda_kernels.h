@@ -1,0 +1,104 @@
+// The CUDA backend's kernels, one file per op family, and what they share. Internal to
+// engine/backends/cuda: the backend (cuda_backend.cpp) asks *_supported() when claiming a node,
+// *_pack() at build time and make_*_kernel() at load time.
+//
+// Storage: the backend keeps its 4-D activations in NHWC (Layout::NHWC), F32 or F16 (the node's
+// precision); other runtime values are Plain. All of them live in device memory: every TensorRef a
+// CUDA kernel gets points to device memory, except the host side of a Reorder that crosses the
+// host/device boundary (reorder_cuda.cpp). Weights are packed at build time into the layout cuDNN
+// reads and uploaded once per engine (CudaState::device_copy).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/backends/cuda/cuda_util.h"
+#include "engine/ir/graph.h"
+#include "engine/plan/build_options.h"
+#include "engine/runtime/kernel.h"
+
+namespace engine::cuda {
+
+// What the backend's kernels share for the lifetime of an engine: the device description, one cuDNN
+// handle per stream (a handle must not be used from two streams at once), device copies of packed
+// constants (shared by every context of the engine), and the timing cache. Thread-safe.
+class CudaState {
+  public:
+    CudaState();
+    const DeviceInfo& info() const { return info_; }
+    const std::string& signature() const { return signature_; }
+    // The cuDNN handle bound to `stream` (created on first use).
+    cudnnHandle_t cudnn(cudaStream_t stream);
+    // A device copy of host tensor t (a plan constant), uploaded on first use and shared.
+    std::shared_ptr<DeviceBuffer> device_copy(const Tensor& t);
+
+    // Timing cache (BuildOptions::timing_cache): measured tactic choices by layer key, read once from
+    // `path` and rewritten (atomically) when an entry is added. Empty path: in memory only.
+    bool cache_lookup(const std::string& path, const std::string& key, std::string* value);
+    void cache_store(const std::string& path, const std::string& key, const std::string& value);
+
+  private:
+    DeviceInfo info_;
+    std::string signature_;
+    std::mutex mutex_;
+    std::map<cudaStream_t, CudnnHandle> cudnn_;
+    std::map<const void*, std::shared_ptr<DeviceBuffer>> copies_;
+    std::string cache_path_;
+    bool cache_loaded_ = false;
+    std::map<std::string, std::string> cache_;
+};
+
+// The stream a kernel enqueues on: the context's (KernelArgs::stream).
+cudaStream_t stream_of(const KernelArgs& args);
+
+// Node description for messages: "node 'name' [Op]".
+std::string node_label(const Graph& g, NodeId n);
+// Sets *why (when non-null) and returns false.
+bool reject(std::string* why, std::string reason);
+// v is a runtime (non-constant) 4-D float tensor.
+bool is_runtime_4d(const Graph& g, ValueId v);
+// F32 or F16 storage (the dtypes the kernels have).
+bool storage_ok(DataType dt);
+// Whether runtime value v lives in host memory (graph inputs/outputs and the values of host
+// backends) rather than in the device memory the CUDA kernels work in.
+bool value_on_host(const Graph& g, ValueId v);
+// Checks at kernel creation that the value is stored as the kernels expect (NHWC for 4-D runtime
+// values); throws engine::Error naming the node otherwise (e.g. a plan forced to --layout plain).
+void check_nhwc(const Graph& g, NodeId n, ValueId v);
+
+// --- Conv (conv_cudnn.cpp) ---
+// Conv with bias, act, residual and post_act (ConvParams) on cuDNN + the epilogue kernel.
+bool conv_supported(const Graph& g, NodeId n, std::string* why);
+// Packed: {tactic (I32), weights (storage dtype, KRSC with C padded), bias (F32 [O])}. Times the
+// cuDNN algorithms on this GPU (or reads the timing cache) and records the fastest.
+std::vector<Tensor> conv_pack(CudaState& state, const Graph& g, NodeId n, const BuildOptions& options);
+// conv_pack restricted to conv + epilogue (only_fused = 0) or cuDNN's fused bias-activation form
+// (1; only for nodes where conv_has_fused_form), without the timing cache (tests check both paths).
+std::vector<Tensor> conv_pack_forced(CudaState& state, const Graph& g, NodeId n, const BuildOptions& options,
+                                     int only_fused);
+bool conv_has_fused_form(const Graph& g, NodeId n);
+std::unique_ptr<Kernel> make_conv_kernel(CudaState& state, const Graph& g, NodeId n,
+                                         std::span<const Tensor> packed);
+
+// --- MaxPool, Resize, Concat, activations, Add/Mul (ops_cuda.cpp) ---
+bool pool_supported(const Graph& g, NodeId n, std::string* why);
+std::unique_ptr<Kernel> make_pool_kernel(const Graph& g, NodeId n);
+bool resize_supported(const Graph& g, NodeId n, std::string* why);
+std::unique_ptr<Kernel> make_resize_kernel(const Graph& g, NodeId n);
+bool concat_supported(const Graph& g, NodeId n, std::string* why);
+std::unique_ptr<Kernel> make_concat_kernel(const Graph& g, NodeId n);
+bool act_supported(const Graph& g, NodeId n, std::string* why);
+std::unique_ptr<Kernel> make_act_kernel(const Graph& g, NodeId n);
+bool binary_supported(const Graph& g, NodeId n, std::string* why);
+std::unique_ptr<Kernel> make_binary_kernel(const Graph& g, NodeId n);
+
+// --- Reorder (reorder_cuda.cpp) ---
+// Plain <-> NHWC, F32 <-> F16, and host <-> device.
+bool reorder_supported(const Graph& g, NodeId n, std::string* why);
+std::unique_ptr<Kernel> make_reorder_kernel(const Graph& g, NodeId n);
+
+}  // namespace engine::cuda

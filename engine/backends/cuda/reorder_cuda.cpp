@@ -1,0 +1,150 @@
+// Reorder on the CUDA backend: converts a value between (layout, storage type, memory space):
+//   Plain <-> NHWC (4-D), F32 <-> F16, host <-> device.
+// A host -> device Reorder copies the host tensor as it is into device staging memory (the kernel's
+// workspace) and converts there; device -> host converts into staging and copies the result out. The
+// copies are asynchronous on the context's stream (the runtime's host arena is pinned, so they
+// overlap with nothing else but do not stall the CPU thread).
+#include "engine/backends/cuda/cuda_kernels.h"
+#include "engine/backends/cuda/kernels/reorder.cuh"
+
+namespace engine::cuda {
+namespace {
+
+constexpr size_t kAlign = 256;
+
+struct Storage {
+    Layout layout = Layout::Plain;
+    DataType dtype = DataType::F32;
+    bool host = false;
+};
+
+ElemType elem_type(DataType dt) { return dt == DataType::F16 ? ElemType::F16 : ElemType::F32; }
+
+class ReorderKernel final : public Kernel {
+  public:
+    ReorderKernel(const Graph& g, NodeId n) {
+        const Node& node = g.node(n);
+        const Value& x = g.value(node.inputs[0]);
+        const Value& y = g.value(node.outputs[0]);
+        in_ = {x.layout, x.storage_dtype, value_on_host(g, node.inputs[0])};
+        out_ = {y.layout, y.storage_dtype, value_on_host(g, node.outputs[0])};
+        shape_ = x.desc.shape;
+        sample_ = shape_.empty() ? 1 : shape_numel(shape_) / std::max<int64_t>(shape_[0], 1);
+        if (shape_.size() == 4) {
+            c_ = shape_[1];
+            hw_ = shape_[2] * shape_[3];
+        }
+    }
+
+    size_t workspace_bytes(int max_batch) const override {
+        (void)max_batch;
+        // Staging for the host side: the host tensor's samples, densely, in its own storage type.
+        const Storage& host = in_.host ? in_ : out_;
+        if (!in_.host && !out_.host) return 0;
+        if (in_.host && out_.host) return 0;
+        const size_t bytes = static_cast<size_t>(outer() * sample_) * dtype_size(host.dtype);
+        return (bytes + kAlign - 1) / kAlign * kAlign;
+    }
+
+    void run(const KernelArgs& args) override {
+        const cudaStream_t s = stream_of(args);
+        const TensorRef& x = args.inputs[0];
+        const TensorRef& y = args.outputs[0];
+        const int64_t n = x.shape.empty() ? 1 : x.shape[0];
+        const size_t in_elem = dtype_size(in_.dtype), out_elem = dtype_size(out_.dtype);
+        if (in_.host && out_.host) {  // never planned (host backends convert host values), but well defined
+            ENGINE_THROW("cuda: Reorder between two host values");
+        }
+        const void* src = x.data;
+        int64_t src_bs = x.batch_stride;
+        if (in_.host) {
+            // Host -> staging: each sample densely.
+            copy_samples(args.workspace, sample_, x.data, x.batch_stride, n, in_elem, cudaMemcpyHostToDevice,
+                         s);
+            src = args.workspace;
+            src_bs = sample_;
+        }
+        void* dst = y.data;
+        int64_t dst_bs = y.batch_stride;
+        if (out_.host) {
+            dst = args.workspace;
+            dst_bs = sample_;
+        }
+        convert(src, src_bs, dst, dst_bs, static_cast<int>(n), in_elem, out_elem, s);
+        if (out_.host)
+            copy_samples(y.data, y.batch_stride, dst, sample_, n, out_elem, cudaMemcpyDeviceToHost, s);
+    }
+
+  private:
+    int64_t outer() const { return shape_.empty() ? 1 : shape_[0]; }
+
+    // Copies n samples of `sample_` elements between memories with their own batch strides.
+    void copy_samples(void* dst, int64_t dst_bs, const void* src, int64_t src_bs, int64_t n, size_t elem,
+                      cudaMemcpyKind kind, cudaStream_t s) const {
+        const size_t row = static_cast<size_t>(sample_) * elem;
+        if ((dst_bs == sample_ && src_bs == sample_) || n == 1) {
+            CUDA_CHECK(cudaMemcpyAsync(dst, src, row * static_cast<size_t>(n), kind, s));
+            return;
+        }
+        CUDA_CHECK(cudaMemcpy2DAsync(dst, static_cast<size_t>(dst_bs) * elem, src,
+                                     static_cast<size_t>(src_bs) * elem, row, static_cast<size_t>(n), kind,
+                                     s));
+    }
+
+    // Device-side conversion of n samples from the input's (layout, dtype) to the output's.
+    void convert(const void* src, int64_t src_bs, void* dst, int64_t dst_bs, int n, size_t in_elem,
+                 size_t out_elem, cudaStream_t s) const {
+        const ElemType it = elem_type(in_.dtype), ot = elem_type(out_.dtype);
+        if (in_.layout == out_.layout || shape_.size() != 4) {
+            if (in_.dtype == out_.dtype) {
+                if (src != dst) {
+                    const size_t row = static_cast<size_t>(sample_) * in_elem;
+                    CUDA_CHECK(cudaMemcpy2DAsync(dst, static_cast<size_t>(dst_bs) * out_elem, src,
+                                                 static_cast<size_t>(src_bs) * in_elem, row,
+                                                 static_cast<size_t>(n), cudaMemcpyDeviceToDevice, s));
+                }
+                return;
+            }
+            launch_convert(src, it, dst, ot, n, sample_, src_bs, dst_bs, s);
+            return;
+        }
+        if (in_.layout == Layout::Plain && out_.layout == Layout::NHWC)
+            launch_transpose(src, it, dst, ot, n, c_, hw_, src_bs, dst_bs, s);
+        else
+            launch_transpose(src, it, dst, ot, n, hw_, c_, src_bs, dst_bs, s);
+    }
+
+    Storage in_, out_;
+    Shape shape_;
+    int64_t sample_ = 1;
+    int64_t c_ = 0, hw_ = 0;
+};
+
+}  // namespace
+
+bool reorder_supported(const Graph& g, NodeId n, std::string* why) {
+    const Node& node = g.node(n);
+    if (node.op != OpType::Reorder || node.inputs.size() != 1 || node.outputs.size() != 1)
+        return reject(why, "not a Reorder");
+    const Value& x = g.value(node.inputs[0]);
+    const Value& y = g.value(node.outputs[0]);
+    if (x.constant != nullptr || y.constant != nullptr) return reject(why, "constant operand");
+    if (x.desc.shape != y.desc.shape) return reject(why, "shapes differ");
+    for (const Value* v : {&x, &y}) {
+        if (!storage_ok(v->storage_dtype)) return reject(why, "storage type not f32/f16");
+        if (v->layout == Layout::Blocked16) return reject(why, "blocked16 layout");
+        if (v->layout == Layout::NHWC && v->desc.shape.size() != 4)
+            return reject(why, "nhwc layout of a non-4-D tensor");
+    }
+    if (value_on_host(g, node.inputs[0]) && value_on_host(g, node.outputs[0]))
+        return reject(why, "both sides on the host (a host backend's Reorder)");
+    return true;
+}
+
+std::unique_ptr<Kernel> make_reorder_kernel(const Graph& g, NodeId n) {
+    std::string why;
+    ENGINE_CHECK(reorder_supported(g, n, &why), "cuda: ", node_label(g, n), ": ", why);
+    return std::make_unique<ReorderKernel>(g, n);
+}
+
+}  // namespace engine::cuda

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Builds what the GPU machine runs, here (the GPU machine has CUDA, cuDNN, cuBLAS and PyTorch but none
+# of rtdet's other libraries), and gathers it into .gpu_bundle/ (git-ignored; pass it to the device
+# tool's `carry`). Run it from any directory; it works in the repository root.
+#
+#   .gpu_bundle/bin/   engine_cuda_tests, rtdet (when it builds without OpenCV)
+#   .gpu_bundle/lib/   the non-CUDA shared libraries they need (protobuf, onnx_proto, spdlog, fmt,
+#                      crypto, ...); CUDA's own (cudart, cuBLAS, cuDNN) are the GPU machine's
+#   .gpu_bundle/lib/compat/  libstdc++ / libgcc_s of this machine, used only if the GPU machine's are older
+#   .gpu_bundle/data/  the files of ../shared the tests and benchmarks read (RTDET_DATA there): the
+#                      Yolo-Fastest-1.1 cfg + weights, the darknet cfgs (YOLOv3-416 is converted there
+#                      with random weights: its 248 MB ONNX would not fit the 64 MiB carry limit)
+#
+# The build: build-gpu/, Release, -DRTDET_WITH_OPENCV=OFF (the app's image commands need OpenCV, whose
+# libraries are far too big to carry), -DRTDET_WITH_ONEDNN=OFF (libdnnl is 40 MB; the GPU tests compare
+# against the reference backend), -DRTDET_WITH_CUDA=ON, CUDA architecture 90 (H200) only.
+# Environment: BUILD_DIR (build-gpu), JOBS (2), RTDET_DATA (../shared).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD_DIR:-build-gpu}
+BUNDLE=.gpu_bundle
+DATA=${RTDET_DATA:-../shared}
+JOBS=${JOBS:-2}
+
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DRTDET_WITH_OPENCV=OFF -DRTDET_WITH_ONEDNN=OFF \
+  -DRTDET_WITH_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 -DRTDET_BUILD_TESTS=ON > "$BUILD.configure.log" 2>&1 \
+  || { cat "$BUILD.configure.log"; exit 1; }
+make -C "$BUILD" -j"$JOBS" engine_cuda_tests
+have_rtdet=1
+make -C "$BUILD" -j"$JOBS" rtdet || { have_rtdet=0; echo "bundle: rtdet does not build without OpenCV: bundling the tests only" >&2; }
+
+rm -rf "$BUNDLE"
+mkdir -p "$BUNDLE/bin" "$BUNDLE/lib/compat" "$BUNDLE/data"
+bins=("$BUILD/tests/engine_cuda_tests")
+[ "$have_rtdet" = 1 ] && bins+=("$BUILD/app/rtdet")
+for b in "${bins[@]}"; do
+  cp "$b" "$BUNDLE/bin/"
+  strip --strip-unneeded "$BUNDLE/bin/$(basename "$b")"
+done
+
+# Shared libraries: everything ldd resolves except the C runtime (the GPU machine's glibc is newer),
+# CUDA's libraries (the GPU machine has its own, matched to its driver) and the C++ runtime (compat/).
+skip='/(libc|libm|libdl|librt|libpthread|ld-linux-x86-64|libresolv)\.so|/(libcuda|libcudart|libcudnn[a-z_]*|libcublas|libcublasLt|libnvidia[a-z_-]*|libnvrtc)\.so'
+for b in "${bins[@]}"; do
+  ldd "$b" | awk '/=> \// {print $3}'
+done | sort -u | while read -r lib; do
+  if [[ "$lib" =~ $skip ]]; then continue; fi
+  case "$lib" in
+    */libstdc++.so*|*/libgcc_s.so*) cp -L "$lib" "$BUNDLE/lib/compat/" ;;
+    *) cp -L "$lib" "$BUNDLE/lib/" ;;
+  esac
+done
+
+copy_data() {  # relative path under the data folder
+  mkdir -p "$BUNDLE/data/$(dirname "$1")"
+  cp "$DATA/$1" "$BUNDLE/data/$1"
+}
+copy_data models/yolo-fastest/yolo-fastest-1.1_coco/yolo-fastest-1.1.cfg
+copy_data models/yolo-fastest/yolo-fastest-1.1_coco/yolo-fastest-1.1.weights
+copy_data models/darknet_cfg/yolov3.cfg
+copy_data models/darknet_cfg/yolov3-tiny.cfg
+[ -f "$DATA/data/coco.names" ] && copy_data data/coco.names
+
+total=$(du -sb "$BUNDLE" | cut -f1)
+tree_bytes=$(git ls-files -z --cached --others --exclude-standard | xargs -0 du -cb 2>/dev/null | tail -1 | cut -f1)
+echo "bundle: $BUNDLE is $((total / 1048576)) MiB; with the working tree $(( (total + tree_bytes) / 1048576 )) MiB (limit 64)"
+ls -la "$BUNDLE/bin" "$BUNDLE/lib" "$BUNDLE/lib/compat"
+if [ $((total + tree_bytes)) -gt $((60 * 1048576)) ]; then
+  echo "bundle: over 60 MiB: it will not travel" >&2
+  exit 1
+fi

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Runs on the GPU machine (device tool), from the repository root, with .gpu_bundle/ carried (made by
+# scripts/gpu/bundle.sh here). Writes its results under $OUT (at most 8 files come back):
+#   run.log        everything printed (nvidia-smi, library check, tests, builds, benchmarks, peer)
+#   tests.xml      engine_cuda_tests' GoogleTest report
+#   bench.jsonl    one JSON line per `rtdet bench` run (model, precision, batch, timings)
+#   peer.json      the PyTorch peer's timings (scripts/gpu/torch_peer.py)
+#   summary.txt    ours vs PyTorch, with the ratios
+# Usage: scripts/gpu/run.sh [all|tests|bench|peer]...   (default: all; stages run in the order given)
+# Each stage fits well inside the device tool's 10-minute command limit; `all` is about 6 minutes.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+B=$ROOT/.gpu_bundle
+OUT=${OUT:-/tmp/rtdet_gpu_out}
+mkdir -p "$OUT"
+LOG=$OUT/run.log
+exec > >(tee -a "$LOG") 2>&1
+stages=("$@")
+[ ${#stages[@]} -eq 0 ] && stages=(all)
+
+say() { echo "=== $* ($(date -u +%H:%M:%S))"; }
+
+# CUDA's libraries: the toolkit's, else the ones PyTorch's wheels carry (cuDNN usually only there).
+find_lib_dir() {
+  local d
+  for d in /usr/local/cuda/lib64 /usr/local/cuda/lib /usr/lib/x86_64-linux-gnu; do
+    [ -e "$d/$1" ] && { echo "$d"; return; }
+  done
+  d=$(find / -xdev \( -path /proc -o -path /sys \) -prune -o -name "$1" -print 2>/dev/null | head -1)
+  [ -n "$d" ] && dirname "$d"
+}
+libdirs=$B/lib
+for l in libcudart.so.13 libcublas.so.13 libcudnn.so.9; do
+  d=$(find_lib_dir "$l")
+  if [ -z "$d" ]; then echo "run: $l not found on this machine"; else libdirs=$libdirs:$d; fi
+done
+export LD_LIBRARY_PATH=$libdirs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+# The bundled C++ runtime only when the machine's is older than the one the binaries were built with.
+if ldd "$B/bin/engine_cuda_tests" 2>&1 | grep -q "not found\|version .* not found"; then
+  export LD_LIBRARY_PATH=$LD_LIBRARY_PATH:$B/lib/compat
+fi
+export RTDET_DATA=$B/data
+export RTDET_CACHE=/tmp/rtdet_cache
+RTDET=$B/bin/rtdet
+WORK=/tmp/rtdet_gpu_work
+mkdir -p "$WORK"
+
+say "machine"
+nvidia-smi || true
+nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,memory.total --format=csv || true
+echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
+ldd "$B/bin/engine_cuda_tests" | grep -E "cud|cublas|not found|stdc" || true
+
+run_tests() {
+  say "engine_cuda_tests"
+  "$B/bin/engine_cuda_tests" --gtest_output="xml:$OUT/tests.xml" --gtest_brief=1
+  echo "engine_cuda_tests exit code $?"
+}
+
+# bench MODEL_ONNX NAME PRECISION BATCH ITERATIONS
+bench_one() {
+  local onnx=$1 name=$2 prec=$3 batch=$4 iters=$5
+  local plan=$WORK/$name.$prec.b$batch.plan json=$WORK/$name.$prec.b$batch.json
+  say "build $name $prec max-batch $batch"
+  "$RTDET" build "$onnx" --device cuda --precision "$prec" --max-batch "$batch" -o "$plan" || return
+  say "bench $name $prec batch $batch"
+  "$RTDET" bench "$plan" --batch "$batch" --warmup 20 --iterations "$iters" --json "$json" || return
+  python3 - "$json" "$name" "$prec" "$batch" >> "$OUT/bench.jsonl" <<'PY'
+import json, sys
+path, name, prec, batch = sys.argv[1:5]
+d = json.load(open(path))
+d.update({"model": name, "precision": prec, "batch": int(batch)})
+print(json.dumps(d))
+PY
+}
+
+run_bench() {
+  [ -x "$RTDET" ] || { echo "run: no rtdet in the bundle (it did not build without OpenCV): bench skipped"; return; }
+  say "convert"
+  "$RTDET" convert "$RTDET_DATA/models/yolo-fastest/yolo-fastest-1.1_coco/yolo-fastest-1.1.cfg" \
+    "$RTDET_DATA/models/yolo-fastest/yolo-fastest-1.1_coco/yolo-fastest-1.1.weights" -o "$WORK/yolo-fastest-1.1.onnx"
+  "$RTDET" convert "$RTDET_DATA/models/darknet_cfg/yolov3.cfg" --random-weights 4321 --width 416 --height 416 \
+    -o "$WORK/yolov3-416.onnx"
+  : > "$OUT/bench.jsonl"
+  for prec in fp16 fp32; do
+    bench_one "$WORK/yolov3-416.onnx" yolov3-416 $prec 1 300
+    bench_one "$WORK/yolov3-416.onnx" yolov3-416 $prec 64 30
+    bench_one "$WORK/yolo-fastest-1.1.onnx" yolo-fastest-1.1 $prec 1 500
+    bench_one "$WORK/yolo-fastest-1.1.onnx" yolo-fastest-1.1 $prec 64 50
+  done
+}
+
+run_peer() {
+  say "PyTorch peer"
+  PYTHONUNBUFFERED=1 python3 scripts/gpu/torch_peer.py --cfg "$RTDET_DATA/models/darknet_cfg/yolov3.cfg" \
+    --size 416 --json "$OUT/peer.json"
+}
+
+summarize() {
+  [ -s "$OUT/bench.jsonl" ] || return 0
+  python3 scripts/gpu/summarize.py "$OUT/bench.jsonl" "$OUT/peer.json" | tee "$OUT/summary.txt"
+}
+
+for s in "${stages[@]}"; do
+  case "$s" in
+    all) run_tests; run_bench; run_peer; summarize ;;
+    tests) run_tests ;;
+    bench) run_bench; summarize ;;
+    peer) run_peer; summarize ;;
+    *) echo "run: unknown stage '$s' (all, tests, bench, peer)"; exit 2 ;;
+  esac
+done
+say "done"

@@ -1,0 +1,158 @@
+// Helpers for the app tests: the data folder, scratch folders, and child processes (the real rtdet
+// binary, ffmpeg, xvfb-run) with output captured to files, timeouts and signals.
+#pragma once
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/testing/tensor_compare.h"
+
+namespace app_test {
+
+namespace fs = std::filesystem;
+
+inline std::string data_dir() { return testing_util::data_dir(); }
+
+// The data file, or empty when the data folder or the file is missing.
+inline std::string data_file(const std::string& rel) {
+    const std::string d = data_dir();
+    if (d.empty()) return "";
+    const fs::path p = fs::path(d) / rel;
+    return fs::exists(p) ? p.string() : "";
+}
+
+inline std::string video_path() { return data_file("videos/car-detection.mp4"); }
+inline std::string small_model() {
+    return data_file("models/yolo-fastest/yolo-fastest-1.1_coco/yolo-fastest-1.1.cfg");
+}
+
+// A fresh, empty folder under the build tree for one test.
+inline fs::path scratch_dir(const std::string& name) {
+    const fs::path d = fs::path(RTDET_BINARY_DIR) / "app_test_tmp" / name;
+    std::error_code ec;
+    fs::remove_all(d, ec);
+    fs::create_directories(d);
+    return d;
+}
+
+// Shared by all tests so the plan is built once.
+inline std::string plan_cache() { return (fs::path(RTDET_BINARY_DIR) / "app_test_cache").string(); }
+
+inline std::string read_text(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+inline std::vector<std::string> read_lines(const fs::path& p) {
+    std::vector<std::string> lines;
+    std::ifstream in(p);
+    std::string line;
+    while (std::getline(in, line))
+        if (!line.empty()) lines.push_back(line);
+    return lines;
+}
+
+inline size_t count_lines(const fs::path& p) { return read_lines(p).size(); }
+
+// Polls `cond` every 100 ms up to `timeout_s`. True when it became true.
+inline bool wait_until(const std::function<bool()>& cond, double timeout_s) {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+    while (std::chrono::steady_clock::now() < end) {
+        if (cond()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return cond();
+}
+
+// A child process; stdout and stderr go to files. Killed (SIGKILL) by the destructor if still running.
+class Process {
+  public:
+    Process(const std::vector<std::string>& argv, const fs::path& out, const fs::path& err)
+        : out_(out), err_(err) {
+        pid_ = ::fork();
+        if (pid_ == 0) {
+            ::setpgid(0, 0);  // own process group: signals reach its children (xvfb-run's)
+            const int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            const int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            const int n = ::open("/dev/null", O_RDONLY);
+            ::dup2(n, 0);
+            ::dup2(o, 1);
+            ::dup2(e, 2);
+            std::vector<char*> args;
+            for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+            args.push_back(nullptr);
+            ::execvp(args[0], args.data());
+            ::_exit(127);
+        }
+    }
+    ~Process() {
+        if (running()) {
+            ::kill(-pid_, SIGKILL);
+            ::kill(pid_, SIGKILL);
+            wait(5);
+        }
+    }
+    Process(const Process&) = delete;
+    Process& operator=(const Process&) = delete;
+
+    bool running() {
+        if (done_) return false;
+        int status = 0;
+        const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+        if (r == pid_) finish(status);
+        return !done_;
+    }
+    // Waits up to timeout_s; the exit code (128 + signal when killed), or -1 on timeout.
+    int wait(double timeout_s) {
+        wait_until([this] { return !running(); }, timeout_s);
+        return done_ ? code_ : -1;
+    }
+    void signal(int sig) {
+        if (running()) ::kill(pid_, sig);
+    }
+    void signal_group(int sig) {
+        if (running()) ::kill(-pid_, sig);
+    }
+    std::string out() const { return read_text(out_); }
+    std::string err() const { return read_text(err_); }
+    pid_t pid() const { return pid_; }
+
+  private:
+    void finish(int status) {
+        done_ = true;
+        code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    pid_t pid_ = -1;
+    bool done_ = false;
+    int code_ = -1;
+    fs::path out_, err_;
+};
+
+// Runs to completion (bounded); returns the exit code, -1 on timeout.
+inline int run_to_end(const std::vector<std::string>& argv, const fs::path& dir, std::string* out = nullptr,
+                      std::string* err = nullptr, double timeout_s = 120) {
+    Process p(argv, dir / "stdout.txt", dir / "stderr.txt");
+    const int code = p.wait(timeout_s);
+    if (out) *out = p.out();
+    if (err) *err = p.err();
+    return code;
+}
+
+inline bool have_program(const std::string& name) {
+    return std::system(("command -v " + name + " > /dev/null 2>&1").c_str()) == 0;
+}
+
+}  // namespace app_test
