@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -45,7 +46,7 @@ LatencyStats summarize(std::vector<double> ms) {
 
 CommandFn setup_bench(CLI::App& root) {
     struct Opts {
-        std::string model, device = "cpu", precision = "fp32", json;
+        std::string model, device = "cpu", precision = "fp32", json, compare;
         int batch = 1, iterations = 50, warmup = 5, threads = 0;
         double duration = 0;
         bool profile = false;
@@ -53,7 +54,7 @@ CommandFn setup_bench(CLI::App& root) {
     auto o = std::make_shared<Opts>();
     CLI::App* cmd = root.add_subcommand("bench", "Measure latency and throughput of a model or plan");
     cmd->add_option("model", o->model, "Plan file, ONNX model, or darknet .cfg")->required();
-    cmd->add_option("--device", o->device, "When building: cpu | reference")->capture_default_str();
+    cmd->add_option("--device", o->device, "When building: cpu | reference | cuda")->capture_default_str();
     cmd->add_option("--precision", o->precision, "When building: fp32 | fp16 | bf16 | best")->capture_default_str();
     cmd->add_option("--batch", o->batch, "Batch size (a plan must have max batch >= this)")
         ->check(CLI::Range(1, 4096))
@@ -64,6 +65,9 @@ CommandFn setup_bench(CLI::App& root) {
     cmd->add_option("--threads", o->threads, "CPU threads (0: all cores)")->check(CLI::Range(0, 1024))->capture_default_str();
     cmd->add_flag("--profile", o->profile, "Per-layer time table");
     cmd->add_option("--json", o->json, "Write the results as JSON to this file");
+    cmd->add_option("--compare", o->compare,
+                    "Also build the model at this precision (e.g. fp32) on the same device and report each "
+                    "output's error against it (ONNX model or .cfg only)");
     return [o]() {
         engine::BuildOptions bopts;
         bopts.device = o->device;
@@ -113,6 +117,44 @@ CommandFn setup_bench(CLI::App& root) {
         std::printf("throughput: %.1f images/s\n", throughput);
 
         nlohmann::json j;
+        if (!o->compare.empty()) {
+            // The same inputs through a plan of the other precision: per-output max |diff| and that over
+            // the reference's max |value|.
+            ENGINE_CHECK(o->model.size() < 5 || o->model.substr(o->model.size() - 5) != ".plan",
+                         "--compare needs an ONNX model or .cfg, not a plan ('", o->model, "')");
+            engine::BuildOptions copts = bopts;
+            copts.precision = engine::precision_from_name(o->compare);
+            auto ceng = engine::Engine::load(load_or_build_plan(o->model, copts));
+            auto cctx = ceng->create_context(o->threads);
+            for (size_t i = 0; i < ctx->num_inputs(); ++i) {
+                int64_t n = 1;
+                for (auto d : ctx->input_shape(i, o->batch)) n *= d;
+                std::copy(ctx->input(i), ctx->input(i) + n, cctx->input(i));
+            }
+            ctx->run(o->batch);
+            cctx->run(o->batch);
+            std::printf("compare: %s vs %s, batch %d\n", info.precision.c_str(), o->compare.c_str(), o->batch);
+            for (size_t i = 0; i < ctx->num_outputs(); ++i) {
+                int64_t n = 1;
+                for (auto d : ctx->output_shape(i, o->batch)) n *= d;
+                const float* a = ctx->output(i);
+                const float* b = cctx->output(i);
+                double max_diff = 0, max_ref = 0, sum_sq = 0, ref_sq = 0;
+                for (int64_t k = 0; k < n; ++k) {
+                    const double d = std::abs(static_cast<double>(a[k]) - b[k]);
+                    max_diff = std::max(max_diff, d);
+                    max_ref = std::max(max_ref, std::abs(static_cast<double>(b[k])));
+                    sum_sq += d * d;
+                    ref_sq += static_cast<double>(b[k]) * b[k];
+                }
+                const double rel = max_ref > 0 ? max_diff / max_ref : max_diff;
+                const double l2 = ref_sq > 0 ? std::sqrt(sum_sq / ref_sq) : std::sqrt(sum_sq);
+                std::printf("  output %zu: max |diff| %.4g, max |ref| %.4g, max rel %.3g, l2 rel %.3g\n", i,
+                            max_diff, max_ref, rel, l2);
+                j["compare"].push_back({{"output", i}, {"max_abs", max_diff}, {"max_ref", max_ref},
+                                        {"max_rel", rel}, {"l2_rel", l2}, {"against", o->compare}});
+            }
+        }
         if (o->profile) {
             const auto& prof = ctx->profile();
             double total = 0;

@@ -14,7 +14,7 @@ namespace app {
 
 CommandFn setup_build(CLI::App& root) {
     struct Opts {
-        std::string model, output, device = "cpu", precision = "fp32";
+        std::string model, output, device = "cpu", precision = "fp32", timing_cache;
         int max_batch = 1;
         std::vector<std::string> disabled;
     };
@@ -22,7 +22,9 @@ CommandFn setup_build(CLI::App& root) {
     CLI::App* cmd = root.add_subcommand("build", "Build an optimized plan from an ONNX model (or darknet .cfg)");
     cmd->add_option("model", o->model, "ONNX model, or darknet .cfg (its .weights beside it)")->required();
     cmd->add_option("-o,--output", o->output, "Plan file to write (default: MODEL.<device>.<precision>.plan)");
-    cmd->add_option("--device", o->device, "cpu | reference")->capture_default_str();
+    cmd->add_option("--device", o->device, "cpu | reference | cuda")->capture_default_str();
+    cmd->add_option("--timing-cache", o->timing_cache,
+                    "File of measured tactic choices (cuda): read, and extended with new layers");
     cmd->add_option("--precision", o->precision, "fp32 | fp16 | bf16 | best (reduced precision where the device has it)")
         ->capture_default_str();
     cmd->add_option("--max-batch", o->max_batch, "Largest batch the plan runs (any 1..max)")
@@ -35,6 +37,7 @@ CommandFn setup_build(CLI::App& root) {
         opts.precision = engine::precision_from_name(o->precision);
         opts.max_batch = o->max_batch;
         opts.disabled_passes = o->disabled;
+        opts.timing_cache = o->timing_cache;
         const std::string onnx = resolve_onnx_model(o->model);
         const auto t0 = std::chrono::steady_clock::now();
         const engine::Plan plan = engine::build_plan_from_onnx(onnx, opts);

@@ -36,7 +36,7 @@ constexpr FlagKey kFlags[] = {
     {"--iou",                   "detector.iou_threshold",  "FLOAT",     "NMS IoU threshold in (0, 1]"},
     {"--nms",                   "detector.nms",            "MODE",      "per-class | agnostic"},
     {"--max-det",               "detector.max_detections", "INT",       "Most detections per frame (0: no limit)"},
-    {"--device",                "engine.device",           "DEVICE",    "cpu | reference"},
+    {"--device",                "engine.device",           "DEVICE",    "cpu | onednn | reference | cuda"},
     {"--precision",             "engine.precision",        "PRECISION", "fp32 | fp16 | bf16 | best"},
     {"--threads",               "engine.threads",          "INT",       "Inference threads (0: all cores)"},
     {"--cache",                 "engine.plan_cache_dir",   "DIR",       "Plan cache folder (default: $RTDET_CACHE or ~/.cache/rtdet)"},

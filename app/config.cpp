@@ -55,7 +55,7 @@ const KeySpec kKeys[] = {
     {"detector.iou_threshold",   Kind::Float,  0, 1, true, "", [](AppConfig& c) -> void* { return &c.iou_threshold; }},
     {"detector.nms",             Kind::Enum,   0, 0, false, "per-class|agnostic", [](AppConfig& c) -> void* { return &c.nms; }},
     {"detector.max_detections",  Kind::Int,    0, 100000, false, "", [](AppConfig& c) -> void* { return &c.max_detections; }},
-    {"engine.device",            Kind::Enum,   0, 0, false, "cpu|reference", [](AppConfig& c) -> void* { return &c.device; }},
+    {"engine.device",            Kind::Enum,   0, 0, false, "cpu|onednn|reference|cuda", [](AppConfig& c) -> void* { return &c.device; }},
     {"engine.precision",         Kind::Enum,   0, 0, false, "fp32|fp16|bf16|best", [](AppConfig& c) -> void* { return &c.precision; }},
     {"engine.threads",           Kind::Int,    0, 1024, false, "", [](AppConfig& c) -> void* { return &c.threads; }},
     {"engine.plan_cache_dir",    Kind::Path,   0, 0, false, "", [](AppConfig& c) -> void* { return &c.plan_cache_dir; }},

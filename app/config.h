@@ -48,7 +48,7 @@ struct AppConfig {
     std::string nms = "per-class";  // per-class | agnostic
     int max_detections = 100;       // 0: no limit
     // engine
-    std::string device = "cpu";      // cpu | reference
+    std::string device = "cpu";      // cpu | onednn | reference | cuda
     std::string precision = "fp32";  // fp32 | fp16 | bf16 | best
     int threads = 0;                 // 0: all cores
     std::string plan_cache_dir;      // empty: the user cache folder

@@ -28,6 +28,19 @@ int main(int argc, char** argv) {
     commands["detect"] = app::setup_detect(root);
     commands["eval"] = app::setup_eval(root);
     commands["run"] = app::setup_run(root);
+#else
+    // An engine-only build (no OpenCV, e.g. for the GPU machine): the image commands are named, so
+    // asking for one says why it is missing instead of "unknown subcommand".
+    for (const char* name : {"detect", "eval", "run"}) {
+        root.add_subcommand(name, "(not in this build: needs OpenCV)")->allow_extras();
+        commands[name] = [name]() {
+            std::fprintf(stderr,
+                         "rtdet: error: '%s' needs OpenCV; this rtdet was built with -DRTDET_WITH_OPENCV=OFF "
+                         "(build, bench, convert and info only)\n",
+                         name);
+            return 2;
+        };
+    }
 #endif
 
     CLI11_PARSE(root, argc, argv);

@@ -65,7 +65,7 @@ struct Detector::Impl {
     size_t input_sample_elems = 0;
     ResizePolicy resize = ResizePolicy::Darknet;
     std::vector<std::string> names;
-    std::vector<float> scratch;
+    std::vector<float> scratch;  // darknet resize rows; grows to the largest image seen, then stays
     std::vector<InputTransform> transforms;
     std::vector<std::vector<Detection>> results;
     StageTimes times;
@@ -144,7 +144,6 @@ Detector::Detector(const DetectorConfig& config) : impl_(std::make_unique<Impl>(
     m.transforms.resize(static_cast<size_t>(batch));
     m.results.resize(static_cast<size_t>(batch));
     for (auto& r : m.results) r.reserve(1024);
-    m.scratch.reserve(static_cast<size_t>(3) * m.net_w * 4096);
 }
 
 Detector::~Detector() = default;

@@ -7,6 +7,7 @@
 #   scripts/bench_cpu.sh                       # build/ (configured if missing), all cores
 #   BUILD_DIR=build-x THREADS=2 ITERATIONS=30 scripts/bench_cpu.sh
 #   PROFILE=1 scripts/bench_cpu.sh             # also: per-op-type time of YOLOv3-416 (rtdet bench --profile)
+#   RTDET=/path/to/rtdet scripts/bench_cpu.sh  # that binary, no build
 #
 # Models: YOLOv3-416 and YOLOv3-tiny-416 (official cfgs, random weights: speed does not depend on
 # them), Yolo-Fastest-1.1-XL (real weights, its native 320x320). They come from $RTDET_DATA (default
@@ -23,11 +24,13 @@ WORK=${WORK_DIR:-$BUILD_DIR/bench_cpu}
 PYTHON=${PYTHON:-/usr/bin/python3}
 
 mkdir -p "$WORK"
-if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
-    cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
+if [ -z "${RTDET:-}" ]; then
+    if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
+        cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
+    fi
+    cmake --build "$BUILD_DIR" --target rtdet -j "$THREADS" >/dev/null
+    RTDET=$BUILD_DIR/app/rtdet
 fi
-cmake --build "$BUILD_DIR" --target rtdet -j "$THREADS" >/dev/null
-RTDET=$BUILD_DIR/app/rtdet
 
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores; threads $THREADS"
 echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC');  load before: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -3,8 +3,11 @@
 # printed as the markdown table of docs/detector.md. JSON results and PR plots go to $OUT_DIR.
 #
 #   scripts/eval_coco128.sh                          # build/ (configured if missing), all cores
-#   BUILD_DIR=build-x PRECISIONS="fp32" RESIZE=stretch scripts/eval_coco128.sh
+#   BUILD_DIR=build-x PRECISIONS="fp32" RESIZE=stretch DEVICE=reference scripts/eval_coco128.sh
 #
+# DEVICE (default onednn, the backend with BF16 kernels; `cpu` runs the reference kernels while the
+# oneDNN backend is opt-in). A precision the device lacks falls back to FP32: the table's bf16-layer
+# column shows it.
 # Data: $RTDET_DATA (default ../shared): datasets/coco128 and models/yolo-fastest/yolo-fastest-1.1_coco.
 set -euo pipefail
 
@@ -14,6 +17,7 @@ DATA=${RTDET_DATA:-$ROOT/../shared}
 OUT=${OUT_DIR:-$ROOT/out/eval_coco128}
 PRECISIONS=${PRECISIONS:-"fp32 bf16"}
 RESIZE=${RESIZE:-}   # empty: the model's (darknet)
+DEVICE=${DEVICE:-onednn}
 PYTHON=${PYTHON:-/usr/bin/python3}
 
 if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
@@ -33,24 +37,27 @@ echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //
 echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC'); rtdet $("$RTDET" --version | cut -d' ' -f2)"
 for model in yolo-fastest-1.1 yolo-fastest-1.1-xl; do
     for prec in $PRECISIONS; do
-        tag=$model.$prec${RESIZE:+.$RESIZE}
-        echo "+ rtdet eval --model $model.cfg --precision $prec ${RESIZE:+--resize $RESIZE}" >&2
-        "$RTDET" eval --images "$IMAGES" --labels "$LABELS" --model "$MODELS/$model.cfg" --precision "$prec" \
+        tag=$model.$DEVICE.$prec${RESIZE:+.$RESIZE}
+        echo "+ rtdet eval --model $model.cfg --device $DEVICE --precision $prec ${RESIZE:+--resize $RESIZE}" >&2
+        "$RTDET" eval --images "$IMAGES" --labels "$LABELS" --model "$MODELS/$model.cfg" --device "$DEVICE" \
+            --precision "$prec" \
             ${RESIZE:+--resize "$RESIZE"} --json "$OUT/$tag.json" --plot "$OUT/$tag.pr.png" >"$OUT/$tag.txt" 2>&1 ||
             { cat "$OUT/$tag.txt" >&2; exit 1; }
     done
 done
 
-"$PYTHON" - "$OUT" "$PRECISIONS" "${RESIZE:-}" <<'PY'
+"$PYTHON" - "$OUT" "$PRECISIONS" "${RESIZE:-}" "$DEVICE" <<'PY'
 import json, re, sys
-out, precs, resize = sys.argv[1], sys.argv[2].split(), sys.argv[3]
+out, precs, resize, device = sys.argv[1], sys.argv[2].split(), sys.argv[3], sys.argv[4]
 print()
+policy = resize if resize else "darknet (the models' own)"
+print(f"device {device}, resize {policy}")
 print("| model | precision | plan layers in bf16 | mAP@0.5 | mAP@0.5:0.95 | Δ mAP@0.5 vs fp32 | Δ mAP@0.5:0.95 vs fp32 | mean inference ms |")
 print("|---|---|---:|---:|---:|---:|---:|---:|")
 for model in ("yolo-fastest-1.1", "yolo-fastest-1.1-xl"):
     base = None
     for p in precs:
-        tag = f"{model}.{p}" + (f".{resize}" if resize else "")
+        tag = f"{model}.{device}.{p}" + (f".{resize}" if resize else "")
         j = json.load(open(f"{out}/{tag}.json"))
         txt = open(f"{out}/{tag}.txt").read()
         m = re.search(r"bf16 layers: (\d+)/(\d+)", txt)

@@ -1,6 +1,7 @@
 // Peak convolution throughput of this machine through oneDNN: large 3x3 convolutions (the shapes of
-// YOLOv3's middle stages) in FP32 and, where the CPU has it, BF16, formats chosen by oneDNN. The
-// best GFLOP/s over the shapes is the "peak" bench_cpu.sh compares whole networks against.
+// YOLOv3's middle stages) in FP32 and, where the CPU has it, BF16, with activations in the format
+// oneDNN picks (`any`, usually blocked) and in NHWC (AMX BF16 is fastest there). The best GFLOP/s
+// over shapes and formats is the "peak" bench_cpu.sh compares whole networks against.
 //
 //   g++ -O2 -std=c++17 -fopenmp scripts/onednn_peak.cpp -ldnnl -o onednn_peak && ./onednn_peak [threads]
 //
@@ -27,14 +28,14 @@ struct Shape {
 };
 
 // Best GFLOP/s of one conv (c -> c channels, h x h, 3x3, pad 1) over a few timed batches of runs.
-double conv_gflops(const dnnl::engine& eng, dnnl::stream& s, dt type, Shape sh, std::string* impl) {
+double conv_gflops(const dnnl::engine& eng, dnnl::stream& s, dt type, Shape sh, tag act, std::string* impl) {
     const dnnl::memory::dim c = sh.c, h = sh.h;
-    const dnnl::memory::desc src({1, c, h, h}, type, tag::any), dst({1, c, h, h}, type, tag::any);
+    const dnnl::memory::desc src({1, c, h, h}, type, act), dst({1, c, h, h}, type, act);
     const dnnl::memory::desc wei({c, c, 3, 3}, type, tag::any), bias({c}, dt::f32, tag::a);
     dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
                                       src, wei, bias, dst, {1, 1}, {1, 1}, {1, 1});
     dnnl::convolution_forward::primitive_desc pd(d, eng);
-    *impl = pd.impl_info_str();
+    *impl = std::string(pd.impl_info_str()) + (act == tag::nhwc ? " nhwc" : " any");
     dnnl::memory ms(pd.src_desc(), eng), mw(pd.weights_desc(), eng), mb(bias, eng), md(pd.dst_desc(), eng);
     // Ordinary values (no denormals, which would measure the FPU's slow path): 0.25 in f32 or bf16.
     for (auto* m : {&ms, &mw, &mb}) {
@@ -80,18 +81,18 @@ int main(int argc, char** argv) {
     double f32 = 0, b16 = 0;
     std::string report;
     for (const Shape& sh : shapes) {
-        std::string impl;
-        const double g = conv_gflops(eng, s, dt::f32, sh, &impl);
-        f32 = std::max(f32, g);
-        report += (report.empty() ? "" : ", ") + std::string("{\"type\": \"f32\", \"c\": ") +
-                  std::to_string(sh.c) + ", \"hw\": " + std::to_string(sh.h) +
-                  ", \"gflops\": " + std::to_string(g) + ", \"impl\": \"" + impl + "\"}";
-        if (!bf16) continue;
-        const double gb = conv_gflops(eng, s, dt::bf16, sh, &impl);
-        b16 = std::max(b16, gb);
-        report += std::string(", {\"type\": \"bf16\", \"c\": ") + std::to_string(sh.c) +
-                  ", \"hw\": " + std::to_string(sh.h) + ", \"gflops\": " + std::to_string(gb) +
-                  ", \"impl\": \"" + impl + "\"}";
+        for (tag act : {tag::any, tag::nhwc}) {
+            for (dt type : {dt::f32, dt::bf16}) {
+                if (type == dt::bf16 && !bf16) continue;
+                std::string impl;
+                const double g = conv_gflops(eng, s, type, sh, act, &impl);
+                (type == dt::f32 ? f32 : b16) = std::max(type == dt::f32 ? f32 : b16, g);
+                report += (report.empty() ? "" : ", ") + std::string("{\"type\": \"") +
+                          (type == dt::f32 ? "f32" : "bf16") + "\", \"c\": " + std::to_string(sh.c) +
+                          ", \"hw\": " + std::to_string(sh.h) + ", \"gflops\": " + std::to_string(g) +
+                          ", \"impl\": \"" + impl + "\"}";
+            }
+        }
     }
     std::printf(
         "{\"isa\": %d, \"threads\": %d, \"f32_gflops\": %.1f, \"bf16_gflops\": %.1f, \"shapes\": [%s]}\n",

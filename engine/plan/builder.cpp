@@ -146,6 +146,25 @@ struct PlanRequest {
     const std::map<std::string, Backend*>& by_name;
 };
 
+// Constants every reader of which runs from its packed copy are left out of the plan.
+void elide_packed_constants(Graph& g, const std::vector<NodeId>& order,
+                            const std::map<std::string, Backend*>& by_name) {
+    std::vector<int> uses(g.num_values(), 0), packed_uses(g.num_values(), 0);
+    for (NodeId n : order) {
+        const Node& node = g.node(n);
+        const std::vector<size_t> packed = by_name.at(node.backend)->packed_inputs(g, n);
+        for (size_t i = 0; i < node.inputs.size(); ++i) {
+            ++uses[node.inputs[i]];
+            if (std::find(packed.begin(), packed.end(), i) != packed.end()) ++packed_uses[node.inputs[i]];
+        }
+    }
+    for (ValueId v = 0; v < g.num_values(); ++v) {
+        Value& val = g.value(v);
+        if (!val.constant || val.is_graph_output || uses[v] == 0 || uses[v] != packed_uses[v]) continue;
+        val.constant = std::make_shared<const Tensor>(elided_constant(val.desc.dtype, val.desc.shape));
+    }
+}
+
 // Layouts, memory plan and packed weights for one activation layout: a complete plan.
 PlanContents finish_plan(Graph g, Layout layout, const PlanRequest& r) {
     std::vector<Backend*> ordered;
@@ -188,6 +207,7 @@ PlanContents finish_plan(Graph g, Layout layout, const PlanRequest& r) {
                          "' failed: ", e.what());
         }
     }
+    elide_packed_constants(g, order, r.by_name);
     c.order = order;
     c.graph = std::move(g);
     spdlog::debug("{}: layout {}: {} layers ({} reorders), arena {} bytes, max batch {}{}", r.model_name,

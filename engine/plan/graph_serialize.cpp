@@ -248,7 +248,10 @@ json graph_to_json(const Graph& g, const std::vector<size_t>& constant_blob,
                    {"batched", v.batched},
                    {"input", v.is_graph_input},
                    {"output", v.is_graph_output}};
-        if (v.constant) jv["constant"] = constant_blob.at(i);
+        if (v.constant && constant_blob.at(i) == kElidedBlob)
+            jv["elided"] = true;
+        else if (v.constant)
+            jv["constant"] = constant_blob.at(i);
         values.push_back(std::move(jv));
     }
     json nodes = json::array();
@@ -319,6 +322,11 @@ Graph graph_from_json(const JsonView& j, const std::vector<Tensor>& blobs,
                                shape_str(v.desc.shape)));
             if (v.batched) jv.at("batched").fail("a constant cannot be batched");
             v.constant = std::make_shared<const Tensor>(t);
+        } else if (jv.has("elided")) {
+            if (!jv.at("elided").boolean()) jv.at("elided").fail("expected true");
+            if (v.batched) jv.at("batched").fail("a constant cannot be batched");
+            v.constant =
+                std::make_shared<const Tensor>(Tensor::wrap(v.desc.dtype, v.desc.shape, nullptr, nullptr));
         }
         g.add_value(std::move(v));
     }

@@ -15,8 +15,10 @@ nlohmann::json params_to_json(const OpParams& params);
 // Throws engine::Error naming the key on a malformed or out-of-range field (zero strides, ...).
 OpParams params_from_json(const JsonView& j);
 
-// constant_blob[v]: blob index of constant value v (ignored for runtime values);
+// constant_blob[v]: blob index of constant value v (ignored for runtime values), kElidedBlob for a
+// constant the plan leaves out (written as "elided": true, read back as a data-less constant);
 // packed_blobs[n]: blob indices of node n's packed data. The graph must have no dead nodes.
+inline constexpr size_t kElidedBlob = SIZE_MAX;
 nlohmann::json graph_to_json(const Graph& g, const std::vector<size_t>& constant_blob,
                              const std::vector<std::vector<size_t>>& packed_blobs);
 

@@ -28,7 +28,8 @@
 //   graph               {opset, values, nodes, inputs, outputs}  (engine/plan/graph_serialize.h)
 //     values[i]         {name, dtype, storage_dtype, layout, shape, batched, input, output, constant?}
 //                        layout: "plain" | "blocked16" | "nhwc" (engine/ir/layout.h)
-//                        constant: index into blobs
+//                        constant: index into blobs; elided: true instead when every node reading
+//                        the constant runs from its packed copy (the data is not in the plan)
 //     nodes[i]          {op, name, inputs, outputs, params, backend, precision, packed}
 //                        packed: indices into blobs (Backend::pack output)
 //   memory              {arena_bytes, alignment, values: [{value, offset, batch_stride, root,

@@ -31,6 +31,13 @@ struct PlanContents {
     std::vector<std::vector<Tensor>> packed;  // per node: Backend::pack output
 };
 
+// A constant whose data the plan leaves out: every node reading it runs from its packed copy
+// (Backend::packed_inputs). It keeps its dtype and shape; its data pointer is null.
+inline Tensor elided_constant(DataType dtype, Shape shape) {
+    return Tensor::wrap(dtype, std::move(shape), nullptr, nullptr);
+}
+inline bool is_elided(const Tensor& t) { return t.data() == nullptr && t.numel() > 0; }
+
 // Serializes contents into a complete plan file (checksum included).
 std::vector<std::byte> write_plan(const PlanContents& contents, const BuildOptions& options);
 

@@ -107,6 +107,10 @@ std::vector<std::byte> write_plan(const PlanContents& c, const BuildOptions& opt
     for (size_t i = 0; i < g.num_values(); ++i) {
         const Value& v = g.value(static_cast<ValueId>(i));
         if (!v.constant) continue;
+        if (is_elided(*v.constant)) {
+            constant_blob[i] = kElidedBlob;
+            continue;
+        }
         constant_blob[i] = blobs.size();
         blobs.push_back(v.constant.get());
     }

@@ -3,6 +3,7 @@
 // last and complete (every IR op, FP32).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -39,6 +40,13 @@ public:
         (void)g, (void)n, (void)options;
         return {};
     }
+    // Input slots of node `n` whose constant data its kernel never reads once pack() has run (it
+    // uses the packed copy). The builder leaves a constant out of the plan when every node reading
+    // it lists it here. Default: none.
+    virtual std::vector<size_t> packed_inputs(const Graph& g, NodeId n) const {
+        (void)g, (void)n;
+        return {};
+    }
     // Load time: the kernel for node `n`. `packed` holds what pack() returned, as views of the plan.
     virtual std::unique_ptr<Kernel> create_kernel(const Graph& g, NodeId n, std::span<const Tensor> packed) = 0;
 
@@ -58,6 +66,33 @@ public:
     // Threads for this backend's kernels when run from the calling thread (0: all cores). The
     // runtime calls it before each run with the context's thread count.
     virtual void set_threads(int threads) { (void)threads; }
+
+    // Device backends (GPUs) run their kernels on device memory. The runtime keeps every runtime value
+    // that only device backends touch in a device arena from allocate_device() (graph inputs and
+    // outputs, and values a host backend touches, stay in host memory: the device backend's Reorder
+    // nodes copy across), gives their kernels a device workspace, takes the host arena from
+    // allocate_host() when it returns one (pinned memory for asynchronous copies), and calls
+    // synchronize() at the end of each run. Kernels of a device backend only enqueue work.
+    virtual bool is_device() const { return false; }
+    virtual std::shared_ptr<void> allocate_device(size_t bytes) {
+        (void)bytes;
+        return nullptr;
+    }
+    virtual std::shared_ptr<void> allocate_host(size_t bytes) {
+        (void)bytes;
+        return nullptr;
+    }
+    virtual void synchronize() {}
+    // Device backends that can record the work a run enqueues (CUDA graphs): capture() calls
+    // `enqueue` (which runs the kernels) while recording and returns the recording, or nullptr when
+    // this backend cannot record (then the work was not done). replay() enqueues a recording again.
+    // The runtime records a run when every kernel of the plan belongs to this backend, from the second
+    // run at a batch size on (the first one warms up), and replays it afterwards.
+    virtual std::shared_ptr<void> capture(const std::function<void()>& enqueue) {
+        (void)enqueue;
+        return nullptr;
+    }
+    virtual void replay(const std::shared_ptr<void>& recording) { (void)recording; }
 };
 
 }  // namespace engine

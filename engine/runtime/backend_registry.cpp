@@ -3,6 +3,9 @@
 #include <algorithm>
 
 #include "engine/backends/cpu/cpu_backend.h"
+#if RTDET_WITH_CUDA
+#include "engine/backends/cuda/cuda_backend.h"
+#endif
 #include "engine/core/error.h"
 
 namespace engine {
@@ -10,15 +13,23 @@ namespace engine {
 // New backends are added here, in priority order; "onednn" goes before "reference" (guarded by
 // RTDET_WITH_ONEDNN) and "cuda" before both (guarded by its own build flag).
 std::vector<std::string> available_backends() {
-#if RTDET_WITH_ONEDNN
-    return {"onednn", "reference"};
-#else
-    return {"reference"};
+    std::vector<std::string> out;
+#if RTDET_WITH_CUDA
+    out.push_back("cuda");
 #endif
+#if RTDET_WITH_ONEDNN
+    out.push_back("onednn");
+#endif
+    out.push_back("reference");
+    return out;
 }
 
 std::unique_ptr<Backend> make_backend(std::string_view name) {
     if (name == "reference") return make_reference_backend();
+#if RTDET_WITH_CUDA
+    // Throws engine::Error saying why when this machine has no usable GPU.
+    if (name == "cuda") return make_cuda_backend();
+#endif
 #if RTDET_WITH_ONEDNN
     if (name == "onednn") return make_onednn_backend();
 #endif
@@ -29,11 +40,9 @@ std::vector<std::unique_ptr<Backend>> make_device_backends(const std::string& de
     std::vector<std::string> names;
     if (device == "reference") {
         names = {"reference"};
-    } else if (device == "cpu") {
-        // The oneDNN backend is opt-in ("onednn") until its layout/packing work is finished and it
-        // passes the whole-model tests; "cpu" runs the reference kernels meanwhile.
-        names = {"reference"};
-    } else if (device == "onednn") {
+    } else if (device == "cpu" || device == "onednn") {
+        // The fastest CPU backends this build has, in priority order: oneDNN claims what it runs,
+        // the reference kernels the rest. "onednn" is the same device, named for clarity.
         for (const std::string& n : available_backends())
             if (n != "cuda") names.push_back(n);
     } else if (device == "cuda") {

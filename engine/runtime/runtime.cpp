@@ -1,5 +1,6 @@
 #include "engine/runtime/runtime.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -44,6 +45,9 @@ Shape shape_at_batch(const Value& v, int batch) {
 struct BatchArgs {
     std::vector<TensorRef> refs;
     std::vector<KernelArgs> args;  // one per executed node
+    int runs = 0;                      // device plans: runs at this batch so far
+    std::shared_ptr<void> recording;   // device plans: the recorded run (Backend::capture)
+    bool capture_failed = false;
 };
 
 }  // namespace
@@ -53,12 +57,22 @@ struct ContextImpl {
     int threads = 0;
     Tensor arena;
     Tensor workspace;
+    // Device backends (Backend::is_device): the device arena and workspace, the pinned host arena when
+    // the backend gives one (then `arena` is empty), and which values live on the device.
+    std::shared_ptr<void> device_arena, device_workspace, host_arena;
+    std::vector<char> on_device;         // indexed by ValueId
+    std::vector<char> kernel_on_device;  // parallel to kernels
+    std::vector<Backend*> device_backends;
+    bool all_on_one_device = false;  // every kernel belongs to device_backends[0]: runs can be recorded
     std::vector<std::unique_ptr<Kernel>> kernels;     // parallel to engine->exec
     std::vector<std::unique_ptr<BatchArgs>> batches;  // index: batch size
     bool profiling = false;
     std::vector<LayerTiming> profile;
 
-    std::byte* arena_at(size_t offset) { return static_cast<std::byte*>(arena.data()) + offset; }
+    std::byte* arena_at(size_t offset) {
+        return static_cast<std::byte*>(host_arena ? host_arena.get() : arena.data()) + offset;
+    }
+    std::byte* device_at(size_t offset) { return static_cast<std::byte*>(device_arena.get()) + offset; }
 
     TensorRef ref(ValueId v, int batch) {
         const Graph& g = engine->plan.graph;
@@ -72,7 +86,7 @@ struct ContextImpl {
             r.batch_stride = sample_numel(r.shape);
             return r;
         }
-        r.data = arena_at(loc.offset);
+        r.data = !on_device.empty() && on_device[v] ? device_at(loc.offset) : arena_at(loc.offset);
         r.dtype = val.constant ? val.desc.dtype : val.storage_dtype;
         r.shape = shape_at_batch(val, batch);
         r.batch_stride = loc.batch_stride;
@@ -92,13 +106,16 @@ struct ContextImpl {
             for (ValueId v : g.node(n).outputs) ba->refs.push_back(ref(v, batch));
         }
         size_t pos = 0;
+        size_t k = 0;
         for (NodeId n : engine->exec) {
             const size_t ni = g.node(n).inputs.size();
             const size_t no = g.node(n).outputs.size();
             KernelArgs a;
             a.inputs = std::span<const TensorRef>(ba->refs.data() + pos, ni);
             a.outputs = std::span<const TensorRef>(ba->refs.data() + pos + ni, no);
-            a.workspace = workspace.data();
+            a.workspace = kernel_on_device.empty() || !kernel_on_device[k] ? workspace.data()
+                                                                            : device_workspace.get();
+            ++k;
             a.batch = batch;
             ba->args.push_back(a);
             pos += ni + no;
@@ -107,6 +124,58 @@ struct ContextImpl {
         return *slot;
     }
 };
+
+namespace {
+
+// Host or device memory for every runtime value (Backend::is_device), and the arenas. With no device
+// backend: one host arena, as planned. Otherwise a value lives on the device unless it is a graph
+// input or output or a node of a host backend touches it (or a value sharing its slot); the device
+// arena is the planned size, the host arena only as large as the host values reach.
+void place_values(ContextImpl& c) {
+    const EngineState& e = *c.engine;
+    const Graph& g = e.plan.graph;
+    const MemoryPlan& mp = e.plan.memory;
+    for (const auto& entry : e.backends)
+        if (entry.second->is_device()) c.device_backends.push_back(entry.second.get());
+    if (c.device_backends.empty()) {
+        c.arena = Tensor(DataType::U8, Shape{static_cast<int64_t>(mp.arena_bytes)});
+        return;
+    }
+    std::vector<char> host(g.num_values(), 0);
+    for (ValueId v : g.inputs()) host[v] = 1;
+    for (ValueId v : g.outputs()) host[v] = 1;
+    for (NodeId n : e.plan.order) {
+        const Node& node = g.node(n);
+        if (e.backends.at(node.backend)->is_device()) continue;
+        for (ValueId v : node.inputs) host[v] = 1;
+        for (ValueId v : node.outputs) host[v] = 1;
+    }
+    std::vector<char> root_host(g.num_values(), 0);
+    for (ValueId v = 0; v < g.num_values(); ++v)
+        if (mp.values[v].valid && host[v]) root_host[mp.values[v].root] = 1;
+    c.on_device.assign(g.num_values(), 0);
+    size_t host_end = 0;
+    for (ValueId v = 0; v < g.num_values(); ++v) {
+        const ValueLocation& loc = mp.values[v];
+        if (!loc.valid) continue;
+        if (!root_host[loc.root]) {
+            c.on_device[v] = 1;
+            continue;
+        }
+        const Value& val = g.value(v);
+        const DataType dt = val.constant ? val.desc.dtype : val.storage_dtype;
+        host_end = std::max(host_end, loc.offset + static_cast<size_t>(located_extent(val, loc)) * dtype_size(dt));
+    }
+    Backend* dev = c.device_backends.front();
+    c.device_arena = dev->allocate_device(std::max<size_t>(mp.arena_bytes, 1));
+    ENGINE_CHECK(c.device_arena != nullptr, "backend ", dev->name(), " could not allocate a device arena of ",
+                 mp.arena_bytes, " bytes");
+    host_end = std::max<size_t>(host_end, 1);
+    c.host_arena = dev->allocate_host(host_end);
+    if (c.host_arena == nullptr) c.arena = Tensor(DataType::U8, Shape{static_cast<int64_t>(host_end)});
+}
+
+}  // namespace
 
 Engine::Engine(std::unique_ptr<EngineImpl> impl) : impl_(std::move(impl)) {}
 Engine::~Engine() = default;
@@ -160,7 +229,7 @@ std::unique_ptr<ExecutionContext> Engine::create_context(int threads) const {
     auto c = std::make_unique<ContextImpl>();
     c->engine = impl_->state;
     c->threads = threads;
-    size_t workspace = 0;
+    size_t workspace = 0, device_workspace = 0;
     for (NodeId n : e.exec) {
         const Node& node = g.node(n);
         const std::vector<Tensor>& packed = e.plan.packed[n];
@@ -172,11 +241,23 @@ std::unique_ptr<ExecutionContext> Engine::create_context(int threads) const {
         }
         ENGINE_CHECK(c->kernels.back() != nullptr, "backend ", node.backend, " gave no kernel for node '",
                      node.name, "'");
-        workspace = std::max(workspace, c->kernels.back()->workspace_bytes(e.plan.info.max_batch));
+        const bool dev = e.backends.at(node.backend)->is_device();
+        c->kernel_on_device.push_back(dev ? 1 : 0);
+        size_t& ws = dev ? device_workspace : workspace;
+        ws = std::max(ws, c->kernels.back()->workspace_bytes(e.plan.info.max_batch));
         c->profile.push_back({node.name, std::string(op_type_name(node.op)), node.backend, 0.0, 0});
     }
-    c->arena = Tensor(DataType::U8, Shape{static_cast<int64_t>(e.plan.memory.arena_bytes)});
+    place_values(*c);
+    c->all_on_one_device = c->device_backends.size() == 1 && !c->kernels.empty() &&
+                           std::all_of(c->kernel_on_device.begin(), c->kernel_on_device.end(),
+                                       [](char d) { return d != 0; }) &&
+                           std::getenv("RTDET_NO_GRAPHS") == nullptr;
     c->workspace = Tensor(DataType::U8, Shape{static_cast<int64_t>(workspace)});
+    if (!c->device_backends.empty() && device_workspace > 0) {
+        c->device_workspace = c->device_backends.front()->allocate_device(device_workspace);
+        ENGINE_CHECK(c->device_workspace != nullptr, "backend ", c->device_backends.front()->name(),
+                     " could not allocate ", device_workspace, " bytes of device workspace");
+    }
     c->batches.resize(static_cast<size_t>(e.plan.info.max_batch) + 1);
     // Constant graph outputs: written once.
     for (ValueId v : g.outputs()) {
@@ -232,13 +313,53 @@ void ExecutionContext::run(int batch) {
     // Thread counts are per calling thread (OpenMP): set them on every run, it costs nothing.
     for (const auto& entry : e.backends) entry.second->set_threads(impl_->threads);
     if (!impl_->profiling) {
-        for (size_t i = 0; i < impl_->kernels.size(); ++i) impl_->kernels[i]->run(ba.args[i]);
+        if (impl_->device_backends.empty()) {
+            for (size_t i = 0; i < impl_->kernels.size(); ++i) impl_->kernels[i]->run(ba.args[i]);
+            return;
+        }
+        if (impl_->all_on_one_device) {
+            // One device backend runs everything: record the second run at this batch, replay later.
+            Backend* dev = impl_->device_backends.front();
+            const auto enqueue = [&] {
+                for (size_t i = 0; i < impl_->kernels.size(); ++i) impl_->kernels[i]->run(ba.args[i]);
+            };
+            if (ba.recording) {
+                dev->replay(ba.recording);
+            } else if (ba.runs >= 1 && !ba.capture_failed) {
+                ba.recording = dev->capture(enqueue);
+                if (ba.recording) {
+                    dev->replay(ba.recording);
+                } else {
+                    ba.capture_failed = true;
+                    enqueue();
+                }
+            } else {
+                enqueue();
+            }
+            ++ba.runs;
+            dev->synchronize();
+            return;
+        }
+        // Device kernels only enqueue: wait for them before a host kernel and at the end.
+        bool pending = false;
+        for (size_t i = 0; i < impl_->kernels.size(); ++i) {
+            const bool dev = impl_->kernel_on_device[i] != 0;
+            if (!dev && pending) {
+                for (Backend* b : impl_->device_backends) b->synchronize();
+                pending = false;
+            }
+            impl_->kernels[i]->run(ba.args[i]);
+            pending = pending || dev;
+        }
+        for (Backend* b : impl_->device_backends) b->synchronize();
         return;
     }
     using Clock = std::chrono::steady_clock;
     for (size_t i = 0; i < impl_->kernels.size(); ++i) {
         const auto t0 = Clock::now();
         impl_->kernels[i]->run(ba.args[i]);
+        if (!impl_->kernel_on_device.empty() && impl_->kernel_on_device[i])
+            for (Backend* b : impl_->device_backends) b->synchronize();
         const auto t1 = Clock::now();
         LayerTiming& t = impl_->profile[i];
         t.total_ms += std::chrono::duration<double, std::milli>(t1 - t0).count();

@@ -6,7 +6,7 @@
 #   bench.jsonl    one JSON line per `rtdet bench` run (model, precision, batch, timings)
 #   peer.json      the PyTorch peer's timings (scripts/gpu/torch_peer.py)
 #   summary.txt    ours vs PyTorch, with the ratios
-# Usage: scripts/gpu/run.sh [all|tests|bench|peer]...   (default: all; stages run in the order given)
+# Usage: scripts/gpu/run.sh [all|tests|bench|peer|compare]...   (default: all; stages run in the order given)
 # Each stage fits well inside the device tool's 10-minute command limit; `all` is about 6 minutes.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -54,7 +54,7 @@ ldd "$B/bin/engine_cuda_tests" | grep -E "cud|cublas|not found|stdc" || true
 
 run_tests() {
   say "engine_cuda_tests"
-  "$B/bin/engine_cuda_tests" --gtest_output="xml:$OUT/tests.xml" --gtest_brief=1
+  timeout 300 "$B/bin/engine_cuda_tests" --gtest_output="xml:$OUT/tests.xml" --gtest_brief=1
   echo "engine_cuda_tests exit code $?"
 }
 
@@ -63,9 +63,10 @@ bench_one() {
   local onnx=$1 name=$2 prec=$3 batch=$4 iters=$5
   local plan=$WORK/$name.$prec.b$batch.plan json=$WORK/$name.$prec.b$batch.json
   say "build $name $prec max-batch $batch"
-  "$RTDET" build "$onnx" --device cuda --precision "$prec" --max-batch "$batch" -o "$plan" || return
+  timeout 150 "$RTDET" build "$onnx" --device cuda --precision "$prec" --max-batch "$batch" \
+    --timing-cache "$WORK/timing.cache" -o "$plan" || return
   say "bench $name $prec batch $batch"
-  "$RTDET" bench "$plan" --batch "$batch" --warmup 20 --iterations "$iters" --json "$json" || return
+  timeout 90 "$RTDET" bench "$plan" --batch "$batch" --warmup 20 --iterations "$iters" --json "$json" || return
   python3 - "$json" "$name" "$prec" "$batch" >> "$OUT/bench.jsonl" <<'PY'
 import json, sys
 path, name, prec, batch = sys.argv[1:5]
@@ -75,13 +76,18 @@ print(json.dumps(d))
 PY
 }
 
-run_bench() {
-  [ -x "$RTDET" ] || { echo "run: no rtdet in the bundle (it did not build without OpenCV): bench skipped"; return; }
+convert_models() {
+  [ -f "$WORK/yolov3-416.onnx" ] && [ -f "$WORK/yolo-fastest-1.1.onnx" ] && return 0
   say "convert"
   "$RTDET" convert "$RTDET_DATA/models/yolo-fastest/yolo-fastest-1.1_coco/yolo-fastest-1.1.cfg" \
     "$RTDET_DATA/models/yolo-fastest/yolo-fastest-1.1_coco/yolo-fastest-1.1.weights" -o "$WORK/yolo-fastest-1.1.onnx"
   "$RTDET" convert "$RTDET_DATA/models/darknet_cfg/yolov3.cfg" --random-weights 4321 --width 416 --height 416 \
     -o "$WORK/yolov3-416.onnx"
+}
+
+run_bench() {
+  [ -x "$RTDET" ] || { echo "run: no rtdet in the bundle (it did not build without OpenCV): bench skipped"; return; }
+  convert_models
   : > "$OUT/bench.jsonl"
   for prec in fp16 fp32; do
     bench_one "$WORK/yolov3-416.onnx" yolov3-416 $prec 1 300
@@ -91,9 +97,23 @@ run_bench() {
   done
 }
 
+# FP16 vs FP32 per output (rtdet bench --compare): both plans built from the ONNX model, same inputs.
+run_compare() {
+  [ -x "$RTDET" ] || return 0
+  convert_models
+  local m
+  for m in yolov3-416 yolo-fastest-1.1; do
+    [ -f "$WORK/$m.onnx" ] || continue
+    say "compare $m fp16 vs fp32"
+    timeout 200 "$RTDET" bench "$WORK/$m.onnx" --device cuda --precision fp16 --compare fp32 --batch 1 \
+      --warmup 2 --iterations 5 --json "$WORK/$m.compare.json" && cp "$WORK/$m.compare.json" "$OUT/" 2>/dev/null
+  done
+}
+
 run_peer() {
   say "PyTorch peer"
-  PYTHONUNBUFFERED=1 python3 scripts/gpu/torch_peer.py --cfg "$RTDET_DATA/models/darknet_cfg/yolov3.cfg" \
+  # PyTorch brings its own cuDNN: without our LD_LIBRARY_PATH (the system cuDNN is older).
+  env -u LD_LIBRARY_PATH PYTHONUNBUFFERED=1 timeout 240 python3 scripts/gpu/torch_peer.py --cfg "$RTDET_DATA/models/darknet_cfg/yolov3.cfg" \
     --size 416 --json "$OUT/peer.json"
 }
 
@@ -104,11 +124,33 @@ summarize() {
 
 for s in "${stages[@]}"; do
   case "$s" in
-    all) run_tests; run_bench; run_peer; summarize ;;
+    all) run_tests; run_bench; run_peer; summarize; run_compare ;;
     tests) run_tests ;;
     bench) run_bench; summarize ;;
     peer) run_peer; summarize ;;
-    *) echo "run: unknown stage '$s' (all, tests, bench, peer)"; exit 2 ;;
+    compare) run_compare ;;
+    diag)  # where the time goes: graphs on/off, per-layer profile (synchronized per layer), batch 64
+      convert_models
+      P=$WORK/yolov3-416.fp16.b1.plan
+      say "build fp16 b1 (-v: tactic choices)"
+      timeout 200 "$RTDET" -v build "$WORK/yolov3-416.onnx" --device cuda --precision fp16 --max-batch 1 \
+        --timing-cache "$WORK/timing.cache" -o "$P" > "$WORK/build_v.log" 2>&1; tail -2 "$WORK/build_v.log"
+      grep -- "-> algo" "$WORK/build_v.log" | sed 's/.*-> //' | sort | uniq -c | sort -rn | head -20
+      grep -- "-> algo" "$WORK/build_v.log" | head -3
+      say "legacy API only"; RTDET_CUDNN_LEGACY=1 timeout 100 "$RTDET" build "$WORK/yolov3-416.onnx" --device cuda \
+        --precision fp16 --max-batch 1 -o "$WORK/legacy.plan" | tail -1
+      timeout 60 "$RTDET" bench "$WORK/legacy.plan" --warmup 20 --iterations 200 | tail -2
+      say "graphs on"; timeout 60 "$RTDET" bench "$P" --warmup 20 --iterations 200 | tail -3
+      say "graphs off"; RTDET_NO_GRAPHS=1 timeout 60 "$RTDET" bench "$P" --warmup 20 --iterations 200 | tail -3
+      say "profile"; RTDET_NO_GRAPHS=1 timeout 60 "$RTDET" bench "$P" --warmup 5 --iterations 50 --profile | sort -k5 -n -r | head -12
+      : > "$OUT/bench.jsonl"
+      bench_one "$WORK/yolov3-416.onnx" yolov3-416 fp16 64 30 ;;
+    quick)  # one build + bench of each model at FP16 batch 1 (a smoke test of the whole path)
+      convert_models
+      : > "$OUT/bench.jsonl"
+      bench_one "$WORK/yolov3-416.onnx" yolov3-416 fp16 1 200
+      bench_one "$WORK/yolo-fastest-1.1.onnx" yolo-fastest-1.1 fp16 1 200 ;;
+    *) echo "run: unknown stage '$s' (all, tests, bench, peer, compare)"; exit 2 ;;
   esac
 done
 say "done"

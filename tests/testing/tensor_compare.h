@@ -2,9 +2,11 @@
 // works for tensors of any scale.
 #pragma once
 
+#include <ostream>
 #include <string>
 
 #include "engine/core/tensor.h"
+#include "engine/ir/layout.h"
 
 namespace testing_util {
 
@@ -25,3 +27,9 @@ engine::Tensor random_tensor(const engine::Shape& shape, uint32_t seed, float lo
 std::string data_dir();
 
 }  // namespace testing_util
+
+// GoogleTest prints parameters with these (ctest test lists then read "GetParam() = nhwc", not bytes).
+namespace engine {
+inline void PrintTo(DataType d, std::ostream* os) { *os << dtype_name(d); }
+inline void PrintTo(Layout l, std::ostream* os) { *os << layout_name(l); }
+}  // namespace engine

@@ -13,12 +13,17 @@
 // AlgorithmEx on random data at max batch; and, where the epilogue fits cuDNN's fused form
 // act(conv + z + bias) with act identity or ReLU, cudnnConvolutionBiasActivationForward instead of
 // conv + our epilogue, when it measures faster. Leaky/mish/silu epilogues (YOLO's) always run as our
-// kernel; on NHWC F16 it is one pass at memory speed over the output.
+// kernel; on NHWC F16 it is one pass at memory speed over the output. F16 layers also try cuDNN's
+// graph API (conv_graph.h): the conv alone (+ our epilogue) and conv + bias + act (+ residual) fused in
+// one kernel, each over the first engine configurations of cuDNN's heuristics; the fastest of all the
+// candidates wins (set RTDET_CUDNN_LEGACY=1 to leave the graph API out).
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <sstream>
 
+#include "engine/backends/cuda/conv_graph.h"
 #include "engine/backends/cuda/cuda_kernels.h"
 #include "engine/backends/cuda/kernels/epilogue.cuh"
 #include "engine/backends/cuda/kernels/fill.cuh"
@@ -29,9 +34,15 @@
 namespace engine::cuda {
 namespace {
 
-// The tactic blob: I32 [kTacticSize].
+// The tactic blob: I32 [kTacticSize]. kFused: how the layer runs (Form); kAlgo: the legacy algorithm, or
+// for the graph forms the rank of the engine configuration in cuDNN's heuristics at max batch.
 enum TacticField : int { kVersion, kAlgo, kMath, kPaddedC, kFused, kTacticSize };
-constexpr int32_t kTacticVersion = 1;
+enum Form : int32_t { kLegacy = 0, kLegacyFused = 1, kGraph = 2, kGraphFused = 3 };
+constexpr int32_t kTacticVersion = 2;
+
+bool is_graph(int32_t form) { return form == kGraph || form == kGraphFused; }
+// Whether the form takes the bias in the storage type (cuDNN adds it) rather than our epilogue.
+bool bias_in_storage(int32_t form) { return form == kLegacyFused || form == kGraphFused; }
 constexpr size_t kAlign = 256;
 
 size_t align_up(size_t x) { return (x + kAlign - 1) / kAlign * kAlign; }
@@ -133,8 +144,48 @@ struct ConvDescs {
     FilterDesc w;
     ConvDesc conv;
     ActDesc act;
-    size_t workspace = 0;  // cuDNN's workspace for the tactic's algorithm
+    std::unique_ptr<GraphConvPlan> graph;  // graph forms
+    size_t workspace = 0;                  // cuDNN's workspace for the tactic's algorithm
 };
+
+GraphConvSpec graph_spec(const ConvProblem& c, int batch, bool fused) {
+    GraphConvSpec s;
+    s.dtype = c.dtype;
+    s.n = batch;
+    s.c = c.padded() ? c.padded_c : c.in_c();
+    s.h = c.x[2];
+    s.w = c.x[3];
+    s.k = c.out_c();
+    s.cg = c.padded_c;
+    s.r = c.w[2];
+    s.s = c.w[3];
+    s.oh = c.y[2];
+    s.ow = c.y[3];
+    s.pads = {c.p.pads[0], c.p.pads[1]};
+    s.strides = {c.p.stride[0], c.p.stride[1]};
+    s.dilations = {c.p.dilation[0], c.p.dilation[1]};
+    s.fused = fused;
+    s.act = c.p.act;
+    s.post_act = c.p.post_act;
+    s.residual = c.residual;
+    return s;
+}
+
+// The graph plan at `batch`: the configuration of rank `rank` when it finalizes and its workspace fits
+// `max_ws`, else the first of the others that does. nullptr when none does.
+std::unique_ptr<GraphConvPlan> graph_plan(cudnnHandle_t h, const ConvProblem& c, int batch, bool fused, int rank,
+                                          size_t max_ws) {
+    const GraphConvSpec s = graph_spec(c, batch, fused);
+    int count = 0;
+    auto p = GraphConvPlan::make(h, s, rank, &count);
+    if (p && p->workspace() <= max_ws) return p;
+    for (int i = 0; i < count; ++i) {
+        if (i == rank) continue;
+        p = GraphConvPlan::make(h, s, i);
+        if (p && p->workspace() <= max_ws) return p;
+    }
+    return nullptr;
+}
 
 void set_descs(ConvDescs& d, const ConvProblem& c, int batch, cudnnMathType_t math) {
     const cudnnDataType_t dt = cudnn_type(c.dtype);
@@ -191,15 +242,22 @@ void enqueue_conv(const ConvProblem& c, const std::array<int32_t, kTacticSize>& 
     }
     const float one = 1.f, zero = 0.f;
     const auto algo = static_cast<cudnnConvolutionFwdAlgo_t>(t[kAlgo]);
-    if (t[kFused] != 0) {
+    if (t[kFused] == kGraphFused) {
+        d.graph->execute(h, x, b.w, b.bias_y, c.residual ? b.r : nullptr, b.y, ws);
+        return;
+    }
+    if (t[kFused] == kGraph) {
+        d.graph->execute(h, x, b.w, nullptr, nullptr, b.y, ws);
+    } else if (t[kFused] == kLegacyFused) {
         const float alpha2 = c.residual ? 1.f : 0.f;
         CUDNN_CHECK(cudnnConvolutionBiasActivationForward(h, &one, d.x.d, x, d.w.d, b.w, d.conv.d, algo, ws,
                                                           d.workspace, &alpha2, d.y.d, c.residual ? b.r : b.y,
                                                           d.bias.d, b.bias_y, d.act.d, d.y.d, b.y));
         return;
+    } else {
+        CUDNN_CHECK(cudnnConvolutionForward(h, &one, d.x.d, x, d.w.d, b.w, d.conv.d, algo, ws, d.workspace,
+                                            &zero, d.y.d, b.y));
     }
-    CUDNN_CHECK(cudnnConvolutionForward(h, &one, d.x.d, x, d.w.d, b.w, d.conv.d, algo, ws, d.workspace, &zero,
-                                        d.y.d, b.y));
     EpilogueArgs e;
     e.x = b.y;
     e.y = b.y;
@@ -272,9 +330,16 @@ struct TimingRig {
 float time_tactic(const ConvProblem& c, const std::array<int32_t, kTacticSize>& t, TimingRig& rig,
                   cudnnHandle_t h, cudaStream_t s) {
     ConvDescs d;
-    set_descs(d, c, c.max_batch, static_cast<cudnnMathType_t>(t[kMath]));
-    if (t[kFused] != 0) set_act_desc(d, fused_form(c));
-    d.workspace = workspace_for(h, d, static_cast<cudnnConvolutionFwdAlgo_t>(t[kAlgo]));
+    if (is_graph(t[kFused])) {
+        set_descs(d, c, c.max_batch, CUDNN_TENSOR_OP_MATH);
+        d.graph = GraphConvPlan::make(h, graph_spec(c, c.max_batch, t[kFused] == kGraphFused), t[kAlgo]);
+        if (!d.graph) return 1e30f;
+        d.workspace = d.graph->workspace();
+    } else {
+        set_descs(d, c, c.max_batch, static_cast<cudnnMathType_t>(t[kMath]));
+        if (t[kFused] != 0) set_act_desc(d, fused_form(c));
+        d.workspace = workspace_for(h, d, static_cast<cudnnConvolutionFwdAlgo_t>(t[kAlgo]));
+    }
     if (align_up(c.padded_bytes(c.max_batch)) + d.workspace > rig.ws.bytes()) return 1e30f;
     ConvBuffers b;
     b.x = rig.x.get();
@@ -394,10 +459,34 @@ std::array<int32_t, kTacticSize> measure_tactic(CudaState& st, const ConvProblem
             break;
         }
     }
+    // cuDNN's graph API (F16): the conv alone and the fused epilogue, over the heuristics' first choices.
+    if (only_fused < 0 && c.dtype == DataType::F16 && std::getenv("RTDET_CUDNN_LEGACY") == nullptr) {
+        for (const int32_t gform : {kGraph, kGraphFused}) {
+            if (gform == kGraphFused && !graph_epilogue_supported(c.p.act, c.p.post_act, c.residual)) continue;
+            int count = 0;
+            (void)GraphConvPlan::make(h, graph_spec(c, batch, gform == kGraphFused), -1, &count);
+            const int tries = std::min(count, gform == kGraph ? 5 : 4);
+            for (int r = 0; r < tries; ++r) {
+                std::array<int32_t, kTacticSize> t{kTacticVersion, r, 0, c.padded_c, gform};
+                float ms = 1e30f;
+                try {
+                    ms = time_tactic(c, t, rig, h, stream.get());
+                } catch (const Error& e) {
+                    spdlog::debug("cuda: {}: graph gform {} config {} refused: {}", c.name, gform, r, e.what());
+                }
+                report += concat(", graph", gform == kGraphFused ? " fused" : "", " #", r, " ", ms, " ms");
+                if (ms < best_ms) {
+                    best_ms = ms;
+                    best = t;
+                }
+            }
+        }
+    }
     ENGINE_CHECK(best_ms < 1e29f, "cuda: ", c.name, ": cuDNN has no convolution algorithm for this layer (",
                  returned, " measured", only_fused == 1 ? ", fused form only" : "", ")");
-    spdlog::debug("cuda: {}: {} -> algo {}{} ({} ms)", c.name, report, best[kAlgo],
-                  best[kFused] ? " fused" : "", best_ms);
+    static const char* const kFormNames[] = {"", " fused", " graph", " graph fused"};
+    spdlog::debug("cuda: {}: {} -> algo {}{} ({} ms)", c.name, report, best[kAlgo], kFormNames[best[kFused] & 3],
+                  best_ms);
     return best;
 }
 
@@ -408,7 +497,7 @@ class ConvKernel final : public Kernel {
         : st_(st), c_(std::move(c)), t_(t) {
         w_ = st.device_copy(w);
         bias_ = st.device_copy(bias);
-        if (t_[kFused] != 0) {
+        if (bias_in_storage(t_[kFused])) {
             const Tensor by = bias_in(c_.dtype, bias);
             bias_y_ = DeviceBuffer(by.bytes());
             bias_y_.upload(by.data(), by.bytes());
@@ -452,6 +541,17 @@ class ConvKernel final : public Kernel {
         auto& slot = descs_[static_cast<size_t>(batch)];
         if (!slot) {
             auto d = std::make_unique<ConvDescs>();
+            if (is_graph(t_[kFused])) {
+                set_descs(*d, c_, batch, CUDNN_TENSOR_OP_MATH);
+                const size_t pad = align_up(c_.padded_bytes(batch));
+                const size_t room = batch == c_.max_batch ? SIZE_MAX : workspace_ > pad ? workspace_ - pad : 0;
+                d->graph = graph_plan(h, c_, batch, t_[kFused] == kGraphFused, t_[kAlgo], room);
+                ENGINE_CHECK(d->graph != nullptr, "cuda: ", c_.name, ": no cuDNN graph engine runs this layer at batch ",
+                             batch);
+                d->workspace = d->graph->workspace();
+                slot = std::move(d);
+                return *slot;
+            }
             set_descs(*d, c_, batch, static_cast<cudnnMathType_t>(t_[kMath]));
             if (t_[kFused] != 0) set_act_desc(*d, fused_form(c_));
             d->workspace = workspace_for(h, *d, static_cast<cudnnConvolutionFwdAlgo_t>(t_[kAlgo]));

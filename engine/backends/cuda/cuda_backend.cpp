@@ -30,8 +30,67 @@ bool is_runtime_4d(const Graph& g, ValueId v) {
 bool storage_ok(DataType dt) { return dt == DataType::F32 || dt == DataType::F16; }
 
 bool value_on_host(const Graph& g, ValueId v) {
-    (void)g, (void)v;
+    const Value& val = g.value(v);
+    if (val.is_graph_input || val.is_graph_output) return true;
+    if (val.producer != kNoNode && g.node(val.producer).backend != "cuda") return true;
+    for (NodeId c : val.consumers)
+        if (!g.node(c).dead && g.node(c).backend != "cuda") return true;
     return false;
+}
+
+namespace {
+
+// Wraps a kernel other than Reorder: the first time it sees a set of arguments, checks that every
+// runtime operand is in device memory (the runtime keeps graph inputs and outputs and host backends'
+// values on the host; only Reorder crosses), so a plan that would hand a kernel host memory fails
+// with one clear line instead of an illegal address. Later runs with the same arguments cost one
+// comparison.
+class DeviceOperandCheck final : public Kernel {
+  public:
+    DeviceOperandCheck(const Graph& g, NodeId n, std::unique_ptr<Kernel> inner)
+        : inner_(std::move(inner)), label_(node_label(g, n)) {
+        const Node& node = g.node(n);
+        for (ValueId v : node.inputs) {
+            in_runtime_.push_back(g.value(v).constant == nullptr ? 1 : 0);
+            in_names_.push_back(g.value(v).name);
+        }
+        for (ValueId v : node.outputs) out_names_.push_back(g.value(v).name);
+    }
+    size_t workspace_bytes(int max_batch) const override { return inner_->workspace_bytes(max_batch); }
+    void run(const KernelArgs& args) override {
+        if (args.inputs.data() != seen_in_ || args.outputs.data() != seen_out_) {
+            for (size_t i = 0; i < args.inputs.size() && i < in_runtime_.size(); ++i)
+                if (in_runtime_[i]) check(args.inputs[i].data, in_names_[i]);
+            for (size_t i = 0; i < args.outputs.size() && i < out_names_.size(); ++i)
+                check(args.outputs[i].data, out_names_[i]);
+            seen_in_ = args.inputs.data();
+            seen_out_ = args.outputs.data();
+        }
+        inner_->run(args);
+    }
+
+  private:
+    void check(const void* p, const std::string& name) const {
+        cudaPointerAttributes a{};
+        CUDA_CHECK(cudaPointerGetAttributes(&a, p));
+        ENGINE_CHECK(a.type == cudaMemoryTypeDevice || a.type == cudaMemoryTypeManaged, "cuda: ", label_,
+                     ": value '", name,
+                     "' is in host memory (a graph input/output or a host backend's value): only Reorder "
+                     "nodes cross between host and device");
+    }
+
+    std::unique_ptr<Kernel> inner_;
+    std::string label_;
+    std::vector<char> in_runtime_;
+    std::vector<std::string> in_names_, out_names_;
+    const TensorRef* seen_in_ = nullptr;
+    const TensorRef* seen_out_ = nullptr;
+};
+
+}  // namespace
+
+std::unique_ptr<Kernel> with_device_check(const Graph& g, NodeId n, std::unique_ptr<Kernel> k) {
+    return std::make_unique<DeviceOperandCheck>(g, n, std::move(k));
 }
 
 cudaStream_t stream_of(const KernelArgs& args) {
@@ -137,6 +196,65 @@ class CudaBackend final : public Backend {
         return reject(why, concat(op_type_name(op), " has no CUDA kernel"));
     }
 
+    std::vector<size_t> packed_inputs(const Graph& g, NodeId n) const override {
+        if (g.node(n).op == OpType::Conv) return {1, 2};
+        return {};
+    }
+
+    bool is_device() const override { return true; }
+
+    std::shared_ptr<void> allocate_device(size_t bytes) override {
+        void* p = nullptr;
+        CUDA_CHECK(cudaMalloc(&p, bytes));
+        return std::shared_ptr<void>(p, [](void* q) { (void)cudaFree(q); });
+    }
+
+    std::shared_ptr<void> allocate_host(size_t bytes) override {
+        void* p = nullptr;
+        CUDA_CHECK(cudaMallocHost(&p, bytes));
+        return std::shared_ptr<void>(p, [](void* q) { (void)cudaFreeHost(q); });
+    }
+
+    void synchronize() override { CUDA_CHECK(cudaStreamSynchronize(cudaStreamPerThread)); }
+
+    // A CUDA graph of the run, captured on the stream the kernels enqueue on. Any failure (an
+    // operation that cannot be captured) gives nullptr: the runtime then runs the kernels directly.
+    std::shared_ptr<void> capture(const std::function<void()>& enqueue) override {
+        const cudaStream_t s = cudaStreamPerThread;
+        if (cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal) != cudaSuccess) {
+            (void)cudaGetLastError();
+            return nullptr;
+        }
+        bool ok = true;
+        try {
+            enqueue();
+        } catch (const Error& e) {
+            spdlog::debug("cuda: graph capture failed: {}", e.what());
+            ok = false;
+        }
+        cudaGraph_t graph = nullptr;
+        const cudaError_t end = cudaStreamEndCapture(s, &graph);
+        if (!ok || end != cudaSuccess || graph == nullptr) {
+            if (graph != nullptr) (void)cudaGraphDestroy(graph);
+            (void)cudaGetLastError();
+            spdlog::debug("cuda: graph capture failed ({}): running the kernels directly", cudaGetErrorString(end));
+            return nullptr;
+        }
+        cudaGraphExec_t exec = nullptr;
+        const cudaError_t inst = cudaGraphInstantiate(&exec, graph, 0);
+        (void)cudaGraphDestroy(graph);
+        if (inst != cudaSuccess) {
+            (void)cudaGetLastError();
+            spdlog::debug("cuda: graph instantiation failed ({})", cudaGetErrorString(inst));
+            return nullptr;
+        }
+        return std::shared_ptr<void>(exec, [](void* p) { (void)cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(p)); });
+    }
+
+    void replay(const std::shared_ptr<void>& recording) override {
+        CUDA_CHECK(cudaGraphLaunch(static_cast<cudaGraphExec_t>(recording.get()), cudaStreamPerThread));
+    }
+
     bool supports_precision(const Graph& g, NodeId n, DataType dt) const override {
         if (dt == DataType::F32) return true;
         return dt == DataType::F16 && supports(g, n, nullptr);
@@ -151,17 +269,22 @@ class CudaBackend final : public Backend {
 
     std::unique_ptr<Kernel> create_kernel(const Graph& g, NodeId n, std::span<const Tensor> packed) override {
         const OpType op = g.node(n).op;
+        if (op == OpType::Reorder) return make_reorder_kernel(g, n);
+        return with_device_check(g, n, make_device_kernel(g, n, packed));
+    }
+
+  private:
+    std::unique_ptr<Kernel> make_device_kernel(const Graph& g, NodeId n, std::span<const Tensor> packed) {
+        const OpType op = g.node(n).op;
         if (op == OpType::Conv) return make_conv_kernel(*state_, g, n, packed);
         if (op == OpType::MaxPool) return make_pool_kernel(g, n);
         if (op == OpType::Resize) return make_resize_kernel(g, n);
         if (op == OpType::Concat) return make_concat_kernel(g, n);
         if (op == OpType::Add || op == OpType::Mul) return make_binary_kernel(g, n);
-        if (op == OpType::Reorder) return make_reorder_kernel(g, n);
         if (op_is_activation(op)) return make_act_kernel(g, n);
         ENGINE_THROW("cuda: ", node_label(g, n), ": no CUDA kernel for ", op_type_name(op));
     }
 
-  private:
     std::unique_ptr<CudaState> state_;
 };
 

@@ -66,6 +66,9 @@ bool storage_ok(DataType dt);
 // Whether runtime value v lives in host memory (graph inputs/outputs and the values of host
 // backends) rather than in the device memory the CUDA kernels work in.
 bool value_on_host(const Graph& g, ValueId v);
+// Kernel k of node n (not a Reorder), checking on its first run with each set of arguments that every
+// runtime operand is in device memory: only Reorder kernels cross between host and device.
+std::unique_ptr<Kernel> with_device_check(const Graph& g, NodeId n, std::unique_ptr<Kernel> k);
 // Checks at kernel creation that the value is stored as the kernels expect (NHWC for 4-D runtime
 // values); throws engine::Error naming the node otherwise (e.g. a plan forced to --layout plain).
 void check_nhwc(const Graph& g, NodeId n, ValueId v);

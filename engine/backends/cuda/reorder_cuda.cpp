@@ -3,7 +3,8 @@
 // A host -> device Reorder copies the host tensor as it is into device staging memory (the kernel's
 // workspace) and converts there; device -> host converts into staging and copies the result out. The
 // copies are asynchronous on the context's stream (the runtime's host arena is pinned, so they
-// overlap with nothing else but do not stall the CPU thread).
+// overlap with nothing else but do not stall the CPU thread). Which side is in host memory is read off
+// the pointers on the first run (the runtime places values; cudaPointerGetAttributes tells).
 #include "engine/backends/cuda/cuda_kernels.h"
 #include "engine/backends/cuda/kernels/reorder.cuh"
 
@@ -26,8 +27,8 @@ class ReorderKernel final : public Kernel {
         const Node& node = g.node(n);
         const Value& x = g.value(node.inputs[0]);
         const Value& y = g.value(node.outputs[0]);
-        in_ = {x.layout, x.storage_dtype, value_on_host(g, node.inputs[0])};
-        out_ = {y.layout, y.storage_dtype, value_on_host(g, node.outputs[0])};
+        in_ = {x.layout, x.storage_dtype, false};
+        out_ = {y.layout, y.storage_dtype, false};
         shape_ = x.desc.shape;
         sample_ = shape_.empty() ? 1 : shape_numel(shape_) / std::max<int64_t>(shape_[0], 1);
         if (shape_.size() == 4) {
@@ -38,11 +39,9 @@ class ReorderKernel final : public Kernel {
 
     size_t workspace_bytes(int max_batch) const override {
         (void)max_batch;
-        // Staging for the host side: the host tensor's samples, densely, in its own storage type.
-        const Storage& host = in_.host ? in_ : out_;
-        if (!in_.host && !out_.host) return 0;
-        if (in_.host && out_.host) return 0;
-        const size_t bytes = static_cast<size_t>(outer() * sample_) * dtype_size(host.dtype);
+        // Staging for the host side (either, whichever it is): its samples, densely.
+        const size_t bytes = static_cast<size_t>(outer() * sample_) *
+                             std::max(dtype_size(in_.dtype), dtype_size(out_.dtype));
         return (bytes + kAlign - 1) / kAlign * kAlign;
     }
 
@@ -50,6 +49,12 @@ class ReorderKernel final : public Kernel {
         const cudaStream_t s = stream_of(args);
         const TensorRef& x = args.inputs[0];
         const TensorRef& y = args.outputs[0];
+        if (x.data != seen_x_ || y.data != seen_y_) {
+            in_.host = is_host_pointer(x.data);
+            out_.host = is_host_pointer(y.data);
+            seen_x_ = x.data;
+            seen_y_ = y.data;
+        }
         const int64_t n = x.shape.empty() ? 1 : x.shape[0];
         const size_t in_elem = dtype_size(in_.dtype), out_elem = dtype_size(out_.dtype);
         if (in_.host && out_.host) {  // never planned (host backends convert host values), but well defined
@@ -76,6 +81,12 @@ class ReorderKernel final : public Kernel {
     }
 
   private:
+    static bool is_host_pointer(const void* p) {
+        cudaPointerAttributes a{};
+        CUDA_CHECK(cudaPointerGetAttributes(&a, p));
+        return a.type != cudaMemoryTypeDevice && a.type != cudaMemoryTypeManaged;
+    }
+
     int64_t outer() const { return shape_.empty() ? 1 : shape_[0]; }
 
     // Copies n samples of `sample_` elements between memories with their own batch strides.
@@ -115,6 +126,8 @@ class ReorderKernel final : public Kernel {
     }
 
     Storage in_, out_;
+    const void* seen_x_ = nullptr;
+    const void* seen_y_ = nullptr;
     Shape shape_;
     int64_t sample_ = 1;
     int64_t c_ = 0, hw_ = 0;
@@ -136,8 +149,6 @@ bool reorder_supported(const Graph& g, NodeId n, std::string* why) {
         if (v->layout == Layout::NHWC && v->desc.shape.size() != 4)
             return reject(why, "nhwc layout of a non-4-D tensor");
     }
-    if (value_on_host(g, node.inputs[0]) && value_on_host(g, node.outputs[0]))
-        return reject(why, "both sides on the host (a host backend's Reorder)");
     return true;
 }
 

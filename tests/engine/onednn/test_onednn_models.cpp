@@ -138,6 +138,12 @@ void expect_plan_matches_reference(const Graph& g, const engine::Plan& plan, dou
     }
 }
 
+void PrintTo(const ModelCase& m, std::ostream* os) { *os << m.name; }
+void PrintTo(const BuildCase& b, std::ostream* os) {
+    *os << b.layout << " " << engine::precision_name(b.precision);
+    for (const auto& p : b.disabled) *os << " -" << p;
+}
+
 using ModelParam = std::tuple<ModelCase, BuildCase>;
 
 class OneDnnModel : public ::testing::TestWithParam<ModelParam> {};
@@ -253,6 +259,23 @@ TEST(OneDnnPlan, Fp16FallsBackToBf16WhereAvailable) {
     }
     EXPECT_FALSE(any_f16);
     EXPECT_EQ(any_bf16, cpu_has_bf16());
+}
+
+// Without AVX512-BF16/AMX (ctest runs this suite once more with DNNL_MAX_CPU_ISA=AVX2: the
+// onednn_isa_avx2 test), a BF16 request builds an all-FP32 plan that still matches the reference.
+TEST(OneDnnPlan, Bf16RequestWithoutTheIsaBuildsFp32) {
+    if (cpu_has_bf16())
+        GTEST_SKIP() << "this CPU runs BF16 (" << engine::onednn_cpu_isa()
+                     << "); ctest's onednn_isa_avx2 runs this case with DNNL_MAX_CPU_ISA=AVX2";
+    const Graph g = model_yolo_like();
+    const engine::Plan plan = build(g, {"nhwc", engine::Precision::BF16, {}});
+    int onednn = 0;
+    for (const engine::LayerInfo& l : plan.info().layers) {
+        EXPECT_EQ(l.precision, "f32") << l.name;
+        onednn += l.backend == "onednn";
+    }
+    EXPECT_GT(onednn, 0);
+    expect_plan_matches_reference(g, plan, kModelF32Tolerance, "bf16 request without bf16 isa");
 }
 
 TEST(OneDnnPlan, DeviceSignatureNamesTheIsa) {

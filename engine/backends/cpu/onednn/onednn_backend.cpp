@@ -73,6 +73,13 @@ class OneDnnBackend final : public Backend {
         return {};
     }
 
+    std::vector<size_t> packed_inputs(const Graph& g, NodeId n) const override {
+        const Node& node = g.node(n);
+        if (node.op == OpType::Conv) return {1, 2};             // weights, bias
+        if (node.op == OpType::BatchNorm) return {1, 2, 3, 4};  // folded into scale, shift
+        return {};
+    }
+
     std::unique_ptr<Kernel> create_kernel(const Graph& g, NodeId n, std::span<const Tensor> packed) override {
         const OpType op = g.node(n).op;
         try {

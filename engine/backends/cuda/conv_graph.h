@@ -1,0 +1,60 @@
+// Convolutions through cuDNN's graph (backend) API: the operation graph conv [+ bias + act
+// (+ residual add + post_act)] with activations NHWC, its engine configurations ranked by cuDNN's
+// heuristics, and one finalized execution plan per (layer, batch). The fused form runs the epilogue
+// inside cuDNN's kernel (runtime fusion engines); the conv-only form leaves it to our epilogue kernel.
+// Internal to engine/backends/cuda (conv_cudnn.cpp measures these against the legacy API).
+#pragma once
+
+#include <cudnn.h>
+
+#include <array>
+#include <cstdint>
+#include <memory>
+
+#include "engine/core/dtype.h"
+#include "engine/ir/params.h"
+
+namespace engine::cuda {
+
+struct GraphConvSpec {
+    DataType dtype = DataType::F16;  // storage of x, y, r, weights and bias
+    int64_t n = 1, c = 0, h = 0, w = 0;  // x NHWC (c: channels as the kernel reads them, padded)
+    int64_t k = 0, cg = 0, r = 0, s = 0;  // weights [k][r][s][cg], cg = c / groups
+    int64_t oh = 0, ow = 0;
+    std::array<int64_t, 2> pads{}, strides{1, 1}, dilations{1, 1};
+    bool fused = false;  // bias + act (+ residual + post_act) in the graph
+    Act act, post_act;
+    bool residual = false;
+};
+
+// Whether the epilogue (act, residual, post_act) has a form the graph expresses (identity, ReLU, leaky
+// ReLU, sigmoid, SiLU).
+bool graph_epilogue_supported(const Act& act, const Act& post_act, bool residual);
+
+class GraphConvPlan {
+  public:
+    // The execution plan from the heuristics' engine configuration number `rank` (0 = cuDNN's first
+    // choice). nullptr when there is no such configuration or it does not finalize for this graph.
+    // *count (when given) receives how many configurations the heuristics returned.
+    static std::unique_ptr<GraphConvPlan> make(cudnnHandle_t h, const GraphConvSpec& spec, int rank,
+                                               int* count = nullptr);
+    ~GraphConvPlan();
+    GraphConvPlan(const GraphConvPlan&) = delete;
+    GraphConvPlan& operator=(const GraphConvPlan&) = delete;
+
+    size_t workspace() const { return workspace_; }
+    // Enqueues the conv on the handle's stream. bias and r are ignored unless fused (r: residual only).
+    void execute(cudnnHandle_t h, const void* x, const void* w, const void* bias, const void* r, void* y,
+                 void* workspace);
+
+  private:
+    GraphConvPlan() = default;
+    std::shared_ptr<void> keep_;  // the graph, heuristics and configuration descriptors the plan came from
+    cudnnBackendDescriptor_t plan_ = nullptr;
+    cudnnBackendDescriptor_t pack_ = nullptr;  // variant pack for the last pointers
+    std::array<const void*, 6> pack_ptrs_{};
+    bool fused_ = false, residual_ = false;
+    size_t workspace_ = 0;
+};
+
+}  // namespace engine::cuda
