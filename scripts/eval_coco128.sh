@@ -5,8 +5,8 @@
 #   scripts/eval_coco128.sh                          # build/ (configured if missing), all cores
 #   BUILD_DIR=build-x PRECISIONS="fp32" RESIZE=stretch DEVICE=reference scripts/eval_coco128.sh
 #
-# DEVICE (default onednn, the backend with BF16 kernels; `cpu` runs the reference kernels while the
-# oneDNN backend is opt-in). A precision the device lacks falls back to FP32: the table's bf16-layer
+# DEVICE (default cpu: oneDNN where it runs a node, the reference kernels elsewhere; `reference` for
+# the oracle alone). A precision the device lacks falls back to FP32: the table's bf16-layer
 # column shows it.
 # Data: $RTDET_DATA (default ../shared): datasets/coco128 and models/yolo-fastest/yolo-fastest-1.1_coco.
 set -euo pipefail
@@ -17,15 +17,16 @@ DATA=${RTDET_DATA:-$ROOT/../shared}
 OUT=${OUT_DIR:-$ROOT/out/eval_coco128}
 PRECISIONS=${PRECISIONS:-"fp32 bf16"}
 RESIZE=${RESIZE:-}   # empty: the model's (darknet)
-DEVICE=${DEVICE:-onednn}
+DEVICE=${DEVICE:-cpu}
 PYTHON=${PYTHON:-/usr/bin/python3}
 
-if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
-    cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
+if [ -z "${RTDET:-}" ]; then   # RTDET=/path/to/rtdet: that binary, no build
+    if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
+        cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
+    fi
+    cmake --build "$BUILD_DIR" --target rtdet -j "$(nproc)" >/dev/null
+    RTDET=$BUILD_DIR/app/rtdet
 fi
-cmake --build "$BUILD_DIR" --target rtdet -j "$(nproc)" >/dev/null
-RTDET=$BUILD_DIR/app/rtdet
-[ -x "$RTDET" ] || RTDET=$BUILD_DIR/rtdet
 mkdir -p "$OUT"
 
 MODELS=$DATA/models/yolo-fastest/yolo-fastest-1.1_coco

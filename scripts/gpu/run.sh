@@ -67,11 +67,20 @@ bench_one() {
     --timing-cache "$WORK/timing.cache" -o "$plan" || return
   say "bench $name $prec batch $batch"
   timeout 90 "$RTDET" bench "$plan" --batch "$batch" --warmup 20 --iterations "$iters" --json "$json" || return
-  python3 - "$json" "$name" "$prec" "$batch" >> "$OUT/bench.jsonl" <<'PY'
+  record "$json" "$name" "$prec" "$batch" true
+  # The GPU's work alone (no host<->device copies after the first run), as PyTorch's graph-replay time.
+  say "bench $name $prec batch $batch, no transfers"
+  RTDET_CUDA_NO_TRANSFERS=1 timeout 90 "$RTDET" bench "$plan" --batch "$batch" --warmup 20 --iterations "$iters" \
+    --json "$json.nt" | tail -2 || return
+  record "$json.nt" "$name" "$prec" "$batch" false
+}
+
+record() {  # JSON MODEL PRECISION BATCH TRANSFERS: one line of bench.jsonl
+  python3 - "$@" >> "$OUT/bench.jsonl" <<'PY'
 import json, sys
-path, name, prec, batch = sys.argv[1:5]
+path, name, prec, batch, transfers = sys.argv[1:6]
 d = json.load(open(path))
-d.update({"model": name, "precision": prec, "batch": int(batch)})
+d.update({"model": name, "precision": prec, "batch": int(batch), "transfers": transfers == "true"})
 print(json.dumps(d))
 PY
 }
