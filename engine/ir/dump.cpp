@@ -29,33 +29,9 @@ std::string pair_str(const std::array<int32_t, 2>& a) {
     return a[0] == a[1] ? std::to_string(a[0]) : std::to_string(a[0]) + "x" + std::to_string(a[1]);
 }
 
-std::string_view act_name(ActKind k) {
-    switch (k) {
-        case ActKind::None:
-            return "None";
-        case ActKind::Relu:
-            return "Relu";
-        case ActKind::LeakyRelu:
-            return "LeakyRelu";
-        case ActKind::Sigmoid:
-            return "Sigmoid";
-        case ActKind::Tanh:
-            return "Tanh";
-        case ActKind::Softplus:
-            return "Softplus";
-        case ActKind::Mish:
-            return "Mish";
-        case ActKind::Silu:
-            return "Silu";
-        case ActKind::Clip:
-            return "Clip";
-    }
-    return "?";
-}
-
 std::string act_str(const Act& a) {
     std::ostringstream os;
-    os << act_name(a.kind);
+    os << act_kind_name(a.kind);
     if (a.kind == ActKind::LeakyRelu) os << "(" << a.alpha << ")";
     if (a.kind == ActKind::Clip) os << "(" << a.alpha << "," << a.beta << ")";
     return os.str();

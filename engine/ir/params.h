@@ -31,15 +31,24 @@ inline float softplus_f32(float x) { return x > 20.f ? x : std::log1p(std::exp(x
 
 inline float apply_act(const Act& a, float x) {
     switch (a.kind) {
-        case ActKind::None: return x;
-        case ActKind::Relu: return x > 0.f ? x : 0.f;
-        case ActKind::LeakyRelu: return x >= 0.f ? x : a.alpha * x;
-        case ActKind::Sigmoid: return 1.f / (1.f + std::exp(-x));
-        case ActKind::Tanh: return std::tanh(x);
-        case ActKind::Softplus: return softplus_f32(x);
-        case ActKind::Mish: return x * std::tanh(softplus_f32(x));
-        case ActKind::Silu: return x / (1.f + std::exp(-x));
-        case ActKind::Clip: return x < a.alpha ? a.alpha : (x > a.beta ? a.beta : x);
+        case ActKind::None:
+            return x;
+        case ActKind::Relu:
+            return x > 0.f ? x : 0.f;
+        case ActKind::LeakyRelu:
+            return x >= 0.f ? x : a.alpha * x;
+        case ActKind::Sigmoid:
+            return 1.f / (1.f + std::exp(-x));
+        case ActKind::Tanh:
+            return std::tanh(x);
+        case ActKind::Softplus:
+            return softplus_f32(x);
+        case ActKind::Mish:
+            return x * std::tanh(softplus_f32(x));
+        case ActKind::Silu:
+            return x / (1.f + std::exp(-x));
+        case ActKind::Clip:
+            return x < a.alpha ? a.alpha : (x > a.beta ? a.beta : x);
     }
     return x;
 }
@@ -48,14 +57,14 @@ inline float apply_act(const Act& a, float x) {
 // The importer always supplies B (zeros when ONNX has none). Output:
 //   y = post_act( act(conv(x, W) + B) + r )        (r and post_act only when residual is set)
 struct ConvParams {
-    std::array<int32_t, 2> kernel{1, 1};    // kh, kw
-    std::array<int32_t, 2> stride{1, 1};    // sh, sw
-    std::array<int32_t, 2> dilation{1, 1};  // dh, dw
+    std::array<int32_t, 2> kernel{1, 1};      // kh, kw
+    std::array<int32_t, 2> stride{1, 1};      // sh, sw
+    std::array<int32_t, 2> dilation{1, 1};    // dh, dw
     std::array<int32_t, 4> pads{0, 0, 0, 0};  // top, left, bottom, right
     int32_t group = 1;
-    Act act;                 // set by fuse_conv_act
-    bool residual = false;   // set by fuse_conv_add: input 3 is added after act
-    Act post_act;            // set by fuse_conv_act when an activation follows the residual add
+    Act act;                // set by fuse_conv_act
+    bool residual = false;  // set by fuse_conv_add: input 3 is added after act
+    Act post_act;           // set by fuse_conv_act when an activation follows the residual add
     bool operator==(const ConvParams&) const = default;
 };
 
@@ -81,7 +90,13 @@ struct ConcatParams {
     bool operator==(const ConcatParams&) const = default;
 };
 
-enum class ResizeCoord : uint8_t { HalfPixel, Asymmetric, AlignCorners, PytorchHalfPixel, TfHalfPixelForNearest };
+enum class ResizeCoord : uint8_t {
+    HalfPixel,
+    Asymmetric,
+    AlignCorners,
+    PytorchHalfPixel,
+    TfHalfPixelForNearest
+};
 enum class ResizeNearest : uint8_t { RoundPreferFloor, RoundPreferCeil, Floor, Ceil };
 
 // Resize, nearest mode only, any rank. For output index o along dim d with scale s[d]
@@ -96,6 +111,9 @@ struct ResizeParams {
     ResizeNearest nearest = ResizeNearest::RoundPreferFloor;
     bool operator==(const ResizeParams&) const = default;
 };
+// The input index i for output index o along one dim (the formulas above); every backend's nearest
+// Resize uses it, so they agree with the reference to the index.
+int64_t resize_nearest_source(const ResizeParams& p, double scale, int64_t o, int64_t in, int64_t out);
 
 // MaxPool over NCHW. Padded positions never win (treated as -inf). ceil_mode picks ceil in the
 // output-size formula: out = floor_or_ceil((in + pad_begin + pad_end - dil*(k-1) - 1) / stride) + 1,
@@ -148,8 +166,8 @@ struct PadParams {
     bool operator==(const PadParams&) const = default;
 };
 
-using OpParams = std::variant<std::monostate, ConvParams, BatchNormParams, UnaryParams, ConcatParams,
-                              ResizeParams, MaxPoolParams, TransposeParams, SliceParams, SplitParams,
-                              SoftmaxParams, PadParams>;
+using OpParams =
+    std::variant<std::monostate, ConvParams, BatchNormParams, UnaryParams, ConcatParams, ResizeParams,
+                 MaxPoolParams, TransposeParams, SliceParams, SplitParams, SoftmaxParams, PadParams>;
 
 }  // namespace engine

@@ -44,9 +44,9 @@ Shape shape_at_batch(const Value& v, int batch) {
 // reused by later runs (which then allocate nothing).
 struct BatchArgs {
     std::vector<TensorRef> refs;
-    std::vector<KernelArgs> args;  // one per executed node
-    int runs = 0;                      // device plans: runs at this batch so far
-    std::shared_ptr<void> recording;   // device plans: the recorded run (Backend::capture)
+    std::vector<KernelArgs> args;     // one per executed node
+    int runs = 0;                     // device plans: runs at this batch so far
+    std::shared_ptr<void> recording;  // device plans: the recorded run (Backend::capture)
     bool capture_failed = false;
 };
 
@@ -113,8 +113,8 @@ struct ContextImpl {
             KernelArgs a;
             a.inputs = std::span<const TensorRef>(ba->refs.data() + pos, ni);
             a.outputs = std::span<const TensorRef>(ba->refs.data() + pos + ni, no);
-            a.workspace = kernel_on_device.empty() || !kernel_on_device[k] ? workspace.data()
-                                                                            : device_workspace.get();
+            a.workspace =
+                kernel_on_device.empty() || !kernel_on_device[k] ? workspace.data() : device_workspace.get();
             ++k;
             a.batch = batch;
             ba->args.push_back(a);
@@ -164,7 +164,8 @@ void place_values(ContextImpl& c) {
         }
         const Value& val = g.value(v);
         const DataType dt = val.constant ? val.desc.dtype : val.storage_dtype;
-        host_end = std::max(host_end, loc.offset + static_cast<size_t>(located_extent(val, loc)) * dtype_size(dt));
+        host_end =
+            std::max(host_end, loc.offset + static_cast<size_t>(located_extent(val, loc)) * dtype_size(dt));
     }
     Backend* dev = c.device_backends.front();
     c.device_arena = dev->allocate_device(std::max<size_t>(mp.arena_bytes, 1));
@@ -204,7 +205,14 @@ std::shared_ptr<Engine> Engine::load(const Plan& plan) {
     state->plan = read_plan(view, owner, source, /*verify_checksum=*/false);
 
     for (const BackendRecord& r : state->plan.backends) {
-        std::unique_ptr<Backend> b = make_backend(r.name);
+        std::unique_ptr<Backend> b;
+        try {
+            b = make_backend(r.name);
+        } catch (const Error& e) {
+            ENGINE_THROW("plan '", source, "' was built for '", r.device_signature,
+                         "', which this machine cannot run (", e.what(),
+                         "): rebuild the plan with `rtdet build`");
+        }
         ENGINE_CHECK(b != nullptr, "plan '", source, "' needs backend '", r.name,
                      "', which this build of rtdet does not have: rebuild the plan with `rtdet build`");
         const std::string here = b->device_signature();
@@ -248,10 +256,10 @@ std::unique_ptr<ExecutionContext> Engine::create_context(int threads) const {
         c->profile.push_back({node.name, std::string(op_type_name(node.op)), node.backend, 0.0, 0});
     }
     place_values(*c);
-    c->all_on_one_device = c->device_backends.size() == 1 && !c->kernels.empty() &&
-                           std::all_of(c->kernel_on_device.begin(), c->kernel_on_device.end(),
-                                       [](char d) { return d != 0; }) &&
-                           std::getenv("RTDET_NO_GRAPHS") == nullptr;
+    c->all_on_one_device =
+        c->device_backends.size() == 1 && !c->kernels.empty() &&
+        std::all_of(c->kernel_on_device.begin(), c->kernel_on_device.end(), [](char d) { return d != 0; }) &&
+        std::getenv("RTDET_NO_GRAPHS") == nullptr;
     c->workspace = Tensor(DataType::U8, Shape{static_cast<int64_t>(workspace)});
     if (!c->device_backends.empty() && device_workspace > 0) {
         c->device_workspace = c->device_backends.front()->allocate_device(device_workspace);

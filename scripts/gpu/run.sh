@@ -6,7 +6,7 @@
 #   bench.jsonl    one JSON line per `rtdet bench` run (model, precision, batch, timings)
 #   peer.json      the PyTorch peer's timings (scripts/gpu/torch_peer.py)
 #   summary.txt    ours vs PyTorch, with the ratios
-# Usage: scripts/gpu/run.sh [all|tests|bench|peer|compare]...   (default: all; stages run in the order given)
+# Usage: scripts/gpu/run.sh [all|tests|bench|peer|compare|cache|quick|diag]...   (default: all; stages run in the order given)
 # Each stage fits well inside the device tool's 10-minute command limit; `all` is about 6 minutes.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -138,6 +138,11 @@ for s in "${stages[@]}"; do
     bench) run_bench; summarize ;;
     peer) run_peer; summarize ;;
     compare) run_compare ;;
+    cache)  # a rebuild with the timing cache the bench stage filled skips the measurements
+      convert_models
+      say "rebuild yolov3-416 fp16 max-batch 1 with the timing cache ($(wc -l < "$WORK/timing.cache" 2>/dev/null) entries)"
+      timeout 100 "$RTDET" build "$WORK/yolov3-416.onnx" --device cuda --precision fp16 --max-batch 1 \
+        --timing-cache "$WORK/timing.cache" -o "$WORK/cached.plan" ;;
     diag)  # where the time goes: graphs on/off, per-layer profile (synchronized per layer), batch 64
       convert_models
       P=$WORK/yolov3-416.fp16.b1.plan
@@ -159,7 +164,7 @@ for s in "${stages[@]}"; do
       : > "$OUT/bench.jsonl"
       bench_one "$WORK/yolov3-416.onnx" yolov3-416 fp16 1 200
       bench_one "$WORK/yolo-fastest-1.1.onnx" yolo-fastest-1.1 fp16 1 200 ;;
-    *) echo "run: unknown stage '$s' (all, tests, bench, peer, compare)"; exit 2 ;;
+    *) echo "run: unknown stage '$s' (all, tests, bench, peer, compare, cache, quick, diag)"; exit 2 ;;
   esac
 done
 say "done"

@@ -173,8 +173,8 @@ GraphConvSpec graph_spec(const ConvProblem& c, int batch, bool fused) {
 
 // The graph plan at `batch`: the configuration of rank `rank` when it finalizes and its workspace fits
 // `max_ws`, else the first of the others that does. nullptr when none does.
-std::unique_ptr<GraphConvPlan> graph_plan(cudnnHandle_t h, const ConvProblem& c, int batch, bool fused, int rank,
-                                          size_t max_ws) {
+std::unique_ptr<GraphConvPlan> graph_plan(cudnnHandle_t h, const ConvProblem& c, int batch, bool fused,
+                                          int rank, size_t max_ws) {
     const GraphConvSpec s = graph_spec(c, batch, fused);
     int count = 0;
     auto p = GraphConvPlan::make(h, s, rank, &count);
@@ -416,7 +416,7 @@ std::array<int32_t, kTacticSize> measure_tactic(CudaState& st, const ConvProblem
         if (perf[i].status != CUDNN_STATUS_SUCCESS) continue;
         // FP32 plans stay true FP32 (cuDNN may offer TF32 tensor-op kernels under DEFAULT_MATH).
         if (c.dtype == DataType::F32 && perf[i].mathType != CUDNN_FMA_MATH) continue;
-        if (only_fused == 1) break;
+        if (only_fused > 0) break;
         std::array<int32_t, kTacticSize> t{kTacticVersion, static_cast<int32_t>(perf[i].algo),
                                            static_cast<int32_t>(perf[i].mathType), c.padded_c, 0};
         // The whole layer as it will run (conv + epilogue, padding), measured the same way for all.
@@ -435,7 +435,7 @@ std::array<int32_t, kTacticSize> measure_tactic(CudaState& st, const ConvProblem
     }
     // cuDNN's fused bias + identity/ReLU (+ residual), where the epilogue has that form.
     const FusedForm form = fused_form(c);
-    if (form != FusedForm::None && only_fused != 0) {
+    if (form != FusedForm::None && (only_fused < 0 || only_fused == 1)) {
         for (int i = 0; i < returned; ++i) {
             if (perf[i].status != CUDNN_STATUS_SUCCESS) continue;
             if (c.dtype == DataType::F32 && perf[i].mathType != CUDNN_FMA_MATH) continue;
@@ -459,10 +459,12 @@ std::array<int32_t, kTacticSize> measure_tactic(CudaState& st, const ConvProblem
             break;
         }
     }
-    // cuDNN's graph API (F16): the conv alone and the fused epilogue, over the heuristics' first choices.
-    if (only_fused < 0 && c.dtype == DataType::F16 && std::getenv("RTDET_CUDNN_LEGACY") == nullptr) {
+    // cuDNN's graph API: the conv alone and the fused epilogue, over the heuristics' first choices.
+    if ((only_fused < 0 && std::getenv("RTDET_CUDNN_LEGACY") == nullptr) || only_fused >= kGraph) {
         for (const int32_t gform : {kGraph, kGraphFused}) {
-            if (gform == kGraphFused && !graph_epilogue_supported(c.p.act, c.p.post_act, c.residual)) continue;
+            if (only_fused >= 0 && only_fused != gform) continue;
+            if (gform == kGraphFused && !graph_epilogue_supported(c.p.act, c.p.post_act, c.residual))
+                continue;
             int count = 0;
             (void)GraphConvPlan::make(h, graph_spec(c, batch, gform == kGraphFused), -1, &count);
             const int tries = std::min(count, gform == kGraph ? 5 : 4);
@@ -472,7 +474,8 @@ std::array<int32_t, kTacticSize> measure_tactic(CudaState& st, const ConvProblem
                 try {
                     ms = time_tactic(c, t, rig, h, stream.get());
                 } catch (const Error& e) {
-                    spdlog::debug("cuda: {}: graph gform {} config {} refused: {}", c.name, gform, r, e.what());
+                    spdlog::debug("cuda: {}: graph gform {} config {} refused: {}", c.name, gform, r,
+                                  e.what());
                 }
                 report += concat(", graph", gform == kGraphFused ? " fused" : "", " #", r, " ", ms, " ms");
                 if (ms < best_ms) {
@@ -483,10 +486,10 @@ std::array<int32_t, kTacticSize> measure_tactic(CudaState& st, const ConvProblem
         }
     }
     ENGINE_CHECK(best_ms < 1e29f, "cuda: ", c.name, ": cuDNN has no convolution algorithm for this layer (",
-                 returned, " measured", only_fused == 1 ? ", fused form only" : "", ")");
+                 returned, " measured", only_fused >= 0 ? concat(", form ", only_fused, " only") : "", ")");
     static const char* const kFormNames[] = {"", " fused", " graph", " graph fused"};
-    spdlog::debug("cuda: {}: {} -> algo {}{} ({} ms)", c.name, report, best[kAlgo], kFormNames[best[kFused] & 3],
-                  best_ms);
+    spdlog::debug("cuda: {}: {} -> algo {}{} ({} ms)", c.name, report, best[kAlgo],
+                  kFormNames[best[kFused] & 3], best_ms);
     return best;
 }
 
@@ -544,10 +547,12 @@ class ConvKernel final : public Kernel {
             if (is_graph(t_[kFused])) {
                 set_descs(*d, c_, batch, CUDNN_TENSOR_OP_MATH);
                 const size_t pad = align_up(c_.padded_bytes(batch));
-                const size_t room = batch == c_.max_batch ? SIZE_MAX : workspace_ > pad ? workspace_ - pad : 0;
+                const size_t room = batch == c_.max_batch ? SIZE_MAX
+                                    : workspace_ > pad    ? workspace_ - pad
+                                                          : 0;
                 d->graph = graph_plan(h, c_, batch, t_[kFused] == kGraphFused, t_[kAlgo], room);
-                ENGINE_CHECK(d->graph != nullptr, "cuda: ", c_.name, ": no cuDNN graph engine runs this layer at batch ",
-                             batch);
+                ENGINE_CHECK(d->graph != nullptr, "cuda: ", c_.name,
+                             ": no cuDNN graph engine runs this layer at batch ", batch);
                 d->workspace = d->graph->workspace();
                 slot = std::move(d);
                 return *slot;
@@ -620,6 +625,11 @@ std::vector<Tensor> conv_pack(CudaState& st, const Graph& g, NodeId n, const Bui
 
 bool conv_has_fused_form(const Graph& g, NodeId n) {
     return fused_form(conv_problem(g, n)) != FusedForm::None;
+}
+
+bool conv_has_graph_fused_form(const Graph& g, NodeId n) {
+    const ConvProblem c = conv_problem(g, n);
+    return graph_epilogue_supported(c.p.act, c.p.post_act, c.residual);
 }
 
 std::vector<Tensor> conv_pack_forced(CudaState& st, const Graph& g, NodeId n, const BuildOptions& options,

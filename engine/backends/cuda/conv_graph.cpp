@@ -164,8 +164,8 @@ cudnnBackendDescriptor_t build_graph(Builder& b, cudnnHandle_t h, const GraphCon
         cudnnPointwiseMode_t m{};
         double slope = 0.0;
         if (s.act.kind != ActKind::None) {
-            ENGINE_CHECK(act_mode(s.act, &m, &slope), "cuda graph conv: activation ", act_kind_name(s.act.kind),
-                         " has no cuDNN pointwise form");
+            ENGINE_CHECK(act_mode(s.act, &m, &slope), "cuda graph conv: activation ",
+                         act_kind_name(s.act.kind), " has no cuDNN pointwise form");
             steps.push_back({m, slope, nullptr});
         }
         if (s.residual) {
@@ -185,8 +185,8 @@ cudnnBackendDescriptor_t build_graph(Builder& b, cudnnHandle_t h, const GraphCon
     }
 
     Desc& graph = b.add(std::make_unique<Desc>(CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR));
-    graph.set(CUDNN_ATTR_OPERATIONGRAPH_OPS, CUDNN_TYPE_BACKEND_DESCRIPTOR, static_cast<int64_t>(b.ops.size()),
-              b.ops.data());
+    graph.set(CUDNN_ATTR_OPERATIONGRAPH_OPS, CUDNN_TYPE_BACKEND_DESCRIPTOR,
+              static_cast<int64_t>(b.ops.size()), b.ops.data());
     graph.set(CUDNN_ATTR_OPERATIONGRAPH_HANDLE, CUDNN_TYPE_HANDLE, 1, &h);
     graph.finalize();
     return graph.get();
@@ -232,7 +232,30 @@ std::unique_ptr<GraphConvPlan> GraphConvPlan::make(cudnnHandle_t h, const GraphC
         int64_t got = 0;
         CUDNN_CHECK(cudnnBackendGetAttribute(heur.get(), CUDNN_ATTR_ENGINEHEUR_RESULTS,
                                              CUDNN_TYPE_BACKEND_DESCRIPTOR, n, &got, raw.data()));
-        if (rank >= got) return nullptr;
+        raw.resize(static_cast<size_t>(got));
+        if (spec.dtype == DataType::F32) {
+            // FP32 plans stay true FP32: leave out the engines that run on tensor cores (TF32).
+            std::vector<cudnnBackendDescriptor_t> kept;
+            for (cudnnBackendDescriptor_t cfg : raw) {
+                Desc engine(CUDNN_BACKEND_ENGINE_DESCRIPTOR);
+                cudnnBackendDescriptor_t e = engine.get();
+                int64_t one = 0;
+                CUDNN_CHECK(cudnnBackendGetAttribute(cfg, CUDNN_ATTR_ENGINECFG_ENGINE,
+                                                     CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &one, &e));
+                cudnnBackendNumericalNote_t notes[CUDNN_NUMERICAL_NOTE_TYPE_COUNT];
+                int64_t nn = 0;
+                CUDNN_CHECK(cudnnBackendGetAttribute(e, CUDNN_ATTR_ENGINE_NUMERICAL_NOTE,
+                                                     CUDNN_TYPE_NUMERICAL_NOTE,
+                                                     CUDNN_NUMERICAL_NOTE_TYPE_COUNT, &nn, notes));
+                bool tensor_core = false;
+                for (int64_t i = 0; i < nn; ++i)
+                    tensor_core = tensor_core || notes[i] == CUDNN_NUMERICAL_NOTE_TENSOR_CORE;
+                if (!tensor_core) kept.push_back(cfg);
+            }
+            raw = std::move(kept);
+            if (count != nullptr) *count = static_cast<int>(raw.size());
+        }
+        if (rank < 0 || rank >= static_cast<int64_t>(raw.size())) return nullptr;
         Desc plan(CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR);
         plan.set(CUDNN_ATTR_EXECUTION_PLAN_HANDLE, CUDNN_TYPE_HANDLE, 1, &h);
         plan.set(CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1,
@@ -278,8 +301,8 @@ void GraphConvPlan::execute(cudnnHandle_t h, const void* x, const void* w, const
         }
         pack.set(CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS, CUDNN_TYPE_INT64, static_cast<int64_t>(uids.size()),
                  uids.data());
-        pack.set(CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, CUDNN_TYPE_VOID_PTR, static_cast<int64_t>(data.size()),
-                 data.data());
+        pack.set(CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, CUDNN_TYPE_VOID_PTR,
+                 static_cast<int64_t>(data.size()), data.data());
         pack.set(CUDNN_ATTR_VARIANT_PACK_WORKSPACE, CUDNN_TYPE_VOID_PTR, 1, &workspace);
         pack.finalize();
         pack_ = pack.release();

@@ -17,8 +17,8 @@
 namespace engine::cuda {
 
 struct GraphConvSpec {
-    DataType dtype = DataType::F16;  // storage of x, y, r, weights and bias
-    int64_t n = 1, c = 0, h = 0, w = 0;  // x NHWC (c: channels as the kernel reads them, padded)
+    DataType dtype = DataType::F16;       // storage of x, y, r, weights and bias
+    int64_t n = 1, c = 0, h = 0, w = 0;   // x NHWC (c: channels as the kernel reads them, padded)
     int64_t k = 0, cg = 0, r = 0, s = 0;  // weights [k][r][s][cg], cg = c / groups
     int64_t oh = 0, ow = 0;
     std::array<int64_t, 2> pads{}, strides{1, 1}, dilations{1, 1};
@@ -35,7 +35,8 @@ class GraphConvPlan {
   public:
     // The execution plan from the heuristics' engine configuration number `rank` (0 = cuDNN's first
     // choice). nullptr when there is no such configuration or it does not finalize for this graph.
-    // *count (when given) receives how many configurations the heuristics returned.
+    // *count (when given) receives how many configurations the heuristics returned (F32: those that
+    // do not run on tensor cores, so that FP32 stays true FP32, not TF32).
     static std::unique_ptr<GraphConvPlan> make(cudnnHandle_t h, const GraphConvSpec& spec, int rank,
                                                int* count = nullptr);
     ~GraphConvPlan();

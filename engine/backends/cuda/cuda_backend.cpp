@@ -237,7 +237,8 @@ class CudaBackend final : public Backend {
         if (!ok || end != cudaSuccess || graph == nullptr) {
             if (graph != nullptr) (void)cudaGraphDestroy(graph);
             (void)cudaGetLastError();
-            spdlog::debug("cuda: graph capture failed ({}): running the kernels directly", cudaGetErrorString(end));
+            spdlog::debug("cuda: graph capture failed ({}): running the kernels directly",
+                          cudaGetErrorString(end));
             return nullptr;
         }
         cudaGraphExec_t exec = nullptr;
@@ -248,7 +249,8 @@ class CudaBackend final : public Backend {
             spdlog::debug("cuda: graph instantiation failed ({})", cudaGetErrorString(inst));
             return nullptr;
         }
-        return std::shared_ptr<void>(exec, [](void* p) { (void)cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(p)); });
+        return std::shared_ptr<void>(
+            exec, [](void* p) { (void)cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(p)); });
     }
 
     void replay(const std::shared_ptr<void>& recording) override {

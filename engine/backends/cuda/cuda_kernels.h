@@ -79,11 +79,14 @@ bool conv_supported(const Graph& g, NodeId n, std::string* why);
 // Packed: {tactic (I32), weights (storage dtype, KRSC with C padded), bias (F32 [O])}. Times the
 // cuDNN algorithms on this GPU (or reads the timing cache) and records the fastest.
 std::vector<Tensor> conv_pack(CudaState& state, const Graph& g, NodeId n, const BuildOptions& options);
-// conv_pack restricted to conv + epilogue (only_fused = 0) or cuDNN's fused bias-activation form
-// (1; only for nodes where conv_has_fused_form), without the timing cache (tests check both paths).
+// conv_pack restricted to one form, without the timing cache (tests check every path): only_fused 0
+// legacy conv + our epilogue, 1 cuDNN's legacy fused bias-activation (where conv_has_fused_form), 2 the
+// graph API's conv + our epilogue, 3 the graph API's fused conv + epilogue (where
+// conv_has_graph_fused_form). Throws engine::Error when no engine of that form runs the layer.
 std::vector<Tensor> conv_pack_forced(CudaState& state, const Graph& g, NodeId n, const BuildOptions& options,
                                      int only_fused);
 bool conv_has_fused_form(const Graph& g, NodeId n);
+bool conv_has_graph_fused_form(const Graph& g, NodeId n);
 std::unique_ptr<Kernel> make_conv_kernel(CudaState& state, const Graph& g, NodeId n,
                                          std::span<const Tensor> packed);
 

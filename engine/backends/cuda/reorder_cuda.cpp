@@ -8,9 +8,9 @@
 // Benchmarking (trtexec's --noDataTransfers): with RTDET_CUDA_NO_TRANSFERS=1 in the environment, runs
 // after the first leave out the host <-> device copies (the conversions still run), so a benchmark
 // times the GPU's work alone. The outputs are then stale: never set it for real work.
-#include "engine/backends/cuda/cuda_kernels.h"
 #include <cstdlib>
 
+#include "engine/backends/cuda/cuda_kernels.h"
 #include "engine/backends/cuda/kernels/reorder.cuh"
 
 namespace engine::cuda {
@@ -45,8 +45,8 @@ class ReorderKernel final : public Kernel {
     size_t workspace_bytes(int max_batch) const override {
         (void)max_batch;
         // Staging for the host side (either, whichever it is): its samples, densely.
-        const size_t bytes = static_cast<size_t>(outer() * sample_) *
-                             std::max(dtype_size(in_.dtype), dtype_size(out_.dtype));
+        const size_t bytes =
+            static_cast<size_t>(outer() * sample_) * std::max(dtype_size(in_.dtype), dtype_size(out_.dtype));
         return (bytes + kAlign - 1) / kAlign * kAlign;
     }
 
@@ -72,8 +72,8 @@ class ReorderKernel final : public Kernel {
         if (in_.host) {
             // Host -> staging: each sample densely.
             if (transfer)
-                copy_samples(args.workspace, sample_, x.data, x.batch_stride, n, in_elem, cudaMemcpyHostToDevice,
-                         s);
+                copy_samples(args.workspace, sample_, x.data, x.batch_stride, n, in_elem,
+                             cudaMemcpyHostToDevice, s);
             src = args.workspace;
             src_bs = sample_;
         }

@@ -167,7 +167,9 @@ class CudaConv : public ::testing::TestWithParam<ConvParam> {
     void SetUp() override { SKIP_WITHOUT_CUDA(); }
 };
 
-// only_fused: -1 the builder's choice, 0 conv + our epilogue, 1 cuDNN's fused form.
+// only_fused: -1 the builder's choice, 0 conv + our epilogue, 1 cuDNN's fused form, 2 the graph API's
+// conv + our epilogue, 3 the graph API's fused form. The graph forms may have no engine for a case (cuDNN's
+// heuristics offer none): then there is nothing of ours to check, and the case says so.
 void check_conv(const ConvCase& c, DataType dt, int only_fused) {
     ConvGraph cg = make_conv_graph(c);
     set_storage(cg.g, dt);
@@ -180,6 +182,19 @@ void check_conv(const ConvCase& c, DataType dt, int only_fused) {
         engine::cuda::CudaState state;
         return engine::cuda::conv_pack_forced(state, g, n, opts, only_fused);
     };
+    if (only_fused >= 2) {
+        try {
+            engine::BuildOptions opts;
+            engine::cuda::CudaState state;
+            (void)engine::cuda::conv_pack_forced(state, cg.g, cg.conv, opts, only_fused);
+        } catch (const engine::Error& e) {
+            const std::string m = e.what();
+            ASSERT_NE(m.find("no convolution algorithm"), std::string::npos) << m;
+            std::printf("[ note ] %s %s: no cuDNN graph engine for form %d\n", c.name.c_str(),
+                        std::string(engine::dtype_name(dt)).c_str(), only_fused);
+            return;
+        }
+    }
     NodeRun ours = run_cuda_node(cg.g, cg.conv, inputs, c.batch, pack);
     // The reference sees the weights the kernel sees: F16-rounded in F16 plans.
     engine::Graph ref_graph = cg.g;
@@ -200,6 +215,8 @@ TEST_P(CudaConv, MatchesReference) {
     ConvGraph cg = make_conv_graph(c);
     set_storage(cg.g, dt);
     if (engine::cuda::conv_has_fused_form(cg.g, cg.conv)) check_conv(c, dt, 1);
+    check_conv(c, dt, 2);
+    if (engine::cuda::conv_has_graph_fused_form(cg.g, cg.conv)) check_conv(c, dt, 3);
 }
 
 std::string conv_name(const ::testing::TestParamInfo<ConvParam>& info) {

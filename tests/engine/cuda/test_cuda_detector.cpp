@@ -126,7 +126,8 @@ TEST(CudaDecode, MatchesCpuCandidates) {
     // Room for every candidate (the random head passes the threshold in ~9k (cell, anchor, class)s).
     constexpr int kCapacity = 1 << 15;
     ASSERT_LT(cpu.size(), static_cast<size_t>(kCapacity));
-    DeviceBuffer dhead(h.bytes()), dout(sizeof(detector::cuda::GpuDetection) * kCapacity), dcount(sizeof(int));
+    DeviceBuffer dhead(h.bytes()), dout(sizeof(detector::cuda::GpuDetection) * kCapacity),
+        dcount(sizeof(int));
     dhead.upload(h.data(), h.bytes());
     CUDA_CHECK(cudaMemset(dcount.get(), 0, sizeof(int)));
     detector::cuda::GpuDecodeArgs a = detector::cuda::make_decode_args(head, gh, gw, net_w, net_h, thr, t);

@@ -24,14 +24,14 @@ struct ConvCase {
     int c = 8, o = 16, h = 9, w = 7;
     int k = 3, stride = 1, dilation = 1, group = 1;
     std::array<int32_t, 4> pads{1, 1, 1, 1};
-
-    void PrintTo(const ConvCase& cc, std::ostream* os) { *os << cc.name; }
     Act act;
     bool residual = false;
     Act post_act;
     int max_batch = 1, batch = 1;
     bool bias = true;
 };
+
+void PrintTo(const ConvCase& cc, std::ostream* os) { *os << cc.name; }
 
 std::vector<ConvCase> conv_cases() {
     std::vector<ConvCase> v;

@@ -11,52 +11,6 @@
 #include "engine/backends/cpu/onednn/onednn_util.h"
 
 namespace engine::onednn {
-namespace {
-
-// The IR's input index for output index o (params.h ResizeParams formulas).
-int64_t ir_source_index(const ResizeParams& p, double scale, int64_t o, int64_t in, int64_t out) {
-    const double od = static_cast<double>(o);
-    double x = 0.0;
-    switch (p.coord) {
-        case ResizeCoord::HalfPixel:
-            x = (od + 0.5) / scale - 0.5;
-            break;
-        case ResizeCoord::Asymmetric:
-            x = od / scale;
-            break;
-        case ResizeCoord::AlignCorners:
-            x = out > 1 ? od * static_cast<double>(in - 1) / static_cast<double>(out - 1) : 0.0;
-            break;
-        case ResizeCoord::PytorchHalfPixel:
-            x = out > 1 ? (od + 0.5) / scale - 0.5 : 0.0;
-            break;
-        case ResizeCoord::TfHalfPixelForNearest:
-            x = (od + 0.5) / scale;
-            break;
-    }
-    const double fl = std::floor(x);
-    const double frac = x - fl;
-    double i = fl;
-    switch (p.nearest) {
-        case ResizeNearest::RoundPreferFloor:
-            i = frac <= 0.5 ? fl : fl + 1.0;
-            break;
-        case ResizeNearest::RoundPreferCeil:
-            i = frac < 0.5 ? fl : fl + 1.0;
-            break;
-        case ResizeNearest::Floor:
-            i = fl;
-            break;
-        case ResizeNearest::Ceil:
-            i = std::ceil(x);
-            break;
-    }
-    if (i < 0.0) return 0;
-    if (i > static_cast<double>(in - 1)) return in - 1;
-    return static_cast<int64_t>(i);
-}
-
-}  // namespace
 
 bool resize_supported(const Graph& g, NodeId n, std::string* why) {
     const Node& node = g.node(n);
@@ -73,7 +27,7 @@ bool resize_supported(const Graph& g, NodeId n, std::string* why) {
         if (x[d] < 1 || y[d] % x[d] != 0) return reject(why, "non-integer H/W scale");
         const int64_t f = y[d] / x[d];
         for (int64_t o = 0; o < y[d]; ++o)
-            if (ir_source_index(*p, p->scales[d], o, x[d], y[d]) != o / f)
+            if (resize_nearest_source(*p, p->scales[d], o, x[d], y[d]) != o / f)
                 return reject(why, "index rule differs from oneDNN's nearest (floor(o / scale))");
     }
     return true;

@@ -251,49 +251,6 @@ void for_each_outer(const Shape& shape, F&& f) {
     }
 }
 
-// Input index for output index o along one dim under the ResizeParams formulas.
-int64_t resize_source(const ResizeParams& p, double scale, int64_t o, int64_t in, int64_t out) {
-    const double od = static_cast<double>(o);
-    double x = 0.0;
-    switch (p.coord) {
-        case ResizeCoord::HalfPixel:
-            x = (od + 0.5) / scale - 0.5;
-            break;
-        case ResizeCoord::Asymmetric:
-            x = od / scale;
-            break;
-        case ResizeCoord::AlignCorners:
-            x = out > 1 ? od * static_cast<double>(in - 1) / static_cast<double>(out - 1) : 0.0;
-            break;
-        case ResizeCoord::PytorchHalfPixel:
-            x = out > 1 ? (od + 0.5) / scale - 0.5 : 0.0;
-            break;
-        case ResizeCoord::TfHalfPixelForNearest:
-            x = (od + 0.5) / scale;
-            break;
-    }
-    const double fl = std::floor(x);
-    const double frac = x - fl;
-    double i = fl;
-    switch (p.nearest) {
-        case ResizeNearest::RoundPreferFloor:
-            i = frac <= 0.5 ? fl : fl + 1.0;
-            break;
-        case ResizeNearest::RoundPreferCeil:
-            i = frac < 0.5 ? fl : fl + 1.0;
-            break;
-        case ResizeNearest::Floor:
-            i = fl;
-            break;
-        case ResizeNearest::Ceil:
-            i = std::ceil(x);
-            break;
-    }
-    if (i < 0.0) return 0;
-    if (i > static_cast<double>(in - 1)) return in - 1;
-    return static_cast<int64_t>(i);
-}
-
 }  // namespace
 
 void ref_pad(const PadParams& p, const KernelArgs& args) {
@@ -384,7 +341,7 @@ void ref_resize(const ResizeParams& p, const KernelArgs& args) {
         ENGINE_CHECK(scale > 0.0, "Resize: scale ", scale, " on dim ", d, " must be positive");
         map[d].resize(static_cast<size_t>(out));
         for (int64_t o = 0; o < out; ++o)
-            map[d][static_cast<size_t>(o)] = resize_source(p, scale, o, in, out) * xs[d];
+            map[d][static_cast<size_t>(o)] = resize_nearest_source(p, scale, o, in, out) * xs[d];
     }
     const float* src = x.f32();
     float* dst = y.f32();
