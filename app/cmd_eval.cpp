@@ -7,13 +7,11 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <opencv2/imgcodecs.hpp>
 #include <string>
 #include <vector>
 
 #include "app/commands.h"
 #include "app/detector_options.h"
-#include "app/draw.h"
 #include "app/image_io.h"
 #include "app/progress.h"
 #include "detector/eval/map.h"
@@ -21,17 +19,24 @@
 #include "detector/labels.h"
 #include "engine/core/error.h"
 
+#if RTDET_WITH_OPENCV
+#include <opencv2/imgcodecs.hpp>
+
+#include "app/draw.h"
+#endif
+
 namespace app {
 namespace {
 namespace fs = std::filesystem;
-
-constexpr int kPlotClasses = 5;  // PR plot: the mean curve and the classes with the most boxes
 
 std::vector<double> recall_points() {
     std::vector<double> r;
     for (int i = 0; i < detector::kNumRecallPoints; ++i) r.push_back(detector::recall_point(i));
     return r;
 }
+
+#if RTDET_WITH_OPENCV
+constexpr int kPlotClasses = 5;  // PR plot: the mean curve and the classes with the most boxes
 
 void write_plot(const std::string& path, const detector::MapResult& res,
                 const std::vector<std::string>& names, const std::string& title) {
@@ -58,6 +63,7 @@ void write_plot(const std::string& path, const detector::MapResult& res,
     }
     ENGINE_CHECK(ok, "cannot write plot ", path, " (use a .png name in an existing folder)");
 }
+#endif
 
 }  // namespace
 
@@ -78,6 +84,10 @@ CommandFn setup_eval(CLI::App& root) {
     cmd->add_option("--json", o->json, "Write the results as JSON to this file");
     cmd->add_option("--plot", o->plot, "Write a precision-recall plot (IoU .5) to this PNG file");
     return [o]() {
+#if !RTDET_WITH_OPENCV
+        ENGINE_CHECK(o->plot.empty(),
+                     "--plot needs OpenCV; this rtdet was built with -DRTDET_WITH_OPENCV=OFF");
+#endif
         const detector::YoloDataset ds = detector::scan_yolo_dataset(o->images, o->labels);
         const detector::DetectorConfig cfg = make_detector_config(o->det);
         detector::Detector det(cfg);
@@ -112,7 +122,7 @@ CommandFn setup_eval(CLI::App& root) {
             bar.update(i);
             const auto& li = ds.images[i];
             std::string why;
-            const cv::Mat img = read_image(li.image, why);
+            const BgrImage img = read_bgr_image(li.image, why);
             if (img.empty()) {
                 bar.finish();
                 spdlog::warn("skipping {}: {}", li.image, why);
@@ -120,9 +130,8 @@ CommandFn setup_eval(CLI::App& root) {
                 continue;
             }
             gt.clear();
-            for (const auto& l : li.labels) gt.push_back({l.to_pixels(img.cols, img.rows), l.class_id});
-            const auto& dets =
-                det.detect(detector::ImageView{img.data, img.cols, img.rows, static_cast<int64_t>(img.step)});
+            for (const auto& l : li.labels) gt.push_back({l.to_pixels(img.width, img.height), l.class_id});
+            const auto& dets = det.detect(img.view());
             eval.add_image(gt, dets);
             const auto& st = det.last_times();
             sum_pre += st.preprocess_ms;
@@ -147,12 +156,14 @@ CommandFn setup_eval(CLI::App& root) {
         std::printf("%.1f s, mean per image (ms): preprocess %.2f, inference %.2f, postprocess %.2f\n", secs,
                     sum_pre / n, sum_inf / n, sum_post / n);
 
+#if RTDET_WITH_OPENCV
         if (!o->plot.empty()) {
             write_plot(o->plot, res, names,
                        fs::path(cfg.model).stem().string() + " " + o->det.precision +
                            ": precision-recall at IoU 0.5");
             std::printf("PR plot: %s\n", o->plot.c_str());
         }
+#endif
         if (!o->json.empty()) {
             nlohmann::json j;
             j["model"] = cfg.model;

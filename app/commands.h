@@ -12,9 +12,11 @@ CommandFn setup_build(CLI::App& root);
 CommandFn setup_bench(CLI::App& root);
 CommandFn setup_convert(CLI::App& root);
 CommandFn setup_info(CLI::App& root);
+#if RTDET_APP_EVAL
+CommandFn setup_eval(CLI::App& root);
+#endif
 #if RTDET_WITH_OPENCV
 CommandFn setup_detect(CLI::App& root);
-CommandFn setup_eval(CLI::App& root);
 CommandFn setup_run(CLI::App& root);
 #endif
 

@@ -1,15 +1,62 @@
 // Reading still images for `rtdet detect` / `rtdet eval`, with a reason when a file is not usable.
+// Two decoders, chosen at compile time for the eval path (read_bgr_image): OpenCV's when the build has
+// OpenCV, else libjpeg(-turbo) directly (JPEG only; the engine-only build for the GPU machine).
 #pragma once
 
-#include <opencv2/core.hpp>
+#include <cstddef>
+#include <cstdint>
 #include <string>
+#include <vector>
+
+#include "detector/preprocess.h"
+
+#if RTDET_WITH_OPENCV
+#include <opencv2/core.hpp>
+#endif
 
 namespace app {
 
-// Decodes `path` as 8-bit BGR. Returns an empty Mat and sets `why` ("no such file", "empty file",
-// "truncated JPEG (no end-of-image marker)", "not a readable image", ...) when the file cannot be used.
-// A JPEG without its end-of-image marker near the end counts as unusable: libjpeg would decode it
-// partially (grey below the cut) and only print a warning. Never throws.
+// An 8-bit BGR image: 3 bytes per pixel, rows `stride` bytes apart, `data` pointing into the owner
+// (`pixels` for libjpeg, `mat` for OpenCV). Movable, not copyable (data points into the owner).
+struct BgrImage {
+    std::vector<uint8_t> pixels;
+#if RTDET_WITH_OPENCV
+    cv::Mat mat;
+#endif
+    const uint8_t* data = nullptr;
+    int width = 0, height = 0;
+    int64_t stride = 0;
+
+    BgrImage() = default;
+    BgrImage(BgrImage&&) = default;
+    BgrImage& operator=(BgrImage&&) = default;
+    BgrImage(const BgrImage&) = delete;
+    BgrImage& operator=(const BgrImage&) = delete;
+
+    bool empty() const { return data == nullptr; }
+    detector::ImageView view() const { return detector::ImageView{data, width, height, stride}; }
+};
+
+// Reads the whole file into `bytes`. Returns false and sets `why` ("no such file", "empty file",
+// "truncated JPEG (no end-of-image marker)", ...) when it cannot be used. A JPEG without its
+// end-of-image marker near the end counts as unusable: libjpeg would decode it partially (grey below
+// the cut) and only print a warning. Never throws.
+bool read_image_file(const std::string& path, std::vector<uint8_t>& bytes, std::string& why);
+
+#if RTDET_WITH_OPENCV
+// Decodes `path` as 8-bit BGR with OpenCV. Returns an empty Mat and sets `why` ("not a readable
+// image", the reasons of read_image_file) when the file cannot be used. Never throws.
 cv::Mat read_image(const std::string& path, std::string& why);
+#endif
+
+#if RTDET_HAS_LIBJPEG
+// Decodes a JPEG held in memory to BGR with libjpeg(-turbo) (grayscale JPEGs are expanded to BGR).
+// Returns an empty image and sets `why` (libjpeg's message) when it cannot. Never throws.
+BgrImage decode_jpeg(const uint8_t* bytes, size_t size, std::string& why);
+#endif
+
+// The eval path's reader: OpenCV's decoder when the build has OpenCV, else libjpeg (JPEG files only;
+// other formats are reported unreadable). Returns an empty image and sets `why` on failure.
+BgrImage read_bgr_image(const std::string& path, std::string& why);
 
 }  // namespace app

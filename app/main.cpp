@@ -6,6 +6,7 @@
 #include <exception>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "app/commands.h"
 #include "engine/core/error.h"
@@ -24,20 +25,30 @@ int main(int argc, char** argv) {
     commands["bench"] = app::setup_bench(root);
     commands["convert"] = app::setup_convert(root);
     commands["info"] = app::setup_info(root);
+#if RTDET_APP_EVAL
+    commands["eval"] = app::setup_eval(root);
+#endif
 #if RTDET_WITH_OPENCV
     commands["detect"] = app::setup_detect(root);
-    commands["eval"] = app::setup_eval(root);
     commands["run"] = app::setup_run(root);
 #else
     // An engine-only build (no OpenCV, e.g. for the GPU machine): the image commands are named, so
-    // asking for one says why it is missing instead of "unknown subcommand".
-    for (const char* name : {"detect", "eval", "run"}) {
+    // asking for one says why it is missing instead of "unknown subcommand". eval is there when
+    // libjpeg-turbo was found (JPEG images only, no --plot).
+    std::vector<const char*> missing{"detect", "run"};
+#if RTDET_APP_EVAL
+    const char* also = " and eval";
+#else
+    const char* also = "";
+    missing.push_back("eval");
+#endif
+    for (const char* name : missing) {
         root.add_subcommand(name, "(not in this build: needs OpenCV)")->allow_extras();
-        commands[name] = [name]() {
+        commands[name] = [name, also]() {
             std::fprintf(stderr,
                          "rtdet: error: '%s' needs OpenCV; this rtdet was built with -DRTDET_WITH_OPENCV=OFF "
-                         "(build, bench, convert and info only)\n",
-                         name);
+                         "(build, bench, convert, info%s only)\n",
+                         name, also);
             return 2;
         };
     }

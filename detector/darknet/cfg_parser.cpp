@@ -114,6 +114,12 @@ constexpr std::array<std::string_view, 30> kTrainingKeysYolo = {"jitter",
 constexpr std::array<std::string_view, 4> kTrainingKeysDropout = {"probability", "dropblock",
                                                                   "dropblock_size_rel", "dropblock_size_abs"};
 
+// Largest magnitude of an integer value, and of a layer's output channels/height/width: far beyond any
+// real network, small enough that shape arithmetic cannot overflow.
+constexpr int kMaxCfgInt = 1 << 20;
+// Largest parameter count of one layer (2^36 floats: a 256 GiB weights file).
+constexpr double kMaxLayerParams = 68719476736.0;
+
 struct Entry {
     std::string key;
     std::string value;
@@ -267,6 +273,9 @@ class SectionReader {
         if (ec != std::errc() || ptr != end || text.empty())
             fail(source_, e.line, "bad value ", e.key, "=", e.value, " in [", section_.name,
                  "]: expected an integer");
+        if (v < -kMaxCfgInt || v > kMaxCfgInt)
+            fail(source_, e.line, "bad value ", e.key, "=", e.value, " in [", section_.name,
+                 "]: expected an integer in [", -kMaxCfgInt, ", ", kMaxCfgInt, "]");
         return v;
     }
     float parse_float(const Entry& e, const std::string& text) {
@@ -416,8 +425,8 @@ DarknetLayer parse_layer(Section& s, int index, const std::string& source) {
     return l;
 }
 
-int pooled_size(int in, int padding, int size, int stride) {
-    const int span = in + padding - size;
+int64_t pooled_size(int64_t in, int64_t padding, int64_t size, int64_t stride) {
+    const int64_t span = in + padding - size;
     return span < 0 ? 0 : span / stride + 1;
 }
 
@@ -497,21 +506,25 @@ DarknetModel parse_cfg(const std::string& path) {
 void infer_darknet_shapes(DarknetModel& model, int width, int height) {
     const std::string& src = model.cfg_path;
     ENGINE_CHECK(width > 0 && height > 0, src, ": input size must be positive, got ", width, "x", height);
-    int c = model.channels, h = height, w = width;
+    int64_t c = model.channels, h = height, w = width;
     for (size_t i = 0; i < model.layers.size(); ++i) {
         DarknetLayer& l = model.layers[i];
         const char* type = darknet_layer_type_name(l.type);
-        l.in_c = c;
-        l.in_h = h;
-        l.in_w = w;
+        l.in_c = static_cast<int>(c);
+        l.in_h = static_cast<int>(h);
+        l.in_w = static_cast<int>(w);
         switch (l.type) {
             case DarknetLayerType::Convolutional:
                 if (c % l.groups != 0)
                     fail(src, l.line, "[", type, "] (layer ", i, "): input channels ", c,
                          " are not divisible by groups=", l.groups);
+                if (static_cast<double>(l.filters) * static_cast<double>(c / l.groups) * l.size * l.size >
+                    kMaxLayerParams)
+                    fail(src, l.line, "[", type, "] (layer ", i, "): ", l.filters, " filters of ",
+                         c / l.groups, "x", l.size, "x", l.size, " are more than 2^36 parameters");
                 c = l.filters;
-                h = pooled_size(h, 2 * l.padding, l.size, l.stride_y);
-                w = pooled_size(w, 2 * l.padding, l.size, l.stride_x);
+                h = pooled_size(h, 2 * int64_t{l.padding}, l.size, l.stride_y);
+                w = pooled_size(w, 2 * int64_t{l.padding}, l.size, l.stride_x);
                 break;
             case DarknetLayerType::Shortcut: {
                 const DarknetLayer& from = model.layers[l.inputs[0]];
@@ -549,7 +562,7 @@ void infer_darknet_shapes(DarknetModel& model, int width, int height) {
             case DarknetLayerType::Dropout:
                 break;
             case DarknetLayerType::Yolo: {
-                const int expected = static_cast<int>(l.mask.size()) * (l.classes + 5);
+                const int64_t expected = static_cast<int64_t>(l.mask.size()) * (l.classes + 5);
                 if (c != expected)
                     fail(src, l.line, "[", type, "] (layer ", i, "): input has ", c,
                          " channels, expected len(mask)*(classes+5) = ", expected);
@@ -558,9 +571,12 @@ void infer_darknet_shapes(DarknetModel& model, int width, int height) {
         }
         if (h <= 0 || w <= 0)
             fail(src, l.line, "[", type, "] (layer ", i, "): output is empty at input ", width, "x", height);
-        l.out_c = c;
-        l.out_h = h;
-        l.out_w = w;
+        if (c > kMaxCfgInt || h > kMaxCfgInt || w > kMaxCfgInt)
+            fail(src, l.line, "[", type, "] (layer ", i, "): output ", c, "x", h, "x", w, " at input ", width,
+                 "x", height, " exceeds ", kMaxCfgInt, " in some dimension");
+        l.out_c = static_cast<int>(c);
+        l.out_h = static_cast<int>(h);
+        l.out_w = static_cast<int>(w);
     }
 }
 

@@ -14,7 +14,8 @@ namespace {
 constexpr float kWeightGain = 0.9f;     // per-layer variance gain ~1 with the BN scale spread below
 constexpr float kResidualGamma = 0.3f;  // damps residual branches so [shortcut] chains do not blow up
 
-bool seen_is_64bit(int32_t major, int32_t minor) { return major * 10 + minor >= 2; }
+// In 64 bits: a corrupt header's major*10 must not overflow.
+bool seen_is_64bit(int32_t major, int32_t minor) { return int64_t{major} * 10 + minor >= 2; }
 size_t header_bytes(int32_t major, int32_t minor) { return 12 + (seen_is_64bit(major, minor) ? 8 : 4); }
 
 // Uniform [0, 1) from 24 random bits: the same numbers on every standard library.

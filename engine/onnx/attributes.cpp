@@ -156,11 +156,21 @@ Tensor tensor_from_proto(const ::onnx::TensorProto& t, const std::string& what) 
         ENGINE_CHECK(d >= 0, what, " has a negative dimension ", d);
         shape.push_back(d);
     }
-    Tensor out(dt, shape);
-    const auto n = static_cast<size_t>(out.numel());
+    // The element count is checked against the data the proto really holds before anything is
+    // allocated: a few bytes of dims must not make the import allocate (or overflow computing) terabytes.
+    constexpr uint64_t kMaxElements = uint64_t{1} << 48;
+    uint64_t count = 1;
+    for (int64_t d : shape) {
+        ENGINE_CHECK(d == 0 || count <= kMaxElements / static_cast<uint64_t>(d), what, " has shape ",
+                     shape_str(shape), ", more than 2^48 elements");
+        count *= static_cast<uint64_t>(d);
+    }
+    const auto n = static_cast<size_t>(count);
     if (t.has_raw_data()) {
-        ENGINE_CHECK(t.raw_data().size() == out.bytes(), what, ": raw_data holds ", t.raw_data().size(),
-                     " bytes but shape ", shape_str(shape), " of ", dtype_name(dt), " needs ", out.bytes());
+        const size_t bytes = n * dtype_size(dt);
+        ENGINE_CHECK(t.raw_data().size() == bytes, what, ": raw_data holds ", t.raw_data().size(),
+                     " bytes but shape ", shape_str(shape), " of ", dtype_name(dt), " needs ", bytes);
+        Tensor out(dt, shape);
         if (n) std::memcpy(out.data(), t.raw_data().data(), out.bytes());
         return out;
     }
@@ -170,31 +180,40 @@ Tensor tensor_from_proto(const ::onnx::TensorProto& t, const std::string& what) 
     switch (dt) {
         case DataType::F32:
             check_count(static_cast<size_t>(t.float_data_size()));
-            for (size_t i = 0; i < n; ++i) out.data_as<float>()[i] = t.float_data(static_cast<int>(i));
             break;
         case DataType::F64:
             check_count(static_cast<size_t>(t.double_data_size()));
-            for (size_t i = 0; i < n; ++i) out.data_as<double>()[i] = t.double_data(static_cast<int>(i));
             break;
         case DataType::I64:
             check_count(static_cast<size_t>(t.int64_data_size()));
+            break;
+        default:  // I32, and the 16- and 8-bit types (stored in int32_data)
+            check_count(static_cast<size_t>(t.int32_data_size()));
+            break;
+    }
+    Tensor out(dt, shape);
+    switch (dt) {
+        case DataType::F32:
+            for (size_t i = 0; i < n; ++i) out.data_as<float>()[i] = t.float_data(static_cast<int>(i));
+            break;
+        case DataType::F64:
+            for (size_t i = 0; i < n; ++i) out.data_as<double>()[i] = t.double_data(static_cast<int>(i));
+            break;
+        case DataType::I64:
             for (size_t i = 0; i < n; ++i) out.data_as<int64_t>()[i] = t.int64_data(static_cast<int>(i));
             break;
         case DataType::I32:
-            check_count(static_cast<size_t>(t.int32_data_size()));
             for (size_t i = 0; i < n; ++i) out.data_as<int32_t>()[i] = t.int32_data(static_cast<int>(i));
             break;
         case DataType::F16:
         case DataType::BF16:
             // 16-bit floats travel as their bit patterns in int32_data.
-            check_count(static_cast<size_t>(t.int32_data_size()));
             for (size_t i = 0; i < n; ++i)
                 out.data_as<uint16_t>()[i] = static_cast<uint16_t>(t.int32_data(static_cast<int>(i)));
             break;
         case DataType::I8:
         case DataType::U8:
         case DataType::Bool:
-            check_count(static_cast<size_t>(t.int32_data_size()));
             for (size_t i = 0; i < n; ++i)
                 out.data_as<uint8_t>()[i] = static_cast<uint8_t>(t.int32_data(static_cast<int>(i)));
             break;

@@ -3,16 +3,18 @@
 # of rtdet's other libraries), and gathers it into .gpu_bundle/ (git-ignored; pass it to the device
 # tool's `carry`). Run it from any directory; it works in the repository root.
 #
-#   .gpu_bundle/bin/   engine_cuda_tests, rtdet (when it builds without OpenCV)
+#   .gpu_bundle/bin/   engine_cuda_tests, rtdet (build/bench/convert/info, and eval on JPEG images
+#                      through libjpeg-turbo: detect/run need OpenCV)
 #   .gpu_bundle/lib/   the non-CUDA shared libraries they need (protobuf, onnx_proto, spdlog, fmt,
 #                      crypto, ...); CUDA's own (cudart, cuBLAS, cuDNN) are the GPU machine's
 #   .gpu_bundle/lib/compat/  libstdc++ / libgcc_s of this machine, used only if the GPU machine's are older
 #   .gpu_bundle/data/  the files of ../shared the tests and benchmarks read (RTDET_DATA there): the
-#                      Yolo-Fastest-1.1 cfg + weights, the darknet cfgs (YOLOv3-416 is converted there
-#                      with random weights: its 248 MB ONNX would not fit the 64 MiB carry limit)
+#                      Yolo-Fastest-1.1 and -1.1-XL cfg + weights, the darknet cfgs (YOLOv3-416 is
+#                      converted there with random weights: its 248 MB ONNX would not fit the 64 MiB
+#                      carry limit), coco128's images + labels (7.5 MB, for `rtdet eval`)
 #
-# The build: build-gpu/, Release, -DRTDET_WITH_OPENCV=OFF (the app's image commands need OpenCV, whose
-# libraries are far too big to carry), -DRTDET_WITH_ONEDNN=OFF (libdnnl is 40 MB; the GPU tests compare
+# The build: build-gpu/, Release, -DRTDET_WITH_OPENCV=OFF (detect/run need OpenCV, whose libraries are
+# far too big to carry; eval decodes JPEGs with libjpeg-turbo, bundled: libjpeg.so.62), -DRTDET_WITH_ONEDNN=OFF (libdnnl is 40 MB; the GPU tests compare
 # against the reference backend), -DRTDET_WITH_CUDA=ON, CUDA architecture 90 (H200) only.
 # Environment: BUILD_DIR (build-gpu), JOBS (2), RTDET_DATA (../shared).
 set -euo pipefail
@@ -57,6 +59,12 @@ copy_data() {  # relative path under the data folder
 }
 copy_data models/yolo-fastest/yolo-fastest-1.1_coco/yolo-fastest-1.1.cfg
 copy_data models/yolo-fastest/yolo-fastest-1.1_coco/yolo-fastest-1.1.weights
+copy_data models/yolo-fastest/yolo-fastest-1.1_coco/yolo-fastest-1.1-xl.cfg
+copy_data models/yolo-fastest/yolo-fastest-1.1_coco/yolo-fastest-1.1-xl.weights
+if [ -d "$DATA/datasets/coco128/images" ]; then
+  mkdir -p "$BUNDLE/data/datasets/coco128"
+  cp -r "$DATA/datasets/coco128/images" "$DATA/datasets/coco128/labels" "$BUNDLE/data/datasets/coco128/"
+fi
 copy_data models/darknet_cfg/yolov3.cfg
 copy_data models/darknet_cfg/yolov3-tiny.cfg
 [ -f "$DATA/data/coco.names" ] && copy_data data/coco.names

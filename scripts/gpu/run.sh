@@ -6,7 +6,8 @@
 #   bench.jsonl    one JSON line per `rtdet bench` run (model, precision, batch, timings)
 #   peer.json      the PyTorch peer's timings (scripts/gpu/torch_peer.py)
 #   summary.txt    ours vs PyTorch, with the ratios
-# Usage: scripts/gpu/run.sh [all|tests|bench|peer|compare|cache|quick|diag]...   (default: all; stages run in the order given)
+#   eval.jsonl     one JSON line per `rtdet eval` run on coco128 (model, device, precision, mAPs, ms)
+# Usage: scripts/gpu/run.sh [all|tests|bench|peer|compare|cache|quick|diag|eval]...   (default: all; stages run in the order given)
 # Each stage fits well inside the device tool's 10-minute command limit; `all` is about 6 minutes.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -126,6 +127,54 @@ run_peer() {
     --size 416 --json "$OUT/peer.json"
 }
 
+# coco128 mAP and mean time per image with `rtdet eval` (JPEGs through libjpeg in this build):
+# Yolo-Fastest-1.1 and -1.1-XL on the GPU at FP32 and FP16, and 1.1 on the CPU reference backend
+# (FP32) as a cross-check of the GPU's FP32 figures. Each run first builds its plan (cache
+# $RTDET_CACHE). EVAL_REFERENCE=0 skips the CPU run.
+run_eval() {
+  [ -x "$RTDET" ] || return 0
+  local ds=$RTDET_DATA/datasets/coco128 mdir=$RTDET_DATA/models/yolo-fastest/yolo-fastest-1.1_coco
+  [ -d "$ds/images" ] || { echo "run: no coco128 in the bundle: eval skipped"; return 0; }
+  : > "$OUT/eval.jsonl"
+  local m dev prec runs=()
+  for m in yolo-fastest-1.1 yolo-fastest-1.1-xl; do
+    for prec in fp32 fp16; do runs+=("$m cuda $prec"); done
+  done
+  [ "${EVAL_REFERENCE:-1}" = 1 ] && runs+=("yolo-fastest-1.1 reference fp32")
+  local r
+  for r in "${runs[@]}"; do
+    read -r m dev prec <<< "$r"
+    say "eval $m $dev $prec"
+    local j=$WORK/eval.$m.$dev.$prec.json
+    local txt=$OUT/eval.$m.$dev.$prec.txt  # the whole output, per-class table included
+    timeout 240 "$RTDET" eval --model "$mdir/$m.cfg" --images "$ds/images/train2017" \
+      --labels "$ds/labels/train2017" --device "$dev" --precision "$prec" --json "$j" > "$txt" 2>&1
+    local rc=$?
+    grep -E "^(model|images|plan|\[|[0-9]+ images|mAP|[0-9.]+ s,)" "$txt"
+    [ $rc = 0 ] || { echo "eval $m $dev $prec: exit code $rc"; tail -3 "$txt"; continue; }
+    python3 - "$j" "$m" "$dev" "$prec" >> "$OUT/eval.jsonl" <<'PY'
+import json, sys
+path, m, dev, prec = sys.argv[1:5]
+d = json.load(open(path))
+d.pop("pr_curve50", None); d.pop("classes", None)
+d.update({"name": m, "device": dev, "precision": prec})
+print(json.dumps(d))
+PY
+  done
+  python3 - "$OUT/eval.jsonl" <<'PY' | tee "$OUT/eval_summary.txt"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+fp32 = {r["name"]: r for r in rows if r["device"] == "cuda" and r["precision"] == "fp32"}
+print(f"{'model':22} {'device':9} {'prec':5} {'mAP50':>7} {'mAP50:95':>8} {'d50 pts':>8} {'d50:95 pts':>10} {'ms/img':>7} {'pre':>6} {'net':>6} {'post':>6}")
+for r in rows:
+    ms = r["mean_ms"]; ref = fp32.get(r["name"])
+    d50 = f"{100 * (r['map50'] - ref['map50']):+.2f}" if ref and r is not ref else ""
+    d95 = f"{100 * (r['map50_95'] - ref['map50_95']):+.2f}" if ref and r is not ref else ""
+    tot = ms["preprocess"] + ms["inference"] + ms["postprocess"]
+    print(f"{r['name']:22} {r['device']:9} {r['precision']:5} {r['map50']:7.4f} {r['map50_95']:8.4f} {d50:>8} {d95:>10} {tot:7.3f} {ms['preprocess']:6.3f} {ms['inference']:6.3f} {ms['postprocess']:6.3f}")
+PY
+}
+
 summarize() {
   [ -s "$OUT/bench.jsonl" ] || return 0
   python3 scripts/gpu/summarize.py "$OUT/bench.jsonl" "$OUT/peer.json" | tee "$OUT/summary.txt"
@@ -138,6 +187,7 @@ for s in "${stages[@]}"; do
     bench) run_bench; summarize ;;
     peer) run_peer; summarize ;;
     compare) run_compare ;;
+    eval) run_eval ;;
     cache)  # a rebuild with the timing cache the bench stage filled skips the measurements
       convert_models
       say "rebuild yolov3-416 fp16 max-batch 1 with the timing cache ($(wc -l < "$WORK/timing.cache" 2>/dev/null) entries)"
@@ -164,7 +214,7 @@ for s in "${stages[@]}"; do
       : > "$OUT/bench.jsonl"
       bench_one "$WORK/yolov3-416.onnx" yolov3-416 fp16 1 200
       bench_one "$WORK/yolo-fastest-1.1.onnx" yolo-fastest-1.1 fp16 1 200 ;;
-    *) echo "run: unknown stage '$s' (all, tests, bench, peer, compare, cache, quick, diag)"; exit 2 ;;
+    *) echo "run: unknown stage '$s' (all, tests, bench, peer, compare, cache, quick, diag, eval)"; exit 2 ;;
   esac
 done
 say "done"

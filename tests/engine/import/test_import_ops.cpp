@@ -50,7 +50,8 @@ TEST(ImportOps, ClipAttributesBeforeOpset11) {
     m.input("x", {1, 4});
     m.node("Clip", {"x"}, {"y"}, "clip").f("min", 0.f).f("max", 6.f);
     m.output("y");
-    const auto& p = params_of<engine::UnaryParams>(m.import(), "y");
+    const engine::Graph g = m.import();  // params_of returns a reference into the graph
+    const auto& p = params_of<engine::UnaryParams>(g, "y");
     EXPECT_EQ(p.alpha, 0.f);
     EXPECT_EQ(p.beta, 6.f);
 }
