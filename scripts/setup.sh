@@ -9,6 +9,7 @@ PKGS=(
   libonnx-dev libprotobuf-dev protobuf-compiler        # ONNX import (protobuf classes of onnx.proto)
   libdnnl-dev                                          # oneDNN: fast CPU kernels
   libopencv-dev                                        # images, video, window, OpenCV DNN (test oracle, peer)
+  libjpeg-dev                                          # JPEG decoding of `rtdet eval` in builds without OpenCV
   libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev           # tests and micro-benchmarks
   python3 python3-onnx python3-numpy python3-opencv    # test-data generation and peer scripts only
