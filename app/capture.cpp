@@ -77,8 +77,16 @@ class VideoSource final : public Source {
 
     ReadStatus read(Frame& frame, std::stop_token stop) override {
         if (!spec_.live()) {
-            if (!cap_.read(frame.image) || frame.image.empty()) return ReadStatus::End;
-            frame.timestamp_ms = cap_.get(cv::CAP_PROP_POS_MSEC);
+            if (!cap_.read(frame.image) || frame.image.empty()) {
+                if (!spec_.loop || stop.stop_requested()) return ReadStatus::End;
+                // Loop: reopen (seeking is not exact for every codec) and continue the timestamps.
+                loop_offset_ms_ += last_pos_ms_ + (fps_.load() > 0 ? 1000.0 / fps_.load() : 0.0);
+                cap_.release();
+                ENGINE_CHECK(open(), "source: cannot reopen video file ", spec_.location, " to loop it");
+                if (!cap_.read(frame.image) || frame.image.empty()) return ReadStatus::End;
+            }
+            last_pos_ms_ = cap_.get(cv::CAP_PROP_POS_MSEC);
+            frame.timestamp_ms = loop_offset_ms_ + last_pos_ms_;
             return ReadStatus::Frame;
         }
         if (!cap_.isOpened() && !connect(stop, /*first=*/true)) return ReadStatus::End;
@@ -96,7 +104,7 @@ class VideoSource final : public Source {
 
     bool live() const override { return spec_.live(); }
     double fps() const override { return fps_.load(); }
-    int64_t frame_count() const override { return spec_.live() ? -1 : frame_count_; }
+    int64_t frame_count() const override { return spec_.live() || spec_.loop ? -1 : frame_count_; }
 
     std::string describe() const override {
         std::string s = engine::concat(source_kind_name(spec_.kind), " ", spec_.location);
@@ -104,6 +112,7 @@ class VideoSource final : public Source {
         if (w <= 0) return s;
         s += engine::concat(" (", w, "x", height_.load(), ", ", fps(), " fps");
         if (frame_count() >= 0) s += engine::concat(", ", frame_count(), " frames");
+        if (spec_.loop) s += engine::concat(", looped: ", frame_count_, " frames a pass");
         return s + ")";
     }
 
@@ -134,7 +143,7 @@ class VideoSource final : public Source {
         width_.store(static_cast<int>(cap_.get(cv::CAP_PROP_FRAME_WIDTH)));
         height_.store(static_cast<int>(cap_.get(cv::CAP_PROP_FRAME_HEIGHT)));
         const auto count = static_cast<int64_t>(cap_.get(cv::CAP_PROP_FRAME_COUNT));
-        frame_count_ = count > 0 ? count : -1;
+        if (frame_count_ < 0) frame_count_ = count > 0 ? count : -1;  // a looped file reopens: same count
         return true;
     }
 
@@ -167,7 +176,8 @@ class VideoSource final : public Source {
     cv::VideoCapture cap_;
     std::atomic<double> fps_{0};
     std::atomic<int> width_{0}, height_{0};
-    int64_t frame_count_ = -1;  // files only (written once, by the constructor)
+    int64_t frame_count_ = -1;                     // files only (set by the first open())
+    double loop_offset_ms_ = 0, last_pos_ms_ = 0;  // looped files: timestamps keep increasing
     Clock::time_point created_at_ = Clock::now();
 };
 

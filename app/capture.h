@@ -33,6 +33,7 @@ struct SourceSpec {
     SourceKind kind = SourceKind::VideoFile;
     std::string location;  // path, URL or pattern as given (camera: the index)
     int camera_index = -1;
+    bool loop = false;  // video files: start again at the end (pipeline.loop: soak runs, demos)
     bool live() const {
         return kind == SourceKind::Camera || kind == SourceKind::Device || kind == SourceKind::Stream;
     }

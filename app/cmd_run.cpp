@@ -64,7 +64,7 @@ CommandFn setup_run(CLI::App& root) {
         std::string config;
         std::array<std::optional<std::string>, std::size(kFlags)> values;
         std::vector<std::string> sets;
-        bool show = false, headless = false, realtime = false, print_config = false;
+        bool show = false, headless = false, realtime = false, loop = false, print_config = false;
     };
     auto o = std::make_shared<Opts>();
     CLI::App* cmd = root.add_subcommand(
@@ -79,6 +79,8 @@ CommandFn setup_run(CLI::App& root) {
     auto* headless = cmd->add_flag("--headless", o->headless, "No window  [outputs.show: false]");
     show->excludes(headless);
     cmd->add_flag("--realtime", o->realtime, "Read video files at their frame rate  [pipeline.realtime]");
+    cmd->add_flag("--loop", o->loop,
+                  "Start a video file again at its end (stop with --max-frames or Ctrl-C)  [pipeline.loop]");
     cmd->add_option("--set", o->sets, "Any key: --set detector.nms=agnostic (repeatable)");
     cmd->add_flag("--print-config", o->print_config, "Print the effective configuration as YAML and exit");
     return [o]() {
@@ -100,6 +102,7 @@ CommandFn setup_run(CLI::App& root) {
         if (o->show) cfg.outputs.show = 1;
         if (o->headless) cfg.outputs.show = 0;
         if (o->realtime) cfg.realtime = true;
+        if (o->loop) cfg.loop = true;
         if (o->print_config) {
             std::fputs(config_to_yaml(cfg).c_str(), stdout);
             return 0;

@@ -72,6 +72,7 @@ const KeySpec kKeys[] = {
     {"pipeline.max_batch",       Kind::Int,    1, 64, false, "", [](AppConfig& c) -> void* { return &c.max_batch; }},
     {"pipeline.max_frames",      Kind::Int64,  0, kMaxInt64Key, false, "", [](AppConfig& c) -> void* { return &c.max_frames; }},
     {"pipeline.realtime",        Kind::Bool,   0, 0, false, "", [](AppConfig& c) -> void* { return &c.realtime; }},
+    {"pipeline.loop",            Kind::Bool,   0, 0, false, "", [](AppConfig& c) -> void* { return &c.loop; }},
     {"reconnect.attempts",       Kind::Int,    0, 1000000, false, "", [](AppConfig& c) -> void* { return &c.reconnect.attempts; }},
     {"reconnect.interval_ms",    Kind::Int,    1, 600000, false, "", [](AppConfig& c) -> void* { return &c.reconnect.interval_ms; }},
     {"reconnect.timeout_ms",     Kind::Int,    100, 600000, false, "", [](AppConfig& c) -> void* { return &c.reconnect.timeout_ms; }},
@@ -386,7 +387,10 @@ void validate_config(const AppConfig& cfg) {
     if (ext == ".plan")
         ENGINE_CHECK(cfg.peer == "none",
                      "engine.peer: the OpenCV peer needs an .onnx or .cfg model (model.path is a plan)");
-    classify_source(cfg.source);  // throws "source: not found: ..." and the like
+    const SourceSpec spec = classify_source(cfg.source);  // throws "source: not found: ..." and the like
+    ENGINE_CHECK(!cfg.loop || spec.kind == SourceKind::VideoFile,
+                 "pipeline.loop: only a video file can be looped; ", cfg.source, " is a ",
+                 source_kind_name(spec.kind));
     if (show_window(cfg) && cfg.outputs.show == 1) {
         const char* d = std::getenv("DISPLAY");
         ENGINE_CHECK(d != nullptr && *d != '\0',
@@ -431,7 +435,7 @@ std::string config_to_yaml(const AppConfig& c) {
     out << YAML::Key << "queue_depth" << YAML::Value << c.queue_depth << YAML::Key << "max_batch"
         << YAML::Value << c.max_batch;
     out << YAML::Key << "max_frames" << YAML::Value << c.max_frames << YAML::Key << "realtime" << YAML::Value
-        << c.realtime << YAML::EndMap;
+        << c.realtime << YAML::Key << "loop" << YAML::Value << c.loop << YAML::EndMap;
     out << YAML::Key << "reconnect" << YAML::Value << YAML::BeginMap;
     out << YAML::Key << "attempts" << YAML::Value << c.reconnect.attempts << YAML::Key << "interval_ms"
         << YAML::Value << c.reconnect.interval_ms << YAML::Key << "timeout_ms" << YAML::Value

@@ -484,7 +484,8 @@ int run_app(const AppConfig& cfg) {
     // with --verbose; must be set before OpenCV first touches FFmpeg.
     if (spdlog::get_level() > spdlog::level::debug) ::setenv("OPENCV_FFMPEG_LOGLEVEL", "8", /*overwrite=*/0);
     validate_config(cfg);
-    const SourceSpec spec = classify_source(cfg.source);
+    SourceSpec spec = classify_source(cfg.source);
+    spec.loop = cfg.loop;  // validate_config: only for video files
     std::unique_ptr<FrameDetector> det = make_frame_detector(cfg, spec.live());
     spdlog::info("model: {}", det->describe());
     std::unique_ptr<Source> source = open_source(spec, cfg.reconnect);

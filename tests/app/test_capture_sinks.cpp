@@ -120,6 +120,30 @@ TEST(Capture, VideoFileReadsFramesWithTimestamps) {
     EXPECT_NE(src->describe().find("768x432"), std::string::npos) << src->describe();
 }
 
+// A looped file starts again after its last frame: the frame after frame N-1 is frame 0 again (same
+// pixels), timestamps keep increasing, and the frame count is unknown (-1), like a live source's.
+TEST(Capture, LoopedVideoStartsAgainWithIncreasingTimestamps) {
+    const std::string video = app_test::video_path();
+    if (video.empty()) GTEST_SKIP() << "data folder (../shared or $RTDET_DATA) not found";
+    app::SourceSpec spec = app::classify_source(video);
+    spec.loop = true;
+    auto src = app::open_source(spec, {});
+    EXPECT_EQ(src->frame_count(), -1);
+    app::Frame f;
+    ASSERT_EQ(src->read(f, {}), ReadStatus::Frame);
+    const cv::Mat first = f.image.clone();
+    double last = f.timestamp_ms;
+    for (int i = 1; i < 377; ++i) {
+        ASSERT_EQ(src->read(f, {}), ReadStatus::Frame) << "frame " << i;
+        EXPECT_GT(f.timestamp_ms, last) << "frame " << i;
+        last = f.timestamp_ms;
+    }
+    ASSERT_EQ(src->read(f, {}), ReadStatus::Frame) << "the loop did not start again";
+    EXPECT_GT(f.timestamp_ms, last);
+    EXPECT_NEAR(f.timestamp_ms, 377 * 80.0, 1.0) << "12.5 fps: the second pass continues the clock";
+    EXPECT_EQ(cv::norm(f.image, first, cv::NORM_INF), 0.0) << "the second pass starts with frame 0";
+}
+
 TEST(Capture, UnreadableVideoFileIsNamed) {
     const fs::path dir = app_test::scratch_dir("bad_video");
     write_bytes(dir / "junk.mp4", std::string(1000, 'j'));

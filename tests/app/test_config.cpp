@@ -236,6 +236,21 @@ TEST(Config, MissingFilesAreNamed) {
 
 // ---- rule: bad sources ----
 
+TEST(Config, LoopAppliesOnlyToVideoFiles) {
+    const fs::path dir = app_test::scratch_dir("config_loop");
+    AppConfig c;
+    c.model = (dir / "m.onnx").string();
+    std::ofstream(c.model) << "x";
+    fs::create_directories(dir / "images");
+    std::ofstream(dir / "images" / "a.jpg") << "x";
+    c.source = (dir / "images").string();
+    c.loop = true;
+    const std::string e = error_of([&] { app::validate_config(c); });
+    EXPECT_NE(e.find("pipeline.loop: only a video file can be looped; " + c.source), std::string::npos) << e;
+    c.loop = false;
+    EXPECT_EQ(error_of([&] { app::validate_config(c); }), "");
+}
+
 TEST(Config, BadSourcesAreNamed) {
     const fs::path dir = app_test::scratch_dir("config_source");
     AppConfig c;
