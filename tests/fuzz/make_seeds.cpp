@@ -296,13 +296,13 @@ void make(const fs::path& out) {
     // weights for the fixed cfg: header 0.2.5 (int64 seen) and 0.1.0 (int32 seen)
     const fs::path cfg = cfg_dir / "tiny_fastest.cfg";
     const detector::DarknetModel model = detector::parse_cfg(cfg.string());
-    const fs::path weights = weights_dir / "tiny_fastest_v025.weights";
+    const fs::path weights = weights_dir / "tiny_fastest_v025.weights.bin";
     detector::write_random_weights(cfg.string(), 1, weights.string());
     detector::DarknetWeights w = detector::random_darknet_weights(model, 2);
     w.minor = 1;
     w.revision = 0;
     w.seen = 1234;
-    detector::write_darknet_weights((weights_dir / "tiny_fastest_v010.weights").string(), model, w);
+    detector::write_darknet_weights((weights_dir / "tiny_fastest_v010.weights.bin").string(), model, w);
     (void)detector::read_darknet_weights(weights.string(), model);
 
     // ONNX: converted darknet models (BN folded / kept) and two hand-built graphs

@@ -34,49 +34,6 @@ bool same_storage(const Graph& g, ValueId a, ValueId b) {
 
 int i32(int64_t v) { return static_cast<int>(v); }
 
-// The IR's input index for output index o along one dim (params.h ResizeParams formulas).
-int64_t resize_source(const ResizeParams& p, double scale, int64_t o, int64_t in, int64_t out) {
-    const double od = static_cast<double>(o);
-    double x = 0.0;
-    switch (p.coord) {
-        case ResizeCoord::HalfPixel:
-            x = (od + 0.5) / scale - 0.5;
-            break;
-        case ResizeCoord::Asymmetric:
-            x = od / scale;
-            break;
-        case ResizeCoord::AlignCorners:
-            x = out > 1 ? od * static_cast<double>(in - 1) / static_cast<double>(out - 1) : 0.0;
-            break;
-        case ResizeCoord::PytorchHalfPixel:
-            x = out > 1 ? (od + 0.5) / scale - 0.5 : 0.0;
-            break;
-        case ResizeCoord::TfHalfPixelForNearest:
-            x = (od + 0.5) / scale;
-            break;
-    }
-    const double fl = std::floor(x);
-    const double frac = x - fl;
-    double i = fl;
-    switch (p.nearest) {
-        case ResizeNearest::RoundPreferFloor:
-            i = frac <= 0.5 ? fl : fl + 1.0;
-            break;
-        case ResizeNearest::RoundPreferCeil:
-            i = frac < 0.5 ? fl : fl + 1.0;
-            break;
-        case ResizeNearest::Floor:
-            i = fl;
-            break;
-        case ResizeNearest::Ceil:
-            i = std::ceil(x);
-            break;
-    }
-    if (i < 0.0) return 0;
-    if (i > static_cast<double>(in - 1)) return in - 1;
-    return static_cast<int64_t>(i);
-}
-
 // The 4-D runtime checks shared by the single-input ops: x, y runtime 4-D, stored alike.
 bool unary_4d_ok(const Graph& g, NodeId n, std::string* why) {
     const Node& node = g.node(n);
@@ -163,7 +120,7 @@ class ResizeKernel final : public Kernel {
         std::vector<int32_t> maps;
         for (size_t d = 2; d < 4; ++d)
             for (int64_t o = 0; o < y[d]; ++o)
-                maps.push_back(static_cast<int32_t>(resize_source(p, p.scales[d], o, x[d], y[d])));
+                maps.push_back(static_cast<int32_t>(resize_nearest_source(p, p.scales[d], o, x[d], y[d])));
         maps_ = DeviceBuffer(maps.size() * sizeof(int32_t));
         maps_.upload(maps.data(), maps.size() * sizeof(int32_t));
         base_.elem_size = dtype_size(g.value(node.inputs[0]).storage_dtype);
