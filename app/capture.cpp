@@ -10,10 +10,15 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <thread>
+
+#include "app/image_io.h"
+#include "engine/core/error.h"
+
+#if RTDET_WITH_OPENCV
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/videoio.hpp>
-
-#include "engine/core/error.h"
+#endif
 
 namespace app {
 namespace fs = std::filesystem;
@@ -50,6 +55,7 @@ bool has_list_extension(const fs::path& p) {
     return ext == ".txt" || ext == ".list";
 }
 
+#if RTDET_WITH_OPENCV
 // Sleeps `ms` or until stop is requested. False when stopped.
 bool sleep_for(int ms, std::stop_token stop) {
     std::mutex m;
@@ -58,12 +64,14 @@ bool sleep_for(int ms, std::stop_token stop) {
     return !cv.wait_for(lock, stop, std::chrono::milliseconds(ms), [] { return false; }) &&
            !stop.stop_requested();
 }
+#endif
 
 double ms_since(Clock::time_point t0) {
     return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
 }
 
 // ---- video: files, cameras, devices, streams ----
+#if RTDET_WITH_OPENCV
 
 class VideoSource final : public Source {
   public:
@@ -181,35 +189,142 @@ class VideoSource final : public Source {
     Clock::time_point created_at_ = Clock::now();
 };
 
+#endif  // RTDET_WITH_OPENCV
+
 // ---- images: folder, glob, list, single file ----
 
+ImageDecoder resolve_decoder(ImageDecoder d) {
+    if (d != ImageDecoder::Auto) return d;
+#if RTDET_WITH_OPENCV
+    return ImageDecoder::OpenCV;
+#else
+    return ImageDecoder::Libjpeg;
+#endif
+}
+
+bool is_jpeg(const std::vector<uint8_t>& bytes) {
+    return bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF;
+}
+
+// Reads and decodes one image file into `img` (its buffer reused). False with `why` set when the
+// file cannot be used. `bytes` is scratch. Never throws.
+bool decode_file(const std::string& path, ImageDecoder decoder, FrameImage& img, std::vector<uint8_t>& bytes,
+                 std::string& why) {
+    if (decoder == ImageDecoder::Libjpeg) {
+#if RTDET_HAS_LIBJPEG
+        // read_image_file also refuses a JPEG cut short (libjpeg would decode it grey below the cut).
+        if (!read_image_file(path, bytes, why)) return false;
+        if (!is_jpeg(bytes)) {
+            why = "not a JPEG (this source decodes with libjpeg: JPEG files only)";
+            return false;
+        }
+        return decode_jpeg_into(bytes.data(), bytes.size(), img, why);
+#else
+        (void)img;
+        (void)bytes;
+        why = "cannot decode: this rtdet was built without libjpeg";
+        return false;
+#endif
+    }
+#if RTDET_WITH_OPENCV
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        why = "cannot be opened (missing or unreadable)";
+        return false;
+    }
+    in.seekg(0, std::ios::end);
+    const auto size = static_cast<std::streamoff>(in.tellg());
+    if (size <= 0) {
+        why = "empty file";
+        return false;
+    }
+    in.seekg(0);
+    bytes.resize(static_cast<size_t>(size));
+    if (!in.read(reinterpret_cast<char*>(bytes.data()), size)) {
+        why = "read error";
+        return false;
+    }
+    // imdecode leaves its destination untouched when no decoder accepts the header, so start from an
+    // empty image (decoding allocates per image anyway; files differ in size).
+    img.release();
+    try {
+        cv::imdecode(bytes, cv::IMREAD_COLOR, &img);
+    } catch (const cv::Exception&) {
+        img.release();
+    }
+    if (img.empty()) {
+        why = "not a decodable image (corrupt, or not an image format)";
+        return false;
+    }
+    return true;
+#else
+    (void)path;
+    (void)img;
+    (void)bytes;
+    why = "cannot decode: this rtdet was built without OpenCV";
+    return false;
+#endif
+}
+
+// Decodes files in order on the calling thread, or ahead on `threads` worker threads: file i is
+// decoded by worker i % threads into slot i % (2 * threads); read() takes the slots in order, so
+// frames keep the files' order. A slot's image is swapped with the frame's, so buffers are recycled.
 class ImageSource final : public Source {
   public:
     explicit ImageSource(SourceSpec spec)
-        : spec_(std::move(spec)), paths_(list_images(spec_)), t0_(Clock::now()) {}
+        : spec_(std::move(spec)),
+          decoder_(resolve_decoder(spec_.decoder)),
+          paths_(list_images(spec_)),
+          t0_(Clock::now()) {
+#if !RTDET_WITH_OPENCV
+        ENGINE_CHECK(decoder_ == ImageDecoder::Libjpeg,
+                     "source: the OpenCV image decoder is not in this build (it reads JPEG files only)");
+#endif
+#if !RTDET_HAS_LIBJPEG
+        ENGINE_CHECK(decoder_ != ImageDecoder::Libjpeg,
+                     "source: the libjpeg image decoder is not in this build (libjpeg-turbo was not found)");
+#endif
+        const int threads = std::min<int>(std::max(1, spec_.decode_threads), 64);
+        if (threads > 1 && paths_.size() > 1) {
+            slots_.resize(static_cast<size_t>(2 * threads));
+            for (int w = 0; w < threads; ++w)
+                workers_.emplace_back([this, w, threads](std::stop_token stop) { work(w, threads, stop); });
+        }
+    }
+
+    ~ImageSource() override {
+        for (std::jthread& t : workers_) t.request_stop();
+        cv_.notify_all();
+        workers_.clear();  // joins
+    }
 
     ReadStatus read(Frame& frame, std::stop_token stop) override {
         if (next_ >= paths_.size() || stop.stop_requested()) return ReadStatus::End;
-        const std::string& path = paths_[next_++];
+        const size_t i = next_;
+        const std::string& path = paths_[i];
         frame.name.assign(path);
         frame.timestamp_ms = ms_since(t0_);
-        std::ifstream in(path, std::ios::binary);
-        if (!in) return skip(path, "cannot be opened (missing or unreadable)");
-        in.seekg(0, std::ios::end);
-        const auto size = static_cast<std::streamoff>(in.tellg());
-        if (size <= 0) return skip(path, "empty file");
-        in.seekg(0);
-        bytes_.resize(static_cast<size_t>(size));
-        if (!in.read(reinterpret_cast<char*>(bytes_.data()), size)) return skip(path, "read error");
-        // imdecode leaves its destination untouched when no decoder accepts the header, so start
-        // from an empty image (decoding allocates per image anyway; files differ in size).
-        frame.image.release();
-        try {
-            cv::imdecode(bytes_, cv::IMREAD_COLOR, &frame.image);
-        } catch (const cv::Exception&) {
-            frame.image.release();
+        bool ok = false;
+        if (workers_.empty()) {
+            ok = decode_file(path, decoder_, frame.image, bytes_, why_);
+        } else {
+            std::unique_lock lock(m_);
+            Slot& slot = slots_[i % slots_.size()];
+            if (!cv_.wait(lock, stop, [&] { return slot.ready; })) return ReadStatus::End;
+            ok = slot.ok;
+            if (ok) std::swap(frame.image, slot.image);
+            why_.swap(slot.why);
+            slot.ready = false;
         }
-        if (frame.image.empty()) return skip(path, "not a decodable image (corrupt, or not an image format)");
+        {
+            std::lock_guard lock(m_);
+            ++next_;
+        }
+        cv_.notify_all();
+        if (!ok) {
+            skip_message_ = engine::concat(path, ": ", why_);
+            return ReadStatus::Skipped;
+        }
         return ReadStatus::Frame;
     }
 
@@ -217,21 +332,53 @@ class ImageSource final : public Source {
     double fps() const override { return 0; }
     int64_t frame_count() const override { return static_cast<int64_t>(paths_.size()); }
     std::string describe() const override {
-        return engine::concat(source_kind_name(spec_.kind), " ", spec_.location, " (", paths_.size(),
-                              " files)");
+        std::string s =
+            engine::concat(source_kind_name(spec_.kind), " ", spec_.location, " (", paths_.size(), " files");
+        if (decoder_ == ImageDecoder::Libjpeg) s += ", JPEG via libjpeg";
+        if (!workers_.empty()) s += engine::concat(", ", workers_.size(), " decode threads");
+        return s + ")";
     }
 
   private:
-    ReadStatus skip(const std::string& path, const char* why) {
-        skip_message_ = engine::concat(path, ": ", why);
-        return ReadStatus::Skipped;
+    struct Slot {
+        FrameImage image;
+        std::string why;
+        bool ready = false, ok = false;
+    };
+
+    void work(int w, int threads, std::stop_token stop) {
+        std::vector<uint8_t> bytes;
+        const size_t n_slots = slots_.size();
+        for (size_t i = static_cast<size_t>(w); i < paths_.size(); i += static_cast<size_t>(threads)) {
+            Slot& slot = slots_[i % n_slots];
+            {
+                // The slot is free once the reader has taken file i - n_slots.
+                std::unique_lock lock(m_);
+                if (!cv_.wait(lock, stop, [&] { return i < next_ + n_slots; })) return;
+            }
+            std::string why;
+            const bool ok = decode_file(paths_[i], decoder_, slot.image, bytes, why);
+            {
+                std::lock_guard lock(m_);
+                slot.ok = ok;
+                slot.why = std::move(why);
+                slot.ready = true;
+            }
+            cv_.notify_all();
+        }
     }
 
     SourceSpec spec_;
+    ImageDecoder decoder_;
     std::vector<std::string> paths_;
-    size_t next_ = 0;
-    std::vector<uchar> bytes_;
+    size_t next_ = 0;  // the next file read() returns; guarded by m_ when there are workers
+    std::vector<uint8_t> bytes_;
+    std::string why_;
     Clock::time_point t0_;
+    std::vector<Slot> slots_;
+    std::mutex m_;
+    std::condition_variable_any cv_;
+    std::vector<std::jthread> workers_;  // last: joined before the members they use are destroyed
 };
 
 }  // namespace
@@ -354,9 +501,25 @@ std::vector<std::string> list_images(const SourceSpec& spec) {
     return paths;
 }
 
+void check_source_supported(const SourceSpec& spec) {
+#if !RTDET_WITH_OPENCV
+    ENGINE_CHECK(spec.images(), "source: ", source_kind_name(spec.kind), " ", spec.location,
+                 " needs a build with OpenCV (FFmpeg); this build reads JPEG images only: pass a folder of "
+                 "JPEG frames");
+#else
+    (void)spec;
+#endif
+}
+
 std::unique_ptr<Source> open_source(const SourceSpec& spec, const ReconnectPolicy& reconnect) {
+    check_source_supported(spec);
     if (spec.images()) return std::make_unique<ImageSource>(spec);
+#if RTDET_WITH_OPENCV
     return std::make_unique<VideoSource>(spec, reconnect);
+#else
+    (void)reconnect;
+    return nullptr;  // not reached: check_source_supported threw
+#endif
 }
 
 }  // namespace app

@@ -9,6 +9,10 @@
 //   list.txt / list.list       one image path per line (relative to the list's folder; # comments)
 //   photo.jpg                  a single image
 //
+// Builds without OpenCV (the GPU machine's) read images only, JPEG only, through libjpeg-turbo: a
+// video is fed as a folder of its frames (000000.jpg, ...); cameras, streams and video files are
+// refused with the reason. Image sources may decode on several threads (frame order is kept).
+//
 // Live sources lose frames when the pipeline is slower than they are (the capture stage keeps the
 // newest); a lost live stream is reopened with backoff. Files and folders are read completely.
 #pragma once
@@ -27,6 +31,10 @@ namespace app {
 
 enum class SourceKind { Camera, Device, Stream, VideoFile, ImageFolder, Glob, ImageList, Image };
 
+// How image sources decode: OpenCV's imdecode (any format it reads), or libjpeg-turbo (JPEG only;
+// other files are skipped with the reason). Auto: OpenCV when the build has it, else libjpeg.
+enum class ImageDecoder { Auto, OpenCV, Libjpeg };
+
 std::string_view source_kind_name(SourceKind kind);
 
 struct SourceSpec {
@@ -34,6 +42,8 @@ struct SourceSpec {
     std::string location;  // path, URL or pattern as given (camera: the index)
     int camera_index = -1;
     bool loop = false;  // video files: start again at the end (pipeline.loop: soak runs, demos)
+    ImageDecoder decoder = ImageDecoder::Auto;  // image sources
+    int decode_threads = 1;                     // image sources: files decoded ahead in parallel
     bool live() const {
         return kind == SourceKind::Camera || kind == SourceKind::Device || kind == SourceKind::Stream;
     }
@@ -80,8 +90,13 @@ class Source {
 };
 
 // Video files are opened here (errors early, with the path); live sources connect on the first read()
-// and image lists are listed here.
+// and image lists are listed here. Throws engine::Error for what the build cannot read (a decoder it
+// was built without; without OpenCV: cameras, streams and video files).
 std::unique_ptr<Source> open_source(const SourceSpec& spec, const ReconnectPolicy& reconnect);
+
+// Throws engine::Error naming the source when this build cannot read its kind (without OpenCV:
+// cameras, devices, streams and video files need FFmpeg through OpenCV).
+void check_source_supported(const SourceSpec& spec);
 
 // The image files a folder, glob or list source stands for (exposed for tests).
 std::vector<std::string> list_images(const SourceSpec& spec);

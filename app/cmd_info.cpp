@@ -3,8 +3,10 @@
 #include <string>
 
 #include "app/commands.h"
+#include "engine/core/error.h"
 #include "engine/core/shape.h"
 #include "engine/plan/plan.h"
+#include "engine/runtime/runtime.h"
 
 namespace app {
 
@@ -20,11 +22,14 @@ CommandFn setup_info(CLI::App& root) {
     return [o]() {
         const engine::Plan plan = engine::Plan::load(o->plan);
         const auto& i = plan.info();
-        std::printf("plan format %u, engine %s\nmodel %s (sha256 %s)\ndevice %s ('%s'), precision %s, max batch %d%s\n",
-                    i.format_version, i.engine_version.c_str(), i.model_name.c_str(), i.model_sha256.c_str(),
-                    i.device.c_str(), i.device_signature.c_str(), i.precision.c_str(), i.max_batch,
-                    i.fixed_batch ? " (fixed)" : "");
-        for (const auto& in : i.inputs) std::printf("input  %s %s\n", in.name.c_str(), engine::shape_str(in.shape).c_str());
+        std::printf(
+            "plan format %u, engine %s\nmodel %s (sha256 %s)\ndevice %s ('%s'), precision %s, max batch "
+            "%d%s\n",
+            i.format_version, i.engine_version.c_str(), i.model_name.c_str(), i.model_sha256.c_str(),
+            i.device.c_str(), i.device_signature.c_str(), i.precision.c_str(), i.max_batch,
+            i.fixed_batch ? " (fixed)" : "");
+        for (const auto& in : i.inputs)
+            std::printf("input  %s %s\n", in.name.c_str(), engine::shape_str(in.shape).c_str());
         for (const auto& out : i.outputs)
             std::printf("output %s %s\n", out.name.c_str(), engine::shape_str(out.shape).c_str());
         std::printf("layers %zu, weights %.2f MB, arena %.2f MB\n", i.layers.size(),
@@ -34,6 +39,13 @@ CommandFn setup_info(CLI::App& root) {
             for (const auto& l : i.layers)
                 std::printf("  %-10s %-40s %-10s %s\n", l.op.c_str(), l.name.c_str(), l.backend.c_str(),
                             l.precision.c_str());
+        // Whether this rtdet can run it (engine version, device signature, backends): said, not fatal.
+        try {
+            (void)engine::Engine::load(plan);
+            std::printf("runs here: yes\n");
+        } catch (const engine::Error& e) {
+            std::printf("runs here: no: %s\n", e.what());
+        }
         return 0;
     };
 }

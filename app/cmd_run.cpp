@@ -50,6 +50,7 @@ constexpr FlagKey kFlags[] = {
     {"--queue-depth",           "pipeline.queue_depth",    "INT",       "Frames queued between stages"},
     {"--max-batch",             "pipeline.max_batch",      "INT",       "Files and folders: frames per inference batch"},
     {"--max-frames",            "pipeline.max_frames",     "INT",       "Stop after this many frames (0: all)"},
+    {"--decode-threads",        "pipeline.decode_threads", "INT",       "Files and folders: threads decoding images ahead (order kept)"},
     {"--reconnect-attempts",    "reconnect.attempts",      "INT",       "Live sources: reopen attempts after a loss (0: none)"},
     {"--reconnect-interval-ms", "reconnect.interval_ms",   "MS",        "Live sources: first wait before reopening (doubles, up to 8x)"},
     {"--stream-timeout-ms",     "reconnect.timeout_ms",    "MS",        "Live sources: open/read timeout that counts as a loss"},

@@ -17,6 +17,8 @@ CommandFn setup_eval(CLI::App& root);
 #endif
 #if RTDET_WITH_OPENCV
 CommandFn setup_detect(CLI::App& root);
+#endif
+#if RTDET_APP_RUN
 CommandFn setup_run(CLI::App& root);
 #endif
 

@@ -73,6 +73,7 @@ const KeySpec kKeys[] = {
     {"pipeline.max_frames",      Kind::Int64,  0, kMaxInt64Key, false, "", [](AppConfig& c) -> void* { return &c.max_frames; }},
     {"pipeline.realtime",        Kind::Bool,   0, 0, false, "", [](AppConfig& c) -> void* { return &c.realtime; }},
     {"pipeline.loop",            Kind::Bool,   0, 0, false, "", [](AppConfig& c) -> void* { return &c.loop; }},
+    {"pipeline.decode_threads",  Kind::Int,    1, 64, false, "", [](AppConfig& c) -> void* { return &c.decode_threads; }},
     {"reconnect.attempts",       Kind::Int,    0, 1000000, false, "", [](AppConfig& c) -> void* { return &c.reconnect.attempts; }},
     {"reconnect.interval_ms",    Kind::Int,    1, 600000, false, "", [](AppConfig& c) -> void* { return &c.reconnect.interval_ms; }},
     {"reconnect.timeout_ms",     Kind::Int,    100, 600000, false, "", [](AppConfig& c) -> void* { return &c.reconnect.timeout_ms; }},
@@ -354,6 +355,9 @@ void set_config_key(AppConfig& cfg, std::string_view key, const std::string& val
 
 bool show_window(const AppConfig& cfg) {
     if (cfg.outputs.show >= 0) return cfg.outputs.show == 1;
+#if !RTDET_WITH_OPENCV
+    return false;  // no window without OpenCV (highgui): auto means headless
+#endif
     const char* d = std::getenv("DISPLAY");
     return d != nullptr && *d != '\0';
 }
@@ -388,6 +392,19 @@ void validate_config(const AppConfig& cfg) {
         ENGINE_CHECK(cfg.peer == "none",
                      "engine.peer: the OpenCV peer needs an .onnx or .cfg model (model.path is a plan)");
     const SourceSpec spec = classify_source(cfg.source);  // throws "source: not found: ..." and the like
+    check_source_supported(spec);                         // without OpenCV: images only
+#if !RTDET_WITH_OPENCV
+    constexpr const char* kLean =
+        "needs a build with OpenCV; this build (without OpenCV) writes JSON lines (outputs.json) and the "
+        "summary only";
+    ENGINE_CHECK(cfg.outputs.video.empty(), "outputs.video: writing a video (", cfg.outputs.video, ") ",
+                 kLean);
+    ENGINE_CHECK(cfg.outputs.images_dir.empty(), "outputs.images_dir: writing annotated images (",
+                 cfg.outputs.images_dir, ") ", kLean);
+    ENGINE_CHECK(cfg.outputs.show != 1, "outputs.show: the window ", kLean, "; use --headless");
+    ENGINE_CHECK(cfg.peer == "none",
+                 "engine.peer: opencv needs a build with OpenCV (this build runs rtdet only)");
+#endif
     ENGINE_CHECK(!cfg.loop || spec.kind == SourceKind::VideoFile,
                  "pipeline.loop: only a video file can be looped; ", cfg.source, " is a ",
                  source_kind_name(spec.kind));
@@ -435,7 +452,8 @@ std::string config_to_yaml(const AppConfig& c) {
     out << YAML::Key << "queue_depth" << YAML::Value << c.queue_depth << YAML::Key << "max_batch"
         << YAML::Value << c.max_batch;
     out << YAML::Key << "max_frames" << YAML::Value << c.max_frames << YAML::Key << "realtime" << YAML::Value
-        << c.realtime << YAML::Key << "loop" << YAML::Value << c.loop << YAML::EndMap;
+        << c.realtime << YAML::Key << "loop" << YAML::Value << c.loop << YAML::Key << "decode_threads"
+        << YAML::Value << c.decode_threads << YAML::EndMap;
     out << YAML::Key << "reconnect" << YAML::Value << YAML::BeginMap;
     out << YAML::Key << "attempts" << YAML::Value << c.reconnect.attempts << YAML::Key << "interval_ms"
         << YAML::Value << c.reconnect.interval_ms << YAML::Key << "timeout_ms" << YAML::Value

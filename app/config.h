@@ -7,7 +7,7 @@
 //   engine:    device, precision, threads, plan_cache_dir, peer
 //   source:    camera index, /dev/videoN, video file, URL, folder, glob, list .txt, image
 //   outputs:   video, video_codec, images_dir, json, show, snapshot_dir, summary_json
-//   pipeline:  queue_depth, max_batch, max_frames, realtime, loop
+//   pipeline:  queue_depth, max_batch, max_frames, realtime, loop, decode_threads
 //   reconnect: attempts, interval_ms, timeout_ms, open_timeout_ms
 // Paths may start with $DATA/ (the data folder: $RTDET_DATA, else ../shared beside the repository);
 // relative paths are relative to the current directory, in files as on the command line.
@@ -62,6 +62,7 @@ struct AppConfig {
     int64_t max_frames = 0;  // stop after this many frames (0: all)
     bool realtime = false;   // read video files at their own frame rate (as a player would)
     bool loop = false;       // start a video file again at its end (soak runs); with max_frames to stop
+    int decode_threads = 1;  // image sources: threads decoding files ahead (frame order kept)
     ReconnectPolicy reconnect;
 };
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "app/frame.h"
 #include "detector/preprocess.h"
 
 #if RTDET_WITH_OPENCV
@@ -53,6 +54,9 @@ cv::Mat read_image(const std::string& path, std::string& why);
 // Decodes a JPEG held in memory to BGR with libjpeg(-turbo) (grayscale JPEGs are expanded to BGR).
 // Returns an empty image and sets `why` (libjpeg's message) when it cannot. Never throws.
 BgrImage decode_jpeg(const uint8_t* bytes, size_t size, std::string& why);
+// The same into a frame's image, reusing its buffer when the size is unchanged (the JPEG source of
+// `rtdet run`). False with `why` set, and `out` emptied, when it cannot decode. Never throws.
+bool decode_jpeg_into(const uint8_t* bytes, size_t size, FrameImage& out, std::string& why);
 #endif
 
 // The eval path's reader: OpenCV's decoder when the build has OpenCV, else libjpeg (JPEG files only;

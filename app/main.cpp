@@ -28,27 +28,36 @@ int main(int argc, char** argv) {
 #if RTDET_APP_EVAL
     commands["eval"] = app::setup_eval(root);
 #endif
+#if RTDET_APP_RUN
+    commands["run"] = app::setup_run(root);  // without OpenCV: JPEG images in, JSON lines out
+#endif
 #if RTDET_WITH_OPENCV
     commands["detect"] = app::setup_detect(root);
-    commands["run"] = app::setup_run(root);
 #else
-    // An engine-only build (no OpenCV, e.g. for the GPU machine): the image commands are named, so
-    // asking for one says why it is missing instead of "unknown subcommand". eval is there when
-    // libjpeg-turbo was found (JPEG images only, no --plot).
-    std::vector<const char*> missing{"detect", "run"};
-#if RTDET_APP_EVAL
-    const char* also = " and eval";
-#else
-    const char* also = "";
+    // An engine-only build (no OpenCV, e.g. for the GPU machine): the image commands it lacks are
+    // named, so asking for one says why it is missing instead of "unknown subcommand". eval and run
+    // are there when libjpeg-turbo (and yaml-cpp, for run) were found: JPEG images only.
+    std::vector<const char*> missing{"detect"};
+#if !RTDET_APP_RUN
+    missing.push_back("run");
+#endif
+#if !RTDET_APP_EVAL
     missing.push_back("eval");
+#endif
+    std::string have = "build, bench, convert, info";
+#if RTDET_APP_EVAL
+    have += ", eval";
+#endif
+#if RTDET_APP_RUN
+    have += ", run";
 #endif
     for (const char* name : missing) {
         root.add_subcommand(name, "(not in this build: needs OpenCV)")->allow_extras();
-        commands[name] = [name, also]() {
+        commands[name] = [name, have]() {
             std::fprintf(stderr,
                          "rtdet: error: '%s' needs OpenCV; this rtdet was built with -DRTDET_WITH_OPENCV=OFF "
-                         "(build, bench, convert, info%s only)\n",
-                         name, also);
+                         "(%s only)\n",
+                         name, have.c_str());
             return 2;
         };
     }

@@ -16,13 +16,16 @@
 #include <thread>
 
 #include "app/bounded_queue.h"
-#include "app/draw.h"
-#include "app/opencv_peer.h"
 #include "app/progress.h"
 #include "detector/darknet/darknet_to_onnx.h"
 #include "detector/labels.h"
 #include "detector/plan_cache.h"
 #include "engine/core/error.h"
+
+#if RTDET_WITH_OPENCV
+#include "app/draw.h"
+#include "app/opencv_peer.h"
+#endif
 
 namespace app {
 namespace fs = std::filesystem;
@@ -136,6 +139,7 @@ std::unique_ptr<FrameDetector> make_frame_detector(const AppConfig& cfg, bool li
 
     std::unique_ptr<FrameDetector> det;
     if (cfg.peer == "opencv") {
+#if RTDET_WITH_OPENCV
         PeerOptions p;
         p.onnx = detector::resolve_onnx_model(model, cfg.plan_cache_dir);
         p.threads = cfg.threads;
@@ -145,6 +149,9 @@ std::unique_ptr<FrameDetector> make_frame_detector(const AppConfig& cfg, bool li
         p.nms = nms;
         p.class_names = std::move(names);
         det = make_opencv_peer(p);
+#else
+        ENGINE_THROW("engine.peer: opencv needs a build with OpenCV (this build runs rtdet only)");
+#endif
     } else {
         detector::DetectorConfig d;
         d.model = model;
@@ -161,9 +168,10 @@ std::unique_ptr<FrameDetector> make_frame_detector(const AppConfig& cfg, bool li
         det = std::make_unique<RtdetFrameDetector>(d);
     }
     // One untimed run, so the first frame's numbers are not the one-time setup (kernel JIT, caches).
-    const cv::Mat warm(det->input_height(), det->input_width(), CV_8UC3, cv::Scalar::all(114));
-    det->detect(std::span<const detector::ImageView>(std::array{
-        detector::ImageView{warm.data, warm.cols, warm.rows, static_cast<int64_t>(warm.step[0])}}));
+    const std::vector<uint8_t> warm(static_cast<size_t>(det->input_height()) * det->input_width() * 3, 114);
+    det->detect(std::span<const detector::ImageView>(
+        std::array{detector::ImageView{warm.data(), det->input_width(), det->input_height(),
+                                       static_cast<int64_t>(det->input_width()) * 3}}));
     if (cfg.input_width > 0) {
         ENGINE_CHECK(det->input_width() == cfg.input_width && det->input_height() == cfg.input_height,
                      "model.input_width/input_height: ", cfg.input_width, "x", cfg.input_height,
@@ -235,8 +243,10 @@ struct Pipeline::State {
                 free_q.push(f);
                 continue;
             }
+#if RTDET_WITH_OPENCV
             ENGINE_CHECK(f->image.type() == CV_8UC3, "source: frame ", next, " is not 8-bit BGR (type ",
                          f->image.type(), ")");
+#endif
             f->index = next++;
             if (pace) {
                 if (f->index == 0) t0 = Clock::now();
@@ -276,11 +286,7 @@ struct Pipeline::State {
                 if (!more) break;
                 frames[n++] = *more;
             }
-            for (size_t i = 0; i < n; ++i) {
-                const cv::Mat& img = frames[i]->image;
-                views[i] =
-                    detector::ImageView{img.data, img.cols, img.rows, static_cast<int64_t>(img.step[0])};
-            }
+            for (size_t i = 0; i < n; ++i) views[i] = image_view(frames[i]->image);
             const auto& results = detector.detect(std::span<const detector::ImageView>(views.data(), n));
             const detector::StageTimes& t = detector.last_times();
             const double share = 1.0 / static_cast<double>(n);
@@ -335,6 +341,7 @@ struct Pipeline::State {
                 if (!item) break;
             }
             Frame& f = **item;
+#if RTDET_WITH_OPENCV
             if (annotate) draw_detections(f.image, f.detections, detector.class_names());
             if (window != nullptr) {
                 const auto recent = [](const LatencySeries& ls) { return ls.recent(); };
@@ -342,6 +349,9 @@ struct Pipeline::State {
                                      recent(stats.postprocess()), recent(stats.end_to_end()),
                                      dropped.load()});
             }
+#else
+            (void)annotate;  // no drawing sinks without OpenCV (validate_config refuses them)
+#endif
             bool quit = false;
             for (auto& s : sinks) quit = (s->write(f) == SinkAction::Quit) || quit;
             const auto done = Clock::now();
@@ -459,6 +469,7 @@ class InterruptScope {
     }, old_term_{};
 };
 
+#if RTDET_WITH_OPENCV
 std::string snapshot_dir_for(const AppConfig& cfg) {
     if (!cfg.outputs.snapshot_dir.empty()) return cfg.outputs.snapshot_dir;
     if (!cfg.outputs.images_dir.empty()) return cfg.outputs.images_dir;
@@ -470,6 +481,7 @@ std::string snapshot_dir_for(const AppConfig& cfg) {
     }
     return ".";
 }
+#endif
 
 }  // namespace
 
@@ -486,6 +498,7 @@ int run_app(const AppConfig& cfg) {
     validate_config(cfg);
     SourceSpec spec = classify_source(cfg.source);
     spec.loop = cfg.loop;  // validate_config: only for video files
+    spec.decode_threads = cfg.decode_threads;
     std::unique_ptr<FrameDetector> det = make_frame_detector(cfg, spec.live());
     spdlog::info("model: {}", det->describe());
     std::unique_ptr<Source> source = open_source(spec, cfg.reconnect);
@@ -495,20 +508,24 @@ int run_app(const AppConfig& cfg) {
 
     std::vector<std::unique_ptr<Sink>> sinks;
     WindowSink* window = nullptr;
+#if RTDET_WITH_OPENCV
     Source* src = source.get();
     if (!cfg.outputs.video.empty())
         sinks.push_back(std::make_unique<VideoSink>(cfg.outputs.video, cfg.outputs.video_codec,
                                                     [src] { return src->fps(); }));
     if (!cfg.outputs.images_dir.empty())
         sinks.push_back(std::make_unique<ImageDirSink>(cfg.outputs.images_dir));
+#endif
     if (!cfg.outputs.json.empty())
         sinks.push_back(std::make_unique<JsonLinesSink>(cfg.outputs.json, det->class_names()));
+#if RTDET_WITH_OPENCV
     if (show_window(cfg)) {
         auto w = std::make_unique<WindowSink>("rtdet", snapshot_dir_for(cfg));
         w->set_interrupt(&g_interrupts);
         window = w.get();
         sinks.push_back(std::move(w));
     }
+#endif
     if (sinks.empty())
         spdlog::info("no outputs configured (--show, --video, --images-dir, --json): summary only");
 

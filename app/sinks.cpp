@@ -2,15 +2,21 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <iterator>
-#include <opencv2/highgui.hpp>
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
 
 #include "detector/labels.h"
 #include "engine/core/error.h"
+
+#if RTDET_WITH_OPENCV
+#include <opencv2/highgui.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#endif
 
 namespace app {
 namespace fs = std::filesystem;
@@ -56,6 +62,7 @@ void append_json_string(std::string& out, std::string_view s) {
 
 }  // namespace
 
+#if RTDET_WITH_OPENCV
 // ---- video ----
 
 VideoSink::VideoSink(std::string path, std::string codec, std::function<double()> fps)
@@ -63,7 +70,13 @@ VideoSink::VideoSink(std::string path, std::string codec, std::function<double()
     make_parent_dirs(path_, "outputs.video");
 }
 
-VideoSink::~VideoSink() { finish(); }
+VideoSink::~VideoSink() {
+    try {
+        finish();
+    } catch (const engine::Error& e) {
+        spdlog::error("{}", e.what());
+    }
+}
 
 SinkAction VideoSink::write(const Frame& frame) {
     if (!writer_.isOpened()) {
@@ -72,8 +85,9 @@ SinkAction VideoSink::write(const Frame& frame) {
         if (!(fps > 0)) fps = 25.0;
         const int fourcc = cv::VideoWriter::fourcc(codec_[0], codec_[1], codec_[2], codec_[3]);
         writer_.open(path_, cv::CAP_FFMPEG, fourcc, fps, size_, true);
-        ENGINE_CHECK(writer_.isOpened(), "outputs.video: cannot write ", path_, " with codec ", codec_,
-                     " (try outputs.video_codec MJPG with an .avi file)");
+        ENGINE_CHECK(
+            writer_.isOpened(), "outputs.video: cannot write ", path_, " with codec ", codec_,
+            " (folder not writable or disk full? else try outputs.video_codec MJPG with an .avi file)");
         spdlog::info("writing {} ({}x{}, {} fps, {})", path_, size_.width, size_.height, fps, codec_);
     }
     if (frame.image.size() == size_) {
@@ -87,7 +101,15 @@ SinkAction VideoSink::write(const Frame& frame) {
 }
 
 void VideoSink::finish() {
-    if (writer_.isOpened()) writer_.release();
+    if (!writer_.isOpened()) return;
+    writer_.release();
+    // cv::VideoWriter drops FFmpeg's write errors (disk full): read the finished file's frame count
+    // back, so a truncated or unreadable video is an error instead of a silent loss.
+    cv::VideoCapture check(path_, cv::CAP_FFMPEG);
+    const auto held = check.isOpened() ? static_cast<int64_t>(check.get(cv::CAP_PROP_FRAME_COUNT)) : -1;
+    ENGINE_CHECK(held >= written_, "outputs.video: ", path_, " is incomplete: ", written_,
+                 " frames were written, the file holds ", held < 0 ? "none readable" : std::to_string(held),
+                 " (disk full or write error?)");
 }
 
 // ---- images ----
@@ -110,13 +132,19 @@ SinkAction ImageDirSink::write(const Frame& frame) {
     return SinkAction::Continue;
 }
 
+#endif  // RTDET_WITH_OPENCV
+
 // ---- JSON lines ----
 
 JsonLinesSink::JsonLinesSink(const std::string& path, const std::vector<std::string>& class_names)
     : path_(path), names_(class_names) {
     make_parent_dirs(path_, "outputs.json");
     file_ = std::fopen(path_.c_str(), "w");
-    ENGINE_CHECK(file_ != nullptr, "outputs.json: cannot open ", path_, " for writing");
+    ENGINE_CHECK(file_ != nullptr, "outputs.json: cannot open ", path_,
+                 " for writing: ", std::strerror(errno));
+    // Unbuffered (each line is one fwrite, flushed anyway): a failed write leaves nothing behind in a
+    // buffer that fclose() would write after the cut below.
+    std::setvbuf(file_, nullptr, _IONBF, 0);
     line_.reserve(1 << 14);
 }
 
@@ -142,8 +170,16 @@ SinkAction JsonLinesSink::write(const Frame& frame) {
                        d.box.y1, d.box.x2, d.box.y2);
     }
     line_ += "]}\n";
-    ENGINE_CHECK(std::fwrite(line_.data(), 1, line_.size(), file_) == line_.size() && std::fflush(file_) == 0,
-                 "outputs.json: write to ", path_, " failed (disk full?)");
+    if (std::fwrite(line_.data(), 1, line_.size(), file_) != line_.size() || std::fflush(file_) != 0) {
+        const int err = errno;
+        // Disk full: cut the partly written line, so the file holds whole lines only.
+        if (::ftruncate(::fileno(file_), static_cast<off_t>(bytes_ok_)) != 0) {
+            // Not a regular file (/dev/full): nothing to cut.
+        }
+        ENGINE_THROW("outputs.json: cannot write frame ", frame.index, " to ", path_, ": ",
+                     std::strerror(err), " (disk full?)");
+    }
+    bytes_ok_ += line_.size();
     return SinkAction::Continue;
 }
 
@@ -154,6 +190,7 @@ void JsonLinesSink::finish() {
     }
 }
 
+#if RTDET_WITH_OPENCV
 // ---- window ----
 
 void draw_overlay(cv::Mat& image, const Overlay& o) {
@@ -235,5 +272,7 @@ void WindowSink::finish() {
         open_ = false;
     }
 }
+
+#endif  // RTDET_WITH_OPENCV
 
 }  // namespace app

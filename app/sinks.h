@@ -1,4 +1,5 @@
 // Where frames go after detection: annotated video file, annotated images, JSON lines, a window.
+// Without OpenCV (the GPU machine's build) only JSON lines (validate_config refuses the others).
 // All optional and combinable; all run on the output stage (the thread that called run_pipeline()).
 #pragma once
 
@@ -6,12 +7,15 @@
 #include <cstdio>
 #include <functional>
 #include <memory>
-#include <opencv2/core/mat.hpp>
-#include <opencv2/videoio.hpp>
 #include <string>
 #include <vector>
 
 #include "app/frame.h"
+
+#if RTDET_WITH_OPENCV
+#include <opencv2/core/mat.hpp>
+#include <opencv2/videoio.hpp>
+#endif
 
 namespace app {
 
@@ -28,6 +32,7 @@ class Sink {
     virtual void finish() {}
 };
 
+#if RTDET_WITH_OPENCV
 // cv::VideoWriter, opened at the first frame (its size) with the source's fps (25 when unknown);
 // frames of another size are resized to the first one's. Codec "mp4v" or "MJPG".
 class VideoSink final : public Sink {
@@ -60,7 +65,9 @@ class ImageDirSink final : public Sink {
     std::string path_;  // reused
 };
 
-// One JSON object per line and frame:
+#endif  // RTDET_WITH_OPENCV
+
+// One JSON object per line and frame (both builds):
 //   {"frame":12,"timestamp_ms":960.0,"source":"a.jpg","width":768,"height":432,
 //    "detections":[{"class_id":2,"class":"car","score":0.87,"box":[x1,y1,x2,y2]}]}
 // ("source" only for image sources). Lines are flushed as written.
@@ -76,9 +83,11 @@ class JsonLinesSink final : public Sink {
     std::string path_;
     const std::vector<std::string>& names_;
     std::FILE* file_ = nullptr;
-    std::string line_;  // reused
+    std::string line_;     // reused
+    size_t bytes_ok_ = 0;  // bytes of the lines written completely
 };
 
+#if RTDET_WITH_OPENCV
 // Text drawn in the window's corner: live FPS and per-stage milliseconds.
 struct Overlay {
     double fps = 0, preprocess_ms = 0, inference_ms = 0, postprocess_ms = 0, end_to_end_ms = 0;
@@ -110,5 +119,8 @@ class WindowSink final : public Sink {
 
 // Draws the overlay text block onto `image` (exposed for tests).
 void draw_overlay(cv::Mat& image, const Overlay& o);
+#else
+class WindowSink;  // OpenCV (highgui) only; the pipeline takes a null one
+#endif
 
 }  // namespace app

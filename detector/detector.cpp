@@ -8,6 +8,9 @@
 #include "detector/yolo_decode.h"
 #include "engine/core/error.h"
 #include "engine/core/log.h"
+#ifdef RTDET_WITH_CUDA
+#include "detector/cuda/gpu_path.h"
+#endif
 
 namespace detector {
 namespace {
@@ -69,7 +72,50 @@ struct Detector::Impl {
     std::vector<InputTransform> transforms;
     std::vector<std::vector<Detection>> results;
     StageTimes times;
+#ifdef RTDET_WITH_CUDA
+    // The GPU path (DetectorConfig::gpu_pre_post): set when the context takes device I/O at the input
+    // and every head output.
+    std::unique_ptr<cuda::GpuPreprocessor> gpu_pre;
+    std::unique_ptr<cuda::GpuDecoder> gpu_decode;
+    float* gpu_input = nullptr;
+    std::vector<cuda::GpuHead> gpu_heads;
+#endif
+    bool on_gpu() const {
+#ifdef RTDET_WITH_CUDA
+        return gpu_pre != nullptr;
+#else
+        return false;
+#endif
+    }
+    void setup_gpu();
 };
+
+// The GPU path when the plan runs on a device that hands over its input and head outputs in device
+// memory (ExecutionContext::device_input/device_output); otherwise the host path stays.
+void Detector::Impl::setup_gpu() {
+#ifdef RTDET_WITH_CUDA
+    if (!config.gpu_pre_post || ctx->stream() == nullptr) return;
+    auto* input = static_cast<float*>(ctx->device_input(0));
+    std::vector<cuda::GpuHead> gh;
+    for (const HeadBinding& b : bindings) {
+        const void* out = ctx->device_output(b.output);
+        if (out == nullptr) break;
+        gh.push_back({static_cast<const float*>(out), b.gh, b.gw});
+    }
+    if (input == nullptr || gh.size() != bindings.size()) {
+        spdlog::debug(
+            "detector: the plan's input or heads are not in device memory: pre/post-processing on "
+            "the CPU");
+        return;
+    }
+    const int batch = cached.engine->max_batch();
+    gpu_input = input;
+    gpu_heads = std::move(gh);
+    gpu_pre = std::make_unique<cuda::GpuPreprocessor>(batch, ctx->stream());
+    gpu_decode = std::make_unique<cuda::GpuDecoder>(heads, batch, ctx->stream());
+    spdlog::debug("detector: preprocessing and decoding on the GPU");
+#endif
+}
 
 Detector::Detector(const DetectorConfig& config) : impl_(std::make_unique<Impl>()) {
     Impl& m = *impl_;
@@ -144,6 +190,7 @@ Detector::Detector(const DetectorConfig& config) : impl_(std::make_unique<Impl>(
     m.transforms.resize(static_cast<size_t>(batch));
     m.results.resize(static_cast<size_t>(batch));
     for (auto& r : m.results) r.reserve(1024);
+    m.setup_gpu();
 }
 
 Detector::~Detector() = default;
@@ -154,6 +201,29 @@ const std::vector<std::vector<Detection>>& Detector::detect(std::span<const Imag
     ENGINE_CHECK(!images.empty() && images.size() <= static_cast<size_t>(max_batch),
                  "detect: ", images.size(), " images for a plan of max batch ", max_batch);
     const int n = static_cast<int>(images.size());
+    // Plans that cannot run below max batch, and plans on the GPU, always run at max batch (a partial
+    // batch is padded: the extra samples are left as they are and their outputs ignored). On the GPU
+    // every new batch size costs a cuDNN plan finalization per conv and a CUDA-graph capture the first
+    // time it runs (seconds for a YOLO network), which would stall a pipeline whenever a short batch
+    // (the end of a folder, a slow source) comes along; the padded samples cost far less.
+    const engine::PlanInfo& info = m.cached.engine->info();
+    const int run_batch = info.fixed_batch || info.device == "cuda" ? max_batch : n;
+#ifdef RTDET_WITH_CUDA
+    if (m.on_gpu()) {
+        const auto t0 = Clock::now();
+        m.gpu_pre->run(images, m.resize, m.net_w, m.net_h, m.config.pad_value, m.gpu_input, m.transforms);
+        const auto t1 = Clock::now();
+        m.ctx->run(run_batch, engine::IoMemory::Device);
+        const auto t2 = Clock::now();
+        m.gpu_decode->run(m.gpu_heads, n, m.net_w, m.net_h, m.config.conf_threshold, m.transforms, m.results);
+        for (int b = 0; b < n; ++b) nms(m.results[static_cast<size_t>(b)], m.config.nms);
+        for (size_t b = static_cast<size_t>(n); b < m.results.size(); ++b) m.results[b].clear();
+        m.times.preprocess_ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
+        m.times.inference_ms = std::chrono::duration<double, std::milli>(t2 - t1).count();
+        m.times.postprocess_ms = ms_since(t2);
+        return m.results;
+    }
+#endif
     const auto t0 = Clock::now();
     float* input = m.ctx->input(0);
     for (int b = 0; b < n; ++b)
@@ -161,7 +231,7 @@ const std::vector<std::vector<Detection>>& Detector::detect(std::span<const Imag
             preprocess(images[static_cast<size_t>(b)], m.resize, m.net_w, m.net_h, m.config.pad_value,
                        input + static_cast<size_t>(b) * m.input_sample_elems, m.scratch);
     const auto t1 = Clock::now();
-    m.ctx->run(m.cached.engine->info().fixed_batch ? max_batch : n);
+    m.ctx->run(run_batch);
     const auto t2 = Clock::now();
     for (int b = 0; b < n; ++b) {
         auto& dets = m.results[static_cast<size_t>(b)];
@@ -194,5 +264,6 @@ ResizePolicy Detector::resize_policy() const { return impl_->resize; }
 const std::vector<YoloHead>& Detector::heads() const { return impl_->heads; }
 const std::string& Detector::plan_origin() const { return impl_->cached.origin; }
 const engine::PlanInfo& Detector::plan_info() const { return impl_->cached.engine->info(); }
+bool Detector::gpu_pre_post() const { return impl_->on_gpu(); }
 
 }  // namespace detector

@@ -30,8 +30,15 @@ struct DetectorConfig {
     float conf_threshold = 0.25f;
     NmsOptions nms;
     std::vector<std::string> class_names;  // empty: coco.names from the data folder for 80-class models
+    // Plans on a GPU (device cuda, in a build with CUDA): preprocess and decode on the GPU too, so only
+    // the frames go up and only the candidates above conf_threshold come back (detector/cuda/gpu_path.h).
+    // false: on the CPU, as for other devices (for comparisons).
+    bool gpu_pre_post = true;
 };
 
+// Wall time of each stage of the last detect() call. On the GPU path (Detector::gpu_pre_post):
+// preprocess = frames to pinned staging + upload + kernel, inference = the engine run, postprocess =
+// decode kernel + copy of the candidates + NMS; each stage waits for its GPU work.
 struct StageTimes {
     double preprocess_ms = 0, inference_ms = 0, postprocess_ms = 0;
 };
@@ -60,6 +67,8 @@ class Detector {
     const std::string& plan_origin() const;
     // The plan's description (layers with backend and compute precision, device signature, metadata).
     const engine::PlanInfo& plan_info() const;
+    // Whether preprocessing and decoding run on the GPU (DetectorConfig::gpu_pre_post on a GPU plan).
+    bool gpu_pre_post() const;
 
   private:
     struct Impl;

@@ -168,7 +168,11 @@ CachedEngine load_engine_cached(const std::string& model, const engine::BuildOpt
     CachedEngine out;
     if (has_ext(model, ".plan")) {
         out.plan = engine::Plan::load(model);
-        out.engine = engine::Engine::load(out.plan);
+        try {
+            out.engine = engine::Engine::load(out.plan);
+        } catch (const engine::Error& e) {
+            ENGINE_THROW(model, ": ", e.what());  // the runtime names the plan by its model only
+        }
         out.origin = "loaded";
         out.plan_path = model;
         return out;

@@ -6,7 +6,17 @@ namespace {
 
 constexpr int kThreads = 256;
 
-__device__ __forceinline__ float sigmoid(float x) { return 1.f / (1.f + expf(-x)); }
+// 1 / (1 + exp(-x)) rounded as the CPU's float expression (std::exp on a float: correctly rounded in
+// practice, which exp in double then one rounding reproduces; expf on the GPU may be 2 ulp off).
+__device__ __forceinline__ float sigmoid(float x) {
+    const float e = static_cast<float>(exp(-static_cast<double>(x)));
+    return __fdiv_rn(1.f, __fadd_rn(1.f, e));
+}
+__device__ __forceinline__ float fexp(float x) { return static_cast<float>(exp(static_cast<double>(x))); }
+__device__ __forceinline__ float mul(float a, float b) { return __fmul_rn(a, b); }
+__device__ __forceinline__ float add(float a, float b) { return __fadd_rn(a, b); }
+__device__ __forceinline__ float sub(float a, float b) { return __fsub_rn(a, b); }
+__device__ __forceinline__ float div(float a, float b) { return __fdiv_rn(a, b); }
 
 __device__ __forceinline__ float clampf(float v, float lo, float hi) {
     return v < lo ? lo : (v > hi ? hi : v);
@@ -26,22 +36,25 @@ __global__ void decode_kernel(GpuDecodeArgs a) {
         if (!(obj > a.conf_threshold)) continue;
         const int row = cell / a.gw, col = cell - (cell / a.gw) * a.gw;
         const float nw = static_cast<float>(a.net_w), nh = static_cast<float>(a.net_h);
-        const float bx =
-            (static_cast<float>(col) + sigmoid(base[cell]) * s - (s - 1.f) / 2.f) / static_cast<float>(a.gw);
-        const float by = (static_cast<float>(row) + sigmoid(base[plane + cell]) * s - (s - 1.f) / 2.f) /
-                         static_cast<float>(a.gh);
-        const float bw = expf(base[2 * plane + cell]) * a.anchors[2 * anchor] / nw;
-        const float bh = expf(base[3 * plane + cell]) * a.anchors[2 * anchor + 1] / nh;
+        // The CPU decoder's expressions (detector/yolo_decode.cpp, InputTransform::to_image), rounded alike.
+        const float half_s = div(sub(s, 1.f), 2.f);
+        const float bx = div(sub(add(static_cast<float>(col), mul(sigmoid(base[cell]), s)), half_s),
+                             static_cast<float>(a.gw));
+        const float by = div(sub(add(static_cast<float>(row), mul(sigmoid(base[plane + cell]), s)), half_s),
+                             static_cast<float>(a.gh));
+        const float bw = div(mul(fexp(base[2 * plane + cell]), a.anchors[2 * anchor]), nw);
+        const float bh = div(mul(fexp(base[3 * plane + cell]), a.anchors[2 * anchor + 1]), nh);
+        const float hw = div(bw, 2.f), hh = div(bh, 2.f);
         const float iw = static_cast<float>(a.image_w), ih = static_cast<float>(a.image_h);
-        const float x1 = clampf(((bx - bw / 2) * nw - a.pad_x) / a.scale_x, 0.f, iw);
-        const float y1 = clampf(((by - bh / 2) * nh - a.pad_y) / a.scale_y, 0.f, ih);
-        const float x2 = clampf(((bx + bw / 2) * nw - a.pad_x) / a.scale_x, 0.f, iw);
-        const float y2 = clampf(((by + bh / 2) * nh - a.pad_y) / a.scale_y, 0.f, ih);
+        const float x1 = clampf(div(sub(mul(sub(bx, hw), nw), a.pad_x), a.scale_x), 0.f, iw);
+        const float y1 = clampf(div(sub(mul(sub(by, hh), nh), a.pad_y), a.scale_y), 0.f, ih);
+        const float x2 = clampf(div(sub(mul(add(bx, hw), nw), a.pad_x), a.scale_x), 0.f, iw);
+        const float y2 = clampf(div(sub(mul(add(by, hh), nh), a.pad_y), a.scale_y), 0.f, ih);
         for (int c = 0; c < a.classes; ++c) {
-            const float score = obj * sigmoid(base[static_cast<int64_t>(5 + c) * plane + cell]);
+            const float score = mul(obj, sigmoid(base[static_cast<int64_t>(5 + c) * plane + cell]));
             if (!(score > a.conf_threshold)) continue;
             const int k = atomicAdd(a.count, 1);
-            if (k < a.capacity) a.out[k] = {x1, y1, x2, y2, score, obj, c, 0};
+            if (k < a.capacity) a.out[k] = {x1, y1, x2, y2, score, obj, c, a.order_base + i * a.classes + c};
         }
     }
 }

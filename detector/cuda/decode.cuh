@@ -1,8 +1,11 @@
 // YOLO head decoding on the GPU (darknet [yolo] semantics, as detector/yolo_decode.h): every
 // (anchor, cell) whose objectness passes the threshold writes one candidate per class whose score
 // passes it, through an atomic counter, so only candidates travel back to the host. Boxes are mapped
-// to image pixels with the InputTransform (clipped to the image), as the CPU decoder does. The order
-// of candidates is not deterministic; NMS sorts them.
+// to image pixels with the InputTransform (clipped to the image), as the CPU decoder does, with the
+// same float operations in the same order (no fused multiply-add; the sigmoid's exp in double, rounded
+// to float, which is what glibc's expf gives in practice), so the candidates equal the CPU decoder's.
+// The order in which candidates land is not deterministic: each carries its rank in the CPU decoder's
+// order (`order`), and the host sorts by it before NMS.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -21,7 +24,7 @@ struct GpuDetection {
     float score;           // objectness * class probability
     float objectness;
     int32_t class_id;
-    int32_t reserved;
+    int32_t order;  // order_base + (anchor * gh * gw + cell) * classes + class: the CPU decoder's order
 };
 
 struct GpuDecodeArgs {
@@ -38,6 +41,7 @@ struct GpuDecodeArgs {
     GpuDetection* out = nullptr;  // device, `capacity` entries
     int* count = nullptr;         // device counter, incremented per candidate (may exceed capacity)
     int capacity = 0;
+    int order_base = 0;  // added to `order` (the heads before this one: sum of anchors * gh * gw * classes)
 };
 
 // Fills the anchors, classes, scale and transform fields from the host descriptions.

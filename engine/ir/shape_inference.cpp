@@ -18,6 +18,10 @@
 namespace engine {
 namespace {
 
+// The largest dim a computed shape may have (2^40): far above any real model, and small enough that the
+// shape arithmetic here (sums, products with a scale) cannot overflow int64.
+constexpr int64_t kMaxDim = int64_t{1} << 40;
+
 class Infer {
   public:
     Infer(Graph& g, NodeId id)
@@ -51,7 +55,10 @@ class Infer {
     void set_out(size_t k, Shape shape, bool batched) {
         check(k < n_.outputs.size(), "expected at least ", k + 1, " outputs, the node has ",
               n_.outputs.size());
-        for (int64_t d : shape) check(d >= 0, "computed a negative dim in ", shape_str(shape));
+        for (int64_t d : shape) {
+            check(d >= 0, "computed a negative dim in ", shape_str(shape));
+            check(d <= kMaxDim, "computed dim ", d, " in ", shape_str(shape), ", over the limit of 2^40");
+        }
         Value& v = g_.value(n_.outputs[k]);
         if (v.constant) return;  // constants keep their desc
         v.desc = {DataType::F32, std::move(shape)};
@@ -190,6 +197,8 @@ void infer_concat(Infer& c) {
             c.check(static_cast<int64_t>(d) == axis || s[d] == first[d], "input '", c.in(i).name, "' ",
                     shape_str(s), " and input '", c.in(0).name, "' ", shape_str(first), " differ in dim ", d,
                     " (concat axis ", axis, ")");
+        c.check(s[axis] >= 0 && s[axis] <= kMaxDim && out[axis] <= kMaxDim, "input '", c.in(i).name, "' ",
+                shape_str(s), ": the concatenated dim exceeds the limit of 2^40");
         out[axis] += s[axis];
         all_batched = all_batched && c.batched(i);
     }
@@ -204,8 +213,10 @@ void infer_resize(Infer& c) {
     Shape out(x.size());
     for (size_t d = 0; d < x.size(); ++d) {
         c.check(p.scales[d] > 0.f && std::isfinite(p.scales[d]), "scale ", p.scales[d], " must be positive");
-        out[d] =
-            static_cast<int64_t>(std::floor(static_cast<double>(x[d]) * static_cast<double>(p.scales[d])));
+        const double size = std::floor(static_cast<double>(x[d]) * static_cast<double>(p.scales[d]));
+        c.check(size <= static_cast<double>(kMaxDim), "scale ", p.scales[d], " makes dim ", d, " of ",
+                shape_str(x), " larger than 2^40");
+        out[d] = static_cast<int64_t>(size);
         c.check(out[d] >= 1 || x[d] == 0, "scale ", p.scales[d], " makes dim ", d, " of ", shape_str(x),
                 " empty");
     }

@@ -18,7 +18,7 @@ namespace engine {
 struct BuildOptions;
 
 class Backend {
-public:
+  public:
     virtual ~Backend() = default;
     // Stable name recorded in plans: "reference", "onednn", "cuda".
     virtual std::string_view name() const = 0;
@@ -48,7 +48,8 @@ public:
         return {};
     }
     // Load time: the kernel for node `n`. `packed` holds what pack() returned, as views of the plan.
-    virtual std::unique_ptr<Kernel> create_kernel(const Graph& g, NodeId n, std::span<const Tensor> packed) = 0;
+    virtual std::unique_ptr<Kernel> create_kernel(const Graph& g, NodeId n,
+                                                  std::span<const Tensor> packed) = 0;
 
     // Activation layouts (engine/ir/layout.h) besides Plain that this backend can keep its 4-D
     // values in, best first. The builder picks one per plan (timing the candidates) for the backends
@@ -83,11 +84,15 @@ public:
         return nullptr;
     }
     virtual void synchronize() {}
+    // The queue this backend's kernels enqueue on when run from the calling thread (a cudaStream_t on
+    // CUDA), for callers that add their own device work in order with a run. nullptr: none.
+    virtual void* stream() { return nullptr; }
     // Device backends that can record the work a run enqueues (CUDA graphs): capture() calls
     // `enqueue` (which runs the kernels) while recording and returns the recording, or nullptr when
     // this backend cannot record (then the work was not done). replay() enqueues a recording again.
     // The runtime records a run when every kernel of the plan belongs to this backend, from the second
-    // run at a batch size on (the first one warms up), and replays it afterwards.
+    // run at a batch size and I/O memory (host or device buffers) on (the first one warms up), and
+    // replays it afterwards.
     virtual std::shared_ptr<void> capture(const std::function<void()>& enqueue) {
         (void)enqueue;
         return nullptr;

@@ -64,8 +64,15 @@ struct ContextImpl {
     std::vector<char> kernel_on_device;  // parallel to kernels
     std::vector<Backend*> device_backends;
     bool all_on_one_device = false;  // every kernel belongs to device_backends[0]: runs can be recorded
+    // Device I/O (ExecutionContext::device_input/output): the host values whose slot only device
+    // kernels touch and that share a slot with a graph input or output move, in IoMemory::Device runs,
+    // to the same offset of `io_mirror`, a device buffer of `io_mirror_end` bytes (allocated on first
+    // use).
+    std::vector<char> io_redirect;  // indexed by ValueId
+    size_t io_mirror_end = 0;
+    std::shared_ptr<void> io_mirror;
     std::vector<std::unique_ptr<Kernel>> kernels;     // parallel to engine->exec
-    std::vector<std::unique_ptr<BatchArgs>> batches;  // index: batch size
+    std::vector<std::unique_ptr<BatchArgs>> batches;  // index: io * (max_batch + 1) + batch size
     bool profiling = false;
     std::vector<LayerTiming> profile;
 
@@ -74,7 +81,17 @@ struct ContextImpl {
     }
     std::byte* device_at(size_t offset) { return static_cast<std::byte*>(device_arena.get()) + offset; }
 
-    TensorRef ref(ValueId v, int batch) {
+    std::byte* mirror() {
+        if (!io_mirror) {
+            Backend* dev = device_backends.front();
+            io_mirror = dev->allocate_device(io_mirror_end);
+            ENGINE_CHECK(io_mirror != nullptr, "backend ", dev->name(), " could not allocate ", io_mirror_end,
+                         " bytes of device input/output buffers");
+        }
+        return static_cast<std::byte*>(io_mirror.get());
+    }
+
+    TensorRef ref(ValueId v, int batch, bool device_io) {
         const Graph& g = engine->plan.graph;
         const Value& val = g.value(v);
         TensorRef r;
@@ -86,15 +103,21 @@ struct ContextImpl {
             r.batch_stride = sample_numel(r.shape);
             return r;
         }
-        r.data = !on_device.empty() && on_device[v] ? device_at(loc.offset) : arena_at(loc.offset);
+        if (!on_device.empty() && on_device[v])
+            r.data = device_at(loc.offset);
+        else if (device_io && io_redirect[v])
+            r.data = mirror() + loc.offset;
+        else
+            r.data = arena_at(loc.offset);
         r.dtype = val.constant ? val.desc.dtype : val.storage_dtype;
         r.shape = shape_at_batch(val, batch);
         r.batch_stride = loc.batch_stride;
         return r;
     }
 
-    BatchArgs& args_for(int batch) {
-        auto& slot = batches[static_cast<size_t>(batch)];
+    BatchArgs& args_for(int batch, bool device_io) {
+        const size_t max_batch = static_cast<size_t>(engine->plan.info.max_batch);
+        auto& slot = batches[(device_io ? max_batch + 1 : 0) + static_cast<size_t>(batch)];
         if (slot) return *slot;
         const Graph& g = engine->plan.graph;
         auto ba = std::make_unique<BatchArgs>();
@@ -102,8 +125,8 @@ struct ContextImpl {
         for (NodeId n : engine->exec) total += g.node(n).inputs.size() + g.node(n).outputs.size();
         ba->refs.reserve(total);
         for (NodeId n : engine->exec) {
-            for (ValueId v : g.node(n).inputs) ba->refs.push_back(ref(v, batch));
-            for (ValueId v : g.node(n).outputs) ba->refs.push_back(ref(v, batch));
+            for (ValueId v : g.node(n).inputs) ba->refs.push_back(ref(v, batch, device_io));
+            for (ValueId v : g.node(n).outputs) ba->refs.push_back(ref(v, batch, device_io));
         }
         size_t pos = 0;
         size_t k = 0;
@@ -142,18 +165,27 @@ void place_values(ContextImpl& c) {
         return;
     }
     std::vector<char> host(g.num_values(), 0);
-    for (ValueId v : g.inputs()) host[v] = 1;
-    for (ValueId v : g.outputs()) host[v] = 1;
     for (NodeId n : e.plan.order) {
         const Node& node = g.node(n);
         if (e.backends.at(node.backend)->is_device()) continue;
         for (ValueId v : node.inputs) host[v] = 1;
         for (ValueId v : node.outputs) host[v] = 1;
     }
+    // Device I/O: slots of graph inputs/outputs that no host kernel touches (nor a constant fills).
+    std::vector<char> root_host_kernel(g.num_values(), 0), root_io(g.num_values(), 0);
+    for (ValueId v = 0; v < g.num_values(); ++v)
+        if (mp.values[v].valid && (host[v] || g.value(v).constant)) root_host_kernel[mp.values[v].root] = 1;
+    for (ValueId v : g.inputs()) host[v] = 1;
+    for (ValueId v : g.outputs()) host[v] = 1;
+    for (ValueId v : g.inputs())
+        if (mp.values[v].valid) root_io[mp.values[v].root] = 1;
+    for (ValueId v : g.outputs())
+        if (mp.values[v].valid) root_io[mp.values[v].root] = 1;
     std::vector<char> root_host(g.num_values(), 0);
     for (ValueId v = 0; v < g.num_values(); ++v)
         if (mp.values[v].valid && host[v]) root_host[mp.values[v].root] = 1;
     c.on_device.assign(g.num_values(), 0);
+    c.io_redirect.assign(g.num_values(), 0);
     size_t host_end = 0;
     for (ValueId v = 0; v < g.num_values(); ++v) {
         const ValueLocation& loc = mp.values[v];
@@ -164,8 +196,12 @@ void place_values(ContextImpl& c) {
         }
         const Value& val = g.value(v);
         const DataType dt = val.constant ? val.desc.dtype : val.storage_dtype;
-        host_end =
-            std::max(host_end, loc.offset + static_cast<size_t>(located_extent(val, loc)) * dtype_size(dt));
+        const size_t end = loc.offset + static_cast<size_t>(located_extent(val, loc)) * dtype_size(dt);
+        host_end = std::max(host_end, end);
+        if (root_io[loc.root] && !root_host_kernel[loc.root]) {
+            c.io_redirect[v] = 1;
+            c.io_mirror_end = std::max(c.io_mirror_end, end);
+        }
     }
     Backend* dev = c.device_backends.front();
     c.device_arena = dev->allocate_device(std::max<size_t>(mp.arena_bytes, 1));
@@ -266,7 +302,7 @@ std::unique_ptr<ExecutionContext> Engine::create_context(int threads) const {
         ENGINE_CHECK(c->device_workspace != nullptr, "backend ", c->device_backends.front()->name(),
                      " could not allocate ", device_workspace, " bytes of device workspace");
     }
-    c->batches.resize(static_cast<size_t>(e.plan.info.max_batch) + 1);
+    c->batches.resize(2 * (static_cast<size_t>(e.plan.info.max_batch) + 1));
     // Constant graph outputs: written once.
     for (ValueId v : g.outputs()) {
         const Value& val = g.value(v);
@@ -290,6 +326,28 @@ float* ExecutionContext::input(size_t i) {
     return reinterpret_cast<float*>(impl_->arena_at(p.memory.values[p.graph.inputs()[i]].offset));
 }
 
+void* ExecutionContext::device_input(size_t i) {
+    const auto& p = impl_->engine->plan;
+    ENGINE_CHECK(i < p.graph.inputs().size(), "input index ", i, " out of range (", p.graph.inputs().size(),
+                 " inputs)");
+    const ValueId v = p.graph.inputs()[i];
+    if (impl_->io_redirect.empty() || !impl_->io_redirect[v]) return nullptr;
+    return impl_->mirror() + p.memory.values[v].offset;
+}
+
+const void* ExecutionContext::device_output(size_t i) {
+    const auto& p = impl_->engine->plan;
+    ENGINE_CHECK(i < p.graph.outputs().size(), "output index ", i, " out of range (",
+                 p.graph.outputs().size(), " outputs)");
+    const ValueId v = p.graph.outputs()[i];
+    if (impl_->io_redirect.empty() || !impl_->io_redirect[v]) return nullptr;
+    return impl_->mirror() + p.memory.values[v].offset;
+}
+
+void* ExecutionContext::stream() const {
+    return impl_->device_backends.empty() ? nullptr : impl_->device_backends.front()->stream();
+}
+
 const float* ExecutionContext::output(size_t i) const {
     const auto& p = impl_->engine->plan;
     ENGINE_CHECK(i < p.graph.outputs().size(), "output index ", i, " out of range (",
@@ -310,14 +368,17 @@ Shape ExecutionContext::output_shape(size_t i, int batch) const {
     return shape_at_batch(g.value(g.outputs()[i]), batch);
 }
 
-void ExecutionContext::run(int batch) {
+void ExecutionContext::run(int batch, IoMemory io) {
     const EngineState& e = *impl_->engine;
     const PlanInfo& info = e.plan.info;
     ENGINE_CHECK(batch >= 1 && batch <= info.max_batch, "batch ", batch,
                  " out of range: this plan runs batch 1..", info.max_batch);
     ENGINE_CHECK(!info.fixed_batch || batch == info.max_batch, "this plan runs only at its fixed batch ",
                  info.max_batch, " (got ", batch, "): the model's shapes do not follow the batch");
-    BatchArgs& ba = impl_->args_for(batch);
+    const bool device_io = io == IoMemory::Device;
+    ENGINE_CHECK(!device_io || !impl_->device_backends.empty(),
+                 "run with device inputs/outputs: this plan has no device backend");
+    BatchArgs& ba = impl_->args_for(batch, device_io);
     // Thread counts are per calling thread (OpenMP): set them on every run, it costs nothing.
     for (const auto& entry : e.backends) entry.second->set_threads(impl_->threads);
     if (!impl_->profiling) {

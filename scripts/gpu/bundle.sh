@@ -3,15 +3,17 @@
 # of rtdet's other libraries), and gathers it into .gpu_bundle/ (git-ignored; pass it to the device
 # tool's `carry`). Run it from any directory; it works in the repository root.
 #
-#   .gpu_bundle/bin/   engine_cuda_tests, rtdet (build/bench/convert/info, and eval on JPEG images
-#                      through libjpeg-turbo: detect/run need OpenCV)
+#   .gpu_bundle/bin/   engine_cuda_tests, detector_cuda_tests, rtdet (build/bench/convert/info, and eval on JPEG images
+#                      through libjpeg-turbo; run on folders of JPEG frames: detect needs OpenCV)
 #   .gpu_bundle/lib/   the non-CUDA shared libraries they need (protobuf, onnx_proto, spdlog, fmt,
 #                      crypto, ...); CUDA's own (cudart, cuBLAS, cuDNN) are the GPU machine's
 #   .gpu_bundle/lib/compat/  libstdc++ / libgcc_s of this machine, used only if the GPU machine's are older
 #   .gpu_bundle/data/  the files of ../shared the tests and benchmarks read (RTDET_DATA there): the
 #                      Yolo-Fastest-1.1 and -1.1-XL cfg + weights, the darknet cfgs (YOLOv3-416 is
 #                      converted there with random weights: its 248 MB ONNX would not fit the 64 MiB
-#                      carry limit), coco128's images + labels (7.5 MB, for `rtdet eval`)
+#                      carry limit), coco128's images + labels (7.5 MB, for `rtdet eval`), and the
+#                      real video as JPEG frames, videos/car-detection/000000.jpg ... (9.5 MB: `rtdet run`
+#                      without OpenCV reads JPEG folders only; extracted here with /usr/bin/python3's cv2)
 #
 # The build: build-gpu/, Release, -DRTDET_WITH_OPENCV=OFF (detect/run need OpenCV, whose libraries are
 # far too big to carry; eval decodes JPEGs with libjpeg-turbo, bundled: libjpeg.so.62), -DRTDET_WITH_ONEDNN=OFF (libdnnl is 40 MB; the GPU tests compare
@@ -27,13 +29,13 @@ JOBS=${JOBS:-2}
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DRTDET_WITH_OPENCV=OFF -DRTDET_WITH_ONEDNN=OFF \
   -DRTDET_WITH_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 -DRTDET_BUILD_TESTS=ON > "$BUILD.configure.log" 2>&1 \
   || { cat "$BUILD.configure.log"; exit 1; }
-make -C "$BUILD" -j"$JOBS" engine_cuda_tests
+make -C "$BUILD" -j"$JOBS" engine_cuda_tests detector_cuda_tests
 have_rtdet=1
 make -C "$BUILD" -j"$JOBS" rtdet || { have_rtdet=0; echo "bundle: rtdet does not build without OpenCV: bundling the tests only" >&2; }
 
 rm -rf "$BUNDLE"
 mkdir -p "$BUNDLE/bin" "$BUNDLE/lib/compat" "$BUNDLE/data"
-bins=("$BUILD/tests/engine_cuda_tests")
+bins=("$BUILD/tests/engine_cuda_tests" "$BUILD/tests/detector_cuda_tests")
 [ "$have_rtdet" = 1 ] && bins+=("$BUILD/app/rtdet")
 for b in "${bins[@]}"; do
   cp "$b" "$BUNDLE/bin/"
@@ -64,6 +66,29 @@ copy_data models/yolo-fastest/yolo-fastest-1.1_coco/yolo-fastest-1.1-xl.weights
 if [ -d "$DATA/datasets/coco128/images" ]; then
   mkdir -p "$BUNDLE/data/datasets/coco128"
   cp -r "$DATA/datasets/coco128/images" "$DATA/datasets/coco128/labels" "$BUNDLE/data/datasets/coco128/"
+fi
+# The real video's frames, for `rtdet run` there (scripts/gpu/run.sh app): JPEG quality 90, in order.
+video=$DATA/videos/car-detection.mp4
+if [ -f "$video" ]; then
+  mkdir -p "$BUNDLE/data/videos/car-detection"
+  /usr/bin/python3 - "$video" "$BUNDLE/data/videos/car-detection" <<'PY' || { echo "bundle: cannot extract the frames of $video" >&2; exit 1; }
+import sys
+import cv2
+video, out = sys.argv[1:3]
+cap = cv2.VideoCapture(video)
+n = 0
+while True:
+    ok, frame = cap.read()
+    if not ok:
+        break
+    if not cv2.imwrite(f"{out}/{n:06d}.jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 90]):
+        sys.exit(f"bundle: cannot write {out}/{n:06d}.jpg")
+    n += 1
+if n == 0:
+    sys.exit(f"bundle: no frames decoded from {video}")
+print(f"bundle: {n} frames of {video} -> {out} (JPEG quality 90)")
+PY
+  echo "bundle: video frames $(du -sh "$BUNDLE/data/videos/car-detection" | cut -f1)"
 fi
 copy_data models/darknet_cfg/yolov3.cfg
 copy_data models/darknet_cfg/yolov3-tiny.cfg

@@ -7,12 +7,14 @@
 #   peer.json      the PyTorch peer's timings (scripts/gpu/torch_peer.py)
 #   summary.txt    ours vs PyTorch, with the ratios
 #   eval.jsonl     one JSON line per `rtdet eval` run on coco128 (model, device, precision, mAPs, ms)
-# Usage: scripts/gpu/run.sh [all|tests|bench|peer|compare|cache|quick|diag|eval]...   (default: all; stages run in the order given)
+#   app.jsonl      one JSON line per `rtdet run` (stage `app`): model, source, batch, FPS, ms per image
+#   detector_tests.xml  detector_cuda_tests' report (stage `tests` or `dtests`)
+# Usage: scripts/gpu/run.sh [all|tests|dtests|dbench|bench|peer|compare|cache|quick|diag|eval|app]...   (default: all; stages run in the order given)
 # Each stage fits well inside the device tool's 10-minute command limit; `all` is about 6 minutes.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
-B=$ROOT/.gpu_bundle
+B=${RTDET_BUNDLE:-$ROOT/.gpu_bundle}  # RTDET_BUNDLE: another bundle (e.g. a CPU dry run of a stage)
 OUT=${OUT:-/tmp/rtdet_gpu_out}
 mkdir -p "$OUT"
 LOG=$OUT/run.log
@@ -57,6 +59,24 @@ run_tests() {
   say "engine_cuda_tests"
   timeout 300 "$B/bin/engine_cuda_tests" --gtest_output="xml:$OUT/tests.xml" --gtest_brief=1
   echo "engine_cuda_tests exit code $?"
+  run_detector_tests
+}
+
+# The Detector's GPU pre/post-processing (detector/cuda) vs the CPU code.
+run_detector_tests() {
+  [ -x "$B/bin/detector_cuda_tests" ] || return 0
+  say "detector_cuda_tests"
+  timeout 240 "$B/bin/detector_cuda_tests" --gtest_output="xml:$OUT/detector_tests.xml" --gtest_brief=1
+  echo "detector_cuda_tests exit code $?"
+}
+
+# ms per Detector::detect, host vs GPU pre/post-processing, YOLOv3-416 FP16, batch 1 and 64.
+run_detector_bench() {
+  [ -x "$B/bin/detector_cuda_tests" ] || return 0
+  convert_models
+  say "detector bench (host vs GPU path)"
+  RTDET_DETECTOR_BENCH=$WORK/yolov3-416.onnx RTDET_DETECTOR_BENCH_CACHE=$WORK/dcache timeout 240 \
+    "$B/bin/detector_cuda_tests" --gtest_filter=GpuDetectorBench.* | grep -E "detector bench|OK|FAIL|Skipped"
 }
 
 # bench MODEL_ONNX NAME PRECISION BATCH ITERATIONS
@@ -175,6 +195,69 @@ for r in rows:
 PY
 }
 
+# `rtdet run` end to end (issue 6): JPEG images in (libjpeg-turbo on the capture stage's decode
+# threads), the detector on the GPU, JSON lines out; coco128 and the real video's frames (bundle.sh
+# extracts them: no FFmpeg here), as fast as they go (no --realtime). Yolo-Fastest-1.1-XL (its
+# weights) and YOLOv3-416 (random weights), batch 1 and APP_BATCH (8). A run builds its plan (cache
+# $RTDET_CACHE) before its clock starts. APP_DEVICE / APP_PRECISION (cuda / fp16) pick the device, so
+# the same logic runs on a CPU; APP_DECODE_THREADS (4) the decode threads; APP_MODELS the models;
+# APP_MAX_FRAMES stops each run early (slow CPU dry runs).
+# app_one MODEL SOURCE BATCH DECODE_THREADS: one `rtdet run`, one line of app.jsonl.
+app_one() {
+  local model=$1 src=$2 batch=$3 threads=$4
+  local dev=${APP_DEVICE:-cuda} prec=${APP_PRECISION:-fp16}
+  local dir=$RTDET_DATA/datasets/coco128/images/train2017
+  [ "$src" = video ] && dir=$RTDET_DATA/videos/car-detection
+  [ -d "$dir" ] || { echo "run: $dir not in the bundle: app $src skipped"; return 0; }
+  say "app $model $src $dev $prec batch $batch, $threads decode threads"
+  local base=$WORK/app.$model.$src.$dev.$prec.b$batch.t$threads config=configs/$model.yaml
+  [ "$model" = yolo-fastest-1.1-xl ] && config=configs/yolo-fastest-xl.yaml
+  timeout 200 "$RTDET" run --config "$config" --source "$dir" --device "$dev" --precision "$prec" \
+    --max-batch "$batch" --decode-threads "$threads" --headless --json "$base.jsonl" \
+    --summary-json "$base.summary.json" ${APP_MAX_FRAMES:+--max-frames "$APP_MAX_FRAMES"} > "$base.txt" 2>&1
+  local rc=$?
+  grep -E "^(summary|  model|  frames|  wall|mean time)|error" "$base.txt"
+  # 2: done, but some files were skipped (named in the log)
+  [ $rc = 0 ] || [ $rc = 2 ] || { echo "app $model $src: exit code $rc"; tail -3 "$base.txt"; return 0; }
+  python3 - "$base.summary.json" "$model" "$src" "$dev" "$prec" "$batch" "$threads" >> "$OUT/app.jsonl" <<'PY'
+import json, sys
+path, model, src, dev, prec, batch, threads = sys.argv[1:8]
+d = json.load(open(path))
+st = d["stages"]
+print(json.dumps({"model": model, "source": src, "device": dev, "precision": prec, "batch": int(batch),
+                  "decode_threads": int(threads), "frames": d["frames_out"], "skipped": d["skipped"],
+                  "wall_s": round(d["wall_s"], 4), "fps": round(d["fps"], 2),
+                  "ms_per_image_wall": round(1000 * d["wall_s"] / max(1, d["frames_out"]), 4),
+                  "mean_ms": {k: round(v["mean_ms"], 4) for k, v in st.items()},
+                  "p99_ms": {k: round(v["p99_ms"], 4) for k, v in st.items()},
+                  "detector": d["model"]}))
+PY
+}
+
+run_app() {
+  [ -x "$RTDET" ] || return 0
+  "$RTDET" run --help 2>&1 | grep -q -- --decode-threads || { echo "run: this rtdet has no 'run' (built without libjpeg/yaml-cpp): app skipped"; return 0; }
+  local threads=${APP_DECODE_THREADS:-4} big=${APP_BATCH:-8}
+  : > "$OUT/app.jsonl"
+  local model src batch
+  for model in ${APP_MODELS:-yolo-fastest-1.1-xl yolov3-416}; do
+    for batch in 1 "$big"; do
+      for src in coco128 video; do app_one "$model" "$src" "$batch" "$threads"; done
+    done
+  done
+  # Does decoding keep the GPU fed? The fastest case again with one decode thread.
+  [ "$threads" != 1 ] && app_one "$(set -- ${APP_MODELS:-yolo-fastest-1.1-xl}; echo "$1")" video "$big" 1
+  python3 - "$OUT/app.jsonl" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+print(f"{'model':20} {'source':8} {'dev':5} {'prec':5} {'batch':>5} {'dec':>3} {'frames':>6} {'FPS':>8} {'ms/img':>7} {'pre':>6} {'net':>6} {'post':>6} {'e2e':>7}")
+for r in rows:
+    m = r["mean_ms"]
+    print(f"{r['model']:20} {r['source']:8} {r['device']:5} {r['precision']:5} {r['batch']:5} {r['decode_threads']:3} {r['frames']:6} {r['fps']:8.1f} "
+          f"{r['ms_per_image_wall']:7.3f} {m.get('preprocess', 0):6.3f} {m.get('inference', 0):6.3f} {m.get('postprocess', 0):6.3f} {m.get('end-to-end', 0):7.2f}")
+PY
+}
+
 summarize() {
   [ -s "$OUT/bench.jsonl" ] || return 0
   python3 scripts/gpu/summarize.py "$OUT/bench.jsonl" "$OUT/peer.json" | tee "$OUT/summary.txt"
@@ -184,10 +267,13 @@ for s in "${stages[@]}"; do
   case "$s" in
     all) run_tests; run_bench; run_peer; summarize; run_compare ;;
     tests) run_tests ;;
+    dtests) run_detector_tests ;;
+    dbench) run_detector_bench ;;
     bench) run_bench; summarize ;;
     peer) run_peer; summarize ;;
     compare) run_compare ;;
     eval) run_eval ;;
+    app) run_app ;;
     cache)  # a rebuild with the timing cache the bench stage filled skips the measurements
       convert_models
       say "rebuild yolov3-416 fp16 max-batch 1 with the timing cache ($(wc -l < "$WORK/timing.cache" 2>/dev/null) entries)"
@@ -214,7 +300,7 @@ for s in "${stages[@]}"; do
       : > "$OUT/bench.jsonl"
       bench_one "$WORK/yolov3-416.onnx" yolov3-416 fp16 1 200
       bench_one "$WORK/yolo-fastest-1.1.onnx" yolo-fastest-1.1 fp16 1 200 ;;
-    *) echo "run: unknown stage '$s' (all, tests, bench, peer, compare, cache, quick, diag, eval)"; exit 2 ;;
+    *) echo "run: unknown stage '$s' (all, tests, dtests, dbench, bench, peer, compare, cache, quick, diag, eval, app)"; exit 2 ;;
   esac
 done
 say "done"

@@ -1,16 +1,39 @@
-// main() for the fuzz targets in the default (non-libFuzzer) build: runs LLVMFuzzerTestOneInput over
-// every file of the files and folders given (folders recursively, sorted; names starting with '.'
-// skipped), so ctest replays the seed corpus and every committed crash as regression tests.
+// main() for the fuzz targets in the default (non-libFuzzer) build. Two jobs:
 //
-// Usage: fuzz_<parser> PATH...   Fails when a path is missing or no input was run at all; a crash or
-// an unexpected exception of the target ends the process (abort), which fails the test.
+//   fuzz_<parser> PATH...                     replay: runs LLVMFuzzerTestOneInput over every file of the
+//                                             files and folders given (folders recursively, sorted;
+//                                             names starting with '.' skipped), so ctest replays the
+//                                             seed corpus and every committed crash as regression tests
+//   fuzz_<parser> --mutate SECONDS PATH...    then a mutation smoke run: for SECONDS, inputs made from
+//                                             the replayed files by random byte-level mutations (bit
+//                                             flips, special byte values, insertions, deletions,
+//                                             duplicated ranges, truncation, splices of two files) with a
+//                                             fixed PRNG seed (--seed N, default 1), so a run is
+//                                             reproducible up to where the time limit cuts it
+//
+// The mutation run is not coverage-guided (that is libFuzzer's job, scripts/fuzz.sh): it is the smoke
+// run CI can afford with the normal compiler, and under the sanitizer build (scripts/sanitize.sh) it
+// checks every parser against ASan/UBSan on thousands of broken inputs. When an input crashes the
+// process (a signal), it is written to `fuzz-crash-<target>-<n>` in the working folder first, and
+// --only N reruns mutation n alone.
+//
+// Fails when a path is missing or no input was run at all; a crash or an unexpected exception of the
+// target ends the process (abort), which fails the test.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <chrono>
+#include <csignal>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -25,12 +48,123 @@ bool hidden(const fs::path& p) {
     return !name.empty() && name[0] == '.';
 }
 
+// The input being run, for the crash handler (which may only use async-signal-safe calls).
+const uint8_t* g_current = nullptr;
+size_t g_current_size = 0;
+char g_crash_path[256] = {};
+
+void on_crash(int sig) {
+    if (g_current != nullptr && g_crash_path[0] != '\0') {
+        const int fd = ::open(g_crash_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+            size_t done = 0;
+            while (done < g_current_size) {
+                const ssize_t n = ::write(fd, g_current + done, g_current_size - done);
+                if (n <= 0) break;
+                done += static_cast<size_t>(n);
+            }
+            ::close(fd);
+            static const char msg[] = "replay: crashing input written to ";
+            [[maybe_unused]] ssize_t w = ::write(2, msg, sizeof(msg) - 1);
+            w = ::write(2, g_crash_path, std::strlen(g_crash_path));
+            w = ::write(2, "\n", 1);
+        }
+    }
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);
+}
+
+void run_one(const std::vector<uint8_t>& bytes) {
+    g_current = bytes.data();
+    g_current_size = bytes.size();
+    LLVMFuzzerTestOneInput(bytes.data(), bytes.size());
+    g_current = nullptr;
+}
+
+// One random mutation of `in` (a few stacked edits), using the other inputs for splices.
+std::vector<uint8_t> mutate(const std::vector<std::vector<uint8_t>>& inputs, std::mt19937_64& rng) {
+    auto pick = [&rng](size_t n) { return n == 0 ? size_t{0} : static_cast<size_t>(rng() % n); };
+    std::vector<uint8_t> out = inputs[pick(inputs.size())];
+    const int edits = 1 + static_cast<int>(pick(4));
+    static constexpr uint8_t kSpecial[] = {0x00, 0x01, 0x7f, 0x80, 0xff, 0xfe, '-', '9', '\n', '='};
+    for (int e = 0; e < edits; ++e) {
+        const size_t kind = pick(8);
+        if (out.empty() && kind < 6) {
+            out.push_back(static_cast<uint8_t>(rng()));
+            continue;
+        }
+        switch (kind) {
+            case 0:  // flip a bit
+                out[pick(out.size())] ^= static_cast<uint8_t>(1u << pick(8));
+                break;
+            case 1:  // a special byte value
+                out[pick(out.size())] = kSpecial[pick(sizeof(kSpecial))];
+                break;
+            case 2: {  // overwrite 4 bytes with a random little-endian integer (sizes, counts, offsets)
+                const size_t at = pick(out.size());
+                const uint32_t v = static_cast<uint32_t>(rng() >> (pick(4) * 8));
+                for (size_t i = 0; i < 4 && at + i < out.size(); ++i)
+                    out[at + i] = static_cast<uint8_t>(v >> (8 * i));
+                break;
+            }
+            case 3: {  // insert random bytes
+                const size_t at = pick(out.size() + 1), n = 1 + pick(16);
+                std::vector<uint8_t> ins(n);
+                for (uint8_t& b : ins) b = static_cast<uint8_t>(rng());
+                out.insert(out.begin() + static_cast<std::ptrdiff_t>(at), ins.begin(), ins.end());
+                break;
+            }
+            case 4: {  // delete a range
+                const size_t at = pick(out.size()), n = 1 + pick(std::min<size_t>(out.size() - at, 64));
+                out.erase(out.begin() + static_cast<std::ptrdiff_t>(at),
+                          out.begin() + static_cast<std::ptrdiff_t>(std::min(out.size(), at + n)));
+                break;
+            }
+            case 5: {  // duplicate a range
+                const size_t at = pick(out.size()), n = 1 + pick(std::min<size_t>(out.size() - at, 64));
+                const std::vector<uint8_t> range(out.begin() + static_cast<std::ptrdiff_t>(at),
+                                                 out.begin() + static_cast<std::ptrdiff_t>(at + n));
+                const size_t to = pick(out.size() + 1);
+                out.insert(out.begin() + static_cast<std::ptrdiff_t>(to), range.begin(), range.end());
+                break;
+            }
+            case 6:  // truncate
+                out.resize(pick(out.size() + 1));
+                break;
+            default: {  // splice: this input's head, another's tail
+                const std::vector<uint8_t>& other = inputs[pick(inputs.size())];
+                const size_t head = pick(out.size() + 1), tail = pick(other.size() + 1);
+                out.resize(head);
+                out.insert(out.end(), other.begin() + static_cast<std::ptrdiff_t>(tail), other.end());
+                break;
+            }
+        }
+    }
+    return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+    double mutate_seconds = -1;
+    uint64_t seed = 1;
+    long only = -1;
     std::vector<fs::path> files;
     for (int i = 1; i < argc; ++i) {
-        const fs::path arg = argv[i];
+        const std::string a = argv[i];
+        if ((a == "--mutate" || a == "--seed" || a == "--only") && i + 1 < argc) {
+            char* end = nullptr;
+            const char* v = argv[++i];
+            if (a == "--mutate") mutate_seconds = std::strtod(v, &end);
+            if (a == "--seed") seed = std::strtoull(v, &end, 10);
+            if (a == "--only") only = std::strtol(v, &end, 10);
+            if (end == v || *end != '\0') {
+                std::fprintf(stderr, "replay: %s: not a number: %s\n", a.c_str(), v);
+                return 2;
+            }
+            continue;
+        }
+        const fs::path arg = a;
         std::error_code ec;
         if (fs::is_directory(arg, ec)) {
             std::vector<fs::path> found;
@@ -51,6 +185,15 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
+    if (files.empty()) {
+        std::fprintf(stderr, "replay: no inputs given\n");
+        return 2;
+    }
+    const std::string target = fs::path(argv[0]).filename().string();
+    std::snprintf(g_crash_path, sizeof(g_crash_path), "fuzz-crash-%s", target.c_str());
+    for (int sig : {SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL}) std::signal(sig, on_crash);
+
+    std::vector<std::vector<uint8_t>> inputs;
     size_t total_bytes = 0;
     for (const fs::path& f : files) {
         std::ifstream in(f, std::ios::binary);
@@ -58,15 +201,31 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "replay: cannot read %s\n", f.c_str());
             return 2;
         }
-        const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        std::fprintf(stderr, "replay: %s (%zu bytes)\n", f.c_str(), bytes.size());
-        LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+        std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
         total_bytes += bytes.size();
+        if (only < 0) {
+            std::fprintf(stderr, "replay: %s (%zu bytes)\n", f.c_str(), bytes.size());
+            run_one(bytes);
+        }
+        inputs.push_back(std::move(bytes));
     }
-    if (files.empty()) {
-        std::fprintf(stderr, "replay: no inputs given\n");
-        return 2;
+    if (only < 0)
+        std::printf("replay: %zu inputs (%zu bytes) ran without a finding\n", files.size(), total_bytes);
+    if (mutate_seconds < 0 && only < 0) return 0;
+
+    std::mt19937_64 rng(seed);
+    using Clock = std::chrono::steady_clock;
+    const Clock::time_point end =
+        Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                           std::chrono::duration<double>(std::max(mutate_seconds, 0.0)));
+    long n = 0;
+    for (; only >= 0 ? n <= only : Clock::now() < end; ++n) {
+        const std::vector<uint8_t> input = mutate(inputs, rng);
+        if (only >= 0 && n != only) continue;
+        std::snprintf(g_crash_path, sizeof(g_crash_path), "fuzz-crash-%s-%ld", target.c_str(), n);
+        run_one(input);
     }
-    std::printf("replay: %zu inputs (%zu bytes) ran without a finding\n", files.size(), total_bytes);
+    std::printf("replay: %ld mutated inputs (seed %llu) ran without a finding\n", only >= 0 ? 1L : n,
+                static_cast<unsigned long long>(seed));
     return 0;
 }

@@ -217,6 +217,9 @@ class CudaBackend final : public Backend {
 
     void synchronize() override { CUDA_CHECK(cudaStreamSynchronize(cudaStreamPerThread)); }
 
+    // The kernels enqueue on the calling thread's per-thread stream (stream_of).
+    void* stream() override { return static_cast<void*>(cudaStreamPerThread); }
+
     // A CUDA graph of the run, captured on the stream the kernels enqueue on. Any failure (an
     // operation that cannot be captured) gives nullptr: the runtime then runs the kernels directly.
     std::shared_ptr<void> capture(const std::function<void()>& enqueue) override {

@@ -11,28 +11,14 @@
 #include "detector/cuda/preprocess.cuh"
 #include "detector/yolo_decode.h"
 #include "tests/engine/cuda/cuda_test_util.h"
+#include "tests/testing/test_image.h"
 
 namespace {
 
 using engine::cuda::DeviceBuffer;
 
-struct Image {
-    int w = 0, h = 0;
-    int64_t stride = 0;
-    std::vector<uint8_t> bytes;
-    detector::ImageView view() const { return {bytes.data(), w, h, stride}; }
-};
-
-Image random_image(int w, int h, int row_pad, uint32_t seed) {
-    Image img;
-    img.w = w;
-    img.h = h;
-    img.stride = 3 * w + row_pad;
-    img.bytes.resize(static_cast<size_t>(img.stride) * h);
-    std::mt19937 rng(seed);
-    for (uint8_t& b : img.bytes) b = static_cast<uint8_t>(rng() & 0xFF);
-    return img;
-}
+using Image = testing_util::BgrTestImage;
+using testing_util::random_image;
 
 class CudaPreprocess : public ::testing::TestWithParam<detector::ResizePolicy> {
   protected:

@@ -2,6 +2,8 @@
 // node), verify() (each structural rule), dump().
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdint>
 #include <string>
 
 #include "engine/core/error.h"
@@ -105,6 +107,40 @@ TEST(ShapeInference, WrongParamsAlternativeNamesNode) {
     g.add_node(OpType::MaxPool, "pool", {x}, {add_out(g, "y")}, engine::ConcatParams{});
     const std::string msg = infer_error(g);
     EXPECT_TRUE(contains(msg, "'pool'") && contains(msg, "params")) << msg;
+}
+
+// Found by fuzzing (tests/fuzz/regressions/fuzz_onnx/resize_scale_dim_overflow_*): a huge Resize scale
+// made the computed dim a double outside int64's range (undefined behaviour in the cast).
+TEST(ShapeInference, ResizeScaleBeyondDimLimitIsAnError) {
+    for (const float scale : {1e30f, 3e12f}) {  // 8 * 3e12 = 2.4e13 > 2^40 (1.1e12)
+        Graph g;
+        const ValueId x = add_input(g, "x", {1, 3, 8, 8});
+        engine::ResizeParams p;
+        p.scales = {1.f, 1.f, scale, 1.f};
+        g.add_node(OpType::Resize, "up", {x}, {add_out(g, "y")}, p);
+        const std::string msg = infer_error(g);
+        EXPECT_TRUE(contains(msg, "'up'") && contains(msg, "2^40")) << msg;
+    }
+    Graph g;  // 8 * 1e11 = 8e11 < 2^40: allowed
+    const ValueId x = add_input(g, "x", {1, 3, 8, 8});
+    engine::ResizeParams p;
+    p.scales = {1.f, 1.f, 1e11f, 1.f};
+    const ValueId y = add_out(g, "y");
+    g.add_node(OpType::Resize, "up", {x}, {y}, p);
+    engine::infer_shapes(g);
+    EXPECT_EQ(g.value(y).desc.shape[2], static_cast<int64_t>(std::floor(8.0 * static_cast<double>(1e11f))));
+}
+
+TEST(ShapeInference, ConcatBeyondDimLimitIsAnError) {
+    Graph g;
+    const int64_t big = int64_t{1} << 40;
+    const ValueId a = add_input(g, "a", {1, big});
+    const ValueId b = add_input(g, "b", {1, big});
+    engine::ConcatParams p;
+    p.axis = 1;
+    g.add_node(OpType::Concat, "cat", {a, b}, {add_out(g, "y")}, p);
+    const std::string msg = infer_error(g);
+    EXPECT_TRUE(contains(msg, "'cat'") && contains(msg, "2^40")) << msg;
 }
 
 TEST(ShapeInference, BinaryBatchedRules) {
