@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <ostream>
 #include <random>
 
 #include "detector/cuda/gpu_path.h"
@@ -23,6 +24,11 @@
 #include "engine/backends/cuda/cuda_util.h"
 #include "tests/testing/tensor_compare.h"
 #include "tests/testing/test_image.h"
+
+namespace detector {
+// gtest prints parameters in test listings (ctest's test names): the policy's name.
+void PrintTo(ResizePolicy p, std::ostream* os) { *os << resize_policy_name(p); }
+}  // namespace detector
 
 namespace {
 

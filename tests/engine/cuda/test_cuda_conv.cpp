@@ -4,6 +4,8 @@
 // cuDNN's fused bias-activation where the epilogue has that form).
 #include <gtest/gtest.h>
 
+#include <ostream>
+
 #include "engine/backends/cuda/cuda_kernels.h"
 #include "tests/engine/cuda/cuda_test_util.h"
 #include "tests/testing/graph_builder.h"
@@ -27,6 +29,8 @@ struct ConvCase {
     int max_batch = 1, batch = 1;
     bool bias = true;
 };
+// gtest prints parameters in test listings (ctest's test names): the case's name, not its bytes.
+void PrintTo(const ConvCase& c, std::ostream* os) { *os << c.name; }
 
 std::vector<ConvCase> conv_cases() {
     std::vector<ConvCase> v;
