@@ -2,10 +2,13 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <exception>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
@@ -47,7 +50,7 @@ LatencyStats summarize(std::vector<double> ms) {
 CommandFn setup_bench(CLI::App& root) {
     struct Opts {
         std::string model, device = "cpu", precision = "fp32", json, compare;
-        int batch = 1, iterations = 50, warmup = 5, threads = 0;
+        int batch = 1, iterations = 50, warmup = 5, threads = 0, streams = 1;
         double duration = 0;
         bool profile = false;
     };
@@ -55,14 +58,27 @@ CommandFn setup_bench(CLI::App& root) {
     CLI::App* cmd = root.add_subcommand("bench", "Measure latency and throughput of a model or plan");
     cmd->add_option("model", o->model, "Plan file, ONNX model, or darknet .cfg")->required();
     cmd->add_option("--device", o->device, "When building: cpu | reference | cuda")->capture_default_str();
-    cmd->add_option("--precision", o->precision, "When building: fp32 | fp16 | bf16 | best")->capture_default_str();
+    cmd->add_option("--precision", o->precision, "When building: fp32 | fp16 | bf16 | best")
+        ->capture_default_str();
     cmd->add_option("--batch", o->batch, "Batch size (a plan must have max batch >= this)")
         ->check(CLI::Range(1, 4096))
         ->capture_default_str();
-    cmd->add_option("--iterations", o->iterations, "Timed runs")->check(CLI::Range(1, 1000000))->capture_default_str();
-    cmd->add_option("--warmup", o->warmup, "Untimed runs first")->check(CLI::Range(0, 100000))->capture_default_str();
-    cmd->add_option("--duration", o->duration, "Keep running at least this many seconds")->check(CLI::Range(0.0, 3600.0));
-    cmd->add_option("--threads", o->threads, "CPU threads (0: all cores)")->check(CLI::Range(0, 1024))->capture_default_str();
+    cmd->add_option("--iterations", o->iterations, "Timed runs")
+        ->check(CLI::Range(1, 1000000))
+        ->capture_default_str();
+    cmd->add_option("--warmup", o->warmup, "Untimed runs first")
+        ->check(CLI::Range(0, 100000))
+        ->capture_default_str();
+    cmd->add_option("--duration", o->duration, "Keep running at least this many seconds")
+        ->check(CLI::Range(0.0, 3600.0));
+    cmd->add_option("--threads", o->threads, "CPU threads (0: all cores)")
+        ->check(CLI::Range(0, 1024))
+        ->capture_default_str();
+    cmd->add_option("--streams", o->streams,
+                    "Concurrent contexts, each run from its own thread (on CUDA: its own stream, so one "
+                    "context's copies overlap another's compute); throughput is their sum")
+        ->check(CLI::Range(1, 64))
+        ->capture_default_str();
     cmd->add_flag("--profile", o->profile, "Per-layer time table");
     cmd->add_option("--json", o->json, "Write the results as JSON to this file");
     cmd->add_option("--compare", o->compare,
@@ -81,8 +97,11 @@ CommandFn setup_bench(CLI::App& root) {
         const auto& info = eng->info();
         ENGINE_CHECK(o->batch <= info.max_batch, "--batch ", o->batch, " exceeds the plan's max batch ",
                      info.max_batch, " (rebuild with --max-batch)");
+        ENGINE_CHECK(o->streams == 1 || (!o->profile && o->compare.empty()),
+                     "--streams: --profile and --compare take one stream");
         auto ctx = eng->create_context(o->threads);
-        const int threads = o->threads > 0 ? o->threads : static_cast<int>(std::thread::hardware_concurrency());
+        const int threads =
+            o->threads > 0 ? o->threads : static_cast<int>(std::thread::hardware_concurrency());
 
         std::mt19937 rng(1234);
         std::uniform_real_distribution<float> dist(0.f, 1.f);
@@ -93,27 +112,89 @@ CommandFn setup_bench(CLI::App& root) {
             float* p = ctx->input(i);
             for (int64_t k = 0; k < n; ++k) p[k] = dist(rng);
         }
-        std::printf("model: %s\nplan: %zu layers, device '%s', precision %s, max batch %d, arena %.1f MB, weights %.1f MB\n",
-                    o->model.c_str(), info.layers.size(), info.device_signature.c_str(), info.precision.c_str(),
-                    info.max_batch, static_cast<double>(ctx->arena_bytes()) / 1e6,
-                    static_cast<double>(info.weight_bytes) / 1e6);
-        for (int i = 0; i < o->warmup; ++i) ctx->run(o->batch);
+        std::printf(
+            "model: %s\nplan: %zu layers, device '%s', precision %s, max batch %d, arena %.1f MB, weights "
+            "%.1f MB\n",
+            o->model.c_str(), info.layers.size(), info.device_signature.c_str(), info.precision.c_str(),
+            info.max_batch, static_cast<double>(ctx->arena_bytes()) / 1e6,
+            static_cast<double>(info.weight_bytes) / 1e6);
+        // --streams: more contexts with the same inputs, each warmed up and timed on its own thread.
+        std::vector<std::unique_ptr<engine::ExecutionContext>> extra;
+        for (int k = 1; k < o->streams; ++k) {
+            extra.push_back(eng->create_context(o->threads));
+            for (size_t i = 0; i < ctx->num_inputs(); ++i) {
+                int64_t n = 1;
+                for (auto d : ctx->input_shape(i, o->batch)) n *= d;
+                std::copy(ctx->input(i), ctx->input(i) + n, extra.back()->input(i));
+            }
+        }
         ctx->set_profiling(o->profile);
+        const auto time_runs = [&](engine::ExecutionContext& c, std::vector<double>& ms,
+                                   std::chrono::steady_clock::time_point start) {
+            for (int i = 0;; ++i) {
+                const auto t0 = std::chrono::steady_clock::now();
+                c.run(o->batch);
+                const auto t1 = std::chrono::steady_clock::now();
+                ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+                const double elapsed = std::chrono::duration<double>(t1 - start).count();
+                if (i + 1 >= o->iterations && elapsed >= o->duration) break;
+            }
+        };
         std::vector<double> ms;
-        const auto start = std::chrono::steady_clock::now();
-        for (int i = 0;; ++i) {
-            const auto t0 = std::chrono::steady_clock::now();
-            ctx->run(o->batch);
-            const auto t1 = std::chrono::steady_clock::now();
-            ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-            const double elapsed = std::chrono::duration<double>(t1 - start).count();
-            if (i + 1 >= o->iterations && elapsed >= o->duration) break;
+        double wall_s = 0;
+        if (extra.empty()) {
+            ctx->set_profiling(false);
+            for (int i = 0; i < o->warmup; ++i) ctx->run(o->batch);
+            ctx->set_profiling(o->profile);
+            const auto start = std::chrono::steady_clock::now();
+            time_runs(*ctx, ms, start);
+            wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        } else {
+            std::vector<engine::ExecutionContext*> all{ctx.get()};
+            for (auto& c : extra) all.push_back(c.get());
+            std::vector<std::vector<double>> per(all.size());
+            std::vector<std::exception_ptr> errors(all.size());
+            std::atomic<int> ready{0};
+            std::atomic<bool> go{false};
+            std::vector<std::thread> workers;
+            std::chrono::steady_clock::time_point start;
+            for (size_t k = 0; k < all.size(); ++k) {
+                workers.emplace_back([&, k] {
+                    try {
+                        for (int i = 0; i < o->warmup; ++i) all[k]->run(o->batch);
+                    } catch (...) {
+                        errors[k] = std::current_exception();
+                    }
+                    ready.fetch_add(1);
+                    while (!go.load()) std::this_thread::yield();
+                    if (errors[k]) return;
+                    try {
+                        time_runs(*all[k], per[k], start);
+                    } catch (...) {
+                        errors[k] = std::current_exception();
+                    }
+                });
+            }
+            while (ready.load() < static_cast<int>(all.size())) std::this_thread::yield();
+            start = std::chrono::steady_clock::now();
+            go.store(true);
+            for (auto& w : workers) w.join();
+            wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            for (const auto& e : errors)
+                if (e) std::rethrow_exception(e);
+            for (const auto& v : per) ms.insert(ms.end(), v.begin(), v.end());
         }
         const LatencyStats s = summarize(ms);
-        const double throughput = 1000.0 * o->batch / s.mean;
-        std::printf("batch %d, threads %d, %zu timed runs after %d warm-up\n", o->batch, threads, ms.size(), o->warmup);
-        std::printf("latency (ms): min %.3f  mean %.3f  median %.3f  p99 %.3f  max %.3f\n", s.min, s.mean, s.median,
-                    s.p99, s.max);
+        // One stream: images per mean latency. Several: every stream's images over the wall time.
+        const double throughput =
+            o->streams == 1 ? 1000.0 * o->batch / s.mean : static_cast<double>(ms.size()) * o->batch / wall_s;
+        std::printf("batch %d, threads %d, %zu timed runs after %d warm-up", o->batch, threads, ms.size(),
+                    o->warmup);
+        if (o->streams > 1)
+            std::printf(", %d streams (contexts on their own threads), %.3f s", o->streams, wall_s);
+        std::printf("\n");
+        std::printf("latency (ms): min %.3f  mean %.3f  median %.3f  p99 %.3f  max %.3f\n", s.min, s.mean,
+                    s.median, s.p99, s.max);
         std::printf("throughput: %.1f images/s\n", throughput);
 
         nlohmann::json j;
@@ -133,7 +214,8 @@ CommandFn setup_bench(CLI::App& root) {
             }
             ctx->run(o->batch);
             cctx->run(o->batch);
-            std::printf("compare: %s vs %s, batch %d\n", info.precision.c_str(), o->compare.c_str(), o->batch);
+            std::printf("compare: %s vs %s, batch %d\n", info.precision.c_str(), o->compare.c_str(),
+                        o->batch);
             for (size_t i = 0; i < ctx->num_outputs(); ++i) {
                 int64_t n = 1;
                 for (auto d : ctx->output_shape(i, o->batch)) n *= d;
@@ -151,8 +233,12 @@ CommandFn setup_bench(CLI::App& root) {
                 const double l2 = ref_sq > 0 ? std::sqrt(sum_sq / ref_sq) : std::sqrt(sum_sq);
                 std::printf("  output %zu: max |diff| %.4g, max |ref| %.4g, max rel %.3g, l2 rel %.3g\n", i,
                             max_diff, max_ref, rel, l2);
-                j["compare"].push_back({{"output", i}, {"max_abs", max_diff}, {"max_ref", max_ref},
-                                        {"max_rel", rel}, {"l2_rel", l2}, {"against", o->compare}});
+                j["compare"].push_back({{"output", i},
+                                        {"max_abs", max_diff},
+                                        {"max_ref", max_ref},
+                                        {"max_rel", rel},
+                                        {"l2_rel", l2},
+                                        {"against", o->compare}});
             }
         }
         if (o->profile) {
@@ -165,9 +251,11 @@ CommandFn setup_bench(CLI::App& root) {
                 const double mean = l.runs ? l.total_ms / l.runs : 0.0;
                 std::printf("%-4d %-40.40s %-10s %-10s %10.4f %6.2f%%\n", idx++, l.name.c_str(), l.op.c_str(),
                             l.backend.c_str(), mean, total > 0 ? 100.0 * l.total_ms / total : 0.0);
-                j["profile"].push_back({{"name", l.name}, {"op", l.op}, {"backend", l.backend}, {"mean_ms", mean}});
+                j["profile"].push_back(
+                    {{"name", l.name}, {"op", l.op}, {"backend", l.backend}, {"mean_ms", mean}});
             }
-            std::printf("sum of layers: %.3f ms per run\n", prof.empty() || !prof[0].runs ? 0.0 : total / prof[0].runs);
+            std::printf("sum of layers: %.3f ms per run\n",
+                        prof.empty() || !prof[0].runs ? 0.0 : total / prof[0].runs);
         }
         if (!o->json.empty()) {
             j["model"] = o->model;
@@ -175,9 +263,11 @@ CommandFn setup_bench(CLI::App& root) {
             j["precision"] = info.precision;
             j["batch"] = o->batch;
             j["threads"] = threads;
+            j["streams"] = o->streams;
             j["iterations"] = ms.size();
             j["build_or_load_s"] = build_s;
-            j["latency_ms"] = {{"min", s.min}, {"mean", s.mean}, {"median", s.median}, {"p99", s.p99}, {"max", s.max}};
+            j["latency_ms"] = {
+                {"min", s.min}, {"mean", s.mean}, {"median", s.median}, {"p99", s.p99}, {"max", s.max}};
             j["throughput_ips"] = throughput;
             j["arena_bytes"] = ctx->arena_bytes();
             std::ofstream f(o->json);

@@ -8,8 +8,9 @@
 #   summary.txt    ours vs PyTorch, with the ratios
 #   eval.jsonl     one JSON line per `rtdet eval` run on coco128 (model, device, precision, mAPs, ms)
 #   app.jsonl      one JSON line per `rtdet run` (stage `app`): model, source, batch, FPS, ms per image
+#   streams.jsonl  one JSON line per `rtdet bench --streams N` (stage `streams`)
 #   detector_tests.xml  detector_cuda_tests' report (stage `tests` or `dtests`)
-# Usage: scripts/gpu/run.sh [all|tests|dtests|dbench|bench|peer|compare|cache|quick|diag|eval|app]...   (default: all; stages run in the order given)
+# Usage: scripts/gpu/run.sh [all|tests|dtests|dbench|bench|peer|compare|cache|quick|diag|eval|app|streams]...   (default: all; stages run in the order given)
 # Each stage fits well inside the device tool's 10-minute command limit; `all` is about 6 minutes.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -258,6 +259,29 @@ for r in rows:
 PY
 }
 
+# Overlapped copies: `rtdet bench --streams N` runs N contexts from N threads (on CUDA each thread has
+# its own stream), so one context's host<->device copies overlap another's compute. YOLOv3-416 FP16
+# with the FP32 copies, batch 64 and 1; one line of streams.jsonl per run.
+run_streams() {
+  [ -x "$RTDET" ] || return 0
+  convert_models
+  : > "$OUT/streams.jsonl"
+  local batch n plan
+  for batch in 64 1; do
+    plan=$WORK/yolov3-416.fp16.b$batch.plan
+    [ -f "$plan" ] || timeout 150 "$RTDET" build "$WORK/yolov3-416.onnx" --device cuda --precision fp16 \
+      --max-batch "$batch" --timing-cache "$WORK/timing.cache" -o "$plan" > /dev/null || continue
+    for n in 1 2 3 4; do
+      say "bench yolov3-416 fp16 batch $batch, $n streams"
+      local iters=$((batch == 1 ? 300 : 30))
+      timeout 120 "$RTDET" bench "$plan" --batch "$batch" --warmup 10 --iterations "$iters" --streams "$n" \
+        --json "$WORK/streams.$batch.$n.json" | grep -E "timed runs|latency|throughput"
+      python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(json.dumps({k: d[k] for k in ('batch','streams','iterations','throughput_ips','latency_ms')}))" \
+        "$WORK/streams.$batch.$n.json" >> "$OUT/streams.jsonl"
+    done
+  done
+}
+
 summarize() {
   [ -s "$OUT/bench.jsonl" ] || return 0
   python3 scripts/gpu/summarize.py "$OUT/bench.jsonl" "$OUT/peer.json" | tee "$OUT/summary.txt"
@@ -274,6 +298,7 @@ for s in "${stages[@]}"; do
     compare) run_compare ;;
     eval) run_eval ;;
     app) run_app ;;
+    streams) run_streams ;;
     cache)  # a rebuild with the timing cache the bench stage filled skips the measurements
       convert_models
       say "rebuild yolov3-416 fp16 max-batch 1 with the timing cache ($(wc -l < "$WORK/timing.cache" 2>/dev/null) entries)"
@@ -300,7 +325,7 @@ for s in "${stages[@]}"; do
       : > "$OUT/bench.jsonl"
       bench_one "$WORK/yolov3-416.onnx" yolov3-416 fp16 1 200
       bench_one "$WORK/yolo-fastest-1.1.onnx" yolo-fastest-1.1 fp16 1 200 ;;
-    *) echo "run: unknown stage '$s' (all, tests, dtests, dbench, bench, peer, compare, cache, quick, diag, eval, app)"; exit 2 ;;
+    *) echo "run: unknown stage '$s' (all, tests, dtests, dbench, bench, peer, compare, cache, quick, diag, eval, app, streams)"; exit 2 ;;
   esac
 done
 say "done"

@@ -172,3 +172,24 @@ TEST(EvalCli, MissingFoldersAndMalformedLabels) {
     EXPECT_CONTAINS(r.out, (root / "labels" / "dog.txt").string() + ":2:");
     fs::remove_all(root);
 }
+
+// `rtdet bench --streams N`: N contexts run from their own threads, every one for the requested
+// iterations (the JSON counts them all), and the options that take one stream are refused.
+TEST(BenchCli, StreamsRunEveryContext) {
+    const std::string data = testing_util::data_dir();
+    if (data.empty()) GTEST_SKIP() << "data folder not found";
+    const std::string cfg = data + "/models/yolo-fastest/yolo-fastest-1.1_coco/yolo-fastest-1.1.cfg";
+    const fs::path dir = temp_dir("bench_streams");
+    const Result r = rtdet("bench '" + cfg +
+                           "' --device reference --iterations 4 --warmup 1 --threads 1 --streams 3 --json '" +
+                           (dir / "b.json").string() + "'");
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_CONTAINS(r.out, "12 timed runs after 1 warm-up, 3 streams");
+    const nlohmann::json j = nlohmann::json::parse(std::ifstream(dir / "b.json"));
+    EXPECT_EQ(j["streams"], 3);
+    EXPECT_EQ(j["iterations"], 12);
+    EXPECT_GT(j["throughput_ips"].get<double>(), 0.0);
+    const Result bad = rtdet("bench '" + cfg + "' --device reference --streams 2 --profile");
+    EXPECT_EQ(bad.code, 1) << bad.out;
+    EXPECT_CONTAINS(bad.out, "--streams: --profile and --compare take one stream");
+}
