@@ -30,19 +30,7 @@ DATA=${RTDET_DATA:-$ROOT/../shared}
 NICE=(nice -n 19)
 
 # --- packages: the project's (scripts/setup.sh's list) and clang with its sanitizer/libFuzzer runtime
-eval "$(sed -n '/^PKGS=(/,/^)/p' scripts/setup.sh)"
-PKGS+=(clang clang-14 libclang-rt-14-dev)
-missing=()
-for p in "${PKGS[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "fuzz: installing ${missing[*]}"
-  SUDO=""
-  [ "$(id -u)" -ne 0 ] && SUDO=sudo
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+scripts/setup.sh --packages-only clang clang-14 libclang-rt-14-dev
 
 # --- build
 mkdir -p "$BUILD_DIR"

@@ -1,8 +1,18 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages rtdet needs (when missing) and builds it into build/ (Release).
 # Usage: scripts/setup.sh            (BUILD_DIR=... to build elsewhere, CMAKE_ARGS=... for extra options)
+#        scripts/setup.sh --packages-only [PKG...]   only installs the list below plus PKG... (other
+#                                                     scripts' extra tools, e.g. clang for fuzz.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+PACKAGES_ONLY=0
+EXTRA=()
+if [ "${1:-}" = "--packages-only" ]; then
+  PACKAGES_ONLY=1
+  shift
+  EXTRA=("$@")
+fi
 
 PKGS=(
   cmake g++ make pkg-config git ca-certificates curl   # toolchain, downloads of the default model
@@ -15,6 +25,7 @@ PKGS=(
   python3 python3-onnx python3-numpy python3-opencv    # test-data generation and peer scripts only
   ffmpeg xvfb xauth                                    # stream and window tests (xvfb-run needs xauth)
 )
+PKGS+=("${EXTRA[@]}")
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -26,6 +37,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+[ "$PACKAGES_ONLY" = 1 ] && exit 0
 
 BUILD_DIR=${BUILD_DIR:-build}
 # shellcheck disable=SC2086

@@ -193,3 +193,13 @@ TEST(BenchCli, StreamsRunEveryContext) {
     EXPECT_EQ(bad.code, 1) << bad.out;
     EXPECT_CONTAINS(bad.out, "--streams: --profile and --compare take one stream");
 }
+
+TEST(BenchCli, StreamsOutOfRangeFailBeforeBuilding) {
+    // CLI11's range check names the option and the value; no model is read (the path does not exist).
+    for (const std::string v : {"0", "65", "two"}) {
+        const Result r = rtdet("bench /nonexistent/model.cfg --streams " + v);
+        EXPECT_NE(r.code, 0) << v;
+        EXPECT_CONTAINS(r.out, "--streams: Value " + v + " not in range 1 to 64");
+        EXPECT_EQ(r.out.find("model.cfg"), std::string::npos) << r.out;
+    }
+}

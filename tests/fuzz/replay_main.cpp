@@ -152,14 +152,19 @@ int main(int argc, char** argv) {
     std::vector<fs::path> files;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
-        if ((a == "--mutate" || a == "--seed" || a == "--only") && i + 1 < argc) {
+        if (a == "--mutate" || a == "--seed" || a == "--only") {
+            if (i + 1 >= argc) {
+                std::fprintf(stderr, "replay: %s needs a value\n", a.c_str());
+                return 2;
+            }
             char* end = nullptr;
             const char* v = argv[++i];
-            if (a == "--mutate") mutate_seconds = std::strtod(v, &end);
+            double number = 0;  // every value is a number >= 0
+            if (a == "--mutate") number = mutate_seconds = std::strtod(v, &end);
             if (a == "--seed") seed = std::strtoull(v, &end, 10);
-            if (a == "--only") only = std::strtol(v, &end, 10);
-            if (end == v || *end != '\0') {
-                std::fprintf(stderr, "replay: %s: not a number: %s\n", a.c_str(), v);
+            if (a == "--only") number = static_cast<double>(only = std::strtol(v, &end, 10));
+            if (end == v || *end != '\0' || number < 0 || v[0] == '-') {
+                std::fprintf(stderr, "replay: %s: not a number >= 0: %s\n", a.c_str(), v);
                 return 2;
             }
             continue;

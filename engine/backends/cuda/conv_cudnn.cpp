@@ -582,31 +582,12 @@ class ConvKernel final : public Kernel {
 }  // namespace
 
 bool conv_supported(const Graph& g, NodeId n, std::string* why) {
+    if (!check_conv_operands(g, n, why)) return false;
     const Node& node = g.node(n);
     const auto* p = std::get_if<ConvParams>(&node.params);
-    if (p == nullptr) return reject(why, "params are not ConvParams");
-    if (node.inputs.size() < 2 || node.outputs.size() != 1)
-        return reject(why, "needs inputs {x, W, ...} and one output");
-    if (p->residual && node.inputs.size() != 4) return reject(why, "residual without input 3");
-    if (!is_runtime_4d(g, node.inputs[0]) || !is_runtime_4d(g, node.outputs[0]))
-        return reject(why, "input or output is not a runtime 4-D tensor");
-    for (size_t i = 1; i < node.inputs.size() && i < 3; ++i) {
-        const Value& v = g.value(node.inputs[i]);
-        if (v.constant == nullptr || v.desc.dtype != DataType::F32)
-            return reject(why, "weights/bias not F32 constants");
-    }
     const Shape& w = g.value(node.inputs[1]).desc.shape;
     const Shape& x = g.value(node.inputs[0]).desc.shape;
     const Shape& y = g.value(node.outputs[0]).desc.shape;
-    if (w.size() != 4 || p->group < 1 || w[0] % p->group != 0 || x[1] != w[1] * p->group)
-        return reject(why, "weight shape does not match the input channels and group");
-    if (node.inputs.size() >= 3 && g.value(node.inputs[2]).desc.shape != Shape{w[0]})
-        return reject(why, "bias is not [O]");
-    if (p->residual) {
-        const Value& r = g.value(node.inputs[3]);
-        if (!is_runtime_4d(g, node.inputs[3]) || r.desc.shape != y)
-            return reject(why, "residual is not the output's shape");
-    }
     // cuDNN pads symmetrically: take the begin pads on both sides when that gives the IR's output size
     // (extra end padding that adds no output changes nothing: padded positions read zeros either way).
     for (int d = 0; d < 2; ++d) {

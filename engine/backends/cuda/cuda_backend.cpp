@@ -17,16 +17,6 @@ std::string node_label(const Graph& g, NodeId n) {
     return concat("node '", node.name, "' [", op_type_name(node.op), "]");
 }
 
-bool reject(std::string* why, std::string reason) {
-    if (why != nullptr) *why = std::move(reason);
-    return false;
-}
-
-bool is_runtime_4d(const Graph& g, ValueId v) {
-    const Value& val = g.value(v);
-    return val.constant == nullptr && val.desc.shape.size() == 4 && val.desc.dtype == DataType::F32;
-}
-
 bool storage_ok(DataType dt) { return dt == DataType::F32 || dt == DataType::F16; }
 
 bool value_on_host(const Graph& g, ValueId v) {

@@ -18,6 +18,7 @@
 
 #include "engine/backends/cuda/cuda_util.h"
 #include "engine/ir/graph.h"
+#include "engine/ir/node_checks.h"
 #include "engine/plan/build_options.h"
 #include "engine/runtime/kernel.h"
 
@@ -57,10 +58,9 @@ cudaStream_t stream_of(const KernelArgs& args);
 
 // Node description for messages: "node 'name' [Op]".
 std::string node_label(const Graph& g, NodeId n);
-// Sets *why (when non-null) and returns false.
-bool reject(std::string* why, std::string reason);
-// v is a runtime (non-constant) 4-D float tensor.
-bool is_runtime_4d(const Graph& g, ValueId v);
+// reject(), is_runtime_4d(): engine/ir/node_checks.h.
+using engine::is_runtime_4d;
+using engine::reject;
 // F32 or F16 storage (the dtypes the kernels have).
 bool storage_ok(DataType dt);
 // Whether runtime value v lives in host memory (graph inputs/outputs and the values of host

@@ -10,6 +10,7 @@
 #include "engine/plan/builder.h"
 #include "engine/runtime/runtime.h"
 #include "tests/engine/cuda/cuda_test_util.h"
+#include "tests/testing/build_options.h"
 #include "tests/testing/graph_builder.h"
 
 namespace {
@@ -19,13 +20,7 @@ using engine::Precision;
 using engine::Tensor;
 using namespace cuda_test;
 
-engine::BuildOptions options(const std::string& device, Precision p, int max_batch) {
-    engine::BuildOptions o;
-    o.device = device;
-    o.precision = p;
-    o.max_batch = max_batch;
-    return o;
-}
+using testing_util::build_options;
 
 engine::Graph small_net(int batch) {
     testing_util::GraphBuilder b(11);
@@ -86,7 +81,7 @@ class CudaDeviceIo : public ::testing::TestWithParam<Precision> {
 
 TEST_P(CudaDeviceIo, MatchesHostIo) {
     const Precision prec = GetParam();
-    const engine::Plan plan = engine::build_plan(small_net(3), options("cuda", prec, 3), "small", "0");
+    const engine::Plan plan = engine::build_plan(small_net(3), build_options("cuda", prec, 3), "small", "0");
     auto ctx = engine::Engine::load(plan)->create_context();
     ASSERT_NE(ctx->stream(), nullptr);
     ASSERT_NE(ctx->device_input(0), nullptr);
@@ -120,7 +115,7 @@ INSTANTIATE_TEST_SUITE_P(Precisions, CudaDeviceIo, ::testing::Values(Precision::
 TEST(CudaDeviceIoLimits, ReferencePlansHaveNone) {
     SKIP_WITHOUT_CUDA();
     const engine::Plan ref =
-        engine::build_plan(small_net(1), options("reference", Precision::FP32, 1), "r", "0");
+        engine::build_plan(small_net(1), build_options("reference", Precision::FP32, 1), "r", "0");
     auto rctx = engine::Engine::load(ref)->create_context();
     EXPECT_EQ(rctx->stream(), nullptr);
     EXPECT_EQ(rctx->device_input(0), nullptr);

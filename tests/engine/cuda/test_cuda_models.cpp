@@ -12,6 +12,7 @@
 #include "engine/plan/plan_format.h"
 #include "engine/runtime/runtime.h"
 #include "tests/engine/cuda/cuda_test_util.h"
+#include "tests/testing/build_options.h"
 #include "tests/testing/graph_builder.h"
 
 namespace {
@@ -22,18 +23,11 @@ using namespace cuda_test;
 namespace fs = std::filesystem;
 
 engine::BuildOptions cuda_options(Precision p, int max_batch) {
-    engine::BuildOptions o;
-    o.device = "cuda";
-    o.precision = p;
-    o.max_batch = max_batch;
-    return o;
+    return testing_util::build_options("cuda", p, max_batch);
 }
 
 engine::BuildOptions reference_options(int max_batch) {
-    engine::BuildOptions o;
-    o.device = "reference";
-    o.max_batch = max_batch;
-    return o;
+    return testing_util::build_options("reference", Precision::FP32, max_batch);
 }
 
 // Conv/BN/leaky, stride-2 conv, maxpool (darknet 2/1 too), 1x1 and 3x3 branches, concat, upsample,

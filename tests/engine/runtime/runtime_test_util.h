@@ -14,6 +14,7 @@
 #include "engine/core/error.h"
 #include "engine/plan/builder.h"
 #include "engine/runtime/runtime.h"
+#include "tests/testing/build_options.h"
 #include "tests/testing/graph_builder.h"
 #include "tests/testing/tensor_compare.h"
 
@@ -57,10 +58,7 @@ inline engine::Graph small_net(int batch, uint32_t seed = 3) {
 }
 
 inline engine::BuildOptions reference_options(int max_batch) {
-    engine::BuildOptions o;
-    o.device = "reference";
-    o.max_batch = max_batch;
-    return o;
+    return testing_util::build_options("reference", engine::Precision::FP32, max_batch);
 }
 
 inline std::vector<engine::Tensor> run_plan(const engine::Plan& plan,

@@ -5,17 +5,7 @@
 
 namespace engine::onednn {
 
-bool concat_supported(const Graph& g, NodeId n, std::string* why) {
-    const Node& node = g.node(n);
-    const auto* p = std::get_if<ConcatParams>(&node.params);
-    if (p == nullptr || node.inputs.empty() || node.outputs.size() != 1) return reject(why, "not a Concat");
-    if (!is_runtime_4d(g, node.outputs[0])) return reject(why, "output is not a runtime 4-D tensor");
-    const int32_t axis = p->axis < 0 ? p->axis + 4 : p->axis;
-    if (axis != 1) return reject(why, "axis is not 1");
-    for (ValueId v : node.inputs)
-        if (!is_runtime_4d(g, v)) return reject(why, "an input is not a runtime 4-D tensor");
-    return true;
-}
+bool concat_supported(const Graph& g, NodeId n, std::string* why) { return check_channel_concat(g, n, why); }
 
 std::unique_ptr<Kernel> make_concat_kernel(const Graph& g, NodeId n) {
     return make_fn_kernel(g, n, [](int, const auto& ins, const auto& outs) {

@@ -14,16 +14,6 @@
 namespace engine {
 namespace onednn {
 
-bool is_runtime_4d(const Graph& g, ValueId v) {
-    const Value& val = g.value(v);
-    return val.constant == nullptr && val.desc.shape.size() == 4 && val.desc.dtype == DataType::F32;
-}
-
-bool reject(std::string* why, std::string reason) {
-    if (why) *why = std::move(reason);
-    return false;
-}
-
 namespace {
 
 class OneDnnBackend final : public Backend {

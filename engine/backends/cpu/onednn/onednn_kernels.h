@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "engine/ir/graph.h"
+#include "engine/ir/node_checks.h"
 #include "engine/plan/build_options.h"
 #include "engine/runtime/kernel.h"
 
@@ -58,9 +59,8 @@ std::unique_ptr<Kernel> make_batch_norm_kernel(const Graph& g, NodeId n, std::sp
 bool reorder_supported(const Graph& g, NodeId n, std::string* why);
 std::unique_ptr<Kernel> make_reorder_kernel(const Graph& g, NodeId n);
 
-// Shared checks: value v is a runtime 4-D tensor (not a constant).
-bool is_runtime_4d(const Graph& g, ValueId v);
-// Sets *why (when non-null) and returns false.
-bool reject(std::string* why, std::string reason);
+// Shared checks (engine/ir/node_checks.h).
+using engine::is_runtime_4d;
+using engine::reject;
 
 }  // namespace engine::onednn
