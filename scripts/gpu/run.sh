@@ -10,7 +10,8 @@
 #   app.jsonl      one JSON line per `rtdet run` (stage `app`): model, source, batch, FPS, ms per image
 #   streams.jsonl  one JSON line per `rtdet bench --streams N` (stage `streams`)
 #   detector_tests.xml  detector_cuda_tests' report (stage `tests` or `dtests`)
-# Usage: scripts/gpu/run.sh [all|tests|dtests|dbench|bench|peer|compare|cache|quick|diag|eval|app|streams]...   (default: all; stages run in the order given)
+#   csan.txt       one line per compute-sanitizer run (stage `csan`): tool, target, exit code, summary
+# Usage: scripts/gpu/run.sh [all|tests|dtests|dbench|bench|peer|compare|cache|quick|diag|eval|app|streams|csan|csan2]...   (default: all; stages run in the order given)
 # Each stage fits well inside the device tool's 10-minute command limit; `all` is about 6 minutes.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -259,6 +260,61 @@ for r in rows:
 PY
 }
 
+# NVIDIA's compute-sanitizer over the CUDA code (docs/reliability.md): memcheck (out-of-bounds and
+# misaligned device accesses, CUDA API errors, device leaks) over both CUDA test suites and over
+# `rtdet run` on video frames (the GPU pre/post path end to end); racecheck (shared-memory hazards) over
+# the reorder kernels (our only kernels with shared memory), synccheck over our kernels' suites,
+# initcheck (reads of uninitialized device memory) over the ops, the detector kernels, device I/O and
+# the detector path. One line per run in csan.txt: tool, target, exit code, error summary.
+run_csan() {
+  local cs
+  cs=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -1)
+  [ -n "$cs" ] || { echo "run: compute-sanitizer not found: csan skipped"; return 0; }
+  "$cs" --version | tail -1
+  [ "$1" = mem ] && : > "$OUT/csan.txt"
+  csan_one() {  # TOOL NAME TIMEOUT COMMAND...
+    local tool=$1 name=$2 limit=$3
+    shift 3
+    local extra=()
+    [ "$tool" = memcheck ] && extra=(--leak-check full)
+    say "compute-sanitizer $tool: $name"
+    timeout "$limit" "$cs" --tool "$tool" "${extra[@]}" --error-exitcode 86 --print-limit 20 "$@" \
+      > "$WORK/csan.$tool.$name.log" 2>&1
+    local rc=$?
+    grep -E "ERROR SUMMARY|LEAK SUMMARY|RACECHECK SUMMARY|Invalid|Uninitialized|Race reported|Barrier|\[  (PASSED|FAILED)|tests ran|error" \
+      "$WORK/csan.$tool.$name.log" | head -20
+    echo "$tool $name exit=$rc $(grep -E "(ERROR|RACECHECK) SUMMARY" "$WORK/csan.$tool.$name.log" | tail -1)" | tee -a "$OUT/csan.txt"
+  }
+  local gt=(--gtest_brief=1)
+  if [ "$1" = mem ]; then
+    csan_one memcheck engine_cuda_tests 300 "$B/bin/engine_cuda_tests" "${gt[@]}"
+    csan_one memcheck detector_cuda_tests 120 "$B/bin/detector_cuda_tests" "${gt[@]}" --gtest_filter=-GpuDetectorBench.*
+    local dir=$RTDET_DATA/videos/car-detection
+    if [ -x "$RTDET" ] && [ -d "$dir" ]; then
+      csan_one memcheck rtdet-run 120 "$RTDET" run --config configs/yolo-fastest-xl.yaml --source "$dir" \
+        --device cuda --precision fp16 --max-batch 4 --max-frames 40 --headless --json "$WORK/csan.run.jsonl"
+      echo "rtdet run under memcheck: $(wc -l < "$WORK/csan.run.jsonl" 2>/dev/null) JSON lines (40 expected)" | tee -a "$OUT/csan.txt"
+    fi
+    return 0
+  fi
+  # racecheck: shared-memory hazards; of our kernels only the reorders use shared memory.
+  csan_one racecheck reorder 150 "$B/bin/engine_cuda_tests" "${gt[@]}" --gtest_filter='Storage/CudaReorder.*'
+  csan_one synccheck ops 100 "$B/bin/engine_cuda_tests" "${gt[@]}" --gtest_filter='Storage/*:Policies/*:CudaDecode.*'
+  # initcheck, one group at a time (which group a report comes from says whose memory it is).
+  csan_one initcheck ops 100 "$B/bin/engine_cuda_tests" "${gt[@]}" --gtest_filter='Storage/*'
+  csan_one initcheck detector-kernels 100 "$B/bin/engine_cuda_tests" "${gt[@]}" --gtest_filter='Policies/*:CudaDecode.*'
+  csan_one initcheck device-io 100 "$B/bin/engine_cuda_tests" --gtest_filter='Precisions/CudaDeviceIo.*'
+  csan_one initcheck detector 120 "$B/bin/detector_cuda_tests" "${gt[@]}" --gtest_filter=-GpuDetectorBench.*
+  # initcheck does not see the stores of some cuDNN kernels (its reports then name the kernel that
+  # reads a cuDNN output). The check behind it: every activation arena filled with NaN bytes first
+  # (RTDET_CUDA_POISON), so a read of memory nobody wrote turns into NaNs the tests compare.
+  say "engine_cuda_tests with NaN-poisoned arenas"
+  RTDET_CUDA_POISON=1 timeout 240 "$B/bin/engine_cuda_tests" "${gt[@]}" > "$WORK/poison.log" 2>&1
+  local rc=$?
+  grep -E "\[  (PASSED|FAILED)|tests ran" "$WORK/poison.log"
+  echo "poisoned-arena engine_cuda_tests exit=$rc" | tee -a "$OUT/csan.txt"
+}
+
 # Overlapped copies: `rtdet bench --streams N` runs N contexts from N threads (on CUDA each thread has
 # its own stream), so one context's host<->device copies overlap another's compute. YOLOv3-416 FP16
 # with the FP32 copies, batch 64 and 1; one line of streams.jsonl per run.
@@ -299,6 +355,8 @@ for s in "${stages[@]}"; do
     eval) run_eval ;;
     app) run_app ;;
     streams) run_streams ;;
+    csan) run_csan mem ;;     # memcheck (about 9 minutes at most)
+    csan2) run_csan other ;;  # racecheck, synccheck, initcheck
     cache)  # a rebuild with the timing cache the bench stage filled skips the measurements
       convert_models
       say "rebuild yolov3-416 fp16 max-batch 1 with the timing cache ($(wc -l < "$WORK/timing.cache" 2>/dev/null) entries)"
@@ -325,7 +383,7 @@ for s in "${stages[@]}"; do
       : > "$OUT/bench.jsonl"
       bench_one "$WORK/yolov3-416.onnx" yolov3-416 fp16 1 200
       bench_one "$WORK/yolo-fastest-1.1.onnx" yolo-fastest-1.1 fp16 1 200 ;;
-    *) echo "run: unknown stage '$s' (all, tests, dtests, dbench, bench, peer, compare, cache, quick, diag, eval, app, streams)"; exit 2 ;;
+    *) echo "run: unknown stage '$s' (all, tests, dtests, dbench, bench, peer, compare, cache, quick, diag, eval, app, streams, csan, csan2)"; exit 2 ;;
   esac
 done
 say "done"

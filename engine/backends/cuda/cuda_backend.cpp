@@ -1,6 +1,7 @@
 // The "cuda" backend (cuda_backend.h) and the state its kernels share (cuda_kernels.h).
 #include "engine/backends/cuda/cuda_backend.h"
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -196,6 +197,10 @@ class CudaBackend final : public Backend {
     std::shared_ptr<void> allocate_device(size_t bytes) override {
         void* p = nullptr;
         CUDA_CHECK(cudaMalloc(&p, bytes));
+        // RTDET_CUDA_POISON=1: every byte 0xFF (NaN in F16 and F32), so a kernel that reads activation
+        // memory no kernel wrote gives NaNs the tests see (a check beside compute-sanitizer's
+        // initcheck, which does not see the stores of some cuDNN kernels; docs/reliability.md).
+        if (std::getenv("RTDET_CUDA_POISON") != nullptr) CUDA_CHECK(cudaMemset(p, 0xFF, bytes));
         return std::shared_ptr<void>(p, [](void* q) { (void)cudaFree(q); });
     }
 

@@ -2,9 +2,8 @@
 // cuda backend with its activations in (layout, storage dtype) in device memory, compare with the
 // reference backend.
 //
-// The conversion between plain F32 host tensors and the storage layouts (NHWC, F16) is written here
-// from the layout definitions (engine/ir/layout.h) and engine/core/half.h, independently of the
-// backend's kernels, so a wrong layout in a kernel cannot cancel out with the same mistake here.
+// The storage conversion (tests/testing/stored_tensor.h) is written from the layout definitions,
+// independently of every backend's kernels.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -21,6 +20,7 @@
 #include "engine/core/half.h"
 #include "engine/ir/graph.h"
 #include "engine/plan/build_options.h"
+#include "tests/testing/stored_tensor.h"
 #include "tests/testing/tensor_compare.h"
 
 namespace cuda_test {
@@ -52,92 +52,19 @@ inline std::string no_device_reason() {
         if (!cuda_test_why_.empty()) GTEST_SKIP() << "no CUDA device: " << cuda_test_why_; \
     } while (0)
 
-// Storage element index of logical (n, c, h, w) of a 4-D tensor; other ranks are Plain row-major
-// with dim 0 at batch_stride.
-inline int64_t storage_index(Layout layout, const Shape& s, int64_t batch_stride,
-                             const std::vector<int64_t>& idx) {
-    if (s.size() != 4) {
-        int64_t off = 0;
-        for (size_t d = 1; d < s.size(); ++d) off = off * s[d] + idx[d];
-        return (s.empty() ? 0 : idx[0] * batch_stride) + off;
-    }
-    const int64_t c = idx[1], h = idx[2], w = idx[3], C = s[1], H = s[2], W = s[3];
-    if (layout == Layout::NHWC) return idx[0] * batch_stride + (h * W + w) * C + c;
-    return idx[0] * batch_stride + (c * H + h) * W + w;
-}
-
-template <typename F>
-void for_each_index(const Shape& s, F&& f) {
-    const int64_t total = engine::shape_numel(s);
-    std::vector<int64_t> idx(s.size(), 0);
-    for (int64_t i = 0; i < total; ++i) {
-        f(idx, i);
-        for (size_t d = s.size(); d-- > 0;) {
-            if (++idx[d] < s[d]) break;
-            idx[d] = 0;
-        }
-    }
-}
-
-// One tensor in a storage (layout, dtype), as host bytes.
-struct Stored {
-    Shape shape;
-    Layout layout = Layout::Plain;
-    DataType dtype = DataType::F32;
-    int64_t batch_stride = 0;
-    std::vector<std::byte> bytes;
-
-    size_t size_bytes() const { return bytes.size(); }
-};
-
-inline void store_value(Stored& s, int64_t i, float v) {
-    if (s.dtype == DataType::F32)
-        reinterpret_cast<float*>(s.bytes.data())[i] = v;
-    else
-        reinterpret_cast<uint16_t*>(s.bytes.data())[i] = engine::fp32_to_fp16(v);
-}
-
-inline float load_value(const Stored& s, int64_t i) {
-    if (s.dtype == DataType::F32) return reinterpret_cast<const float*>(s.bytes.data())[i];
-    return engine::fp16_to_fp32(reinterpret_cast<const uint16_t*>(s.bytes.data())[i]);
-}
-
-// Every byte 0xFF: NaN in F32 and F16, so elements a kernel should write but does not show up.
-inline Stored make_stored(const Shape& shape, Layout layout, DataType dtype) {
-    Stored s;
-    s.shape = shape;
-    s.layout = layout;
-    s.dtype = dtype;
-    s.batch_stride = engine::storage_sample_numel(shape, layout);
-    const int64_t n = shape.empty() ? 1 : shape[0] * s.batch_stride;
-    s.bytes.assign(static_cast<size_t>(n) * engine::dtype_size(dtype), std::byte{0xFF});
-    return s;
-}
-
-inline Stored to_stored(const Tensor& t, Layout layout, DataType dtype) {
-    Stored s = make_stored(t.shape(), layout, dtype);
-    const float* p = t.data_as<float>();
-    for_each_index(s.shape, [&](const std::vector<int64_t>& idx, int64_t i) {
-        store_value(s, storage_index(s.layout, s.shape, s.batch_stride, idx), p[i]);
-    });
-    return s;
-}
-
-inline Tensor from_stored(const Stored& s) {
-    Tensor t(DataType::F32, s.shape);
-    float* p = t.data_as<float>();
-    for_each_index(s.shape, [&](const std::vector<int64_t>& idx, int64_t i) {
-        p[i] = load_value(s, storage_index(s.layout, s.shape, s.batch_stride, idx));
-    });
-    return t;
-}
-
-// Rounds every element of a plain F32 tensor to F16 and back (inputs both sides see alike).
-inline Tensor round_f16(const Tensor& t) {
-    Tensor r = t;
-    for (float& v : r.f32()) v = engine::fp16_to_fp32(engine::fp32_to_fp16(v));
-    return r;
-}
+// Storage conversion, reference runs: tests/testing/stored_tensor.h.
+using testing_util::constant_ref;
+using testing_util::for_each_index;
+using testing_util::from_stored;
+using testing_util::load_value;
+using testing_util::make_stored;
+using testing_util::NodeRun;
+using testing_util::round_f16;
+using testing_util::run_reference_node;
+using testing_util::storage_index;
+using testing_util::store_value;
+using testing_util::Stored;
+using testing_util::to_stored;
 
 // Gives every runtime 4-D value of g NHWC storage (other runtime values Plain) of type dtype, and
 // every node the precision dtype and the cuda backend.
@@ -153,17 +80,6 @@ inline void set_storage(engine::Graph& g, DataType dtype, Layout layout4d = Layo
         g.node(n).precision = dtype;
     }
 }
-
-inline engine::TensorRef constant_ref(const engine::Graph& g, engine::ValueId v) {
-    const Tensor& t = *g.value(v).constant;
-    return {const_cast<void*>(t.data()), t.dtype(), t.shape(),
-            engine::storage_sample_numel(t.shape(), Layout::Plain)};
-}
-
-struct NodeRun {
-    std::vector<Tensor> outputs;  // plain F32
-    std::vector<Stored> stored;   // as the kernel wrote them
-};
 
 // Packs, creates and runs node n of g on the cuda backend at `batch`, with device buffers. inputs:
 // plain F32, one per non-constant node input, stored in each value's layout and storage dtype.
@@ -196,7 +112,7 @@ inline NodeRun run_cuda_node(const engine::Graph& g, engine::NodeId n, const std
         if (val.batched) s[0] = batch;
         const Stored st = to_stored(inputs.at(k++), val.layout, val.storage_dtype);
         buffers.emplace_back(st.size_bytes());
-        buffers.back().upload(st.bytes.data(), st.size_bytes());
+        buffers.back().upload(st.data(), st.size_bytes());
         in_refs.push_back({buffers.back().get(), val.storage_dtype, s, st.batch_stride});
     }
     for (engine::ValueId v : node.outputs) {
@@ -205,7 +121,7 @@ inline NodeRun run_cuda_node(const engine::Graph& g, engine::NodeId n, const std
         if (val.batched) s[0] = batch;
         Stored st = make_stored(s, val.layout, val.storage_dtype);
         buffers.emplace_back(st.size_bytes());
-        buffers.back().upload(st.bytes.data(), st.size_bytes());  // NaN bytes
+        buffers.back().upload(st.data(), st.size_bytes());  // NaN bytes
         out_refs.push_back({buffers.back().get(), val.storage_dtype, s, st.batch_stride});
         outs.push_back(std::move(st));
     }
@@ -221,21 +137,11 @@ inline NodeRun run_cuda_node(const engine::Graph& g, engine::NodeId n, const std
     NodeRun r;
     const size_t first_out = buffers.size() - outs.size();
     for (size_t i = 0; i < outs.size(); ++i) {
-        buffers[first_out + i].download(outs[i].bytes.data(), outs[i].size_bytes());
+        buffers[first_out + i].download(outs[i].data(), outs[i].size_bytes());
         r.outputs.push_back(from_stored(outs[i]));
     }
     r.stored = std::move(outs);
     return r;
-}
-
-// The reference output of node n on plain F32 inputs (one per non-constant node input).
-inline std::vector<Tensor> run_reference_node(const engine::Graph& g, engine::NodeId n,
-                                              const std::vector<Tensor>& inputs) {
-    std::vector<const Tensor*> ptrs;
-    size_t k = 0;
-    for (engine::ValueId v : g.node(n).inputs)
-        ptrs.push_back(g.is_constant(v) ? g.value(v).constant.get() : &inputs.at(k++));
-    return engine::eval_node_reference(g, n, ptrs);
 }
 
 // Random inputs for node n at `batch` (rounded to F16 when dt is F16, so both sides see the same

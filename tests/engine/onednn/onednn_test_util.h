@@ -1,9 +1,8 @@
 // Helpers for the oneDNN backend tests: run one node of a small graph on the onednn backend with its
 // activations in a chosen (layout, storage dtype), and compare with the reference backend.
 //
-// The conversion between plain F32 tensors and the storage layouts is written here from the layout
-// definitions (engine/ir/layout.h), independently of oneDNN, so a wrong layout in the backend
-// cannot cancel out with the same mistake in the test.
+// The storage conversion (tests/testing/stored_tensor.h) is written from the layout definitions,
+// independently of every backend's kernels.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -18,6 +17,7 @@
 #include "engine/core/half.h"
 #include "engine/ir/graph.h"
 #include "engine/plan/build_options.h"
+#include "tests/testing/stored_tensor.h"
 #include "tests/testing/tensor_compare.h"
 
 namespace onednn_test {
@@ -45,128 +45,21 @@ inline bool cpu_has_bf16() { return engine::onednn_cpu_has_bf16(); }
             GTEST_SKIP() << "this CPU has no AVX512-BF16/AMX: BF16 case skipped"; \
     } while (0)
 
-// Storage element index of logical (n, c, h, w) for a 4-D tensor with dims C, H, W; other ranks are
-// Plain and use the row-major index with dim 0 at batch_stride.
-inline int64_t storage_index(Layout layout, const Shape& s, int64_t batch_stride,
-                             const std::vector<int64_t>& idx) {
-    if (s.size() != 4) {
-        int64_t off = 0;
-        for (size_t d = 1; d < s.size(); ++d) off = off * s[d] + idx[d];
-        return (s.empty() ? 0 : idx[0] * batch_stride) + off;
-    }
-    const int64_t c = idx[1], h = idx[2], w = idx[3], C = s[1], H = s[2], W = s[3];
-    switch (layout) {
-        case Layout::Plain:
-            return idx[0] * batch_stride + (c * H + h) * W + w;
-        case Layout::NHWC:
-            return idx[0] * batch_stride + (h * W + w) * C + c;
-        case Layout::Blocked16:
-            return idx[0] * batch_stride + (((c / 16) * H + h) * W + w) * 16 + c % 16;
-    }
-    return 0;
-}
-
-// Calls f(index vector, flat row-major index) for every element of shape s.
-template <typename F>
-void for_each_index(const Shape& s, F&& f) {
-    const int64_t total = engine::shape_numel(s);
-    std::vector<int64_t> idx(s.size(), 0);
-    for (int64_t i = 0; i < total; ++i) {
-        f(idx, i);
-        for (size_t d = s.size(); d-- > 0;) {
-            if (++idx[d] < s[d]) break;
-            idx[d] = 0;
-        }
-    }
-}
-
-// A buffer holding one tensor in a storage layout.
-struct Stored {
-    Shape shape;
-    Layout layout = Layout::Plain;
-    DataType dtype = DataType::F32;
-    int64_t batch_stride = 0;
-    std::shared_ptr<std::vector<std::byte>> bytes;
-    int64_t offset = 0;  // elements from the buffer start (a slice of a larger buffer)
-
-    void* data() const { return bytes->data() + offset * static_cast<int64_t>(engine::dtype_size(dtype)); }
-    engine::TensorRef ref() const { return {data(), dtype, shape, batch_stride}; }
-};
-
-inline void store_value(const Stored& s, int64_t i, float v) {
-    if (s.dtype == DataType::F32)
-        static_cast<float*>(s.data())[i] = v;
-    else
-        static_cast<uint16_t*>(s.data())[i] = engine::fp32_to_bf16(v);
-}
-
-inline float load_value(const Stored& s, int64_t i) {
-    if (s.dtype == DataType::F32) return static_cast<const float*>(s.data())[i];
-    return engine::bf16_to_fp32(static_cast<const uint16_t*>(s.data())[i]);
-}
-
-// A buffer for `shape` in (layout, dtype), every byte 0xFF (NaN in F32 and BF16), so elements the
-// kernel should write but does not show up as NaN.
-inline Stored make_stored(const Shape& shape, Layout layout, DataType dtype, int64_t batch_stride = 0) {
-    Stored s;
-    s.shape = shape;
-    s.layout = layout;
-    s.dtype = dtype;
-    s.batch_stride = batch_stride > 0 ? batch_stride : engine::storage_sample_numel(shape, layout);
-    const int64_t n = shape.empty() ? 1 : shape[0] * s.batch_stride;
-    s.bytes = std::make_shared<std::vector<std::byte>>(
-        static_cast<size_t>(n) * engine::dtype_size(dtype) + 64, std::byte{0xFF});
-    return s;
-}
-
-// Writes plain F32 tensor t into s (padding channels of Blocked16 become 0, as the layout requires).
-inline void fill_stored(const Stored& s, const Tensor& t) {
-    if (s.layout == Layout::Blocked16) {
-        const int64_t n = s.shape[0] * s.batch_stride;
-        for (int64_t i = 0; i < n; ++i) store_value(s, i, 0.f);
-    }
-    const float* p = t.data_as<float>();
-    for_each_index(s.shape, [&](const std::vector<int64_t>& idx, int64_t i) {
-        store_value(s, storage_index(s.layout, s.shape, s.batch_stride, idx), p[i]);
-    });
-}
-
-inline Stored to_stored(const Tensor& t, Layout layout, DataType dtype) {
-    Stored s = make_stored(t.shape(), layout, dtype);
-    fill_stored(s, t);
-    return s;
-}
-
-inline Tensor from_stored(const Stored& s) {
-    Tensor t(DataType::F32, s.shape);
-    float* p = t.data_as<float>();
-    for_each_index(s.shape, [&](const std::vector<int64_t>& idx, int64_t i) {
-        p[i] = load_value(s, storage_index(s.layout, s.shape, s.batch_stride, idx));
-    });
-    return t;
-}
-
-// Whether every padding channel (c >= C in the last block) of a Blocked16 tensor is zero.
-inline bool padding_is_zero(const Stored& s) {
-    if (s.layout != Layout::Blocked16 || s.shape[1] % 16 == 0) return true;
-    const int64_t C = s.shape[1], Cp = (C + 15) / 16 * 16;
-    for (int64_t n = 0; n < s.shape[0]; ++n)
-        for (int64_t c = C; c < Cp; ++c)
-            for (int64_t h = 0; h < s.shape[2]; ++h)
-                for (int64_t w = 0; w < s.shape[3]; ++w)
-                    if (load_value(s,
-                                   storage_index(Layout::Blocked16, {s.shape[0], Cp, s.shape[2], s.shape[3]},
-                                                 s.batch_stride, {n, c, h, w})) != 0.f)
-                        return false;
-    return true;
-}
-
-// Rounds every element of a plain F32 tensor to BF16 and back.
-inline Tensor round_bf16(const Tensor& t) {
-    Tensor r = t;
-    for (float& v : r.f32()) v = engine::bf16_to_fp32(engine::fp32_to_bf16(v));
-    return r;
-}
+// Storage conversion, reference runs: tests/testing/stored_tensor.h.
+using testing_util::constant_ref;
+using testing_util::fill_stored;
+using testing_util::for_each_index;
+using testing_util::from_stored;
+using testing_util::load_value;
+using testing_util::make_stored;
+using testing_util::NodeRun;
+using testing_util::padding_is_zero;
+using testing_util::round_bf16;
+using testing_util::run_reference_node;
+using testing_util::storage_index;
+using testing_util::store_value;
+using testing_util::Stored;
+using testing_util::to_stored;
 
 // Gives every runtime 4-D value of g the storage (layout, dtype), every node the precision dtype and
 // the onednn backend; other values stay Plain F32.
@@ -184,18 +77,6 @@ inline void set_storage(engine::Graph& g, Layout layout, DataType dtype) {
         g.node(n).precision = dtype;
     }
 }
-
-// A dense view of constant value v.
-inline engine::TensorRef constant_ref(const engine::Graph& g, engine::ValueId v) {
-    const Tensor& t = *g.value(v).constant;
-    return {const_cast<void*>(t.data()), t.dtype(), t.shape(),
-            engine::storage_sample_numel(t.shape(), Layout::Plain)};
-}
-
-struct NodeRun {
-    std::vector<Tensor> outputs;  // plain F32
-    std::vector<Stored> stored;   // as the kernel wrote them
-};
 
 // Packs, creates and runs node n of g on the onednn backend at `batch`. inputs: plain F32, one per
 // node input that is not a constant; they are stored in each value's layout and storage dtype.
@@ -248,16 +129,6 @@ inline NodeRun run_onednn_node(const engine::Graph& g, engine::NodeId n, const s
     for (const Stored& s : outs) r.outputs.push_back(from_stored(s));
     r.stored = std::move(outs);
     return r;
-}
-
-// The reference output of node n on plain F32 inputs (one per non-constant node input).
-inline std::vector<Tensor> run_reference_node(const engine::Graph& g, engine::NodeId n,
-                                              const std::vector<Tensor>& inputs) {
-    std::vector<const Tensor*> ptrs;
-    size_t k = 0;
-    for (engine::ValueId v : g.node(n).inputs)
-        ptrs.push_back(g.is_constant(v) ? g.value(v).constant.get() : &inputs.at(k++));
-    return engine::eval_node_reference(g, n, ptrs);
 }
 
 }  // namespace onednn_test

@@ -8,148 +8,33 @@
 #include "engine/backends/cpu/onednn/onednn_kernels.h"
 #include "engine/core/error.h"
 #include "tests/engine/onednn/onednn_test_util.h"
-#include "tests/testing/graph_builder.h"
+#include "tests/testing/conv_cases.h"
 
 namespace {
 
-using engine::Act;
-using engine::ActKind;
-using engine::ConvParams;
 using engine::DataType;
 using engine::Layout;
 using namespace onednn_test;
 
-struct ConvCase {
-    std::string name;
-    int c = 8, o = 16, h = 9, w = 7;
-    int k = 3, stride = 1, dilation = 1, group = 1;
-    std::array<int32_t, 4> pads{1, 1, 1, 1};
-    Act act;
-    bool residual = false;
-    Act post_act;
-    int max_batch = 1, batch = 1;
-    bool bias = true;
-};
+using testing_util::ConvCase;
+using testing_util::ConvGraph;
+using testing_util::make_conv_graph;
 
-void PrintTo(const ConvCase& cc, std::ostream* os) { *os << cc.name; }
-
+// The shared cases (at 8 -> 16 channels) plus oneDNN's own: asymmetric pads, a partial batch of 2.
 std::vector<ConvCase> conv_cases() {
-    std::vector<ConvCase> v;
+    ConvCase base;
+    base.c = 8;
+    base.o = 16;
+    std::vector<ConvCase> v = testing_util::shared_conv_cases(base);
     auto add = [&](std::string name, auto&& edit) {
-        ConvCase c;
-        c.name = std::move(name);
-        edit(c);
-        v.push_back(c);
+        testing_util::add_conv_case(v, base, std::move(name), edit);
     };
-    add("plain3x3", [](ConvCase&) {});
-    add("no_bias", [](ConvCase& c) { c.bias = false; });
-    add("relu", [](ConvCase& c) { c.act = {ActKind::Relu}; });
-    add("leaky", [](ConvCase& c) { c.act = {ActKind::LeakyRelu, 0.1f}; });
-    add("sigmoid", [](ConvCase& c) { c.act = {ActKind::Sigmoid}; });
-    add("tanh", [](ConvCase& c) { c.act = {ActKind::Tanh}; });
-    add("softplus", [](ConvCase& c) { c.act = {ActKind::Softplus}; });
-    add("mish", [](ConvCase& c) { c.act = {ActKind::Mish}; });
-    add("silu", [](ConvCase& c) { c.act = {ActKind::Silu}; });
-    add("clip", [](ConvCase& c) { c.act = {ActKind::Clip, -0.25f, 0.5f}; });
-    add("residual", [](ConvCase& c) { c.residual = true; });
-    add("residual_leaky", [](ConvCase& c) {
-        c.residual = true;
-        c.act = {ActKind::LeakyRelu, 0.1f};
-    });
-    add("residual_post_mish", [](ConvCase& c) {
-        c.residual = true;
-        c.act = {ActKind::Silu};
-        c.post_act = {ActKind::Mish};
-    });
-    add("residual_post_only", [](ConvCase& c) {
-        c.residual = true;
-        c.post_act = {ActKind::Relu};
-    });
-    add("pointwise", [](ConvCase& c) {
-        c.k = 1;
-        c.pads = {0, 0, 0, 0};
-    });
-    add("stride2", [](ConvCase& c) {
-        c.stride = 2;
-        c.h = 10;
-        c.w = 11;
-    });
     add("asym_pads", [](ConvCase& c) { c.pads = {0, 1, 2, 0}; });
-    add("dilation2", [](ConvCase& c) {
-        c.dilation = 2;
-        c.pads = {2, 2, 2, 2};
-    });
-    add("group2", [](ConvCase& c) { c.group = 2; });
-    add("depthwise", [](ConvCase& c) {
-        c.c = 16;
-        c.o = 16;
-        c.group = 16;
-        c.act = {ActKind::LeakyRelu, 0.1f};
-    });
-    add("depthwise_s2", [](ConvCase& c) {
-        c.c = 24;
-        c.o = 24;
-        c.group = 24;
-        c.stride = 2;
-    });
-    add("odd_channels", [](ConvCase& c) {
-        c.c = 20;
-        c.o = 40;
-        c.residual = true;
-        c.act = {ActKind::Sigmoid};
-    });
-    add("image_input", [](ConvCase& c) {
-        c.c = 3;
-        c.o = 32;
-        c.h = 16;
-        c.w = 16;
-    });
-    add("batch3", [](ConvCase& c) {
-        c.max_batch = 3;
-        c.batch = 3;
-        c.residual = true;
-    });
-    add("batch2_of_3", [](ConvCase& c) {
-        c.max_batch = 3;
-        c.batch = 2;
-        c.act = {ActKind::Mish};
-    });
     add("batch1_of_2", [](ConvCase& c) {
         c.max_batch = 2;
         c.batch = 1;
     });
     return v;
-}
-
-struct ConvGraph {
-    engine::Graph g;
-    engine::NodeId conv = 0;
-};
-
-ConvGraph make_conv_graph(const ConvCase& c) {
-    testing_util::GraphBuilder b(17);
-    const engine::ValueId x = b.input({c.max_batch, c.c, c.h, c.w});
-    ConvParams p;
-    p.kernel = {c.k, c.k};
-    p.stride = {c.stride, c.stride};
-    p.dilation = {c.dilation, c.dilation};
-    p.pads = c.pads;
-    p.group = c.group;
-    p.act = c.act;
-    p.post_act = c.post_act;
-    const engine::ValueId w = b.random_constant({c.o, c.c / c.group, c.k, c.k}, -0.5f, 0.5f);
-    const engine::ValueId bias = c.bias || c.residual ? b.random_constant({c.o}) : engine::kNoValue;
-    const engine::ValueId y = b.conv_with(x, w, bias, p);
-    ConvGraph cg;
-    cg.conv = b.producer(y);
-    if (c.residual) {
-        const engine::ValueId r = b.input(b.shape(y));
-        b.graph().add_input(cg.conv, r);
-        std::get<ConvParams>(b.graph().node(cg.conv).params).residual = true;
-    }
-    b.output(y);
-    cg.g = b.build();
-    return cg;
 }
 
 using ConvParam = std::tuple<ConvCase, Layout, DataType>;
