@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -66,6 +67,13 @@ inline std::vector<std::string> read_lines(const fs::path& p) {
 }
 
 inline size_t count_lines(const fs::path& p) { return read_lines(p).size(); }
+
+// Every line of a JSON-lines file, parsed (a line that does not parse throws: the test fails).
+inline std::vector<nlohmann::json> read_json_lines(const fs::path& p) {
+    std::vector<nlohmann::json> out;
+    for (const std::string& line : read_lines(p)) out.push_back(nlohmann::json::parse(line));
+    return out;
+}
 
 // Polls `cond` every 100 ms up to `timeout_s`. True when it became true.
 inline bool wait_until(const std::function<bool()>& cond, double timeout_s) {

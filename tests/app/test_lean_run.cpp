@@ -233,11 +233,7 @@ std::vector<std::string> run_args(const std::string& exe, const std::string& cac
     return args;
 }
 
-std::vector<nlohmann::json> read_json_lines(const fs::path& p) {
-    std::vector<nlohmann::json> out;
-    for (const std::string& line : app_test::read_lines(p)) out.push_back(nlohmann::json::parse(line));
-    return out;
-}
+using app_test::read_json_lines;
 
 TEST(LeanRun, JpegFramesGiveTheSameJsonAsTheOpenCvBuild) {
     SKIP_WITHOUT_LEAN();

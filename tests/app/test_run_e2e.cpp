@@ -52,11 +52,7 @@ int decoded_frame_count(const std::string& video, cv::Size* size = nullptr, doub
     return n;
 }
 
-std::vector<nlohmann::json> read_json_lines(const fs::path& p) {
-    std::vector<nlohmann::json> out;
-    for (const std::string& line : app_test::read_lines(p)) out.push_back(nlohmann::json::parse(line));
-    return out;
-}
+using app_test::read_json_lines;
 
 TEST(RunVideo, EveryFrameComesOutAsJsonAndVideo) {
     SKIP_WITHOUT_DATA();
