@@ -68,6 +68,11 @@ inline std::vector<std::string> read_lines(const fs::path& p) {
 
 inline size_t count_lines(const fs::path& p) { return read_lines(p).size(); }
 
+// Writes `bytes` to p as they are (test inputs, broken files).
+inline void write_bytes(const fs::path& p, const std::string& bytes) {
+    std::ofstream(p, std::ios::binary) << bytes;
+}
+
 // Every line of a JSON-lines file, parsed (a line that does not parse throws: the test fails).
 inline std::vector<nlohmann::json> read_json_lines(const fs::path& p) {
     std::vector<nlohmann::json> out;

@@ -19,7 +19,7 @@ namespace fs = std::filesystem;
 using app::ReadStatus;
 using app::SourceKind;
 
-void write_bytes(const fs::path& p, const std::string& bytes) { std::ofstream(p, std::ios::binary) << bytes; }
+using app_test::write_bytes;
 
 cv::Mat test_image(int w, int h, int seed) {
     cv::Mat m(h, w, CV_8UC3);

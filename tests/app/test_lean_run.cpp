@@ -25,7 +25,7 @@ namespace fs = std::filesystem;
 using app::ImageDecoder;
 using app::ReadStatus;
 
-void write_bytes(const fs::path& p, const std::string& bytes) { std::ofstream(p, std::ios::binary) << bytes; }
+using app_test::write_bytes;
 
 // Smooth gradients with a few shapes: JPEG-friendly, and every pixel depends on x, y and channel.
 cv::Mat test_image(int w, int h, int seed) {
