@@ -1,5 +1,7 @@
 // rtdet run: the real-time app. Source -> detector -> window / video / images / JSON lines, with FPS
 // and per-stage latency. Configuration from configs/*.yaml; every flag overrides its key.
+#include <spdlog/spdlog.h>
+
 #include <array>
 #include <cstdio>
 #include <memory>
@@ -87,7 +89,10 @@ CommandFn setup_run(CLI::App& root) {
     return [o]() {
         AppConfig cfg;
         const std::string path = o->config.empty() ? default_config_path() : o->config;
-        if (!path.empty()) load_config_file(path, cfg);
+        if (!path.empty()) {
+            spdlog::debug("config: {}", path);
+            load_config_file(path, cfg);
+        }
         for (const std::string& kv : o->sets) {
             const size_t eq = kv.find('=');
             ENGINE_CHECK(eq != std::string::npos && eq > 0, "--set: expected KEY=VALUE (got '", kv, "')");

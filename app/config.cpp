@@ -11,16 +11,10 @@
 #include <fstream>
 #include <optional>
 #include <sstream>
+#include <tuple>
 
-#include "engine/core/data_dir.h"
+#include "detector/resources.h"
 #include "engine/core/error.h"
-
-#ifndef RTDET_DATA_DEFAULT
-#define RTDET_DATA_DEFAULT ""
-#endif
-#ifndef RTDET_SOURCE_DIR
-#define RTDET_SOURCE_DIR ""
-#endif
 
 namespace app {
 namespace fs = std::filesystem;
@@ -168,19 +162,25 @@ std::optional<bool> parse_bool(const std::string& text) {
     return std::nullopt;
 }
 
-// "$DATA/x" -> <data folder>/x.
-std::string expand_path(const std::string& value, std::string_view where) {
-    for (std::string_view var : {std::string_view("$DATA"), std::string_view("${DATA}")}) {
-        if (value.rfind(var, 0) == 0 && (value.size() == var.size() || value[var.size()] == '/')) {
-            const fs::path data = engine::find_data_dir(RTDET_DATA_DEFAULT);
-            ENGINE_CHECK(
-                !data.empty(), where, ": ", value,
-                ": no data folder for $DATA (set RTDET_DATA to the folder holding models/, videos/, data/)");
-            const std::string rest = value.substr(var.size());
-            return rest.empty() ? data.string() : (data / rest.substr(1)).string();
-        }
-    }
-    return value;
+constexpr std::string_view kDataVars[] = {"$DATA", "${DATA}"};
+
+// The length of a leading $DATA / ${DATA} (followed by '/' or the end), else 0.
+size_t data_var_length(std::string_view value) {
+    for (std::string_view var : kDataVars)
+        if (value.rfind(var, 0) == 0 && (value.size() == var.size() || value[var.size()] == '/')) return var.size();
+    return 0;
+}
+
+// "$DATA/x" -> <data folder>/x. Without a data folder the value stays as written: a config may name
+// files there that the command line replaces (--model, --source); validate_config() reports the ones
+// still needed.
+std::string expand_path(const std::string& value) {
+    const size_t n = data_var_length(value);
+    if (n == 0) return value;
+    const fs::path data = detector::data_dir();
+    if (data.empty()) return value;
+    const std::string rest = value.substr(n);
+    return rest.empty() ? data.string() : (data / rest.substr(1)).string();
 }
 
 // Parses `text` as key `k`'s type and stores it; throws with `where` ("file:line: key" or "--flag (key)").
@@ -194,7 +194,7 @@ void assign(AppConfig& cfg, const KeySpec& k, const std::string& text, const std
             *static_cast<std::string*>(field) = text;
             return;
         case Kind::Path:
-            *static_cast<std::string*>(field) = text.empty() ? text : expand_path(text, where);
+            *static_cast<std::string*>(field) = expand_path(text);
             return;
         case Kind::Enum: {
             std::string_view rest = k.choices;
@@ -364,6 +364,13 @@ bool show_window(const AppConfig& cfg) {
 
 void validate_config(const AppConfig& cfg) {
     std::error_code ec;
+    for (const auto& [key, value, flag] : {std::tuple{"model.path", &cfg.model, "--model"},
+                                           {"model.names", &cfg.names, "--names"},
+                                           {"source", &cfg.source, "--source"}})
+        ENGINE_CHECK(data_var_length(*value) == 0, key, ": ", *value,
+                     ": no data folder for $DATA: pass ", flag,
+                     " or set RTDET_DATA to the folder holding models/, videos/ (scripts/fetch_model.sh "
+                     "downloads the default model)");
     ENGINE_CHECK(!cfg.model.empty(),
                  "model.path: not set (an .onnx model, a darknet .cfg or a .plan; --model)");
     ENGINE_CHECK(fs::is_regular_file(cfg.model, ec), "model.path: file not found: ", cfg.model);
@@ -465,11 +472,9 @@ std::string config_to_yaml(const AppConfig& c) {
 
 std::string default_config_path() {
     std::error_code ec;
-    for (const fs::path& p : {fs::path("configs/yolo-fastest-xl.yaml"),
-                              fs::path(RTDET_SOURCE_DIR) / "configs" / "yolo-fastest-xl.yaml"}) {
-        if (fs::is_regular_file(p, ec)) return p.string();
-    }
-    return "";
+    const fs::path here = "configs/yolo-fastest-xl.yaml";
+    if (!detector::is_installed() && fs::is_regular_file(here, ec)) return here.string();
+    return detector::project_file("configs/yolo-fastest-xl.yaml").string();
 }
 
 }  // namespace app

@@ -91,8 +91,9 @@ std::string_view closest_config_key(std::string_view key);
 // The effective configuration as YAML (for --print-config).
 std::string config_to_yaml(const AppConfig& cfg);
 
-// configs/yolo-fastest-xl.yaml from the current directory, else from the source tree rtdet was built
-// from; empty when neither exists.
+// The default config: for a build-tree rtdet configs/yolo-fastest-xl.yaml from the current directory,
+// else from the source tree; for an installed one share/rtdet/configs/yolo-fastest-xl.yaml. Empty when
+// none exists.
 std::string default_config_path();
 
 }  // namespace app

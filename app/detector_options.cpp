@@ -4,7 +4,7 @@
 
 #include "detector/labels.h"
 #include "detector/plan_cache.h"
-#include "engine/core/data_dir.h"
+#include "detector/resources.h"
 #include "engine/core/error.h"
 
 namespace app {
@@ -13,13 +13,14 @@ namespace fs = std::filesystem;
 std::string default_model_path() {
     constexpr const char* kRel = "models/yolo-fastest/yolo-fastest-1.1_coco/yolo-fastest-1.1-xl.cfg";
     std::error_code ec;
-    const fs::path data = engine::find_data_dir(RTDET_DATA_DEFAULT);
+    const fs::path data = detector::data_dir();
     if (!data.empty() && fs::is_regular_file(data / kRel, ec)) return (data / kRel).string();
     const fs::path fetched = fs::path(detector::cache_dir()) / "models" / "yolo-fastest-1.1-xl.cfg";
     if (fs::is_regular_file(fetched, ec)) return fetched.string();
-    ENGINE_THROW("default model (Yolo-Fastest-1.1-XL) not found in the data folder (",
-                 data.empty() ? std::string("none: set RTDET_DATA") : data.string(), ") nor in ",
-                 fetched.string(), ": run scripts/fetch_model.sh or pass --model");
+    ENGINE_THROW("no model: pass --model MODEL (.onnx, darknet .cfg with its .weights beside it, or .plan), ",
+                 "or set RTDET_DATA to the data folder holding ", kRel, " (",
+                 data.empty() ? std::string("none found") : "not in " + data.string(), "; not in the cache ",
+                 fetched.string(), " either: scripts/fetch_model.sh downloads it)");
 }
 
 void add_detector_options(CLI::App* cmd, DetectorCliOptions& o) {

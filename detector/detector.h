@@ -29,7 +29,7 @@ struct DetectorConfig {
     float pad_value = 0.5f;              // letterbox padding, in [0, 1]
     float conf_threshold = 0.25f;
     NmsOptions nms;
-    std::vector<std::string> class_names;  // empty: coco.names from the data folder for 80-class models
+    std::vector<std::string> class_names;  // empty: COCO's names (data/coco.names) for 80-class models
     // Plans on a GPU (device cuda, in a build with CUDA): preprocess and decode on the GPU too, so only
     // the frames go up and only the candidates above conf_threshold come back (detector/cuda/gpu_path.h).
     // false: on the CPU, as for other devices (for comparisons).

@@ -3,12 +3,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "engine/core/data_dir.h"
+#include "detector/resources.h"
 #include "engine/core/error.h"
-
-#ifndef RTDET_DATA_DEFAULT
-#define RTDET_DATA_DEFAULT ""
-#endif
 
 namespace detector {
 namespace {
@@ -44,10 +40,17 @@ std::vector<std::string> read_class_names(const std::string& path) {
 
 std::vector<std::string> default_class_names(int num_classes) {
     if (num_classes == 80) {
-        const auto dir = engine::find_data_dir(RTDET_DATA_DEFAULT);
+        // The project's own list (data/coco.names, installed as share/rtdet/data/coco.names), else the
+        // data folder's copy.
+        std::filesystem::path file = project_file("data/coco.names");
         std::error_code ec;
-        if (!dir.empty() && std::filesystem::is_regular_file(dir / "data" / "coco.names", ec)) {
-            auto names = read_class_names((dir / "data" / "coco.names").string());
+        if (file.empty()) {
+            const auto dir = data_dir();
+            if (!dir.empty() && std::filesystem::is_regular_file(dir / "data" / "coco.names", ec))
+                file = dir / "data" / "coco.names";
+        }
+        if (!file.empty()) {
+            auto names = read_class_names(file.string());
             if (names.size() == 80) return names;
         }
     }

@@ -11,8 +11,9 @@ namespace detector {
 // read, is empty, or has a blank line.
 std::vector<std::string> read_class_names(const std::string& path);
 
-// The names for a model with `num_classes` classes when the user gave none: the data folder's
-// data/coco.names when num_classes is 80 and it exists, else "class0", "class1", ...
+// The names for a model with `num_classes` classes when the user gave none: for 80 classes COCO's, from
+// the project's data/coco.names (share/rtdet/data/ when installed; else the data folder's), otherwise
+// "class0", "class1", ...
 std::vector<std::string> default_class_names(int num_classes);
 
 // `names` extended to `num_classes` entries with "class<N>" (a names file shorter than the model's

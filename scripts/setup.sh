@@ -1,29 +1,39 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages rtdet needs (when missing) and builds it into build/ (Release).
+# Every package is named here explicitly: nothing relies on what another package only recommends
+# (apt runs with --no-install-recommends; scripts/clean_room.sh proves the list in a fresh Debian 12 root).
 # Usage: scripts/setup.sh            (BUILD_DIR=... to build elsewhere, CMAKE_ARGS=... for extra options)
 #        scripts/setup.sh --packages-only [PKG...]   only installs the list below plus PKG... (other
 #                                                     scripts' extra tools, e.g. clang for fuzz.sh)
+#        scripts/setup.sh --configure-only           the packages, then CMake configure (no build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES_ONLY=0
+CONFIGURE_ONLY=0
 EXTRA=()
 if [ "${1:-}" = "--packages-only" ]; then
   PACKAGES_ONLY=1
   shift
   EXTRA=("$@")
+elif [ "${1:-}" = "--configure-only" ]; then
+  CONFIGURE_ONLY=1
+elif [ -n "${1:-}" ]; then
+  echo "setup: unknown argument '$1' (--packages-only [PKG...], --configure-only)" >&2
+  exit 2
 fi
 
 PKGS=(
   cmake g++ make pkg-config git ca-certificates curl   # toolchain, downloads of the default model
   libonnx-dev libprotobuf-dev protobuf-compiler        # ONNX import (protobuf classes of onnx.proto)
-  libdnnl-dev                                          # oneDNN: fast CPU kernels
+  libdnnl-dev ocl-icd-opencl-dev                       # oneDNN: fast CPU kernels (its CMake config needs OpenCL, only recommended)
   libopencv-dev                                        # images, video, window, OpenCV DNN (test oracle, peer)
   libjpeg-dev                                          # JPEG decoding of `rtdet eval` in builds without OpenCV
   libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev           # tests and micro-benchmarks
   python3 python3-onnx python3-numpy python3-opencv    # test-data generation and peer scripts only
   ffmpeg xvfb xauth                                    # stream and window tests (xvfb-run needs xauth)
+  dpkg-dev file strace                                 # .deb packages (cpack: dpkg-shlibdeps, file); install tests
 )
 PKGS+=("${EXTRA[@]}")
 missing=()
@@ -43,4 +53,9 @@ BUILD_DIR=${BUILD_DIR:-build}
 # shellcheck disable=SC2086
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release ${CMAKE_ARGS:-} > "$BUILD_DIR.configure.log" 2>&1 \
   || { cat "$BUILD_DIR.configure.log"; exit 1; }
+if [ "$CONFIGURE_ONLY" = 1 ]; then
+  grep -E '^-- rtdet:' "$BUILD_DIR.configure.log" || true
+  echo "setup: configured $BUILD_DIR"
+  exit 0
+fi
 cmake --build "$BUILD_DIR" -j"$(nproc)"

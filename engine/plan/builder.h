@@ -5,11 +5,12 @@
 
 #include <string>
 
-#include "engine/ir/graph.h"
 #include "engine/plan/build_options.h"
 #include "engine/plan/plan.h"
 
 namespace engine {
+
+class Graph;  // engine/ir/graph.h (internal: not installed)
 
 // Throws engine::Error naming the file / node on any failure.
 Plan build_plan_from_onnx(const std::string& onnx_path, const BuildOptions& options);

@@ -4,7 +4,7 @@
 #include <random>
 #include <sstream>
 
-#include "engine/core/data_dir.h"
+#include "detector/resources.h"
 
 namespace testing_util {
 
@@ -43,6 +43,6 @@ engine::Tensor random_tensor(const engine::Shape& shape, uint32_t seed, float lo
     return t;
 }
 
-std::string data_dir() { return engine::find_data_dir(RTDET_DATA_DEFAULT).string(); }
+std::string data_dir() { return detector::data_dir().string(); }
 
 }  // namespace testing_util

@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Checks an installed rtdet (cmake --install PREFIX, or the .debs in /usr) the way a user meets it.
+
+  check_install.py --prefix P --model M.cfg --image I.jpg [--reference-rtdet EXE] [--forbid DIR]...
+
+1. layout: bin/rtdet, the shared libraries, share/rtdet/{configs,data}, the public headers and the
+   CMake package are there; internal headers (IR, passes, backends, ONNX import, app) are not;
+2. each installed header compiles on its own from the installed include tree (g++ -fsyntax-only);
+3. the installed rtdet, from an unrelated directory with no data folder: --version; without a model it
+   fails with one line naming --model and RTDET_DATA; `detect --model M I` finds COCO-named objects
+   (class names from share/rtdet/data); `run` works with the installed default config; under strace
+   none of these opens a file inside a --forbid folder (the source and build trees);
+4. a consumer project (tests/install/consumer) configures with find_package(rtdet), builds against
+   rtdet::detector and rtdet::engine, and its detections equal `rtdet detect`'s (and the build tree's
+   rtdet, --reference-rtdet) on the same image.
+Exit 0 when everything holds, 1 with the failed checks listed.
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+failures = []
+
+
+def check(ok, what):
+    print(("ok   " if ok else "FAIL ") + what, flush=True)
+    if not ok:
+        failures.append(what)
+    return ok
+
+
+def run(cmd, env, cwd, **kw):
+    return subprocess.run([str(c) for c in cmd], env=env, cwd=cwd, capture_output=True, text=True, **kw)
+
+
+def find_one(prefix, pattern):
+    hits = sorted(prefix.glob(pattern))
+    return hits[0] if hits else None
+
+
+def detections_from_json(path):
+    j = json.loads(Path(path).read_text())
+    out = []
+    for d in j["images"][0]["detections"]:
+        b = d["box"]
+        out.append((d["class"], d["score"], b["x"], b["y"], b["x"] + b["w"], b["y"] + b["h"]))
+    return out
+
+
+def detections_from_lines(text):
+    out = []
+    for line in text.splitlines():
+        name, *nums = line.rsplit(" ", 5)
+        out.append((name, *map(float, nums)))
+    return out
+
+
+def same_detections(a, b, what):
+    ok = len(a) == len(b)
+    if ok:
+        for x, y in zip(sorted(a), sorted(b)):
+            ok &= x[0] == y[0] and abs(x[1] - y[1]) <= 1e-4 and all(abs(p - q) <= 0.05 for p, q in zip(x[2:], y[2:]))
+    check(ok and len(a) > 0, f"{what}: {len(a)} vs {len(b)} detections, same classes, scores within 1e-4, "
+          "boxes within 0.05 px")
+    if not ok:
+        print("   ", sorted(a), "\n   ", sorted(b))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--prefix", required=True, type=Path)
+    ap.add_argument("--model", required=True, type=Path)
+    ap.add_argument("--image", required=True, type=Path)
+    ap.add_argument("--reference-rtdet", type=Path)
+    ap.add_argument("--forbid", action="append", default=[], type=Path)
+    ap.add_argument("--keep", action="store_true", help="keep the work folder")
+    a = ap.parse_args()
+    prefix = a.prefix.resolve()
+    work = Path(tempfile.mkdtemp(prefix="rtdet-install-check-"))
+    elsewhere = work / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("RTDET_DATA", "RTDET_CACHE", "XDG_CACHE_HOME")}
+    env["HOME"] = str(work / "home")
+    env["RTDET_CACHE"] = str(work / "cache")
+
+    # 1. layout
+    exe = prefix / "bin" / "rtdet"
+    check(exe.is_file() and os.access(exe, os.X_OK), f"{exe} is installed")
+    for lib in ("core", "onnx", "cpu", "passes", "engine", "detector"):
+        check(find_one(prefix, f"lib*/**/librtdet_{lib}.so.*") is not None, f"librtdet_{lib}.so.* is installed")
+    share = prefix / "share" / "rtdet"
+    check((share / "configs" / "yolo-fastest-xl.yaml").is_file(), "share/rtdet/configs/yolo-fastest-xl.yaml")
+    names = share / "data" / "coco.names"
+    check(names.is_file() and len(names.read_text().split("\n")) >= 80, "share/rtdet/data/coco.names (80 names)")
+    inc = prefix / "include" / "rtdet"
+    check((inc / "rtdet.h").is_file(), "include/rtdet/rtdet.h")
+    for internal in ("engine/ir", "engine/passes", "engine/backends", "engine/onnx", "app"):
+        check(not (inc / internal).exists(), f"internal headers not installed: include/rtdet/{internal}")
+    config = find_one(prefix, "lib*/**/cmake/rtdet/rtdetConfig.cmake")
+    check(config is not None and (config.parent / "rtdetConfigVersion.cmake").is_file()
+          and (config.parent / "rtdetTargets.cmake").is_file(), "lib/cmake/rtdet: config, version, targets")
+
+    # 2. every installed header on its own
+    headers = sorted(p for p in inc.rglob("*.h"))
+    bad = []
+    for h in headers:
+        r = subprocess.run(["g++", "-std=c++20", "-fsyntax-only", "-x", "c++", "-I", str(prefix / "include"),
+                            "-I", str(inc), "-"], input=f'#include "{h.relative_to(inc)}"\n',
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            bad.append(f"{h.relative_to(inc)}: {r.stderr.strip().splitlines()[0] if r.stderr.strip() else ''}")
+    check(headers and not bad, f"{len(headers)} installed headers compile alone" + ("".join("\n    " + b for b in bad)))
+
+    # 3. the installed rtdet, from elsewhere, no data folder
+    r = run([exe, "--version"], env, elsewhere)
+    check(r.returncode == 0 and r.stdout.startswith("rtdet "), f"rtdet --version: {r.stdout.strip()}")
+    r = run([exe, "detect", a.image], env, elsewhere)
+    err = r.stderr.strip().splitlines()
+    check(r.returncode != 0 and len(err) == 1 and "--model" in err[0] and "RTDET_DATA" in err[0],
+          f"no model, no data folder: one line naming --model and RTDET_DATA: {err}")
+    strace = shutil.which("strace") if a.forbid else None
+    trace = work / "strace.txt"
+    cmd = [exe, "detect", "--model", a.model, a.image, "--out", work / "det", "--json", work / "det.json"]
+    if strace:
+        cmd = [strace, "-f", "-qq", "-e", "trace=%file", "-o", trace] + cmd
+    r = run(cmd, env, elsewhere)
+    check(r.returncode == 0, f"installed rtdet detect --model: exit {r.returncode} {r.stderr.strip()[-300:]}")
+    installed = detections_from_json(work / "det.json") if r.returncode == 0 else []
+    classes = {d[0] for d in installed}
+    check("dog" in classes and "bicycle" in classes, f"COCO class names from share/rtdet/data: {sorted(classes)}")
+    if a.forbid and not strace:
+        check(False, "strace is installed (scripts/setup.sh) to check what the installed rtdet opens")
+    r2 = run([exe, "--verbose", "run", "--model", a.model, "--source", a.image, "--headless", "--json",
+              work / "run.jsonl"], env, elsewhere)
+    check(r2.returncode == 0 and f"config: {share / 'configs' / 'yolo-fastest-xl.yaml'}" in r2.stderr + r2.stdout
+          and (work / "run.jsonl").is_file(),
+          f"installed rtdet run with the installed default config: exit {r2.returncode} {r2.stderr.strip()[-300:]}")
+    if strace:
+        forbidden = [str(f.resolve()) + "/" for f in a.forbid]
+        opened = [l for l in trace.read_text().splitlines() if any(f in l for f in forbidden)]
+        check(not opened, f"nothing opened inside {', '.join(forbidden)}" + "".join("\n    " + l for l in opened[:5]))
+
+    if a.reference_rtdet:
+        r = run([a.reference_rtdet, "detect", "--model", a.model, a.image, "--out", work / "ref",
+                 "--json", work / "ref.json"], env, elsewhere)
+        if check(r.returncode == 0, "build-tree rtdet detect"):
+            same_detections(installed, detections_from_json(work / "ref.json"), "installed rtdet vs build-tree rtdet")
+
+    # 4. a consumer project
+    build = work / "consumer-build"
+    r = run(["cmake", "-S", HERE / "consumer", "-B", build, f"-DCMAKE_PREFIX_PATH={prefix}",
+             "-DCMAKE_BUILD_TYPE=Release"], env, work)
+    if check(r.returncode == 0, "consumer: find_package(rtdet) configures" + ("" if r.returncode == 0 else "\n" + r.stdout[-1500:] + r.stderr[-1500:])):
+        r = run(["cmake", "--build", build, "-j2"], env, work)
+        if check(r.returncode == 0, "consumer: builds against rtdet::detector and rtdet::engine" + ("" if r.returncode == 0 else "\n" + r.stdout[-2000:] + r.stderr[-1500:])):
+            r = run([build / "detect", a.model, a.image], env, elsewhere)
+            if check(r.returncode == 0, f"consumer detect runs: {r.stderr.strip()[-300:]}"):
+                same_detections(detections_from_lines(r.stdout), installed, "consumer (Detector API) vs rtdet detect")
+            onnx = sorted((work / "cache").rglob("*.onnx"))
+            if check(bool(onnx), "the converted ONNX model is in the plan cache"):
+                r = run([build / "engine_info", onnx[0], work / "engine_info.plan"], env, elsewhere)
+                outs = r.stdout.split("\n")
+                check(r.returncode == 0 and len([o for o in outs if o.strip()]) >= 2 and "[1," in r.stdout,
+                      f"consumer engine_info (engine API) builds, loads and runs a plan: {r.stdout.strip()} {r.stderr.strip()[-200:]}")
+    if a.keep:
+        print("work folder:", work)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+    if failures:
+        print(f"check_install: {len(failures)} check(s) failed", file=sys.stderr)
+        return 1
+    print("check_install: all checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
