@@ -33,7 +33,10 @@ DATA=$(cd "${RTDET_DATA:-../shared}" 2>/dev/null && pwd || true)
 
 die() { echo "clean_room: $*" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || die "needs root (debootstrap, chroot, mounts)"
-git rev-parse --verify -q HEAD >/dev/null || die "$REPO is not a git checkout with a commit (the committed tree is what is checked)"
+# The committed tree (git archive HEAD); a tree that is not a git checkout (an exported copy) is taken
+# as it is, without its build folders.
+has_git=0
+git rev-parse --verify -q HEAD >/dev/null 2>&1 && has_git=1
 [ -n "$DATA" ] || die "data folder not found (../shared or \$RTDET_DATA): the tests need it"
 
 mode=short
@@ -86,7 +89,11 @@ fresh_root() {
   cp -a "$PRISTINE" "$ROOT"
   cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
   mkdir -p "$ROOT/work/repo" "$ROOT/work/shared"
-  git -C "$REPO" archive --format=tar HEAD | tar -x -C "$ROOT/work/repo"
+  if [ "$has_git" = 1 ]; then
+    git -C "$REPO" archive --format=tar HEAD | tar -x -C "$ROOT/work/repo"
+  else
+    tar -C "$REPO" --exclude='./build*' --exclude=./out --exclude=./.git -cf - . | tar -x -C "$ROOT/work/repo"
+  fi
   for m in proc sys dev; do
     mount --rbind "/$m" "$ROOT/$m" && mount --make-rslave "$ROOT/$m"
     mounted+=("$ROOT/$m")
@@ -129,6 +136,7 @@ deb_check() {
 }
 
 make_pristine
+[ "$has_git" = 1 ] || say "$REPO is not a git checkout: copying the tree as it is (no build folders)"
 t0=$SECONDS
 rc=0
 case $mode in
