@@ -1,4 +1,5 @@
 // rtdet: real-time YOLO detection on an engine of its own (ONNX -> plan -> runtime).
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -64,6 +65,9 @@ int main(int argc, char** argv) {
 #endif
 
     CLI11_PARSE(root, argc, argv);
+    // Logs (the app's, and the libraries' "rtdet" logger) go to stderr; stdout carries each command's
+    // results (detections, tables, summaries).
+    spdlog::set_default_logger(spdlog::stderr_color_mt("rtdet-app"));
     spdlog::set_pattern("[%l] %v");
     spdlog::set_level(verbose ? spdlog::level::debug : quiet ? spdlog::level::warn : spdlog::level::info);
     try {

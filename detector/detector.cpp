@@ -103,7 +103,7 @@ void Detector::Impl::setup_gpu() {
         gh.push_back({static_cast<const float*>(out), b.gh, b.gw});
     }
     if (input == nullptr || gh.size() != bindings.size()) {
-        spdlog::debug(
+        engine::logger().debug(
             "detector: the plan's input or heads are not in device memory: pre/post-processing on "
             "the CPU");
         return;
@@ -113,7 +113,7 @@ void Detector::Impl::setup_gpu() {
     gpu_heads = std::move(gh);
     gpu_pre = std::make_unique<cuda::GpuPreprocessor>(batch, ctx->stream());
     gpu_decode = std::make_unique<cuda::GpuDecoder>(heads, batch, ctx->stream());
-    spdlog::debug("detector: preprocessing and decoding on the GPU");
+    engine::logger().debug("detector: preprocessing and decoding on the GPU");
 #endif
 }
 
@@ -183,7 +183,7 @@ Detector::Detector(const DetectorConfig& config) : impl_(std::make_unique<Impl>(
     m.names = config.class_names.empty() ? default_class_names(classes)
                                          : complete_class_names(config.class_names, classes);
     if (!config.class_names.empty() && config.class_names.size() < static_cast<size_t>(classes))
-        spdlog::warn("{} class names for a model with {} classes; the rest are named class<N>",
+        engine::logger().warn("{} class names for a model with {} classes; the rest are named class<N>",
                      config.class_names.size(), classes);
 
     const int batch = m.cached.engine->max_batch();

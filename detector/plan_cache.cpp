@@ -1,5 +1,6 @@
 #include "detector/plan_cache.h"
 
+#include <dlfcn.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -69,13 +70,22 @@ std::string device_signature(const std::string& device) {
     return sig;
 }
 
-// The running executable's modification time (epoch when unknown). A cached plan older than the
-// binary is rebuilt: between releases the engine version stays the same while kernels change.
-fs::file_time_type binary_time() {
+// The file holding the engine's code: librtdet_engine.so, or the executable it is linked into
+// statically. A cached plan older than it is rebuilt: between releases the engine version stays the same
+// while kernels change. (A program that merely uses the libraries, built after the plan, does not count.)
+fs::path engine_binary() {
+    Dl_info info{};
+    if (dladdr(reinterpret_cast<void*>(&engine::build_plan_from_onnx), &info) == 0 || info.dli_fname == nullptr)
+        return {};
+    return fs::path(info.dli_fname);
+}
+
+// Its modification time (epoch when unknown).
+fs::file_time_type engine_binary_time() {
     std::error_code ec;
-    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-    if (ec) return {};
-    const auto t = fs::last_write_time(exe, ec);
+    const fs::path lib = engine_binary();
+    if (lib.empty()) return {};
+    const auto t = fs::last_write_time(lib, ec);
     return ec ? fs::file_time_type{} : t;
 }
 
@@ -129,7 +139,7 @@ std::string resolve_onnx_model(const std::string& model, const std::string& cach
     const fs::path out =
         fs::path(cache_dir(cache_override)) / (fs::path(model).stem().string() + "-" + key + ".onnx");
     if (!fs::exists(out, ec)) {
-        spdlog::info("converting {} + {} -> {}", model, weights.string(), out.string());
+        engine::logger().info("converting {} + {} -> {}", model, weights.string(), out.string());
         const std::string tmp = temp_name(out);
         try {
             convert_darknet(model, weights.string(), tmp, {});
@@ -191,29 +201,30 @@ CachedEngine load_engine_cached(const std::string& model, const engine::BuildOpt
     if (fs::exists(path, ec)) {
         const auto plan_time = fs::last_write_time(path, ec);
         try {
-            ENGINE_CHECK(ec || plan_time >= binary_time(), "this rtdet binary is newer than the cached plan");
+            ENGINE_CHECK(ec || plan_time >= engine_binary_time(), "the engine (", engine_binary().string(),
+                         ") is newer than the cached plan");
             engine::Plan plan = engine::Plan::load(path.string());
             reason = plan_mismatch(plan.info(), sha, options);
             if (reason.empty()) {
                 out.engine = engine::Engine::load(plan);
                 out.plan = std::move(plan);
                 out.origin = "cache hit";
-                spdlog::debug("plan cache hit: {}", path.string());
+                engine::logger().debug("plan cache hit: {}", path.string());
                 return out;
             }
         } catch (const engine::Error& e) {
             reason = e.what();
         }
-        spdlog::warn("plan cache: rebuilding {}: {}", path.string(), reason);
+        engine::logger().warn("plan cache: rebuilding {}: {}", path.string(), reason);
     }
-    spdlog::info("building plan for {} (device {}, precision {}, max batch {}) -> {}", onnx, options.device,
+    engine::logger().info("building plan for {} (device {}, precision {}, max batch {}) -> {}", onnx, options.device,
                  engine::precision_name(options.precision), options.max_batch, path.string());
     out.plan = engine::build_plan_from_onnx(onnx, options);
     out.engine = engine::Engine::load(out.plan);
     try {
         write_atomically(path, out.plan.bytes());
     } catch (const engine::Error& e) {
-        spdlog::warn("plan cache: not saved ({}); the plan is used from memory", e.what());
+        engine::logger().warn("plan cache: not saved ({}); the plan is used from memory", e.what());
     }
     out.origin = reason.empty() ? "built" : "rebuilt (" + reason + ")";
     return out;

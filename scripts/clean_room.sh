@@ -161,6 +161,6 @@ case $mode in
     deb_check "$deb_dir" || rc=$?
     ;;
 esac
-grep -vE '^(Get:|Preparing|Unpacking|Selecting|Setting up|Processing|update-alternatives|Created symlink|debconf)' "$LOG" | tail -40
+grep -vE '^(Get:|Preparing|Unpacking|Selecting|Setting up|Processing|update-alternatives|Created symlink|debconf|\(Reading database)' "$LOG" | tail -40
 say "$mode: exit $rc after $((SECONDS - t0)) s (log: $LOG)"
 exit $rc

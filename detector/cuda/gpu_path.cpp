@@ -172,7 +172,7 @@ void GpuDecoder::run(std::span<const GpuHead> heads, int n, int net_w, int net_h
         if (count > m.capacity) {
             // Too many candidates for the buffer: this image is decoded on the host, completely.
             if (m.overflows++ == 0)
-                spdlog::warn(
+                engine::logger().warn(
                     "gpu decode: an image had {} candidates above the threshold {} (buffer {}): "
                     "decoding such images on the CPU",
                     count, conf_threshold, m.capacity);

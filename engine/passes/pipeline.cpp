@@ -61,11 +61,11 @@ void run_passes(Graph& g, const std::vector<std::string>& disabled) {
     }
     for (const Pass& pass : kDefaultPipeline) {
         if (std::find(disabled.begin(), disabled.end(), pass.name) != disabled.end()) {
-            spdlog::debug("pass {}: disabled", pass.name);
+            engine::logger().debug("pass {}: disabled", pass.name);
             continue;
         }
         const PassStats stats = pass.fn(g);
-        spdlog::debug("pass {}: {} rewrites, {} live nodes", pass.name, stats.rewrites, g.num_live_nodes());
+        engine::logger().debug("pass {}: {} rewrites, {} live nodes", pass.name, stats.rewrites, g.num_live_nodes());
         infer_shapes(g);
         verify(g);
     }

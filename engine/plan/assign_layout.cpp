@@ -127,7 +127,7 @@ class LayoutAssigner {
                 if (in.desc.shape.size() > 1) channel += in.desc.shape[1];
             }
             if (why.empty()) continue;
-            spdlog::debug("layout {}: Concat '{}' copies instead of running in place ({})",
+            engine::logger().debug("layout {}: Concat '{}' copies instead of running in place ({})",
                           layout_name(layout_), node.name, why);
             p->in_place = false;
         }

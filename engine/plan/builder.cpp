@@ -78,7 +78,7 @@ bool compute_fixed_batch(const Graph& g, const std::vector<NodeId>& order, int m
         if (!in_batched) continue;
         for (ValueId v : node.outputs)
             if (!g.value(v).batched) {
-                spdlog::debug("{}: output '{}' is not batched: the plan runs only at max batch {}",
+                engine::logger().debug("{}: output '{}' is not batched: the plan runs only at max batch {}",
                               node_desc(node), g.value(v).name, max_batch);
                 return true;
             }
@@ -102,7 +102,7 @@ DataType reduced_type(Precision p, const Graph& g, const std::vector<NodeId>& or
             return DataType::F32;
         case Precision::FP16:
             if (f16 == 0 && bf16 > 0) {
-                spdlog::info("{}: device '{}' has no FP16 kernels; precision fp16 uses BF16 instead",
+                engine::logger().info("{}: device '{}' has no FP16 kernels; precision fp16 uses BF16 instead",
                              model_name, device);
                 return DataType::BF16;
             }
@@ -210,7 +210,7 @@ PlanContents finish_plan(Graph g, Layout layout, const PlanRequest& r) {
     elide_packed_constants(g, order, r.by_name);
     c.order = order;
     c.graph = std::move(g);
-    spdlog::debug("{}: layout {}: {} layers ({} reorders), arena {} bytes, max batch {}{}", r.model_name,
+    engine::logger().debug("{}: layout {}: {} layers ({} reorders), arena {} bytes, max batch {}{}", r.model_name,
                   layout_name(layout), order.size(), reorders, c.memory.arena_bytes, r.options.max_batch,
                   c.info.fixed_batch ? " (fixed)" : "");
     return c;
@@ -270,7 +270,7 @@ Plan build_plan(Graph graph, const BuildOptions& options, const std::string& mod
         }
         ENGINE_CHECK(!node.backend.empty(), "no backend of device '", options.device, "' runs ",
                      node_desc(node), " (", reasons, ")");
-        if (!reasons.empty()) spdlog::debug("{} -> {} ({})", node_desc(node), node.backend, reasons);
+        if (!reasons.empty()) engine::logger().debug("{} -> {} ({})", node_desc(node), node.backend, reasons);
     }
 
     // Precision: reduced where the node's backend has the kernel, FP32 elsewhere.
@@ -279,7 +279,7 @@ Plan build_plan(Graph graph, const BuildOptions& options, const std::string& mod
         return by_name.at(gr.node(n).backend)->supports_precision(gr, n, dt);
     });
     if (reduced != DataType::F32 && ps.rewrites == 0)
-        spdlog::info("{}: device '{}' has no {} kernels for this model; precision {} falls back to FP32",
+        engine::logger().info("{}: device '{}' has no {} kernels for this model; precision {} falls back to FP32",
                      model_name, options.device, dtype_name(reduced), precision_name(options.precision));
     if (g.num_live_nodes() != g.num_nodes()) g.compact();
 
@@ -298,7 +298,7 @@ Plan build_plan(Graph graph, const BuildOptions& options, const std::string& mod
         }
         const double ms = time_plan(c, options);
         tactics[concat("ms.", layout_name(l))] = concat(ms);
-        spdlog::debug("{}: activation layout {}: {:.3f} ms", model_name, layout_name(l), ms);
+        engine::logger().debug("{}: activation layout {}: {:.3f} ms", model_name, layout_name(l), ms);
         if (ms < best_ms) {
             best_ms = ms;
             chosen = l;
@@ -311,7 +311,7 @@ Plan build_plan(Graph graph, const BuildOptions& options, const std::string& mod
         for (Layout l : candidates)
             timings += concat(timings.empty() ? "" : ", ", layout_name(l), " ",
                               tactics[concat("ms.", layout_name(l))], " ms");
-        spdlog::info("{}: activation layout {} ({})", model_name, layout_name(chosen), timings);
+        engine::logger().info("{}: activation layout {} ({})", model_name, layout_name(chosen), timings);
     }
     best.info.tactics = std::move(tactics);
     return Plan::from_bytes(write_plan(best, options), model_name);

@@ -161,7 +161,7 @@ MemoryPlan plan_memory(const Graph& g, const std::vector<NodeId>& order, size_t 
         if (!p || !p->in_place) continue;
         std::string why;
         if (!concat_in_place_ok(g, n, place, offsets, why)) {
-            spdlog::debug("memory plan: Concat '{}' runs as a copy ({})", node.name, why);
+            engine::logger().debug("memory plan: Concat '{}' runs as a copy ({})", node.name, why);
             continue;
         }
         for (size_t k = 0; k < node.inputs.size(); ++k)

@@ -319,16 +319,36 @@ TEST(Config, RepositoryConfigsLoadAndValidate) {
         ++n;
         SCOPED_TRACE(entry.path().string());
         AppConfig c;
+        ASSERT_NO_THROW(app::load_config_file(entry.path().string(), c));
         if (app_test::data_dir().empty()) {
-            // $DATA cannot expand without the data folder: the error must say so.
-            const std::string e = error_of([&] { app::load_config_file(entry.path().string(), c); });
+            // $DATA cannot expand without the data folder: validation must say so.
+            const std::string e = error_of([&] { app::validate_config(c); });
             EXPECT_NE(e.find("RTDET_DATA"), std::string::npos) << e;
             continue;
         }
-        ASSERT_NO_THROW(app::load_config_file(entry.path().string(), c));
         EXPECT_EQ(error_of([&] { app::validate_config(c); }), "");
     }
     EXPECT_GE(n, 4);
+}
+
+// Without a data folder a config's $DATA paths stay as written (the command line may replace them);
+// the ones still needed are reported by key, naming the flag and RTDET_DATA.
+TEST(Config, DataPathsWithoutDataFolderAreReportedByKey) {
+    const char* saved = std::getenv("RTDET_DATA");
+    const std::string saved_data = saved ? saved : "";
+    ::setenv("RTDET_DATA", "/nonexistent-rtdet-data", 1);
+    AppConfig c;
+    app::load_config_file((fs::path(RTDET_SOURCE_DIR) / "configs" / "yolo-fastest-xl.yaml").string(), c);
+    EXPECT_EQ(c.model.rfind("$DATA/models/", 0), 0u) << c.model;
+    std::string e = error_of([&] { app::validate_config(c); });
+    EXPECT_EQ(e.rfind("model.path: $DATA/models/", 0), 0u) << e;
+    EXPECT_NE(e.find("pass --model or set RTDET_DATA"), std::string::npos) << e;
+    app::set_config_key(c, "model.path", (fs::path(RTDET_SOURCE_DIR) / "CMakeLists.txt").string(), "--model");
+    e = error_of([&] { app::validate_config(c); });
+    EXPECT_EQ(e.rfind("source: $DATA/videos/", 0), 0u) << e;
+    EXPECT_NE(e.find("pass --source or set RTDET_DATA"), std::string::npos) << e;
+    if (saved) ::setenv("RTDET_DATA", saved_data.c_str(), 1);
+    else ::unsetenv("RTDET_DATA");
 }
 
 }  // namespace

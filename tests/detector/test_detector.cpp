@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -216,6 +217,24 @@ TEST_F(DetectorTest, PlanCacheHitCorruptAndForeign) {
     // Garbage (not a plan at all).
     std::ofstream(plan, std::ios::trunc) << "not a plan";
     EXPECT_EQ(Detector(config(cache)).plan_origin().rfind("rebuilt (", 0), 0u);
+}
+
+// A cached plan older than the engine's code (librtdet_engine.so, or this test binary when static) is
+// rebuilt; a program built after the plan that only uses the libraries (this test binary, in a shared
+// build) is not a reason to rebuild.
+TEST_F(DetectorTest, PlanCacheRebuildsPlansOlderThanTheEngine) {
+    const std::string cache = "cache_age";
+    { Detector first(config(cache)); }
+    const fs::path plan = only_plan(cache);
+    const auto exe_time = fs::last_write_time(fs::read_symlink("/proc/self/exe"));
+    fs::last_write_time(plan, exe_time + std::chrono::hours(1));
+    EXPECT_EQ(Detector(config(cache)).plan_origin(), "cache hit");
+    // Older than every file involved: rebuilt, naming the engine's file.
+    fs::last_write_time(plan, exe_time - std::chrono::hours(24 * 365 * 10));
+    const std::string origin = Detector(config(cache)).plan_origin();
+    EXPECT_EQ(origin.rfind("rebuilt (the engine (", 0), 0u) << origin;
+    EXPECT_NE(origin.find("newer than the cached plan"), std::string::npos) << origin;
+    EXPECT_EQ(Detector(config(cache)).plan_origin(), "cache hit");
 }
 
 TEST_F(DetectorTest, PlanCacheKeySeparatesRequests) {

@@ -424,7 +424,7 @@ std::array<int32_t, kTacticSize> measure_tactic(CudaState& st, const ConvProblem
         try {
             ms = time_tactic(c, t, rig, h, stream.get());
         } catch (const Error& e) {
-            spdlog::debug("cuda: {}: algo {} refused: {}", c.name, static_cast<int>(perf[i].algo), e.what());
+            engine::logger().debug("cuda: {}: algo {} refused: {}", c.name, static_cast<int>(perf[i].algo), e.what());
         }
         report += concat(report.empty() ? "" : ", ", "algo ", perf[i].algo, " ", ms, " ms");
         if (ms < best_ms) {
@@ -448,7 +448,7 @@ std::array<int32_t, kTacticSize> measure_tactic(CudaState& st, const ConvProblem
             try {
                 ms = time_tactic(c, t, rig, h, stream.get());
             } catch (const Error& e) {
-                spdlog::debug("cuda: {}: fused bias-activation algo {} refused: {}", c.name,
+                engine::logger().debug("cuda: {}: fused bias-activation algo {} refused: {}", c.name,
                               static_cast<int>(perf[i].algo), e.what());
             }
             report += concat(", fused algo ", perf[i].algo, " ", ms, " ms");
@@ -474,7 +474,7 @@ std::array<int32_t, kTacticSize> measure_tactic(CudaState& st, const ConvProblem
                 try {
                     ms = time_tactic(c, t, rig, h, stream.get());
                 } catch (const Error& e) {
-                    spdlog::debug("cuda: {}: graph gform {} config {} refused: {}", c.name, gform, r,
+                    engine::logger().debug("cuda: {}: graph gform {} config {} refused: {}", c.name, gform, r,
                                   e.what());
                 }
                 report += concat(", graph", gform == kGraphFused ? " fused" : "", " #", r, " ", ms, " ms");
@@ -488,7 +488,7 @@ std::array<int32_t, kTacticSize> measure_tactic(CudaState& st, const ConvProblem
     ENGINE_CHECK(best_ms < 1e29f, "cuda: ", c.name, ": cuDNN has no convolution algorithm for this layer (",
                  returned, " measured", only_fused >= 0 ? concat(", form ", only_fused, " only") : "", ")");
     static const char* const kFormNames[] = {"", " fused", " graph", " graph fused"};
-    spdlog::debug("cuda: {}: {} -> algo {}{} ({} ms)", c.name, report, best[kAlgo],
+    engine::logger().debug("cuda: {}: {} -> algo {}{} ({} ms)", c.name, report, best[kAlgo],
                   kFormNames[best[kFused] & 3], best_ms);
     return best;
 }

@@ -272,7 +272,7 @@ std::unique_ptr<GraphConvPlan> GraphConvPlan::make(cudnnHandle_t h, const GraphC
         p->workspace_ = static_cast<size_t>(ws);
         return p;
     } catch (const Error& e) {
-        spdlog::debug("cuda graph conv: {}", e.what());
+        engine::logger().debug("cuda graph conv: {}", e.what());
         return nullptr;
     }
 }

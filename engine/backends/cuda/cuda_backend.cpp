@@ -136,7 +136,7 @@ bool CudaState::cache_lookup(const std::string& path, const std::string& key, st
                 const size_t tab = line.find('\t');
                 if (tab != std::string::npos) cache_[line.substr(0, tab)] = line.substr(tab + 1);
             }
-            if (!cache_.empty()) spdlog::debug("cuda: timing cache '{}': {} entries", path, cache_.size());
+            if (!cache_.empty()) engine::logger().debug("cuda: timing cache '{}': {} entries", path, cache_.size());
         }
     }
     auto it = cache_.find(key);
@@ -227,7 +227,7 @@ class CudaBackend final : public Backend {
         try {
             enqueue();
         } catch (const Error& e) {
-            spdlog::debug("cuda: graph capture failed: {}", e.what());
+            engine::logger().debug("cuda: graph capture failed: {}", e.what());
             ok = false;
         }
         cudaGraph_t graph = nullptr;
@@ -235,7 +235,7 @@ class CudaBackend final : public Backend {
         if (!ok || end != cudaSuccess || graph == nullptr) {
             if (graph != nullptr) (void)cudaGraphDestroy(graph);
             (void)cudaGetLastError();
-            spdlog::debug("cuda: graph capture failed ({}): running the kernels directly",
+            engine::logger().debug("cuda: graph capture failed ({}): running the kernels directly",
                           cudaGetErrorString(end));
             return nullptr;
         }
@@ -244,7 +244,7 @@ class CudaBackend final : public Backend {
         (void)cudaGraphDestroy(graph);
         if (inst != cudaSuccess) {
             (void)cudaGetLastError();
-            spdlog::debug("cuda: graph instantiation failed ({})", cudaGetErrorString(inst));
+            engine::logger().debug("cuda: graph instantiation failed ({})", cudaGetErrorString(inst));
             return nullptr;
         }
         return std::shared_ptr<void>(

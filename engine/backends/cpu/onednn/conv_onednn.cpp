@@ -320,7 +320,7 @@ std::vector<Tensor> conv_pack(const Graph& g, NodeId n, const BuildOptions& opti
             best = std::move(packed);
         }
     }
-    spdlog::debug("onednn: {}: residual {} -> {}", c.name, report,
+    engine::logger().debug("onednn: {}: residual {} -> {}", c.name, report,
                   mode_name(static_cast<ResidualMode>(*best[0].data_as<int32_t>())));
     return best;
 }

@@ -214,7 +214,7 @@ PrimitiveKernel::Instance PrimitiveKernel::make_instance(int batch) {
     } catch (const dnnl::error& e) {
         ENGINE_THROW("onednn: ", name_, ": cannot create the primitive at batch ", pb, ": ", e.what());
     }
-    if (spdlog::should_log(spdlog::level::debug)) {
+    if (engine::logger().should_log(spdlog::level::debug)) {
         std::string impls;
         for (const PrimitiveStep& s : inst.plan.steps) {
             const_dnnl_primitive_desc_t pd = nullptr;
@@ -223,7 +223,7 @@ PrimitiveKernel::Instance PrimitiveKernel::make_instance(int batch) {
                 dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &info) == dnnl_success && info)
                 impls += concat(impls.empty() ? "" : ", ", info);
         }
-        spdlog::debug("onednn: {} at batch {}{}: {}", name_, batch,
+        engine::logger().debug("onednn: {} at batch {}{}: {}", name_, batch,
                       inst.samples > 1 ? " (per sample: strided view)" : "", impls);
     }
     inst.bound.resize(inst.plan.steps.size() * static_cast<size_t>(inst.samples));
@@ -252,7 +252,7 @@ PrimitiveKernel::Instance& PrimitiveKernel::instance(const KernelArgs& args) {
             strides_ok = false;
         }
     if (!strides_ok) {
-        spdlog::warn("onednn: {}: batch strides differ from the plan's, rebuilding its primitives", name_);
+        engine::logger().warn("onednn: {}: batch strides differ from the plan's, rebuilding its primitives", name_);
         for (auto& inst : instances_) inst.reset();
     }
     if (!slot) {
