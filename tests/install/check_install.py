@@ -22,21 +22,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
+from checklib import check, finish
+
 HERE = Path(__file__).resolve().parent
-failures = []
 
 
-T0 = time.monotonic()
-
-
-def check(ok, what):
-    print(("ok   " if ok else "FAIL ") + f"[{time.monotonic() - T0:5.0f} s] " + what, flush=True)
-    if not ok:
-        failures.append(what)
-    return ok
 
 
 def run(cmd, env, cwd, **kw):
@@ -194,11 +186,7 @@ def main():
         print("work folder:", work)
     else:
         shutil.rmtree(work, ignore_errors=True)
-    if failures:
-        print(f"check_install: {len(failures)} check(s) failed", file=sys.stderr)
-        return 1
-    print("check_install: all checks passed")
-    return 0
+    return finish("check_install")
 
 
 if __name__ == "__main__":

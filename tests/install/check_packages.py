@@ -15,13 +15,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-failures = []
+from checklib import check, finish
 
-
-def check(ok, what):
-    print(("ok   " if ok else "FAIL ") + what, flush=True)
-    if not ok:
-        failures.append(what)
 
 
 def deb_field(deb, field):
@@ -75,11 +70,7 @@ def main():
             check(any(f.endswith("/librtdet_detector.so") for f in files), "librtdet-dev: librtdet_detector.so link")
             depends = deb_field(deb, "Depends")
             check(f"rtdet (= {version})" in depends, f"librtdet-dev depends on rtdet (= {version}): {depends}")
-    if failures:
-        print(f"check_packages: {len(failures)} check(s) failed", file=sys.stderr)
-        return 1
-    print("check_packages: all checks passed")
-    return 0
+    return finish("check_packages")
 
 
 if __name__ == "__main__":
