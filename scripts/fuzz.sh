@@ -10,8 +10,8 @@
 # build-fuzz/ with clang and -DRTDET_FUZZ=ON (every library with ASan + UBSan and libFuzzer coverage),
 # builds the targets, seeds each corpus (fuzz_make_seeds, tests/fuzz/corpus, tests/fuzz/regressions,
 # the real files of the data folder: darknet cfgs, Yolo-Fastest weights, configs/*.yaml, ONNX's node
-# test models), runs each target for SECONDS under `nice -n 19` and prints executions, corpus size and
-# crashes per target. Every crash, leak, timeout or out-of-memory input is copied to
+# test models), runs each target for SECONDS under `nice -n 19` and prints executions, coverage (cov:
+# edges, ft: features), corpus size and findings per target as a table for docs/reliability.md. Every crash, leak, timeout or out-of-memory input is copied to
 # tests/fuzz/regressions/<target>/ (replayed by ctest from then on). Exit status 1 when any was found.
 # Environment: JOBS (build jobs, default nproc), RTDET_DATA (data folder, default ../shared),
 # BUILD_DIR (default build-fuzz).
@@ -81,7 +81,8 @@ for t in "${TARGETS[@]}"; do
   env=()
   dict=()
   case $t in
-    fuzz_onnx)            max_len=65536;   seeds+=("$WORK/seeds/extra_onnx") ;;
+    fuzz_onnx)            max_len=65536;   seeds+=("$WORK/seeds/extra_onnx")
+                          dict=(-dict="$ROOT/tests/fuzz/dict/onnx.dict") ;;
     fuzz_plan)            max_len=262144 ;;
     fuzz_darknet_cfg)     max_len=16384;   seeds+=("$WORK/seeds/extra_cfg")
                           dict=(-dict="$ROOT/tests/fuzz/dict/darknet_cfg.dict") ;;
@@ -120,6 +121,10 @@ for t in "${TARGETS[@]}"; do
     execs=$(grep -oE '^#[0-9]+' "$log" | tail -1 | tr -d '#')
   fi
   corp=$(grep -oE 'corp: [0-9]+/[0-9]+[a-zA-Z]*' "$log" | tail -1 | sed 's/corp: //')
+  # coverage from the last status line ("#N DONE cov: C ft: F corp: ..."): edges and features
+  last=$(grep -E '^#[0-9]+[[:space:]].*cov: ' "$log" | tail -1 || true)
+  cov=$(echo "$last" | grep -oE 'cov: [0-9]+' | grep -oE '[0-9]+' || true)
+  ft=$(echo "$last" | grep -oE 'ft: [0-9]+' | grep -oE '[0-9]+' || true)
   crashes=0
   for a in "$artifacts"/crash-* "$artifacts"/leak-* "$artifacts"/timeout-* "$artifacts"/oom-*; do
     [ -f "$a" ] || continue
@@ -134,10 +139,12 @@ for t in "${TARGETS[@]}"; do
     crashes="?"
   fi
   [ "$crashes" != 0 ] && found=1
-  summary+=("$(printf '%-26s %12s %16s %8s' "$t" "${execs:-0}" "${corp:-?}" "$crashes")")
+  summary+=("$(printf '| `%s` | %s | %s | %s | %s | %s | %s |' "$t" "$SECS" "${execs:-0}" "${cov:-?}" "${ft:-?}" \
+    "${corp:-?}" "$crashes")")
 done
 
 echo
-printf '%-26s %12s %16s %8s\n' target executions "corpus (n/size)" findings
+echo "| target | seconds | executions | cov | ft | corpus (inputs/size) | findings |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
 for line in "${summary[@]}"; do echo "$line"; done
 exit $found

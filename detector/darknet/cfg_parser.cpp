@@ -10,6 +10,7 @@
 #include <sstream>
 #include <string_view>
 
+#include "engine/core/checked.h"
 #include "engine/core/error.h"
 
 namespace detector {
@@ -547,13 +548,13 @@ void infer_darknet_shapes(DarknetModel& model, int width, int height) {
                              " at input ", width, "x", height);
                     h = in.out_h;
                     w = in.out_w;
-                    c += in.out_c / l.groups;
+                    c = engine::checked_add(c, in.out_c / l.groups, "[route] channels");
                 }
                 break;
             }
             case DarknetLayerType::Upsample:
-                h *= l.stride_y;
-                w *= l.stride_x;
+                h = engine::checked_mul(h, l.stride_y, "[upsample] output height");
+                w = engine::checked_mul(w, l.stride_x, "[upsample] output width");
                 break;
             case DarknetLayerType::Maxpool:
                 h = pooled_size(h, l.padding, l.size, l.stride_y);
@@ -583,12 +584,16 @@ void infer_darknet_shapes(DarknetModel& model, int width, int height) {
 int64_t darknet_layer_param_count(const DarknetLayer& l) {
     if (l.type != DarknetLayerType::Convolutional) return 0;
     const int64_t per_filter = (l.batch_normalize ? 4 : 1);
-    return per_filter * l.filters + static_cast<int64_t>(l.filters) * (l.in_c / l.groups) * l.size * l.size;
+    const std::array<int64_t, 4> weight_dims{l.filters, l.in_c / l.groups, l.size, l.size};
+    return engine::checked_add(per_filter * l.filters,
+                               engine::checked_numel(weight_dims, "convolution weights"),
+                               "convolution parameters");
 }
 
 int64_t darknet_param_count(const DarknetModel& model) {
     int64_t n = 0;
-    for (const DarknetLayer& l : model.layers) n += darknet_layer_param_count(l);
+    for (const DarknetLayer& l : model.layers)
+        n = engine::checked_add(n, darknet_layer_param_count(l), "parameter count");
     return n;
 }
 

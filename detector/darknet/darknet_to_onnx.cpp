@@ -2,13 +2,16 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
+#include <span>
 #include <sstream>
 
+#include "engine/core/checked.h"
 #include "engine/core/error.h"
 
 namespace detector {
@@ -70,13 +73,11 @@ class GraphWriter {
         onnx::TensorProto& t = *graph_.add_initializer();
         t.set_name(name);
         t.set_data_type(onnx::TensorProto_DataType_FLOAT);
-        int64_t n = 1;
-        for (int64_t d : dims) {
-            t.add_dims(d);
-            n *= d;
-        }
-        t.mutable_raw_data()->assign(reinterpret_cast<const char*>(data),
-                                     static_cast<size_t>(n) * sizeof(float));
+        for (int64_t d : dims) t.add_dims(d);
+        const std::span<const int64_t> shape(dims.begin(), dims.size());
+        t.mutable_raw_data()->assign(
+            reinterpret_cast<const char*>(data),
+            engine::checked_bytes(engine::checked_numel(shape, name), sizeof(float), name));
         return t.name();
     }
     const std::string& init_i64(const std::string& name, std::initializer_list<int64_t> values) {
@@ -221,7 +222,8 @@ class Converter {
         const DarknetConvWeights& w = weights_.layers[i];
         const int64_t cin = l.in_c / l.groups;
         const auto filters = static_cast<size_t>(l.filters);
-        const size_t per_filter = static_cast<size_t>(cin) * l.size * l.size;
+        const std::array<int64_t, 3> filter_dims{cin, l.size, l.size};
+        const auto per_filter = static_cast<size_t>(engine::checked_numel(filter_dims, "filter"));
         const std::string input = input_of(i);
         return activation(l.activation, prefix, [&](const std::string& out) {
             std::string conv_out = out;

@@ -1,11 +1,13 @@
 #include "detector/darknet/darknet_weights.h"
 
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
 
+#include "engine/core/checked.h"
 #include "engine/core/error.h"
 
 namespace detector {
@@ -67,7 +69,7 @@ DarknetWeights read_darknet_weights(const std::string& path, const DarknetModel&
                      ") are not supported");
     const size_t header = header_bytes(w.major, w.minor);
     const int64_t params = darknet_param_count(model);
-    const uint64_t expected = header + 4 * static_cast<uint64_t>(params);
+    const uint64_t expected = header + engine::checked_bytes(params, sizeof(float), "weights file size");
     if (file_size != expected) {
         ENGINE_THROW(path, ": size does not match ", model.cfg_path, ": expected ", expected, " bytes (",
                      header, "-byte header v", w.major, ".", w.minor, ".", w.revision, " + 4 x ", params,
@@ -90,7 +92,8 @@ DarknetWeights read_darknet_weights(const std::string& path, const DarknetModel&
         const size_t n = static_cast<size_t>(l.filters);
         auto read_vec = [&](std::vector<float>& v, size_t count) {
             v.resize(count);
-            read_exact(f, v.data(), count * sizeof(float));
+            read_exact(f, v.data(),
+                       engine::checked_bytes(static_cast<int64_t>(count), sizeof(float), "weights"));
         };
         read_vec(cw.biases, n);
         if (l.batch_normalize) {
@@ -115,7 +118,8 @@ DarknetWeights random_darknet_weights(const DarknetModel& model, uint32_t seed) 
         if (l.type != DarknetLayerType::Convolutional) continue;
         DarknetConvWeights& cw = w.layers[i];
         const size_t n = static_cast<size_t>(l.filters);
-        const int64_t fan_in = static_cast<int64_t>(l.in_c / l.groups) * l.size * l.size;
+        const std::array<int64_t, 3> filter_dims{l.in_c / l.groups, l.size, l.size};
+        const int64_t fan_in = engine::checked_numel(filter_dims, "filter");
         const float a = kWeightGain * std::sqrt(6.f / static_cast<float>(fan_in));
         const float gamma_gain = residual_end[i] ? kResidualGamma : 1.f;
         cw.biases.resize(n);
@@ -128,7 +132,7 @@ DarknetWeights random_darknet_weights(const DarknetModel& model, uint32_t seed) 
             for (float& v : cw.rolling_mean) v = uniform(-0.1f, 0.1f);
             for (float& v : cw.rolling_variance) v = uniform(0.5f, 1.5f);
         }
-        cw.weights.resize(n * static_cast<size_t>(fan_in));
+        cw.weights.resize(static_cast<size_t>(engine::checked_mul(l.filters, fan_in, "weights")));
         for (float& v : cw.weights) v = uniform(-a, a);
     }
     return w;

@@ -1,11 +1,13 @@
 #include "engine/core/shape.h"
 
+#include "engine/core/checked.h"
+
 namespace engine {
 
-int64_t shape_numel(const Shape& s) {
-    int64_t n = 1;
-    for (int64_t d : s) n *= d;
-    return n;
+int64_t shape_numel(const Shape& s) { return checked_numel(s, "shape"); }
+
+int64_t shape_sample_numel(const Shape& s) {
+    return s.empty() ? 1 : checked_numel(std::span<const int64_t>(s).subspan(1), "sample of shape");
 }
 
 std::string shape_str(const Shape& s) {
@@ -19,7 +21,7 @@ std::string shape_str(const Shape& s) {
 
 std::vector<int64_t> shape_strides(const Shape& s) {
     std::vector<int64_t> st(s.size(), 1);
-    for (size_t i = s.size(); i-- > 1;) st[i - 1] = st[i] * s[i];
+    for (size_t i = s.size(); i-- > 1;) st[i - 1] = checked_mul(st[i], s[i], "row-major stride");
     return st;
 }
 

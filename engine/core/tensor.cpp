@@ -4,6 +4,7 @@
 #include <cstring>
 #include <new>
 
+#include "engine/core/checked.h"
 #include "engine/core/error.h"
 
 namespace engine {
@@ -16,17 +17,22 @@ std::shared_ptr<std::byte> alloc_aligned(size_t bytes) {
     std::memset(p, 0, rounded);
     return std::shared_ptr<std::byte>(static_cast<std::byte*>(p), [](std::byte* q) { std::free(q); });
 }
+
+// memcpy for tensor contents: an empty tensor's source may be a null pointer (an empty span or vector),
+// and memcpy from null is undefined even for 0 bytes.
+void copy_bytes(void* dst, const void* src, size_t bytes) {
+    if (bytes != 0) std::memcpy(dst, src, bytes);
+}
 }  // namespace
 
 Tensor::Tensor(DataType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
-    for (int64_t d : shape_) ENGINE_CHECK(d >= 0, "negative dimension in shape ", shape_str(shape_));
-    data_ = alloc_aligned(bytes());
+    data_ = alloc_aligned(bytes());  // bytes(): checked, rejects negative dims and overflow
 }
 
 Tensor::Tensor(const Tensor& other) : dtype_(other.dtype_), shape_(other.shape_) {
     if (other.data_) {
         data_ = alloc_aligned(bytes());
-        std::memcpy(data_.get(), other.data_.get(), bytes());
+        copy_bytes(data_.get(), other.data_.get(), bytes());
     }
 }
 
@@ -41,21 +47,21 @@ Tensor& Tensor::operator=(const Tensor& other) {
 Tensor Tensor::from_f32(Shape shape, std::span<const float> values) {
     Tensor t(DataType::F32, std::move(shape));
     ENGINE_CHECK_EQ(static_cast<size_t>(t.numel()), values.size(), "value count does not match shape");
-    std::memcpy(t.data(), values.data(), t.bytes());
+    copy_bytes(t.data(), values.data(), t.bytes());
     return t;
 }
 
 Tensor Tensor::from_i64(Shape shape, std::span<const int64_t> values) {
     Tensor t(DataType::I64, std::move(shape));
     ENGINE_CHECK_EQ(static_cast<size_t>(t.numel()), values.size(), "value count does not match shape");
-    std::memcpy(t.data(), values.data(), t.bytes());
+    copy_bytes(t.data(), values.data(), t.bytes());
     return t;
 }
 
 Tensor Tensor::from_bytes(DataType dtype, Shape shape, const void* bytes, size_t num_bytes) {
     Tensor t(dtype, std::move(shape));
     ENGINE_CHECK_EQ(t.bytes(), num_bytes, "byte count does not match shape ", shape_str(t.shape()));
-    if (num_bytes) std::memcpy(t.data(), bytes, num_bytes);
+    copy_bytes(t.data(), bytes, num_bytes);
     return t;
 }
 
@@ -112,10 +118,8 @@ Tensor Tensor::reshaped(Shape shape) const {
     return t;
 }
 
-int64_t TensorRef::sample_numel() const {
-    int64_t n = 1;
-    for (size_t i = 1; i < shape.size(); ++i) n *= shape[i];
-    return n;
-}
+size_t Tensor::bytes() const { return checked_bytes(numel(), dtype_size(dtype_), "tensor byte count"); }
+
+int64_t TensorRef::sample_numel() const { return shape_sample_numel(shape); }
 
 }  // namespace engine

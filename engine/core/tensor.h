@@ -35,7 +35,7 @@ public:
     DataType dtype() const { return dtype_; }
     const Shape& shape() const { return shape_; }
     int64_t numel() const { return shape_numel(shape_); }
-    size_t bytes() const { return static_cast<size_t>(numel()) * dtype_size(dtype_); }
+    size_t bytes() const;
     bool empty() const { return data_ == nullptr && numel() == 0; }
 
     // Writable data. Wrapped tensors are read-only by contract (only const access is used on them).

@@ -1,5 +1,6 @@
 #include "engine/ir/layout.h"
 
+#include "engine/core/checked.h"
 #include "engine/core/error.h"
 
 namespace engine {
@@ -23,19 +24,15 @@ Layout layout_from_name(std::string_view name) {
 }
 
 int64_t storage_sample_numel(const Shape& shape, Layout layout) {
-    int64_t n = 1;
-    for (size_t d = 1; d < shape.size(); ++d) {
-        int64_t dim = shape[d];
-        if (d == 1 && layout == Layout::Blocked16)
-            dim = (dim + kBlockedChannels - 1) / kBlockedChannels * kBlockedChannels;
-        n *= dim;
-    }
-    return n;
+    if (layout != Layout::Blocked16 || shape.size() < 2) return shape_sample_numel(shape);
+    Shape s(shape.begin() + 1, shape.end());
+    s[0] = checked_add(s[0], kBlockedChannels - 1, "blocked channels") / kBlockedChannels * kBlockedChannels;
+    return checked_numel(s, "blocked sample");
 }
 
 int64_t storage_numel(const Shape& shape, Layout layout) {
     if (shape.empty()) return 1;
-    return shape[0] * storage_sample_numel(shape, layout);
+    return checked_mul(shape[0], storage_sample_numel(shape, layout), "stored element count");
 }
 
 }  // namespace engine

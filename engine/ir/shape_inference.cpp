@@ -12,14 +12,15 @@
 #include <cmath>
 #include <string>
 
+#include "engine/core/checked.h"
 #include "engine/core/error.h"
 #include "engine/ir/graph.h"
 
 namespace engine {
 namespace {
 
-// The largest dim a computed shape may have (2^40): far above any real model, and small enough that the
-// shape arithmetic here (sums, products with a scale) cannot overflow int64.
+// The largest dim a computed shape may have (2^40): far above any real model. Sums and products of dims
+// and params go through engine/core/checked.h; an overflow there names the node (infer_node).
 constexpr int64_t kMaxDim = int64_t{1} << 40;
 
 class Infer {
@@ -37,6 +38,7 @@ class Infer {
     }
 
     const Node& node() const { return n_; }
+    const std::string& prefix() const { return prefix_; }
     size_t num_inputs() const { return n_.inputs.size(); }
     const Value& in(size_t i) const { return g_.value(n_.inputs.at(i)); }
     const Shape& shape(size_t i) const { return in(i).desc.shape; }
@@ -90,9 +92,10 @@ class Infer {
 // Output size of a 2-D window op along one dim; 0 or less means the window does not fit.
 int64_t window_out(int64_t in, int64_t pad_begin, int64_t pad_end, int64_t k, int64_t stride, int64_t dil,
                    bool ceil_mode) {
-    const int64_t span = in + pad_begin + pad_end - dil * (k - 1) - 1;
+    const int64_t padded = checked_add(checked_add(in, pad_begin, "padded input"), pad_end, "padded input");
+    const int64_t span = padded - checked_mul(dil, k - 1, "dilated kernel") - 1;
     if (span < 0) return 0;
-    int64_t out = (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
+    int64_t out = (ceil_mode ? checked_add(span, stride - 1, "window span") / stride : span / stride) + 1;
     // A last window starting inside the end padding is dropped (ONNX / PyTorch rule).
     if (ceil_mode && (out - 1) * stride >= in + pad_begin) --out;
     return out;
@@ -116,8 +119,9 @@ void infer_conv(Infer& c) {
     for (int32_t pad : p.pads) c.check(pad >= 0, "pads must be >= 0");
     c.check(w[2] == p.kernel[0] && w[3] == p.kernel[1], "kernel ", p.kernel[0], "x", p.kernel[1],
             " does not match weight shape ", shape_str(w));
-    c.check(x[1] == w[1] * p.group, "input '", c.in(0).name, "' has ", x[1], " channels but weight '",
-            c.in(1).name, "' ", shape_str(w), " with group ", p.group, " expects ", w[1] * p.group);
+    const int64_t in_channels = checked_mul(w[1], p.group, "weight channels times group");
+    c.check(x[1] == in_channels, "input '", c.in(0).name, "' has ", x[1], " channels but weight '",
+            c.in(1).name, "' ", shape_str(w), " with group ", p.group, " expects ", in_channels);
     c.check(w[0] % p.group == 0, "output channels ", w[0], " are not divisible by group ", p.group);
     if (c.num_inputs() >= 3)
         c.check(c.shape(2) == Shape{w[0]}, "bias '", c.in(2).name, "' has shape ", shape_str(c.shape(2)),
@@ -282,7 +286,8 @@ void infer_slice(Infer& c) {
         c.check(p.steps[d] != 0, "step of dim ", d, " is 0");
         if (out[d] == 0) continue;
         const int64_t first = p.starts[d];
-        const int64_t last = first + (out[d] - 1) * p.steps[d];
+        const int64_t last =
+            checked_add(first, checked_mul(out[d] - 1, p.steps[d], "slice extent"), "slice extent");
         c.check(first >= 0 && first < x[d] && last >= 0 && last < x[d], "dim ", d, ": ", out[d],
                 " elements from ", first, " step ", p.steps[d], " leave the input ", shape_str(x));
     }
@@ -301,7 +306,7 @@ void infer_split(Infer& c) {
     int64_t sum = 0;
     for (int64_t s : p.sizes) {
         c.check(s >= 0, "split size ", s, " is negative");
-        sum += s;
+        sum = checked_add(sum, s, "sum of split sizes");
     }
     c.check(sum == x[axis], "split sizes sum to ", sum, " but dim ", axis, " of ", shape_str(x), " is ",
             x[axis]);
@@ -331,23 +336,20 @@ void infer_pad(Infer& c) {
     Shape out(r);
     for (size_t d = 0; d < r; ++d) {
         const int64_t b = p.pads[d], e = p.pads[r + d];
-        out[d] = x[d] + b + e;
+        out[d] = checked_add(checked_add(x[d], b, "padded dim"), e, "padded dim");
         c.check(out[d] >= 0, "pads ", shape_str(p.pads), " crop more than dim ", d, " of ", shape_str(x));
         if (p.mode == PadMode::Reflect)
             c.check(std::max(b, e) <= x[d] - 1 || std::max(b, e) <= 0, "reflect pad ", std::max(b, e),
-                    " of dim ", d, " needs an input dim of at least ", std::max(b, e) + 1, ", it is ", x[d]);
+                    " of dim ", d, " needs an input dim greater than the pad, it is ", x[d]);
         if (p.mode == PadMode::Edge)
             c.check(x[d] >= 1 || std::max(b, e) <= 0, "edge pad of an empty dim ", d);
     }
     c.set_out(0, out, c.batched(0) && r > 0 && p.pads[0] == 0 && p.pads[r] == 0);
 }
 
-}  // namespace
-
-void infer_node(Graph& g, NodeId id) {
-    Infer c(g, id);
+void infer_op(Infer& c, OpType op) {
     c.check_float_inputs();
-    switch (g.node(id).op) {
+    switch (op) {
         case OpType::Conv:
             infer_conv(c);
             break;
@@ -403,6 +405,20 @@ void infer_node(Graph& g, NodeId id) {
         case OpType::Count:
             c.fail("invalid op");
             break;
+    }
+}
+
+}  // namespace
+
+void infer_node(Graph& g, NodeId id) {
+    Infer c(g, id);
+    try {
+        infer_op(c, g.node(id).op);
+    } catch (const Error& e) {
+        // Checked arithmetic (shape_numel, engine/core/checked.h) does not know the node: name it.
+        const std::string msg = e.what();
+        if (msg.rfind(c.prefix(), 0) == 0) throw;
+        throw Error(c.prefix() + msg);
     }
 }
 

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "engine/core/checked.h"
 #include "engine/core/error.h"
 
 namespace engine::onnx {
@@ -151,23 +152,15 @@ Tensor tensor_from_proto(const ::onnx::TensorProto& t, const std::string& what) 
     }
     ENGINE_CHECK(!t.has_segment(), what, " is a segmented tensor (unsupported)");
     const DataType dt = dtype_from_onnx(t.data_type(), what);
-    Shape shape;
-    for (int64_t d : t.dims()) {
-        ENGINE_CHECK(d >= 0, what, " has a negative dimension ", d);
-        shape.push_back(d);
-    }
+    const Shape shape(t.dims().begin(), t.dims().end());
     // The element count is checked against the data the proto really holds before anything is
     // allocated: a few bytes of dims must not make the import allocate (or overflow computing) terabytes.
-    constexpr uint64_t kMaxElements = uint64_t{1} << 48;
-    uint64_t count = 1;
-    for (int64_t d : shape) {
-        ENGINE_CHECK(d == 0 || count <= kMaxElements / static_cast<uint64_t>(d), what, " has shape ",
-                     shape_str(shape), ", more than 2^48 elements");
-        count *= static_cast<uint64_t>(d);
-    }
+    constexpr int64_t kMaxElements = int64_t{1} << 48;
+    const int64_t count = checked_numel(shape, what);
+    ENGINE_CHECK(count <= kMaxElements, what, " has shape ", shape_str(shape), ", more than 2^48 elements");
     const auto n = static_cast<size_t>(count);
     if (t.has_raw_data()) {
-        const size_t bytes = n * dtype_size(dt);
+        const size_t bytes = checked_bytes(count, dtype_size(dt), what);
         ENGINE_CHECK(t.raw_data().size() == bytes, what, ": raw_data holds ", t.raw_data().size(),
                      " bytes but shape ", shape_str(shape), " of ", dtype_name(dt), " needs ", bytes);
         Tensor out(dt, shape);

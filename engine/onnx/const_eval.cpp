@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 
+#include "engine/core/checked.h"
 #include "engine/core/error.h"
 #include "engine/core/half.h"
 
@@ -103,10 +104,7 @@ void write_i(Tensor& t, size_t i, int64_t v) {
 }
 
 void check_size(const Shape& s, const char* what) {
-    for (int64_t d : s) ENGINE_CHECK(d >= 0, what, ": negative dimension in ", shape_str(s));
-    double n = 1;
-    for (int64_t d : s) n *= static_cast<double>(d);
-    ENGINE_CHECK(n <= static_cast<double>(kMaxConstElements), what, ": constant of shape ", shape_str(s),
+    ENGINE_CHECK(checked_numel(s, what) <= kMaxConstElements, what, ": constant of shape ", shape_str(s),
                  " is too large to evaluate at import");
 }
 
@@ -281,9 +279,9 @@ Shape flatten_shape(const Shape& in, int64_t axis) {
     const auto rank = static_cast<int64_t>(in.size());
     ENGINE_CHECK(axis >= -rank && axis <= rank, "Flatten: axis ", axis, " is out of range for rank ", rank);
     if (axis < 0) axis += rank;
-    int64_t outer = 1, inner = 1;
-    for (int64_t d = 0; d < rank; ++d) (d < axis ? outer : inner) *= in[d];
-    return {outer, inner};
+    const std::span<const int64_t> dims(in);
+    return {checked_numel(dims.first(static_cast<size_t>(axis)), "Flatten: outer dims"),
+            checked_numel(dims.subspan(static_cast<size_t>(axis)), "Flatten: inner dims")};
 }
 
 Tensor eval_slice(const Tensor& t, const SliceSpec& spec) {
@@ -371,18 +369,19 @@ Tensor eval_concat(const std::vector<const Tensor*>& inputs, int64_t axis) {
             ENGINE_CHECK(d == axis || t->shape()[d] == first.shape()[d], "Concat: input shapes ",
                          shape_str(first.shape()), " and ", shape_str(t->shape()), " differ outside axis ",
                          axis);
-        out[axis] += t->shape()[axis];
+        out[axis] = checked_add(out[axis], t->shape()[axis], "Concat: concatenated dim");
     }
     check_size(out, "Concat");
     Tensor res(first.dtype(), out);
-    int64_t outer = 1, inner = 1;
-    for (int64_t d = 0; d < axis; ++d) outer *= out[d];
-    for (int64_t d = axis + 1; d < rank; ++d) inner *= out[d];
+    const std::span<const int64_t> dims(out);
+    const int64_t outer = checked_numel(dims.first(static_cast<size_t>(axis)), "Concat: outer dims");
+    const int64_t inner = checked_numel(dims.subspan(static_cast<size_t>(axis) + 1), "Concat: inner dims");
     const auto es = static_cast<int64_t>(dtype_size(first.dtype()));
     auto* dst = static_cast<std::byte*>(res.data());
     for (int64_t o = 0; o < outer; ++o) {
         for (const Tensor* t : inputs) {
-            const int64_t block = t->shape()[axis] * inner * es;
+            const int64_t block =
+                checked_mul(checked_mul(t->shape()[axis], inner, "Concat: block"), es, "Concat: block bytes");
             if (block == 0) continue;
             std::memcpy(dst, static_cast<const std::byte*>(t->data()) + o * block,
                         static_cast<size_t>(block));
@@ -509,11 +508,15 @@ Tensor eval_range(const Tensor& start, const Tensor& limit, const Tensor& delta)
     ENGINE_CHECK(d != 0, "Range: delta is 0");
     const double span = (static_cast<double>(l) - static_cast<double>(s)) / static_cast<double>(d);
     ENGINE_CHECK(span <= static_cast<double>(kMaxConstElements), "Range: too many elements");
-    int64_t count = 0;
-    if (d > 0 && l > s) count = (l - s - 1) / d + 1;
-    if (d < 0 && l < s) count = (s - l - 1) / (-d) + 1;
-    Tensor out(dt, {count});
-    for (int64_t i = 0; i < count; ++i) write_i(out, static_cast<size_t>(i), s + i * d);
+    // In uint64: l - s and -d do not fit int64 for every int64 pair; each value s + i * d lies between
+    // s and l, so its uint64 sum is exact.
+    const auto us = static_cast<uint64_t>(s), ul = static_cast<uint64_t>(l), ud = static_cast<uint64_t>(d);
+    uint64_t count = 0;
+    if (d > 0 && l > s) count = (ul - us - 1) / ud + 1;
+    if (d < 0 && l < s) count = (us - ul - 1) / (0 - ud) + 1;
+    Tensor out(dt, {static_cast<int64_t>(count)});
+    for (uint64_t i = 0; i < count; ++i)
+        write_i(out, static_cast<size_t>(i), static_cast<int64_t>(us + i * ud));
     return out;
 }
 

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -108,5 +109,7 @@ struct OpImporter {
 
 // The dispatch table entry for an ONNX op of the default domain, nullptr when unsupported.
 const OpImporter* find_op_importer(std::string_view op_type);
+// The whole table (every op rtdet imports), e.g. for fuzz_onnx's structure-aware mutator.
+std::span<const OpImporter> op_importers();
 
 }  // namespace engine::onnx

@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "engine/core/checked.h"
 #include "engine/core/error.h"
 #include "engine/core/log.h"
 #include "engine/onnx/attributes.h"
@@ -163,6 +164,7 @@ void add_graph_inputs(ImportContext& ctx, const ::onnx::GraphProto& graph,
             }
         }
         if (options.batch > 0 && !shape.empty()) shape[0] = options.batch;
+        (void)checked_numel(shape, concat(what, " shape"));
         Value v;
         v.name = in.name();
         v.desc = {DataType::F32, shape};

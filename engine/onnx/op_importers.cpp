@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "engine/core/checked.h"
 #include "engine/core/error.h"
 #include "engine/onnx/attributes.h"
 #include "engine/onnx/const_eval.h"
@@ -52,9 +53,10 @@ std::array<int32_t, 4> resolve_pads(const Attributes& a, const Shape& x, std::ar
     } else if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
         for (int d = 0; d < 2; ++d) {
             const int64_t in = x[2 + d];
-            const int64_t out = (in + stride[d] - 1) / stride[d];
-            const int64_t total =
-                std::max<int64_t>(0, (out - 1) * stride[d] + int64_t{dilation[d]} * (kernel[d] - 1) + 1 - in);
+            const int64_t out = checked_add(in, stride[d] - 1, "auto_pad output size") / stride[d];
+            const int64_t covered = checked_add(
+                (out - 1) * stride[d], int64_t{dilation[d]} * (kernel[d] - 1) + 1, "auto_pad window extent");
+            const int64_t total = std::max<int64_t>(0, covered - in);
             const int64_t small = total / 2, big = total - small;
             const bool upper = auto_pad == "SAME_UPPER";
             pads[d] = to_i32(upper ? small : big, "pad");
@@ -645,9 +647,11 @@ const OpImporter kImporters[] = {
 }  // namespace
 
 const OpImporter* find_op_importer(std::string_view op_type) {
-    for (const OpImporter& imp : kImporters)
+    for (const OpImporter& imp : op_importers())
         if (imp.op == op_type) return &imp;
     return nullptr;
 }
+
+std::span<const OpImporter> op_importers() { return kImporters; }
 
 }  // namespace engine::onnx

@@ -3,13 +3,24 @@
 #include <algorithm>
 #include <numeric>
 
+#include "engine/core/checked.h"
 #include "engine/core/error.h"
 #include "engine/core/log.h"
 
 namespace engine {
 namespace {
 
-size_t round_up(size_t x, size_t a) { return (x + a - 1) / a * a; }
+size_t round_up(size_t x, size_t a) {
+    return static_cast<size_t>(
+               checked_add(static_cast<int64_t>(x), static_cast<int64_t>(a - 1), "arena size")) /
+           a * a;
+}
+
+// End of a placed value in the arena; both terms are at most INT64_MAX (checked_bytes).
+size_t arena_end(const Lifetime& l) {
+    return static_cast<size_t>(
+        checked_add(static_cast<int64_t>(l.offset), static_cast<int64_t>(l.bytes), "arena offset"));
+}
 
 // How a value is placed relative to another (its parent in the view tree).
 enum class Link : uint8_t { None, ConcatSlice, Alias };
@@ -43,8 +54,8 @@ bool concat_in_place_ok(const Graph& g, NodeId n, const std::vector<Placement>& 
     if (out.batched && axis == 0) return no("concat over the batch");
     for (int32_t d = first; d < axis; ++d)
         if (os[static_cast<size_t>(d)] != 1) return no("slices are not contiguous per sample");
-    int64_t inner = 1;
-    for (int32_t d = axis + 1; d < rank; ++d) inner *= os[static_cast<size_t>(d)];
+    const int64_t inner = checked_numel(std::span<const int64_t>(os).subspan(static_cast<size_t>(axis) + 1),
+                                        "concat inner dims");
     offsets.clear();
     int64_t along = 0;
     for (size_t k = 0; k < node.inputs.size(); ++k) {
@@ -62,8 +73,8 @@ bool concat_in_place_ok(const Graph& g, NodeId n, const std::vector<Placement>& 
         for (int32_t d = 0; d < rank; ++d)
             if (d != axis && v.desc.shape[static_cast<size_t>(d)] != os[static_cast<size_t>(d)])
                 return no("shape differs");
-        offsets.push_back(along * inner);
-        along += v.desc.shape[static_cast<size_t>(axis)];
+        offsets.push_back(checked_mul(along, inner, "concat slice offset"));
+        along = checked_add(along, v.desc.shape[static_cast<size_t>(axis)], "concat extent");
     }
     if (along != os[static_cast<size_t>(axis)]) return no("input sizes do not add up");
     // NHWC: a channel slice is not contiguous per sample. Blocked16: a slice must start at a whole
@@ -113,7 +124,7 @@ size_t assign_offsets(std::vector<Lifetime>& lifetimes, size_t alignment) {
         for (size_t p : placed) {
             const Lifetime& o = lifetimes[p];
             if (o.first_step <= l.last_step && l.first_step <= o.last_step)
-                busy.push_back({o.offset, o.offset + o.bytes});
+                busy.push_back({o.offset, arena_end(o)});
         }
         std::sort(busy.begin(), busy.end(),
                   [](const Interval& a, const Interval& b) { return a.begin < b.begin; });
@@ -132,7 +143,7 @@ size_t assign_offsets(std::vector<Lifetime>& lifetimes, size_t alignment) {
             cursor = std::max(cursor, round_up(b.end, alignment));
         }
         l.offset = best != SIZE_MAX ? best : cursor;
-        arena = std::max(arena, l.offset + l.bytes);
+        arena = std::max(arena, arena_end(l));
         placed.push_back(i);
     }
     return round_up(arena, alignment);
@@ -142,7 +153,8 @@ int64_t located_extent(const Value& v, const ValueLocation& loc) {
     const Shape& s = v.desc.shape;
     if (!v.batched || s.empty()) return shape_numel(s);
     if (s[0] == 0) return 0;
-    return (s[0] - 1) * loc.batch_stride + storage_sample_numel(s, v.layout);
+    return checked_add(checked_mul(s[0] - 1, loc.batch_stride, "batched extent"),
+                       storage_sample_numel(s, v.layout), "batched extent");
 }
 
 MemoryPlan plan_memory(const Graph& g, const std::vector<NodeId>& order, size_t alignment) {
@@ -239,10 +251,10 @@ MemoryPlan plan_memory(const Graph& g, const std::vector<NodeId>& order, size_t 
         if (root_slot[root] == SIZE_MAX) {
             root_slot[root] = lifetimes.size();
             const Value& r = g.value(root);
-            lifetimes.push_back(
-                {root, first, last,
-                 static_cast<size_t>(storage_numel(r.desc.shape, r.layout)) * dtype_size(r.storage_dtype),
-                 0});
+            lifetimes.push_back({root, first, last,
+                                 checked_bytes(storage_numel(r.desc.shape, r.layout),
+                                               dtype_size(r.storage_dtype), concat("value '", r.name, "'")),
+                                 0});
         } else {
             Lifetime& l = lifetimes[root_slot[root]];
             l.first_step = std::min(l.first_step, first);
@@ -255,8 +267,8 @@ MemoryPlan plan_memory(const Graph& g, const std::vector<NodeId>& order, size_t 
         ValueLocation& loc = mp.values[i];
         if (!loc.valid) continue;
         const Lifetime& l = lifetimes[root_slot[loc.root]];
-        loc.offset =
-            l.offset + static_cast<size_t>(loc.root_offset) * dtype_size(g.value(loc.root).storage_dtype);
+        loc.offset = l.offset + checked_bytes(loc.root_offset, dtype_size(g.value(loc.root).storage_dtype),
+                                              "offset in the root value");
     }
     return mp;
 }

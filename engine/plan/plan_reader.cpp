@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "engine/core/checked.h"
 #include "engine/core/error.h"
 #include "engine/plan/graph_serialize.h"
 #include "engine/plan/json_util.h"
@@ -44,7 +45,7 @@ std::vector<Tensor> read_blobs(const JsonView& jb, std::span<const std::byte> se
         if (offset > section.size() || size > section.size() - offset)
             b.fail(concat("blob ", i, " [", offset, ", +", size, ") is out of range of the ", section.size(),
                           "-byte blob section (truncated plan?)"));
-        const auto expected = static_cast<uint64_t>(shape_numel(shape)) * dtype_size(dt);
+        const uint64_t expected = checked_bytes(shape_numel(shape), dtype_size(dt), concat("blob ", i));
         if (size != expected)
             b.fail(concat("blob ", i, " has ", size, " bytes but ", dtype_name(dt), " ", shape_str(shape),
                           " needs ", expected, " (dtype size mismatch)"));
@@ -91,7 +92,7 @@ MemoryPlan read_memory(const JsonView& jm, const Graph& g, int max_batch) {
                 .fail(concat("batch stride ", loc.batch_stride, " invalid for '", v.name, "' ",
                              shape_str(v.desc.shape)));
         if (loc.batch_stride > (int64_t{1} << 40)) e.at("batch_stride").fail("batch stride too large");
-        const auto extent = static_cast<uint64_t>(located_extent(v, loc)) * dsize;
+        const uint64_t extent = checked_bytes(located_extent(v, loc), dsize, concat("value '", v.name, "'"));
         if (extent > mp.arena_bytes - loc.offset)
             e.fail(concat("value '", v.name, "' at offset ", loc.offset, " (", extent,
                           " bytes) extends past the ", mp.arena_bytes, "-byte arena"));

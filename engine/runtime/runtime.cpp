@@ -6,6 +6,7 @@
 #include <cstring>
 #include <map>
 
+#include "engine/core/checked.h"
 #include "engine/core/error.h"
 #include "engine/core/log.h"
 #include "engine/plan/plan_format.h"
@@ -27,12 +28,6 @@ struct EngineImpl {
 };
 
 namespace {
-
-int64_t sample_numel(const Shape& s) {
-    int64_t n = 1;
-    for (size_t i = 1; i < s.size(); ++i) n *= s[i];
-    return n;
-}
 
 Shape shape_at_batch(const Value& v, int batch) {
     Shape s = v.desc.shape;
@@ -100,7 +95,7 @@ struct ContextImpl {
             r.data = const_cast<void*>(val.constant->data());
             r.dtype = val.constant->dtype();
             r.shape = val.constant->shape();
-            r.batch_stride = sample_numel(r.shape);
+            r.batch_stride = shape_sample_numel(r.shape);
             return r;
         }
         if (!on_device.empty() && on_device[v])
@@ -196,7 +191,7 @@ void place_values(ContextImpl& c) {
         }
         const Value& val = g.value(v);
         const DataType dt = val.constant ? val.desc.dtype : val.storage_dtype;
-        const size_t end = loc.offset + static_cast<size_t>(located_extent(val, loc)) * dtype_size(dt);
+        const size_t end = loc.offset + checked_bytes(located_extent(val, loc), dtype_size(dt), val.name);
         host_end = std::max(host_end, end);
         if (root_io[loc.root] && !root_host_kernel[loc.root]) {
             c.io_redirect[v] = 1;
@@ -307,7 +302,7 @@ std::unique_ptr<ExecutionContext> Engine::create_context(int threads) const {
     for (ValueId v : g.outputs()) {
         const Value& val = g.value(v);
         const ValueLocation& loc = e.plan.memory.values[v];
-        if (val.constant && loc.valid)
+        if (val.constant && loc.valid && val.constant->bytes() > 0)
             std::memcpy(c->arena_at(loc.offset), val.constant->data(), val.constant->bytes());
     }
     return std::unique_ptr<ExecutionContext>(new ExecutionContext(std::move(c)));
@@ -469,7 +464,7 @@ std::vector<Tensor> ExecutionContext::run(const std::vector<Tensor>& inputs) {
     for (size_t i = 0; i < num_outputs(); ++i) {
         const Shape s = output_shape(i, batch);
         outs.push_back(Tensor::from_bytes(DataType::F32, s, output(i),
-                                          static_cast<size_t>(shape_numel(s)) * sizeof(float)));
+                                          checked_bytes(shape_numel(s), sizeof(float), "output")));
     }
     return outs;
 }

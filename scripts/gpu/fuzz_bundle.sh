@@ -22,9 +22,12 @@ skip='/(libc|libm|libdl|librt|libpthread|ld-linux-x86-64|libresolv|libstdc\+\+|l
 for t in "${TARGETS[@]}"; do
   cp "$BUILD/tests/fuzz/$t" "$STAGE/bin/"
   ldd "$BUILD/tests/fuzz/$t" | awk '/=> \// {print $3}'
-  # The grown corpus of earlier runs, else the committed seeds; plus the committed regressions.
+  # The grown corpus of earlier runs, the committed seeds and regressions, and for fuzz_onnx the models
+  # of ONNX's node tests that scripts/fuzz.sh collected (every supported op, as seeds).
   mkdir -p "$STAGE/corpus/$t"
-  for d in "$BUILD/fuzz/corpus/$t" tests/fuzz/corpus/$t tests/fuzz/regressions/$t; do
+  extra=""
+  [ "$t" = fuzz_onnx ] && extra=$BUILD/fuzz/seeds/extra_onnx
+  for d in "$BUILD/fuzz/corpus/$t" tests/fuzz/corpus/$t tests/fuzz/regressions/$t $extra; do
     [ -d "$d" ] && find "$d" -maxdepth 1 -type f -size -300k -exec cp {} "$STAGE/corpus/$t/" \;
   done
 done | sort -u | while read -r lib; do

@@ -11,6 +11,9 @@
 //                                             fixed PRNG seed (--seed N, default 1), so a run is
 //                                             reproducible up to where the time limit cuts it
 //
+// A target that defines libFuzzer's LLVMFuzzerCustomMutator (fuzz_onnx: structure-aware) gets every
+// other mutation from it, with the byte-level mutations here as its LLVMFuzzerMutate.
+//
 // The mutation run is not coverage-guided (that is libFuzzer's job, scripts/fuzz.sh): it is the smoke
 // run CI can afford with the normal compiler, and under the sanitizer build (scripts/sanitize.sh) it
 // checks every parser against ASan/UBSan on thousands of broken inputs. When an input crashes the
@@ -38,6 +41,9 @@
 #include <vector>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
+// Optional in a target (libFuzzer's hook for structure-aware mutation).
+extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max_size, unsigned int seed)
+    __attribute__((weak));
 
 namespace {
 
@@ -143,7 +149,30 @@ std::vector<uint8_t> mutate(const std::vector<std::vector<uint8_t>>& inputs, std
     return out;
 }
 
+// The generator of the mutation run; LLVMFuzzerMutate draws from it too, so a run stays reproducible.
+std::mt19937_64 g_rng;
+
+// The mutation run's next input: from the target's own mutator (every other input, when it has one),
+// else mutate().
+std::vector<uint8_t> next_input(const std::vector<std::vector<uint8_t>>& inputs) {
+    if (LLVMFuzzerCustomMutator == nullptr || g_rng() % 2 == 0) return mutate(inputs, g_rng);
+    std::vector<uint8_t> out = inputs[g_rng() % inputs.size()];
+    const size_t size = out.size(), max_size = std::max<size_t>(size * 2, 4096);
+    out.resize(max_size);
+    out.resize(LLVMFuzzerCustomMutator(out.data(), size, max_size, static_cast<unsigned int>(g_rng())));
+    return out;
+}
+
 }  // namespace
+
+// libFuzzer's byte-level mutation entry point, for a target's LLVMFuzzerCustomMutator: mutate() on this
+// one input, cut to max_size.
+extern "C" size_t LLVMFuzzerMutate(uint8_t* data, size_t size, size_t max_size) {
+    std::vector<uint8_t> out = mutate({std::vector<uint8_t>(data, data + size)}, g_rng);
+    if (out.size() > max_size) out.resize(max_size);
+    std::copy(out.begin(), out.end(), data);
+    return out.size();
+}
 
 int main(int argc, char** argv) {
     double mutate_seconds = -1;
@@ -218,14 +247,14 @@ int main(int argc, char** argv) {
         std::printf("replay: %zu inputs (%zu bytes) ran without a finding\n", files.size(), total_bytes);
     if (mutate_seconds < 0 && only < 0) return 0;
 
-    std::mt19937_64 rng(seed);
+    g_rng.seed(seed);
     using Clock = std::chrono::steady_clock;
     const Clock::time_point end =
         Clock::now() + std::chrono::duration_cast<Clock::duration>(
                            std::chrono::duration<double>(std::max(mutate_seconds, 0.0)));
     long n = 0;
     for (; only >= 0 ? n <= only : Clock::now() < end; ++n) {
-        const std::vector<uint8_t> input = mutate(inputs, rng);
+        const std::vector<uint8_t> input = next_input(inputs);
         if (only >= 0 && n != only) continue;
         std::snprintf(g_crash_path, sizeof(g_crash_path), "fuzz-crash-%s-%ld", target.c_str(), n);
         run_one(input);

@@ -5,6 +5,7 @@
 
 #include "engine/backends/cuda/cuda_util.h"
 #include "tests/engine/cuda/cuda_test_util.h"
+#include "tests/testing/error_of.h"
 
 namespace {
 
@@ -12,16 +13,7 @@ using engine::cuda::CudaEvent;
 using engine::cuda::CudaStream;
 using engine::cuda::DeviceBuffer;
 using engine::cuda::PinnedBuffer;
-
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const engine::Error& e) {
-        return e.what();
-    }
-    ADD_FAILURE() << "expected an engine::Error";
-    return {};
-}
+using testing_util::error_of;
 
 TEST(CudaCheck, ThrowsEngineErrorNamingCallFileAndLine) {
     const std::string e = error_of([] { CUDA_CHECK(cudaErrorInvalidValue); });

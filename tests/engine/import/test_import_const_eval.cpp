@@ -129,6 +129,23 @@ TEST(ImportConstEval, ShapeStartEndOpset15) {
     EXPECT_EQ(const_i64(g, "c"), (std::vector<int64_t>{2, 3, 4, 5}));
 }
 
+// Issue 18's fuzz findings (tests/fuzz/regressions/fuzz_onnx/shape_selects_no_dim_*): a Shape whose
+// start/end select no dim gives an empty constant; building it copied from a null pointer (UB).
+TEST(ImportConstEval, ShapeSelectingNoDimIsAnEmptyConstant) {
+    OnnxModelBuilder m(15);
+    m.input("x", {2, 3, 4});
+    m.node("Shape", {"x"}, {"a"}, "s1").i("end", -9345);
+    m.node("Shape", {"x"}, {"b"}, "s2").i("start", 1).i("end", -3);
+    m.node("Shape", {"x"}, {"c"}, "s3").i("start", 3);
+    m.node("Relu", {"x"}, {"y"}, "relu");
+    m.output("y");
+    const Graph g = m.import();
+    for (const char* name : {"a", "b", "c"}) {
+        EXPECT_EQ(g.constant(g.find_value(name)).shape(), (Shape{0})) << name;
+        EXPECT_TRUE(const_i64(g, name).empty()) << name;
+    }
+}
+
 TEST(ImportConstEval, GatherAxisAndNegativeIndices) {
     OnnxModelBuilder m(13);
     m.input("x", {1, 2});
@@ -248,6 +265,22 @@ TEST(ConstEvalHelpers, SqueezeUnsqueezeFlattenBroadcast) {
     EXPECT_EQ(flatten_shape({2, 3, 4}, -1), (Shape{6, 4}));
     EXPECT_EQ(broadcast_shapes({2, 1, 4}, {3, 1}), (Shape{2, 3, 4}));
     EXPECT_THROW(broadcast_shapes({2, 3}, {4}), engine::Error);
+}
+
+// Integer Range over int64's whole span: limit - start and the values start + i * delta do not fit
+// int64 arithmetic (undefined behaviour before issue 18); the values themselves all do.
+TEST(ConstEvalHelpers, RangeAcrossTheWholeInt64Span) {
+    using engine::onnx::eval_range;
+    const int64_t min = std::numeric_limits<int64_t>::min(), max = std::numeric_limits<int64_t>::max();
+    auto scalar = [](int64_t v) { return Tensor::from_i64({}, std::vector<int64_t>{v}); };
+    const int64_t q = int64_t{1} << 62;
+    EXPECT_EQ(eval_range(scalar(min), scalar(max), scalar(q)).to_i64(),
+              (std::vector<int64_t>{min, min + q, 0, q}));
+    EXPECT_EQ(eval_range(scalar(max), scalar(min), scalar(-q)).to_i64(),
+              (std::vector<int64_t>{max, max - q, -1, -1 - q}));
+    // delta INT64_MIN: one step from max down past min + 1
+    EXPECT_EQ(eval_range(scalar(max), scalar(min), scalar(min)).to_i64(), (std::vector<int64_t>{max, -1}));
+    EXPECT_THROW(eval_range(scalar(min), scalar(max), scalar(1)), engine::Error);  // 2^64 elements
 }
 
 TEST(ConstEvalHelpers, CastConvertsBetweenTypes) {

@@ -1,6 +1,8 @@
 // Every bad-input case fails with one engine::Error whose message names the file, node, op and reason.
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <limits>
 #include <string>
 
 #include "engine/core/error.h"
@@ -186,6 +188,39 @@ TEST(ImportErrors, ReshapeElementCountMismatch) {
     m.output("y");
     EXPECT_TRUE(contains_all(import_error(m),
                              {"model.onnx", "'reshape1'", "[Reshape]", "48 elements", "40 elements"}));
+}
+
+// Issue 18's fuzz finding (tests/fuzz/regressions/fuzz_onnx/reshape_target_numel_overflow.onnx.bin): a
+// Reshape target whose element count overflows int64 (4 * INT64_MAX was undefined behaviour).
+TEST(ImportErrors, ReshapeTargetElementCountOverflows) {
+    OnnxModelBuilder m;
+    m.input("x", {1, 4, 6, 6});
+    m.init_i64("shape", {3}, {1, 4, std::numeric_limits<int64_t>::max()});
+    m.node("Reshape", {"x", "shape"}, {"y"}, "reshape1");
+    m.output("y");
+    EXPECT_TRUE(contains_all(import_error(m), {"model.onnx", "'reshape1'", "[Reshape]",
+                                               "[1,4,9223372036854775807]", "overflows int64"}));
+}
+
+// Sizes in params are checked where the importer computes with them: SAME padding of a huge dim.
+TEST(ImportErrors, AutoPadOfAHugeDimOverflows) {
+    OnnxModelBuilder m(12);
+    m.input("x", {1, 1, std::numeric_limits<int64_t>::max(), 1});
+    m.node("MaxPool", {"x"}, {"y"}, "pool1")
+        .ints("kernel_shape", {2, 1})
+        .ints("strides", {2, 1})
+        .s("auto_pad", "SAME_UPPER");
+    m.output("y");
+    EXPECT_TRUE(
+        contains_all(import_error(m), {"'pool1'", "[MaxPool]", "auto_pad output size", "overflows int64"}));
+}
+
+TEST(ImportErrors, GraphInputElementCountOverflows) {
+    OnnxModelBuilder m;
+    m.input("x", {int64_t{1} << 32, int64_t{1} << 32});
+    m.node("Relu", {"x"}, {"y"}, "relu1");
+    m.output("y");
+    EXPECT_TRUE(contains_all(import_error(m), {"model.onnx", "graph input 'x' shape", "overflows int64"}));
 }
 
 TEST(ImportErrors, ConcatDimMismatch) {

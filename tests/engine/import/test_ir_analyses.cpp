@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <string>
 
 #include "engine/core/error.h"
@@ -141,6 +142,58 @@ TEST(ShapeInference, ConcatBeyondDimLimitIsAnError) {
     g.add_node(OpType::Concat, "cat", {a, b}, {add_out(g, "y")}, p);
     const std::string msg = infer_error(g);
     EXPECT_TRUE(contains(msg, "'cat'") && contains(msg, "2^40")) << msg;
+}
+
+// Params a plan or model can set to anything (pads, slice steps, split sizes, a reshape target): their
+// arithmetic is checked (engine/core/checked.h) and an overflow is an error that names the node.
+TEST(ShapeInference, OverflowingParamsAreErrorsNamingTheNode) {
+    const int64_t max = std::numeric_limits<int64_t>::max();
+    {
+        Graph g;
+        const ValueId x = add_input(g, "x", {1, 3});
+        engine::PadParams p;
+        p.pads = {0, max, 0, 1};  // 3 + INT64_MAX
+        g.add_node(OpType::Pad, "pad", {x}, {add_out(g, "y")}, p);
+        const std::string msg = infer_error(g);
+        EXPECT_TRUE(contains(msg, "node 'pad' [Pad]: padded dim: 3 + 9223372036854775807 overflows int64"))
+            << msg;
+    }
+    {
+        Graph g;
+        const ValueId x = add_input(g, "x", {1, 8});
+        engine::SliceParams p{{0, 0}, {1, max}};  // 3 elements from 0 with step INT64_MAX
+        g.add_node(OpType::Slice, "slice", {x}, {add_out(g, "y", {1, 3})}, p);
+        const std::string msg = infer_error(g);
+        EXPECT_TRUE(contains(msg, "node 'slice' [Slice]: slice extent: 2 * 9223372036854775807")) << msg;
+    }
+    {
+        Graph g;
+        const ValueId x = add_input(g, "x", {1, 8});
+        engine::SplitParams p{1, {max, 1}};
+        g.add_node(OpType::Split, "split", {x}, {add_out(g, "a"), add_out(g, "b")}, p);
+        const std::string msg = infer_error(g);
+        EXPECT_TRUE(contains(msg, "node 'split' [Split]: sum of split sizes")) << msg;
+    }
+    {
+        Graph g;  // a preset Reshape output whose element count overflows
+        const ValueId x = add_input(g, "x", {1, 8});
+        g.add_node(OpType::Reshape, "reshape", {x}, {add_out(g, "y", {4, max})});
+        const std::string msg = infer_error(g);
+        EXPECT_TRUE(
+            contains(msg, "node 'reshape' [Reshape]: shape [4,9223372036854775807]: the element count"))
+            << msg;
+    }
+    {
+        Graph g;  // an input dim near INT64_MAX under a window op's padding
+        const ValueId x = add_input(g, "x", {1, 1, max - 1, 4});
+        engine::MaxPoolParams p;
+        p.kernel = {2, 2};
+        p.stride = {1, 1};
+        p.pads = {2, 0, 0, 0};
+        g.add_node(OpType::MaxPool, "pool", {x}, {add_out(g, "y")}, p);
+        const std::string msg = infer_error(g);
+        EXPECT_TRUE(contains(msg, "node 'pool' [MaxPool]: padded input")) << msg;
+    }
 }
 
 TEST(ShapeInference, BinaryBatchedRules) {

@@ -10,6 +10,7 @@
 #include "engine/backends/cpu/reference/ref_gemm.h"
 #include "engine/backends/cpu/reference/ref_ops.h"
 #include "engine/backends/cpu/reference/ref_util.h"
+#include "engine/core/checked.h"
 
 namespace engine {
 namespace {
@@ -85,7 +86,12 @@ void im2col(const ConvGeom& g, const float* x, float* col) {
     }
 }
 
-size_t col_floats(const ConvGeom& g) { return g.direct() ? 0 : static_cast<size_t>(g.k() * g.p()); }
+size_t col_floats(const ConvGeom& g) {
+    if (g.direct()) return 0;
+    return static_cast<size_t>(checked_mul(checked_mul(g.cg, g.kh * g.kw, "Conv: im2col rows"),
+                                           checked_mul(g.oh, g.ow, "Conv: im2col columns"),
+                                           "Conv: im2col size"));
+}
 
 // GEMMs of at least this many multiply-adds are split over threads by output columns.
 constexpr int64_t kMinParallelMacs = int64_t{1} << 22;
@@ -133,7 +139,8 @@ size_t workspace_floats(const ConvGeom& g) {
 
 size_t ref_conv_workspace_bytes(const ConvParams& p, const Shape& x, const Shape& w, const Shape& y) {
     (void)y;
-    return workspace_floats(conv_geom(p, x, w)) * sizeof(float);
+    return checked_bytes(static_cast<int64_t>(workspace_floats(conv_geom(p, x, w))), sizeof(float),
+                         "Conv: workspace");
 }
 
 void ref_conv(const ConvParams& p, const KernelArgs& args) {

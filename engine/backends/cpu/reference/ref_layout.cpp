@@ -4,6 +4,7 @@
 
 #include "engine/backends/cpu/reference/ref_ops.h"
 #include "engine/backends/cpu/reference/ref_util.h"
+#include "engine/core/checked.h"
 
 namespace engine {
 namespace ref {
@@ -163,11 +164,13 @@ void ref_slice(const SliceParams& p, const KernelArgs& args) {
     for (size_t d = 0; d < rank; ++d) empty = empty || y.shape[d] == 0;
     for (size_t d = 0; d < rank && !empty; ++d) {
         const int64_t first = p.starts[d];
-        const int64_t last = first + (y.shape[d] - 1) * p.steps[d];
+        const int64_t last =
+            checked_add(first, checked_mul(y.shape[d] - 1, p.steps[d], "Slice: extent"), "Slice: extent");
         ENGINE_CHECK(first >= 0 && first < x.shape[d] && last >= 0 && last < x.shape[d], "Slice: dim ", d,
                      " reads indices ", first, "..", last, " of an input dim of ", x.shape[d]);
         base += first * xs[d];
-        ss[d] = p.steps[d] * xs[d];
+        // A dim of one element never steps: its step may be anything (the stride would overflow).
+        ss[d] = y.shape[d] == 1 ? 0 : p.steps[d] * xs[d];
     }
     if (empty) return;
     const size_t elem = dtype_size(x.dtype);
