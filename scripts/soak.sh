@@ -8,7 +8,8 @@
 #   scripts/soak.sh                         # build/ (set up when missing), 20000 frames, BF16
 #   FRAMES=2000 PRECISION=fp32 BUILD_DIR=build-x scripts/soak.sh
 #   RTDET=path/to/rtdet ...                 # that binary (ctest's soak_smoke: 2,000 frames)
-# Exit 77 when the data folder has no video (ctest counts it as skipped).
+# Exit 77 when the data folder has no video (ctest counts it as skipped); exit 1 under CI=true
+# (scripts/require.sh).
 #
 # Output in $OUT_DIR (default out/soak): samples.csv (t_s, rss_kb, fds, threads), run.jsonl, run.txt.
 set -euo pipefail
@@ -22,7 +23,8 @@ MAX_RSS_GROWTH_MB=${MAX_RSS_GROWTH_MB:-8}
 OUT=${OUT_DIR:-out/soak}
 DATA=${RTDET_DATA:-../shared}
 video=$DATA/videos/car-detection.mp4
-[ -f "$video" ] || { echo "soak: $video not found (set RTDET_DATA)" >&2; exit 77; }
+. scripts/require.sh
+[ -f "$video" ] || skip_or_fail "soak: $video not found (set RTDET_DATA)"
 RTDET=${RTDET:-$BUILD_DIR/app/rtdet}
 [ -x "$RTDET" ] || BUILD_DIR=$BUILD_DIR scripts/setup.sh
 cfg=$(scripts/fetch_model.sh)
