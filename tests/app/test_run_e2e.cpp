@@ -171,6 +171,8 @@ TEST(RunConfig, BadConfigsFailWithOneLineNamingTheKey) {
     const std::vector<Case> cases = {
         {{"--config", (dir / "bad.yaml").string()},
          "bad.yaml:3: unknown key 'detector.nms_mode' (did you mean 'detector.nms'?)"},
+        {{"--set", "detector.conff=0.3"},
+         "--set: unknown key 'detector.conff' (did you mean 'detector.conf_threshold'?)"},
         {{"--conf", "1.5"}, "--conf (detector.conf_threshold): must be a number in (0, 1] (got '1.5')"},
         {{"--queue-depth", "two"},
          "--queue-depth (pipeline.queue_depth): expected an integer in [1, 256] (got 'two')"},
