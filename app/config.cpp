@@ -99,19 +99,65 @@ std::string section_keys(std::string_view section) {
     return out;
 }
 
-size_t edit_distance(std::string_view a, std::string_view b) {
-    std::vector<size_t> row(b.size() + 1);
-    for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-    for (size_t i = 1; i <= a.size(); ++i) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= b.size(); ++j) {
-            const size_t up = row[j];
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-            diag = up;
+// Damerau-Levenshtein distances (optimal string alignment: insert, delete, replace, or swap two
+// neighbouring characters) of `a` and `b`: whole to whole, `a` to the closest prefix of `b`, and the
+// closest prefix of `a` to `b`.
+struct EditDistances {
+    size_t whole, a_to_prefix_of_b, prefix_of_a_to_b;
+};
+
+EditDistances edit_distances(std::string_view a, std::string_view b) {
+    const size_t w = b.size() + 1;
+    std::vector<size_t> d((a.size() + 1) * w);  // d[i * w + j]: a's first i characters, b's first j
+    for (size_t i = 0; i <= a.size(); ++i) {
+        for (size_t j = 0; j <= b.size(); ++j) {
+            size_t& v = d[i * w + j];
+            if (i == 0 || j == 0) {
+                v = i + j;
+                continue;
+            }
+            v = std::min({d[(i - 1) * w + j] + 1, d[i * w + j - 1] + 1,
+                          d[(i - 1) * w + j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+                v = std::min(v, d[(i - 2) * w + j - 2] + 1);
         }
     }
-    return row[b.size()];
+    EditDistances r{d.back(), SIZE_MAX, SIZE_MAX};
+    for (size_t j = 0; j <= b.size(); ++j)
+        r.a_to_prefix_of_b = std::min(r.a_to_prefix_of_b, d[a.size() * w + j]);
+    for (size_t i = 0; i <= a.size(); ++i)
+        r.prefix_of_a_to_b = std::min(r.prefix_of_a_to_b, d[i * w + b.size()]);
+    return r;
+}
+
+std::string_view leaf_of(std::string_view key) {
+    const size_t dot = key.rfind('.');
+    return dot == std::string_view::npos ? key : key.substr(dot + 1);
+}
+
+// How far a key's leaf (the part after the last dot) is from the leaf written, for "did you mean";
+// SIZE_MAX when too far to suggest. A typo counts its edits, at most a third of what was written
+// ("precison", "conf_treshold"). A leaf written short counts one edit more than its own: the start
+// of the key's leaf with at most a quarter of what was written wrong ("conff" -> conf_threshold,
+// "iou" -> iou_threshold), or the exact start of one of its later words ("cache" -> plan_cache_dir).
+// So does the key's whole leaf with words added ("nms_mode" -> nms), at most a quarter of the leaf
+// wrong. Under 3 characters: nothing.
+size_t leaf_distance(std::string_view written, std::string_view leaf) {
+    if (written.size() < 3) return SIZE_MAX;
+    size_t best = SIZE_MAX;
+    const auto consider = [&best](size_t edits, size_t limit, size_t extra) {
+        if (edits <= limit) best = std::min(best, edits + extra);
+    };
+    const EditDistances d = edit_distances(written, leaf);
+    consider(d.whole, std::max<size_t>(1, written.size() / 3), 0);
+    consider(d.prefix_of_a_to_b, leaf.size() / 4, 1);
+    for (size_t word = 0; word != std::string_view::npos;) {
+        consider(edit_distances(written, leaf.substr(word)).a_to_prefix_of_b,
+                 word == 0 ? written.size() / 4 : 0, 1);
+        word = leaf.find('_', word);
+        if (word != std::string_view::npos) ++word;
+    }
+    return best;
 }
 
 std::string format_number(double v) {
@@ -251,8 +297,15 @@ void assign(AppConfig& cfg, const KeySpec& k, const std::string& text, const std
     }
 }
 
+// "unknown key 'x'", with the closest key; else with the keys of its section, when that one exists.
 std::string unknown_key_message(std::string_view key) {
-    return engine::concat("unknown key '", key, "' (did you mean '", closest_config_key(key), "'?)");
+    const std::string_view near = is_section(key) ? std::string_view() : closest_config_key(key);
+    if (!near.empty()) return engine::concat("unknown key '", key, "' (did you mean '", near, "'?)");
+    const size_t dot = key.rfind('.');
+    const std::string_view section = is_section(key) ? key : key.substr(0, dot == key.npos ? 0 : dot);
+    if (is_section(section))
+        return engine::concat("unknown key '", key, "' (keys of ", section, ": ", section_keys(section), ")");
+    return engine::concat("unknown key '", key, "' (rtdet run --print-config shows every key)");
 }
 
 std::string node_kind(const YAML::Node& n) {
@@ -301,22 +354,19 @@ std::vector<std::string_view> config_keys() {
 }
 
 std::string_view closest_config_key(std::string_view key) {
-    const auto leaf = [](std::string_view k) {
-        const size_t dot = k.rfind('.');
-        return dot == std::string_view::npos ? k : k.substr(dot + 1);
-    };
+    // The closest leaf first (whatever the section: a key in the wrong section, or written without
+    // one, is found by its own name); among equals, the key whose whole name is closest (the section
+    // written counts), then the first in alphabetical order.
     std::string_view best;
-    size_t best_d = SIZE_MAX;
+    size_t best_leaf = SIZE_MAX, best_whole = SIZE_MAX;
     for (const KeySpec& k : kKeys) {
-        // The whole key, or its last part one step further (a key in the wrong section, or written
-        // without one), or a leaf that contains what was written ("iou" -> iou_threshold).
-        size_t d = edit_distance(key, k.key);
-        const std::string_view kl = leaf(k.key), given = leaf(key);
-        d = std::min(d, edit_distance(given, kl) + (kl == k.key && given == key ? 0 : 1));
-        if (given.size() >= 3 && kl.find(given) != std::string_view::npos) d = std::min<size_t>(d, 2);
-        if (d < best_d) {
-            best_d = d;
+        const size_t d = leaf_distance(leaf_of(key), leaf_of(k.key));
+        if (d == SIZE_MAX || d > best_leaf) continue;
+        const size_t whole = edit_distances(key, k.key).whole;
+        if (d < best_leaf || whole < best_whole || (whole == best_whole && k.key < best)) {
             best = k.key;
+            best_leaf = d;
+            best_whole = whole;
         }
     }
     return best;

@@ -85,7 +85,8 @@ bool show_window(const AppConfig& cfg);
 
 // All leaf keys, in file order.
 std::vector<std::string_view> config_keys();
-// The valid key closest to `key` by edit distance (for "did you mean" hints).
+// The valid key closest to `key` (for "did you mean" hints): the closest last part by edit distance
+// (typos, abbreviations, words added), ties to the closest whole key; empty when none is close.
 std::string_view closest_config_key(std::string_view key);
 
 // The effective configuration as YAML (for --print-config).

@@ -52,7 +52,8 @@ PY=/usr/bin/python3
 BUILD_DIR=${BUILD_DIR:-build}
 RTDET=$(realpath "${RTDET:-$BUILD_DIR/app/rtdet}" 2>/dev/null || true)
 [ -x "$RTDET" ] || { echo "faults: rtdet binary not found (set RTDET or BUILD_DIR)" >&2; exit 1; }
-command -v ffmpeg >/dev/null || { echo "faults: SKIPPED: ffmpeg not installed (scripts/setup.sh installs it)" >&2; exit 77; }
+. scripts/require.sh
+command -v ffmpeg >/dev/null || skip_or_fail "faults: ffmpeg not installed (scripts/setup.sh installs it)"
 OUT=$(realpath -m "${OUT_DIR:-out/faults}")
 rm -rf "$OUT"
 mkdir -p "$OUT"

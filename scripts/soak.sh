@@ -13,7 +13,8 @@
 #   RTDET=path/to/rtdet ...                 # that binary (ctest's soak_smoke: 2,000 frames)
 #   SOAK_LD_PRELOAD=lib.so ...              # preloaded into rtdet only (ctest's soak_smoke_catches_leak:
 #                                           # a leaking free(), tests/soak/leak_free.cpp; must FAIL)
-# Exit 77 when the data folder has no video (ctest counts it as skipped).
+# Exit 77 when the data folder has no video (ctest counts it as skipped); exit 1 under CI=true
+# (scripts/require.sh).
 #
 # Output in $OUT_DIR (default out/soak): samples.csv (t_s, rss_kb (VmRSS), anon_kb and file_kb (its
 # RssAnon and RssFile parts), fds, threads, lines), run.jsonl, run.txt.
@@ -28,7 +29,8 @@ MAX_RSS_GROWTH_MB=${MAX_RSS_GROWTH_MB:-8}
 OUT=${OUT_DIR:-out/soak}
 DATA=${RTDET_DATA:-../shared}
 video=$DATA/videos/car-detection.mp4
-[ -f "$video" ] || { echo "soak: $video not found (set RTDET_DATA)" >&2; exit 77; }
+. scripts/require.sh
+[ -f "$video" ] || skip_or_fail "soak: $video not found (set RTDET_DATA)"
 RTDET=${RTDET:-$BUILD_DIR/app/rtdet}
 [ -x "$RTDET" ] || BUILD_DIR=$BUILD_DIR scripts/setup.sh
 cfg=$(scripts/fetch_model.sh)

@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/testing/require.h"
 #include "tests/testing/tensor_compare.h"
 
 namespace app_test {
@@ -37,6 +38,16 @@ inline std::string video_path() { return data_file("videos/car-detection.mp4"); 
 inline std::string small_model() {
     return data_file("models/yolo-fastest/yolo-fastest-1.1_coco/yolo-fastest-1.1.cfg");
 }
+
+// The tests that run the real binary on the sample video with Yolo-Fastest-1.1 (skip, or fail under
+// CI=true: tests/testing/require.h).
+#define SKIP_OR_FAIL_WITHOUT_DATA()                                            \
+    do {                                                                       \
+        if (app_test::video_path().empty() || app_test::small_model().empty()) \
+            RTDET_SKIP_OR_FAIL(                                                \
+                "data folder (../shared or $RTDET_DATA) with the video and "   \
+                "Yolo-Fastest-1.1 not found");                                 \
+    } while (0)
 
 // A fresh, empty folder under the build tree for one test.
 inline fs::path scratch_dir(const std::string& name) {

@@ -102,7 +102,7 @@ TEST(Capture, ListFileResolvesRelativePathsAndSkipsComments) {
 
 TEST(Capture, VideoFileReadsFramesWithTimestamps) {
     const std::string video = app_test::video_path();
-    if (video.empty()) GTEST_SKIP() << "data folder (../shared or $RTDET_DATA) not found";
+    if (video.empty()) RTDET_SKIP_OR_FAIL("data folder (../shared or $RTDET_DATA) not found");
     auto src = app::open_source(app::classify_source(video), {});
     EXPECT_FALSE(src->live());
     EXPECT_EQ(src->frame_count(), 377);
@@ -124,7 +124,7 @@ TEST(Capture, VideoFileReadsFramesWithTimestamps) {
 // pixels), timestamps keep increasing, and the frame count is unknown (-1), like a live source's.
 TEST(Capture, LoopedVideoStartsAgainWithIncreasingTimestamps) {
     const std::string video = app_test::video_path();
-    if (video.empty()) GTEST_SKIP() << "data folder (../shared or $RTDET_DATA) not found";
+    if (video.empty()) RTDET_SKIP_OR_FAIL("data folder (../shared or $RTDET_DATA) not found");
     app::SourceSpec spec = app::classify_source(video);
     spec.loop = true;
     auto src = app::open_source(spec, {});

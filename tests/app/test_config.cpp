@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <utility>
+#include <vector>
 
 #include "app/config.h"
 #include "engine/core/error.h"
@@ -115,6 +117,50 @@ TEST(Config, UnknownKeyNamesItAndSuggestsTheClosest) {
     const std::string misplaced = load_error("model:\n  max_batch: 2\n");
     EXPECT_NE(misplaced.find("did you mean 'pipeline.max_batch'"), std::string::npos) << misplaced;
     EXPECT_EQ(app::closest_config_key("iou"), "detector.iou_threshold");
+}
+
+// What a user meant, written by hand: typos (a swap is one edit), abbreviations, words added, a wrong
+// or misspelt section; a key close to none gets no guess.
+TEST(Config, DidYouMeanIsTheKeyMeant) {
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"detector.conff", "detector.conf_threshold"},  // short, and a letter too many (was detector.nms)
+        {"detector.iou", "detector.iou_threshold"},     // short
+        {"engine.precison", "engine.precision"},        // a letter missing
+        {"pipline.max_batch", "pipeline.max_batch"},    // the section misspelt
+        {"detector.conf_treshold", "detector.conf_threshold"},
+        {"outputs.sohw", "outputs.show"},           // two letters swapped: one edit (plain Levenshtein: two)
+        {"detector.nmss", "detector.nms"},          // a letter too many in a short key
+        {"detector.nms_mode", "detector.nms"},      // a word added
+        {"engine.cache", "engine.plan_cache_dir"},  // one word of the key
+        {"detector.max", "detector.max_detections"},  // same start as pipeline.max_*: same section first
+        {"pipeline.max", "pipeline.max_batch"},       // max_batch, max_frames: the closer whole key
+        {"threads", "engine.threads"},                // no section, exact name (decode_threads too)
+        {"foo.bar", ""},                              // close to nothing
+        {"banana", ""},
+        {"detector.score", ""},
+        {"mode", ""},  // not video_codec's "codec", one edit away: later words must match exactly
+        {"io", ""},    // under 3 characters
+    };
+    for (const auto& [written, meant] : cases) EXPECT_EQ(app::closest_config_key(written), meant) << written;
+}
+
+TEST(Config, UnknownKeyWithoutSuggestionListsWhereTheKeysAre) {
+    AppConfig c;
+    const auto set_error = [&](const std::string& key) {
+        return error_of([&] { app::set_config_key(c, key, "1", "--set"); });
+    };
+    EXPECT_EQ(set_error("detector.conff"),
+              "--set: unknown key 'detector.conff' (did you mean 'detector.conf_threshold'?)");
+    EXPECT_EQ(load_error("detector:\n  conff: 0.3\n"),
+              "test.yaml:2: unknown key 'detector.conff' (did you mean 'detector.conf_threshold'?)");
+    EXPECT_EQ(set_error("detector.score"),
+              "--set: unknown key 'detector.score' (keys of detector: conf_threshold, iou_threshold, nms, "
+              "max_detections)");
+    EXPECT_EQ(set_error("detector"),
+              "--set: unknown key 'detector' (keys of detector: conf_threshold, iou_threshold, nms, "
+              "max_detections)");
+    EXPECT_EQ(load_error("banana: 1\n"),
+              "test.yaml:1: unknown key 'banana' (rtdet run --print-config shows every key)");
 }
 
 // ---- rule: wrong types ----

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "tests/testing/require.h"
 #include "tests/testing/tensor_compare.h"
 
 namespace {
@@ -52,7 +53,7 @@ fs::path temp_dir(const std::string& name) {
 
 TEST(DetectCli, BadFilesWarnAndTheRestIsProcessed) {
     const std::string data = testing_util::data_dir();
-    if (data.empty()) GTEST_SKIP() << "data folder not found";
+    if (data.empty()) RTDET_SKIP_OR_FAIL("data folder (../shared or $RTDET_DATA) not found");
     const fs::path in = temp_dir("detect_in"), out = temp_dir("detect_out");
     fs::copy_file(data + "/images/darknet_samples/dog.jpg", in / "dog.jpg");
     // A JPEG signature followed by junk, a text file, an empty file, a truncated JPEG.
@@ -114,7 +115,7 @@ TEST(DetectCli, MissingDefaultModelSaysWhatToDo) {
 
 TEST(EvalCli, CountsOnACoco128Slice) {
     const std::string data = testing_util::data_dir();
-    if (data.empty()) GTEST_SKIP() << "data folder not found";
+    if (data.empty()) RTDET_SKIP_OR_FAIL("data folder (../shared or $RTDET_DATA) not found");
     const fs::path root = temp_dir("eval_slice");
     fs::create_directories(root / "images");
     fs::create_directories(root / "labels");
@@ -163,7 +164,7 @@ TEST(EvalCli, MissingFoldersAndMalformedLabels) {
     fs::create_directories(root / "images");
     fs::create_directories(root / "labels");
     const std::string data = testing_util::data_dir();
-    if (data.empty()) GTEST_SKIP() << "data folder not found";
+    if (data.empty()) RTDET_SKIP_OR_FAIL("data folder (../shared or $RTDET_DATA) not found");
     fs::copy_file(data + "/images/darknet_samples/dog.jpg", root / "images" / "dog.jpg");
     std::ofstream(root / "labels" / "dog.txt") << "16 0.5 0.5 0.2 0.2\n16 0.5 0.5 0.2\n";
     r = rtdet("eval --images '" + (root / "images").string() + "' --labels '" + (root / "labels").string() +
@@ -177,7 +178,7 @@ TEST(EvalCli, MissingFoldersAndMalformedLabels) {
 // iterations (the JSON counts them all), and the options that take one stream are refused.
 TEST(BenchCli, StreamsRunEveryContext) {
     const std::string data = testing_util::data_dir();
-    if (data.empty()) GTEST_SKIP() << "data folder not found";
+    if (data.empty()) RTDET_SKIP_OR_FAIL("data folder (../shared or $RTDET_DATA) not found");
     const std::string cfg = data + "/models/yolo-fastest/yolo-fastest-1.1_coco/yolo-fastest-1.1.cfg";
     const fs::path dir = temp_dir("bench_streams");
     const Result r = rtdet("bench '" + cfg +

@@ -58,7 +58,7 @@ int in_child_with_file_limit(rlim_t limit_bytes, const std::function<int()>& bod
 const std::vector<std::string> kNames = {"person", "bicycle", "car"};
 
 TEST(Faults, JsonLinesToDevFullIsAnErrorNamingTheFileAndFrame) {
-    if (!fs::exists("/dev/full")) GTEST_SKIP() << "/dev/full not present";
+    if (!fs::exists("/dev/full")) RTDET_SKIP_OR_FAIL("/dev/full not present");
     app::JsonLinesSink sink("/dev/full", kNames);
     try {
         sink.write(frame_with_boxes(0, 2));

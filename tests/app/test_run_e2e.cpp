@@ -23,13 +23,6 @@ namespace {
 namespace fs = std::filesystem;
 using app_test::Process;
 
-#define SKIP_WITHOUT_DATA()                                                              \
-    do {                                                                                 \
-        if (app_test::video_path().empty() || app_test::small_model().empty())           \
-            GTEST_SKIP() << "data folder (../shared or $RTDET_DATA) with the video and " \
-                            "Yolo-Fastest-1.1 not found";                                \
-    } while (0)
-
 std::vector<std::string> rtdet_run(std::vector<std::string> extra) {
     std::vector<std::string> args = {RTDET_EXE,  "run",
                                      "--config", std::string(RTDET_SOURCE_DIR) + "/configs/yolo-fastest.yaml",
@@ -55,7 +48,7 @@ int decoded_frame_count(const std::string& video, cv::Size* size = nullptr, doub
 using app_test::read_json_lines;
 
 TEST(RunVideo, EveryFrameComesOutAsJsonAndVideo) {
-    SKIP_WITHOUT_DATA();
+    SKIP_OR_FAIL_WITHOUT_DATA();
     const fs::path dir = app_test::scratch_dir("run_video");
     const std::string video = app_test::video_path();
     std::string out, err;
@@ -106,7 +99,7 @@ TEST(RunVideo, EveryFrameComesOutAsJsonAndVideo) {
 }
 
 TEST(RunVideo, SigintLeavesAPlayableVideoAndASummary) {
-    SKIP_WITHOUT_DATA();
+    SKIP_OR_FAIL_WITHOUT_DATA();
     const fs::path dir = app_test::scratch_dir("run_sigint");
     // --realtime: 12.5 frames a second, so the run is surely in the middle when interrupted.
     Process p(rtdet_run({"--headless", "--realtime", "--source", app_test::video_path(), "-o",
@@ -131,7 +124,7 @@ TEST(RunVideo, SigintLeavesAPlayableVideoAndASummary) {
 }
 
 TEST(RunImages, BadFilesAreReportedByNameAndTheRestProcessed) {
-    SKIP_WITHOUT_DATA();
+    SKIP_OR_FAIL_WITHOUT_DATA();
     const std::string dog = app_test::data_file("images/darknet_samples/dog.jpg");
     const std::string person = app_test::data_file("images/darknet_samples/person.jpg");
     ASSERT_FALSE(dog.empty());
@@ -168,7 +161,7 @@ TEST(RunImages, BadFilesAreReportedByNameAndTheRestProcessed) {
 }
 
 TEST(RunConfig, BadConfigsFailWithOneLineNamingTheKey) {
-    SKIP_WITHOUT_DATA();  // the default config's $DATA paths must expand
+    SKIP_OR_FAIL_WITHOUT_DATA();  // the default config's $DATA paths must expand
     const fs::path dir = app_test::scratch_dir("run_bad_config");
     std::ofstream(dir / "bad.yaml") << "detector:\n  conf_threshold: 0.3\n  nms_mode: agnostic\n";
     struct Case {
@@ -178,6 +171,8 @@ TEST(RunConfig, BadConfigsFailWithOneLineNamingTheKey) {
     const std::vector<Case> cases = {
         {{"--config", (dir / "bad.yaml").string()},
          "bad.yaml:3: unknown key 'detector.nms_mode' (did you mean 'detector.nms'?)"},
+        {{"--set", "detector.conff=0.3"},
+         "--set: unknown key 'detector.conff' (did you mean 'detector.conf_threshold'?)"},
         {{"--conf", "1.5"}, "--conf (detector.conf_threshold): must be a number in (0, 1] (got '1.5')"},
         {{"--queue-depth", "two"},
          "--queue-depth (pipeline.queue_depth): expected an integer in [1, 256] (got 'two')"},
@@ -203,7 +198,7 @@ TEST(RunConfig, BadConfigsFailWithOneLineNamingTheKey) {
 // The OpenCV DNN peer of bench_app.sh runs the same pipeline: on the same image it must find the same
 // objects (same preprocessing, decode and NMS; only the network runtime differs).
 TEST(RunPeer, OpenCvPeerFindsWhatRtdetFinds) {
-    SKIP_WITHOUT_DATA();
+    SKIP_OR_FAIL_WITHOUT_DATA();
     const std::string dog = app_test::data_file("images/darknet_samples/dog.jpg");
     const fs::path dir = app_test::scratch_dir("run_peer");
     std::vector<std::vector<nlohmann::json>> dets;
@@ -246,9 +241,9 @@ int free_udp_port() {
 }
 
 TEST(RunLive, UdpStreamIsReadLiveAndReconnectsAfterTheSenderRestarts) {
-    SKIP_WITHOUT_DATA();
+    SKIP_OR_FAIL_WITHOUT_DATA();
     if (!app_test::have_program("ffmpeg"))
-        GTEST_SKIP() << "ffmpeg not installed (scripts/setup.sh installs it)";
+        RTDET_SKIP_OR_FAIL("ffmpeg not installed (scripts/setup.sh installs it)");
     const fs::path dir = app_test::scratch_dir("run_udp");
     const std::string url = "udp://127.0.0.1:" + std::to_string(free_udp_port());
     // The real video, looped, at its own rate; MPEG-2 with a short GOP so a receiver that joins or
@@ -310,9 +305,9 @@ TEST(RunLive, UdpStreamIsReadLiveAndReconnectsAfterTheSenderRestarts) {
 }
 
 TEST(RunWindow, ShowsDetectionsUnderXvfb) {
-    SKIP_WITHOUT_DATA();
+    SKIP_OR_FAIL_WITHOUT_DATA();
     if (!app_test::have_program("xvfb-run") || !app_test::have_program("ffmpeg"))
-        GTEST_SKIP() << "xvfb-run or ffmpeg not installed (scripts/setup.sh installs them)";
+        RTDET_SKIP_OR_FAIL("xvfb-run or ffmpeg not installed (scripts/setup.sh installs them)");
     const fs::path dir = app_test::scratch_dir("run_window");
     // Inside the virtual display: start rtdet with the window, wait until frames flow, take a
     // screenshot of the whole screen with ffmpeg's x11grab, then stop rtdet with SIGINT.

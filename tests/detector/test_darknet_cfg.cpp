@@ -9,6 +9,7 @@
 
 #include "detector/darknet/cfg_parser.h"
 #include "engine/core/error.h"
+#include "tests/testing/require.h"
 #include "tests/testing/tensor_compare.h"
 
 namespace {
@@ -56,7 +57,7 @@ int count_type(const DarknetModel& m, DarknetLayerType t) {
 
 TEST(DarknetCfg, Yolov3MatchesOfficialWeightsSize) {
     const std::string cfg = shared_file("models/darknet_cfg/yolov3.cfg");
-    if (cfg.empty()) GTEST_SKIP() << "data dir (../shared or $RTDET_DATA) missing: yolov3.cfg";
+    if (cfg.empty()) RTDET_SKIP_OR_FAIL("data dir (../shared or $RTDET_DATA) missing: yolov3.cfg");
     const DarknetModel m = detector::parse_cfg(cfg);
     EXPECT_EQ(m.width, 608);
     EXPECT_EQ(m.height, 608);
@@ -85,7 +86,7 @@ TEST(DarknetCfg, Yolov3MatchesOfficialWeightsSize) {
 
 TEST(DarknetCfg, Yolov3TinyMatchesOfficialWeightsSize) {
     const std::string cfg = shared_file("models/darknet_cfg/yolov3-tiny.cfg");
-    if (cfg.empty()) GTEST_SKIP() << "data dir missing: yolov3-tiny.cfg";
+    if (cfg.empty()) RTDET_SKIP_OR_FAIL("data dir (../shared or $RTDET_DATA) missing: yolov3-tiny.cfg");
     const DarknetModel m = detector::parse_cfg(cfg);
     ASSERT_EQ(m.layers.size(), 24u);
     EXPECT_EQ(detector::darknet_param_count(m), (35434956 - 20) / 4);
@@ -103,7 +104,7 @@ TEST(DarknetCfg, Yolov3TinyMatchesOfficialWeightsSize) {
 
 TEST(DarknetCfg, Yolov4TinyRouteGroups) {
     const std::string cfg = shared_file("models/darknet_cfg/yolov4-tiny.cfg");
-    if (cfg.empty()) GTEST_SKIP() << "data dir missing: yolov4-tiny.cfg";
+    if (cfg.empty()) RTDET_SKIP_OR_FAIL("data dir (../shared or $RTDET_DATA) missing: yolov4-tiny.cfg");
     const DarknetModel m = detector::parse_cfg(cfg);
     EXPECT_EQ(detector::darknet_param_count(m), (24251276 - 20) / 4);
     const auto& split = m.layers[3];  // route layers=-1 groups=2 group_id=1 of a 64-channel conv
@@ -127,7 +128,7 @@ TEST(DarknetCfg, YoloFastestParamCountsMatchTheirWeights) {
     };
     for (const auto& [rel, params] : models) {
         const std::string cfg = shared_file(rel);
-        if (cfg.empty()) GTEST_SKIP() << "data dir missing: " << rel;
+        if (cfg.empty()) RTDET_SKIP_OR_FAIL("data dir (../shared or $RTDET_DATA) missing: " << rel);
         const DarknetModel m = detector::parse_cfg(cfg);
         EXPECT_EQ(detector::darknet_param_count(m), params) << rel;
         EXPECT_EQ(count_type(m, DarknetLayerType::Yolo), 2) << rel;

@@ -12,6 +12,7 @@
 #include "detector/darknet/darknet_to_onnx.h"
 #include "detector/darknet/darknet_weights.h"
 #include "engine/core/error.h"
+#include "tests/testing/require.h"
 #include "tests/testing/tensor_compare.h"
 
 namespace {
@@ -145,7 +146,7 @@ TEST_F(DarknetWeights, WeightsOfAnotherCfgAreRejected) {
     const std::string fastest =
         testing_util::data_dir() + "/models/yolo-fastest/yolo-fastest-1.1_coco/yolo-fastest-1.1.weights";
     if (!fs::exists(v3) || !fs::exists(fastest))
-        GTEST_SKIP() << "data dir (../shared or $RTDET_DATA) missing";
+        RTDET_SKIP_OR_FAIL("data dir (../shared or $RTDET_DATA) missing");
     const auto model = detector::parse_cfg(v3);
     const std::string msg = error_of([&] { detector::read_darknet_weights(fastest, model); });
     EXPECT_CONTAINS(msg, "expected 35434956 bytes");
@@ -155,7 +156,7 @@ TEST_F(DarknetWeights, WeightsOfAnotherCfgAreRejected) {
 TEST_F(DarknetWeights, RealYoloFastestWeightsLoad) {
     const std::string base =
         testing_util::data_dir() + "/models/yolo-fastest/yolo-fastest-1.1_coco/yolo-fastest-1.1";
-    if (!fs::exists(base + ".weights")) GTEST_SKIP() << "data dir (../shared or $RTDET_DATA) missing";
+    if (!fs::exists(base + ".weights")) RTDET_SKIP_OR_FAIL("data dir (../shared or $RTDET_DATA) missing");
     const auto model = detector::parse_cfg(base + ".cfg");
     const auto w = detector::read_darknet_weights(base + ".weights", model);
     EXPECT_EQ(w.major, 0);

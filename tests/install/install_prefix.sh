@@ -1,16 +1,13 @@
 #!/usr/bin/env bash
 # ctest's install_prefix: cmake --install BUILD_DIR into a fresh temporary prefix, check_install.py on
 # it (the source and build trees forbidden), then the prefix is removed. Exit 77 (skip) when the data
-# folder's model or image is missing; under CI=true that is a failure.
+# folder's model or image is missing; under CI=true that is a failure (scripts/require.sh).
 #   install_prefix.sh SOURCE_DIR BUILD_DIR MODEL IMAGE
 set -euo pipefail
 src=$1 build=$2 model=$3 image=$4
+. "$src/scripts/require.sh"
 for f in "$model" "$image"; do
-  if [ ! -f "$f" ]; then
-    echo "install_prefix: $f not found (the data folder: ../shared or \$RTDET_DATA)" >&2
-    [ "${CI:-}" = true ] && exit 1
-    exit 77
-  fi
+  [ -f "$f" ] || skip_or_fail "install_prefix: $f not found (the data folder: ../shared or \$RTDET_DATA)"
 done
 prefix=$(mktemp -d "${TMPDIR:-/tmp}/rtdet-prefix-XXXXXX")
 trap 'rm -rf "$prefix"' EXIT

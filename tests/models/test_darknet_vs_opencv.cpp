@@ -26,6 +26,7 @@
 #include "engine/backends/cpu/cpu_backend.h"
 #include "engine/plan/builder.h"
 #include "engine/runtime/runtime.h"
+#include "tests/testing/require.h"
 #include "tests/testing/tensor_compare.h"
 
 namespace {
@@ -149,7 +150,7 @@ std::vector<std::string> head_names(const Prepared& p) {
 
 void darknet_vs_onnx(const ModelCase& mc, double min_ref, double max_ref) {
     const Prepared p = prepare(mc);
-    if (p.cfg.empty()) GTEST_SKIP() << "data dir (../shared or $RTDET_DATA) missing: " << mc.cfg;
+    if (p.cfg.empty()) RTDET_SKIP_OR_FAIL("data dir (../shared or $RTDET_DATA) missing: " << mc.cfg);
     const cv::Mat blob = dog_blob(p.size);
     cv::dnn::Net dk = cv::dnn::readNetFromDarknet(p.cfg, p.weights);
     cv::dnn::Net ox = cv::dnn::readNetFromONNX(p.onnx);
@@ -173,7 +174,7 @@ void darknet_vs_onnx(const ModelCase& mc, double min_ref, double max_ref) {
 
 void engine_vs_onnx(const ModelCase& mc, const std::string& device, engine::Precision precision) {
     const Prepared p = prepare(mc);
-    if (p.cfg.empty()) GTEST_SKIP() << "data dir (../shared or $RTDET_DATA) missing: " << mc.cfg;
+    if (p.cfg.empty()) RTDET_SKIP_OR_FAIL("data dir (../shared or $RTDET_DATA) missing: " << mc.cfg);
     const cv::Mat blob = dog_blob(p.size);
     cv::dnn::Net ox = cv::dnn::readNetFromONNX(p.onnx);
 

@@ -21,6 +21,7 @@
 #include "detector/detector.h"
 #include "detector/nms.h"
 #include "detector/preprocess.h"
+#include "tests/testing/require.h"
 #include "tests/testing/tensor_compare.h"
 
 namespace {
@@ -97,7 +98,8 @@ int count_unmatched(const std::vector<detector::Detection>& a, const std::vector
 }  // namespace
 
 TEST(DetectVsOpenCv, SameDetectionsAsOpenCvDarknetDecode) {
-    if (testing_util::data_dir().empty()) GTEST_SKIP() << "data folder not found";
+    if (testing_util::data_dir().empty())
+        RTDET_SKIP_OR_FAIL("data folder (../shared or $RTDET_DATA) not found");
     const std::string cfg = data(std::string(kModelDir) + "yolo-fastest-1.1-xl.cfg");
     const std::string weights = data(std::string(kModelDir) + "yolo-fastest-1.1-xl.weights");
     detector::Detector det(xl_config(detector::ResizePolicy::Stretch));
@@ -123,7 +125,8 @@ TEST(DetectVsOpenCv, SameDetectionsAsOpenCvDarknetDecode) {
 }
 
 TEST(DetectVsOpenCv, DarknetResizeFindsDogBicycleTruck) {
-    if (testing_util::data_dir().empty()) GTEST_SKIP() << "data folder not found";
+    if (testing_util::data_dir().empty())
+        RTDET_SKIP_OR_FAIL("data folder (../shared or $RTDET_DATA) not found");
     detector::Detector det(xl_config(std::nullopt));
     EXPECT_EQ(det.resize_policy(), detector::ResizePolicy::Darknet);  // from the converted model's metadata
     const cv::Mat img = cv::imread(data("images/darknet_samples/dog.jpg"));

@@ -22,6 +22,7 @@
 #include "detector/detector.h"
 #include "detector/yolo_decode.h"
 #include "engine/backends/cuda/cuda_util.h"
+#include "tests/testing/require.h"
 #include "tests/testing/tensor_compare.h"
 #include "tests/testing/test_image.h"
 
@@ -365,7 +366,8 @@ class GpuDetector : public ::testing::TestWithParam<ResizePolicy> {
 
 TEST_P(GpuDetector, MatchesHostPathAndCpu) {
     const std::string cfg = yolo_fastest_cfg();
-    if (cfg.empty()) GTEST_SKIP() << "Yolo-Fastest-1.1 cfg/weights not in the data folder ($RTDET_DATA)";
+    if (cfg.empty())
+        RTDET_SKIP_OR_FAIL("Yolo-Fastest-1.1 cfg/weights not in the data folder (../shared or $RTDET_DATA)");
     const fs::path cache = fs::temp_directory_path() / ("rtdet_detector_cuda_" + std::to_string(::getpid()));
     detector::DetectorConfig c;
     c.model = cfg;

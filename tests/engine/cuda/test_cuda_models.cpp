@@ -14,6 +14,7 @@
 #include "tests/engine/cuda/cuda_test_util.h"
 #include "tests/testing/build_options.h"
 #include "tests/testing/graph_builder.h"
+#include "tests/testing/require.h"
 
 namespace {
 
@@ -109,7 +110,8 @@ std::string yolo_fastest_onnx() {
 TEST_P(CudaModels, YoloFastestMatchesReference) {
     const Precision prec = GetParam();
     const std::string onnx = yolo_fastest_onnx();
-    if (onnx.empty()) GTEST_SKIP() << "Yolo-Fastest cfg/weights not in the data folder ($RTDET_DATA)";
+    if (onnx.empty())
+        RTDET_SKIP_OR_FAIL("Yolo-Fastest cfg/weights not in the data folder (../shared or $RTDET_DATA)");
     const engine::Plan ref_plan = engine::build_plan_from_onnx(onnx, reference_options(2));
     const engine::Plan plan = engine::build_plan_from_onnx(onnx, cuda_options(prec, 2));
     auto ref_ctx = engine::Engine::load(ref_plan)->create_context();
