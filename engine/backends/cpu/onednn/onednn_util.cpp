@@ -48,6 +48,11 @@ bool cpu_has_bf16() {
     return isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
 }
 
+bool cpu_has_avx512_core() {
+    const auto isa = dnnl::get_effective_cpu_isa();
+    return isa == dnnl::cpu_isa::avx512_core || isa == dnnl::cpu_isa::avx512_core_vnni || cpu_has_bf16();
+}
+
 void set_threads(int threads) { omp_set_num_threads(threads > 0 ? threads : omp_get_num_procs()); }
 
 dnnl::memory::data_type to_dnnl(DataType dt) {

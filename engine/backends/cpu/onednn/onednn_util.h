@@ -35,6 +35,9 @@ const dnnl::engine& cpu_engine();
 std::string cpu_isa_name();
 // Whether oneDNN runs BF16 natively here (AVX512-BF16 or AMX).
 bool cpu_has_bf16();
+// Whether oneDNN runs AVX-512 kernels here (16 floats a register: the native width of the Blocked16
+// layout; below it, oneDNN's convolutions on nChw16c data fall back to slow generic code).
+bool cpu_has_avx512_core();
 // Sets the OpenMP thread count for primitives created and run by this thread (0: all cores).
 void set_threads(int threads);
 
