@@ -120,8 +120,8 @@ DataType reduced_type(Precision p, const Graph& g, const std::vector<NodeId>& or
 
 namespace {
 
-// The activation layouts to try: the forced one, or every layout the plan's backends offer
-// (Plain when none does).
+// The activation layouts to try: the forced one, or every layout the plan's backends offer for
+// `auto` (Plain when none does).
 std::vector<Layout> layout_candidates(const BuildOptions& options, const Graph& g,
                                       const std::vector<std::unique_ptr<Backend>>& backends) {
     if (options.layout != "auto") return {layout_from_name(options.layout)};
@@ -131,7 +131,7 @@ std::vector<Layout> layout_candidates(const BuildOptions& options, const Graph& 
         for (NodeId n = 0; n < g.num_nodes() && !used; ++n)
             used = !g.node(n).dead && g.node(n).backend == b->name();
         if (!used) continue;
-        for (Layout l : b->activation_layouts())
+        for (Layout l : b->auto_layouts())
             if (std::find(out.begin(), out.end(), l) == out.end()) out.push_back(l);
     }
     if (out.empty()) out.push_back(Layout::Plain);

@@ -52,10 +52,14 @@ class Backend {
                                                   std::span<const Tensor> packed) = 0;
 
     // Activation layouts (engine/ir/layout.h) besides Plain that this backend can keep its 4-D
-    // values in, best first. The builder picks one per plan (timing the candidates) for the backends
-    // that list it; the nodes then write their 4-D runtime outputs in it, and Reorder nodes convert
-    // where a consumer reads another layout. Empty (the default): Plain only.
+    // values in, best first. The builder picks one per plan for the backends that list it (a forced
+    // `BuildOptions::layout`, or the fastest of auto_layouts()); the nodes then write their 4-D
+    // runtime outputs in it, and Reorder nodes convert where a consumer reads another layout.
+    // Empty (the default): Plain only.
     virtual std::vector<Layout> activation_layouts() const { return {}; }
+    // The layouts `layout = auto` times: those of activation_layouts() worth trying on this machine
+    // (a layout with only slow kernels here is left out, so that timing it costs no build time).
+    virtual std::vector<Layout> auto_layouts() const { return activation_layouts(); }
     // The layout node `n` reads input `slot` in when the plan's layout for this backend is `act`.
     // Default: `act` for 4-D runtime inputs, Plain for everything else.
     virtual Layout input_layout(const Graph& g, NodeId n, size_t slot, Layout act) const {

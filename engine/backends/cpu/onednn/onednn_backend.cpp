@@ -39,11 +39,12 @@ class OneDnnBackend final : public Backend {
         return dt == DataType::BF16 && cpu_has_bf16() && supports(g, n, nullptr);
     }
 
-    // Blocked16 only where oneDNN has AVX-512 kernels: on an AVX2-only CPU (AMD EPYC, 2026-12-03)
-    // YOLOv3-tiny-416 ran in 55 ms as NHWC and 87 s as Blocked16 (generic code), and timing that
-    // candidate made `rtdet build` take 6 minutes. A forced `layout = blocked16` still builds there.
-    std::vector<Layout> activation_layouts() const override {
-        if (cpu_has_avx512_core()) return {Layout::NHWC, Layout::Blocked16};
+    std::vector<Layout> activation_layouts() const override { return {Layout::NHWC, Layout::Blocked16}; }
+    // Blocked16 is timed only where oneDNN has AVX-512 kernels: on an AVX2-only CPU (AMD EPYC,
+    // 2026-12-03) YOLOv3-tiny-416 ran in 55 ms as NHWC and 87 s as Blocked16 (generic code), and timing
+    // that candidate made `rtdet build` take 6 minutes. A forced `layout = blocked16` still builds.
+    std::vector<Layout> auto_layouts() const override {
+        if (cpu_has_avx512_core()) return activation_layouts();
         return {Layout::NHWC};
     }
 
