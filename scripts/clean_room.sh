@@ -131,7 +131,7 @@ deb_check() {
     && cd /tmp && rtdet --version && rtdet detect --model $model $image --out /tmp/det --json /tmp/det.json \
     && grep -q '\"class\": *\"dog\"' /tmp/det.json && echo 'clean_room: rtdet detect from the .deb found the dog'" || return $?
   in_root "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends /work/debs/librtdet-dev_*.deb \
-    cmake g++ make libopencv-imgcodecs-dev python3 strace \
+    cmake g++ make libopencv-dev python3 strace \
     && python3 tests/install/check_install.py --prefix /usr --model $model --image $image"
 }
 
