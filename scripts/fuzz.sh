@@ -16,7 +16,8 @@
 # ctest from then on). Exit status 1 when any was found, or (CI=true: scripts/require.sh) when
 # fuzz_darknet_weights_real has no real weights to start from.
 # Environment: JOBS (build jobs, default nproc), RTDET_DATA (data folder, default ../shared),
-# BUILD_DIR (default build-fuzz).
+# BUILD_DIR (default build-fuzz), FORK (libFuzzer worker processes per target, default 1; more: its
+# fork mode, findings kept and the run continued).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -112,20 +113,24 @@ for t in "${TARGETS[@]}"; do
   for s in "${seeds[@]}"; do [ -d "$s" ] && existing+=("$s"); done
   log=$WORK/$t.log
   echo "fuzz: $t for ${SECS}s (max_len $max_len, log $log)"
+  fork=()
+  [ "${FORK:-1}" -gt 1 ] && fork=(-fork="$FORK" -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
   set +e
-  env "${env[@]}" "${NICE[@]}" "$BIN/$bin" -max_total_time="$SECS" -max_len="$max_len" -timeout=20 \
+  env "${env[@]}" "${NICE[@]}" "$BIN/$bin" "${fork[@]}" -max_total_time="$SECS" -max_len="$max_len" -timeout=20 \
     -rss_limit_mb=2048 -use_value_profile=1 -print_final_stats=1 -artifact_prefix="$artifacts/" "${dict[@]}" \
     "$corpus" "${existing[@]}" \
     > "$log" 2>&1
   rc=$?
   set -e
-  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
-  if [ -z "$execs" ]; then  # killed before the final stats: the last progress line
+  execs=""
+  [ ${#fork[@]} = 0 ] && execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
+  if [ -z "$execs" ]; then  # fork mode, or killed before the final stats: the last progress line
     execs=$(grep -oE '^#[0-9]+' "$log" | tail -1 | tr -d '#')
   fi
-  corp=$(grep -oE 'corp: [0-9]+/[0-9]+[a-zA-Z]*' "$log" | tail -1 | sed 's/corp: //')
+  corp=$(grep -oE 'corp: [0-9]+(/[0-9]+[a-zA-Z]*)?' "$log" | tail -1 | sed 's/corp: //')
   # coverage from the last status line ("#N DONE cov: C ft: F corp: ..."): edges and features
-  last=$(grep -E '^#[0-9]+[[:space:]].*cov: ' "$log" | tail -1 || true)
+  # (fork mode writes "#N: cov: ...")
+  last=$(grep -E '^#[0-9]+:?[[:space:]].*cov: ' "$log" | tail -1 || true)
   cov=$(echo "$last" | grep -oE 'cov: [0-9]+' | grep -oE '[0-9]+' || true)
   ft=$(echo "$last" | grep -oE 'ft: [0-9]+' | grep -oE '[0-9]+' || true)
   crashes=0
