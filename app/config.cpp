@@ -358,6 +358,11 @@ std::string_view closest_config_key(std::string_view key) {
     // one, is found by its own name); among equals, the key whose whole name is closest (the section
     // written counts), then the first in alphabetical order.
     std::string_view best;
+    // No key's leaf is longer than 20 characters, so a leaf written 3 times that long is no typo of
+    // one; and the edit distances cost its length times each key's (a fuzzed config with a
+    // kilobyte-long key spent milliseconds here per key).
+    constexpr size_t kMaxLeafToMatch = 60;
+    if (leaf_of(key).size() > kMaxLeafToMatch) return best;
     size_t best_leaf = SIZE_MAX, best_whole = SIZE_MAX;
     for (const KeySpec& k : kKeys) {
         const size_t d = leaf_distance(leaf_of(key), leaf_of(k.key));

@@ -140,6 +140,9 @@ TEST(Config, DidYouMeanIsTheKeyMeant) {
         {"detector.score", ""},
         {"mode", ""},  // not video_codec's "codec", one edit away: later words must match exactly
         {"io", ""},    // under 3 characters
+        // a key's leaf with words added, up to 60 characters; longer (a fuzzed key): no suggestion
+        {"detector.conf_threshold" + std::string(40, 'x'), "detector.conf_threshold"},
+        {"detector.conf_threshold" + std::string(50, 'x'), ""},
     };
     for (const auto& [written, meant] : cases) EXPECT_EQ(app::closest_config_key(written), meant) << written;
 }
