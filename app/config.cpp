@@ -477,39 +477,59 @@ void validate_config(const AppConfig& cfg) {
     }
 }
 
+// A string value for config_to_yaml: plain where YAML reads it back as written, else double-quoted
+// with escapes (control characters, line breaks, spaces at either end). yaml-cpp's emitter writes a
+// value ending in '\r' plain, and the '\n' after it makes a CRLF line break on reading: one
+// character lost (found by fuzz_yaml_config).
+namespace {
+
+struct YamlText {
+    const std::string& s;
+};
+YamlText yaml_text(const std::string& s) { return {s}; }
+YAML::Emitter& operator<<(YAML::Emitter& out, YamlText t) {
+    bool quote = !t.s.empty() && (std::isspace(static_cast<unsigned char>(t.s.front())) ||
+                                  std::isspace(static_cast<unsigned char>(t.s.back())));
+    for (const char ch : t.s) quote = quote || static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f;
+    if (quote) out << YAML::DoubleQuoted;
+    return out << t.s;
+}
+
+}  // namespace
+
 std::string config_to_yaml(const AppConfig& c) {
     YAML::Emitter out;
     out.SetFloatPrecision(6);
     out << YAML::BeginMap;
     out << YAML::Key << "model" << YAML::Value << YAML::BeginMap;
-    out << YAML::Key << "path" << YAML::Value << c.model << YAML::Key << "names" << YAML::Value << c.names;
+    out << YAML::Key << "path" << YAML::Value << yaml_text(c.model) << YAML::Key << "names" << YAML::Value << yaml_text(c.names);
     out << YAML::Key << "input_width" << YAML::Value << c.input_width << YAML::Key << "input_height"
         << YAML::Value << c.input_height;
-    out << YAML::Key << "resize" << YAML::Value << c.resize << YAML::Key << "pad_value" << YAML::Value
+    out << YAML::Key << "resize" << YAML::Value << yaml_text(c.resize) << YAML::Key << "pad_value" << YAML::Value
         << c.pad_value;
     out << YAML::Key << "random_weights" << YAML::Value << c.random_weights << YAML::EndMap;
     out << YAML::Key << "detector" << YAML::Value << YAML::BeginMap;
     out << YAML::Key << "conf_threshold" << YAML::Value << c.conf_threshold << YAML::Key << "iou_threshold"
         << YAML::Value << c.iou_threshold;
-    out << YAML::Key << "nms" << YAML::Value << c.nms << YAML::Key << "max_detections" << YAML::Value
+    out << YAML::Key << "nms" << YAML::Value << yaml_text(c.nms) << YAML::Key << "max_detections" << YAML::Value
         << c.max_detections << YAML::EndMap;
     out << YAML::Key << "engine" << YAML::Value << YAML::BeginMap;
-    out << YAML::Key << "device" << YAML::Value << c.device << YAML::Key << "precision" << YAML::Value
-        << c.precision;
+    out << YAML::Key << "device" << YAML::Value << yaml_text(c.device) << YAML::Key << "precision" << YAML::Value
+        << yaml_text(c.precision);
     out << YAML::Key << "threads" << YAML::Value << c.threads << YAML::Key << "plan_cache_dir" << YAML::Value
-        << c.plan_cache_dir << YAML::Key << "peer" << YAML::Value << c.peer << YAML::EndMap;
-    out << YAML::Key << "source" << YAML::Value << c.source;
+        << yaml_text(c.plan_cache_dir) << YAML::Key << "peer" << YAML::Value << yaml_text(c.peer) << YAML::EndMap;
+    out << YAML::Key << "source" << YAML::Value << yaml_text(c.source);
     out << YAML::Key << "outputs" << YAML::Value << YAML::BeginMap;
-    out << YAML::Key << "video" << YAML::Value << c.outputs.video << YAML::Key << "video_codec" << YAML::Value
-        << c.outputs.video_codec;
-    out << YAML::Key << "images_dir" << YAML::Value << c.outputs.images_dir << YAML::Key << "json"
-        << YAML::Value << c.outputs.json;
+    out << YAML::Key << "video" << YAML::Value << yaml_text(c.outputs.video) << YAML::Key << "video_codec" << YAML::Value
+        << yaml_text(c.outputs.video_codec);
+    out << YAML::Key << "images_dir" << YAML::Value << yaml_text(c.outputs.images_dir) << YAML::Key << "json"
+        << YAML::Value << yaml_text(c.outputs.json);
     out << YAML::Key << "show" << YAML::Value
         << (c.outputs.show < 0 ? "auto"
             : c.outputs.show   ? "true"
                                : "false");
-    out << YAML::Key << "snapshot_dir" << YAML::Value << c.outputs.snapshot_dir << YAML::Key << "summary_json"
-        << YAML::Value << c.outputs.summary_json << YAML::EndMap;
+    out << YAML::Key << "snapshot_dir" << YAML::Value << yaml_text(c.outputs.snapshot_dir) << YAML::Key << "summary_json"
+        << YAML::Value << yaml_text(c.outputs.summary_json) << YAML::EndMap;
     out << YAML::Key << "pipeline" << YAML::Value << YAML::BeginMap;
     out << YAML::Key << "queue_depth" << YAML::Value << c.queue_depth << YAML::Key << "max_batch"
         << YAML::Value << c.max_batch;

@@ -256,6 +256,25 @@ TEST(Config, PrintedConfigLoadsBackTheSame) {
     EXPECT_FLOAT_EQ(b.conf_threshold, 0.125f);
 }
 
+TEST(Config, PrintedStringsWithLineBreaksAndEdgeSpacesLoadBackAsWritten) {
+    // fuzz_yaml_config's finding: a value ending in carriage returns was printed plain, and its last
+    // '\r' and the line's '\n' read back as one CRLF line break (one character lost).
+    const std::vector<std::string> values = {"x\r\r\r", "a\rb\r", "a\n\n\nb", "line\n", " lead",
+                                             "trail ", "tab\tin", "bell\a"};
+    for (const std::string& v : values) {
+        AppConfig a;
+        a.model = v;
+        a.outputs.json = v;
+        AppConfig b;
+        app::load_config_text(app::config_to_yaml(a), "printed", b);
+        EXPECT_EQ(b.model, v);
+        EXPECT_EQ(b.outputs.json, v);
+    }
+    AppConfig plain;
+    plain.model = "m.onnx";
+    EXPECT_NE(app::config_to_yaml(plain).find("path: m.onnx\n"), std::string::npos);  // still unquoted
+}
+
 // ---- rule: files not found ----
 
 TEST(Config, MissingFilesAreNamed) {
