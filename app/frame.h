@@ -59,13 +59,22 @@ inline detector::ImageView image_view(const FrameImage& img) {
 }
 
 struct Frame {
-    int64_t index = 0;           // 0-based count of frames read from the source (live: gaps are drops)
+    int stream = 0;                   // the stream's index (its position in the source list)
+    const std::string* stream_name = nullptr;  // the stream's name (owned by the pipeline; never null in a run)
+    int64_t index = 0;           // 0-based count of frames read from this stream (live: gaps are drops)
     double timestamp_ms = 0;     // source timestamp (video position; live: ms since the source opened)
     Clock::time_point captured;  // when the capture stage finished reading it (end-to-end start)
     FrameImage image;            // BGR; annotated in place by the output stage (OpenCV build)
     std::string name;            // image sources: the file; empty for video
     std::vector<detector::Detection> detections;
     detector::StageTimes times;  // this frame's share of its batch's stage times
+    double wall_clock_ms = 0;    // system clock (ms since the Unix epoch) when it was captured
+
+    // The stream's name, or "" outside a run.
+    const std::string& stream_label() const {
+        static const std::string none;
+        return stream_name ? *stream_name : none;
+    }
 };
 
 }  // namespace app
