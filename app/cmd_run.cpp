@@ -1,6 +1,13 @@
 // rtdet run: the real-time app. Source -> detector -> window / video / images / JSON lines, with FPS
 // and per-stage latency. Configuration from configs/*.yaml; every flag overrides its key.
+#include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
 
 #include <array>
 #include <cstdio>
@@ -12,9 +19,11 @@
 #include "app/commands.h"
 #include "app/config.h"
 #include "app/pipeline.h"
+#include "app/stream_sinks.h"
 #include "engine/core/error.h"
 
 namespace app {
+namespace fs = std::filesystem;
 namespace {
 
 struct FlagKey {
@@ -26,7 +35,6 @@ struct FlagKey {
 
 // clang-format off
 constexpr FlagKey kFlags[] = {
-    {"--source",                "source",                  "SOURCE",    "Camera index, /dev/videoN, video file, rtsp/http(s)/udp URL, folder, glob, .txt list, or image"},
     {"--model",                 "model.path",              "FILE",      "ONNX model, darknet .cfg (.weights beside it) or .plan"},
     {"--names",                 "model.names",             "FILE",      "Class names file, one per line"},
     {"--width",                 "model.input_width",       "INT",       "Network input width (0: the model's; a darknet .cfg is converted at it)"},
@@ -50,7 +58,11 @@ constexpr FlagKey kFlags[] = {
     {"--snapshot-dir",          "outputs.snapshot_dir",    "DIR",       "Where the window's s key saves snapshots"},
     {"--summary-json",          "outputs.summary_json",    "FILE",      "Write the end-of-run summary as JSON here"},
     {"--queue-depth",           "pipeline.queue_depth",    "INT",       "Frames queued between stages"},
-    {"--max-batch",             "pipeline.max_batch",      "INT",       "Files and folders: frames per inference batch"},
+    {"--max-batch",             "pipeline.max_batch",      "INT",       "Frames per inference batch, taken across streams"},
+    {"--batch-timeout-ms",      "pipeline.batch_timeout_ms", "MS",      "A batch not full waits this long after its first frame (0: what is ready)"},
+    {"--inference-workers",     "pipeline.inference_workers", "INT",    "Batches in flight, each on its own context (0: 1 on CPU, 2 on cuda)"},
+    {"--fps",                   "pipeline.fps",            "FPS",       "Play files at this rate as live cameras (newest frame, drops counted)"},
+    {"--shard",                 "pipeline.shard",          "I/N",       "Run only the streams whose index % N == I (one list, several processes)"},
     {"--max-frames",            "pipeline.max_frames",     "INT",       "Stop after this many frames (0: all)"},
     {"--decode-threads",        "pipeline.decode_threads", "INT",       "Files and folders: threads decoding images ahead (order kept)"},
     {"--reconnect-attempts",    "reconnect.attempts",      "INT",       "Live sources: reopen attempts after a loss (0: none)"},
@@ -62,17 +74,170 @@ constexpr FlagKey kFlags[] = {
 
 }  // namespace
 
+// ---- rtdet run ----
+
+namespace {
+
+std::atomic<int> g_interrupts{0};
+
+extern "C" void on_interrupt(int) {
+    // Third interrupt: the user insists; leave without cleanup (async-signal-safe).
+    if (g_interrupts.fetch_add(1) + 1 >= 3) ::_exit(130);
+}
+
+// Installs SIGINT/SIGTERM handlers for its lifetime.
+class InterruptScope {
+  public:
+    InterruptScope() {
+        g_interrupts.store(0);
+        struct sigaction sa {};
+        sa.sa_handler = on_interrupt;
+        sigemptyset(&sa.sa_mask);
+        sa.sa_flags = SA_RESTART;
+        sigaction(SIGINT, &sa, &old_int_);
+        sigaction(SIGTERM, &sa, &old_term_);
+    }
+    ~InterruptScope() {
+        sigaction(SIGINT, &old_int_, nullptr);
+        sigaction(SIGTERM, &old_term_, nullptr);
+    }
+    InterruptScope(const InterruptScope&) = delete;
+    InterruptScope& operator=(const InterruptScope&) = delete;
+
+  private:
+    struct sigaction old_int_ {
+    }, old_term_{};
+};
+
+#if RTDET_WITH_OPENCV
+std::string snapshot_dir_for(const AppConfig& cfg) {
+    if (!cfg.outputs.snapshot_dir.empty()) return cfg.outputs.snapshot_dir;
+    if (!cfg.outputs.images_dir.empty()) return cfg.outputs.images_dir;
+    for (const std::string& f : {cfg.outputs.video, cfg.outputs.json}) {
+        if (!f.empty() && !has_stream_template(f)) {
+            const fs::path parent = fs::path(f).parent_path();
+            return parent.empty() ? "." : parent.string();
+        }
+    }
+    return ".";
+}
+#endif
+
+// The sink for `path`: one file for all streams, or one per stream when the path has {stream}/{name}.
+std::unique_ptr<Sink> maybe_per_stream(const std::string& path, bool annotated, PerStreamSink::Factory make) {
+    if (has_stream_template(path)) return std::make_unique<PerStreamSink>(path, std::move(make), annotated);
+    return make(path);
+}
+
+}  // namespace
+
+int run_app(const AppConfig& cfg) {
+    // Logs on stderr, so stdout carries only the summary.
+    std::shared_ptr<spdlog::logger> log = spdlog::get("rtdet-run");
+    if (!log) log = spdlog::stderr_color_mt("rtdet-run");
+    log->set_level(spdlog::get_level());
+    log->set_pattern("[%l] %v");
+    spdlog::set_default_logger(log);
+    // FFmpeg's decoder chatter ("Invalid frame dimensions 0x0" while joining a stream mid-GOP) only
+    // with --verbose; must be set before OpenCV first touches FFmpeg.
+    if (spdlog::get_level() > spdlog::level::debug) ::setenv("OPENCV_FFMPEG_LOGLEVEL", "8", /*overwrite=*/0);
+    validate_config(cfg);
+    std::vector<StreamPlan> streams = plan_streams(cfg);
+    const bool multi = streams.size() > 1;
+    ENGINE_CHECK(!multi || cfg.outputs.video.empty() || has_stream_template(cfg.outputs.video),
+                 "outputs.video: ", streams.size(), " streams need one video each: put {stream} or {name} in the path (got ",
+                 cfg.outputs.video, ")");
+
+    const int workers = inference_workers(cfg);
+    std::vector<std::unique_ptr<FrameDetector>> dets;
+    for (int w = 0; w < workers; ++w) dets.push_back(make_frame_detector(cfg));
+    spdlog::info("model: {}{}", dets[0]->describe(), workers > 1 ? engine::concat(", ", workers, " inference workers") : "");
+    if (multi) spdlog::info("{} streams, batches of up to {} frames", streams.size(), std::min(cfg.max_batch, dets[0]->max_batch()));
+    // From here on Ctrl-C drains the pipeline (before, it just ends the process: nothing to finalize).
+    InterruptScope interrupts;
+
+    std::vector<std::unique_ptr<Sink>> sinks;
+    WindowSink* window = nullptr;
+    const std::vector<std::string>& names = dets[0]->class_names();
+#if RTDET_WITH_OPENCV
+    if (!cfg.outputs.video.empty()) {
+        // At the stream's rate (Frame::stream_fps: its pacing rate, else its source's).
+        sinks.push_back(maybe_per_stream(cfg.outputs.video, true, [&cfg](const std::string& path) {
+            return std::make_unique<VideoSink>(path, cfg.outputs.video_codec, nullptr);
+        }));
+    }
+    if (!cfg.outputs.images_dir.empty())
+        sinks.push_back(maybe_per_stream(cfg.outputs.images_dir, true, [multi](const std::string& path) {
+            return std::make_unique<ImageDirSink>(path, multi);
+        }));
+#endif
+    if (!cfg.outputs.json.empty())
+        sinks.push_back(maybe_per_stream(cfg.outputs.json, false, [&names](const std::string& path) {
+            return std::make_unique<JsonLinesSink>(path, names);
+        }));
+#if RTDET_WITH_OPENCV
+    if (show_window(cfg)) {
+        auto w = std::make_unique<WindowSink>("rtdet", snapshot_dir_for(cfg));
+        w->set_interrupt(&g_interrupts);
+        window = w.get();
+        sinks.push_back(std::move(w));
+    }
+#endif
+    if (sinks.empty())
+        spdlog::info("no outputs configured (--show, --video, --images-dir, --json): summary only");
+
+    PipelineOptions opt;
+    opt.queue_depth = cfg.queue_depth;
+    opt.max_batch = cfg.max_batch;
+    opt.batch_timeout_ms = cfg.batch_timeout_ms;
+    opt.max_frames = cfg.max_frames;
+    opt.reconnect = cfg.reconnect;
+    opt.progress = spdlog::get_level() <= spdlog::level::info;
+    opt.interrupt = &g_interrupts;
+    std::vector<FrameDetector*> det_ptrs;
+    for (auto& d : dets) det_ptrs.push_back(d.get());
+    Pipeline pipeline(std::move(streams), det_ptrs, std::move(sinks), window, opt);
+    PipelineResult r = pipeline.run();
+
+    std::fputs(r.summary.to_text().c_str(), stdout);
+    std::fflush(stdout);
+    if (!cfg.outputs.summary_json.empty()) {
+        std::ofstream js(cfg.outputs.summary_json);
+        ENGINE_CHECK(js << r.summary.to_json(), "outputs.summary_json: cannot write ",
+                     cfg.outputs.summary_json);
+    }
+    if (r.error) std::rethrow_exception(r.error);
+    int code = 0;
+    if (!r.summary.skipped_items.empty()) {
+        spdlog::error("{} input(s) could not be read:", r.summary.skipped_items.size());
+        for (const std::string& item : r.summary.skipped_items) spdlog::error("  {}", item);
+        code = 2;
+    }
+    if (r.summary.failed_streams > 0) {
+        spdlog::error("{} of {} stream(s) failed:", r.summary.failed_streams, r.summary.streams.size());
+        for (const StreamSummary& st : r.summary.streams)
+            if (st.state == "failed") spdlog::error("  stream {} ({}): {}", st.index, st.name, st.error);
+        code = 3;
+    }
+    return code;
+}
+
 CommandFn setup_run(CLI::App& root) {
     struct Opts {
         std::string config;
         std::array<std::optional<std::string>, std::size(kFlags)> values;
-        std::vector<std::string> sets;
+        std::vector<std::string> sets, sources;
         bool show = false, headless = false, realtime = false, loop = false, print_config = false;
     };
     auto o = std::make_shared<Opts>();
     CLI::App* cmd = root.add_subcommand(
         "run", "Real-time detection on a camera, stream, video or images: window, video, images, JSON lines");
     cmd->add_option("-c,--config", o->config, "YAML config (default: configs/yolo-fastest-xl.yaml)");
+    cmd->add_option("--source", o->sources,
+                    "Camera index, /dev/videoN, video file, rtsp/http(s)/udp/tcp URL, folder, glob, .txt list, image, "
+                    "or .streams file (one source per line); repeatable: one stream each  [source, sources]")
+        ->type_name("SOURCE")
+        ->allow_extra_args(false);
     for (size_t i = 0; i < std::size(kFlags); ++i)
         cmd->add_option(kFlags[i].flag, o->values[i],
                         std::string(kFlags[i].help) + "  [" + kFlags[i].key + "]")
@@ -81,7 +246,8 @@ CommandFn setup_run(CLI::App& root) {
         cmd->add_flag("--show", o->show, "Show the window (default when $DISPLAY is set)  [outputs.show]");
     auto* headless = cmd->add_flag("--headless", o->headless, "No window  [outputs.show: false]");
     show->excludes(headless);
-    cmd->add_flag("--realtime", o->realtime, "Read video files at their frame rate  [pipeline.realtime]");
+    cmd->add_flag("--realtime", o->realtime,
+                  "Play files at their own frame rate as live cameras (newest frame, drops counted)  [pipeline.realtime]");
     cmd->add_flag("--loop", o->loop,
                   "Start a video file again at its end (stop with --max-frames or Ctrl-C)  [pipeline.loop]");
     cmd->add_option("--set", o->sets, "Any key: --set detector.nms=agnostic (repeatable)");
@@ -104,6 +270,17 @@ CommandFn setup_run(CLI::App& root) {
             if (const size_t comma = flag.find(','); comma != std::string::npos)
                 flag = flag.substr(comma + 1);
             set_config_key(cfg, kFlags[i].key, *o->values[i], flag);
+        }
+        if (!o->sources.empty()) {
+            cfg.source.clear();
+            cfg.sources.clear();
+            for (const std::string& uri : o->sources) {
+                ENGINE_CHECK(!uri.empty(), "--source: empty (a camera index, device, URL, file, folder, glob, list or "
+                             ".streams file)");
+                StreamConfig sc;
+                sc.uri = uri;
+                cfg.sources.push_back(std::move(sc));
+            }
         }
         if (o->show) cfg.outputs.show = 1;
         if (o->headless) cfg.outputs.show = 0;

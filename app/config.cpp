@@ -23,7 +23,7 @@ namespace {
 
 // ---- the schema: one row per key ----
 
-enum class Kind { String, Path, Enum, Int, Int64, Float, Bool, AutoBool };
+enum class Kind { String, Path, Enum, Int, Int64, Float, Double, Bool, AutoBool };
 
 struct KeySpec {
     std::string_view key;
@@ -63,10 +63,14 @@ const KeySpec kKeys[] = {
     {"outputs.snapshot_dir",     Kind::Path,   0, 0, false, "", [](AppConfig& c) -> void* { return &c.outputs.snapshot_dir; }},
     {"outputs.summary_json",     Kind::Path,   0, 0, false, "", [](AppConfig& c) -> void* { return &c.outputs.summary_json; }},
     {"pipeline.queue_depth",     Kind::Int,    1, 256, false, "", [](AppConfig& c) -> void* { return &c.queue_depth; }},
-    {"pipeline.max_batch",       Kind::Int,    1, 64, false, "", [](AppConfig& c) -> void* { return &c.max_batch; }},
+    {"pipeline.max_batch",       Kind::Int,    1, 256, false, "", [](AppConfig& c) -> void* { return &c.max_batch; }},
+    {"pipeline.batch_timeout_ms", Kind::Int,   0, 60000, false, "", [](AppConfig& c) -> void* { return &c.batch_timeout_ms; }},
+    {"pipeline.inference_workers", Kind::Int,  0, 16, false, "", [](AppConfig& c) -> void* { return &c.inference_workers; }},
     {"pipeline.max_frames",      Kind::Int64,  0, kMaxInt64Key, false, "", [](AppConfig& c) -> void* { return &c.max_frames; }},
     {"pipeline.realtime",        Kind::Bool,   0, 0, false, "", [](AppConfig& c) -> void* { return &c.realtime; }},
     {"pipeline.loop",            Kind::Bool,   0, 0, false, "", [](AppConfig& c) -> void* { return &c.loop; }},
+    {"pipeline.fps",             Kind::Double, 0, 1000, false, "", [](AppConfig& c) -> void* { return &c.fps; }},
+    {"pipeline.shard",           Kind::String, 0, 0, false, "", [](AppConfig& c) -> void* { return &c.shard; }},
     {"pipeline.decode_threads",  Kind::Int,    1, 64, false, "", [](AppConfig& c) -> void* { return &c.decode_threads; }},
     {"reconnect.attempts",       Kind::Int,    0, 1000000, false, "", [](AppConfig& c) -> void* { return &c.reconnect.attempts; }},
     {"reconnect.interval_ms",    Kind::Int,    1, 600000, false, "", [](AppConfig& c) -> void* { return &c.reconnect.interval_ms; }},
@@ -180,6 +184,7 @@ std::string allowed(const KeySpec& k) {
         case Kind::Int64:
             return engine::concat("an integer in [", format_number(k.lo), ", ", format_number(k.hi), "]");
         case Kind::Float:
+        case Kind::Double:
             return engine::concat("a number in ", k.lo_open ? "(" : "[", format_number(k.lo), ", ",
                                   format_number(k.hi), "]");
         case Kind::Bool:
@@ -269,13 +274,17 @@ void assign(AppConfig& cfg, const KeySpec& k, const std::string& text, const std
                 *static_cast<int64_t*>(field) = v;
             return;
         }
-        case Kind::Float: {
+        case Kind::Float:
+        case Kind::Double: {
             const std::string t = trim(text);
             char* end = nullptr;
             const double v = t.empty() ? NAN : std::strtod(t.c_str(), &end);
             if (t.empty() || end != t.c_str() + t.size() || !std::isfinite(v)) fail("expected");
             if ((k.lo_open ? v <= k.lo : v < k.lo) || v > k.hi) fail("must be");
-            *static_cast<float*>(field) = static_cast<float>(v);
+            if (k.kind == Kind::Double)
+                *static_cast<double*>(field) = v;
+            else
+                *static_cast<float*>(field) = static_cast<float>(v);
             return;
         }
         case Kind::Bool: {
@@ -315,6 +324,52 @@ std::string node_kind(const YAML::Node& n) {
     return engine::concat("'", n.Scalar(), "'");
 }
 
+// `sources:` — a list; each entry a URI, or a mapping {uri, name, realtime, loop, fps}.
+void parse_sources(const YAML::Node& value, const std::string& at, const std::string& origin, AppConfig& cfg) {
+    cfg.sources.clear();
+    if (value.IsNull()) return;
+    ENGINE_CHECK(value.IsSequence(), at, ": sources: expected a list of sources (each a URI, or a mapping with uri, "
+                 "name, realtime, loop, fps), got ", node_kind(value));
+    for (const YAML::Node& e : value) {
+        const std::string where = engine::concat(origin, ":", e.Mark().line + 1, ": sources[", cfg.sources.size(), "]");
+        StreamConfig s;
+        if (e.IsScalar()) {
+            s.uri = expand_path(e.Scalar());
+        } else {
+            ENGINE_CHECK(e.IsMap(), where, ": expected a URI or a mapping (uri, name, realtime, loop, fps), got ",
+                         node_kind(e));
+            for (const auto& kv : e) {
+                const std::string k = kv.first.IsScalar() ? kv.first.Scalar() : "";
+                const YAML::Node v = kv.second;
+                const std::string w = engine::concat(where, ".", k);
+                ENGINE_CHECK(v.IsScalar(), w, ": expected a value, got ", node_kind(v));
+                const std::string text = v.Scalar();
+                if (k == "uri") {
+                    s.uri = expand_path(text);
+                } else if (k == "name") {
+                    s.name = text;
+                } else if (k == "realtime" || k == "loop") {
+                    const auto b = parse_bool(text);
+                    ENGINE_CHECK(b.has_value(), w, ": expected true or false (got '", text, "')");
+                    (k == "realtime" ? s.realtime : s.loop) = *b ? 1 : 0;
+                } else if (k == "fps") {
+                    char* end = nullptr;
+                    const double f = std::strtod(text.c_str(), &end);
+                    ENGINE_CHECK(!text.empty() && end == text.c_str() + text.size() && std::isfinite(f) && f > 0 &&
+                                     f <= 1000,
+                                 w, ": expected a number in (0, 1000] (got '", text, "')");
+                    s.fps = f;
+                } else {
+                    ENGINE_THROW(w, ": unknown key '", k, "' (keys of a source: uri, name, realtime, loop, fps)");
+                }
+            }
+        }
+        ENGINE_CHECK(!trim(s.uri).empty(), where, ": uri: empty (a camera index, device, URL, file, folder, glob, list "
+                     "or .streams file)");
+        cfg.sources.push_back(std::move(s));
+    }
+}
+
 void walk(const YAML::Node& map, const std::string& prefix, const std::string& origin, AppConfig& cfg) {
     for (const auto& entry : map) {  // entry: a (key, value) pair of nodes, by value
         const YAML::Node key = entry.first;
@@ -334,6 +389,8 @@ void walk(const YAML::Node& map, const std::string& prefix, const std::string& o
                              ")");
                 assign(cfg, *k, value.Scalar(), where);
             }
+        } else if (full == "sources") {
+            parse_sources(value, at, origin, cfg);
         } else if (is_section(full)) {
             if (value.IsNull()) continue;
             ENGINE_CHECK(value.IsMap(), at, ": ", full, ": expected a mapping of keys (", section_keys(full),
@@ -387,7 +444,7 @@ void load_config_text(const std::string& yaml, const std::string& origin, AppCon
     if (root.IsNull()) return;
     ENGINE_CHECK(root.IsMap(), origin,
                  ": expected a mapping of keys at the top (model, detector, engine, source, "
-                 "outputs, pipeline, reconnect), got ",
+                 "sources, outputs, pipeline, reconnect), got ",
                  node_kind(root));
     walk(root, "", origin, cfg);
 }
@@ -421,7 +478,7 @@ void validate_config(const AppConfig& cfg) {
     std::error_code ec;
     for (const auto& [key, value, flag] : {std::tuple{"model.path", &cfg.model, "--model"},
                                            {"model.names", &cfg.names, "--names"},
-                                           {"source", &cfg.source, "--source"}})
+                                           {"source", cfg.sources.empty() ? &cfg.source : &cfg.sources[0].uri, "--source"}})
         ENGINE_CHECK(data_var_length(*value) == 0, key, ": ", *value,
                      ": no data folder for $DATA: pass ", flag,
                      " or set RTDET_DATA to the folder holding models/, videos/ (scripts/fetch_model.sh "
@@ -453,8 +510,18 @@ void validate_config(const AppConfig& cfg) {
     if (ext == ".plan")
         ENGINE_CHECK(cfg.peer == "none",
                      "engine.peer: the OpenCV peer needs an .onnx or .cfg model (model.path is a plan)");
-    const SourceSpec spec = classify_source(cfg.source);  // throws "source: not found: ..." and the like
-    check_source_supported(spec);                         // without OpenCV: images only
+    // The sources: one that cannot run is a configuration error when it is the only one; among several,
+    // the run goes on with the others and reports it by name (plan_streams, run_app).
+    const std::vector<StreamPlan> streams = plan_streams(cfg);
+    if (streams.size() == 1 && !streams[0].error.empty()) ENGINE_THROW(streams[0].error);
+    if (std::all_of(streams.begin(), streams.end(), [](const StreamPlan& p) { return !p.error.empty(); })) {
+        std::string all;
+        for (const StreamPlan& p : streams) all += engine::concat("; stream ", p.index, " (", p.name, "): ", p.error);
+        ENGINE_THROW("sources: none of the ", streams.size(), " sources can run", all);
+    }
+    if (cfg.fps > 0)
+        ENGINE_CHECK(std::any_of(streams.begin(), streams.end(), [](const StreamPlan& p) { return p.paced; }),
+                     "pipeline.fps: paces files and folders; every source here is live");
 #if !RTDET_WITH_OPENCV
     constexpr const char* kLean =
         "needs a build with OpenCV; this build (without OpenCV) writes JSON lines (outputs.json) and the "
@@ -467,9 +534,6 @@ void validate_config(const AppConfig& cfg) {
     ENGINE_CHECK(cfg.peer == "none",
                  "engine.peer: opencv needs a build with OpenCV (this build runs rtdet only)");
 #endif
-    ENGINE_CHECK(!cfg.loop || spec.kind == SourceKind::VideoFile,
-                 "pipeline.loop: only a video file can be looped; ", cfg.source, " is a ",
-                 source_kind_name(spec.kind));
     if (show_window(cfg) && cfg.outputs.show == 1) {
         const char* d = std::getenv("DISPLAY");
         ENGINE_CHECK(d != nullptr && *d != '\0',
@@ -519,6 +583,18 @@ std::string config_to_yaml(const AppConfig& c) {
     out << YAML::Key << "threads" << YAML::Value << c.threads << YAML::Key << "plan_cache_dir" << YAML::Value
         << yaml_text(c.plan_cache_dir) << YAML::Key << "peer" << YAML::Value << yaml_text(c.peer) << YAML::EndMap;
     out << YAML::Key << "source" << YAML::Value << yaml_text(c.source);
+    if (!c.sources.empty()) {
+        out << YAML::Key << "sources" << YAML::Value << YAML::BeginSeq;
+        for (const StreamConfig& s : c.sources) {
+            out << YAML::BeginMap << YAML::Key << "uri" << YAML::Value << yaml_text(s.uri);
+            if (!s.name.empty()) out << YAML::Key << "name" << YAML::Value << yaml_text(s.name);
+            if (s.realtime >= 0) out << YAML::Key << "realtime" << YAML::Value << (s.realtime == 1);
+            if (s.loop >= 0) out << YAML::Key << "loop" << YAML::Value << (s.loop == 1);
+            if (s.fps > 0) out << YAML::Key << "fps" << YAML::Value << s.fps;
+            out << YAML::EndMap;
+        }
+        out << YAML::EndSeq;
+    }
     out << YAML::Key << "outputs" << YAML::Value << YAML::BeginMap;
     out << YAML::Key << "video" << YAML::Value << yaml_text(c.outputs.video) << YAML::Key << "video_codec" << YAML::Value
         << yaml_text(c.outputs.video_codec);
@@ -532,10 +608,12 @@ std::string config_to_yaml(const AppConfig& c) {
         << YAML::Value << yaml_text(c.outputs.summary_json) << YAML::EndMap;
     out << YAML::Key << "pipeline" << YAML::Value << YAML::BeginMap;
     out << YAML::Key << "queue_depth" << YAML::Value << c.queue_depth << YAML::Key << "max_batch"
-        << YAML::Value << c.max_batch;
+        << YAML::Value << c.max_batch << YAML::Key << "batch_timeout_ms" << YAML::Value << c.batch_timeout_ms
+        << YAML::Key << "inference_workers" << YAML::Value << c.inference_workers;
     out << YAML::Key << "max_frames" << YAML::Value << c.max_frames << YAML::Key << "realtime" << YAML::Value
-        << c.realtime << YAML::Key << "loop" << YAML::Value << c.loop << YAML::Key << "decode_threads"
-        << YAML::Value << c.decode_threads << YAML::EndMap;
+        << c.realtime << YAML::Key << "fps" << YAML::Value << c.fps << YAML::Key << "loop" << YAML::Value << c.loop
+        << YAML::Key << "decode_threads" << YAML::Value << c.decode_threads << YAML::Key << "shard" << YAML::Value
+        << yaml_text(c.shard) << YAML::EndMap;
     out << YAML::Key << "reconnect" << YAML::Value << YAML::BeginMap;
     out << YAML::Key << "attempts" << YAML::Value << c.reconnect.attempts << YAML::Key << "interval_ms"
         << YAML::Value << c.reconnect.interval_ms << YAML::Key << "timeout_ms" << YAML::Value

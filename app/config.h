@@ -5,9 +5,11 @@
 //   model:     path, names, input_width, input_height, resize, pad_value, random_weights
 //   detector:  conf_threshold, iou_threshold, nms, max_detections
 //   engine:    device, precision, threads, plan_cache_dir, peer
-//   source:    camera index, /dev/videoN, video file, URL, folder, glob, list .txt, image
+//   source:    camera index, /dev/videoN, video file, URL, folder, glob, list .txt, image, .streams
+//   sources:   a list of sources (each a URI, or {uri, name, realtime, loop, fps}): one run, many streams
 //   outputs:   video, video_codec, images_dir, json, show, snapshot_dir, summary_json
-//   pipeline:  queue_depth, max_batch, max_frames, realtime, loop, decode_threads
+//   pipeline:  queue_depth, max_batch, batch_timeout_ms, inference_workers, max_frames, realtime, loop,
+//              fps, decode_threads, shard
 //   reconnect: attempts, interval_ms, timeout_ms, open_timeout_ms
 // Paths may start with $DATA/ (the data folder: $RTDET_DATA, else ../shared beside the repository);
 // relative paths are relative to the current directory, in files as on the command line.
@@ -19,6 +21,7 @@
 #include <vector>
 
 #include "app/capture.h"
+#include "app/streams.h"
 
 namespace app {
 
@@ -53,16 +56,21 @@ struct AppConfig {
     int threads = 0;                 // 0: all cores
     std::string plan_cache_dir;      // empty: the user cache folder
     std::string peer = "none";       // none | opencv: the same pipeline on OpenCV DNN (speed comparison)
-    // source and outputs
-    std::string source;
+    // sources and outputs
+    std::string source;                // one source (used when `sources` is empty)
+    std::vector<StreamConfig> sources;  // many sources (streams.h); --source (repeatable) sets this list
     OutputConfig outputs;
     // pipeline
-    int queue_depth = 4;     // frames between capture and inference, and between inference and output
-    int max_batch = 1;       // offline sources: up to this many queued frames per inference
-    int64_t max_frames = 0;  // stop after this many frames (0: all)
-    bool realtime = false;   // read video files at their own frame rate (as a player would)
-    bool loop = false;       // start a video file again at its end (soak runs); with max_frames to stop
-    int decode_threads = 1;  // image sources: threads decoding files ahead (frame order kept)
+    int queue_depth = 4;        // frames queued per stream between capture and the batcher
+    int max_batch = 1;          // frames per inference batch, taken across streams (round-robin)
+    int batch_timeout_ms = 0;   // a batch not full waits this long after its first frame (0: what is ready)
+    int inference_workers = 0;  // batches in flight at once, each on its own context (0: 1 on CPU, 2 on cuda)
+    int64_t max_frames = 0;     // stop after this many frames, all streams together (0: all)
+    bool realtime = false;      // play files at their own frame rate as live cameras (newest frame, drops counted)
+    double fps = 0;             // > 0: play files at this rate as live cameras (per source: fps)
+    bool loop = false;          // start a video file again at its end (soak runs); with max_frames to stop
+    int decode_threads = 1;     // image sources: threads decoding files ahead (frame order kept)
+    std::string shard;          // "I/N": only the streams whose index % N == I (several processes, one list)
     ReconnectPolicy reconnect;
 };
 

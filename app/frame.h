@@ -69,6 +69,7 @@ struct Frame {
     std::vector<detector::Detection> detections;
     detector::StageTimes times;  // this frame's share of its batch's stage times
     double wall_clock_ms = 0;    // system clock (ms since the Unix epoch) when it was captured
+    double stream_fps = 0;       // the stream's frame rate (its pacing rate, else the source's; 0: unknown)
 
     // The stream's name, or "" outside a run.
     const std::string& stream_label() const {

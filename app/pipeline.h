@@ -1,79 +1,60 @@
-// The real-time pipeline of `rtdet run`:
+// The real-time pipeline of `rtdet run`, in four stages:
 //
-//   capture thread ──in_q──► inference thread ──out_q──► output stage (calling thread) ──► sinks
-//        ▲                                                      │
-//        └──────────────────── free_q (frame pool) ◄────────────┘
+//   sources (source_stage.h)  one capture thread per stream, frame pool per stream
+//        │  lanes (one per stream)
+//   batcher (batcher.h)       round-robin across streams, up to max_batch, batch_timeout_ms
+//        │  batches, numbered
+//   inference (inference_stage.h)  workers, each with its own detector context
+//        │  batches, put back in order
+//   output (this file, the calling thread)  annotate, sinks (sinks.h, stream_sinks.h), stats
+//        └──► frames back to their stream's pool, batches back to the inference stage's pool
 //
-// Threads are created once per run. Frames come from a fixed pool and are recycled through free_q, so
-// in steady state no frame buffer is allocated. Live sources push with drop-oldest (the newest frame
-// wins, drops are counted); offline sources block (backpressure, nothing lost) and may be batched:
-// the inference stage takes up to max_batch frames that are already queued. The output stage runs on
-// the calling thread because OpenCV's highgui (Qt) wants the main thread.
+// Threads and buffers are created once per run; in steady state no frame buffer is allocated. The
+// output stage runs on the calling thread because OpenCV's highgui (Qt) wants the main thread.
 //
-// Stopping: the source ends (files), a sink asks to quit (window q/Esc), max_frames is reached, or an
-// interrupt arrives (SIGINT/SIGTERM): the capture stage stops and the frames in flight drain through
-// the outputs. A second interrupt stops at once. An exception in any stage is stored (the first one
-// wins), the other stages are stopped, the outputs are still finalized (the video stays playable),
-// and run() hands the exception back with the summary.
+// Stopping: every source ends (files), a sink asks to quit (window q/Esc), max_frames frames have been
+// admitted, or an interrupt arrives (SIGINT/SIGTERM): the sources stop and the frames in flight drain
+// through the outputs. A second interrupt stops at once. A source that fails ends its stream only (it
+// is reported in the summary); an exception in the inference or output stage stops the run: it is
+// stored (the first one wins), the outputs are still finalized (a video stays playable), and run()
+// hands it back with the summary.
 #pragma once
 
 #include <atomic>
 #include <exception>
 #include <memory>
-#include <span>
 #include <string>
 #include <vector>
 
-#include "app/capture.h"
-#include "app/config.h"
+#include "app/inference_stage.h"
 #include "app/sinks.h"
 #include "app/stats.h"
-#include "detector/detector.h"
+#include "app/streams.h"
 
 namespace app {
 
-// What the inference stage runs: rtdet's Detector, or the OpenCV DNN peer (same decode and NMS).
-class FrameDetector {
-  public:
-    virtual ~FrameDetector() = default;
-    // Detections in image pixels, one vector per image; images.size() <= max_batch().
-    virtual const std::vector<std::vector<detector::Detection>>& detect(
-        std::span<const detector::ImageView> images) = 0;
-    virtual const detector::StageTimes& last_times() const = 0;
-    virtual const std::vector<std::string>& class_names() const = 0;
-    virtual int max_batch() const = 0;
-    virtual int input_width() const = 0;
-    virtual int input_height() const = 0;
-    // "rtdet cpu bf16, yolo-fastest-1.1-xl 320x320 (plan: cache hit)"
-    virtual std::string describe() const = 0;
-};
-
-// The model file to load for `cfg`: model.path, or for a darknet .cfg with model.random_weights or
-// an input size, an ONNX file converted into the cache folder (once).
-std::string prepare_model(const AppConfig& cfg, bool live_source);
-// Builds the detector (or the OpenCV peer) for `cfg`; checks the input size against model.input_*.
-std::unique_ptr<FrameDetector> make_frame_detector(const AppConfig& cfg, bool live_source);
-
 struct PipelineOptions {
-    int queue_depth = 4;
-    int max_batch = 1;       // offline sources only; live sources run one frame at a time
-    int64_t max_frames = 0;  // 0: all
-    bool realtime = false;   // pace video files at their frame rate
-    bool progress = true;    // progress bar on a terminal for sources with a known length
+    int queue_depth = 4;      // frames queued per stream before the batcher (files: at least max_batch / streams)
+    int max_batch = 1;        // frames per batch (capped by the detector's)
+    int batch_timeout_ms = 0;
+    int64_t max_frames = 0;   // 0: all
+    bool progress = true;     // progress bar on a terminal for sources with a known length
+    ReconnectPolicy reconnect;
     // Interrupt counter (SIGINT/SIGTERM): 1 drains, 2 stops at once. May be null.
     const std::atomic<int>* interrupt = nullptr;
 };
 
 struct PipelineResult {
     RunSummary summary;
-    std::exception_ptr error;  // the first exception of any stage (null: none)
+    std::exception_ptr error;  // the first exception of the inference or output stage (null: none)
 };
 
 class Pipeline {
   public:
-    // `window` (may be null) is one of `sinks`; it gets the live overlay.
-    Pipeline(Source& source, FrameDetector& detector, std::vector<std::unique_ptr<Sink>> sinks,
-             WindowSink* window, PipelineOptions options);
+    // `detectors`: one per inference worker (at least one), outliving the pipeline. `window` (may be
+    // null) is one of `sinks`; it gets the live overlay.
+    Pipeline(std::vector<StreamPlan> streams, std::vector<FrameDetector*> detectors,
+             std::vector<std::unique_ptr<Sink>> sinks, WindowSink* window, PipelineOptions options);
     ~Pipeline();
     Pipeline(const Pipeline&) = delete;
     Pipeline& operator=(const Pipeline&) = delete;
@@ -87,9 +68,10 @@ class Pipeline {
     std::unique_ptr<State> s_;
 };
 
-// `rtdet run`: builds the source, detector and sinks from `cfg`, handles SIGINT/SIGTERM, runs the
+// `rtdet run`: builds the streams, detectors and sinks from `cfg`, handles SIGINT/SIGTERM, runs the
 // pipeline, prints the summary on stdout (and writes outputs.summary_json). Returns the exit code:
-// 0 done, 2 done but some inputs were skipped (named in the log and the summary). Throws
+// 0 done; 2 done but some inputs were skipped (named in the log and the summary); 3 some stream failed
+// (could not be opened, or was lost and did not come back; named in the log and the summary). Throws
 // engine::Error for configuration problems and the first stage failure.
 int run_app(const AppConfig& cfg);
 

@@ -82,6 +82,7 @@ SinkAction VideoSink::write(const Frame& frame) {
     if (!writer_.isOpened()) {
         size_ = frame.image.size();
         double fps = fps_ ? fps_() : 0;
+        if (!(fps > 0)) fps = frame.stream_fps;
         if (!(fps > 0)) fps = 25.0;
         const int fourcc = cv::VideoWriter::fourcc(codec_[0], codec_[1], codec_[2], codec_[3]);
         writer_.open(path_, cv::CAP_FFMPEG, fourcc, fps, size_, true);
@@ -114,7 +115,7 @@ void VideoSink::finish() {
 
 // ---- images ----
 
-ImageDirSink::ImageDirSink(std::string dir) : dir_(std::move(dir)) {
+ImageDirSink::ImageDirSink(std::string dir, bool prefix_stream) : dir_(std::move(dir)), prefix_stream_(prefix_stream) {
     std::error_code ec;
     fs::create_directories(dir_, ec);
     ENGINE_CHECK(!ec, "outputs.images_dir: cannot create folder ", dir_, ": ", ec.message());
@@ -123,6 +124,10 @@ ImageDirSink::ImageDirSink(std::string dir) : dir_(std::move(dir)) {
 SinkAction ImageDirSink::write(const Frame& frame) {
     path_.assign(dir_);
     path_ += '/';
+    if (prefix_stream_) {
+        path_ += frame.stream_label();
+        path_ += '_';
+    }
     if (!frame.name.empty())
         path_ += fs::path(frame.name).stem().string();
     else
@@ -153,7 +158,9 @@ JsonLinesSink::~JsonLinesSink() { finish(); }
 SinkAction JsonLinesSink::write(const Frame& frame) {
     line_.clear();
     auto out = std::back_inserter(line_);
-    fmt::format_to(out, "{{\"frame\":{},\"timestamp_ms\":{:.3f}", frame.index, frame.timestamp_ms);
+    fmt::format_to(out, "{{\"stream\":{},\"name\":", frame.stream);
+    append_json_string(line_, frame.stream_label());
+    fmt::format_to(out, ",\"frame\":{},\"timestamp_ms\":{:.3f}", frame.index, frame.timestamp_ms);
     if (!frame.name.empty()) {
         line_ += ",\"source\":";
         append_json_string(line_, frame.name);

@@ -37,7 +37,8 @@ class Sink {
 // frames of another size are resized to the first one's. Codec "mp4v" or "MJPG".
 class VideoSink final : public Sink {
   public:
-    // `fps` is asked when the first frame arrives (a live source knows its rate only once connected).
+    // `fps` is asked when the first frame arrives (a live source knows its rate only once connected);
+    // when it is null or says 0, the frame's stream_fps, else 25.
     VideoSink(std::string path, std::string codec, std::function<double()> fps);
     ~VideoSink() override;
     SinkAction write(const Frame& frame) override;
@@ -54,21 +55,23 @@ class VideoSink final : public Sink {
 };
 
 // One annotated JPEG per frame: image sources keep their file's stem, video frames are
-// frame_000123.jpg.
+// frame_000123.jpg; with `prefix_stream` (several streams into one folder) the stream's name and '_'
+// come first.
 class ImageDirSink final : public Sink {
   public:
-    explicit ImageDirSink(std::string dir);
+    explicit ImageDirSink(std::string dir, bool prefix_stream = false);
     SinkAction write(const Frame& frame) override;
 
   private:
     std::string dir_;
+    bool prefix_stream_ = false;
     std::string path_;  // reused
 };
 
 #endif  // RTDET_WITH_OPENCV
 
 // One JSON object per line and frame (both builds):
-//   {"frame":12,"timestamp_ms":960.0,"source":"a.jpg","width":768,"height":432,
+//   {"stream":0,"name":"car-detection","frame":12,"timestamp_ms":960.0,"source":"a.jpg","width":768,"height":432,
 //    "detections":[{"class_id":2,"class":"car","score":0.87,"box":[x1,y1,x2,y2]}]}
 // ("source" only for image sources). Lines are flushed as written.
 class JsonLinesSink final : public Sink {

@@ -25,6 +25,32 @@ double LatencySeries::percentile(double q) const {
     return sorted[rank - 1];
 }
 
+namespace {
+constexpr double kHistMin = 0.01, kHistStep = 1.01;
+constexpr size_t kHistBuckets = 1851;  // 0.01 * 1.01^1851 > 10^6 ms
+}  // namespace
+
+LatencyHistogram::LatencyHistogram() : buckets_(kHistBuckets, 0) {}
+
+void LatencyHistogram::add(double ms) {
+    size_t b = 0;
+    if (ms > kHistMin) b = std::min(kHistBuckets - 1, static_cast<size_t>(std::ceil(std::log(ms / kHistMin) / std::log(kHistStep))));
+    ++buckets_[b];
+    ++count_;
+    sum_ += ms;
+}
+
+double LatencyHistogram::percentile(double q) const {
+    if (count_ == 0) return 0;
+    const auto rank = std::clamp<int64_t>(static_cast<int64_t>(std::ceil(std::clamp(q, 0.0, 1.0) * static_cast<double>(count_))), 1, count_);
+    int64_t seen = 0;
+    for (size_t b = 0; b < buckets_.size(); ++b) {
+        seen += buckets_[b];
+        if (seen >= rank) return kHistMin * std::pow(kHistStep, static_cast<double>(b));
+    }
+    return kHistMin * std::pow(kHistStep, static_cast<double>(buckets_.size() - 1));
+}
+
 void FpsMeter::tick(Clock::time_point t) {
     times_[count_ % kWindow] = t;
     ++count_;
@@ -66,6 +92,17 @@ std::string RunSummary::to_text() const {
     if (reconnects > 0) out += fmt::format(", reconnects {}", reconnects);
     out += interrupted ? " (interrupted)\n" : "\n";
     out += fmt::format("  wall time {:.2f} s, {:.1f} FPS end to end\n", wall_s, fps);
+    if (streams.size() > 1 || failed_streams > 0) {
+        size_t w = 6;
+        for (const StreamSummary& st : streams) w = std::max(w, st.name.size());
+        out += fmt::format("  {:>3} {:<{}} {:>8} {:>8} {:>8} {:>7} {:>6} {:>8} {:>8} {:>8}  {}\n", "#", "stream", w, "in",
+                           "out", "dropped", "skipped", "reconn", "FPS", "p50 ms", "p99 ms", "state");
+        for (const StreamSummary& st : streams)
+            out += fmt::format("  {:>3} {:<{}} {:>8} {:>8} {:>8} {:>7} {:>6} {:>8.1f} {:>8.1f} {:>8.1f}  {}{}\n", st.index,
+                               st.name, w, st.frames_in, st.frames_out, st.dropped, st.skipped, st.reconnects, st.fps,
+                               st.latency_p50, st.latency_p99, st.state, st.error.empty() ? "" : ": " + st.error);
+    }
+    if (!publish.empty()) out += fmt::format("  publish: {}\n", publish);
     out += fmt::format("  {:<12} {:>9} {:>9} {:>9}\n", "latency ms", "mean", "p50", "p99");
     for (const StageSummary& st : stages)
         out += fmt::format("  {:<12} {:>9.3f} {:>9.3f} {:>9.3f}\n", st.name, st.mean, st.p50, st.p99);
@@ -101,6 +138,22 @@ std::string RunSummary::to_json() const {
         if (st.name != "end-to-end") total += st.mean;
     }
     j["mean_total_ms"] = total;
+    j["failed_streams"] = failed_streams;
+    j["streams"] = nlohmann::json::array();
+    for (const StreamSummary& st : streams)
+        j["streams"].push_back({{"index", st.index},
+                                {"name", st.name},
+                                {"source", st.source},
+                                {"state", st.state},
+                                {"error", st.error},
+                                {"frames_in", st.frames_in},
+                                {"frames_out", st.frames_out},
+                                {"dropped", st.dropped},
+                                {"skipped", st.skipped},
+                                {"reconnects", st.reconnects},
+                                {"fps", st.fps},
+                                {"latency_ms", {{"mean", st.latency_mean}, {"p50", st.latency_p50}, {"p99", st.latency_p99}}}});
+    if (!publish.empty()) j["publish"] = publish;
     return j.dump(2) + "\n";
 }
 

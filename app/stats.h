@@ -42,14 +42,45 @@ class FpsMeter {
     size_t count_ = 0;
 };
 
+// Latency percentiles in bounded memory (per stream, whatever the run's length): log-spaced buckets
+// 1 % apart from 0.01 ms to 10^6 ms (1,851 counters); percentile() answers within 1 %.
+class LatencyHistogram {
+  public:
+    LatencyHistogram();
+    void add(double ms);
+    int64_t count() const { return count_; }
+    double mean() const { return count_ ? sum_ / static_cast<double>(count_) : 0; }
+    // Nearest rank, q in [0, 1]: the upper edge of the bucket holding that rank (0 when empty).
+    double percentile(double q) const;
+
+  private:
+    std::vector<uint32_t> buckets_;
+    int64_t count_ = 0;
+    double sum_ = 0;
+};
+
 struct StageSummary {
     std::string name;
     size_t count = 0;
     double mean = 0, p50 = 0, p99 = 0;
 };
 
+// One stream of a multi-stream run.
+struct StreamSummary {
+    int index = 0;
+    std::string name, source;  // source: the source's description (or its URI when it never opened)
+    std::string state;         // "ended", "stopped" (run ended first), "failed"
+    std::string error;         // why it failed (empty otherwise)
+    int64_t frames_in = 0, frames_out = 0, dropped = 0, skipped = 0;
+    int reconnects = 0;
+    double fps = 0;  // frames out / the stream's time from first capture to last output
+    double latency_mean = 0, latency_p50 = 0, latency_p99 = 0;  // capture to output, ms
+};
+
 struct RunSummary {
     std::string source, model;
+    std::vector<StreamSummary> streams;  // one per stream (also for a single source)
+    int failed_streams = 0;
     int64_t frames_in = 0, frames_out = 0, dropped = 0, skipped = 0;
     int reconnects = 0;
     double wall_s = 0;
@@ -57,6 +88,7 @@ struct RunSummary {
     std::vector<StageSummary> stages;  // preprocess, inference, postprocess, end-to-end
     bool interrupted = false;
     std::vector<std::string> skipped_items;
+    std::string publish;  // the publisher's line (empty: no publishing)
 
     std::string to_text() const;
     std::string to_json() const;

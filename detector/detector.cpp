@@ -129,7 +129,7 @@ Detector::Detector(const DetectorConfig& config) : impl_(std::make_unique<Impl>(
     bo.precision = config.precision;
     bo.max_batch = config.max_batch;
     bo.threads = config.threads;
-    m.cached = load_engine_cached(config.model, bo, config.plan_cache_dir);
+    m.cached = load_engine_cached(config.model, bo, config.plan_cache_dir, config.conversion);
     const engine::PlanInfo& info = m.cached.engine->info();
     m.ctx = m.cached.engine->create_context(config.threads);
 

@@ -121,28 +121,42 @@ std::string cache_dir(const std::string& override_dir) {
     return dir.string();
 }
 
-std::string resolve_onnx_model(const std::string& model, const std::string& cache_override) {
+std::string resolve_onnx_model(const std::string& model, const std::string& cache_override,
+                               const ModelConversion& conversion) {
     std::error_code ec;
     ENGINE_CHECK(fs::is_regular_file(model, ec), "model file not found: ", model);
     if (!has_ext(model, ".cfg")) return model;
+    const bool random = conversion.random_weights_seed.has_value();
     const fs::path weights = fs::path(model).replace_extension(".weights");
-    ENGINE_CHECK(fs::is_regular_file(weights, ec), "darknet weights not found: ", weights.string(),
+    ENGINE_CHECK(random || fs::is_regular_file(weights, ec), "darknet weights not found: ", weights.string(),
                  " (expected beside ", model, ")");
-    // Cache key: absolute path, sizes and modification times of cfg and weights.
+    // Cache key: absolute path, sizes and modification times of cfg and weights, and the conversion.
     const auto stamp = [](const fs::path& p) {
         return std::to_string(fs::file_size(p)) + "-" +
                std::to_string(fs::last_write_time(p).time_since_epoch().count());
     };
-    const std::string id = fs::absolute(model).string() + "|" + stamp(model) + "|" + stamp(weights);
+    const std::string id = engine::concat(
+        fs::absolute(model).string(), "|", stamp(model), "|",
+        random ? engine::concat("random", *conversion.random_weights_seed) : stamp(weights), "|",
+        conversion.input_width, "x", conversion.input_height);
     const std::string key =
         engine::sha256_hex(std::span(reinterpret_cast<const std::byte*>(id.data()), id.size())).substr(0, 16);
-    const fs::path out =
-        fs::path(cache_dir(cache_override)) / (fs::path(model).stem().string() + "-" + key + ".onnx");
+    std::string stem = fs::path(model).stem().string();
+    if (conversion.input_width > 0) stem += engine::concat("-", conversion.input_width, "x", conversion.input_height);
+    if (random) stem += engine::concat("-random", *conversion.random_weights_seed);
+    const fs::path out = fs::path(cache_dir(cache_override)) / (stem + "-" + key + ".onnx");
     if (!fs::exists(out, ec)) {
-        engine::logger().info("converting {} + {} -> {}", model, weights.string(), out.string());
+        engine::logger().info("converting {}{} -> {}", model,
+                              random ? engine::concat(" with random weights (seed ", *conversion.random_weights_seed, ")")
+                                     : " + " + weights.string(),
+                              out.string());
+        ConvertOptions opts;
+        opts.random_weights_seed = conversion.random_weights_seed;
+        opts.input_width = conversion.input_width;
+        opts.input_height = conversion.input_height;
         const std::string tmp = temp_name(out);
         try {
-            convert_darknet(model, weights.string(), tmp, {});
+            convert_darknet(model, random ? "" : weights.string(), tmp, opts);
         } catch (...) {
             fs::remove(tmp, ec);
             throw;
@@ -174,7 +188,7 @@ std::string plan_cache_key(const std::string& model_sha256, const engine::BuildO
 }
 
 CachedEngine load_engine_cached(const std::string& model, const engine::BuildOptions& options,
-                                const std::string& cache_override) {
+                                const std::string& cache_override, const ModelConversion& conversion) {
     CachedEngine out;
     if (has_ext(model, ".plan")) {
         out.plan = engine::Plan::load(model);
@@ -187,7 +201,7 @@ CachedEngine load_engine_cached(const std::string& model, const engine::BuildOpt
         out.plan_path = model;
         return out;
     }
-    const std::string onnx = resolve_onnx_model(model, cache_override);
+    const std::string onnx = resolve_onnx_model(model, cache_override, conversion);
     const std::string sha = engine::sha256_hex(read_bytes(onnx));
     const fs::path dir = fs::path(cache_dir(cache_override)) / "plans";
     std::error_code ec;

@@ -13,9 +13,12 @@
 // models are written atomically (temp file + rename), so concurrent rtdet processes never see half a file.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "detector/types.h"
 #include "engine/plan/build_options.h"
 #include "engine/plan/plan.h"
 #include "engine/runtime/runtime.h"
@@ -27,9 +30,12 @@ namespace detector {
 // cannot be.
 std::string cache_dir(const std::string& override_dir = "");
 
-// MODEL.onnx -> itself; MODEL.cfg -> converted (with MODEL.weights beside it) to an ONNX file in the
-// cache folder, reconverted when the cfg or weights change. Throws engine::Error naming the missing file.
-std::string resolve_onnx_model(const std::string& model, const std::string& cache_override = "");
+// MODEL.onnx -> itself; MODEL.cfg -> converted (with MODEL.weights beside it, unless random weights are
+// asked for) to an ONNX file in the cache folder, reconverted when the cfg, the weights or the
+// conversion change (the file name carries a sha256 of all of them; written to a temp file that is
+// removed on failure, then renamed). Throws engine::Error naming the missing file.
+std::string resolve_onnx_model(const std::string& model, const std::string& cache_override = "",
+                               const ModelConversion& conversion = {});
 
 // "<dir>/<stem>.<device>.<precision>.plan" beside the model.
 std::string default_plan_path(const std::string& onnx, const std::string& device,
@@ -50,6 +56,6 @@ struct CachedEngine {
 
 // Loads a .plan, or builds / reuses the cached plan of an .onnx / .cfg model. Throws engine::Error.
 CachedEngine load_engine_cached(const std::string& model, const engine::BuildOptions& options,
-                                const std::string& cache_override = "");
+                                const std::string& cache_override = "", const ModelConversion& conversion = {});
 
 }  // namespace detector

@@ -1,6 +1,8 @@
 // Detector value types: boxes in pixels of the original image, detections, YOLO head descriptions.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +33,13 @@ struct YoloHead {
     int classes = 80;
     float scale_x_y = 1.f;
     int num_anchors() const { return static_cast<int>(anchors.size() / 2); }
+};
+
+// How a darknet .cfg is converted (ignored for other models): random weights from a seed instead of
+// MODEL.weights (speed work), and an input size other than the cfg's (0: the cfg's).
+struct ModelConversion {
+    std::optional<uint32_t> random_weights_seed;
+    int input_width = 0, input_height = 0;
 };
 
 }  // namespace detector
