@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -16,6 +17,8 @@
 #include <opencv2/highgui.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+
+#include "app/mosaic.h"
 #endif
 
 namespace app {
@@ -224,26 +227,124 @@ WindowSink::WindowSink(std::string title, std::string snapshot_dir)
 
 WindowSink::~WindowSink() { finish(); }
 
-SinkAction WindowSink::write(const Frame& frame) {
-    if (!open_) {
-        cv::namedWindow(title_, cv::WINDOW_AUTOSIZE | cv::WINDOW_KEEPRATIO | cv::WINDOW_GUI_NORMAL);
-        open_ = true;
+void WindowSink::set_streams(std::vector<std::string> names, cv::Size max_size) {
+    max_size_ = max_size;
+    streams_ = std::max<int>(1, static_cast<int>(names.size()));
+    if (names.size() <= 1) {
+        mosaic_.reset();
+        return;
     }
-    frame.image.copyTo(canvas_);
-    draw_overlay(canvas_, overlay_);
-    cv::imshow(title_, canvas_);
-    const SinkAction a = handle_key(cv::waitKey(1), frame);
+    if (!mosaic_) mosaic_ = std::make_unique<Mosaic>(max_size_);
+    mosaic_->set_streams(std::move(names));
+    fps_.assign(static_cast<size_t>(streams_), FpsMeter{});
+    drawn_.assign(static_cast<size_t>(streams_), 0);
+}
+
+void WindowSink::set_state(int stream, std::string state) {
+    std::lock_guard<std::mutex> lock(states_mutex_);
+    states_.emplace_back(stream, std::move(state));
+    states_pending_.store(true, std::memory_order_release);
+}
+
+void WindowSink::apply_states() {
+    if (!states_pending_.load(std::memory_order_acquire)) return;
+    std::lock_guard<std::mutex> lock(states_mutex_);
+    for (const auto& [stream, state] : states_)
+        if (mosaic_ && stream >= 0 && stream < mosaic_->streams()) mosaic_->set_state(stream, state);
+    states_.clear();
+    states_pending_.store(false, std::memory_order_release);
+}
+
+const cv::Mat& WindowSink::canvas() const { return mosaic_ ? mosaic_->canvas() : canvas_; }
+
+void WindowSink::open() {
+    if (open_) return;
+    cv::namedWindow(title_, cv::WINDOW_AUTOSIZE | cv::WINDOW_KEEPRATIO | cv::WINDOW_GUI_NORMAL);
+    open_ = true;
+}
+
+SinkAction WindowSink::write(const Frame& frame) {
+    apply_states();  // (one stream: drops them)
+    if (!mosaic_ && frame.stream > 0) {
+        // Frames of several streams without set_streams(): a mosaic of as many as seen.
+        std::vector<std::string> names;
+        for (int i = 0; i <= frame.stream; ++i) names.push_back(fmt::format("stream {}", i));
+        set_streams(std::move(names), max_size_);
+    }
+    if (!mosaic_) {
+        open();
+        frame.image.copyTo(canvas_);
+        draw_overlay(canvas_, overlay_);
+        cv::imshow(title_, canvas_);
+        last_index_ = frame.index;
+        const SinkAction a = handle_key(cv::waitKey(1), frame.index);
+        if (a == SinkAction::Quit) return a;
+        // The user closed the window.
+        if (cv::getWindowProperty(title_, cv::WND_PROP_VISIBLE) < 1) return SinkAction::Quit;
+        return SinkAction::Continue;
+    }
+
+    const int s = std::max(frame.stream, 0);
+    if (s >= mosaic_->streams()) {
+        // A stream past the list: grow it (a new layout; tiles wait for their next frame).
+        std::vector<std::string> names;
+        for (int i = 0; i <= s; ++i)
+            names.push_back(i < mosaic_->streams() ? mosaic_->name(i) : fmt::format("stream {}", i));
+        std::vector<std::string> states;
+        for (int i = 0; i < mosaic_->streams(); ++i) states.push_back(mosaic_->state(i));
+        set_streams(std::move(names), max_size_);
+        for (size_t i = 0; i < states.size(); ++i) mosaic_->set_state(static_cast<int>(i), states[i]);
+    }
+    const Clock::time_point now = Clock::now();
+    const auto si = static_cast<size_t>(s);
+    fps_[si].tick(now);
+    // One update per tile between refreshes: the rest would never be seen.
+    if (!drawn_[si]) {
+        mosaic_->update(s, frame.image, frame.stream_label(), fps_[si].fps());
+        drawn_[si] = 1;
+    }
+    if (refreshes_ == 0 || now - last_refresh_ >= std::chrono::milliseconds(33)) return refresh(now);
+    return SinkAction::Continue;
+}
+
+SinkAction WindowSink::poll() {
+    apply_states();
+    if (!mosaic_) {
+        if (!open_) return SinkAction::Continue;
+        const SinkAction a = handle_key(cv::waitKey(1), last_index_);
+        if (a == SinkAction::Quit) return a;
+        if (cv::getWindowProperty(title_, cv::WND_PROP_VISIBLE) < 1) return SinkAction::Quit;
+        return SinkAction::Continue;
+    }
+    const Clock::time_point now = Clock::now();
+    if (refreshes_ == 0 || now - last_refresh_ >= std::chrono::milliseconds(33)) return refresh(now);
+    return SinkAction::Continue;
+}
+
+SinkAction WindowSink::refresh(Clock::time_point now) {
+    open();
+    status_.clear();
+    fmt::format_to(
+        std::back_inserter(status_),
+        "{} streams  {:.1f} FPS  e2e {:.1f} ms  pre {:.1f}  infer {:.1f}  post {:.1f} ms  dropped {}",
+        streams_, overlay_.fps, overlay_.end_to_end_ms, overlay_.preprocess_ms, overlay_.inference_ms,
+        overlay_.postprocess_ms, overlay_.dropped);
+    mosaic_->set_status(status_);
+    cv::imshow(title_, mosaic_->canvas());
+    ++refreshes_;
+    last_refresh_ = now;
+    std::fill(drawn_.begin(), drawn_.end(), 0);
+    const SinkAction a = handle_key(cv::waitKey(1), refreshes_);
     if (a == SinkAction::Quit) return a;
-    // The user closed the window.
     if (cv::getWindowProperty(title_, cv::WND_PROP_VISIBLE) < 1) return SinkAction::Quit;
     return SinkAction::Continue;
 }
 
-SinkAction WindowSink::handle_key(int key, const Frame& frame) {
+SinkAction WindowSink::handle_key(int key, int64_t snapshot_number) {
     if (key < 0) return SinkAction::Continue;
     key &= 0xff;
     if (key == 'q' || key == 'Q' || key == 27) return SinkAction::Quit;
-    if (key == 's' || key == 'S') snapshot(frame);
+    if (key == 's' || key == 'S') snapshot(snapshot_number);
     if (key == ' ') {
         spdlog::info("paused (space resumes, q quits)");
         while (interrupt_ == nullptr || interrupt_->load() == 0) {
@@ -254,7 +355,7 @@ SinkAction WindowSink::handle_key(int key, const Frame& frame) {
             }
             const int kk = k & 0xff;
             if (kk == 'q' || kk == 'Q' || kk == 27) return SinkAction::Quit;
-            if (kk == 's' || kk == 'S') snapshot(frame);
+            if (kk == 's' || kk == 'S') snapshot(snapshot_number);
             if (kk == ' ') break;
         }
         spdlog::info("resumed");
@@ -262,11 +363,13 @@ SinkAction WindowSink::handle_key(int key, const Frame& frame) {
     return SinkAction::Continue;
 }
 
-void WindowSink::snapshot(const Frame& frame) {
+void WindowSink::snapshot(int64_t number) {
     std::error_code ec;
     fs::create_directories(snapshot_dir_, ec);
-    const std::string path = fmt::format("{}/snapshot_{:06d}.png", snapshot_dir_, frame.index);
-    if (cv::imwrite(path, canvas_))
+    // One stream: the frame's index; the mosaic: the refresh's number.
+    const std::string path =
+        fmt::format("{}/{}_{:06d}.png", snapshot_dir_, mosaic_ ? "mosaic" : "snapshot", number);
+    if (cv::imwrite(path, canvas()))
         spdlog::info("snapshot: {}", path);
     else
         spdlog::warn("snapshot: cannot write {}", path);

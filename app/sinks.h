@@ -7,10 +7,12 @@
 #include <cstdio>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "app/frame.h"
+#include "app/stats.h"
 
 #if RTDET_WITH_OPENCV
 #include <opencv2/core/mat.hpp>
@@ -97,27 +99,67 @@ struct Overlay {
     int64_t dropped = 0;
 };
 
+class Mosaic;
+
 // cv::imshow window "rtdet". Keys: q / Esc quit, space pause (again to resume), s snapshot (PNG into
 // `snapshot_dir`). Closing the window quits too. Must run on the thread that owns highgui (main).
+//
+// One stream (the default): each frame as it is, at its own size, with the overlay; shown every frame.
+// Many streams (set_streams() with more than one name): a mosaic (app/mosaic.h), a tile per stream with
+// its name and FPS (measured here, per stream, as frames reach the window) and the overlay's figures in
+// a status bar. Each write() updates its stream's tile (at most once between two refreshes); the window
+// is refreshed, and keys are read, at most ~30 times a second (cv::waitKey(1) costs ~2 ms: per frame it
+// would slow the output stage); s saves the mosaic.
 class WindowSink final : public Sink {
   public:
     WindowSink(std::string title, std::string snapshot_dir);
     ~WindowSink() override;
     void set_overlay(const Overlay& o) { overlay_ = o; }
+    // The streams' names, in stream-index order, before the first write. More than one: the mosaic
+    // (`max_size`: the largest the mosaic gets). A frame of a stream past the list grows it.
+    void set_streams(std::vector<std::string> names, cv::Size max_size = {1920, 1080});
+    int streams() const { return streams_; }
+    // Marks a stream's tile: "ended", "reconnecting", "failed"; "" clears (the stream is back). Safe to
+    // call from any thread (applied on the window's thread at the next write() or poll()). One stream:
+    // ignored.
+    void set_state(int stream, std::string state);
     SinkAction write(const Frame& frame) override;
+    // For the output stage when no frame came for a while (every stream stalled or reconnecting): applies
+    // states, refreshes the mosaic when due and reads keys. Opens the window (all tiles "waiting") if no
+    // frame came yet. One stream: reads keys only once the window is open.
+    SinkAction poll();
     void finish() override;
     // A counter that becomes non-zero when the run is interrupted (SIGINT): ends a pause.
     void set_interrupt(const std::atomic<int>* counter) { interrupt_ = counter; }
+    // What the window shows (last drawn): the frame with the overlay, or the mosaic.
+    const cv::Mat& canvas() const;
 
   private:
-    SinkAction handle_key(int key, const Frame& frame);
-    void snapshot(const Frame& frame);
+    SinkAction handle_key(int key, int64_t snapshot_number);
+    void snapshot(int64_t number);
+    void open();
+    SinkAction refresh(Clock::time_point now);  // mosaic: status bar, imshow, keys
+    void apply_states();
 
     std::string title_, snapshot_dir_;
     Overlay overlay_;
     cv::Mat canvas_;  // reused
     bool open_ = false;
     const std::atomic<int>* interrupt_ = nullptr;
+    int64_t last_index_ = 0;
+
+    // Many streams.
+    int streams_ = 1;
+    cv::Size max_size_{1920, 1080};
+    std::unique_ptr<Mosaic> mosaic_;
+    std::vector<FpsMeter> fps_;
+    std::vector<char> drawn_;  // the tile was updated since the last refresh
+    Clock::time_point last_refresh_{};
+    int64_t refreshes_ = 0;
+    std::string status_;  // reused
+    std::mutex states_mutex_;
+    std::vector<std::pair<int, std::string>> states_;  // set_state() calls not applied yet
+    std::atomic<bool> states_pending_{false};
 };
 
 // Draws the overlay text block onto `image` (exposed for tests).
