@@ -157,6 +157,12 @@ class VideoSource final : public Source {
 
     // Opens a live source, retrying with backoff. False only when stopped; throws when it gives up.
     bool connect(std::stop_token stop, bool first) {
+        // Set while (re)connecting, so the pipeline can show it (window tiles, status).
+        struct Flag {
+            std::atomic<bool>& f;
+            explicit Flag(std::atomic<bool>& x) : f(x) { f = true; }
+            ~Flag() { f = false; }
+        } connecting(connecting_);
         if (first) {
             spdlog::info("source: connecting to {}", spec_.location);
             if (open()) return true;

@@ -83,10 +83,13 @@ class Source {
     const std::string& skip_message() const { return skip_message_; }
     // How many times a lost live source was reopened successfully.
     int reconnects() const { return reconnects_.load(); }
+    // Whether a live source is (re)connecting now.
+    bool connecting() const { return connecting_.load(); }
 
   protected:
     std::string skip_message_;
     std::atomic<int> reconnects_{0};
+    std::atomic<bool> connecting_{false};
 };
 
 // Video files are opened here (errors early, with the path); live sources connect on the first read()

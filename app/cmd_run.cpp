@@ -178,6 +178,12 @@ int run_app(const AppConfig& cfg) {
 #if RTDET_WITH_OPENCV
     if (show_window(cfg)) {
         auto w = std::make_unique<WindowSink>("rtdet", snapshot_dir_for(cfg));
+        if (multi) {
+            // Tiles by stream index (a shard's list skips indexes: their tiles are not made).
+            std::vector<std::string> tile_names;
+            for (const StreamPlan& p : streams) tile_names.push_back(p.name);
+            w->set_streams(std::move(tile_names));
+        }
         w->set_interrupt(&g_interrupts);
         window = w.get();
         sinks.push_back(std::move(w));

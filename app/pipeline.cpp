@@ -79,6 +79,25 @@ struct Pipeline::State {
         }
     }
 
+#if RTDET_WITH_OPENCV
+    // The window's tiles show each stream's state: reconnecting, ended, failed ("" while frames flow).
+    std::vector<std::string> tile_state;
+    void update_tiles() {
+        if (tile_state.size() != sources.size()) tile_state.assign(sources.size(), "");
+        for (size_t i = 0; i < sources.size(); ++i) {
+            const StreamState st = sources.state(i);
+            const char* now = st == StreamState::Failed  ? "failed"
+                              : st == StreamState::Ended ? "ended"
+                              : sources.connecting(i)    ? (st == StreamState::Opening ? "connecting" : "reconnecting")
+                                                         : "";
+            if (tile_state[i] != now) {
+                tile_state[i] = now;
+                window->set_state(sources.plan(i).index, now);
+            }
+        }
+    }
+#endif
+
     int64_t skipped_total() const {
         int64_t n = 0;
         for (size_t i = 0; i < sources.size(); ++i) n += sources.skipped(i);
@@ -118,9 +137,15 @@ struct Pipeline::State {
                 }
             }
             if (!draining && sources.budget_spent()) drain("max_frames reached");
+#if RTDET_WITH_OPENCV
+            if (window != nullptr) update_tiles();
+#endif
             Batch* b = inference.next(std::chrono::milliseconds(50));
             if (b == nullptr) {
                 if (inference.done()) return;
+#if RTDET_WITH_OPENCV
+                if (window != nullptr && window->poll() == SinkAction::Quit) drain("quit");
+#endif
                 continue;
             }
             bool quit = false;

@@ -116,6 +116,11 @@ int SourceStage::reconnects(size_t i) const {
     return streams_[i]->source ? streams_[i]->source->reconnects() : 0;
 }
 
+bool SourceStage::connecting(size_t i) const {
+    std::lock_guard lock(streams_[i]->source_m);
+    return streams_[i]->source && streams_[i]->source->connecting();
+}
+
 int64_t SourceStage::total_frames() const {
     int64_t total = 0;
     for (const auto& s : streams_) {

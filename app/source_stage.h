@@ -70,6 +70,8 @@ class SourceStage {
     int64_t dropped(size_t i) const { return streams_[i]->dropped.load(); }
     int64_t skipped(size_t i) const { return streams_[i]->skipped.load(); }
     int reconnects(size_t i) const;
+    // Whether the stream's source is (re)connecting now.
+    bool connecting(size_t i) const;
     // Known total frames of file sources (-1: unknown, live or endless), summed; -1 if any is unknown.
     int64_t total_frames() const;
     // After join(): the source's description, why it failed, the items it skipped.
