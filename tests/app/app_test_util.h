@@ -2,7 +2,10 @@
 // binary, ffmpeg, xvfb-run) with output captured to files, timeouts and signals.
 #pragma once
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,6 +15,7 @@
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <opencv2/videoio.hpp>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -174,6 +178,37 @@ inline int run_to_end(const std::vector<std::string>& argv, const fs::path& dir,
     if (err) *err = p.err();
     return code;
 }
+
+// Frames a video decodes to through OpenCV's FFmpeg (the oracle for "every frame came out"); -1 when
+// it does not open.
+inline int decoded_frame_count(const std::string& video, cv::Size* size = nullptr, double* fps = nullptr) {
+    cv::VideoCapture cap(video, cv::CAP_FFMPEG);
+    if (!cap.isOpened()) return -1;
+    if (fps) *fps = cap.get(cv::CAP_PROP_FPS);
+    cv::Mat m;
+    int n = 0;
+    while (cap.read(m)) {
+        if (size) *size = m.size();
+        ++n;
+    }
+    return n;
+}
+
+// A loopback port free at the time of the call (SOCK_DGRAM: UDP, SOCK_STREAM: TCP).
+inline int free_port(int type) {
+    const int fd = ::socket(AF_INET, type, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = 0;
+    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    ::close(fd);
+    return ntohs(a.sin_port);
+}
+inline int free_udp_port() { return free_port(SOCK_DGRAM); }
+inline int free_tcp_port() { return free_port(SOCK_STREAM); }
 
 inline bool have_program(const std::string& name) {
     return std::system(("command -v " + name + " > /dev/null 2>&1").c_str()) == 0;

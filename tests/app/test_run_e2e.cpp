@@ -32,19 +32,7 @@ std::vector<std::string> rtdet_run(std::vector<std::string> extra) {
     return args;
 }
 
-int decoded_frame_count(const std::string& video, cv::Size* size = nullptr, double* fps = nullptr) {
-    cv::VideoCapture cap(video, cv::CAP_FFMPEG);
-    if (!cap.isOpened()) return -1;
-    if (fps) *fps = cap.get(cv::CAP_PROP_FPS);
-    cv::Mat m;
-    int n = 0;
-    while (cap.read(m)) {
-        if (size) *size = m.size();
-        ++n;
-    }
-    return n;
-}
-
+using app_test::decoded_frame_count;
 using app_test::read_json_lines;
 
 TEST(RunVideo, EveryFrameComesOutAsJsonAndVideo) {
@@ -227,18 +215,7 @@ TEST(RunPeer, OpenCvPeerFindsWhatRtdetFinds) {
     }
 }
 
-int free_udp_port() {
-    const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0;
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
-}
+using app_test::free_udp_port;
 
 TEST(RunLive, UdpStreamIsReadLiveAndReconnectsAfterTheSenderRestarts) {
     SKIP_OR_FAIL_WITHOUT_DATA();
