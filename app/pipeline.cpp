@@ -117,13 +117,16 @@ struct Pipeline::State {
         int seen_interrupts = 0;
         bool draining = false;
         auto last_status = Clock::now();
-        const auto drain = [&](const char* why) {
+        const auto drain = [&](const char* why, bool budget = false) {
             if (!draining) {
                 draining = true;
                 progress.finish();
                 spdlog::info("{}: stopping the sources, draining {} frame(s) in flight", why, batcher.queued());
             }
-            sources.request_stop();
+            if (budget)
+                sources.stop_live();
+            else
+                sources.request_stop();
         };
         while (true) {
             const int interrupts = opt.interrupt ? opt.interrupt->load() : 0;
@@ -136,7 +139,7 @@ struct Pipeline::State {
                     return;
                 }
             }
-            if (!draining && sources.budget_spent()) drain("max_frames reached");
+            if (!draining && sources.budget_spent()) drain("max_frames reached", /*budget=*/true);
 #if RTDET_WITH_OPENCV
             if (window != nullptr) update_tiles();
 #endif

@@ -95,11 +95,17 @@ void SourceStage::start() {
             continue;
         }
         threads_.emplace_back([this, sp](std::stop_token stop) { capture(*sp, stop); });
+        thread_stream_.push_back(sp);
     }
 }
 
 void SourceStage::request_stop() {
     for (std::jthread& t : threads_) t.request_stop();
+}
+
+void SourceStage::stop_live() {
+    for (size_t i = 0; i < threads_.size(); ++i)
+        if (thread_stream_[i]->plan.live()) threads_[i].request_stop();
 }
 
 void SourceStage::join() {
@@ -218,7 +224,8 @@ void SourceStage::capture(Stream& s, std::stop_token stop) {
             }
             Frame* evicted = nullptr;
             if (!batcher_.push(s.lane, f, stop, &evicted)) {
-                s.free_q.push(f);
+                s.free_q.push(f);  // stopped while waiting for room: never queued, not counted
+                s.frames_in.fetch_sub(1);
                 break;
             }
             if (evicted) {

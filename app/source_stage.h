@@ -56,6 +56,9 @@ class SourceStage {
     void start();
     // Stops reading (drain: what is queued still flows), and wakes blocked captures.
     void request_stop();
+    // Stops the live streams only. When max_frames is reached the file streams end by themselves (each
+    // finds the budget spent at its next frame) and frames already admitted still reach their lanes.
+    void stop_live();
     void join();
 
     size_t size() const { return streams_.size(); }
@@ -107,6 +110,7 @@ class SourceStage {
     Batcher& batcher_;
     SourceStageOptions opt_;
     std::vector<std::jthread> threads_;
+    std::vector<Stream*> thread_stream_;  // the stream of each thread
     std::atomic<int64_t> budget_{-1};  // frames still admitted (max_frames), -1: no limit
 };
 

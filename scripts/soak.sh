@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Soak: `rtdet run` over the sample video looped to FRAMES frames (default 20000), headless, writing
+# Soak: `rtdet run` over STREAMS sources (default 4), each the sample video looped, to FRAMES frames
+# in all (default 20000; batches of up to STREAMS frames), headless, writing
 # JSON lines, while resident memory, open file descriptors, threads and JSON lines written so far are
 # sampled every INTERVAL seconds. Only the steady state is judged: the samples taken while frames flow
 # (the JSON line count advanced since the previous sample and the last frame is not out yet), not the
@@ -26,6 +27,7 @@ PRECISION=${PRECISION:-bf16}
 INTERVAL=${INTERVAL:-2}
 WARMUP_PCT=${WARMUP_PCT:-10}
 MAX_RSS_GROWTH_MB=${MAX_RSS_GROWTH_MB:-8}
+STREAMS=${STREAMS:-4}
 OUT=${OUT_DIR:-out/soak}
 DATA=${RTDET_DATA:-../shared}
 video=$DATA/videos/car-detection.mp4
@@ -39,9 +41,11 @@ rm -f "$OUT/run.jsonl"
 preload=()
 [ -n "${SOAK_LD_PRELOAD:-}" ] && preload=(env LD_PRELOAD="$SOAK_LD_PRELOAD")
 
-echo "soak: $FRAMES frames of $video (looped), $PRECISION, sampling every ${INTERVAL}s${preload:+, preloading $SOAK_LD_PRELOAD}"
+sources=()
+for _ in $(seq "$STREAMS"); do sources+=(--source "$video"); done
+echo "soak: $FRAMES frames from $STREAMS streams of $video (looped), $PRECISION, sampling every ${INTERVAL}s${preload:+, preloading $SOAK_LD_PRELOAD}"
 start=$(date +%s)
-"${preload[@]}" "$RTDET" run --config configs/yolo-fastest-xl.yaml --model "$cfg" --source "$video" --loop \
+"${preload[@]}" "$RTDET" run --config configs/yolo-fastest-xl.yaml --model "$cfg" "${sources[@]}" --loop --max-batch "$STREAMS" \
   --max-frames "$FRAMES" --headless --precision "$PRECISION" --json "$OUT/run.jsonl" \
   --summary-json "$OUT/summary.json" >"$OUT/run.txt" 2>&1 &
 pid=$!
