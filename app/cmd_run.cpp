@@ -49,6 +49,7 @@ constexpr FlagKey kFlags[] = {
     {"--json",                  "outputs.json",            "FILE",      "Write detections as JSON lines (one per frame) here"},
     {"--snapshot-dir",          "outputs.snapshot_dir",    "DIR",       "Where the window's s key saves snapshots"},
     {"--summary-json",          "outputs.summary_json",    "FILE",      "Write the end-of-run summary as JSON here"},
+    {"--publish",               "publish.url",             "URL",       "Publish one JSON message per frame over MQTT: mqtt[s]://HOST[:PORT]/TOPIC, TOPIC may hold {stream} and {name} (docs/mqtt.md)"},
     {"--queue-depth",           "pipeline.queue_depth",    "INT",       "Frames queued between stages"},
     {"--max-batch",             "pipeline.max_batch",      "INT",       "Files and folders: frames per inference batch"},
     {"--max-frames",            "pipeline.max_frames",     "INT",       "Stop after this many frames (0: all)"},

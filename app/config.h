@@ -9,6 +9,9 @@
 //   outputs:   video, video_codec, images_dir, json, show, snapshot_dir, summary_json
 //   pipeline:  queue_depth, max_batch, max_frames, realtime, loop, decode_threads
 //   reconnect: attempts, interval_ms, timeout_ms, open_timeout_ms
+//   publish:   url, qos, client_id, username, password, tls_ca, tls_cert, tls_key, spool_dir,
+//              spool_max_mb, keepalive_s, flush_timeout_s (MQTT, docs/mqtt.md; username and password
+//              only from the file or $RTDET_MQTT_USERNAME / $RTDET_MQTT_PASSWORD, never --set)
 // Paths may start with $DATA/ (the data folder: $RTDET_DATA, else ../shared beside the repository);
 // relative paths are relative to the current directory, in files as on the command line.
 #pragma once
@@ -19,6 +22,7 @@
 #include <vector>
 
 #include "app/capture.h"
+#include "app/publish.h"
 
 namespace app {
 
@@ -64,6 +68,7 @@ struct AppConfig {
     bool loop = false;       // start a video file again at its end (soak runs); with max_frames to stop
     int decode_threads = 1;  // image sources: threads decoding files ahead (frame order kept)
     ReconnectPolicy reconnect;
+    PublishConfig publish;  // MQTT (empty url: none)
 };
 
 // Applies a YAML file over `cfg` (keys not in the file keep their values). Throws engine::Error:

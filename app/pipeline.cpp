@@ -22,6 +22,9 @@
 #include "detector/plan_cache.h"
 #include "engine/core/error.h"
 
+#if RTDET_WITH_MQTT
+#include "app/mqtt_sink.h"
+#endif
 #if RTDET_WITH_OPENCV
 #include "app/draw.h"
 #include "app/opencv_peer.h"
@@ -259,6 +262,10 @@ struct Pipeline::State {
                 }
             }
             f->captured = Clock::now();
+            f->wall_clock_ms = std::chrono::duration<double, std::milli>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count();
+            f->stream_name = &opt.stream_name;
             frames_in.fetch_add(1);
             if (live) {
                 if (std::optional<Frame*> evicted = in_q.push_drop_oldest(f)) {
@@ -526,8 +533,17 @@ int run_app(const AppConfig& cfg) {
         sinks.push_back(std::move(w));
     }
 #endif
+#if RTDET_WITH_MQTT
+    MqttSink* mqtt = nullptr;  // owned by the pipeline (alive until run_app returns): its counters
+    if (!cfg.publish.url.empty()) {
+        auto m = std::make_unique<MqttSink>(cfg.publish, det->describe(), det->class_names(),
+                                            detector::cache_dir(cfg.plan_cache_dir));
+        mqtt = m.get();
+        sinks.push_back(std::move(m));
+    }
+#endif
     if (sinks.empty())
-        spdlog::info("no outputs configured (--show, --video, --images-dir, --json): summary only");
+        spdlog::info("no outputs configured (--show, --video, --images-dir, --json, --publish): summary only");
 
     PipelineOptions opt;
     opt.queue_depth = cfg.queue_depth;
@@ -536,8 +552,13 @@ int run_app(const AppConfig& cfg) {
     opt.realtime = cfg.realtime;
     opt.progress = spdlog::get_level() <= spdlog::level::info;
     opt.interrupt = &g_interrupts;
+    const fs::path src_path(spec.location);
+    opt.stream_name = src_path.has_stem() ? src_path.stem().string() : spec.location;
     Pipeline pipeline(*source, *det, std::move(sinks), window, opt);
     PipelineResult r = pipeline.run();
+#if RTDET_WITH_MQTT
+    if (mqtt != nullptr) r.summary.publish = mqtt->stats();  // final: run() has called finish()
+#endif
 
     std::fputs(r.summary.to_text().c_str(), stdout);
     std::fflush(stdout);
@@ -547,6 +568,11 @@ int run_app(const AppConfig& cfg) {
                      cfg.outputs.summary_json);
     }
     if (r.error) std::rethrow_exception(r.error);
+    if (r.summary.publish && r.summary.publish->dropped() > 0) {
+        spdlog::error("publish: {} MQTT message(s) were lost (spool full or not kept at exit); exit status 4",
+                      r.summary.publish->dropped());
+        return 4;
+    }
     if (!r.summary.skipped_items.empty()) {
         spdlog::error("{} input(s) could not be read:", r.summary.skipped_items.size());
         for (const std::string& item : r.summary.skipped_items) spdlog::error("  {}", item);

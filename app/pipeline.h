@@ -60,6 +60,7 @@ struct PipelineOptions {
     int64_t max_frames = 0;  // 0: all
     bool realtime = false;   // pace video files at their frame rate
     bool progress = true;    // progress bar on a terminal for sources with a known length
+    std::string stream_name;  // the stream's name in every frame (Frame::stream_name)
     // Interrupt counter (SIGINT/SIGTERM): 1 drains, 2 stops at once. May be null.
     const std::atomic<int>* interrupt = nullptr;
 };
@@ -89,7 +90,8 @@ class Pipeline {
 
 // `rtdet run`: builds the source, detector and sinks from `cfg`, handles SIGINT/SIGTERM, runs the
 // pipeline, prints the summary on stdout (and writes outputs.summary_json). Returns the exit code:
-// 0 done, 2 done but some inputs were skipped (named in the log and the summary). Throws
+// 0 done, 2 done but some inputs were skipped (named in the log and the summary), 4 done but MQTT
+// messages were lost (--publish: the spool overflowed; counted in the summary; checked first). Throws
 // engine::Error for configuration problems and the first stage failure.
 int run_app(const AppConfig& cfg);
 

@@ -78,6 +78,7 @@ std::string RunSummary::to_text() const {
         }
         out += fmt::format("mean time over {} images: {}, total {:.3f} ms\n", frames_out, parts, total);
     }
+    if (publish) out += "  " + publish_summary_line(*publish) + "\n";
     return out;
 }
 
@@ -101,6 +102,7 @@ std::string RunSummary::to_json() const {
         if (st.name != "end-to-end") total += st.mean;
     }
     j["mean_total_ms"] = total;
+    if (publish) j["publish"] = nlohmann::json::parse(publish_stats_json(*publish));
     return j.dump(2) + "\n";
 }
 

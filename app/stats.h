@@ -5,10 +5,12 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "app/frame.h"
+#include "app/publish.h"
 
 namespace app {
 
@@ -57,6 +59,7 @@ struct RunSummary {
     std::vector<StageSummary> stages;  // preprocess, inference, postprocess, end-to-end
     bool interrupted = false;
     std::vector<std::string> skipped_items;
+    std::optional<PublishStats> publish;  // with --publish: the MQTT publisher's counters
 
     std::string to_text() const;
     std::string to_json() const;
