@@ -377,3 +377,67 @@ TEST(MqttSinkDirect, EveryQosDeliversInOrder) {
 }
 
 }  // namespace
+
+namespace {
+
+// mqtts:// with a CA of the test's own (openssl): delivered with publish.tls_ca; with another CA the
+// broker's certificate is not trusted, nothing is sent, and the messages stay in the spool.
+TEST(MqttSinkDirect, TlsWithTheBrokersCa) {
+    SKIP_OR_FAIL_WITHOUT_MOSQUITTO();
+    if (!app_test::have_program("openssl")) RTDET_SKIP_OR_FAIL("openssl not found (Debian openssl)");
+    const fs::path dir = app_test::scratch_dir("mqtt_sink_tls");
+    const std::string d = dir.string();
+    const std::string make_certs =
+        "cd '" + d + "' && printf 'subjectAltName=IP:127.0.0.1\\n' > ext.cnf && "
+        "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 -subj /CN=rtdet-test-ca && "
+        "openssl req -x509 -newkey rsa:2048 -nodes -keyout other.key -out other.crt -days 2 -subj /CN=other-ca && "
+        "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1 && "
+        "openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 "
+        "-extfile ext.cnf";
+    ASSERT_EQ(std::system(("(" + make_certs + ") > '" + d + "/openssl.log' 2>&1").c_str()), 0)
+        << app_test::read_text(dir / "openssl.log");
+    Broker broker(dir, mqtt_test::free_port(),
+                  "allow_anonymous true\ncafile " + d + "/ca.crt\ncertfile " + d + "/server.crt\nkeyfile " + d +
+                      "/server.key\n");
+    ASSERT_TRUE(broker.start()) << broker.log();
+    Subscriber sub(dir, broker.port(), {"--cafile", d + "/ca.crt"});
+    ASSERT_TRUE(sub.ready()) << sub.err();
+
+    const std::vector<std::string> names = {"person"};
+    const std::string stream_name = "cam";
+    app::Frame f;
+    f.stream_name = &stream_name;
+    f.image.create(4, 8, CV_8UC3);
+    app::PublishConfig cfg;
+    cfg.url = "mqtts://127.0.0.1:" + std::to_string(broker.port()) + "/rtdet/tls";
+    cfg.tls_ca = d + "/ca.crt";
+    cfg.spool_dir = d + "/spool";
+    {
+        app::MqttSink sink(cfg, "m", names, d);
+        for (int i = 0; i < 20; ++i) {
+            f.index = i;
+            sink.write(f);
+        }
+        sink.finish();
+        EXPECT_EQ(sink.stats().acknowledged, 20);
+    }
+    app_test::wait_until([&] { return sub.messages().size() >= 20; }, 20);
+    EXPECT_EQ(sub.messages().size(), 20u);
+
+    cfg.tls_ca = d + "/other.crt";
+    cfg.spool_dir = d + "/spool-untrusted";
+    cfg.flush_timeout_s = 1;
+    app::MqttSink sink(cfg, "m", names, d);
+    for (int i = 0; i < 5; ++i) {
+        f.index = i;
+        sink.write(f);
+    }
+    sink.finish();
+    const app::PublishStats st = sink.stats();
+    EXPECT_FALSE(st.ever_connected);
+    EXPECT_EQ(st.acknowledged, 0);
+    EXPECT_EQ(st.left_in_spool, 5);
+    EXPECT_EQ(st.dropped(), 0);
+}
+
+}  // namespace
