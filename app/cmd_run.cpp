@@ -20,6 +20,10 @@
 #include "app/config.h"
 #include "app/pipeline.h"
 #include "app/stream_sinks.h"
+#include "detector/plan_cache.h"
+#if RTDET_WITH_MQTT
+#include "app/mqtt_sink.h"
+#endif
 #include "engine/core/error.h"
 
 namespace app {
@@ -57,6 +61,7 @@ constexpr FlagKey kFlags[] = {
     {"--json",                  "outputs.json",            "FILE",      "Write detections as JSON lines (one per frame) here"},
     {"--snapshot-dir",          "outputs.snapshot_dir",    "DIR",       "Where the window's s key saves snapshots"},
     {"--summary-json",          "outputs.summary_json",    "FILE",      "Write the end-of-run summary as JSON here"},
+    {"--publish",               "publish.url",             "URL",       "Publish one JSON message per frame over MQTT: mqtt[s]://HOST[:PORT]/TOPIC, TOPIC may hold {stream} and {name} (docs/mqtt.md)"},
     {"--queue-depth",           "pipeline.queue_depth",    "INT",       "Frames queued between stages"},
     {"--max-batch",             "pipeline.max_batch",      "INT",       "Frames per inference batch, taken across streams"},
     {"--batch-timeout-ms",      "pipeline.batch_timeout_ms", "MS",      "A batch not full waits this long after its first frame (0: what is ready)"},
@@ -189,8 +194,17 @@ int run_app(const AppConfig& cfg) {
         sinks.push_back(std::move(w));
     }
 #endif
+#if RTDET_WITH_MQTT
+    MqttSink* mqtt = nullptr;  // owned by the pipeline (alive until run_app returns): its counters
+    if (!cfg.publish.url.empty()) {
+        auto m = std::make_unique<MqttSink>(cfg.publish, dets[0]->describe(), dets[0]->class_names(),
+                                            detector::cache_dir(cfg.plan_cache_dir));
+        mqtt = m.get();
+        sinks.push_back(std::move(m));
+    }
+#endif
     if (sinks.empty())
-        spdlog::info("no outputs configured (--show, --video, --images-dir, --json): summary only");
+        spdlog::info("no outputs configured (--show, --video, --images-dir, --json, --publish): summary only");
 
     PipelineOptions opt;
     opt.queue_depth = cfg.queue_depth;
@@ -204,6 +218,9 @@ int run_app(const AppConfig& cfg) {
     for (auto& d : dets) det_ptrs.push_back(d.get());
     Pipeline pipeline(std::move(streams), det_ptrs, std::move(sinks), window, opt);
     PipelineResult r = pipeline.run();
+#if RTDET_WITH_MQTT
+    if (mqtt != nullptr) r.summary.publish = mqtt->stats();  // final: run() has called finish()
+#endif
 
     std::fputs(r.summary.to_text().c_str(), stdout);
     std::fflush(stdout);
@@ -214,6 +231,10 @@ int run_app(const AppConfig& cfg) {
     }
     if (r.error) std::rethrow_exception(r.error);
     int code = 0;
+    const bool lost_messages = r.summary.publish && r.summary.publish->dropped() > 0;
+    if (lost_messages)
+        spdlog::error("publish: {} MQTT message(s) were lost (spool full or not kept at exit); exit status 4",
+                      r.summary.publish->dropped());
     if (!r.summary.skipped_items.empty()) {
         spdlog::error("{} input(s) could not be read:", r.summary.skipped_items.size());
         for (const std::string& item : r.summary.skipped_items) spdlog::error("  {}", item);
@@ -225,7 +246,7 @@ int run_app(const AppConfig& cfg) {
             if (st.state == "failed") spdlog::error("  stream {} ({}): {}", st.index, st.name, st.error);
         code = 3;
     }
-    return code;
+    return lost_messages ? 4 : code;
 }
 
 CommandFn setup_run(CLI::App& root) {

@@ -76,10 +76,25 @@ const KeySpec kKeys[] = {
     {"reconnect.interval_ms",    Kind::Int,    1, 600000, false, "", [](AppConfig& c) -> void* { return &c.reconnect.interval_ms; }},
     {"reconnect.timeout_ms",     Kind::Int,    100, 600000, false, "", [](AppConfig& c) -> void* { return &c.reconnect.timeout_ms; }},
     {"reconnect.open_timeout_ms", Kind::Int,   100, 600000, false, "", [](AppConfig& c) -> void* { return &c.reconnect.open_timeout_ms; }},
+    // MQTT publishing (docs/mqtt.md). publish.username / publish.password: not from the command line
+    // (set_config_key refuses them), and --print-config shows the password as ***.
+    {"publish.url",              Kind::String, 0, 0, false, "", [](AppConfig& c) -> void* { return &c.publish.url; }},
+    {"publish.qos",              Kind::Int,    0, 2, false, "", [](AppConfig& c) -> void* { return &c.publish.qos; }},
+    {"publish.client_id",        Kind::String, 0, 0, false, "", [](AppConfig& c) -> void* { return &c.publish.client_id; }},
+    {"publish.username",         Kind::String, 0, 0, false, "", [](AppConfig& c) -> void* { return &c.publish.username; }},
+    {"publish.password",         Kind::String, 0, 0, false, "", [](AppConfig& c) -> void* { return &c.publish.password; }},
+    {"publish.tls_ca",           Kind::Path,   0, 0, false, "", [](AppConfig& c) -> void* { return &c.publish.tls_ca; }},
+    {"publish.tls_cert",         Kind::Path,   0, 0, false, "", [](AppConfig& c) -> void* { return &c.publish.tls_cert; }},
+    {"publish.tls_key",          Kind::Path,   0, 0, false, "", [](AppConfig& c) -> void* { return &c.publish.tls_key; }},
+    {"publish.spool_dir",        Kind::Path,   0, 0, false, "", [](AppConfig& c) -> void* { return &c.publish.spool_dir; }},
+    {"publish.spool_max_mb",     Kind::Float,  0, 1048576, false, "", [](AppConfig& c) -> void* { return &c.publish.spool_max_mb; }},
+    {"publish.keepalive_s",      Kind::Int,    5, 65535, false, "", [](AppConfig& c) -> void* { return &c.publish.keepalive_s; }},
+    {"publish.flush_timeout_s",  Kind::Int,    0, 3600, false, "", [](AppConfig& c) -> void* { return &c.publish.flush_timeout_s; }},
 };
 // clang-format on
 
-constexpr std::string_view kSections[] = {"model", "detector", "engine", "outputs", "pipeline", "reconnect"};
+constexpr std::string_view kSections[] = {"model",    "detector",  "engine", "outputs",
+                                          "pipeline", "reconnect", "publish"};
 
 const KeySpec* find_key(std::string_view key) {
     for (const KeySpec& k : kKeys)
@@ -444,7 +459,7 @@ void load_config_text(const std::string& yaml, const std::string& origin, AppCon
     if (root.IsNull()) return;
     ENGINE_CHECK(root.IsMap(), origin,
                  ": expected a mapping of keys at the top (model, detector, engine, source, "
-                 "sources, outputs, pipeline, reconnect), got ",
+                 "sources, outputs, pipeline, reconnect, publish), got ",
                  node_kind(root));
     walk(root, "", origin, cfg);
 }
@@ -462,6 +477,12 @@ void load_config_file(const std::string& path, AppConfig& cfg) {
 void set_config_key(AppConfig& cfg, std::string_view key, const std::string& value, std::string_view origin) {
     const KeySpec* k = find_key(key);
     ENGINE_CHECK(k != nullptr, origin, ": ", unknown_key_message(key));
+    // Credentials on the command line show in the process list and shell history (the value is not
+    // repeated here either).
+    ENGINE_CHECK(key != "publish.password" && key != "publish.username", origin, ": ", key,
+                 " cannot be given on the command line (it would show in the process list and shell "
+                 "history); put it in the config file, or set ",
+                 key == "publish.password" ? "RTDET_MQTT_PASSWORD" : "RTDET_MQTT_USERNAME");
     assign(cfg, *k, value, engine::concat(origin, " (", key, ")"));
 }
 
@@ -534,6 +555,22 @@ void validate_config(const AppConfig& cfg) {
     ENGINE_CHECK(cfg.peer == "none",
                  "engine.peer: opencv needs a build with OpenCV (this build runs rtdet only)");
 #endif
+    if (!cfg.publish.url.empty()) {
+#if !RTDET_WITH_MQTT
+        ENGINE_THROW("publish.url: this build has no MQTT (libmosquitto-dev was not found when it was "
+                     "configured; install it and configure again)");
+#endif
+        const MqttUrl url = parse_mqtt_url(cfg.publish.url);  // throws "publish.url: ..."
+        for (const auto& [key, path] : {std::pair{"publish.tls_ca", &cfg.publish.tls_ca},
+                                        {"publish.tls_cert", &cfg.publish.tls_cert},
+                                        {"publish.tls_key", &cfg.publish.tls_key}}) {
+            if (path->empty()) continue;
+            ENGINE_CHECK(url.tls, key, ": set, but publish.url is mqtt:// (TLS needs mqtts://)");
+            ENGINE_CHECK(fs::is_regular_file(*path, ec), key, ": file not found: ", *path);
+        }
+        ENGINE_CHECK(cfg.publish.tls_cert.empty() == cfg.publish.tls_key.empty(),
+                     "publish.tls_cert/tls_key: set both (client certificate and its key) or neither");
+    }
     if (show_window(cfg) && cfg.outputs.show == 1) {
         const char* d = std::getenv("DISPLAY");
         ENGINE_CHECK(d != nullptr && *d != '\0',
@@ -618,7 +655,19 @@ std::string config_to_yaml(const AppConfig& c) {
     out << YAML::Key << "attempts" << YAML::Value << c.reconnect.attempts << YAML::Key << "interval_ms"
         << YAML::Value << c.reconnect.interval_ms << YAML::Key << "timeout_ms" << YAML::Value
         << c.reconnect.timeout_ms << YAML::Key << "open_timeout_ms" << YAML::Value
-        << c.reconnect.open_timeout_ms;
+        << c.reconnect.open_timeout_ms << YAML::EndMap;
+    const PublishConfig& p = c.publish;
+    out << YAML::Key << "publish" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "url" << YAML::Value << yaml_text(p.url) << YAML::Key << "qos" << YAML::Value << p.qos;
+    out << YAML::Key << "client_id" << YAML::Value << yaml_text(p.client_id) << YAML::Key << "username"
+        << YAML::Value << yaml_text(p.username);
+    out << YAML::Key << "password" << YAML::Value << (p.password.empty() ? "" : "***");  // never the secret
+    out << YAML::Key << "tls_ca" << YAML::Value << yaml_text(p.tls_ca) << YAML::Key << "tls_cert" << YAML::Value
+        << yaml_text(p.tls_cert) << YAML::Key << "tls_key" << YAML::Value << yaml_text(p.tls_key);
+    out << YAML::Key << "spool_dir" << YAML::Value << yaml_text(p.spool_dir) << YAML::Key << "spool_max_mb"
+        << YAML::Value << p.spool_max_mb;
+    out << YAML::Key << "keepalive_s" << YAML::Value << p.keepalive_s << YAML::Key << "flush_timeout_s"
+        << YAML::Value << p.flush_timeout_s;
     out << YAML::EndMap << YAML::EndMap;
     return std::string(out.c_str()) + "\n";
 }

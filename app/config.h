@@ -11,6 +11,9 @@
 //   pipeline:  queue_depth, max_batch, batch_timeout_ms, inference_workers, max_frames, realtime, loop,
 //              fps, decode_threads, shard
 //   reconnect: attempts, interval_ms, timeout_ms, open_timeout_ms
+//   publish:   url, qos, client_id, username, password, tls_ca, tls_cert, tls_key, spool_dir,
+//              spool_max_mb, keepalive_s, flush_timeout_s (MQTT, docs/mqtt.md; username and password
+//              only from the file or $RTDET_MQTT_USERNAME / $RTDET_MQTT_PASSWORD, never --set)
 // Paths may start with $DATA/ (the data folder: $RTDET_DATA, else ../shared beside the repository);
 // relative paths are relative to the current directory, in files as on the command line.
 #pragma once
@@ -22,6 +25,7 @@
 
 #include "app/capture.h"
 #include "app/streams.h"
+#include "app/publish.h"
 
 namespace app {
 
@@ -72,6 +76,7 @@ struct AppConfig {
     int decode_threads = 1;     // image sources: threads decoding files ahead (frame order kept)
     std::string shard;          // "I/N": only the streams whose index % N == I (several processes, one list)
     ReconnectPolicy reconnect;
+    PublishConfig publish;  // MQTT (empty url: none)
 };
 
 // Applies a YAML file over `cfg` (keys not in the file keep their values). Throws engine::Error:

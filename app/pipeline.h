@@ -71,7 +71,8 @@ class Pipeline {
 // `rtdet run`: builds the streams, detectors and sinks from `cfg`, handles SIGINT/SIGTERM, runs the
 // pipeline, prints the summary on stdout (and writes outputs.summary_json). Returns the exit code:
 // 0 done; 2 done but some inputs were skipped (named in the log and the summary); 3 some stream failed
-// (could not be opened, or was lost and did not come back; named in the log and the summary). Throws
+// (could not be opened, or was lost and did not come back; named in the log and the summary); 4 done but
+// MQTT messages were lost (--publish: the spool overflowed; counted in the summary; checked first). Throws
 // engine::Error for configuration problems and the first stage failure.
 int run_app(const AppConfig& cfg);
 

@@ -102,7 +102,6 @@ std::string RunSummary::to_text() const {
                                st.name, w, st.frames_in, st.frames_out, st.dropped, st.skipped, st.reconnects, st.fps,
                                st.latency_p50, st.latency_p99, st.state, st.error.empty() ? "" : ": " + st.error);
     }
-    if (!publish.empty()) out += fmt::format("  publish: {}\n", publish);
     out += fmt::format("  {:<12} {:>9} {:>9} {:>9}\n", "latency ms", "mean", "p50", "p99");
     for (const StageSummary& st : stages)
         out += fmt::format("  {:<12} {:>9.3f} {:>9.3f} {:>9.3f}\n", st.name, st.mean, st.p50, st.p99);
@@ -115,6 +114,7 @@ std::string RunSummary::to_text() const {
         }
         out += fmt::format("mean time over {} images: {}, total {:.3f} ms\n", frames_out, parts, total);
     }
+    if (publish) out += "  " + publish_summary_line(*publish) + "\n";
     return out;
 }
 
@@ -153,7 +153,7 @@ std::string RunSummary::to_json() const {
                                 {"reconnects", st.reconnects},
                                 {"fps", st.fps},
                                 {"latency_ms", {{"mean", st.latency_mean}, {"p50", st.latency_p50}, {"p99", st.latency_p99}}}});
-    if (!publish.empty()) j["publish"] = publish;
+    if (publish) j["publish"] = nlohmann::json::parse(publish_stats_json(*publish));
     return j.dump(2) + "\n";
 }
 

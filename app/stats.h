@@ -5,10 +5,12 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "app/frame.h"
+#include "app/publish.h"
 
 namespace app {
 
@@ -88,7 +90,7 @@ struct RunSummary {
     std::vector<StageSummary> stages;  // preprocess, inference, postprocess, end-to-end
     bool interrupted = false;
     std::vector<std::string> skipped_items;
-    std::string publish;  // the publisher's line (empty: no publishing)
+    std::optional<PublishStats> publish;  // with --publish: the MQTT publisher's counters
 
     std::string to_text() const;
     std::string to_json() const;
