@@ -203,8 +203,9 @@ void SourceStage::capture(Stream& s, std::stop_token stop) {
                         s.free_q.push(f);
                         break;
                     }
-                } else if (now - due > interval) {
-                    // Read after the next frame was due: a camera would have replaced it.
+                } else if (now - due > interval * static_cast<int64_t>(s.lane_capacity)) {
+                    // Later than a camera's buffer of lane-capacity frames (queue_depth; V4L2 keeps 4)
+                    // would hold it: the camera would have overwritten it.
                     s.dropped.fetch_add(1);
                     s.free_q.push(f);
                     continue;

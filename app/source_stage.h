@@ -5,8 +5,9 @@
 // missing or a stream that stalls holds up only itself: it is reported by name (stream index and
 // name), retried by its reconnect policy (live sources), and when it gives up it ends as "failed"
 // while the others go on. Policies (StreamPlan::live): live streams and files played as cameras keep
-// the newest frame (the lane evicts the oldest; drops counted; a paced file also drops a frame that is
-// already a frame interval late, as a camera would have replaced it); files and folders never drop
+// the newest frame (the lane evicts the oldest; drops counted; a paced file also drops a frame read
+// later than its lane's capacity in frame intervals after it was due, as a camera whose driver buffers
+// that many frames would have overwritten it); files and folders never drop
 // (the capture thread waits for room). Paced frames carry their due time as capture time, so latency
 // is measured from when the "camera" produced the frame.
 //
