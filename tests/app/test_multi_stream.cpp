@@ -381,6 +381,8 @@ class PixelDetector final : public app::FrameDetector {
         }
         batches_.fetch_add(1);
         if (images.size() > 1) multi_.fetch_add(1);
+        // As long as a small network: the other worker forms the next batch meanwhile.
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
         return results_;
     }
     const detector::StageTimes& last_times() const override { return times_; }
@@ -455,6 +457,7 @@ TEST(MultiStreamPipeline, EveryFrameOfEveryStreamOnceWithItsOwnDetections) {
     app::PipelineOptions opt;
     opt.max_batch = 4;
     opt.queue_depth = 2;
+    opt.batch_timeout_ms = 20;  // batches fill up (with timeout 0 a fast detector could get single frames)
     opt.progress = false;
     app::Pipeline pipeline(plans, {&d1, &d2}, std::move(sinks), nullptr, opt);
     const app::PipelineResult r = pipeline.run();
