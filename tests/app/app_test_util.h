@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/core/error.h"
 #include "tests/testing/require.h"
 #include "tests/testing/tensor_compare.h"
 
@@ -209,6 +210,28 @@ inline int free_port(int type) {
 }
 inline int free_udp_port() { return free_port(SOCK_DGRAM); }
 inline int free_tcp_port() { return free_port(SOCK_STREAM); }
+
+// The error message of `f`, or "" when it does not throw; an engine::Error must be one line.
+inline std::string error_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const engine::Error& e) {
+        const std::string msg = e.what();
+        EXPECT_EQ(msg.find('\n'), std::string::npos) << "errors are one line: " << msg;
+        return msg;
+    } catch (const std::exception& e) {
+        return e.what();
+    }
+    return "";
+}
+
+// `rtdet run` with the small model (Yolo-Fastest-1.1) and the test plan cache, then `extra`.
+inline std::vector<std::string> rtdet_run_args(const std::string& config, const std::vector<std::string>& extra) {
+    std::vector<std::string> args = {RTDET_EXE,    "run",          "--config", config, "--model", small_model(),
+                                     "--cache", plan_cache()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+}
 
 inline bool have_program(const std::string& name) {
     return std::system(("command -v " + name + " > /dev/null 2>&1").c_str()) == 0;

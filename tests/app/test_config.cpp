@@ -18,17 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 using app::AppConfig;
 
-// The engine::Error message of `f`, or "" when it does not throw.
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const engine::Error& e) {
-        const std::string msg = e.what();
-        EXPECT_EQ(msg.find('\n'), std::string::npos) << "errors are one line: " << msg;
-        return msg;
-    }
-    return "";
-}
+using app_test::error_of;
 
 std::string load_error(const std::string& yaml) {
     return error_of([&] {

@@ -27,14 +27,7 @@ using app::Batcher;
 using app::Frame;
 using namespace std::chrono_literals;
 
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const std::exception& e) {
-        return e.what();
-    }
-    return "";
-}
+using app_test::error_of;
 
 // ---- batcher ----
 

@@ -18,13 +18,8 @@ namespace fs = std::filesystem;
 using app_test::Process;
 
 std::vector<std::string> rtdet_run(std::vector<std::string> extra) {
-    std::vector<std::string> args = {RTDET_EXE,  "run",
-                                     "--config", std::string(RTDET_SOURCE_DIR) + "/configs/yolo-fastest.yaml",
-                                     "--model",  app_test::small_model(),
-                                     "--cache",  app_test::plan_cache(),
-                                     "--headless"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    return args;
+    extra.insert(extra.begin(), "--headless");
+    return app_test::rtdet_run_args(std::string(RTDET_SOURCE_DIR) + "/configs/yolo-fastest.yaml", extra);
 }
 
 std::string second_video() { return app_test::data_file("videos/one-by-one-person-detection.mp4"); }

@@ -24,12 +24,7 @@ namespace fs = std::filesystem;
 using app_test::Process;
 
 std::vector<std::string> rtdet_run(std::vector<std::string> extra) {
-    std::vector<std::string> args = {RTDET_EXE,  "run",
-                                     "--config", std::string(RTDET_SOURCE_DIR) + "/configs/yolo-fastest.yaml",
-                                     "--model",  app_test::small_model(),
-                                     "--cache",  app_test::plan_cache()};
-    args.insert(args.end(), extra.begin(), extra.end());
-    return args;
+    return app_test::rtdet_run_args(std::string(RTDET_SOURCE_DIR) + "/configs/yolo-fastest.yaml", extra);
 }
 
 using app_test::decoded_frame_count;

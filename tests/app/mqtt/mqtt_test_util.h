@@ -41,18 +41,7 @@ inline bool have_mosquitto() {
     } while (0)
 
 // A TCP port on 127.0.0.1 that was free a moment ago (the kernel's choice).
-inline int free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0;
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t n = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n);
-    ::close(fd);
-    return ntohs(a.sin_port);
-}
+inline int free_port() { return app_test::free_tcp_port(); }
 
 inline bool port_accepts(int port) {
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);

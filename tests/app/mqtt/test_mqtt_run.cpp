@@ -26,13 +26,8 @@ using mqtt_test::Broker;
 using mqtt_test::Subscriber;
 
 std::vector<std::string> rtdet_run(std::vector<std::string> extra) {
-    std::vector<std::string> args = {RTDET_EXE,  "run",
-                                     "--config", std::string(RTDET_SOURCE_DIR) + "/configs/yolo-fastest.yaml",
-                                     "--model",  app_test::small_model(),
-                                     "--cache",  app_test::plan_cache(),
-                                     "--headless", "--source", app_test::video_path()};
-    args.insert(args.end(), extra.begin(), extra.end());
-    return args;
+    extra.insert(extra.begin(), {"--headless", "--source", app_test::video_path()});
+    return app_test::rtdet_run_args(std::string(RTDET_SOURCE_DIR) + "/configs/yolo-fastest.yaml", extra);
 }
 
 std::string url(int port) { return "mqtt://127.0.0.1:" + std::to_string(port) + "/rtdet/{stream}"; }

@@ -11,6 +11,7 @@
 #include "app/publish.h"
 #include "app/stats.h"
 #include "engine/core/error.h"
+#include "tests/app/app_test_util.h"
 
 namespace {
 
@@ -18,15 +19,9 @@ using app::parse_mqtt_url;
 
 // The engine::Error message of `f` (which must throw, on one line).
 std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const engine::Error& e) {
-        const std::string msg = e.what();
-        EXPECT_EQ(msg.find('\n'), std::string::npos) << "errors are one line: " << msg;
-        return msg;
-    }
-    ADD_FAILURE() << "did not throw";
-    return "";
+    const std::string msg = app_test::error_of(f);
+    if (msg.empty()) ADD_FAILURE() << "did not throw";
+    return msg;
 }
 
 std::string url_error(const std::string& url) {
