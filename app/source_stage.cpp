@@ -84,6 +84,9 @@ SourceStage::~SourceStage() {
 }
 
 void SourceStage::start() {
+    // spdlog's registry is made on first use: make it here, before the capture threads log at once
+    // (libspdlog is not built with TSan, which then cannot see its one-time initialization's guard).
+    (void)spdlog::default_logger_raw();
     for (auto& s : streams_) {
         Stream* sp = s.get();
         if (!sp->plan.error.empty()) {
