@@ -58,11 +58,7 @@ bool has_list_extension(const fs::path& p) {
 #if RTDET_WITH_OPENCV
 // Sleeps `ms` or until stop is requested. False when stopped.
 bool sleep_for(int ms, std::stop_token stop) {
-    std::mutex m;
-    std::condition_variable_any cv;
-    std::unique_lock lock(m);
-    return !cv.wait_for(lock, stop, std::chrono::milliseconds(ms), [] { return false; }) &&
-           !stop.stop_requested();
+    return sleep_until(Clock::now() + std::chrono::milliseconds(ms), stop);
 }
 #endif
 
@@ -515,6 +511,14 @@ void check_source_supported(const SourceSpec& spec) {
 #else
     (void)spec;
 #endif
+}
+
+bool sleep_until(Clock::time_point t, std::stop_token stop) {
+    std::mutex m;
+    std::condition_variable_any cv;
+    std::unique_lock lock(m);
+    cv.wait_until(lock, stop, t, [] { return false; });
+    return !stop.stop_requested();
 }
 
 std::unique_ptr<Source> open_source(const SourceSpec& spec, const ReconnectPolicy& reconnect) {

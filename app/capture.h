@@ -101,6 +101,10 @@ std::unique_ptr<Source> open_source(const SourceSpec& spec, const ReconnectPolic
 // cameras, devices, streams and video files need FFmpeg through OpenCV).
 void check_source_supported(const SourceSpec& spec);
 
+// Sleeps until `t` or until `stop` is requested (capture threads: pacing, reconnect backoff). False
+// when stopped.
+bool sleep_until(Clock::time_point t, std::stop_token stop);
+
 // The image files a folder, glob or list source stands for (exposed for tests).
 std::vector<std::string> list_images(const SourceSpec& spec);
 

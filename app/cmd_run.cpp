@@ -146,8 +146,7 @@ int run_app(const AppConfig& cfg) {
     // FFmpeg's decoder chatter ("Invalid frame dimensions 0x0" while joining a stream mid-GOP) only
     // with --verbose; must be set before OpenCV first touches FFmpeg.
     if (spdlog::get_level() > spdlog::level::debug) ::setenv("OPENCV_FFMPEG_LOGLEVEL", "8", /*overwrite=*/0);
-    validate_config(cfg);
-    std::vector<StreamPlan> streams = plan_streams(cfg);
+    std::vector<StreamPlan> streams = validate_config(cfg);
     const bool multi = streams.size() > 1;
     ENGINE_CHECK(!multi || cfg.outputs.video.empty() || has_stream_template(cfg.outputs.video),
                  "outputs.video: ", streams.size(), " streams need one video each: put {stream} or {name} in the path (got ",

@@ -495,7 +495,7 @@ bool show_window(const AppConfig& cfg) {
     return d != nullptr && *d != '\0';
 }
 
-void validate_config(const AppConfig& cfg) {
+std::vector<StreamPlan> validate_config(const AppConfig& cfg) {
     std::error_code ec;
     for (const auto& [key, value, flag] : {std::tuple{"model.path", &cfg.model, "--model"},
                                            {"model.names", &cfg.names, "--names"},
@@ -576,6 +576,7 @@ void validate_config(const AppConfig& cfg) {
         ENGINE_CHECK(d != nullptr && *d != '\0',
                      "outputs.show: true, but there is no display ($DISPLAY is not set); use --headless");
     }
+    return streams;
 }
 
 // A string value for config_to_yaml: plain where YAML reads it back as written, else double-quoted

@@ -91,7 +91,8 @@ void set_config_key(AppConfig& cfg, std::string_view key, const std::string& val
 
 // Cross-key and file-system checks: model and names exist, darknet weights beside the cfg, source
 // exists and is a supported kind, show needs a display. Throws engine::Error naming the key.
-void validate_config(const AppConfig& cfg);
+// Returns the run's streams (plan_streams), so the caller need not plan them again.
+std::vector<StreamPlan> validate_config(const AppConfig& cfg);
 
 // Whether the window is shown (outputs.show, or auto: $DISPLAY set).
 bool show_window(const AppConfig& cfg);

@@ -56,7 +56,6 @@ struct Pipeline::State {
     ErrorSlot error;
     RunStats stats;
     std::vector<StreamOut> per_stream;  // by position in `sources`
-    std::vector<int> position;          // stream index -> position
     bool interrupted = false;
 
     State(std::vector<StreamPlan> streams, std::vector<FrameDetector*> dets, std::vector<std::unique_ptr<Sink>> s,
@@ -71,13 +70,7 @@ struct Pipeline::State {
                   SourceStageOptions{o.queue_depth, max_batch, static_cast<int>(detectors.size()), o.max_frames,
                                      o.reconnect}),
           inference(detectors, batcher),
-          per_stream(sources.size()) {
-        for (size_t i = 0; i < sources.size(); ++i) {
-            const auto idx = static_cast<size_t>(sources.plan(i).index);
-            if (position.size() <= idx) position.resize(idx + 1, -1);
-            position[idx] = static_cast<int>(i);
-        }
-    }
+          per_stream(sources.size()) {}
 
 #if RTDET_WITH_OPENCV
     // The window's tiles show each stream's state: reconnecting, ended, failed ("" while frames flow).
@@ -168,7 +161,7 @@ struct Pipeline::State {
                 for (auto& s : sinks) quit = (s->write(f) == SinkAction::Quit) || quit;
                 const auto done = Clock::now();
                 stats.record(f, done);
-                StreamOut& so = per_stream[static_cast<size_t>(position[static_cast<size_t>(f.stream)])];
+                StreamOut& so = per_stream[sources.position(f.stream)];
                 if (so.frames_out++ == 0) so.first_captured = f.captured;
                 so.last_out = done;
                 so.e2e.add(std::chrono::duration<double, std::milli>(done - f.captured).count());

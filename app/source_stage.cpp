@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 
 #include "engine/core/error.h"
 
@@ -28,14 +27,6 @@ const char* stream_state_name(StreamState s) {
 
 namespace {
 
-// Sleeps until `t` or until stop. False when stopped.
-bool sleep_until(Clock::time_point t, std::stop_token stop) {
-    std::mutex m;
-    std::condition_variable_any cv;
-    std::unique_lock lock(m);
-    cv.wait_until(lock, stop, t, [] { return false; });
-    return !stop.stop_requested();
-}
 
 double wall_clock_ms() {
     return std::chrono::duration<double, std::milli>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -116,9 +107,9 @@ void SourceStage::join() {
         if (t.joinable()) t.join();
 }
 
-void SourceStage::recycle(Frame* f) {
-    streams_[static_cast<size_t>(position_[static_cast<size_t>(f->stream)])]->free_q.push(f);
-}
+size_t SourceStage::position(int stream) const { return static_cast<size_t>(position_[static_cast<size_t>(stream)]); }
+
+void SourceStage::recycle(Frame* f) { streams_[position(f->stream)]->free_q.push(f); }
 
 int SourceStage::reconnects(size_t i) const {
     std::lock_guard lock(streams_[i]->source_m);

@@ -65,6 +65,8 @@ class SourceStage {
     size_t size() const { return streams_.size(); }
     const StreamPlan& plan(size_t i) const { return streams_[i]->plan; }
     const std::string& name(size_t i) const { return streams_[i]->plan.name; }
+    // The position (0 .. size()-1) of the stream with index `stream` (a shard's list skips indexes).
+    size_t position(int stream) const;
     // A frame the output stage is done with goes back to its stream's pool.
     void recycle(Frame* f);
 
