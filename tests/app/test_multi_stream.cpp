@@ -332,6 +332,31 @@ TEST(Streams, ValidateNamesAStreamThatCannotRunOnlyWhenItIsTheOnlyOne) {
     EXPECT_NE(error_of([&] { app::validate_config(cfg); }).find("none of the 2 sources can run"), std::string::npos);
 }
 
+TEST(Streams, NewPipelineKeysRefuseBadValuesNamingTheKey) {
+    app::AppConfig cfg;
+    const auto err = [&](const char* key, const char* value) {
+        return error_of([&] { app::set_config_key(cfg, key, value, "--set"); });
+    };
+    EXPECT_NE(err("pipeline.batch_timeout_ms", "-1").find("--set (pipeline.batch_timeout_ms): must be an integer in [0, 60000] (got '-1')"),
+              std::string::npos);
+    EXPECT_NE(err("pipeline.inference_workers", "17").find("--set (pipeline.inference_workers): must be an integer in [0, 16]"),
+              std::string::npos);
+    EXPECT_NE(err("pipeline.fps", "fast").find("--set (pipeline.fps): expected a number in [0, 1000] (got 'fast')"),
+              std::string::npos);
+    EXPECT_NE(err("pipeline.max_batch", "257").find("must be an integer in [1, 256]"), std::string::npos);
+    EXPECT_EQ(cfg.batch_timeout_ms, 0) << "a refused value leaves the key as it was";
+    EXPECT_EQ(cfg.inference_workers, 0);
+    EXPECT_EQ(cfg.fps, 0.0);
+    // pipeline.fps paces files only: with live sources alone it is refused.
+    const fs::path dir = app_test::scratch_dir("streams_fps_live");
+    app_test::write_bytes(dir / "m.onnx", "x");
+    cfg.model = (dir / "m.onnx").string();
+    cfg.source = "rtsp://10.0.0.7/stream1";
+    cfg.fps = 25;
+    EXPECT_NE(error_of([&] { app::validate_config(cfg); }).find("pipeline.fps: paces files and folders; every source here is live"),
+              std::string::npos);
+}
+
 // ---- latency histogram ----
 
 TEST(LatencyHistogram, PercentilesWithinOnePercentOfTheExactOnes) {
