@@ -289,6 +289,7 @@ class ImageSource final : public Source {
         const int threads = std::min<int>(std::max(1, spec_.decode_threads), 64);
         if (threads > 1 && paths_.size() > 1) {
             slots_.resize(static_cast<size_t>(2 * threads));
+            for (Slot& slot : slots_) use_pinned_memory(slot.image, spec_.pinned_frames);
             for (int w = 0; w < threads; ++w)
                 workers_.emplace_back([this, w, threads](std::stop_token stop) { work(w, threads, stop); });
         }

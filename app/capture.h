@@ -44,6 +44,7 @@ struct SourceSpec {
     bool loop = false;  // video files: start again at the end (pipeline.loop: soak runs, demos)
     ImageDecoder decoder = ImageDecoder::Auto;  // image sources
     int decode_threads = 1;                     // image sources: files decoded ahead in parallel
+    bool pinned_frames = false;  // decode into page-locked memory (the GPU path uploads it directly)
     bool live() const {
         return kind == SourceKind::Camera || kind == SourceKind::Device || kind == SourceKind::Stream;
     }

@@ -4,10 +4,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "detector/detector.h"
+#include "detector/host_memory.h"
 #include "detector/preprocess.h"
 #include "detector/types.h"
 
@@ -19,23 +22,56 @@ namespace app {
 
 using Clock = std::chrono::steady_clock;
 
-#if RTDET_WITH_OPENCV
-// The OpenCV build: frames are cv::Mat (8-bit BGR), as VideoCapture, imdecode and drawing want them.
-using FrameImage = cv::Mat;
-#else
-// The build without OpenCV (the GPU machine's): an owned 8-bit BGR buffer, rows packed (3 * cols
-// bytes apart). The members the pipeline reads have cv::Mat's names, so shared code reads the same.
-struct FrameImage {
-    std::vector<uint8_t> pixels;
+// An owned 8-bit BGR buffer, rows packed (3 * cols bytes apart): the frame image of the build without
+// OpenCV (the GPU machine's). The members the pipeline reads have cv::Mat's names, so shared code reads
+// the same. With use_pinned(), the buffer is page-locked memory when the build has some to give
+// (detector/host_memory.h): the Detector's GPU path then uploads the frame without a staging copy.
+class PackedImage {
+  public:
     uint8_t* data = nullptr;
     int cols = 0, rows = 0;
 
+    PackedImage() = default;
+    ~PackedImage() { free_buffer(); }
+    PackedImage(const PackedImage& o) { *this = o; }
+    PackedImage& operator=(const PackedImage& o) {  // a deep copy (into ordinary memory unless pinned wanted)
+        if (this == &o) return *this;
+        if (o.empty()) {
+            release();
+        } else {
+            create(o.cols, o.rows);
+            std::memcpy(data, o.data, static_cast<size_t>(cols) * static_cast<size_t>(rows) * 3);
+        }
+        return *this;
+    }
+    PackedImage(PackedImage&& o) noexcept { *this = std::move(o); }
+    PackedImage& operator=(PackedImage&& o) noexcept {
+        if (this == &o) return *this;
+        free_buffer();
+        data = std::exchange(o.data, nullptr);
+        cols = std::exchange(o.cols, 0);
+        rows = std::exchange(o.rows, 0);
+        buffer_ = std::exchange(o.buffer_, nullptr);
+        capacity_ = std::exchange(o.capacity_, 0);
+        pinned_ = std::exchange(o.pinned_, false);
+        want_pinned_ = o.want_pinned_;
+        return *this;
+    }
+
     bool empty() const { return data == nullptr || cols <= 0 || rows <= 0; }
-    // Resizes for a cols x rows image (the buffer only grows: reused from frame to frame).
+    // Resizes for a cols x rows image (the buffer only grows: reused from frame to frame). Throws
+    // std::bad_alloc.
     void create(int width, int height) {
         const size_t n = static_cast<size_t>(width) * static_cast<size_t>(height) * 3;
-        if (pixels.size() < n) pixels.resize(n);
-        data = pixels.data();
+        if (capacity_ < n) {
+            free_buffer();
+            void* p = want_pinned_ ? detector::allocate_pinned(n) : nullptr;
+            pinned_ = p != nullptr;
+            if (p == nullptr) p = ::operator new(n);
+            buffer_ = static_cast<uint8_t*>(p);
+            capacity_ = n;
+        }
+        data = buffer_;
         cols = width;
         rows = height;
     }
@@ -43,7 +79,37 @@ struct FrameImage {
         data = nullptr;
         cols = rows = 0;
     }
+    // Page-locked memory for the buffers allocated from now on (when there is some to give).
+    void use_pinned(bool on) { want_pinned_ = on; }
+    // Whether the current buffer is page-locked.
+    bool pinned() const { return pinned_; }
+
+  private:
+    void free_buffer() noexcept {
+        if (buffer_ != nullptr) {
+            if (pinned_) {
+                detector::free_pinned(buffer_);
+            } else {
+                ::operator delete(buffer_);
+            }
+        }
+        buffer_ = data = nullptr;
+        capacity_ = 0;
+        pinned_ = false;
+        cols = rows = 0;
+    }
+
+    uint8_t* buffer_ = nullptr;
+    size_t capacity_ = 0;
+    bool pinned_ = false;
+    bool want_pinned_ = false;
 };
+
+#if RTDET_WITH_OPENCV
+// The OpenCV build: frames are cv::Mat (8-bit BGR), as VideoCapture, imdecode and drawing want them.
+using FrameImage = cv::Mat;
+#else
+using FrameImage = PackedImage;
 #endif
 
 // Row stride in bytes, and the detector's view of a frame image (both builds).
@@ -56,6 +122,16 @@ inline int64_t image_stride(const FrameImage& img) {
 }
 inline detector::ImageView image_view(const FrameImage& img) {
     return detector::ImageView{img.data, img.cols, img.rows, image_stride(img)};
+}
+// Frames whose buffers should be page-locked (the GPU path uploads them without a staging copy).
+// The OpenCV build keeps cv::Mat's own memory (its frames go through the staging copy).
+inline void use_pinned_memory(FrameImage& img, bool on) {
+#if RTDET_WITH_OPENCV
+    (void)img;
+    (void)on;
+#else
+    img.use_pinned(on);
+#endif
 }
 
 struct Frame {

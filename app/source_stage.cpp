@@ -55,8 +55,10 @@ SourceStage::SourceStage(std::vector<StreamPlan> streams, Batcher& batcher, Sour
         auto s = std::make_unique<Stream>(frame_pool_size(lane, opt_.max_batch, opt_.workers, n));
         s->lane_capacity = lane;
         s->plan = std::move(p);
+        s->plan.spec.pinned_frames = opt_.pinned_frames;
         for (Frame& f : s->pool) {
             f.detections.reserve(256);
+            use_pinned_memory(f.image, opt_.pinned_frames);
             f.stream = s->plan.index;
             f.stream_name = &s->plan.name;
             Frame* fp = &f;

@@ -38,6 +38,9 @@ struct SourceStageOptions {
     int workers = 1;         // inference workers (batches in flight)
     int64_t max_frames = 0;  // frames admitted, all streams together (0: no limit)
     ReconnectPolicy reconnect;
+    // Frames decoded into page-locked memory, which the Detector's GPU path uploads without a staging
+    // copy (FrameDetector::wants_pinned_frames; the build without OpenCV only: app/frame.h).
+    bool pinned_frames = false;
 };
 
 // Frames queued per stream in its batcher lane: queue_depth, and for files at least their share of a

@@ -38,8 +38,9 @@ struct DetectorConfig {
 };
 
 // Wall time of each stage of the last detect() call. On the GPU path (Detector::gpu_pre_post):
-// preprocess = frames to pinned staging + upload + kernel, inference = the engine run, postprocess =
-// decode kernel + copy of the candidates + NMS; each stage waits for its GPU work.
+// preprocess = frames to pinned staging (frames in pinned memory skip it) + upload + kernel,
+// inference = the engine run, postprocess = decode kernel + copy of the candidates + NMS; each stage
+// waits for its GPU work.
 struct StageTimes {
     double preprocess_ms = 0, inference_ms = 0, postprocess_ms = 0;
 };

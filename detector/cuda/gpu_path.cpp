@@ -16,6 +16,15 @@ using engine::cuda::PinnedBuffer;
 
 // ---- GpuPreprocessor ----
 
+bool is_pinned(const void* p) {
+    cudaPointerAttributes a{};
+    if (cudaPointerGetAttributes(&a, p) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return false;
+    }
+    return a.type == cudaMemoryTypeHost;
+}
+
 struct GpuPreprocessor::Impl {
     cudaStream_t stream = nullptr;
     std::vector<PinnedBuffer> staging;  // per batch slot: the frame, rows packed (3 * width bytes)
@@ -49,18 +58,22 @@ void GpuPreprocessor::run(std::span<const ImageView> images, ResizePolicy policy
                      img.row_stride, ", less than 3 * width ", img.width);
         const size_t bytes = row * static_cast<size_t>(img.height);
         // Grown (never shrunk) to the largest frame: the previous run's copies are done (run() waits).
-        if (m.staging[b].bytes() < bytes) {
-            m.staging[b] = PinnedBuffer(bytes);
-            m.frames[b] = DeviceBuffer(bytes);
-        }
-        auto* dst = static_cast<uint8_t*>(m.staging[b].get());
-        if (img.row_stride == static_cast<int64_t>(row)) {
-            std::memcpy(dst, img.data, bytes);
+        if (m.frames[b].bytes() < bytes) m.frames[b] = DeviceBuffer(bytes);
+        if (is_pinned(img.data)) {
+            // Page-locked frame (detector/host_memory.h): straight to the device, no staging copy.
+            CUDA_CHECK(cudaMemcpy2DAsync(m.frames[b].get(), row, img.data, static_cast<size_t>(img.row_stride), row,
+                                         static_cast<size_t>(img.height), cudaMemcpyHostToDevice, m.stream));
         } else {
-            for (int y = 0; y < img.height; ++y)
-                std::memcpy(dst + static_cast<size_t>(y) * row, img.data + y * img.row_stride, row);
+            if (m.staging[b].bytes() < bytes) m.staging[b] = PinnedBuffer(bytes);
+            auto* dst = static_cast<uint8_t*>(m.staging[b].get());
+            if (img.row_stride == static_cast<int64_t>(row)) {
+                std::memcpy(dst, img.data, bytes);
+            } else {
+                for (int y = 0; y < img.height; ++y)
+                    std::memcpy(dst + static_cast<size_t>(y) * row, img.data + y * img.row_stride, row);
+            }
+            CUDA_CHECK(cudaMemcpyAsync(m.frames[b].get(), dst, bytes, cudaMemcpyHostToDevice, m.stream));
         }
-        CUDA_CHECK(cudaMemcpyAsync(m.frames[b].get(), dst, bytes, cudaMemcpyHostToDevice, m.stream));
         transforms[b] = make_transform(policy, img.width, img.height, net_w, net_h);
         GpuPreprocessArgs a;
         a.image = m.frames[b].as<uint8_t>();

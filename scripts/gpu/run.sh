@@ -348,7 +348,8 @@ run_streams() {
 #               sustained when it drops < 0.1 % of its frames and its p99 capture-to-output latency
 #               stays under 200 ms. One line of mstreams.jsonl per run (per-stream figures summarized).
 # MS_MODELS (yolo-fastest-1.1-xl yolov3-416), MS_THROUGHPUT ("200"), MS_SUSTAINED_XL / MS_SUSTAINED_V3
-# (stream counts tried), MS_BATCH (64), MS_WORKERS ("2").
+# (stream counts tried), MS_BATCH (64), MS_WORKERS ("2"), MS_SUSTAINED_WORKERS (the cameras runs' worker
+# counts; default: the first of MS_WORKERS).
 ms_one() {  # MODEL STREAMS FPS(0: files) WORKERS BATCH
   local model=$1 n=$2 fps=$3 workers=$4 batch=$5
   local dir=$RTDET_DATA/videos/car-detection config=configs/$model.yaml
@@ -402,7 +403,9 @@ run_mstreams() {
     done
     local counts=${MS_SUSTAINED_XL:-100 200 300}
     [ "$model" = yolov3-416 ] && counts=${MS_SUSTAINED_V3:-50 100 150}
-    for n in $counts; do ms_one "$model" "$n" 30 "${MS_WORKERS%% *}" "${MS_BATCH:-64}"; done
+    for w in ${MS_SUSTAINED_WORKERS:-${MS_WORKERS%% *}}; do
+      for n in $counts; do ms_one "$model" "$n" 30 "$w" "${MS_BATCH:-64}"; done
+    done
   done
 }
 

@@ -4,13 +4,16 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <string>
 #include <vector>
 
+#include "app/frame.h"
 #include "app/image_io.h"
+#include "detector/host_memory.h"
 #include "tests/app/app_test_util.h"
 
 namespace {
@@ -130,6 +133,78 @@ TEST(ImageIo, ReadBgrImageFromFiles) {
     why.clear();
     EXPECT_TRUE(app::read_bgr_image(cut, why).empty());
     EXPECT_EQ(why, "truncated JPEG (no end-of-image marker)");
+}
+
+}  // namespace
+
+// The frame image of the build without OpenCV (app::PackedImage, compiled in every build): the buffer
+// grows and is reused, copies are deep, moves hand the buffer over, and pinned memory is used only
+// when there is some (no CUDA device here: ordinary memory, same behaviour).
+namespace {
+
+void fill(app::PackedImage& img, uint8_t seed) {
+    for (size_t i = 0; i < static_cast<size_t>(img.cols) * img.rows * 3; ++i)
+        img.data[i] = static_cast<uint8_t>(seed + i * 7);
+}
+
+TEST(PackedImage, GrowsReusesCopiesMoves) {
+    app::PackedImage a;
+    EXPECT_TRUE(a.empty());
+    a.create(8, 4);
+    ASSERT_FALSE(a.empty());
+    EXPECT_EQ(a.cols, 8);
+    EXPECT_EQ(a.rows, 4);
+    fill(a, 3);
+    const uint8_t* first = a.data;
+    a.create(4, 4);  // smaller: same buffer
+    EXPECT_EQ(a.data, first);
+    a.create(8, 4);  // back to the size it had: still the same buffer
+    EXPECT_EQ(a.data, first);
+    EXPECT_EQ(a.data[5], static_cast<uint8_t>(3 + 5 * 7)) << "reuse keeps the bytes";
+
+    app::PackedImage b(a);  // deep copy
+    ASSERT_NE(b.data, a.data);
+    EXPECT_EQ(b.cols, 8);
+    EXPECT_EQ(std::memcmp(a.data, b.data, 8 * 4 * 3), 0);
+    b.data[0] = static_cast<uint8_t>(a.data[0] + 1);
+    EXPECT_NE(a.data[0], b.data[0]);
+
+    app::PackedImage c(std::move(a));  // the buffer moves
+    EXPECT_EQ(c.data, first);
+    EXPECT_TRUE(a.empty());  // NOLINT(bugprone-use-after-move): a moved-from image is empty
+    app::PackedImage d;
+    d.create(2, 2);
+    d = std::move(c);
+    EXPECT_EQ(d.data, first);
+    EXPECT_EQ(d.cols, 8);
+
+    d.release();
+    EXPECT_TRUE(d.empty());
+    d.create(8, 4);  // release keeps the buffer
+    EXPECT_EQ(d.data, first);
+    app::PackedImage e;
+    e = d;  // copy-assign from a released-then-recreated image
+    EXPECT_EQ(e.cols, 8);
+    d.release();
+    e = d;  // copy of an empty image: empty
+    EXPECT_TRUE(e.empty());
+}
+
+TEST(PackedImage, PinnedOnlyWhenThereIsSome) {
+    void* probe = detector::allocate_pinned(64);
+    const bool have_pinned = probe != nullptr;
+    detector::free_pinned(probe);
+    app::PackedImage img;
+    img.use_pinned(true);
+    img.create(64, 32);
+    EXPECT_EQ(img.pinned(), have_pinned);
+    fill(img, 1);
+    EXPECT_EQ(img.data[64 * 32 * 3 - 1], static_cast<uint8_t>(1 + (64 * 32 * 3 - 1) * 7));
+    app::PackedImage copy(img);
+    EXPECT_EQ(std::memcmp(copy.data, img.data, 64 * 32 * 3), 0);
+    img.use_pinned(false);
+    img.create(128, 64);  // grows: ordinary memory now
+    EXPECT_FALSE(img.pinned());
 }
 
 }  // namespace

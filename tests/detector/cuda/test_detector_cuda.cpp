@@ -1,6 +1,7 @@
 // The Detector's GPU path (detector/cuda/gpu_path.h) against the CPU code as the oracle:
 //   - GpuPreprocessor vs detector::preprocess, every resize policy, odd frame sizes (1x1, 7x5, padded
-//     rows), batches whose slots hold frames of different sizes, staging buffers growing between runs;
+//     rows), batches whose slots hold frames of different sizes, staging buffers growing between runs,
+//     frames in pinned memory (uploaded without staging) equal to the staging path;
 //   - GpuDecoder vs decode_yolo_head on random heads (several heads, batch 3, per-image transforms),
 //     hand-computed threshold edge cases (objectness or score exactly at the threshold), and the
 //     overflow of the candidate buffer (the image falls back to the host decoder, complete);
@@ -14,12 +15,14 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <ostream>
 #include <random>
 
 #include "detector/cuda/gpu_path.h"
 #include "detector/detector.h"
+#include "detector/host_memory.h"
 #include "detector/yolo_decode.h"
 #include "engine/backends/cuda/cuda_util.h"
 #include "tests/testing/require.h"
@@ -143,6 +146,38 @@ TEST_P(GpuPreprocess, MatchesCpuPerSlot) {
     }
     std::printf("gpu preprocess %s: max |gpu - cpu| %.3g over 16 frames\n",
                 std::string(detector::resize_policy_name(policy)).c_str(), overall);
+}
+
+// Frames in page-locked memory (detector/host_memory.h) are uploaded directly, padded rows included:
+// the same result as the staging path, bit for bit.
+TEST_P(GpuPreprocess, PinnedFramesMatchPageable) {
+    const ResizePolicy policy = GetParam();
+    std::vector<Image> imgs = {random_image(7, 5, 3, 2), random_image(768, 432, 0, 3),
+                               random_image(640, 480, 5, 4)};  // 5 bytes of padding per row
+    std::vector<void*> pinned;
+    std::vector<ImageView> paged, locked;
+    for (const Image& im : imgs) {
+        void* p = detector::allocate_pinned(im.bytes.size());
+        ASSERT_NE(p, nullptr) << "no pinned memory with a CUDA device";
+        std::memcpy(p, im.bytes.data(), im.bytes.size());
+        pinned.push_back(p);
+        paged.push_back(im.view());
+        locked.push_back(ImageView{static_cast<const uint8_t*>(p), im.w, im.h, im.stride});
+        EXPECT_TRUE(detector::cuda::is_pinned(p));
+        EXPECT_FALSE(detector::cuda::is_pinned(im.bytes.data()));
+    }
+    const int net = 320;
+    const size_t sample = static_cast<size_t>(3) * net * net;
+    detector::cuda::GpuPreprocessor pre(3, nullptr);
+    DeviceBuffer out(3 * sample * sizeof(float));
+    std::vector<InputTransform> ts(3);
+    std::vector<float> a(3 * sample), b(3 * sample);
+    pre.run(paged, policy, net, net, 0.5f, out.as<float>(), ts);
+    out.download(a.data(), a.size() * sizeof(float));
+    pre.run(locked, policy, net, net, 0.5f, out.as<float>(), ts);
+    out.download(b.data(), b.size() * sizeof(float));
+    EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0);
+    for (void* p : pinned) detector::free_pinned(p);
 }
 
 TEST_P(GpuPreprocess, EmptyFrameIsAnError) {
