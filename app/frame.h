@@ -79,6 +79,12 @@ class PackedImage {
         data = nullptr;
         cols = rows = 0;
     }
+    // Makes room for a width x height image now (empty afterwards): a pool allocates before its frames
+    // are timed.
+    void reserve(int width, int height) {
+        create(width, height);
+        release();
+    }
     // Page-locked memory for the buffers allocated from now on (when there is some to give).
     void use_pinned(bool on) { want_pinned_ = on; }
     // Whether the current buffer is page-locked.
@@ -131,6 +137,19 @@ inline void use_pinned_memory(FrameImage& img, bool on) {
     (void)on;
 #else
     img.use_pinned(on);
+#endif
+}
+
+// Makes room in an unused pooled frame for a width x height image ahead of use (the build without
+// OpenCV; cv::Mat cannot hold a buffer while empty). For page-locked frames, slow to allocate: a
+// capture thread does it before its clock starts, not on a timed frame.
+inline void reserve_image(FrameImage& img, int width, int height) {
+#if RTDET_WITH_OPENCV
+    (void)img;
+    (void)width;
+    (void)height;
+#else
+    img.reserve(width, height);
 #endif
 }
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <utility>
 
 #include "engine/core/error.h"
 
@@ -90,9 +91,12 @@ void SourceStage::start() {
             batcher_.end(sp->lane);
             continue;
         }
-        threads_.emplace_back([this, sp](std::stop_token stop) { capture(*sp, stop); });
         thread_stream_.push_back(sp);
     }
+    // Counted before any thread runs (a fast one could otherwise release the start line early).
+    start_pending_ = static_cast<int>(std::count_if(thread_stream_.begin(), thread_stream_.end(),
+                                                    [](const Stream* sp) { return !sp->plan.live(); }));
+    for (Stream* sp : thread_stream_) threads_.emplace_back([this, sp](std::stop_token stop) { capture(*sp, stop); });
 }
 
 void SourceStage::request_stop() {
@@ -147,8 +151,27 @@ std::string SourceStage::describe(size_t i) const {
     return s.description.empty() ? s.plan.uri : s.description;
 }
 
+void SourceStage::arrive() {
+    std::lock_guard lock(start_m_);
+    if (--start_pending_ == 0) start_cv_.notify_all();
+}
+
+bool SourceStage::wait_for_start(std::stop_token stop) {
+    std::unique_lock lock(start_m_);
+    start_cv_.wait_for(lock, stop, kStartWait, [&] { return start_pending_ <= 0; });
+    return !stop.stop_requested();
+}
+
 void SourceStage::capture(Stream& s, std::stop_token stop) {
     const std::string who = engine::concat("stream ", s.plan.index, " (", s.plan.name, ")");
+    // File streams count at the start line (wait_for_start) once: at their first frame, else on leaving.
+    struct Arrival {
+        SourceStage* stage;  // null: not counted (live streams), or arrived
+        void arrive() {
+            if (stage != nullptr) std::exchange(stage, nullptr)->arrive();
+        }
+        ~Arrival() { arrive(); }
+    } arrival{s.plan.live() ? nullptr : this};
     try {
         std::unique_ptr<Source> src = open_source(s.plan.spec, opt_.reconnect);
         Source* source = src.get();
@@ -184,12 +207,26 @@ void SourceStage::capture(Stream& s, std::stop_token stop) {
                          f->image.type(), ")");
 #endif
             f->index = next++;
+            if (f->index == 0) {
+                // Page-locked buffers take long to allocate (a driver call each, serialized across
+                // threads): the whole pool is allocated now, at the first frame's size, not on timed
+                // frames. Then this stream has arrived at the start line.
+                if (opt_.pinned_frames)
+                    for (Frame& g : s.pool)
+                        if (&g != f) reserve_image(g.image, f->image.cols, f->image.rows);
+                arrival.arrive();
+            }
             s.frames_in.fetch_add(1);
             if (s.plan.paced) {
                 // A camera made of a file: frame k is produced at t0 + k / fps.
                 if (f->index == 0) {
                     const double fps = s.plan.fps > 0 ? s.plan.fps : source->fps() > 0 ? source->fps() : 25.0;
                     interval = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / fps));
+                    if (!wait_for_start(stop)) {
+                        s.free_q.push(f);
+                        s.frames_in.fetch_sub(1);
+                        break;
+                    }
                     t0 = Clock::now();
                 }
                 const Clock::time_point due = t0 + interval * f->index;

@@ -16,6 +16,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -110,6 +112,12 @@ class SourceStage {
         explicit Stream(size_t pool_size) : pool(pool_size), free_q(pool_size) {}
     };
     void capture(Stream& s, std::stop_token stop);
+    // The start line of paced streams: their clocks start once every file stream has read its first
+    // frame (and allocated its pool) or ended, or after kStartWait, so that one stream's slow start
+    // (pinned allocations, a slow disk) is not counted as another's lateness. Live streams never wait.
+    void arrive();
+    bool wait_for_start(std::stop_token stop);  // false: stopped while waiting
+    static constexpr std::chrono::seconds kStartWait{5};
 
     std::vector<std::unique_ptr<Stream>> streams_;
     std::vector<int> position_;  // stream index -> position in streams_ (sharded lists skip indexes)
@@ -118,6 +126,9 @@ class SourceStage {
     std::vector<std::jthread> threads_;
     std::vector<Stream*> thread_stream_;  // the stream of each thread
     std::atomic<int64_t> budget_{-1};  // frames still admitted (max_frames), -1: no limit
+    std::mutex start_m_;
+    std::condition_variable_any start_cv_;
+    int start_pending_ = 0;  // file streams not yet at the start line (guarded by start_m_)
 };
 
 }  // namespace app

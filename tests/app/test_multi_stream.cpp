@@ -8,6 +8,8 @@
 #include <atomic>
 #include <cmath>
 #include <map>
+#include <optional>
+#include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <random>
 #include <set>
@@ -425,6 +427,7 @@ struct Seen {
     int64_t index;
     int class_id;
     float score;
+    app::Clock::time_point captured;
 };
 
 class RecordingSink final : public app::Sink {
@@ -435,7 +438,7 @@ class RecordingSink final : public app::Sink {
         EXPECT_EQ(f.detections.size(), 1u);
         EXPECT_NE(f.stream_name, nullptr);
         out_.push_back({f.stream, f.index, f.detections.empty() ? -1 : f.detections[0].class_id,
-                        f.detections.empty() ? -1.f : f.detections[0].score});
+                        f.detections.empty() ? -1.f : f.detections[0].score, f.captured});
         return app::SinkAction::Continue;
     }
 
@@ -542,6 +545,57 @@ TEST(MultiStreamPipeline, MaxFramesCountsAllStreamsTogether) {
     ASSERT_FALSE(r.error);
     EXPECT_EQ(seen.size(), 9u);
     EXPECT_EQ(r.summary.frames_out, 9);
+}
+
+// Paced streams start their clocks together, once every file stream has its first frame: here the
+// second stream's only image is a 48-megapixel JPEG (hundreds of ms to decode: a slow disk, or a pool
+// of pinned buffers being allocated), and the paced stream's frame 0 is due only after it is read.
+TEST(MultiStreamPipeline, PacedStreamsStartTogetherOnceEveryFileStreamHasItsFirstFrame) {
+    const fs::path dir = app_test::scratch_dir("multi_start_line");
+    fs::create_directories(dir / "paced");
+    fs::create_directories(dir / "slow");
+    for (int i = 0; i < 4; ++i) {
+        cv::Mat img(8, 8, CV_8UC3, cv::Scalar(i, 1, 0));
+        ASSERT_TRUE(cv::imwrite((dir / "paced" / (std::to_string(100 + i) + ".png")).string(), img));
+    }
+    cv::Mat big(6000, 8000, CV_8UC3);
+    cv::randu(big, cv::Scalar::all(0), cv::Scalar::all(255));
+    ASSERT_TRUE(cv::imwrite((dir / "slow" / "big.jpg").string(), big));
+
+    app::AppConfig cfg;
+    app::StreamConfig paced;
+    paced.uri = (dir / "paced").string();
+    paced.fps = 100;
+    cfg.sources.push_back(paced);
+    app::StreamConfig slow;
+    slow.uri = (dir / "slow").string();
+    cfg.sources.push_back(slow);
+
+    PixelDetector d(2);
+    std::vector<Seen> seen;
+    std::vector<std::unique_ptr<app::Sink>> sinks;
+    sinks.push_back(std::make_unique<RecordingSink>(seen));
+    app::PipelineOptions opt;
+    opt.max_batch = 2;
+    opt.progress = false;
+    const app::Clock::time_point start = app::Clock::now();
+    app::Pipeline pipeline(app::plan_streams(cfg), {&d}, std::move(sinks), nullptr, opt);
+    const app::PipelineResult r = pipeline.run();
+    ASSERT_FALSE(r.error);
+    ASSERT_EQ(r.summary.streams.size(), 2u);
+    EXPECT_EQ(r.summary.streams[0].frames_out, 4);
+    EXPECT_EQ(r.summary.streams[0].dropped, 0);
+    EXPECT_EQ(r.summary.streams[1].frames_out, 1);
+    std::optional<app::Clock::time_point> paced0, slow0;
+    for (const Seen& x : seen)
+        if (x.index == 0) (x.stream == 0 ? paced0 : slow0) = x.captured;
+    ASSERT_TRUE(paced0 && slow0);
+    using ms = std::chrono::duration<double, std::milli>;
+    // The slow stream's first frame (captured when read) came late enough to tell the two apart ...
+    ASSERT_GT(ms(*slow0 - start).count(), 60.0) << "the big JPEG decoded too fast for this test";
+    // ... and the paced stream's frame 0 was due no earlier (the slow stream arrives at the start line
+    // just before it stamps its frame: a few ms of slack).
+    EXPECT_GT(ms(*paced0 - *slow0).count(), -20.0) << "the paced stream's clock started before the slow stream's first frame";
 }
 
 }  // namespace
