@@ -35,6 +35,7 @@ PKGS=(
   ffmpeg xvfb xauth                                    # stream and window tests (xvfb-run needs xauth)
   libmosquitto-dev mosquitto mosquitto-clients         # MQTT publishing (library); broker and clients for its tests
   dpkg-dev file strace                                 # .deb packages (cpack: dpkg-shlibdeps, file); install tests
+  clang-format                                         # the format check (scripts/tools/format.sh, ctest format_check)
 )
 PKGS+=("${EXTRA[@]}")
 missing=()
