@@ -459,12 +459,6 @@ void walk(const YAML::Node& map, const std::string& prefix, const std::string& o
 
 }  // namespace
 
-std::vector<std::string_view> config_keys() {
-    std::vector<std::string_view> keys;
-    for (const KeySpec& k : kKeys) keys.push_back(k.key);
-    return keys;
-}
-
 std::string_view closest_config_key(std::string_view key) {
     // The closest leaf first (whatever the section: a key in the wrong section, or written without
     // one, is found by its own name); among equals, the key whose whole name is closest (the section
