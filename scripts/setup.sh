@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages rtdet needs (when missing) and builds it into build/ (Release).
 # Every package is named here explicitly: nothing relies on what another package only recommends
-# (apt runs with --no-install-recommends; scripts/hardening/clean_room.sh proves the list in a fresh Debian 12 root).
+# (apt runs with --no-install-recommends; scripts/hardening/clean_room.sh proves the list in a fresh
+# Debian 12 root).
 # Usage: scripts/setup.sh            (BUILD_DIR=... to build elsewhere, CMAKE_ARGS=... for extra options)
 #        scripts/setup.sh --packages-only [PKG...]   only installs the list below plus PKG... (other
 #                                                     scripts' extra tools, e.g. clang for hardening/fuzz.sh)

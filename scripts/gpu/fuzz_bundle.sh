@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Packs the libFuzzer binaries of build-fuzz/ (scripts/hardening/fuzz.sh builds them: clang, ASan + UBSan) with
-# their non-system shared libraries and current corpora into .gpu_fuzz/pack.tar.xz (git-ignored),
-# for a long parallel fuzz run on the GPU machine's 16 cores (scripts/gpu/fuzz_run.sh there; the GPU
-# itself is not used). Only the targets that do not need OpenCV travel: fuzz_onnx, fuzz_plan,
+# Packs the libFuzzer binaries of build-fuzz/ (scripts/hardening/fuzz.sh builds them: clang, ASan +
+# UBSan) with their non-system shared libraries and current corpora into .gpu_fuzz/pack.tar.xz
+# (git-ignored), for a long parallel fuzz run on the GPU machine's 16 cores (scripts/gpu/fuzz_run.sh
+# there; the GPU itself is not used). Only the targets that do not need OpenCV travel: fuzz_onnx, fuzz_plan,
 # fuzz_darknet_cfg, fuzz_darknet_weights (+ the real Yolo-Fastest body weights as a second seed set).
 # The YAML-config and image-list targets link OpenCV (far over the carry limit) and run here.
 # Environment: BUILD_DIR (build-fuzz), RTDET_DATA (../shared).

@@ -55,5 +55,6 @@ if [ ${#dirty[@]} -eq 0 ]; then
 fi
 printf '%s\n' "${dirty[@]}"
 echo "format: ${#dirty[@]} of ${#files[@]} files are not clang-format clean ($version, .clang-format);" \
-     "scripts/tools/format.sh --fix formats them, and \`$CLANG_FORMAT --style=file FILE | diff FILE -\` shows what changes" >&2
+     "scripts/tools/format.sh --fix formats them, and" \
+     "\`$CLANG_FORMAT --style=file FILE | diff FILE -\` shows what changes" >&2
 exit 1
