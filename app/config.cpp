@@ -12,6 +12,7 @@
 #include <optional>
 #include <sstream>
 #include <tuple>
+#include <variant>
 
 #include "detector/resources.h"
 #include "engine/core/error.h"
@@ -23,7 +24,16 @@ namespace {
 
 // ---- the schema: one row per key ----
 
+// How a key's text is read. Each kind fills one type of field: String, Path and Enum a std::string,
+// Int and AutoBool (1 yes, 0 no, -1 auto) an int, Int64 an int64_t, Float a float, Double a double,
+// Bool a bool (fits() below; checked at compile time).
 enum class Kind { String, Path, Enum, Int, Int64, Float, Double, Bool, AutoBool };
+
+// A key's field: a function that returns a reference to it in an AppConfig, typed by the field.
+template <class T>
+using FieldOf = T& (*)(AppConfig&);
+using Field = std::variant<FieldOf<std::string>, FieldOf<int>, FieldOf<int64_t>, FieldOf<float>,
+                           FieldOf<double>, FieldOf<bool>>;
 
 struct KeySpec {
     std::string_view key;
@@ -31,67 +41,98 @@ struct KeySpec {
     double lo = 0, hi = 0;
     bool lo_open = false;      // range is (lo, hi] instead of [lo, hi]
     std::string_view choices;  // Enum: "a|b|c"
-    void* (*field)(AppConfig&) = nullptr;
+    Field field;
 };
+
+// Whether the key's kind fills the type of field it has.
+constexpr bool fits(const KeySpec& k) {
+    switch (k.kind) {
+        case Kind::String:
+        case Kind::Path:
+        case Kind::Enum:
+            return std::holds_alternative<FieldOf<std::string>>(k.field);
+        case Kind::Int:
+        case Kind::AutoBool:
+            return std::holds_alternative<FieldOf<int>>(k.field);
+        case Kind::Int64:
+            return std::holds_alternative<FieldOf<int64_t>>(k.field);
+        case Kind::Float:
+            return std::holds_alternative<FieldOf<float>>(k.field);
+        case Kind::Double:
+            return std::holds_alternative<FieldOf<double>>(k.field);
+        case Kind::Bool:
+            return std::holds_alternative<FieldOf<bool>>(k.field);
+    }
+    return false;
+}
+
+// Key k's field in cfg, as T (fits(k) holds for every key, so the alternative is always there).
+template <class T>
+T& field_of(const KeySpec& k, AppConfig& cfg) {
+    return std::get<FieldOf<T>>(k.field)(cfg);
+}
 
 constexpr double kMaxInt64Key = 1e15;
 
 // clang-format off
-const KeySpec kKeys[] = {
-    {"model.path",               Kind::Path,   0, 0, false, "", [](AppConfig& c) -> void* { return &c.model; }},
-    {"model.names",              Kind::Path,   0, 0, false, "", [](AppConfig& c) -> void* { return &c.names; }},
-    {"model.input_width",        Kind::Int,    0, 8192, false, "", [](AppConfig& c) -> void* { return &c.input_width; }},
-    {"model.input_height",       Kind::Int,    0, 8192, false, "", [](AppConfig& c) -> void* { return &c.input_height; }},
-    {"model.resize",             Kind::Enum,   0, 0, false, "model|darknet|stretch|letterbox", [](AppConfig& c) -> void* { return &c.resize; }},
-    {"model.pad_value",          Kind::Float,  0, 1, false, "", [](AppConfig& c) -> void* { return &c.pad_value; }},
-    {"model.random_weights",     Kind::Int64,  -1, 4294967295.0, false, "", [](AppConfig& c) -> void* { return &c.random_weights; }},
-    {"detector.conf_threshold",  Kind::Float,  0, 1, true, "", [](AppConfig& c) -> void* { return &c.conf_threshold; }},
-    {"detector.iou_threshold",   Kind::Float,  0, 1, true, "", [](AppConfig& c) -> void* { return &c.iou_threshold; }},
-    {"detector.nms",             Kind::Enum,   0, 0, false, "per-class|agnostic", [](AppConfig& c) -> void* { return &c.nms; }},
-    {"detector.max_detections",  Kind::Int,    0, 100000, false, "", [](AppConfig& c) -> void* { return &c.max_detections; }},
-    {"engine.device",            Kind::Enum,   0, 0, false, "cpu|onednn|reference|cuda", [](AppConfig& c) -> void* { return &c.device; }},
-    {"engine.precision",         Kind::Enum,   0, 0, false, "fp32|fp16|bf16|best", [](AppConfig& c) -> void* { return &c.precision; }},
-    {"engine.threads",           Kind::Int,    0, 1024, false, "", [](AppConfig& c) -> void* { return &c.threads; }},
-    {"engine.plan_cache_dir",    Kind::Path,   0, 0, false, "", [](AppConfig& c) -> void* { return &c.plan_cache_dir; }},
-    {"engine.peer",              Kind::Enum,   0, 0, false, "none|opencv", [](AppConfig& c) -> void* { return &c.peer; }},
-    {"source",                   Kind::Path,   0, 0, false, "", [](AppConfig& c) -> void* { return &c.source; }},
-    {"outputs.video",            Kind::Path,   0, 0, false, "", [](AppConfig& c) -> void* { return &c.outputs.video; }},
-    {"outputs.video_codec",      Kind::Enum,   0, 0, false, "mp4v|MJPG", [](AppConfig& c) -> void* { return &c.outputs.video_codec; }},
-    {"outputs.images_dir",       Kind::Path,   0, 0, false, "", [](AppConfig& c) -> void* { return &c.outputs.images_dir; }},
-    {"outputs.json",             Kind::Path,   0, 0, false, "", [](AppConfig& c) -> void* { return &c.outputs.json; }},
-    {"outputs.show",             Kind::AutoBool, 0, 0, false, "", [](AppConfig& c) -> void* { return &c.outputs.show; }},
-    {"outputs.snapshot_dir",     Kind::Path,   0, 0, false, "", [](AppConfig& c) -> void* { return &c.outputs.snapshot_dir; }},
-    {"outputs.summary_json",     Kind::Path,   0, 0, false, "", [](AppConfig& c) -> void* { return &c.outputs.summary_json; }},
-    {"pipeline.queue_depth",     Kind::Int,    1, 256, false, "", [](AppConfig& c) -> void* { return &c.queue_depth; }},
-    {"pipeline.max_batch",       Kind::Int,    1, 256, false, "", [](AppConfig& c) -> void* { return &c.max_batch; }},
-    {"pipeline.batch_timeout_ms", Kind::Int,   0, 60000, false, "", [](AppConfig& c) -> void* { return &c.batch_timeout_ms; }},
-    {"pipeline.inference_workers", Kind::Int,  0, 16, false, "", [](AppConfig& c) -> void* { return &c.inference_workers; }},
-    {"pipeline.max_frames",      Kind::Int64,  0, kMaxInt64Key, false, "", [](AppConfig& c) -> void* { return &c.max_frames; }},
-    {"pipeline.realtime",        Kind::Bool,   0, 0, false, "", [](AppConfig& c) -> void* { return &c.realtime; }},
-    {"pipeline.loop",            Kind::Bool,   0, 0, false, "", [](AppConfig& c) -> void* { return &c.loop; }},
-    {"pipeline.fps",             Kind::Double, 0, 1000, false, "", [](AppConfig& c) -> void* { return &c.fps; }},
-    {"pipeline.shard",           Kind::String, 0, 0, false, "", [](AppConfig& c) -> void* { return &c.shard; }},
-    {"pipeline.decode_threads",  Kind::Int,    1, 64, false, "", [](AppConfig& c) -> void* { return &c.decode_threads; }},
-    {"reconnect.attempts",       Kind::Int,    0, 1000000, false, "", [](AppConfig& c) -> void* { return &c.reconnect.attempts; }},
-    {"reconnect.interval_ms",    Kind::Int,    1, 600000, false, "", [](AppConfig& c) -> void* { return &c.reconnect.interval_ms; }},
-    {"reconnect.timeout_ms",     Kind::Int,    100, 600000, false, "", [](AppConfig& c) -> void* { return &c.reconnect.timeout_ms; }},
-    {"reconnect.open_timeout_ms", Kind::Int,   100, 600000, false, "", [](AppConfig& c) -> void* { return &c.reconnect.open_timeout_ms; }},
+constexpr KeySpec kKeys[] = {
+    {"model.path",               Kind::Path,   0, 0, false, "", [](AppConfig& c) -> auto& { return c.model; }},
+    {"model.names",              Kind::Path,   0, 0, false, "", [](AppConfig& c) -> auto& { return c.names; }},
+    {"model.input_width",        Kind::Int,    0, 8192, false, "", [](AppConfig& c) -> auto& { return c.input_width; }},
+    {"model.input_height",       Kind::Int,    0, 8192, false, "", [](AppConfig& c) -> auto& { return c.input_height; }},
+    {"model.resize",             Kind::Enum,   0, 0, false, "model|darknet|stretch|letterbox", [](AppConfig& c) -> auto& { return c.resize; }},
+    {"model.pad_value",          Kind::Float,  0, 1, false, "", [](AppConfig& c) -> auto& { return c.pad_value; }},
+    {"model.random_weights",     Kind::Int64,  -1, 4294967295.0, false, "", [](AppConfig& c) -> auto& { return c.random_weights; }},
+    {"detector.conf_threshold",  Kind::Float,  0, 1, true, "", [](AppConfig& c) -> auto& { return c.conf_threshold; }},
+    {"detector.iou_threshold",   Kind::Float,  0, 1, true, "", [](AppConfig& c) -> auto& { return c.iou_threshold; }},
+    {"detector.nms",             Kind::Enum,   0, 0, false, "per-class|agnostic", [](AppConfig& c) -> auto& { return c.nms; }},
+    {"detector.max_detections",  Kind::Int,    0, 100000, false, "", [](AppConfig& c) -> auto& { return c.max_detections; }},
+    {"engine.device",            Kind::Enum,   0, 0, false, "cpu|onednn|reference|cuda", [](AppConfig& c) -> auto& { return c.device; }},
+    {"engine.precision",         Kind::Enum,   0, 0, false, "fp32|fp16|bf16|best", [](AppConfig& c) -> auto& { return c.precision; }},
+    {"engine.threads",           Kind::Int,    0, 1024, false, "", [](AppConfig& c) -> auto& { return c.threads; }},
+    {"engine.plan_cache_dir",    Kind::Path,   0, 0, false, "", [](AppConfig& c) -> auto& { return c.plan_cache_dir; }},
+    {"engine.peer",              Kind::Enum,   0, 0, false, "none|opencv", [](AppConfig& c) -> auto& { return c.peer; }},
+    {"source",                   Kind::Path,   0, 0, false, "", [](AppConfig& c) -> auto& { return c.source; }},
+    {"outputs.video",            Kind::Path,   0, 0, false, "", [](AppConfig& c) -> auto& { return c.outputs.video; }},
+    {"outputs.video_codec",      Kind::Enum,   0, 0, false, "mp4v|MJPG", [](AppConfig& c) -> auto& { return c.outputs.video_codec; }},
+    {"outputs.images_dir",       Kind::Path,   0, 0, false, "", [](AppConfig& c) -> auto& { return c.outputs.images_dir; }},
+    {"outputs.json",             Kind::Path,   0, 0, false, "", [](AppConfig& c) -> auto& { return c.outputs.json; }},
+    {"outputs.show",             Kind::AutoBool, 0, 0, false, "", [](AppConfig& c) -> auto& { return c.outputs.show; }},
+    {"outputs.snapshot_dir",     Kind::Path,   0, 0, false, "", [](AppConfig& c) -> auto& { return c.outputs.snapshot_dir; }},
+    {"outputs.summary_json",     Kind::Path,   0, 0, false, "", [](AppConfig& c) -> auto& { return c.outputs.summary_json; }},
+    {"pipeline.queue_depth",     Kind::Int,    1, 256, false, "", [](AppConfig& c) -> auto& { return c.queue_depth; }},
+    {"pipeline.max_batch",       Kind::Int,    1, 256, false, "", [](AppConfig& c) -> auto& { return c.max_batch; }},
+    {"pipeline.batch_timeout_ms", Kind::Int,   0, 60000, false, "", [](AppConfig& c) -> auto& { return c.batch_timeout_ms; }},
+    {"pipeline.inference_workers", Kind::Int,  0, 16, false, "", [](AppConfig& c) -> auto& { return c.inference_workers; }},
+    {"pipeline.max_frames",      Kind::Int64,  0, kMaxInt64Key, false, "", [](AppConfig& c) -> auto& { return c.max_frames; }},
+    {"pipeline.realtime",        Kind::Bool,   0, 0, false, "", [](AppConfig& c) -> auto& { return c.realtime; }},
+    {"pipeline.loop",            Kind::Bool,   0, 0, false, "", [](AppConfig& c) -> auto& { return c.loop; }},
+    {"pipeline.fps",             Kind::Double, 0, 1000, false, "", [](AppConfig& c) -> auto& { return c.fps; }},
+    {"pipeline.shard",           Kind::String, 0, 0, false, "", [](AppConfig& c) -> auto& { return c.shard; }},
+    {"pipeline.decode_threads",  Kind::Int,    1, 64, false, "", [](AppConfig& c) -> auto& { return c.decode_threads; }},
+    {"reconnect.attempts",       Kind::Int,    0, 1000000, false, "", [](AppConfig& c) -> auto& { return c.reconnect.attempts; }},
+    {"reconnect.interval_ms",    Kind::Int,    1, 600000, false, "", [](AppConfig& c) -> auto& { return c.reconnect.interval_ms; }},
+    {"reconnect.timeout_ms",     Kind::Int,    100, 600000, false, "", [](AppConfig& c) -> auto& { return c.reconnect.timeout_ms; }},
+    {"reconnect.open_timeout_ms", Kind::Int,   100, 600000, false, "", [](AppConfig& c) -> auto& { return c.reconnect.open_timeout_ms; }},
     // MQTT publishing (docs/mqtt.md). publish.username / publish.password: not from the command line
     // (set_config_key refuses them), and --print-config shows the password as ***.
-    {"publish.url",              Kind::String, 0, 0, false, "", [](AppConfig& c) -> void* { return &c.publish.url; }},
-    {"publish.qos",              Kind::Int,    0, 2, false, "", [](AppConfig& c) -> void* { return &c.publish.qos; }},
-    {"publish.client_id",        Kind::String, 0, 0, false, "", [](AppConfig& c) -> void* { return &c.publish.client_id; }},
-    {"publish.username",         Kind::String, 0, 0, false, "", [](AppConfig& c) -> void* { return &c.publish.username; }},
-    {"publish.password",         Kind::String, 0, 0, false, "", [](AppConfig& c) -> void* { return &c.publish.password; }},
-    {"publish.tls_ca",           Kind::Path,   0, 0, false, "", [](AppConfig& c) -> void* { return &c.publish.tls_ca; }},
-    {"publish.tls_cert",         Kind::Path,   0, 0, false, "", [](AppConfig& c) -> void* { return &c.publish.tls_cert; }},
-    {"publish.tls_key",          Kind::Path,   0, 0, false, "", [](AppConfig& c) -> void* { return &c.publish.tls_key; }},
-    {"publish.spool_dir",        Kind::Path,   0, 0, false, "", [](AppConfig& c) -> void* { return &c.publish.spool_dir; }},
-    {"publish.spool_max_mb",     Kind::Float,  0, 1048576, false, "", [](AppConfig& c) -> void* { return &c.publish.spool_max_mb; }},
-    {"publish.keepalive_s",      Kind::Int,    5, 65535, false, "", [](AppConfig& c) -> void* { return &c.publish.keepalive_s; }},
-    {"publish.flush_timeout_s",  Kind::Int,    0, 3600, false, "", [](AppConfig& c) -> void* { return &c.publish.flush_timeout_s; }},
+    {"publish.url",              Kind::String, 0, 0, false, "", [](AppConfig& c) -> auto& { return c.publish.url; }},
+    {"publish.qos",              Kind::Int,    0, 2, false, "", [](AppConfig& c) -> auto& { return c.publish.qos; }},
+    {"publish.client_id",        Kind::String, 0, 0, false, "", [](AppConfig& c) -> auto& { return c.publish.client_id; }},
+    {"publish.username",         Kind::String, 0, 0, false, "", [](AppConfig& c) -> auto& { return c.publish.username; }},
+    {"publish.password",         Kind::String, 0, 0, false, "", [](AppConfig& c) -> auto& { return c.publish.password; }},
+    {"publish.tls_ca",           Kind::Path,   0, 0, false, "", [](AppConfig& c) -> auto& { return c.publish.tls_ca; }},
+    {"publish.tls_cert",         Kind::Path,   0, 0, false, "", [](AppConfig& c) -> auto& { return c.publish.tls_cert; }},
+    {"publish.tls_key",          Kind::Path,   0, 0, false, "", [](AppConfig& c) -> auto& { return c.publish.tls_key; }},
+    {"publish.spool_dir",        Kind::Path,   0, 0, false, "", [](AppConfig& c) -> auto& { return c.publish.spool_dir; }},
+    {"publish.spool_max_mb",     Kind::Float,  0, 1048576, false, "", [](AppConfig& c) -> auto& { return c.publish.spool_max_mb; }},
+    {"publish.keepalive_s",      Kind::Int,    5, 65535, false, "", [](AppConfig& c) -> auto& { return c.publish.keepalive_s; }},
+    {"publish.flush_timeout_s",  Kind::Int,    0, 3600, false, "", [](AppConfig& c) -> auto& { return c.publish.flush_timeout_s; }},
 };
 // clang-format on
+
+static_assert(std::all_of(std::begin(kKeys), std::end(kKeys), fits),
+              "a key's kind does not fit its field's type");
 
 constexpr std::string_view kSections[] = {"model",    "detector",  "engine", "outputs",
                                           "pipeline", "reconnect", "publish"};
@@ -251,16 +292,15 @@ std::string expand_path(const std::string& value) {
 
 // Parses `text` as key `k`'s type and stores it; throws with `where` ("file:line: key" or "--flag (key)").
 void assign(AppConfig& cfg, const KeySpec& k, const std::string& text, const std::string& where) {
-    void* field = k.field(cfg);
     const auto fail = [&](const char* problem) {
         ENGINE_THROW(where, ": ", problem, " ", allowed(k), " (got '", text, "')");
     };
     switch (k.kind) {
         case Kind::String:
-            *static_cast<std::string*>(field) = text;
+            field_of<std::string>(k, cfg) = text;
             return;
         case Kind::Path:
-            *static_cast<std::string*>(field) = expand_path(text);
+            field_of<std::string>(k, cfg) = expand_path(text);
             return;
         case Kind::Enum: {
             std::string_view rest = k.choices;
@@ -268,7 +308,7 @@ void assign(AppConfig& cfg, const KeySpec& k, const std::string& text, const std
                 const size_t bar = rest.find('|');
                 const std::string_view choice = rest.substr(0, bar);
                 if (lower(std::string(choice)) == lower(trim(text))) {
-                    *static_cast<std::string*>(field) = std::string(choice);
+                    field_of<std::string>(k, cfg) = std::string(choice);
                     return;
                 }
                 rest = bar == std::string_view::npos ? std::string_view() : rest.substr(bar + 1);
@@ -284,9 +324,9 @@ void assign(AppConfig& cfg, const KeySpec& k, const std::string& text, const std
             if (t.empty() || ec != std::errc() || end != t.data() + t.size()) fail("expected");
             if (static_cast<double>(v) < k.lo || static_cast<double>(v) > k.hi) fail("must be");
             if (k.kind == Kind::Int)
-                *static_cast<int*>(field) = static_cast<int>(v);
+                field_of<int>(k, cfg) = static_cast<int>(v);
             else
-                *static_cast<int64_t*>(field) = v;
+                field_of<int64_t>(k, cfg) = v;
             return;
         }
         case Kind::Float:
@@ -297,25 +337,25 @@ void assign(AppConfig& cfg, const KeySpec& k, const std::string& text, const std
             if (t.empty() || end != t.c_str() + t.size() || !std::isfinite(v)) fail("expected");
             if ((k.lo_open ? v <= k.lo : v < k.lo) || v > k.hi) fail("must be");
             if (k.kind == Kind::Double)
-                *static_cast<double*>(field) = v;
+                field_of<double>(k, cfg) = v;
             else
-                *static_cast<float*>(field) = static_cast<float>(v);
+                field_of<float>(k, cfg) = static_cast<float>(v);
             return;
         }
         case Kind::Bool: {
             const auto b = parse_bool(text);
             if (!b) fail("expected");
-            *static_cast<bool*>(field) = *b;
+            field_of<bool>(k, cfg) = *b;
             return;
         }
         case Kind::AutoBool: {
             if (lower(trim(text)) == "auto") {
-                *static_cast<int*>(field) = -1;
+                field_of<int>(k, cfg) = -1;
                 return;
             }
             const auto b = parse_bool(text);
             if (!b) fail("expected");
-            *static_cast<int*>(field) = *b ? 1 : 0;
+            field_of<int>(k, cfg) = *b ? 1 : 0;
             return;
         }
     }
@@ -418,12 +458,6 @@ void walk(const YAML::Node& map, const std::string& prefix, const std::string& o
 }
 
 }  // namespace
-
-std::vector<std::string_view> config_keys() {
-    std::vector<std::string_view> keys;
-    for (const KeySpec& k : kKeys) keys.push_back(k.key);
-    return keys;
-}
 
 std::string_view closest_config_key(std::string_view key) {
     // The closest leaf first (whatever the section: a key in the wrong section, or written without

@@ -97,8 +97,6 @@ std::vector<StreamPlan> validate_config(const AppConfig& cfg);
 // Whether the window is shown (outputs.show, or auto: $DISPLAY set).
 bool show_window(const AppConfig& cfg);
 
-// All leaf keys, in file order.
-std::vector<std::string_view> config_keys();
 // The valid key closest to `key` (for "did you mean" hints): the closest last part by edit distance
 // (typos, abbreviations, words added), ties to the closest whole key; empty when none is close.
 std::string_view closest_config_key(std::string_view key);

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages rtdet needs (when missing) and builds it into build/ (Release).
 # Every package is named here explicitly: nothing relies on what another package only recommends
-# (apt runs with --no-install-recommends; scripts/clean_room.sh proves the list in a fresh Debian 12 root).
+# (apt runs with --no-install-recommends; scripts/hardening/clean_room.sh proves the list in a fresh
+# Debian 12 root).
 # Usage: scripts/setup.sh            (BUILD_DIR=... to build elsewhere, CMAKE_ARGS=... for extra options)
 #        scripts/setup.sh --packages-only [PKG...]   only installs the list below plus PKG... (other
-#                                                     scripts' extra tools, e.g. clang for fuzz.sh)
+#                                                     scripts' extra tools, e.g. clang for hardening/fuzz.sh)
 #        scripts/setup.sh --configure-only           the packages, then CMake configure (no build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +36,7 @@ PKGS=(
   ffmpeg xvfb xauth                                    # stream and window tests (xvfb-run needs xauth)
   libmosquitto-dev mosquitto mosquitto-clients         # MQTT publishing (library); broker and clients for its tests
   dpkg-dev file strace                                 # .deb packages (cpack: dpkg-shlibdeps, file); install tests
+  clang-format                                         # the format check (scripts/tools/format.sh, ctest format_check)
 )
 PKGS+=("${EXTRA[@]}")
 missing=()

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Packs the libFuzzer binaries of build-fuzz/ (scripts/fuzz.sh builds them: clang, ASan + UBSan) with
-# their non-system shared libraries and current corpora into .gpu_fuzz/pack.tar.xz (git-ignored),
-# for a long parallel fuzz run on the GPU machine's 16 cores (scripts/gpu/fuzz_run.sh there; the GPU
-# itself is not used). Only the targets that do not need OpenCV travel: fuzz_onnx, fuzz_plan,
+# Packs the libFuzzer binaries of build-fuzz/ (scripts/hardening/fuzz.sh builds them: clang, ASan +
+# UBSan) with their non-system shared libraries and current corpora into .gpu_fuzz/pack.tar.xz
+# (git-ignored), for a long parallel fuzz run on the GPU machine's 16 cores (scripts/gpu/fuzz_run.sh
+# there; the GPU itself is not used). Only the targets that do not need OpenCV travel: fuzz_onnx, fuzz_plan,
 # fuzz_darknet_cfg, fuzz_darknet_weights (+ the real Yolo-Fastest body weights as a second seed set).
 # The YAML-config and image-list targets link OpenCV (far over the carry limit) and run here.
 # Environment: BUILD_DIR (build-fuzz), RTDET_DATA (../shared).
@@ -15,7 +15,7 @@ STAGE=$(mktemp -d)
 trap 'rm -rf "$STAGE"' EXIT
 TARGETS=(fuzz_onnx fuzz_plan fuzz_darknet_cfg fuzz_darknet_weights)
 for t in "${TARGETS[@]}"; do
-  [ -x "$BUILD/tests/fuzz/$t" ] || { echo "fuzz_bundle: $BUILD/tests/fuzz/$t missing: run scripts/fuzz.sh 1 first" >&2; exit 1; }
+  [ -x "$BUILD/tests/fuzz/$t" ] || { echo "fuzz_bundle: $BUILD/tests/fuzz/$t missing: run scripts/hardening/fuzz.sh 1 first" >&2; exit 1; }
 done
 mkdir -p "$STAGE/bin" "$STAGE/lib" "$STAGE/corpus" "$STAGE/dict" "$STAGE/real"
 skip='/(libc|libm|libdl|librt|libpthread|ld-linux-x86-64|libresolv|libstdc\+\+|libgcc_s)\.so'
@@ -23,7 +23,7 @@ for t in "${TARGETS[@]}"; do
   cp "$BUILD/tests/fuzz/$t" "$STAGE/bin/"
   ldd "$BUILD/tests/fuzz/$t" | awk '/=> \// {print $3}'
   # The grown corpus of earlier runs, the committed seeds and regressions, and for fuzz_onnx the models
-  # of ONNX's node tests that scripts/fuzz.sh collected (every supported op, as seeds).
+  # of ONNX's node tests that scripts/hardening/fuzz.sh collected (every supported op, as seeds).
   mkdir -p "$STAGE/corpus/$t"
   extra=""
   [ "$t" = fuzz_onnx ] && extra=$BUILD/fuzz/seeds/extra_onnx

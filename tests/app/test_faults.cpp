@@ -1,6 +1,6 @@
-// Output faults (issue 7, scripts/faults.sh): a disk that is full from the start (/dev/full) or fills
-// up mid-run. The mid-run cases run in a forked child with RLIMIT_FSIZE set and SIGXFSZ ignored, so
-// writes past the limit fail with EFBIG as they would with ENOSPC, without touching this process.
+// Output faults (issue 7, scripts/hardening/faults.sh): a disk that is full from the start (/dev/full) or
+// fills up mid-run. The mid-run cases run in a forked child with RLIMIT_FSIZE set and SIGXFSZ ignored,
+// so writes past the limit fail with EFBIG as they would with ENOSPC, without touching this process.
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <sys/wait.h>

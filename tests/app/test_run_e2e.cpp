@@ -178,7 +178,7 @@ TEST(RunConfig, BadConfigsFailWithOneLineNamingTheKey) {
     }
 }
 
-// The OpenCV DNN peer of bench_app.sh runs the same pipeline: on the same image it must find the same
+// The OpenCV DNN peer of scripts/bench/app.sh runs the same pipeline: on the same image it must find the same
 // objects (same preprocessing, decode and NMS; only the network runtime differs).
 TEST(RunPeer, OpenCvPeerFindsWhatRtdetFinds) {
     SKIP_OR_FAIL_WITHOUT_DATA();

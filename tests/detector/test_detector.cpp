@@ -264,7 +264,7 @@ TEST_F(DetectorTest, ErrorsNameTheProblem) {
 }
 
 // rtdet's darknet resize policy against an independent numpy implementation of darknet's
-// resize_image() (scripts/check_darknet_resize.py, which wrote tests/data/darknet_resize_cases.bin):
+// resize_image() (scripts/tools/check_darknet_resize.py, which wrote tests/data/darknet_resize_cases.bin):
 // downscale, upscale, one-pixel-wide and -high sources. The only expected difference is how 1/255 is
 // applied (darknet divides in double, rtdet multiplies in float): a few float ulps.
 TEST(DarknetResize, MatchesNumpyDarknetImplementation) {

@@ -4,7 +4,7 @@
 // Usage: fuzz_make_seeds OUTDIR
 //   The committed seeds (tests/fuzz/corpus) were written by fuzz_make_seeds (`fuzz_make_seeds
 //   tests/fuzz/corpus` from the repository root, after emptying its subfolders);
-//   scripts/fuzz.sh writes fresh ones (plans of this engine version and machine) before each run.
+//   scripts/hardening/fuzz.sh writes fresh ones (plans of this engine version and machine) before each run.
 #include <cstdio>
 #include <filesystem>
 #include <fstream>

@@ -14,11 +14,11 @@
 // A target that defines libFuzzer's LLVMFuzzerCustomMutator (fuzz_onnx: structure-aware) gets every
 // other mutation from it, with the byte-level mutations here as its LLVMFuzzerMutate.
 //
-// The mutation run is not coverage-guided (that is libFuzzer's job, scripts/fuzz.sh): it is the smoke
-// run CI can afford with the normal compiler, and under the sanitizer build (scripts/sanitize.sh) it
-// checks every parser against ASan/UBSan on thousands of broken inputs. When an input crashes the
-// process (a signal), it is written to `fuzz-crash-<target>-<n>` in the working folder first, and
-// --only N reruns mutation n alone.
+// The mutation run is not coverage-guided (that is libFuzzer's job, scripts/hardening/fuzz.sh): it is
+// the smoke run CI can afford with the normal compiler, and under the sanitizer build
+// (scripts/hardening/sanitize.sh) it checks every parser against ASan/UBSan on thousands of broken
+// inputs. When an input crashes the process (a signal), it is written to `fuzz-crash-<target>-<n>` in
+// the working folder first, and --only N reruns mutation n alone.
 //
 // Fails when a path is missing or no input was run at all; a crash or an unexpected exception of the
 // target ends the process (abort), which fails the test.

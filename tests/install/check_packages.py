@@ -6,8 +6,8 @@
 rtdet_<v>_<arch>.deb: /usr/bin/rtdet, the shared libraries (files and SONAME links), the configs and the
 COCO class names; Depends only on runtime packages (no -dev), found by dpkg-shlibdeps, among them
 oneDNN, OpenCV and protobuf. librtdet-dev_<v>_<arch>.deb: the public headers, the .so links and the CMake
-package; Depends on rtdet of the same version. (Installing them is scripts/clean_room.sh --full's job:
-a fresh Debian 12 root, apt-get install ./rtdet_*.deb.)
+package; Depends on rtdet of the same version. (Installing them is scripts/hardening/clean_room.sh
+--full's job: a fresh Debian 12 root, apt-get install ./rtdet_*.deb.)
 """
 import re
 import subprocess

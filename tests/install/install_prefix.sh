@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # ctest's install_prefix: cmake --install BUILD_DIR into a fresh temporary prefix, check_install.py on
 # it (the source and build trees forbidden), then the prefix is removed. Exit 77 (skip) when the data
-# folder's model or image is missing; under CI=true that is a failure (scripts/require.sh).
+# folder's model or image is missing; under CI=true that is a failure (scripts/hardening/require.sh).
 #   install_prefix.sh SOURCE_DIR BUILD_DIR MODEL IMAGE
 set -euo pipefail
 src=$1 build=$2 model=$3 image=$4
-. "$src/scripts/require.sh"
+. "$src/scripts/hardening/require.sh"
 for f in "$model" "$image"; do
   [ -f "$f" ] || skip_or_fail "install_prefix: $f not found (the data folder: ../shared or \$RTDET_DATA)"
 done

@@ -1,6 +1,6 @@
 // A real leak for the soak test that must fail (ctest soak_smoke_catches_leak, tests/CMakeLists.txt):
-// LD_PRELOADed into `rtdet run` by scripts/soak.sh (SOAK_LD_PRELOAD), it makes free() keep every 4th
-// block, never returned to the allocator. rtdet frees about 750 small blocks a frame (JSON lines,
+// LD_PRELOADed into `rtdet run` by scripts/hardening/soak.sh (SOAK_LD_PRELOAD), it makes free() keep
+// every 4th block, never returned to the allocator. rtdet frees about 750 small blocks a frame (JSON lines,
 // detections, FFmpeg packets; 60 KB), so the process grows by about 25 KB a frame (30 MB over the
 // smoke run's steady state, where 8 MB fail): a leak of small per-frame objects, the most common
 // kind. Test-only: a module next to the tests, never linked into rtdet.

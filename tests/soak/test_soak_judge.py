@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""scripts/soak_judge.py on made-up runs (ctest soak_judge): the samples of issue 18's failing run pass
-now (its last sample was taken during the exit), a plan build before the first frame is not counted,
-and growth of memory, threads or descriptors while frames flow, lost frames and too short runs fail."""
+"""scripts/hardening/soak_judge.py on made-up runs (ctest soak_judge): the samples of issue 18's failing
+run pass now (its last sample was taken during the exit), a plan build before the first frame is not
+counted, and growth of memory, threads or descriptors while frames flow, lost frames and too short runs
+fail."""
 
 import json
 import os
@@ -9,7 +10,8 @@ import subprocess
 import sys
 import tempfile
 
-JUDGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "soak_judge.py")
+JUDGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "hardening",
+                     "soak_judge.py")
 FRAMES = 2000
 
 

@@ -2,7 +2,8 @@
 // xvfb-run, /dev/full) skip without it, with the reason. Under CI=true they fail with the same reason
 // instead: CI installs everything (scripts/setup.sh) and has the data folder, so a missing package or
 // file there is a fault to see, not a skip to pass. Facts of the machine (no CUDA device, a CPU
-// without BF16) stay plain GTEST_SKIPs. scripts/require.sh is the same rule for ctest's shell tests.
+// without BF16) stay plain GTEST_SKIPs. scripts/hardening/require.sh is the same rule for ctest's shell
+// tests.
 #pragma once
 
 #include <gtest/gtest.h>

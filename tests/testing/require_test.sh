@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# ctest's skip_or_fail: the rule of tests/testing/require.h (GoogleTest) and scripts/require.sh (shell
-# tests), through a real test of each with the data folder missing (RTDET_DATA names a folder that
-# does not exist): without CI=true (unset, or "false") the test skips with its reason, exit 0 (gtest)
-# or 77 (script); with CI=true it fails with the same reason, exit 1.
-# Usage: require_test.sh DETECTOR_TESTS   (the repository's scripts/soak.sh is the shell test)
+# ctest's skip_or_fail: the rule of tests/testing/require.h (GoogleTest) and
+# scripts/hardening/require.sh (shell tests), through a real test of each with the data folder missing
+# (RTDET_DATA names a folder that does not exist): without CI=true (unset, or "false") the test skips
+# with its reason, exit 0 (gtest) or 77 (script); with CI=true it fails with the same reason, exit 1.
+# Usage: require_test.sh DETECTOR_TESTS   (the repository's scripts/hardening/soak.sh is the shell test)
 set -uo pipefail
 gtest=$1
-soak=$(dirname "$0")/../../scripts/soak.sh
+soak=$(dirname "$0")/../../scripts/hardening/soak.sh
 export RTDET_DATA=/nonexistent/rtdet-require-test
 ci_note="(CI=true: a missing requirement fails instead of skipping)"
 failures=0

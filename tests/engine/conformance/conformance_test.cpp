@@ -1,5 +1,5 @@
 // ONNX node conformance: runs ONNX's own node test cases (generated at build time by
-// scripts/gen_onnx_conformance.py into <build>/onnx_node_tests/node) for every op the engine supports,
+// scripts/tools/gen_onnx_conformance.py into <build>/onnx_node_tests/node) for every op the engine supports,
 // through the public path: import -> build_plan (device "reference", then "cpu") -> plan bytes ->
 // Engine -> ExecutionContext::run, and compares with the case's expected outputs.
 //
@@ -756,7 +756,7 @@ GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(OnnxNode);  // no data: Conformanc
 TEST(ConformanceData, Present) {
     ASSERT_FALSE(all_cases().empty()) << "no selected ONNX node cases under " << data_root()
                                       << " (built by the onnx_node_tests_data target, "
-                                         "scripts/gen_onnx_conformance.py)";
+                                         "scripts/tools/gen_onnx_conformance.py)";
     // Every supported op has cases; an op without any means the selection or the data broke.
     std::map<std::string, int> per_op;
     for (const std::string& name : all_cases()) ++per_op[op_of_case(name)];

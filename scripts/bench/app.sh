@@ -6,11 +6,11 @@
 # rtdet FP32 and BF16, OpenCV DNN 4.6 FP32 (the peer: `rtdet run --peer opencv`, same preprocessing,
 # decode and NMS, same thread count). Prints a table and the rtdet / OpenCV ratios.
 #
-#   scripts/bench_app.sh                    BUILD_DIR=build  THREADS=$(nproc)
-#   V3_FRAMES=100 scripts/bench_app.sh      video frames for YOLOv3 (0: all 377; default 120)
-#   MODELS="xl" scripts/bench_app.sh        only Yolo-Fastest-XL ("xl v3" by default)
+#   scripts/bench/app.sh                    BUILD_DIR=build  THREADS=$(nproc)
+#   V3_FRAMES=100 scripts/bench/app.sh      video frames for YOLOv3 (0: all 377; default 120)
+#   MODELS="xl" scripts/bench/app.sh        only Yolo-Fastest-XL ("xl v3" by default)
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 BIN=${BUILD_DIR:-build}/app/rtdet
 data=${RTDET_DATA:-../shared}
 threads=${THREADS:-$(nproc)}

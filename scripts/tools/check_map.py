@@ -6,7 +6,7 @@ truth left out), run on the detections `rtdet detect --json` wrote for the same 
 
   rtdet detect IMAGES --conf 0.001 --max-det 100 --no-images --json det.json
   rtdet eval --images IMAGES --labels LABELS --json eval.json
-  scripts/check_map.py det.json LABELS eval.json
+  scripts/tools/check_map.py det.json LABELS eval.json
 """
 import json
 import os

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The verdict of scripts/soak.sh on one run: exit 0 (OK) or 1 (FAILED), with the figures on stdout.
+"""The verdict of scripts/hardening/soak.sh on one run: exit 0 (OK) or 1 (FAILED), with the figures on stdout.
 
 Usage: soak_judge.py OUT_DIR FRAMES WARMUP_PCT MAX_RSS_GROWTH_MB
 

@@ -21,14 +21,14 @@
 #                  crash or hang, every JSON line parses, the video decodes to as many frames as
 #                  there are JSON lines
 #
-#   scripts/faults.sh                        # full run (build/; RTDET=path or BUILD_DIR=dir)
-#   SMOKE=1 scripts/faults.sh                # short version (what ctest runs, label `faults`)
-#   scripts/faults.sh --smoke sigint         # some scenarios only
+#   scripts/hardening/faults.sh                        # full run (build/; RTDET=path or BUILD_DIR=dir)
+#   SMOKE=1 scripts/hardening/faults.sh                # short version (what ctest runs, label `faults`)
+#   scripts/hardening/faults.sh --smoke sigint         # some scenarios only
 #
 # Knobs: LIVE_CYCLES (20; smoke 3), SIGINT_RUNS (50; smoke 5), SEED (random delays), OUT_DIR
 # (out/faults), RTDET_DATA (../shared; without it a generated clip and scripts/fetch_model.sh's model).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 SMOKE=${SMOKE:-0}
 scenarios=()
 for a in "$@"; do
@@ -52,7 +52,7 @@ PY=/usr/bin/python3
 BUILD_DIR=${BUILD_DIR:-build}
 RTDET=$(realpath "${RTDET:-$BUILD_DIR/app/rtdet}" 2>/dev/null || true)
 [ -x "$RTDET" ] || { echo "faults: rtdet binary not found (set RTDET or BUILD_DIR)" >&2; exit 1; }
-. scripts/require.sh
+. scripts/hardening/require.sh
 command -v ffmpeg >/dev/null || skip_or_fail "faults: ffmpeg not installed (scripts/setup.sh installs it)"
 OUT=$(realpath -m "${OUT_DIR:-out/faults}")
 rm -rf "$OUT"

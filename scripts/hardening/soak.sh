@@ -9,18 +9,18 @@
 # fails, or memory grows by more than MAX_RSS_GROWTH_MB, or descriptors or threads grow at all, after
 # the warm-up.
 #
-#   scripts/soak.sh                         # build/ (set up when missing), 20000 frames, BF16
-#   FRAMES=2000 PRECISION=fp32 BUILD_DIR=build-x scripts/soak.sh
+#   scripts/hardening/soak.sh                         # build/ (set up when missing), 20000 frames, BF16
+#   FRAMES=2000 PRECISION=fp32 BUILD_DIR=build-x scripts/hardening/soak.sh
 #   RTDET=path/to/rtdet ...                 # that binary (ctest's soak_smoke: 2,000 frames)
 #   SOAK_LD_PRELOAD=lib.so ...              # preloaded into rtdet only (ctest's soak_smoke_catches_leak:
 #                                           # a leaking free(), tests/soak/leak_free.cpp; must FAIL)
 # Exit 77 when the data folder has no video (ctest counts it as skipped); exit 1 under CI=true
-# (scripts/require.sh).
+# (scripts/hardening/require.sh).
 #
 # Output in $OUT_DIR (default out/soak): samples.csv (t_s, rss_kb (VmRSS), anon_kb and file_kb (its
 # RssAnon and RssFile parts), fds, threads, lines), run.jsonl, run.txt.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 BUILD_DIR=${BUILD_DIR:-build}
 FRAMES=${FRAMES:-20000}
 PRECISION=${PRECISION:-bf16}
@@ -31,7 +31,7 @@ STREAMS=${STREAMS:-4}
 OUT=${OUT_DIR:-out/soak}
 DATA=${RTDET_DATA:-../shared}
 video=$DATA/videos/car-detection.mp4
-. scripts/require.sh
+. scripts/hardening/require.sh
 [ -f "$video" ] || skip_or_fail "soak: $video not found (set RTDET_DATA)"
 RTDET=${RTDET:-$BUILD_DIR/app/rtdet}
 [ -x "$RTDET" ] || BUILD_DIR=$BUILD_DIR scripts/setup.sh
@@ -68,4 +68,4 @@ rc=0
 wait "$pid" || rc=$?
 [ "$rc" = 0 ] || { echo "soak: rtdet exited with $rc" >&2; tail -5 "$OUT/run.txt" >&2; exit 1; }
 
-/usr/bin/python3 scripts/soak_judge.py "$OUT" "$FRAMES" "$WARMUP_PCT" "$MAX_RSS_GROWTH_MB"
+/usr/bin/python3 scripts/hardening/soak_judge.py "$OUT" "$FRAMES" "$WARMUP_PCT" "$MAX_RSS_GROWTH_MB"

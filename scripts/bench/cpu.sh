@@ -2,19 +2,20 @@
 # CPU speed benchmark: rtdet (oneDNN backend, FP32 and BF16) against OpenCV DNN 4.6 on the same ONNX
 # files, the same input shape and the same thread count, in one run. Prints a table with latency,
 # the speed-up over OpenCV, and the convolution GFLOP/s achieved against this machine's measured
-# peak (scripts/onednn_peak.cpp: one large oneDNN 3x3 convolution).
+# peak (scripts/bench/onednn_peak.cpp, CMake's target onednn_peak: large oneDNN 3x3 convolutions).
 #
-#   scripts/bench_cpu.sh                       # build/ (configured if missing), all cores
-#   BUILD_DIR=build-x THREADS=2 ITERATIONS=30 scripts/bench_cpu.sh
-#   PROFILE=1 scripts/bench_cpu.sh             # also: per-op-type time of YOLOv3-416 (rtdet bench --profile)
-#   RTDET=/path/to/rtdet scripts/bench_cpu.sh  # that binary, no build
+#   scripts/bench/cpu.sh                       # build/ (configured if missing), all cores
+#   BUILD_DIR=build-x THREADS=2 ITERATIONS=30 scripts/bench/cpu.sh
+#   PROFILE=1 scripts/bench/cpu.sh             # also: per-op-type time of YOLOv3-416 (rtdet bench --profile)
+#   RTDET=/path/to/rtdet scripts/bench/cpu.sh  # that binary, no build (of rtdet)
+#   ONEDNN_PEAK=/path/to/onednn_peak scripts/bench/cpu.sh   # that peak binary (default: $BUILD_DIR's, built)
 #
 # Models: YOLOv3-416 and YOLOv3-tiny-416 (official cfgs, random weights: speed does not depend on
 # them), Yolo-Fastest-1.1-XL (real weights, its native 320x320). They come from $RTDET_DATA (default
 # ../shared). Intermediate files go to $WORK_DIR (default $BUILD_DIR/bench_cpu).
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
 THREADS=${THREADS:-$(nproc)}
 ITERATIONS=${ITERATIONS:-20}
@@ -24,20 +25,25 @@ WORK=${WORK_DIR:-$BUILD_DIR/bench_cpu}
 PYTHON=${PYTHON:-/usr/bin/python3}
 
 mkdir -p "$WORK"
-if [ -z "${RTDET:-}" ]; then
+if [ -z "${RTDET:-}" ] || [ -z "${ONEDNN_PEAK:-}" ]; then
     if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
         cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
     fi
+fi
+if [ -z "${RTDET:-}" ]; then
     cmake --build "$BUILD_DIR" --target rtdet -j "$THREADS" >/dev/null
     RTDET=$BUILD_DIR/app/rtdet
+fi
+if [ -z "${ONEDNN_PEAK:-}" ]; then  # CMake's target onednn_peak (scripts/bench/CMakeLists.txt; needs oneDNN)
+    cmake --build "$BUILD_DIR" --target onednn_peak -j "$THREADS" >/dev/null
+    ONEDNN_PEAK=$BUILD_DIR/scripts/bench/onednn_peak
 fi
 
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores; threads $THREADS"
 echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC');  load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # Peak: the best of a few large 3x3 convolutions straight on oneDNN.
-g++ -O2 -std=c++17 -fopenmp "$ROOT/scripts/onednn_peak.cpp" -ldnnl -o "$WORK/onednn_peak"
-"$WORK/onednn_peak" "$THREADS" >"$WORK/peak.json"
+"$ONEDNN_PEAK" "$THREADS" >"$WORK/peak.json"
 
 CFG=$DATA/models/darknet_cfg
 FASTEST=$DATA/models/yolo-fastest/yolo-fastest-1.1_coco
@@ -54,14 +60,14 @@ MODELS="yolov3-416 yolov3-tiny-416 yolo-fastest-1.1-xl"
 BF16=$("$RTDET" bench "$WORK/yolo-fastest-1.1-xl.onnx" --precision bf16 --iterations 1 --warmup 0 \
     --threads "$THREADS" 2>&1 | grep -c "falls back to FP32" || true)
 for m in $MODELS; do
-    "$PYTHON" "$ROOT/scripts/bench_cpu_peer.py" flops "$WORK/$m.onnx" >"$WORK/$m.flops.json"
+    "$PYTHON" "$ROOT/scripts/bench/cpu_peer.py" flops "$WORK/$m.onnx" >"$WORK/$m.flops.json"
     "$RTDET" bench "$WORK/$m.onnx" --precision fp32 --threads "$THREADS" --iterations "$ITERATIONS" \
         --warmup "$WARMUP" --json "$WORK/$m.fp32.json" >/dev/null
     if [ "$BF16" = "0" ]; then
         "$RTDET" bench "$WORK/$m.onnx" --precision bf16 --threads "$THREADS" --iterations "$ITERATIONS" \
             --warmup "$WARMUP" --json "$WORK/$m.bf16.json" >/dev/null
     fi
-    "$PYTHON" "$ROOT/scripts/bench_cpu_peer.py" opencv "$WORK/$m.onnx" --threads "$THREADS" \
+    "$PYTHON" "$ROOT/scripts/bench/cpu_peer.py" opencv "$WORK/$m.onnx" --threads "$THREADS" \
         --iterations "$ITERATIONS" --warmup "$WARMUP" >"$WORK/$m.opencv.json"
 done
 

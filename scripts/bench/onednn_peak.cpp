@@ -1,9 +1,10 @@
 // Peak convolution throughput of this machine through oneDNN: large 3x3 convolutions (the shapes of
 // YOLOv3's middle stages) in FP32 and, where the CPU has it, BF16, with activations in the format
 // oneDNN picks (`any`, usually blocked) and in NHWC (AMX BF16 is fastest there). The best GFLOP/s
-// over shapes and formats is the "peak" bench_cpu.sh compares whole networks against.
+// over shapes and formats is the "peak" scripts/bench/cpu.sh compares whole networks against.
 //
-//   g++ -O2 -std=c++17 -fopenmp scripts/onednn_peak.cpp -ldnnl -o onednn_peak && ./onednn_peak [threads]
+//   cmake --build build --target onednn_peak && build/scripts/bench/onednn_peak [threads]
+//   (the target exists when oneDNN is on: scripts/bench/CMakeLists.txt; not installed)
 //
 // Prints one JSON object: {"isa", "threads", "f32_gflops", "bf16_gflops" (0 without BF16), "shapes": [...]}.
 #include <algorithm>

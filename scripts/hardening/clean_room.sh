@@ -6,16 +6,18 @@
 # folder (../shared, or $RTDET_DATA) read-only in /work/shared beside it. Inside, CI=true: a test whose
 # package or data is missing fails instead of skipping.
 #
-#   scripts/clean_room.sh              short (CI, every submission): scripts/setup.sh --configure-only
-#                                      (the packages, then CMake configure); about 3 minutes
-#   scripts/clean_room.sh --full       the README's two commands, scripts/demo.sh then scripts/test.sh
-#                                      (SANITIZERS=0 unless set), then the .debs (cpack) installed with
-#                                      apt-get in a second fresh root: `rtdet detect` there, then
-#                                      librtdet-dev + a find_package(rtdet) consumer (--deb's checks);
-#                                      about an hour on 2 cores
-#   scripts/clean_room.sh --deb DIR    only that last part, with the rtdet_*.deb and librtdet-dev_*.deb
-#                                      of DIR (e.g. build/packages after `cd build && cpack`)
-#   scripts/clean_room.sh -- CMD...    any command in a fresh root, from the repository root
+#   scripts/hardening/clean_room.sh             short (CI, every submission): scripts/setup.sh
+#                                               --configure-only (the packages, then CMake configure); about 3
+#                                               minutes
+#   scripts/hardening/clean_room.sh --full      the README's two commands, scripts/demo.sh then
+#                                               scripts/test.sh (SANITIZERS=0 unless set), then the .debs
+#                                               (cpack) installed with apt-get in a second fresh root: `rtdet
+#                                               detect` there, then librtdet-dev + a find_package(rtdet)
+#                                               consumer (--deb's checks); about an hour on 2 cores
+#   scripts/hardening/clean_room.sh --deb DIR   only that last part, with the rtdet_*.deb and
+#                                               librtdet-dev_*.deb of DIR (e.g. build/packages after `cd build
+#                                               && cpack`)
+#   scripts/hardening/clean_room.sh -- CMD...   any command in a fresh root, from the repository root
 #
 # Needs root (chroot, mounts) and a Debian mirror (apt's own, from this machine's sources). Environment:
 # CLEAN_ROOT (default /var/tmp/rtdet-clean-root: pristine/, root/, apt-archives/, logs), KEEP_ROOT=1
@@ -23,7 +25,7 @@
 # by default the downloaded .debs are kept between runs; what gets installed is decided afresh each run).
 # Exit status: that of the command inside (or of the first failing step). Full log: $CLEAN_ROOT/last.log.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 REPO=$PWD
 BASE=${CLEAN_ROOT:-/var/tmp/rtdet-clean-root}
 PRISTINE=$BASE/pristine
@@ -46,7 +48,7 @@ case "${1:-}" in
   --full) mode=full; export SANITIZERS=${SANITIZERS:-0} ;;
   --deb) mode=deb; deb_dir=$(cd "${2:?--deb needs the folder holding the .debs}" && pwd) ;;
   --) shift; mode=cmd; [ $# -gt 0 ] || die "-- needs a command" ;;
-  -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+  -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
   *) die "unknown argument '$1' (--full, --deb DIR, -- CMD...)" ;;
 esac
 

@@ -2,8 +2,8 @@
 # coco128 mAP of both Yolo-Fastest COCO models (1.1 and 1.1-XL) at FP32 and BF16 with `rtdet eval`,
 # printed as the markdown table of docs/detector.md. JSON results and PR plots go to $OUT_DIR.
 #
-#   scripts/eval_coco128.sh                          # build/ (configured if missing), all cores
-#   BUILD_DIR=build-x PRECISIONS="fp32" RESIZE=stretch DEVICE=reference scripts/eval_coco128.sh
+#   scripts/bench/eval_coco128.sh                          # build/ (configured if missing), all cores
+#   BUILD_DIR=build-x PRECISIONS="fp32" RESIZE=stretch DEVICE=reference scripts/bench/eval_coco128.sh
 #
 # DEVICE (default cpu: oneDNN where it runs a node, the reference kernels elsewhere; `reference` for
 # the oracle alone). A precision the device lacks falls back to FP32: the table's bf16-layer
@@ -11,7 +11,7 @@
 # Data: $RTDET_DATA (default ../shared): datasets/coco128 and models/yolo-fastest/yolo-fastest-1.1_coco.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
 DATA=${RTDET_DATA:-$ROOT/../shared}
 OUT=${OUT_DIR:-$ROOT/out/eval_coco128}

@@ -1,20 +1,20 @@
 #!/usr/bin/env bash
 # Sanitizer builds of the test suite (docs/reliability.md).
 #
-# Usage: scripts/sanitize.sh [CTEST ARGS...]          ASan + UBSan: build-asan/ (-DRTDET_SANITIZE=ON),
-#                                                     builds, runs ctest with the arguments given
-#        scripts/sanitize.sh --tsan [CTEST ARGS...]   TSan: build-tsan/ (-DRTDET_TSAN=ON), app_tests
-#                                                     only, runs the pipeline and queue tests (default
-#                                                     -R below)
-#        scripts/sanitize.sh --smoke                  what CI runs (scripts/test.sh): ASan + UBSan over
-#                                                     the parsers' suites (fuzz replay and mutation
-#                                                     smoke, ONNX import, plan/runtime, detector), then
-#                                                     the TSan run above
+# Usage:
+#   scripts/hardening/sanitize.sh [CTEST ARGS...]         ASan + UBSan: build-asan/ (-DRTDET_SANITIZE=ON),
+#                                                         builds, runs ctest with the arguments given
+#   scripts/hardening/sanitize.sh --tsan [CTEST ARGS...]  TSan: build-tsan/ (-DRTDET_TSAN=ON), app_tests only,
+#                                                         runs the pipeline and queue tests (default -R below)
+#   scripts/hardening/sanitize.sh --smoke                 what CI runs (scripts/test.sh): ASan + UBSan over
+#                                                         the parsers' suites (fuzz replay and mutation smoke,
+#                                                         ONNX import, plan/runtime, detector), then the TSan
+#                                                         run above
 # Environment: BUILD_TARGETS (targets to build, default: all for ASan, app_tests for TSan), JOBS
 # (default nproc), CC/CXX (default the system gcc). Example, one suite:
-#   BUILD_TARGETS=engine_import_tests scripts/sanitize.sh -L engine_import_tests
+#   BUILD_TARGETS=engine_import_tests scripts/hardening/sanitize.sh -L engine_import_tests
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 JOBS=${JOBS:-$(nproc)}
 # The pipeline (capture -> batcher -> inference -> output threads, through the real rtdet binary),
 # the bounded queue and the batcher between its stages, the multi-stream pipeline in process (3 folder

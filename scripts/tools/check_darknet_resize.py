@@ -8,12 +8,12 @@ vertical pass; the last column copies the source's last column and the last row 
 (1 - dy) term. Everything is float32, pixels are (float)byte / 255. (a double division rounded to
 float, as darknet's image loader does), planes R, G, B.
 
-  scripts/check_darknet_resize.py --write tests/data/darknet_resize_cases.bin
+  scripts/tools/check_darknet_resize.py --write tests/data/darknet_resize_cases.bin
       writes small deterministic cases (image bytes + expected output) that detector_tests compares
       rtdet's preprocess() against (to a few float ulps: rtdet multiplies by 1/255 in float);
-  scripts/check_darknet_resize.py --compare IMAGE [--size 320]
+  scripts/tools/check_darknet_resize.py --compare IMAGE [--size 320]
       prints how far OpenCV's INTER_LINEAR resize (half-pixel centres) is from darknet's on IMAGE;
-  scripts/check_darknet_resize.py --boxes DARKNET.json STRETCH.json [--min-score 0.5]
+  scripts/tools/check_darknet_resize.py --boxes DARKNET.json STRETCH.json [--min-score 0.5]
       compares two `rtdet detect --json` runs of the same images (--resize darknet vs stretch): for
       each confident darknet box, the IoU of the best same-class box of the other run.
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes every parser of outside input with libFuzzer (docs/reliability.md).
 #
-# Usage: scripts/fuzz.sh [SECONDS] [TARGET...]
+# Usage: scripts/hardening/fuzz.sh [SECONDS] [TARGET...]
 #   SECONDS   run time per target (default 60)
 #   TARGET    some of: fuzz_onnx fuzz_plan fuzz_darknet_cfg fuzz_darknet_weights
 #             fuzz_darknet_weights_real fuzz_yaml_config fuzz_image_list (default: all)
@@ -13,15 +13,15 @@
 # test models), runs each target for SECONDS under `nice -n 19` and prints executions, coverage (cov:
 # edges, ft: features), corpus size and findings per target as a table for docs/reliability.md. Every
 # crash, leak, timeout or out-of-memory input is copied to tests/fuzz/regressions/<target>/ (replayed by
-# ctest from then on). Exit status 1 when any was found, or (CI=true: scripts/require.sh) when
+# ctest from then on). Exit status 1 when any was found, or (CI=true: scripts/hardening/require.sh) when
 # fuzz_darknet_weights_real has no real weights to start from.
 # Environment: JOBS (build jobs, default nproc), RTDET_DATA (data folder, default ../shared),
 # BUILD_DIR (default build-fuzz), FORK (libFuzzer worker processes per target, default 1; more: its
 # fork mode, findings kept and the run continued).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 ROOT=$PWD
-. scripts/require.sh
+. scripts/hardening/require.sh
 
 SECS=${1:-60}
 [ $# -gt 0 ] && shift
@@ -92,7 +92,7 @@ for t in "${TARGETS[@]}"; do
                           dict=(-dict="$ROOT/tests/fuzz/dict/darknet_cfg.dict") ;;
     fuzz_darknet_weights) max_len=4096 ;;
     fuzz_darknet_weights_real)
-      if [ ! -f "$REAL_WEIGHTS" ]; then  # skipped; under CI=true a finding (scripts/require.sh)
+      if [ ! -f "$REAL_WEIGHTS" ]; then  # skipped; under CI=true a finding (scripts/hardening/require.sh)
         (skip_or_fail "fuzz: $t not run: $REAL_WEIGHTS not found") 2>&1 || [ $? = 77 ] || found=1
         continue
       fi

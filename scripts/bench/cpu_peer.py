@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""Helpers for scripts/bench_cpu.sh.
+"""Helpers for scripts/bench/cpu.sh.
 
-  bench_cpu_peer.py opencv MODEL.onnx --threads N --iterations K --warmup W
+  cpu_peer.py opencv MODEL.onnx --threads N --iterations K --warmup W
       Times OpenCV DNN (cv2.dnn.readNetFromONNX, default CPU backend and target) on a uniform [0, 1)
       input of the model's input shape, with cv2.setNumThreads(N). Prints JSON
       {"opencv": version, "threads", "iterations", "min_ms", "mean_ms", "median_ms"}.
 
-  bench_cpu_peer.py flops MODEL.onnx
+  cpu_peer.py flops MODEL.onnx
       Counts convolution FLOPs (2 x multiply-adds, the darknet "BFLOPs" convention) from the graph and
       its inferred shapes. Prints JSON {"conv_gflop", "convs"}.
 """
