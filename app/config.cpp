@@ -92,6 +92,7 @@ constexpr KeySpec kKeys[] = {
     {"engine.threads",           Kind::Int,    0, 1024, false, "", [](AppConfig& c) -> auto& { return c.threads; }},
     {"engine.plan_cache_dir",    Kind::Path,   0, 0, false, "", [](AppConfig& c) -> auto& { return c.plan_cache_dir; }},
     {"engine.peer",              Kind::Enum,   0, 0, false, "none|opencv", [](AppConfig& c) -> auto& { return c.peer; }},
+    {"engine.gpu_wait",          Kind::Enum,   0, 0, false, "auto|spin|block", [](AppConfig& c) -> auto& { return c.gpu_wait; }},
     {"source",                   Kind::Path,   0, 0, false, "", [](AppConfig& c) -> auto& { return c.source; }},
     {"outputs.video",            Kind::Path,   0, 0, false, "", [](AppConfig& c) -> auto& { return c.outputs.video; }},
     {"outputs.video_codec",      Kind::Enum,   0, 0, false, "mp4v|MJPG", [](AppConfig& c) -> auto& { return c.outputs.video_codec; }},
@@ -653,7 +654,8 @@ std::string config_to_yaml(const AppConfig& c) {
     out << YAML::Key << "device" << YAML::Value << yaml_text(c.device) << YAML::Key << "precision" << YAML::Value
         << yaml_text(c.precision);
     out << YAML::Key << "threads" << YAML::Value << c.threads << YAML::Key << "plan_cache_dir" << YAML::Value
-        << yaml_text(c.plan_cache_dir) << YAML::Key << "peer" << YAML::Value << yaml_text(c.peer) << YAML::EndMap;
+        << yaml_text(c.plan_cache_dir) << YAML::Key << "peer" << YAML::Value << yaml_text(c.peer) << YAML::Key
+        << "gpu_wait" << YAML::Value << yaml_text(c.gpu_wait) << YAML::EndMap;
     out << YAML::Key << "source" << YAML::Value << yaml_text(c.source);
     if (!c.sources.empty()) {
         out << YAML::Key << "sources" << YAML::Value << YAML::BeginSeq;

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "detector/detector.h"
-#include "detector/host_memory.h"
+#include "detector/gpu_host.h"
 #include "detector/preprocess.h"
 #include "detector/types.h"
 
@@ -25,7 +25,7 @@ using Clock = std::chrono::steady_clock;
 // An owned 8-bit BGR buffer, rows packed (3 * cols bytes apart): the frame image of the build without
 // OpenCV (the GPU machine's). The members the pipeline reads have cv::Mat's names, so shared code reads
 // the same. With use_pinned(), the buffer is page-locked memory when the build has some to give
-// (detector/host_memory.h): the Detector's GPU path then uploads the frame without a staging copy.
+// (detector/gpu_host.h): the Detector's GPU path then uploads the frame without a staging copy.
 class PackedImage {
   public:
     uint8_t* data = nullptr;

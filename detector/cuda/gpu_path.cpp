@@ -60,7 +60,7 @@ void GpuPreprocessor::run(std::span<const ImageView> images, ResizePolicy policy
         // Grown (never shrunk) to the largest frame: the previous run's copies are done (run() waits).
         if (m.frames[b].bytes() < bytes) m.frames[b] = DeviceBuffer(bytes);
         if (is_pinned(img.data)) {
-            // Page-locked frame (detector/host_memory.h): straight to the device, no staging copy.
+            // Page-locked frame (detector/gpu_host.h): straight to the device, no staging copy.
             CUDA_CHECK(cudaMemcpy2DAsync(m.frames[b].get(), row, img.data, static_cast<size_t>(img.row_stride), row,
                                          static_cast<size_t>(img.height), cudaMemcpyHostToDevice, m.stream));
         } else {

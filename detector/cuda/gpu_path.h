@@ -1,7 +1,7 @@
 // The Detector's GPU pre/post-processing (built only with CUDA; no CUDA types here, so detector.cpp
 // includes it as plain C++):
 //   GpuPreprocessor: 8-bit BGR frames -> one pinned staging buffer per batch slot (reused, grown to the
-//     largest frame seen; skipped for frames already in pinned memory, detector/host_memory.h) -> device copy -> the preprocess kernel (detector/cuda/preprocess.cuh: the
+//     largest frame seen; skipped for frames already in pinned memory, detector/gpu_host.h) -> device copy -> the preprocess kernel (detector/cuda/preprocess.cuh: the
 //     ResizePolicy, BGR -> RGB, / 255) writing FP32 NCHW straight into a device buffer (the engine's
 //     device input, ExecutionContext::device_input).
 //   GpuDecoder: the YOLO heads in device memory (ExecutionContext::device_output) -> the decode kernel
@@ -23,7 +23,7 @@
 
 namespace detector::cuda {
 
-// Whether `p` lies in page-locked host memory (cudaHostAlloc'd, e.g. detector/host_memory.h, or
+// Whether `p` lies in page-locked host memory (cudaHostAlloc'd, e.g. detector/gpu_host.h, or
 // registered): GpuPreprocessor uploads such frames directly.
 bool is_pinned(const void* p);
 

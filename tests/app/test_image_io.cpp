@@ -13,7 +13,7 @@
 
 #include "app/frame.h"
 #include "app/image_io.h"
-#include "detector/host_memory.h"
+#include "detector/gpu_host.h"
 #include "tests/app/app_test_util.h"
 
 namespace {
@@ -205,6 +205,20 @@ TEST(PackedImage, PinnedOnlyWhenThereIsSome) {
     img.use_pinned(false);
     img.create(128, 64);  // grows: ordinary memory now
     EXPECT_FALSE(img.pinned());
+}
+
+// Without a CUDA device (this machine, CI): no pinned memory, and the GPU wait mode is refused with
+// a reason (rtdet run then logs a warning and goes on).
+TEST(GpuHost, WithoutADeviceNothingIsPinnedAndTheWaitModeIsRefused) {
+    void* p = detector::allocate_pinned(4096);
+    if (p != nullptr) {
+        detector::free_pinned(p);
+        GTEST_SKIP() << "this machine has a CUDA device: detector_cuda_tests cover it";
+    }
+    std::string why;
+    EXPECT_FALSE(detector::set_gpu_wait(detector::GpuWait::Block, &why));
+    EXPECT_FALSE(why.empty());
+    detector::free_pinned(nullptr);  // nothing to free: no effect
 }
 
 }  // namespace

@@ -346,6 +346,10 @@ TEST(Streams, NewPipelineKeysRefuseBadValuesNamingTheKey) {
     EXPECT_NE(err("pipeline.fps", "fast").find("--set (pipeline.fps): expected a number in [0, 1000] (got 'fast')"),
               std::string::npos);
     EXPECT_NE(err("pipeline.max_batch", "257").find("must be an integer in [1, 256]"), std::string::npos);
+    EXPECT_NE(err("engine.gpu_wait", "yield").find("--set (engine.gpu_wait)"), std::string::npos);
+    EXPECT_NE(err("engine.gpu_wait", "yield").find("must be one of auto, spin, block (got 'yield')"), std::string::npos);
+    app::set_config_key(cfg, "engine.gpu_wait", "block", "--set");
+    EXPECT_EQ(cfg.gpu_wait, "block");
     EXPECT_EQ(cfg.batch_timeout_ms, 0) << "a refused value leaves the key as it was";
     EXPECT_EQ(cfg.inference_workers, 0);
     EXPECT_EQ(cfg.fps, 0.0);

@@ -22,7 +22,7 @@
 
 #include "detector/cuda/gpu_path.h"
 #include "detector/detector.h"
-#include "detector/host_memory.h"
+#include "detector/gpu_host.h"
 #include "detector/yolo_decode.h"
 #include "engine/backends/cuda/cuda_util.h"
 #include "tests/testing/require.h"
@@ -148,7 +148,7 @@ TEST_P(GpuPreprocess, MatchesCpuPerSlot) {
                 std::string(detector::resize_policy_name(policy)).c_str(), overall);
 }
 
-// Frames in page-locked memory (detector/host_memory.h) are uploaded directly, padded rows included:
+// Frames in page-locked memory (detector/gpu_host.h) are uploaded directly, padded rows included:
 // the same result as the staging path, bit for bit.
 TEST_P(GpuPreprocess, PinnedFramesMatchPageable) {
     const ResizePolicy policy = GetParam();
@@ -178,6 +178,20 @@ TEST_P(GpuPreprocess, PinnedFramesMatchPageable) {
     out.download(b.data(), b.size() * sizeof(float));
     EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0);
     for (void* p : pinned) detector::free_pinned(p);
+}
+
+// engine.gpu_wait: the device's scheduling flags change on a device already in use, both ways.
+TEST(GpuWait, SetsTheDeviceSchedulingFlags) {
+    SKIP_WITHOUT_GPU();
+    DeviceBuffer warm(16);  // the device is initialized
+    std::string why;
+    ASSERT_TRUE(detector::set_gpu_wait(detector::GpuWait::Block, &why)) << why;
+    unsigned flags = 0;
+    ASSERT_EQ(cudaGetDeviceFlags(&flags), cudaSuccess);
+    EXPECT_EQ(flags & cudaDeviceScheduleMask, static_cast<unsigned>(cudaDeviceScheduleBlockingSync));
+    ASSERT_TRUE(detector::set_gpu_wait(detector::GpuWait::Spin, &why)) << why;
+    ASSERT_EQ(cudaGetDeviceFlags(&flags), cudaSuccess);
+    EXPECT_EQ(flags & cudaDeviceScheduleMask, static_cast<unsigned>(cudaDeviceScheduleSpin));
 }
 
 TEST_P(GpuPreprocess, EmptyFrameIsAnError) {
