@@ -67,7 +67,7 @@ constexpr FlagKey kFlags[] = {
     {"--max-batch",             "pipeline.max_batch",      "INT",       "Frames per inference batch, taken across streams"},
     {"--batch-timeout-ms",      "pipeline.batch_timeout_ms", "MS",      "A batch not full waits this long after its first frame (0: what is ready)"},
     {"--inference-workers",     "pipeline.inference_workers", "INT",    "Batches in flight, each on its own context (0: 1 on CPU, 2 on cuda)"},
-    {"--gpu-wait",              "engine.gpu_wait",         "MODE",      "auto|spin|block: how threads wait for the GPU (auto: block with 2+ workers)"},
+    {"--gpu-wait",              "engine.gpu_wait",         "MODE",      "auto|spin|block: how threads wait for the GPU (auto: CUDA's choice, spin)"},
     {"--fps",                   "pipeline.fps",            "FPS",       "Play files at this rate as live cameras (newest frame, drops counted)"},
     {"--shard",                 "pipeline.shard",          "I/N",       "Run only the streams whose index % N == I (one list, several processes)"},
     {"--max-frames",            "pipeline.max_frames",     "INT",       "Stop after this many frames (0: all)"},
@@ -136,19 +136,21 @@ std::unique_ptr<Sink> maybe_per_stream(const std::string& path, bool annotated, 
     return make(path);
 }
 
-// engine.gpu_wait for the Detector's GPU path: auto blocks when several workers wait for the GPU at
-// once (each spinning would keep a core from the capture threads), spins with one (lowest latency).
-void apply_gpu_wait(const AppConfig& cfg, const FrameDetector& det, int workers) {
+// engine.gpu_wait for the Detector's GPU path: auto leaves CUDA's choice (spin, with fewer contexts
+// than cores). Measured on the H200 with 200 streams and 3 workers, block dropped more frames than
+// spin (docs/app.md), so it is only an option.
+void apply_gpu_wait(const AppConfig& cfg, const FrameDetector& det) {
+    if (cfg.gpu_wait == "auto") return;
     if (!det.wants_pinned_frames()) {
-        if (cfg.gpu_wait != "auto") spdlog::warn("engine.gpu_wait applies to a GPU plan only; ignored");
+        spdlog::warn("engine.gpu_wait applies to a GPU plan only; ignored");
         return;
     }
-    const bool block = cfg.gpu_wait == "block" || (cfg.gpu_wait == "auto" && workers > 1);
+    const bool block = cfg.gpu_wait == "block";
     std::string why;
     if (!detector::set_gpu_wait(block ? detector::GpuWait::Block : detector::GpuWait::Spin, &why))
-        spdlog::warn("engine.gpu_wait: the device refused {}: {}", block ? "block" : "spin", why);
+        spdlog::warn("engine.gpu_wait: the device refused {}: {}", cfg.gpu_wait, why);
     else
-        spdlog::info("GPU wait: {}", block ? "block" : "spin");
+        spdlog::info("GPU wait: {}", cfg.gpu_wait);
 }
 
 }  // namespace
@@ -173,7 +175,7 @@ int run_app(const AppConfig& cfg) {
     std::vector<std::unique_ptr<FrameDetector>> dets;
     for (int w = 0; w < workers; ++w) dets.push_back(make_frame_detector(cfg));
     spdlog::info("model: {}{}", dets[0]->describe(), workers > 1 ? engine::concat(", ", workers, " inference workers") : "");
-    apply_gpu_wait(cfg, *dets[0], workers);
+    apply_gpu_wait(cfg, *dets[0]);
     if (multi) spdlog::info("{} streams, batches of up to {} frames", streams.size(), std::min(cfg.max_batch, dets[0]->max_batch()));
     // From here on Ctrl-C drains the pipeline (before, it just ends the process: nothing to finalize).
     InterruptScope interrupts;

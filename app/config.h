@@ -60,7 +60,7 @@ struct AppConfig {
     int threads = 0;                 // 0: all cores
     std::string plan_cache_dir;      // empty: the user cache folder
     std::string peer = "none";       // none | opencv: the same pipeline on OpenCV DNN (speed comparison)
-    std::string gpu_wait = "auto";   // auto | spin | block: how threads wait for the GPU (auto: block with 2+ workers)
+    std::string gpu_wait = "auto";   // auto | spin | block: how threads wait for the GPU (auto: CUDA's choice, spin)
     // sources and outputs
     std::string source;                // one source (used when `sources` is empty)
     std::vector<StreamConfig> sources;  // many sources (streams.h); --source (repeatable) sets this list

@@ -227,7 +227,11 @@ void SourceStage::capture(Stream& s, std::stop_token stop) {
                         s.frames_in.fetch_sub(1);
                         break;
                     }
-                    t0 = Clock::now();
+                    // Real cameras are not in phase: stream i's frames come i/n of an interval after
+                    // stream 0's, so n streams' decodes spread over the interval instead of all
+                    // landing on the same instant.
+                    t0 = Clock::now() + interval * static_cast<int64_t>(position(s.plan.index)) /
+                                            static_cast<int64_t>(std::max<size_t>(1, streams_.size()));
                 }
                 const Clock::time_point due = t0 + interval * f->index;
                 const Clock::time_point now = Clock::now();

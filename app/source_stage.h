@@ -115,6 +115,7 @@ class SourceStage {
     // The start line of paced streams: their clocks start once every file stream has read its first
     // frame (and allocated its pool) or ended, or after kStartWait, so that one stream's slow start
     // (pinned allocations, a slow disk) is not counted as another's lateness. Live streams never wait.
+    // Stream i of n then starts i/n of a frame interval later (cameras are not in phase).
     void arrive();
     bool wait_for_start(std::stop_token stop);  // false: stopped while waiting
     static constexpr std::chrono::seconds kStartWait{5};

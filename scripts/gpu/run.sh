@@ -349,9 +349,10 @@ run_streams() {
 #               stays under 200 ms. One line of mstreams.jsonl per run (per-stream figures summarized).
 # MS_MODELS (yolo-fastest-1.1-xl yolov3-416), MS_THROUGHPUT ("200"), MS_SUSTAINED_XL / MS_SUSTAINED_V3
 # (stream counts tried), MS_BATCH (64), MS_WORKERS ("2"), MS_SUSTAINED_WORKERS (the cameras runs' worker
-# counts; default: the first of MS_WORKERS), MS_GPU_WAIT (the cameras runs' --gpu-wait modes, "auto").
-ms_one() {  # MODEL STREAMS FPS(0: files) WORKERS BATCH [GPU_WAIT]
-  local model=$1 n=$2 fps=$3 workers=$4 batch=$5 wait=${6:-auto}
+# counts; default: the first of MS_WORKERS), MS_GPU_WAIT (the cameras runs' --gpu-wait modes, "auto"),
+# MS_BATCH_TIMEOUT (the cameras runs' --batch-timeout-ms values, "0").
+ms_one() {  # MODEL STREAMS FPS(0: files) WORKERS BATCH [GPU_WAIT [BATCH_TIMEOUT_MS]]
+  local model=$1 n=$2 fps=$3 workers=$4 batch=$5 wait=${6:-auto} bto=${7:-0}
   local dir=$RTDET_DATA/videos/car-detection config=configs/$model.yaml
   [ "$model" = yolo-fastest-1.1-xl ] && config=configs/yolo-fastest-xl.yaml
   [ -d "$dir" ] || { echo "run: $dir not in the bundle: mstreams skipped"; return 0; }
@@ -360,28 +361,28 @@ ms_one() {  # MODEL STREAMS FPS(0: files) WORKERS BATCH [GPU_WAIT]
   for i in $(seq "$n"); do
     if [ "$fps" = 0 ]; then echo "$dir name=s$i" >> "$list"; else echo "$dir name=s$i fps=$fps" >> "$list"; fi
   done
-  local base=$WORK/ms.$model.$n.$fps.w$workers.b$batch.$wait
-  say "mstreams $model: $n streams, fps $fps, $workers workers, batch $batch, gpu wait $wait"
+  local base=$WORK/ms.$model.$n.$fps.w$workers.b$batch.$wait.t$bto
+  say "mstreams $model: $n streams, fps $fps, $workers workers, batch $batch, gpu wait $wait, batch timeout $bto ms"
   # YOLOv3 has random weights: at its config's conf 0.25 a frame has ~99,000 boxes and NMS dominates;
   # at 0.9999 ~170, the count a real model's frame has before NMS.
   local extra=()
   [ "$model" = yolov3-416 ] && extra=(--conf 0.9999)
   timeout 240 "$RTDET" -q run --config "$config" --source "$list" --device cuda --precision fp16 \
-    --max-batch "$batch" --inference-workers "$workers" --queue-depth 4 --gpu-wait "$wait" --headless "${extra[@]}" \
+    --max-batch "$batch" --inference-workers "$workers" --queue-depth 4 --gpu-wait "$wait" --batch-timeout-ms "$bto" --headless "${extra[@]}" \
     --summary-json "$base.summary.json" > "$base.txt" 2>&1
   local rc=$?
   grep -E "^(  frames|  wall|mean time)" "$base.txt"
   [ $rc = 0 ] || { echo "mstreams: exit code $rc"; tail -5 "$base.txt"; return 0; }
-  python3 - "$base.summary.json" "$model" "$n" "$fps" "$workers" "$batch" "$wait" >> "$OUT/mstreams.jsonl" <<'PY'
+  python3 - "$base.summary.json" "$model" "$n" "$fps" "$workers" "$batch" "$wait" "$bto" >> "$OUT/mstreams.jsonl" <<'PY'
 import json, sys
-path, model, n, fps, workers, batch, wait = sys.argv[1:8]
+path, model, n, fps, workers, batch, wait, bto = sys.argv[1:9]
 d = json.load(open(path))
 ss = d["streams"]
 drop = [s["dropped"] / max(1, s["frames_in"]) for s in ss]
 p99 = [s["latency_ms"]["p99"] for s in ss]
 ok = sum(1 for s, dr, p in zip(ss, drop, p99) if dr < 0.001 and p < 200 and s["frames_out"] > 0)
 st = d["stages"]
-print(json.dumps({"model": model, "streams": int(n), "fps_per_stream": float(fps), "workers": int(workers), "gpu_wait": wait,
+print(json.dumps({"model": model, "streams": int(n), "fps_per_stream": float(fps), "workers": int(workers), "gpu_wait": wait, "batch_timeout_ms": int(bto),
                   "batch": int(batch), "frames_out": d["frames_out"], "dropped": d["dropped"], "wall_s": round(d["wall_s"], 3),
                   "fps": round(d["fps"], 1), "sustained": ok, "max_drop_pct": round(100 * max(drop), 3),
                   "max_p99_ms": round(max(p99), 1), "median_p99_ms": round(sorted(p99)[len(p99) // 2], 1),
@@ -403,10 +404,12 @@ run_mstreams() {
     done
     local counts=${MS_SUSTAINED_XL:-100 200 300}
     [ "$model" = yolov3-416 ] && counts=${MS_SUSTAINED_V3:-50 100 150}
-    local gw
-    for gw in ${MS_GPU_WAIT:-auto}; do
-      for w in ${MS_SUSTAINED_WORKERS:-${MS_WORKERS%% *}}; do
-        for n in $counts; do ms_one "$model" "$n" 30 "$w" "${MS_BATCH:-64}" "$gw"; done
+    local gw bt
+    for bt in ${MS_BATCH_TIMEOUT:-0}; do
+      for gw in ${MS_GPU_WAIT:-auto}; do
+        for w in ${MS_SUSTAINED_WORKERS:-${MS_WORKERS%% *}}; do
+          for n in $counts; do ms_one "$model" "$n" 30 "$w" "${MS_BATCH:-64}" "$gw" "$bt"; done
+        done
       done
     done
   done

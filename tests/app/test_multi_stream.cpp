@@ -602,4 +602,41 @@ TEST(MultiStreamPipeline, PacedStreamsStartTogetherOnceEveryFileStreamHasItsFirs
     EXPECT_GT(ms(*paced0 - *slow0).count(), -20.0) << "the paced stream's clock started before the slow stream's first frame";
 }
 
+// Paced streams are spread over a frame interval (stream i of n starts i/n of it after stream 0), as
+// real cameras are not in phase: at 10 FPS, stream 1 of 2 is due 50 ms after stream 0, frame by frame.
+TEST(MultiStreamPipeline, PacedStreamsAreSpreadOverOneFrameInterval) {
+    const fs::path dir = app_test::scratch_dir("multi_phase");
+    app::AppConfig cfg;
+    for (int s = 0; s < 2; ++s) {
+        fs::create_directories(dir / ("s" + std::to_string(s)));
+        for (int i = 0; i < 3; ++i)
+            ASSERT_TRUE(cv::imwrite((dir / ("s" + std::to_string(s)) / (std::to_string(100 + i) + ".png")).string(),
+                                    cv::Mat(8, 8, CV_8UC3, cv::Scalar(i, s, 0))));
+        app::StreamConfig c;
+        c.uri = (dir / ("s" + std::to_string(s))).string();
+        c.fps = 10;
+        cfg.sources.push_back(c);
+    }
+    PixelDetector d(2);
+    std::vector<Seen> seen;
+    std::vector<std::unique_ptr<app::Sink>> sinks;
+    sinks.push_back(std::make_unique<RecordingSink>(seen));
+    app::PipelineOptions opt;
+    opt.max_batch = 2;
+    opt.progress = false;
+    app::Pipeline pipeline(app::plan_streams(cfg), {&d}, std::move(sinks), nullptr, opt);
+    const app::PipelineResult r = pipeline.run();
+    ASSERT_FALSE(r.error);
+    std::map<std::pair<int, int64_t>, app::Clock::time_point> due;
+    for (const Seen& x : seen) due[{x.stream, x.index}] = x.captured;
+    ASSERT_EQ(due.size(), 6u);
+    using ms = std::chrono::duration<double, std::milli>;
+    for (int64_t i = 0; i < 3; ++i) {
+        // Due times are exact multiples of the interval from each stream's start; the two starts are
+        // two clock readings apart (microseconds).
+        EXPECT_NEAR(ms(due[{1, i}] - due[{0, i}]).count(), 50.0, 5.0) << "frame " << i;
+        if (i > 0) EXPECT_NEAR(ms(due[{0, i}] - due[{0, i - 1}]).count(), 100.0, 0.01) << "frame " << i;
+    }
+}
+
 }  // namespace
