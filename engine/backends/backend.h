@@ -10,12 +10,16 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/backends/kernel.h"
 #include "engine/ir/graph.h"
-#include "engine/runtime/kernel.h"
 
 namespace engine {
 
-struct BuildOptions;
+// What Backend::pack may use of the build (the builder fills it from BuildOptions).
+struct PackContext {
+    int threads = 0;           // threads for measuring tactics (0: all cores)
+    std::string timing_cache;  // file of measured tactic timings; empty: none
+};
 
 class Backend {
   public:
@@ -36,8 +40,8 @@ class Backend {
     }
     // Build time: constant data the kernel wants stored in the plan for node `n`, already in the
     // layout it runs on (packed weights). Default: nothing; the kernel reads the constant inputs.
-    virtual std::vector<Tensor> pack(const Graph& g, NodeId n, const BuildOptions& options) {
-        (void)g, (void)n, (void)options;
+    virtual std::vector<Tensor> pack(const Graph& g, NodeId n, const PackContext& ctx) {
+        (void)g, (void)n, (void)ctx;
         return {};
     }
     // Input slots of node `n` whose constant data its kernel never reads once pack() has run (it
