@@ -76,10 +76,11 @@ class Backend {
     // runtime calls it before each run with the context's thread count.
     virtual void set_threads(int threads) { (void)threads; }
 
-    // Device backends (GPUs) run their kernels on device memory. The runtime keeps every runtime value
-    // that only device backends touch in a device arena from allocate_device() (graph inputs and
-    // outputs, and values a host backend touches, stay in host memory: the device backend's Reorder
-    // nodes copy across), gives their kernels a device workspace, takes the host arena from
+    // Device backends (GPUs) run their kernels on device memory. A plan with a device backend runs
+    // every node on it (the builder never mixes it with host backends; the runtime refuses such a
+    // plan). The runtime keeps every runtime value in a device arena from allocate_device() (graph
+    // inputs and outputs, and values sharing their slot, stay in host memory: the device backend's
+    // Reorder nodes copy across), gives the kernels a device workspace, takes the host arena from
     // allocate_host() when it returns one (pinned memory for asynchronous copies), and calls
     // synchronize() at the end of each run. Kernels of a device backend only enqueue work.
     virtual bool is_device() const { return false; }
@@ -98,9 +99,8 @@ class Backend {
     // Device backends that can record the work a run enqueues (CUDA graphs): capture() calls
     // `enqueue` (which runs the kernels) while recording and returns the recording, or nullptr when
     // this backend cannot record (then the work was not done). replay() enqueues a recording again.
-    // The runtime records a run when every kernel of the plan belongs to this backend, from the second
-    // run at a batch size and I/O memory (host or device buffers) on (the first one warms up), and
-    // replays it afterwards.
+    // The runtime records the second run at a batch size and I/O memory (host or device buffers) (the
+    // first one warms up), and replays it afterwards.
     virtual std::shared_ptr<void> capture(const std::function<void()>& enqueue) {
         (void)enqueue;
         return nullptr;
