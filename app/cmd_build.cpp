@@ -8,7 +8,7 @@
 
 #include "app/commands.h"
 #include "app/model_source.h"
-#include "engine/plan/builder.h"
+#include "engine/builder/builder.h"
 
 namespace app {
 

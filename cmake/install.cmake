@@ -16,7 +16,9 @@ include(CMakePackageConfigHelpers)
 get_property(rtdet_libs GLOBAL PROPERTY RTDET_LIBRARIES)
 set_target_properties(${rtdet_libs} PROPERTIES INSTALL_RPATH "$ORIGIN")
 set_target_properties(rtdet PROPERTIES INSTALL_RPATH "$ORIGIN/../${CMAKE_INSTALL_LIBDIR}")
-install(TARGETS ${rtdet_libs} EXPORT rtdetTargets
+# rtdet::engine (the whole engine) and rtdet::backend (the backend interface) are interface targets.
+get_property(rtdet_interface_libs GLOBAL PROPERTY RTDET_INTERFACE_LIBRARIES)
+install(TARGETS ${rtdet_libs} ${rtdet_interface_libs} EXPORT rtdetTargets
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT runtime NAMELINK_COMPONENT dev)
 install(TARGETS rtdet RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT runtime)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/configs/ DESTINATION ${CMAKE_INSTALL_DATADIR}/rtdet/configs
@@ -29,7 +31,7 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/data/ DESTINATION ${CMAKE_INSTALL_DATADI
 # tests/install checks that each installed header compiles on its own from the installed tree.
 set(RTDET_PUBLIC_HEADERS
     engine/core/dtype.h engine/core/error.h engine/core/shape.h engine/core/tensor.h
-    engine/plan/build_options.h engine/plan/builder.h engine/plan/plan.h engine/runtime/runtime.h
+    engine/builder/build_options.h engine/builder/builder.h engine/plan/plan.h engine/runtime/runtime.h
     detector/detector.h detector/labels.h detector/nms.h detector/preprocess.h detector/types.h)
 foreach(h ${RTDET_PUBLIC_HEADERS})
   get_filename_component(dir ${h} DIRECTORY)

@@ -1,5 +1,5 @@
-# rtdet_library(NAME SOURCES...): one of rtdet's libraries (rtdet_core, rtdet_onnx, rtdet_cpu,
-# rtdet_passes, rtdet_engine, rtdet_cuda, rtdet_detector). Shared with RTDET_SHARED_LIBS (the default):
+# rtdet_library(NAME SOURCES...): one of rtdet's libraries (engine/CMakeLists.txt lists the engine's;
+# rtdet_detector, rtdet_detector_cuda). Shared with RTDET_SHARED_LIBS (the default):
 # librtdet_<name>.so.<major>.<minor>, exported as rtdet::<name> by cmake/install.cmake; else static.
 # Sources include each other from the repository root ("engine/core/tensor.h"); installed, the same
 # paths resolve under <prefix>/include/rtdet.
@@ -21,4 +21,14 @@ function(rtdet_library name)
                              $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
   target_link_libraries(${name} PRIVATE rtdet_warnings)
   set_property(GLOBAL APPEND PROPERTY RTDET_LIBRARIES ${name})
+endfunction()
+
+# rtdet_cuda_options(NAME): nvcc's options for a library with .cu files (rtdet_cuda, rtdet_detector_cuda):
+# host-side warnings through -Xcompiler; no -Wpedantic there (nvcc's generated host code is not
+# pedantic-clean). Device code is built for CMAKE_CUDA_ARCHITECTURES (90 by default: the H200).
+function(rtdet_cuda_options name)
+  target_compile_options(${name} PRIVATE
+                         $<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=-Wall,-Wextra --expt-relaxed-constexpr>
+                         $<$<AND:$<COMPILE_LANGUAGE:CUDA>,$<BOOL:${RTDET_WERROR}>>:-Werror=all-warnings>)
+  set_target_properties(${name} PROPERTIES CUDA_SEPARABLE_COMPILATION OFF)
 endfunction()

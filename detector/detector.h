@@ -13,7 +13,7 @@
 #include "detector/nms.h"
 #include "detector/preprocess.h"
 #include "detector/types.h"
-#include "engine/plan/build_options.h"
+#include "engine/builder/build_options.h"
 #include "engine/plan/plan.h"
 
 namespace detector {

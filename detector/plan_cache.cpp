@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "detector/darknet/darknet_to_onnx.h"
+#include "engine/builder/builder.h"
 #include "engine/core/error.h"
 #include "engine/core/log.h"
-#include "engine/plan/builder.h"
 #include "engine/plan/plan_format.h"
 #include "engine/runtime/backend_registry.h"
 

@@ -19,7 +19,7 @@
 #include <string>
 
 #include "detector/types.h"
-#include "engine/plan/build_options.h"
+#include "engine/builder/build_options.h"
 #include "engine/plan/plan.h"
 #include "engine/runtime/runtime.h"
 

@@ -1,6 +1,6 @@
 // Memory layouts of activations. The IR is logical (NCHW shapes); a value's Layout says how its
 // elements sit in memory. The builder picks a layout for the 4-D values of backends that keep
-// their own (engine/plan/assign_layout.h) and inserts Reorder nodes where a consumer needs another.
+// their own (engine/builder/assign_layout.h) and inserts Reorder nodes where a consumer needs another.
 #pragma once
 
 #include <cstdint>

@@ -9,9 +9,9 @@
 
 #include <vector>
 
-#include "engine/backends/cpu/reference/reference_executor.h"
 #include "engine/core/error.h"
 #include "engine/passes/pass.h"
+#include "engine/refmath/reference_executor.h"
 
 namespace engine {
 

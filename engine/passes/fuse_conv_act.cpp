@@ -11,42 +11,17 @@
 
 #include <variant>
 
+#include "engine/ir/activation.h"
 #include "engine/passes/pass.h"
 
 namespace engine {
-namespace {
-
-ActKind act_kind_of(OpType op) {
-    switch (op) {
-        case OpType::Relu:
-            return ActKind::Relu;
-        case OpType::LeakyRelu:
-            return ActKind::LeakyRelu;
-        case OpType::Sigmoid:
-            return ActKind::Sigmoid;
-        case OpType::Tanh:
-            return ActKind::Tanh;
-        case OpType::Softplus:
-            return ActKind::Softplus;
-        case OpType::Mish:
-            return ActKind::Mish;
-        case OpType::Silu:
-            return ActKind::Silu;
-        case OpType::Clip:
-            return ActKind::Clip;
-        default:
-            return ActKind::None;
-    }
-}
-
-}  // namespace
 
 PassStats fuse_conv_act(Graph& g) {
     PassStats stats;
     for (NodeId act_id : g.topo_order()) {
         const Node& act_node = g.node(act_id);
-        const ActKind kind = act_kind_of(act_node.op);
-        if (kind == ActKind::None || act_node.inputs.size() != 1 || act_node.outputs.size() != 1) continue;
+        if (!op_is_activation(act_node.op) || act_node.inputs.size() != 1 || act_node.outputs.size() != 1)
+            continue;
         const Value& y = g.value(act_node.inputs[0]);
         if (y.producer == kNoNode || y.consumers.size() != 1 || y.is_graph_output) continue;
         const NodeId conv_id = y.producer;
@@ -56,15 +31,8 @@ PassStats fuse_conv_act(Graph& g) {
         Act* slot = cp->residual ? &cp->post_act : &cp->act;
         if (slot->kind != ActKind::None) continue;
 
-        Act a;
-        a.kind = kind;
-        if (const auto* up = std::get_if<UnaryParams>(&act_node.params)) {
-            if (kind == ActKind::LeakyRelu || kind == ActKind::Clip) {
-                a.alpha = up->alpha;
-                a.beta = up->beta;
-            }
-        }
-        *slot = a;
+        const auto* up = std::get_if<UnaryParams>(&act_node.params);
+        *slot = activation_of(act_node.op, up ? *up : UnaryParams{});
         const ValueId z = act_node.outputs[0];
         g.kill_node(act_id);
         g.set_output(conv_id, 0, z);

@@ -1,4 +1,4 @@
-// A Plan is the serialized, optimized engine: built once by the Builder (engine/plan/builder.h),
+// A Plan is the serialized, optimized engine: built once by the Builder (engine/builder/builder.h),
 // saved to a file, loaded by the runtime (engine/runtime/runtime.h). The byte layout is specified in
 // engine/plan/plan_format.h.
 #pragma once

@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "engine/ir/graph.h"
-#include "engine/plan/build_options.h"
 #include "engine/plan/memory_planner.h"
 #include "engine/plan/plan.h"
 
@@ -21,8 +20,9 @@ struct BackendRecord {
 };
 
 struct PlanContents {
-    // Writer: model_name, model_sha256, device, precision, max_batch, fixed_batch, metadata are read
-    // from here; the rest of PlanInfo is derived. Reader: everything filled in.
+    // Writer: model_name, model_sha256, device, precision, max_batch, fixed_batch, metadata,
+    // build_options_json and tactics are read from here; the rest of PlanInfo is derived. Reader:
+    // everything filled in.
     PlanInfo info;
     std::vector<BackendRecord> backends;  // backends the nodes use, in priority order
     Graph graph;                          // no dead nodes; constants are plan views after reading
@@ -38,8 +38,9 @@ inline Tensor elided_constant(DataType dtype, Shape shape) {
 }
 inline bool is_elided(const Tensor& t) { return t.data() == nullptr && t.numel() > 0; }
 
-// Serializes contents into a complete plan file (checksum included).
-std::vector<std::byte> write_plan(const PlanContents& contents, const BuildOptions& options);
+// Serializes contents into a complete plan file (checksum included). The metadata's "build_options"
+// is contents.info.build_options_json (a JSON object; empty: {}).
+std::vector<std::byte> write_plan(const PlanContents& contents);
 
 // Parses and validates a plan file: header, checksum (when verify_checksum), metadata keys and
 // types, graph structure (ids, ops, params, verify(), shapes recomputed by shape inference must match

@@ -53,16 +53,6 @@ void finish_plan(std::vector<std::byte>& out, PlanHeader& h) {
     std::memcpy(p + 48, h.sha256.data(), 32);
 }
 
-json build_options_to_json(const BuildOptions& o) {
-    return {{"device", o.device},
-            {"precision", precision_name(o.precision)},
-            {"max_batch", o.max_batch},
-            {"threads", o.threads},
-            {"timing_cache", o.timing_cache},
-            {"disabled_passes", o.disabled_passes},
-            {"layout", o.layout}};
-}
-
 }  // namespace
 
 std::string_view engine_version() { return RTDET_VERSION; }
@@ -98,7 +88,7 @@ std::vector<std::byte> assemble_plan(std::string_view metadata_json, std::span<c
     return out;
 }
 
-std::vector<std::byte> write_plan(const PlanContents& c, const BuildOptions& options) {
+std::vector<std::byte> write_plan(const PlanContents& c) {
     const Graph& g = c.graph;
 
     // Blob table: every constant, then every node's packed tensors, each 64-byte aligned.
@@ -175,7 +165,8 @@ std::vector<std::byte> write_plan(const PlanContents& c, const BuildOptions& opt
         {"precision", info.precision},
         {"max_batch", info.max_batch},
         {"fixed_batch", info.fixed_batch},
-        {"build_options", build_options_to_json(options)},
+        {"build_options",
+         info.build_options_json.empty() ? json::object() : json::parse(info.build_options_json)},
         {"tactics", info.tactics},
         {"metadata_props", info.metadata},
         {"graph", graph_to_json(g, constant_blob, packed_blobs)},

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/runtime/backend.h"
+#include "engine/backends/backend.h"
 
 namespace engine {
 

@@ -52,17 +52,16 @@ struct ContextImpl {
     int threads = 0;
     Tensor arena;
     Tensor workspace;
-    // Device backends (Backend::is_device): the device arena and workspace, the pinned host arena when
+    // A device plan (its one backend is a device backend, Backend::is_device: the builder never mixes
+    // it with a host backend): that backend, the device arena and workspace, the pinned host arena when
     // the backend gives one (then `arena` is empty), and which values live on the device.
+    Backend* device = nullptr;
     std::shared_ptr<void> device_arena, device_workspace, host_arena;
-    std::vector<char> on_device;         // indexed by ValueId
-    std::vector<char> kernel_on_device;  // parallel to kernels
-    std::vector<Backend*> device_backends;
-    bool all_on_one_device = false;  // every kernel belongs to device_backends[0]: runs can be recorded
-    // Device I/O (ExecutionContext::device_input/output): the host values whose slot only device
-    // kernels touch and that share a slot with a graph input or output move, in IoMemory::Device runs,
-    // to the same offset of `io_mirror`, a device buffer of `io_mirror_end` bytes (allocated on first
-    // use).
+    std::vector<char> on_device;  // indexed by ValueId
+    bool record = false;          // device plans: runs can be recorded (Backend::capture)
+    // Device I/O (ExecutionContext::device_input/output): the host values (graph inputs and outputs,
+    // and values sharing their slot) that no constant fills move, in IoMemory::Device runs, to the
+    // same offset of `io_mirror`, a device buffer of `io_mirror_end` bytes (allocated on first use).
     std::vector<char> io_redirect;  // indexed by ValueId
     size_t io_mirror_end = 0;
     std::shared_ptr<void> io_mirror;
@@ -78,10 +77,9 @@ struct ContextImpl {
 
     std::byte* mirror() {
         if (!io_mirror) {
-            Backend* dev = device_backends.front();
-            io_mirror = dev->allocate_device(io_mirror_end);
-            ENGINE_CHECK(io_mirror != nullptr, "backend ", dev->name(), " could not allocate ", io_mirror_end,
-                         " bytes of device input/output buffers");
+            io_mirror = device->allocate_device(io_mirror_end);
+            ENGINE_CHECK(io_mirror != nullptr, "backend ", device->name(), " could not allocate ",
+                         io_mirror_end, " bytes of device input/output buffers");
         }
         return static_cast<std::byte*>(io_mirror.get());
     }
@@ -124,16 +122,13 @@ struct ContextImpl {
             for (ValueId v : g.node(n).outputs) ba->refs.push_back(ref(v, batch, device_io));
         }
         size_t pos = 0;
-        size_t k = 0;
         for (NodeId n : engine->exec) {
             const size_t ni = g.node(n).inputs.size();
             const size_t no = g.node(n).outputs.size();
             KernelArgs a;
             a.inputs = std::span<const TensorRef>(ba->refs.data() + pos, ni);
             a.outputs = std::span<const TensorRef>(ba->refs.data() + pos + ni, no);
-            a.workspace =
-                kernel_on_device.empty() || !kernel_on_device[k] ? workspace.data() : device_workspace.get();
-            ++k;
+            a.workspace = device ? device_workspace.get() : workspace.data();
             a.batch = batch;
             ba->args.push_back(a);
             pos += ni + no;
@@ -145,40 +140,26 @@ struct ContextImpl {
 
 namespace {
 
-// Host or device memory for every runtime value (Backend::is_device), and the arenas. With no device
-// backend: one host arena, as planned. Otherwise a value lives on the device unless it is a graph
-// input or output or a node of a host backend touches it (or a value sharing its slot); the device
-// arena is the planned size, the host arena only as large as the host values reach.
+// Host or device memory for every runtime value, and the arenas. A host plan: one host arena, as
+// planned. A device plan: a value lives on the device unless it is a graph input or output (or shares
+// its slot with one); the device arena is the planned size, the host arena only as large as the host
+// values reach.
 void place_values(ContextImpl& c) {
     const EngineState& e = *c.engine;
     const Graph& g = e.plan.graph;
     const MemoryPlan& mp = e.plan.memory;
-    for (const auto& entry : e.backends)
-        if (entry.second->is_device()) c.device_backends.push_back(entry.second.get());
-    if (c.device_backends.empty()) {
+    if (c.device == nullptr) {
         c.arena = Tensor(DataType::U8, Shape{static_cast<int64_t>(mp.arena_bytes)});
         return;
     }
-    std::vector<char> host(g.num_values(), 0);
-    for (NodeId n : e.plan.order) {
-        const Node& node = g.node(n);
-        if (e.backends.at(node.backend)->is_device()) continue;
-        for (ValueId v : node.inputs) host[v] = 1;
-        for (ValueId v : node.outputs) host[v] = 1;
-    }
-    // Device I/O: slots of graph inputs/outputs that no host kernel touches (nor a constant fills).
-    std::vector<char> root_host_kernel(g.num_values(), 0), root_io(g.num_values(), 0);
+    // Slots of graph inputs and outputs stay in host memory; device I/O mirrors those no constant fills.
+    std::vector<char> root_host(g.num_values(), 0), root_constant(g.num_values(), 0);
     for (ValueId v = 0; v < g.num_values(); ++v)
-        if (mp.values[v].valid && (host[v] || g.value(v).constant)) root_host_kernel[mp.values[v].root] = 1;
-    for (ValueId v : g.inputs()) host[v] = 1;
-    for (ValueId v : g.outputs()) host[v] = 1;
+        if (mp.values[v].valid && g.value(v).constant) root_constant[mp.values[v].root] = 1;
     for (ValueId v : g.inputs())
-        if (mp.values[v].valid) root_io[mp.values[v].root] = 1;
+        if (mp.values[v].valid) root_host[mp.values[v].root] = 1;
     for (ValueId v : g.outputs())
-        if (mp.values[v].valid) root_io[mp.values[v].root] = 1;
-    std::vector<char> root_host(g.num_values(), 0);
-    for (ValueId v = 0; v < g.num_values(); ++v)
-        if (mp.values[v].valid && host[v]) root_host[mp.values[v].root] = 1;
+        if (mp.values[v].valid) root_host[mp.values[v].root] = 1;
     c.on_device.assign(g.num_values(), 0);
     c.io_redirect.assign(g.num_values(), 0);
     size_t host_end = 0;
@@ -193,17 +174,16 @@ void place_values(ContextImpl& c) {
         const DataType dt = val.constant ? val.desc.dtype : val.storage_dtype;
         const size_t end = loc.offset + checked_bytes(located_extent(val, loc), dtype_size(dt), val.name);
         host_end = std::max(host_end, end);
-        if (root_io[loc.root] && !root_host_kernel[loc.root]) {
+        if (!root_constant[loc.root]) {
             c.io_redirect[v] = 1;
             c.io_mirror_end = std::max(c.io_mirror_end, end);
         }
     }
-    Backend* dev = c.device_backends.front();
-    c.device_arena = dev->allocate_device(std::max<size_t>(mp.arena_bytes, 1));
-    ENGINE_CHECK(c.device_arena != nullptr, "backend ", dev->name(), " could not allocate a device arena of ",
-                 mp.arena_bytes, " bytes");
+    c.device_arena = c.device->allocate_device(std::max<size_t>(mp.arena_bytes, 1));
+    ENGINE_CHECK(c.device_arena != nullptr, "backend ", c.device->name(),
+                 " could not allocate a device arena of ", mp.arena_bytes, " bytes");
     host_end = std::max<size_t>(host_end, 1);
-    c.host_arena = dev->allocate_host(host_end);
+    c.host_arena = c.device->allocate_host(host_end);
     if (c.host_arena == nullptr) c.arena = Tensor(DataType::U8, Shape{static_cast<int64_t>(host_end)});
 }
 
@@ -252,6 +232,11 @@ std::shared_ptr<Engine> Engine::load(const Plan& plan) {
                      "): rebuild the plan with `rtdet build`");
         state->backends[r.name] = std::move(b);
     }
+    // A device backend runs the whole plan (the builder's devices: "cuda" alone, or host backends).
+    for (const auto& [name, b] : state->backends)
+        ENGINE_CHECK(!b->is_device() || state->backends.size() == 1, "plan '", source,
+                     "' mixes device backend '", name,
+                     "' with other backends, which rtdet does not run: rebuild the plan with `rtdet build`");
     for (NodeId n : state->plan.order)
         if (!state->plan.memory.skip[n]) state->exec.push_back(n);
     auto impl = std::make_unique<EngineImpl>();
@@ -268,6 +253,8 @@ std::unique_ptr<ExecutionContext> Engine::create_context(int threads) const {
     auto c = std::make_unique<ContextImpl>();
     c->engine = impl_->state;
     c->threads = threads;
+    for (const auto& entry : e.backends)
+        if (entry.second->is_device()) c->device = entry.second.get();
     size_t workspace = 0, device_workspace = 0;
     for (NodeId n : e.exec) {
         const Node& node = g.node(n);
@@ -280,22 +267,17 @@ std::unique_ptr<ExecutionContext> Engine::create_context(int threads) const {
         }
         ENGINE_CHECK(c->kernels.back() != nullptr, "backend ", node.backend, " gave no kernel for node '",
                      node.name, "'");
-        const bool dev = e.backends.at(node.backend)->is_device();
-        c->kernel_on_device.push_back(dev ? 1 : 0);
-        size_t& ws = dev ? device_workspace : workspace;
+        size_t& ws = c->device ? device_workspace : workspace;
         ws = std::max(ws, c->kernels.back()->workspace_bytes(e.plan.info.max_batch));
         c->profile.push_back({node.name, std::string(op_type_name(node.op)), node.backend, 0.0, 0});
     }
     place_values(*c);
-    c->all_on_one_device =
-        c->device_backends.size() == 1 && !c->kernels.empty() &&
-        std::all_of(c->kernel_on_device.begin(), c->kernel_on_device.end(), [](char d) { return d != 0; }) &&
-        std::getenv("RTDET_NO_GRAPHS") == nullptr;
+    c->record = c->device != nullptr && !c->kernels.empty() && std::getenv("RTDET_NO_GRAPHS") == nullptr;
     c->workspace = Tensor(DataType::U8, Shape{static_cast<int64_t>(workspace)});
-    if (!c->device_backends.empty() && device_workspace > 0) {
-        c->device_workspace = c->device_backends.front()->allocate_device(device_workspace);
-        ENGINE_CHECK(c->device_workspace != nullptr, "backend ", c->device_backends.front()->name(),
-                     " could not allocate ", device_workspace, " bytes of device workspace");
+    if (c->device != nullptr && device_workspace > 0) {
+        c->device_workspace = c->device->allocate_device(device_workspace);
+        ENGINE_CHECK(c->device_workspace != nullptr, "backend ", c->device->name(), " could not allocate ",
+                     device_workspace, " bytes of device workspace");
     }
     c->batches.resize(2 * (static_cast<size_t>(e.plan.info.max_batch) + 1));
     // Constant graph outputs: written once.
@@ -340,7 +322,7 @@ const void* ExecutionContext::device_output(size_t i) {
 }
 
 void* ExecutionContext::stream() const {
-    return impl_->device_backends.empty() ? nullptr : impl_->device_backends.front()->stream();
+    return impl_->device == nullptr ? nullptr : impl_->device->stream();
 }
 
 const float* ExecutionContext::output(size_t i) const {
@@ -371,59 +353,45 @@ void ExecutionContext::run(int batch, IoMemory io) {
     ENGINE_CHECK(!info.fixed_batch || batch == info.max_batch, "this plan runs only at its fixed batch ",
                  info.max_batch, " (got ", batch, "): the model's shapes do not follow the batch");
     const bool device_io = io == IoMemory::Device;
-    ENGINE_CHECK(!device_io || !impl_->device_backends.empty(),
+    ENGINE_CHECK(!device_io || impl_->device != nullptr,
                  "run with device inputs/outputs: this plan has no device backend");
     BatchArgs& ba = impl_->args_for(batch, device_io);
     // Thread counts are per calling thread (OpenMP): set them on every run, it costs nothing.
     for (const auto& entry : e.backends) entry.second->set_threads(impl_->threads);
+    Backend* dev = impl_->device;
     if (!impl_->profiling) {
-        if (impl_->device_backends.empty()) {
+        const auto enqueue = [&] {
             for (size_t i = 0; i < impl_->kernels.size(); ++i) impl_->kernels[i]->run(ba.args[i]);
+        };
+        if (dev == nullptr) {
+            enqueue();
             return;
         }
-        if (impl_->all_on_one_device) {
-            // One device backend runs everything: record the second run at this batch, replay later.
-            Backend* dev = impl_->device_backends.front();
-            const auto enqueue = [&] {
-                for (size_t i = 0; i < impl_->kernels.size(); ++i) impl_->kernels[i]->run(ba.args[i]);
-            };
+        // Device kernels only enqueue. Record the second run at this batch, replay it later.
+        if (!impl_->record) {
+            enqueue();
+        } else if (ba.recording) {
+            dev->replay(ba.recording);
+        } else if (ba.runs >= 1 && !ba.capture_failed) {
+            ba.recording = dev->capture(enqueue);
             if (ba.recording) {
                 dev->replay(ba.recording);
-            } else if (ba.runs >= 1 && !ba.capture_failed) {
-                ba.recording = dev->capture(enqueue);
-                if (ba.recording) {
-                    dev->replay(ba.recording);
-                } else {
-                    ba.capture_failed = true;
-                    enqueue();
-                }
             } else {
+                ba.capture_failed = true;
                 enqueue();
             }
-            ++ba.runs;
-            dev->synchronize();
-            return;
+        } else {
+            enqueue();
         }
-        // Device kernels only enqueue: wait for them before a host kernel and at the end.
-        bool pending = false;
-        for (size_t i = 0; i < impl_->kernels.size(); ++i) {
-            const bool dev = impl_->kernel_on_device[i] != 0;
-            if (!dev && pending) {
-                for (Backend* b : impl_->device_backends) b->synchronize();
-                pending = false;
-            }
-            impl_->kernels[i]->run(ba.args[i]);
-            pending = pending || dev;
-        }
-        for (Backend* b : impl_->device_backends) b->synchronize();
+        ++ba.runs;
+        dev->synchronize();
         return;
     }
     using Clock = std::chrono::steady_clock;
     for (size_t i = 0; i < impl_->kernels.size(); ++i) {
         const auto t0 = Clock::now();
         impl_->kernels[i]->run(ba.args[i]);
-        if (!impl_->kernel_on_device.empty() && impl_->kernel_on_device[i])
-            for (Backend* b : impl_->device_backends) b->synchronize();
+        if (dev) dev->synchronize();
         const auto t1 = Clock::now();
         LayerTiming& t = impl_->profile[i];
         t.total_ms += std::chrono::duration<double, std::milli>(t1 - t0).count();

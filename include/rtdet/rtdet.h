@@ -10,6 +10,6 @@
 
 #include "detector/detector.h"
 #include "detector/labels.h"
+#include "engine/builder/builder.h"
 #include "engine/core/error.h"
-#include "engine/plan/builder.h"
 #include "engine/runtime/runtime.h"

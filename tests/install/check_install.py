@@ -91,7 +91,7 @@ def main():
     # 1. layout
     exe = prefix / "bin" / "rtdet"
     check(exe.is_file() and os.access(exe, os.X_OK), f"{exe} is installed")
-    for lib in ("core", "onnx", "cpu", "passes", "engine", "detector"):
+    for lib in ("core", "refmath", "onnx", "passes", "plan", "cpu", "runtime", "builder", "detector"):
         check(find_one(prefix, f"lib*/**/librtdet_{lib}.so.*") is not None, f"librtdet_{lib}.so.* is installed")
     share = prefix / "share" / "rtdet"
     check((share / "configs" / "yolo-fastest-xl.yaml").is_file(), "share/rtdet/configs/yolo-fastest-xl.yaml")

@@ -44,7 +44,7 @@ def main():
             check(deb.name.startswith(f"rtdet_{version}_"), f"{deb.name}: version {version}")
             files = deb_files(deb)
             check("/usr/bin/rtdet" in files, "rtdet: /usr/bin/rtdet")
-            for lib in ("core", "onnx", "cpu", "passes", "engine", "detector"):
+            for lib in ("core", "refmath", "onnx", "passes", "plan", "cpu", "runtime", "builder", "detector"):
                 check(any(re.search(rf"/librtdet_{lib}\.so\.\d+\.\d+$", f) for f in files),
                       f"rtdet: librtdet_{lib}.so.<major>.<minor> (the SONAME link)")
                 check(any(re.search(rf"/librtdet_{lib}\.so\.\d+\.\d+\.\d+$", f) for f in files),

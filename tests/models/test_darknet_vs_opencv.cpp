@@ -24,7 +24,7 @@
 
 #include "detector/darknet/darknet_to_onnx.h"
 #include "engine/backends/cpu/cpu_backend.h"
-#include "engine/plan/builder.h"
+#include "engine/builder/builder.h"
 #include "engine/runtime/runtime.h"
 #include "tests/testing/require.h"
 #include "tests/testing/tensor_compare.h"

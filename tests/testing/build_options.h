@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "engine/plan/build_options.h"
+#include "engine/builder/build_options.h"
 
 namespace testing_util {
 

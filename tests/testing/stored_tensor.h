@@ -12,11 +12,11 @@
 #include <memory>
 #include <vector>
 
-#include "engine/backends/cpu/reference/reference_executor.h"
 #include "engine/core/half.h"
 #include "engine/core/tensor.h"
 #include "engine/ir/graph.h"
 #include "engine/ir/layout.h"
+#include "engine/refmath/reference_executor.h"
 
 namespace testing_util {
 

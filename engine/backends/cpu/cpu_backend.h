@@ -1,11 +1,11 @@
-// CPU backends: "reference" (plain C++, every IR op, FP32: the oracle) and, when built with oneDNN
-// (RTDET_WITH_ONEDNN=1), "onednn" (fast kernels for the ops it claims, FP32 and BF16).
+// CPU backends: "reference" (engine/refmath's plain C++, every IR op, FP32: the oracle) and, when built with
+// oneDNN (RTDET_WITH_ONEDNN=1), "onednn" (fast kernels for the ops it claims, FP32 and BF16).
 #pragma once
 
 #include <memory>
 #include <string>
 
-#include "engine/runtime/backend.h"
+#include "engine/backends/backend.h"
 
 namespace engine {
 

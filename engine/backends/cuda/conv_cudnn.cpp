@@ -600,8 +600,8 @@ bool conv_supported(const Graph& g, NodeId n, std::string* why) {
     return true;
 }
 
-std::vector<Tensor> conv_pack(CudaState& st, const Graph& g, NodeId n, const BuildOptions& options) {
-    return conv_pack_forced(st, g, n, options, -1);
+std::vector<Tensor> conv_pack(CudaState& st, const Graph& g, NodeId n, const PackContext& ctx) {
+    return conv_pack_forced(st, g, n, ctx, -1);
 }
 
 bool conv_has_fused_form(const Graph& g, NodeId n) {
@@ -613,7 +613,7 @@ bool conv_has_graph_fused_form(const Graph& g, NodeId n) {
     return graph_epilogue_supported(c.p.act, c.p.post_act, c.residual);
 }
 
-std::vector<Tensor> conv_pack_forced(CudaState& st, const Graph& g, NodeId n, const BuildOptions& options,
+std::vector<Tensor> conv_pack_forced(CudaState& st, const Graph& g, NodeId n, const PackContext& ctx,
                                      int only_fused) {
     const Node& node = g.node(n);
     ConvProblem c = conv_problem(g, n);
@@ -627,7 +627,7 @@ std::vector<Tensor> conv_pack_forced(CudaState& st, const Graph& g, NodeId n, co
     const std::string key = problem_key(st, c);
     std::string cached;
     bool hit = false;
-    if (only_fused < 0 && st.cache_lookup(options.timing_cache, key, &cached)) {
+    if (only_fused < 0 && st.cache_lookup(ctx.timing_cache, key, &cached)) {
         std::istringstream in(cached);
         for (int32_t& f : t) in >> f;
         hit = !in.fail() && t[kVersion] == kTacticVersion && t[kPaddedC] == c.padded_c;
@@ -637,7 +637,7 @@ std::vector<Tensor> conv_pack_forced(CudaState& st, const Graph& g, NodeId n, co
         if (only_fused < 0) {
             std::ostringstream out;
             for (int32_t f : t) out << f << ' ';
-            st.cache_store(options.timing_cache, key, out.str());
+            st.cache_store(ctx.timing_cache, key, out.str());
         }
     }
     std::vector<Tensor> packed;

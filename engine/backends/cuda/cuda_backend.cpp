@@ -262,8 +262,8 @@ class CudaBackend final : public Backend {
 
     std::vector<Layout> activation_layouts() const override { return {Layout::NHWC}; }
 
-    std::vector<Tensor> pack(const Graph& g, NodeId n, const BuildOptions& options) override {
-        if (g.node(n).op == OpType::Conv) return conv_pack(*state_, g, n, options);
+    std::vector<Tensor> pack(const Graph& g, NodeId n, const PackContext& ctx) override {
+        if (g.node(n).op == OpType::Conv) return conv_pack(*state_, g, n, ctx);
         return {};
     }
 

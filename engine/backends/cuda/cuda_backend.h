@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "engine/runtime/backend.h"
+#include "engine/backends/backend.h"
 
 namespace engine {
 

@@ -16,11 +16,10 @@
 #include <string>
 #include <vector>
 
+#include "engine/backends/backend.h"
 #include "engine/backends/cuda/cuda_util.h"
 #include "engine/ir/graph.h"
 #include "engine/ir/node_checks.h"
-#include "engine/plan/build_options.h"
-#include "engine/runtime/kernel.h"
 
 namespace engine::cuda {
 
@@ -37,7 +36,7 @@ class CudaState {
     // A device copy of host tensor t (a plan constant), uploaded on first use and shared.
     std::shared_ptr<DeviceBuffer> device_copy(const Tensor& t);
 
-    // Timing cache (BuildOptions::timing_cache): measured tactic choices by layer key, read once from
+    // Timing cache (PackContext::timing_cache): measured tactic choices by layer key, read once from
     // `path` and rewritten (atomically) when an entry is added. Empty path: in memory only.
     bool cache_lookup(const std::string& path, const std::string& key, std::string* value);
     void cache_store(const std::string& path, const std::string& key, const std::string& value);
@@ -78,12 +77,12 @@ void check_nhwc(const Graph& g, NodeId n, ValueId v);
 bool conv_supported(const Graph& g, NodeId n, std::string* why);
 // Packed: {tactic (I32), weights (storage dtype, KRSC with C padded), bias (F32 [O])}. Times the
 // cuDNN algorithms on this GPU (or reads the timing cache) and records the fastest.
-std::vector<Tensor> conv_pack(CudaState& state, const Graph& g, NodeId n, const BuildOptions& options);
+std::vector<Tensor> conv_pack(CudaState& state, const Graph& g, NodeId n, const PackContext& ctx);
 // conv_pack restricted to one form, without the timing cache (tests check every path): only_fused 0
 // legacy conv + our epilogue, 1 cuDNN's legacy fused bias-activation (where conv_has_fused_form), 2 the
 // graph API's conv + our epilogue, 3 the graph API's fused conv + epilogue (where
 // conv_has_graph_fused_form). Throws engine::Error when no engine of that form runs the layer.
-std::vector<Tensor> conv_pack_forced(CudaState& state, const Graph& g, NodeId n, const BuildOptions& options,
+std::vector<Tensor> conv_pack_forced(CudaState& state, const Graph& g, NodeId n, const PackContext& ctx,
                                      int only_fused);
 bool conv_has_fused_form(const Graph& g, NodeId n);
 bool conv_has_graph_fused_form(const Graph& g, NodeId n);

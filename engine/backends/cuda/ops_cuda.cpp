@@ -4,13 +4,13 @@
 #include <cmath>
 #include <functional>
 
-#include "engine/backends/cpu/reference/ref_ops.h"
 #include "engine/backends/cuda/cuda_kernels.h"
 #include "engine/backends/cuda/kernels/binary.cuh"
 #include "engine/backends/cuda/kernels/concat.cuh"
 #include "engine/backends/cuda/kernels/epilogue.cuh"
 #include "engine/backends/cuda/kernels/maxpool.cuh"
 #include "engine/backends/cuda/kernels/resize.cuh"
+#include "engine/ir/activation.h"
 
 namespace engine::cuda {
 namespace {

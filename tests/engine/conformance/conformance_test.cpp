@@ -47,9 +47,9 @@
 #include <string>
 #include <vector>
 
+#include "engine/builder/builder.h"
 #include "engine/core/error.h"
 #include "engine/onnx/importer.h"
-#include "engine/plan/builder.h"
 #include "engine/runtime/runtime.h"
 #include "tests/engine/conformance/tensor_proto.h"
 

@@ -14,12 +14,12 @@
 #include <string>
 #include <vector>
 
-#include "engine/backends/cpu/reference/reference_executor.h"
 #include "engine/backends/cuda/cuda_backend.h"
 #include "engine/backends/cuda/cuda_util.h"
+#include "engine/builder/build_options.h"
 #include "engine/core/half.h"
 #include "engine/ir/graph.h"
-#include "engine/plan/build_options.h"
+#include "engine/refmath/reference_executor.h"
 #include "tests/testing/stored_tensor.h"
 #include "tests/testing/tensor_compare.h"
 
@@ -92,9 +92,7 @@ inline NodeRun run_cuda_node(const engine::Graph& g, engine::NodeId n, const std
     auto backend = engine::make_cuda_backend();
     std::string why;
     EXPECT_TRUE(backend->supports(g, n, &why)) << why;
-    engine::BuildOptions opts;
-    opts.device = "cuda";
-    std::vector<Tensor> packed = pack ? pack(*backend, g, n) : backend->pack(g, n, opts);
+    std::vector<Tensor> packed = pack ? pack(*backend, g, n) : backend->pack(g, n, engine::PackContext{});
     auto kernel = backend->create_kernel(g, n, packed);
     const engine::Node& node = g.node(n);
     std::vector<DeviceBuffer> buffers;

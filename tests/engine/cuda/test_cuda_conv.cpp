@@ -61,8 +61,7 @@ void check_conv(const ConvCase& c, DataType dt, int only_fused) {
     set_storage(cg.g, dt);
     const std::vector<engine::Tensor> inputs = node_inputs(cg.g, cg.conv, c.batch, dt, 100, -1.f, 1.f);
     auto pack = [&](engine::Backend& backend, const engine::Graph& g, engine::NodeId n) {
-        engine::BuildOptions opts;
-        opts.device = "cuda";
+        const engine::PackContext opts;
         if (only_fused < 0) return backend.pack(g, n, opts);
         // The backend's state is reached through a fresh one: tactics do not depend on it.
         engine::cuda::CudaState state;
@@ -70,7 +69,7 @@ void check_conv(const ConvCase& c, DataType dt, int only_fused) {
     };
     if (only_fused >= 2) {
         try {
-            engine::BuildOptions opts;
+            const engine::PackContext opts;
             engine::cuda::CudaState state;
             (void)engine::cuda::conv_pack_forced(state, cg.g, cg.conv, opts, only_fused);
         } catch (const engine::Error& e) {

@@ -7,7 +7,7 @@
 
 #include <cstring>
 
-#include "engine/plan/builder.h"
+#include "engine/builder/builder.h"
 #include "engine/runtime/runtime.h"
 #include "tests/engine/cuda/cuda_test_util.h"
 #include "tests/testing/build_options.h"

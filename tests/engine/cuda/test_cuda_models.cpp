@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "detector/darknet/darknet_to_onnx.h"
-#include "engine/plan/builder.h"
+#include "engine/builder/builder.h"
 #include "engine/plan/plan_format.h"
 #include "engine/runtime/runtime.h"
 #include "tests/engine/cuda/cuda_test_util.h"

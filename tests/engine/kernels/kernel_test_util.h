@@ -6,9 +6,9 @@
 #include <cmath>
 #include <vector>
 
-#include "engine/backends/cpu/reference/ref_ops.h"
 #include "engine/core/error.h"
 #include "engine/core/tensor.h"
+#include "engine/refmath/ref_ops.h"
 
 namespace kt {
 

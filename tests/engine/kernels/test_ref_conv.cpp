@@ -8,8 +8,8 @@
 #include <limits>
 #include <random>
 
-#include "engine/backends/cpu/reference/ref_gemm.h"
-#include "engine/backends/cpu/reference/ref_ops.h"
+#include "engine/refmath/ref_gemm.h"
+#include "engine/refmath/ref_ops.h"
 #include "tests/engine/kernels/kernel_test_util.h"
 #include "tests/testing/tensor_compare.h"
 

@@ -3,7 +3,7 @@
 
 #include <cmath>
 
-#include "engine/backends/cpu/reference/ref_ops.h"
+#include "engine/refmath/ref_ops.h"
 #include "tests/engine/kernels/kernel_test_util.h"
 #include "tests/testing/tensor_compare.h"
 

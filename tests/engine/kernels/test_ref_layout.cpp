@@ -3,7 +3,7 @@
 
 #include <numeric>
 
-#include "engine/backends/cpu/reference/ref_ops.h"
+#include "engine/refmath/ref_ops.h"
 #include "tests/engine/kernels/kernel_test_util.h"
 
 namespace {

@@ -4,9 +4,9 @@
 #include <string>
 
 #include "engine/backends/cpu/cpu_backend.h"
-#include "engine/backends/cpu/reference/ref_ops.h"
-#include "engine/backends/cpu/reference/reference_executor.h"
 #include "engine/core/error.h"
+#include "engine/refmath/ref_ops.h"
+#include "engine/refmath/reference_executor.h"
 #include "tests/engine/kernels/kernel_test_util.h"
 #include "tests/testing/tensor_compare.h"
 

@@ -13,10 +13,10 @@
 #include <vector>
 
 #include "engine/backends/cpu/cpu_backend.h"
-#include "engine/backends/cpu/reference/reference_executor.h"
+#include "engine/builder/build_options.h"
 #include "engine/core/half.h"
 #include "engine/ir/graph.h"
-#include "engine/plan/build_options.h"
+#include "engine/refmath/reference_executor.h"
 #include "tests/testing/stored_tensor.h"
 #include "tests/testing/tensor_compare.h"
 
@@ -88,7 +88,7 @@ inline NodeRun run_onednn_node(const engine::Graph& g, engine::NodeId n, const s
     backend->set_threads(1);  // correctness runs; see test_onednn_models.cpp
     std::string why;
     EXPECT_TRUE(backend->supports(g, n, &why)) << why;
-    engine::BuildOptions opts;
+    engine::PackContext opts;
     opts.threads = 1;
     std::vector<Tensor> packed = backend->pack(g, n, opts);
     if (patch_packed) patch_packed(packed);

@@ -114,7 +114,7 @@ TEST_P(OneDnnConvSlice, WritesOnlyItsSlice) {
     if (dt == DataType::BF16) xin = round_bf16(xin);
 
     auto backend = engine::make_onednn_backend();
-    engine::BuildOptions opts;
+    const engine::PackContext opts;
     std::vector<engine::Tensor> packed = backend->pack(g, conv, opts);
     auto kernel = backend->create_kernel(g, conv, packed);
     Stored in = to_stored(xin, layout, dt);
@@ -155,7 +155,7 @@ TEST(OneDnnConvPack, RejectsPackedWeightsOfAnotherSize) {
     ConvGraph cg = make_conv_graph(c);
     set_storage(cg.g, Layout::NHWC, DataType::F32);
     auto backend = engine::make_onednn_backend();
-    engine::BuildOptions opts;
+    const engine::PackContext opts;
     std::vector<engine::Tensor> packed = backend->pack(cg.g, cg.conv, opts);
     packed[1] = engine::Tensor(DataType::F32, {packed[1].numel() + 16});
     try {

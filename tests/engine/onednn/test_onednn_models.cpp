@@ -5,9 +5,9 @@
 
 #include <memory>
 
-#include "engine/backends/cpu/reference/reference_executor.h"
-#include "engine/plan/builder.h"
+#include "engine/builder/builder.h"
 #include "engine/plan/plan_io.h"
+#include "engine/refmath/reference_executor.h"
 #include "engine/runtime/runtime.h"
 #include "tests/engine/onednn/onednn_test_util.h"
 #include "tests/testing/graph_builder.h"

@@ -237,7 +237,7 @@ TEST(OneDnnEltwiseSlice, WritesIntoConcatSlice) {
         const NodeId n = b.producer(m);
         const engine::Tensor xin = testing_util::random_tensor({batch, 16, 3, 4}, 21, -3.f, 3.f);
         auto backend = engine::make_onednn_backend();
-        engine::BuildOptions opts;
+        const engine::PackContext opts;
         std::vector<engine::Tensor> packed = backend->pack(g, n, opts);
         auto kernel = backend->create_kernel(g, n, packed);
         Stored in = to_stored(xin, layout, DataType::F32);

@@ -5,9 +5,9 @@
 
 #include <vector>
 
-#include "engine/backends/cpu/reference/reference_executor.h"
 #include "engine/ir/graph.h"
 #include "engine/passes/pass.h"
+#include "engine/refmath/reference_executor.h"
 #include "tests/testing/graph_builder.h"
 #include "tests/testing/tensor_compare.h"
 

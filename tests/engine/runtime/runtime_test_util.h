@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "engine/backends/cpu/reference/reference_executor.h"
+#include "engine/builder/builder.h"
 #include "engine/core/error.h"
-#include "engine/plan/builder.h"
+#include "engine/refmath/reference_executor.h"
 #include "engine/runtime/runtime.h"
 #include "tests/testing/build_options.h"
 #include "tests/testing/graph_builder.h"

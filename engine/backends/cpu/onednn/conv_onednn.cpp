@@ -289,8 +289,8 @@ std::vector<Tensor> conv_pack_mode(const Graph& g, NodeId n, int mode) {
     return out;
 }
 
-std::vector<Tensor> conv_pack(const Graph& g, NodeId n, const BuildOptions& options) {
-    set_threads(options.threads);
+std::vector<Tensor> conv_pack(const Graph& g, NodeId n, const PackContext& ctx) {
+    set_threads(ctx.threads);
     const ConvProblem c = conv_problem(g, n);
     if (!c.p.residual) return conv_pack_mode(g, n, static_cast<int>(ResidualMode::None));
     // Residual: the usable modes, oneDNN's reference implementation (e.g. a sum post-op on nChw16c

@@ -3,7 +3,7 @@
 // input is), the activation runs as binary_add(x, 0) with the activation as a post-op instead.
 #include "engine/backends/cpu/onednn/onednn_kernels.h"
 #include "engine/backends/cpu/onednn/onednn_util.h"
-#include "engine/backends/cpu/reference/ref_ops.h"
+#include "engine/ir/activation.h"
 
 namespace engine::onednn {
 namespace {

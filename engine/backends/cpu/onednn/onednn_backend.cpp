@@ -59,10 +59,10 @@ class OneDnnBackend final : public Backend {
         return act;
     }
 
-    std::vector<Tensor> pack(const Graph& g, NodeId n, const BuildOptions& options) override {
+    std::vector<Tensor> pack(const Graph& g, NodeId n, const PackContext& ctx) override {
         const OpType op = g.node(n).op;
         try {
-            if (op == OpType::Conv) return onednn::conv_pack(g, n, options);
+            if (op == OpType::Conv) return onednn::conv_pack(g, n, ctx);
             if (op == OpType::BatchNorm) return onednn::batch_norm_pack(g, n);
         } catch (const dnnl::error& e) {
             ENGINE_THROW("onednn: ", node_label(g, n), ": ", e.what());

@@ -13,10 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "engine/backends/backend.h"
 #include "engine/ir/graph.h"
 #include "engine/ir/node_checks.h"
-#include "engine/plan/build_options.h"
-#include "engine/runtime/kernel.h"
 
 namespace engine::onednn {
 
@@ -24,7 +23,7 @@ namespace engine::onednn {
 bool conv_supported(const Graph& g, NodeId n, std::string* why);
 // Packed data: {tactic (I32 [1]: residual mode), weights (node precision, in the format the
 // primitive picked), bias (F32 [O])}.
-std::vector<Tensor> conv_pack(const Graph& g, NodeId n, const BuildOptions& options);
+std::vector<Tensor> conv_pack(const Graph& g, NodeId n, const PackContext& ctx);
 // conv_pack for a given residual tactic (0 none, 1 binary post-op, 2 sum post-op), without timing
 // (tests use it to check every tactic).
 std::vector<Tensor> conv_pack_mode(const Graph& g, NodeId n, int mode);

@@ -24,8 +24,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/backends/kernel.h"
 #include "engine/ir/graph.h"
-#include "engine/runtime/kernel.h"
 
 namespace engine::onednn {
 

@@ -1,10 +1,10 @@
-// The "reference" backend: every IR op on the plain C++ FP32 kernels of ref_ops.h. Last in the
-// builder's backend order, so anything no fast backend claims still runs.
+// The "reference" backend: every IR op on the naive math of engine/refmath (ref_ops.h), which this
+// only wraps. Last in the builder's backend order, so anything no fast backend claims still runs.
 #include <string>
 
 #include "engine/backends/cpu/cpu_backend.h"
-#include "engine/backends/cpu/reference/ref_ops.h"
 #include "engine/core/error.h"
+#include "engine/refmath/ref_ops.h"
 
 namespace engine {
 namespace {

@@ -1,5 +1,5 @@
 // Activation loops for the reference kernels: one loop per ActKind, so apply_act's switch is
-// resolved outside the loop. Internal to engine/backends/cpu/reference.
+// resolved outside the loop. Internal to engine/refmath.
 #pragma once
 
 #include <cstdint>

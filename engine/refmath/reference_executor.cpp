@@ -1,9 +1,9 @@
 // Graph and single-node evaluation on the reference kernels: one dense Tensor per value, nodes in
 // topological order, no memory planning (a value is freed after its last use).
-#include "engine/backends/cpu/reference/reference_executor.h"
+#include "engine/refmath/reference_executor.h"
 
-#include "engine/backends/cpu/reference/ref_ops.h"
 #include "engine/core/error.h"
+#include "engine/refmath/ref_ops.h"
 
 namespace engine {
 namespace {

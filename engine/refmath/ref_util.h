@@ -1,5 +1,5 @@
 // Helpers shared by the reference kernels: strides of a TensorRef (dim 0 at batch_stride), N-d
-// loops over rows, copies in row-major order. Internal to engine/backends/cpu/reference.
+// loops over rows, copies in row-major order. Internal to engine/refmath.
 #pragma once
 
 #include <algorithm>
@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "engine/core/error.h"
+#include "engine/core/kernel_args.h"
 #include "engine/core/tensor.h"
-#include "engine/runtime/kernel.h"
 
 namespace engine::ref {
 

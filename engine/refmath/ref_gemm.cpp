@@ -1,4 +1,4 @@
-#include "engine/backends/cpu/reference/ref_gemm.h"
+#include "engine/refmath/ref_gemm.h"
 
 #include <algorithm>
 #include <vector>

@@ -1,17 +1,18 @@
-#include "engine/plan/builder.h"
+#include "engine/builder/builder.h"
 
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 
+#include "engine/builder/assign_layout.h"
 #include "engine/core/error.h"
 #include "engine/core/log.h"
 #include "engine/onnx/importer.h"
 #include "engine/passes/assign_precision.h"
 #include "engine/passes/pass.h"
-#include "engine/plan/assign_layout.h"
 #include "engine/plan/memory_planner.h"
 #include "engine/plan/plan_format.h"
 #include "engine/plan/plan_io.h"
@@ -35,6 +36,18 @@ std::vector<std::byte> read_file(const std::string& path) {
         in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
     ENGINE_CHECK(bytes.empty() || in.good(), "cannot read model '", path, "': read failed");
     return bytes;
+}
+
+// The options as the plan records them (metadata "build_options").
+std::string build_options_json(const BuildOptions& o) {
+    const nlohmann::json j = {{"device", o.device},
+                              {"precision", precision_name(o.precision)},
+                              {"max_batch", o.max_batch},
+                              {"threads", o.threads},
+                              {"timing_cache", o.timing_cache},
+                              {"disabled_passes", o.disabled_passes},
+                              {"layout", o.layout}};
+    return j.dump();
 }
 
 std::string node_desc(const Node& n) { return concat("node '", n.name, "' [", op_type_name(n.op), "]"); }
@@ -198,10 +211,14 @@ PlanContents finish_plan(Graph g, Layout layout, const PlanRequest& r) {
         for (NodeId n : order) used = used || g.node(n).backend == b->name();
         if (used) c.backends.push_back({std::string(b->name()), b->device_signature()});
     }
+    c.info.build_options_json = build_options_json(r.options);
+    PackContext pack;
+    pack.threads = r.options.threads;
+    pack.timing_cache = r.options.timing_cache;
     c.packed.resize(g.num_nodes());
     for (NodeId n : order) {
         try {
-            c.packed[n] = r.by_name.at(g.node(n).backend)->pack(g, n, r.options);
+            c.packed[n] = r.by_name.at(g.node(n).backend)->pack(g, n, pack);
         } catch (const Error& e) {
             ENGINE_THROW("packing ", node_desc(g.node(n)), " for backend '", g.node(n).backend,
                          "' failed: ", e.what());
@@ -218,7 +235,7 @@ PlanContents finish_plan(Graph g, Layout layout, const PlanRequest& r) {
 
 // Best time of a few runs of the plan at max batch (zero inputs), in ms.
 double time_plan(const PlanContents& c, const BuildOptions& options) {
-    const Plan plan = Plan::from_bytes(write_plan(c, options), c.info.model_name);
+    const Plan plan = Plan::from_bytes(write_plan(c), c.info.model_name);
     auto engine = Engine::load(plan);
     auto ctx = engine->create_context(options.threads);
     const int batch = c.info.max_batch;
@@ -314,7 +331,7 @@ Plan build_plan(Graph graph, const BuildOptions& options, const std::string& mod
         engine::logger().info("{}: activation layout {} ({})", model_name, layout_name(chosen), timings);
     }
     best.info.tactics = std::move(tactics);
-    return Plan::from_bytes(write_plan(best, options), model_name);
+    return Plan::from_bytes(write_plan(best), model_name);
 }
 
 Plan build_plan_from_onnx(const std::string& onnx_path, const BuildOptions& options) {

@@ -1,7 +1,8 @@
 // Dispatch from an IR op and its params to the reference kernel.
-#include "engine/backends/cpu/reference/ref_ops.h"
+#include "engine/refmath/ref_ops.h"
 
 #include "engine/core/error.h"
+#include "engine/ir/activation.h"
 
 namespace engine {
 namespace {

@@ -4,20 +4,10 @@
 #pragma once
 
 #include <cstddef>
-#include <span>
 
-#include "engine/core/tensor.h"
+#include "engine/core/kernel_args.h"
 
 namespace engine {
-
-struct KernelArgs {
-    // One entry per node input, in node order. Constant inputs are dense, unbatched views of plan
-    // memory. Batched tensors have shape[0] == batch and may be strided (TensorRef::batch_stride).
-    std::span<const TensorRef> inputs;
-    std::span<const TensorRef> outputs;
-    void* workspace = nullptr;  // workspace_bytes(max_batch) bytes, 64-byte aligned
-    int batch = 1;
-};
 
 class Kernel {
 public:

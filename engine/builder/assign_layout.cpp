@@ -1,5 +1,5 @@
 // assign_layouts: see the contract in assign_layout.h.
-#include "engine/plan/assign_layout.h"
+#include "engine/builder/assign_layout.h"
 
 #include <algorithm>
 #include <map>

@@ -1,4 +1,4 @@
-#include "engine/plan/build_options.h"
+#include "engine/builder/build_options.h"
 
 #include "engine/core/error.h"
 

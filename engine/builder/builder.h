@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "engine/plan/build_options.h"
+#include "engine/builder/build_options.h"
 #include "engine/plan/plan.h"
 
 namespace engine {

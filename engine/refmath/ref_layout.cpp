@@ -2,9 +2,9 @@
 #include <cmath>
 #include <cstring>
 
-#include "engine/backends/cpu/reference/ref_ops.h"
-#include "engine/backends/cpu/reference/ref_util.h"
 #include "engine/core/checked.h"
+#include "engine/refmath/ref_ops.h"
+#include "engine/refmath/ref_util.h"
 
 namespace engine {
 namespace ref {

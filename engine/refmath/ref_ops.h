@@ -1,7 +1,7 @@
 // Reference CPU kernels: plain C++ FP32, one function per IR op. They are the correctness oracle for
 // every fast backend and the fallback that runs anything.
 //
-// Tensor conventions (engine/runtime/kernel.h): each TensorRef carries the shape of this run and
+// Tensor conventions (engine/core/kernel_args.h): each TensorRef carries the shape of this run and
 // batch_stride; sample b of a tensor starts at data + b * batch_stride elements and the dims after 0
 // are dense. Every input and output is read and written through that rule, so a kernel can read a
 // slice of a bigger tensor and write into a slice of a Concat output. For an unbatched tensor
@@ -13,10 +13,10 @@
 
 #include <cstddef>
 
+#include "engine/core/kernel_args.h"
 #include "engine/core/shape.h"
 #include "engine/ir/op_type.h"
 #include "engine/ir/params.h"
-#include "engine/runtime/kernel.h"
 
 namespace engine {
 
@@ -31,8 +31,6 @@ size_t ref_conv_workspace_bytes(const ConvParams& p, const Shape& x, const Shape
 void ref_batch_norm(const BatchNormParams& p, const KernelArgs& args);
 // Elementwise activation (Relu ... Clip), see apply_act().
 void ref_activation(const Act& act, const KernelArgs& args);
-// The Act a standalone activation op computes (LeakyRelu: alpha; Clip: alpha=min, beta=max).
-Act activation_of(OpType op, const UnaryParams& p);
 
 enum class BinaryOp : uint8_t { Add, Sub, Mul, Div };
 // Elementwise with numpy broadcasting over the run shapes (any rank); the output shape must be the

@@ -10,12 +10,16 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/backends/kernel.h"
 #include "engine/ir/graph.h"
-#include "engine/runtime/kernel.h"
 
 namespace engine {
 
-struct BuildOptions;
+// What Backend::pack may use of the build (the builder fills it from BuildOptions).
+struct PackContext {
+    int threads = 0;           // threads for measuring tactics (0: all cores)
+    std::string timing_cache;  // file of measured tactic timings; empty: none
+};
 
 class Backend {
   public:
@@ -36,8 +40,8 @@ class Backend {
     }
     // Build time: constant data the kernel wants stored in the plan for node `n`, already in the
     // layout it runs on (packed weights). Default: nothing; the kernel reads the constant inputs.
-    virtual std::vector<Tensor> pack(const Graph& g, NodeId n, const BuildOptions& options) {
-        (void)g, (void)n, (void)options;
+    virtual std::vector<Tensor> pack(const Graph& g, NodeId n, const PackContext& ctx) {
+        (void)g, (void)n, (void)ctx;
         return {};
     }
     // Input slots of node `n` whose constant data its kernel never reads once pack() has run (it
@@ -72,10 +76,11 @@ class Backend {
     // runtime calls it before each run with the context's thread count.
     virtual void set_threads(int threads) { (void)threads; }
 
-    // Device backends (GPUs) run their kernels on device memory. The runtime keeps every runtime value
-    // that only device backends touch in a device arena from allocate_device() (graph inputs and
-    // outputs, and values a host backend touches, stay in host memory: the device backend's Reorder
-    // nodes copy across), gives their kernels a device workspace, takes the host arena from
+    // Device backends (GPUs) run their kernels on device memory. A plan with a device backend runs
+    // every node on it (the builder never mixes it with host backends; the runtime refuses such a
+    // plan). The runtime keeps every runtime value in a device arena from allocate_device() (graph
+    // inputs and outputs, and values sharing their slot, stay in host memory: the device backend's
+    // Reorder nodes copy across), gives the kernels a device workspace, takes the host arena from
     // allocate_host() when it returns one (pinned memory for asynchronous copies), and calls
     // synchronize() at the end of each run. Kernels of a device backend only enqueue work.
     virtual bool is_device() const { return false; }
@@ -94,9 +99,8 @@ class Backend {
     // Device backends that can record the work a run enqueues (CUDA graphs): capture() calls
     // `enqueue` (which runs the kernels) while recording and returns the recording, or nullptr when
     // this backend cannot record (then the work was not done). replay() enqueues a recording again.
-    // The runtime records a run when every kernel of the plan belongs to this backend, from the second
-    // run at a batch size and I/O memory (host or device buffers) on (the first one warms up), and
-    // replays it afterwards.
+    // The runtime records the second run at a batch size and I/O memory (host or device buffers) (the
+    // first one warms up), and replays it afterwards.
     virtual std::shared_ptr<void> capture(const std::function<void()>& enqueue) {
         (void)enqueue;
         return nullptr;

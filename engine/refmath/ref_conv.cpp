@@ -6,11 +6,11 @@
 #include <thread>
 #include <vector>
 
-#include "engine/backends/cpu/reference/ref_act.h"
-#include "engine/backends/cpu/reference/ref_gemm.h"
-#include "engine/backends/cpu/reference/ref_ops.h"
-#include "engine/backends/cpu/reference/ref_util.h"
 #include "engine/core/checked.h"
+#include "engine/refmath/ref_act.h"
+#include "engine/refmath/ref_gemm.h"
+#include "engine/refmath/ref_ops.h"
+#include "engine/refmath/ref_util.h"
 
 namespace engine {
 namespace {

@@ -18,8 +18,8 @@
 
 #include <span>
 
+#include "engine/backends/backend.h"
 #include "engine/ir/graph.h"
-#include "engine/runtime/backend.h"
 
 namespace engine {
 
