@@ -16,28 +16,8 @@
 namespace engine {
 namespace {
 
-ActKind act_kind_of(OpType op) {
-    switch (op) {
-        case OpType::Relu:
-            return ActKind::Relu;
-        case OpType::LeakyRelu:
-            return ActKind::LeakyRelu;
-        case OpType::Sigmoid:
-            return ActKind::Sigmoid;
-        case OpType::Tanh:
-            return ActKind::Tanh;
-        case OpType::Softplus:
-            return ActKind::Softplus;
-        case OpType::Mish:
-            return ActKind::Mish;
-        case OpType::Silu:
-            return ActKind::Silu;
-        case OpType::Clip:
-            return ActKind::Clip;
-        default:
-            return ActKind::None;
-    }
-}
+// The ActKind of an activation op (engine/ir/op_list.h), None for other ops.
+ActKind act_kind_of(OpType op) { return op < OpType::Count ? op_desc(op).act : ActKind::None; }
 
 }  // namespace
 
@@ -56,15 +36,8 @@ PassStats fuse_conv_act(Graph& g) {
         Act* slot = cp->residual ? &cp->post_act : &cp->act;
         if (slot->kind != ActKind::None) continue;
 
-        Act a;
-        a.kind = kind;
-        if (const auto* up = std::get_if<UnaryParams>(&act_node.params)) {
-            if (kind == ActKind::LeakyRelu || kind == ActKind::Clip) {
-                a.alpha = up->alpha;
-                a.beta = up->beta;
-            }
-        }
-        *slot = a;
+        const auto* up = std::get_if<UnaryParams>(&act_node.params);
+        *slot = op_activation(act_node.op, up ? *up : UnaryParams{});
         const ValueId z = act_node.outputs[0];
         g.kill_node(act_id);
         g.set_output(conv_id, 0, z);
