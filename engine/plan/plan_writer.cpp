@@ -54,13 +54,15 @@ void finish_plan(std::vector<std::byte>& out, PlanHeader& h) {
 }
 
 json build_options_to_json(const BuildOptions& o) {
-    return {{"device", o.device},
-            {"precision", precision_name(o.precision)},
-            {"max_batch", o.max_batch},
-            {"threads", o.threads},
-            {"timing_cache", o.timing_cache},
-            {"disabled_passes", o.disabled_passes},
-            {"layout", o.layout}};
+    json j = {{"device", o.device},
+              {"precision", precision_name(o.precision)},
+              {"max_batch", o.max_batch},
+              {"threads", o.threads},
+              {"timing_cache", o.timing_cache},
+              {"disabled_passes", o.disabled_passes},
+              {"layout", o.layout}};
+    if (!o.cudnn_graph_api) j["cudnn_graph_api"] = false;  // only when set: default plans stay as they were
+    return j;
 }
 
 }  // namespace

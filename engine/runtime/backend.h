@@ -79,8 +79,9 @@ class Backend {
     // allocate_host() when it returns one (pinned memory for asynchronous copies), and calls
     // synchronize() at the end of each run. Kernels of a device backend only enqueue work.
     virtual bool is_device() const { return false; }
-    virtual std::shared_ptr<void> allocate_device(size_t bytes) {
-        (void)bytes;
+    // `poison`: fill the buffer with 0xFF bytes first (ContextOptions::poison_device_memory).
+    virtual std::shared_ptr<void> allocate_device(size_t bytes, bool poison) {
+        (void)bytes, (void)poison;
         return nullptr;
     }
     virtual std::shared_ptr<void> allocate_host(size_t bytes) {

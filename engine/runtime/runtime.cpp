@@ -49,6 +49,7 @@ struct BatchArgs {
 
 struct ContextImpl {
     std::shared_ptr<const EngineState> engine;
+    ContextOptions options;
     int threads = 0;
     Tensor arena;
     Tensor workspace;
@@ -79,7 +80,7 @@ struct ContextImpl {
     std::byte* mirror() {
         if (!io_mirror) {
             Backend* dev = device_backends.front();
-            io_mirror = dev->allocate_device(io_mirror_end);
+            io_mirror = dev->allocate_device(io_mirror_end, options.poison_device_memory);
             ENGINE_CHECK(io_mirror != nullptr, "backend ", dev->name(), " could not allocate ", io_mirror_end,
                          " bytes of device input/output buffers");
         }
@@ -199,7 +200,7 @@ void place_values(ContextImpl& c) {
         }
     }
     Backend* dev = c.device_backends.front();
-    c.device_arena = dev->allocate_device(std::max<size_t>(mp.arena_bytes, 1));
+    c.device_arena = dev->allocate_device(std::max<size_t>(mp.arena_bytes, 1), c.options.poison_device_memory);
     ENGINE_CHECK(c.device_arena != nullptr, "backend ", dev->name(), " could not allocate a device arena of ",
                  mp.arena_bytes, " bytes");
     host_end = std::max<size_t>(host_end, 1);
@@ -263,11 +264,18 @@ const PlanInfo& Engine::info() const { return impl_->state->plan.info; }
 int Engine::max_batch() const { return impl_->state->plan.info.max_batch; }
 
 std::unique_ptr<ExecutionContext> Engine::create_context(int threads) const {
+    ContextOptions options;
+    options.threads = threads;
+    return create_context(options);
+}
+
+std::unique_ptr<ExecutionContext> Engine::create_context(const ContextOptions& options) const {
     const EngineState& e = *impl_->state;
     const Graph& g = e.plan.graph;
     auto c = std::make_unique<ContextImpl>();
     c->engine = impl_->state;
-    c->threads = threads;
+    c->options = options;
+    c->threads = options.threads;
     size_t workspace = 0, device_workspace = 0;
     for (NodeId n : e.exec) {
         const Node& node = g.node(n);
@@ -290,10 +298,11 @@ std::unique_ptr<ExecutionContext> Engine::create_context(int threads) const {
     c->all_on_one_device =
         c->device_backends.size() == 1 && !c->kernels.empty() &&
         std::all_of(c->kernel_on_device.begin(), c->kernel_on_device.end(), [](char d) { return d != 0; }) &&
-        std::getenv("RTDET_NO_GRAPHS") == nullptr;
+        options.device_graphs;
     c->workspace = Tensor(DataType::U8, Shape{static_cast<int64_t>(workspace)});
     if (!c->device_backends.empty() && device_workspace > 0) {
-        c->device_workspace = c->device_backends.front()->allocate_device(device_workspace);
+        c->device_workspace =
+            c->device_backends.front()->allocate_device(device_workspace, options.poison_device_memory);
         ENGINE_CHECK(c->device_workspace != nullptr, "backend ", c->device_backends.front()->name(),
                      " could not allocate ", device_workspace, " bytes of device workspace");
     }
