@@ -376,7 +376,9 @@ TEST(OpDesc, EveryOpRoundTripsItsNameAndTakesItsOwnParams) {
         EXPECT_LE(d.min_inputs, d.max_inputs);
         EXPECT_LE(d.min_outputs, d.max_outputs);
         EXPECT_EQ(engine::op_is_activation(op), d.act != engine::ActKind::None) << d.name;
-        if (d.act != engine::ActKind::None) EXPECT_EQ(engine::act_kind_name(d.act), d.name);
+        if (d.act != engine::ActKind::None) {
+            EXPECT_EQ(engine::act_kind_name(d.act), d.name);
+        }
     }
     EXPECT_EQ(engine::op_activation(OpType::Clip, {1.f, 2.f}), (engine::Act{engine::ActKind::Clip, 1.f, 2.f}));
     EXPECT_EQ(engine::op_activation(OpType::LeakyRelu, {0.1f, 5.f}),
