@@ -30,7 +30,8 @@
     X(Softplus,  1, 1, 1, 1, UnaryParams,     Opt, unary, "",      "")    \
     X(Mish,      1, 1, 1, 1, UnaryParams,     Opt, unary, "",      "")    \
     X(Silu,      1, 1, 1, 1, UnaryParams,     Opt, unary, "",      "")    \
-    X(Clip,      1, 1, 1, 1, UnaryParams,     Req, unary, "min",   "max")
+    X(Clip,      1, 1, 1, 1, UnaryParams,     Req, unary, "min",   "max")   \
+    X(HardSigmoid, 1, 1, 1, 1, UnaryParams,   Req, unary, "alpha", "beta")
 
 #define ENGINE_OP_LIST(X)                                                  \
     X(Conv,      2, 4, 1, 1, ConvParams,      Req, conv,      "", "")     \

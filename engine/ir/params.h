@@ -72,6 +72,7 @@ std::string enum_keys(std::string_view sep = ", ") {
 //   Relu: max(x, 0)             LeakyRelu: x >= 0 ? x : alpha*x      Sigmoid: 1/(1+e^-x)
 //   Tanh                        Softplus: ln(1+e^x)                  Mish: x*tanh(softplus(x))
 //   Silu: x*sigmoid(x)          Clip: min(max(x, alpha), beta)
+//   HardSigmoid: max(0, min(1, alpha*x + beta))
 enum class ActKind : uint8_t { None, ENGINE_ACTIVATION_LIST(ENGINE_ENUM_ROW) };
 template <>
 struct EnumNames<ActKind> {
@@ -116,6 +117,8 @@ inline float apply_act(const Act& a, float x) {
             return x / (1.f + std::exp(-x));
         case ActKind::Clip:
             return x < a.alpha ? a.alpha : (x > a.beta ? a.beta : x);
+        case ActKind::HardSigmoid:
+            return std::fmax(0.f, std::fmin(1.f, a.alpha * x + a.beta));
     }
     return x;
 }

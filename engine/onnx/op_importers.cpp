@@ -152,6 +152,12 @@ void import_leaky_relu(ImportContext& ctx, const NodeProto& node) {
     ctx.emit(OpType::LeakyRelu, node, {ctx.input(node, 0)}, UnaryParams{a.get_float("alpha", 0.01f), 0.f});
 }
 
+void import_hard_sigmoid(ImportContext& ctx, const NodeProto& node) {
+    const Attributes a(node);
+    ctx.emit(OpType::HardSigmoid, node, {ctx.input(node, 0)},
+             UnaryParams{a.get_float("alpha", 0.2f), a.get_float("beta", 0.5f)});
+}
+
 float const_scalar(ImportContext& ctx, const NodeProto& node, int i, std::string_view what) {
     const Tensor& t = ctx.const_input(node, i, what);
     ENGINE_CHECK(t.numel() == 1, what, " (input ", i, " '", node.input(i),
@@ -600,6 +606,7 @@ const OpImporter kImporters[] = {
     {"Tanh",               import_simple<OpType::Tanh>,     nullptr,                        Never},
     {"Softplus",           import_simple<OpType::Softplus>, nullptr,                        Never},
     {"Clip",               import_clip,                     nullptr,                        Never},
+    {"HardSigmoid",        import_hard_sigmoid,             nullptr,                        Never},
     {"Add",                import_binary<OpType::Add>,      fold_binary<BinaryKind::Add>,   AllConstSmall},
     {"Sub",                import_binary<OpType::Sub>,      fold_binary<BinaryKind::Sub>,   AllConstSmall},
     {"Mul",                import_binary<OpType::Mul>,      fold_binary<BinaryKind::Mul>,   AllConstSmall},

@@ -64,9 +64,11 @@ __device__ __forceinline__ float act_dev(float x, float alpha, float beta) {
         return x * tanhf(softplus_dev(x));
     } else if constexpr (K == ActKind::Silu) {
         return x / (1.f + expf(-x));
-    } else {
-        static_assert(K == ActKind::Clip, "an ActKind without device code");
+    } else if constexpr (K == ActKind::Clip) {
         return x < alpha ? alpha : (x > beta ? beta : x);
+    } else {
+        static_assert(K == ActKind::HardSigmoid, "an ActKind without device code");
+        return fmaxf(0.f, fminf(1.f, alpha * x + beta));
     }
 }
 
