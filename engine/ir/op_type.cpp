@@ -8,9 +8,9 @@ namespace {
 enum ParamsRule : bool { Req = false, Opt = true };
 
 constexpr std::array<OpDesc, static_cast<size_t>(OpType::Count)> kOps = {{
-#define ENGINE_X(Name, in_lo, in_hi, out_lo, out_hi, Params, rule, shape, attr_a, attr_b)                  \
-    {#Name, in_lo, in_hi, out_lo, out_hi, params_index<Params>(), rule, act_kind_named(#Name), attr_a, \
-     attr_b},
+#define ENGINE_X(Name, in_lo, in_hi, out_lo, out_hi, Params, rule, shape, attr_a, attr_b)       \
+    {#Name,  in_lo, in_hi, out_lo, out_hi, params_index<Params>(), rule, act_kind_named(#Name), \
+     attr_a, attr_b},
     ENGINE_OP_LIST(ENGINE_X)
 #undef ENGINE_X
 }};

@@ -203,8 +203,8 @@ void fold_concat(ImportContext& ctx, const NodeProto& node) {
 // ONNX spells the modes as the IR's enum keys (engine/ir/params.h).
 ResizeCoord coord_from_name(const std::string& s) {
     if (const auto c = enum_from_key<ResizeCoord>(s)) return *c;
-    ENGINE_THROW("Resize coordinate_transformation_mode '", s, "' is unsupported (supported: ",
-                 enum_keys<ResizeCoord>(), ")");
+    ENGINE_THROW("Resize coordinate_transformation_mode '", s,
+                 "' is unsupported (supported: ", enum_keys<ResizeCoord>(), ")");
 }
 
 ResizeNearest nearest_from_name(const std::string& s) {

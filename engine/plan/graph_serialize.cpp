@@ -21,9 +21,7 @@ E enum_from(const JsonView& j) {
 }
 
 json act_to_json(const Act& a) {
-    return {{"kind", enum_key(a.kind)},
-            {"alpha", f32_to_json(a.alpha)},
-            {"beta", f32_to_json(a.beta)}};
+    return {{"kind", enum_key(a.kind)}, {"alpha", f32_to_json(a.alpha)}, {"beta", f32_to_json(a.beta)}};
 }
 
 Act act_from_json(const JsonView& j) {
@@ -54,49 +52,34 @@ constexpr int32_t kMaxWindow = 1 << 16;
 struct ToJson {
     json operator()(const NoParams&) const { return json::object(); }
     json operator()(const ConvParams& p) const {
+        return {{"kernel", p.kernel},     {"stride", p.stride},
+                {"dilation", p.dilation}, {"pads", p.pads},
+                {"group", p.group},       {"act", act_to_json(p.act)},
+                {"residual", p.residual}, {"post_act", act_to_json(p.post_act)}};
+    }
+    json operator()(const BatchNormParams& p) const { return {{"epsilon", f32_to_json(p.epsilon)}}; }
+    json operator()(const UnaryParams& p) const {
+        return {{"alpha", f32_to_json(p.alpha)}, {"beta", f32_to_json(p.beta)}};
+    }
+    json operator()(const ConcatParams& p) const { return {{"axis", p.axis}, {"in_place", p.in_place}}; }
+    json operator()(const ResizeParams& p) const {
+        json scales = json::array();
+        for (float s : p.scales) scales.push_back(f32_to_json(s));
+        return {{"scales", scales}, {"coord", enum_key(p.coord)}, {"nearest", enum_key(p.nearest)}};
+    }
+    json operator()(const MaxPoolParams& p) const {
         return {{"kernel", p.kernel},
                 {"stride", p.stride},
                 {"dilation", p.dilation},
                 {"pads", p.pads},
-                {"group", p.group},
-                {"act", act_to_json(p.act)},
-                {"residual", p.residual},
-                {"post_act", act_to_json(p.post_act)}};
-    }
-    json operator()(const BatchNormParams& p) const {
-        return {{"epsilon", f32_to_json(p.epsilon)}};
-    }
-    json operator()(const UnaryParams& p) const {
-        return {{"alpha", f32_to_json(p.alpha)}, {"beta", f32_to_json(p.beta)}};
-    }
-    json operator()(const ConcatParams& p) const {
-        return {{"axis", p.axis}, {"in_place", p.in_place}};
-    }
-    json operator()(const ResizeParams& p) const {
-        json scales = json::array();
-        for (float s : p.scales) scales.push_back(f32_to_json(s));
-        return {{"scales", scales},
-                {"coord", enum_key(p.coord)},
-                {"nearest", enum_key(p.nearest)}};
-    }
-    json operator()(const MaxPoolParams& p) const {
-        return {{"kernel", p.kernel}, {"stride", p.stride},
-                {"dilation", p.dilation}, {"pads", p.pads},     {"ceil_mode", p.ceil_mode}};
+                {"ceil_mode", p.ceil_mode}};
     }
     json operator()(const TransposeParams& p) const { return {{"perm", p.perm}}; }
-    json operator()(const SliceParams& p) const {
-        return {{"starts", p.starts}, {"steps", p.steps}};
-    }
-    json operator()(const SplitParams& p) const {
-        return {{"axis", p.axis}, {"sizes", p.sizes}};
-    }
-    json operator()(const SoftmaxParams& p) const {
-        return {{"axis", p.axis}, {"coerce_2d", p.coerce_2d}};
-    }
+    json operator()(const SliceParams& p) const { return {{"starts", p.starts}, {"steps", p.steps}}; }
+    json operator()(const SplitParams& p) const { return {{"axis", p.axis}, {"sizes", p.sizes}}; }
+    json operator()(const SoftmaxParams& p) const { return {{"axis", p.axis}, {"coerce_2d", p.coerce_2d}}; }
     json operator()(const PadParams& p) const {
-        return {{"mode", enum_key(p.mode)},
-                {"pads", p.pads},
-                {"value", f32_to_json(p.value)}};
+        return {{"mode", enum_key(p.mode)}, {"pads", p.pads}, {"value", f32_to_json(p.value)}};
     }
 };
 
@@ -112,9 +95,7 @@ void read(const JsonView& j, ConvParams& p) {
     p.post_act = act_from_json(j.at("post_act"));
 }
 
-void read(const JsonView& j, BatchNormParams& p) {
-    p.epsilon = j.at("epsilon").f32();
-}
+void read(const JsonView& j, BatchNormParams& p) { p.epsilon = j.at("epsilon").f32(); }
 
 void read(const JsonView& j, UnaryParams& p) {
     p.alpha = j.at("alpha").f32();

@@ -200,7 +200,8 @@ void place_values(ContextImpl& c) {
         }
     }
     Backend* dev = c.device_backends.front();
-    c.device_arena = dev->allocate_device(std::max<size_t>(mp.arena_bytes, 1), c.options.poison_device_memory);
+    c.device_arena =
+        dev->allocate_device(std::max<size_t>(mp.arena_bytes, 1), c.options.poison_device_memory);
     ENGINE_CHECK(c.device_arena != nullptr, "backend ", dev->name(), " could not allocate a device arena of ",
                  mp.arena_bytes, " bytes");
     host_end = std::max<size_t>(host_end, 1);

@@ -202,7 +202,8 @@ TEST(BenchCli, DeviceFlags) {
     const std::string data = testing_util::data_dir();
     if (data.empty()) RTDET_SKIP_OR_FAIL("data folder (../shared or $RTDET_DATA) not found");
     const std::string cfg = data + "/models/yolo-fastest/yolo-fastest-1.1_coco/yolo-fastest-1.1.cfg";
-    const Result r = rtdet("bench '" + cfg + "' --device reference --iterations 2 --warmup 1 --no-graphs --poison");
+    const Result r =
+        rtdet("bench '" + cfg + "' --device reference --iterations 2 --warmup 1 --no-graphs --poison");
     ASSERT_EQ(r.code, 0) << r.out;
     EXPECT_CONTAINS(r.out, "2 timed runs after 1 warm-up");
     const Result nt = rtdet("bench '" + cfg + "' --device reference --iterations 2 --no-transfers");

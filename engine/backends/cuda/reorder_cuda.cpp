@@ -60,8 +60,8 @@ class ReorderKernel final : public Kernel {
         int64_t src_bs = x.batch_stride;
         if (in_.host) {
             // Host -> staging: each sample densely.
-            copy_samples(args.workspace, sample_, x.data, x.batch_stride, n, in_elem,
-                             cudaMemcpyHostToDevice, s);
+            copy_samples(args.workspace, sample_, x.data, x.batch_stride, n, in_elem, cudaMemcpyHostToDevice,
+                         s);
             src = args.workspace;
             src_bs = sample_;
         }

@@ -380,7 +380,8 @@ TEST(OpDesc, EveryOpRoundTripsItsNameAndTakesItsOwnParams) {
             EXPECT_EQ(engine::act_kind_name(d.act), d.name);
         }
     }
-    EXPECT_EQ(engine::op_activation(OpType::Clip, {1.f, 2.f}), (engine::Act{engine::ActKind::Clip, 1.f, 2.f}));
+    EXPECT_EQ(engine::op_activation(OpType::Clip, {1.f, 2.f}),
+              (engine::Act{engine::ActKind::Clip, 1.f, 2.f}));
     EXPECT_EQ(engine::op_activation(OpType::LeakyRelu, {0.1f, 5.f}),
               (engine::Act{engine::ActKind::LeakyRelu, 0.1f, 0.f}));
     EXPECT_EQ(engine::op_activation(OpType::Add, {}).kind, engine::ActKind::None);

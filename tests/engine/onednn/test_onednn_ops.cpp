@@ -371,7 +371,8 @@ TEST(OneDnnBackend, LeavesActivationsWithoutAnAlgorithmToTheReference) {
     auto backend = engine::make_onednn_backend();
     EXPECT_TRUE(backend->supports(g, b.producer(c), nullptr));
     EXPECT_FALSE(backend->supports(g, b.producer(h), nullptr));
-    std::get<engine::ConvParams>(g.node(b.producer(c)).params).act = {engine::ActKind::HardSigmoid, 0.2f, 0.5f};
+    std::get<engine::ConvParams>(g.node(b.producer(c)).params).act = {engine::ActKind::HardSigmoid, 0.2f,
+                                                                      0.5f};
     EXPECT_FALSE(backend->supports(g, b.producer(c), nullptr));
 }
 
