@@ -52,7 +52,7 @@ CommandFn setup_bench(CLI::App& root) {
         std::string model, device = "cpu", precision = "fp32", json, compare;
         int batch = 1, iterations = 50, warmup = 5, threads = 0, streams = 1;
         double duration = 0;
-        bool profile = false;
+        bool profile = false, no_graphs = false, no_transfers = false, poison = false, cudnn_legacy = false;
     };
     auto o = std::make_shared<Opts>();
     CLI::App* cmd = root.add_subcommand("bench", "Measure latency and throughput of a model or plan");
@@ -80,6 +80,17 @@ CommandFn setup_bench(CLI::App& root) {
         ->check(CLI::Range(1, 64))
         ->capture_default_str();
     cmd->add_flag("--profile", o->profile, "Per-layer time table");
+    cmd->add_flag("--no-graphs", o->no_graphs,
+                  "Device plans: launch the kernels on every run instead of replaying a recorded CUDA graph");
+    cmd->add_flag("--no-transfers", o->no_transfers,
+                  "Device plans: keep the inputs and outputs in the context's device buffers (no host <-> "
+                  "device copies; the inputs are whatever those buffers hold), to time the GPU's work alone "
+                  "(trtexec's --noDataTransfers)");
+    cmd->add_flag("--poison", o->poison,
+                  "Device plans: fill the device buffers with NaN bytes first (a read of memory no kernel "
+                  "wrote then shows as NaN outputs)");
+    cmd->add_flag("--cudnn-legacy", o->cudnn_legacy,
+                  "When building for cuda: time cuDNN's legacy API only, not its graph API (comparisons)");
     cmd->add_option("--json", o->json, "Write the results as JSON to this file");
     cmd->add_option("--compare", o->compare,
                     "Also build the model at this precision (e.g. fp32) on the same device and report each "
@@ -90,6 +101,7 @@ CommandFn setup_bench(CLI::App& root) {
         bopts.precision = engine::precision_from_name(o->precision);
         bopts.max_batch = o->batch;
         bopts.threads = o->threads;
+        bopts.cudnn_graph_api = !o->cudnn_legacy;
         const auto tb = std::chrono::steady_clock::now();
         const engine::Plan plan = load_or_build_plan(o->model, bopts);
         const double build_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - tb).count();
@@ -99,7 +111,21 @@ CommandFn setup_bench(CLI::App& root) {
                      info.max_batch, " (rebuild with --max-batch)");
         ENGINE_CHECK(o->streams == 1 || (!o->profile && o->compare.empty()),
                      "--streams: --profile and --compare take one stream");
-        auto ctx = eng->create_context(o->threads);
+        engine::ContextOptions copt;
+        copt.threads = o->threads;
+        copt.device_graphs = !o->no_graphs;
+        copt.poison_device_memory = o->poison;
+        auto ctx = eng->create_context(copt);
+        const engine::IoMemory io = o->no_transfers ? engine::IoMemory::Device : engine::IoMemory::Host;
+        if (o->no_transfers) {
+            for (size_t i = 0; i < ctx->num_inputs(); ++i)
+                ENGINE_CHECK(ctx->device_input(i) != nullptr, "--no-transfers: input ", i,
+                             " is read by a host backend (a plan of a device backend, e.g. --device cuda, "
+                             "keeps its inputs and outputs in device buffers)");
+            for (size_t i = 0; i < ctx->num_outputs(); ++i)
+                ENGINE_CHECK(ctx->device_output(i) != nullptr, "--no-transfers: output ", i,
+                             " is written by a host backend or is a constant");
+        }
         const int threads =
             o->threads > 0 ? o->threads : static_cast<int>(std::thread::hardware_concurrency());
 
@@ -121,7 +147,7 @@ CommandFn setup_bench(CLI::App& root) {
         // --streams: more contexts with the same inputs, each warmed up and timed on its own thread.
         std::vector<std::unique_ptr<engine::ExecutionContext>> extra;
         for (int k = 1; k < o->streams; ++k) {
-            extra.push_back(eng->create_context(o->threads));
+            extra.push_back(eng->create_context(copt));
             for (size_t i = 0; i < ctx->num_inputs(); ++i) {
                 int64_t n = 1;
                 for (auto d : ctx->input_shape(i, o->batch)) n *= d;
@@ -133,7 +159,7 @@ CommandFn setup_bench(CLI::App& root) {
                                    std::chrono::steady_clock::time_point start) {
             for (int i = 0;; ++i) {
                 const auto t0 = std::chrono::steady_clock::now();
-                c.run(o->batch);
+                c.run(o->batch, io);
                 const auto t1 = std::chrono::steady_clock::now();
                 ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
                 const double elapsed = std::chrono::duration<double>(t1 - start).count();
@@ -144,7 +170,7 @@ CommandFn setup_bench(CLI::App& root) {
         double wall_s = 0;
         if (extra.empty()) {
             ctx->set_profiling(false);
-            for (int i = 0; i < o->warmup; ++i) ctx->run(o->batch);
+            for (int i = 0; i < o->warmup; ++i) ctx->run(o->batch, io);
             ctx->set_profiling(o->profile);
             const auto start = std::chrono::steady_clock::now();
             time_runs(*ctx, ms, start);
@@ -161,7 +187,7 @@ CommandFn setup_bench(CLI::App& root) {
             for (size_t k = 0; k < all.size(); ++k) {
                 workers.emplace_back([&, k] {
                     try {
-                        for (int i = 0; i < o->warmup; ++i) all[k]->run(o->batch);
+                        for (int i = 0; i < o->warmup; ++i) all[k]->run(o->batch, io);
                     } catch (...) {
                         errors[k] = std::current_exception();
                     }

@@ -17,6 +17,7 @@ CommandFn setup_build(CLI::App& root) {
         std::string model, output, device = "cpu", precision = "fp32", timing_cache;
         int max_batch = 1;
         std::vector<std::string> disabled;
+        bool cudnn_legacy = false;
     };
     auto o = std::make_shared<Opts>();
     CLI::App* cmd = root.add_subcommand("build", "Build an optimized plan from an ONNX model (or darknet .cfg)");
@@ -31,6 +32,8 @@ CommandFn setup_build(CLI::App& root) {
         ->check(CLI::Range(1, 4096))
         ->capture_default_str();
     cmd->add_option("--disable-pass", o->disabled, "Skip a graph pass (debugging)");
+    cmd->add_flag("--cudnn-legacy", o->cudnn_legacy,
+                  "cuda: time cuDNN's legacy API only, not its graph API (comparisons)");
     return [o]() {
         engine::BuildOptions opts;
         opts.device = o->device;
@@ -38,6 +41,7 @@ CommandFn setup_build(CLI::App& root) {
         opts.max_batch = o->max_batch;
         opts.disabled_passes = o->disabled;
         opts.timing_cache = o->timing_cache;
+        opts.cudnn_graph_api = !o->cudnn_legacy;
         const std::string onnx = resolve_onnx_model(o->model);
         const auto t0 = std::chrono::steady_clock::now();
         const engine::Plan plan = engine::build_plan_from_onnx(onnx, opts);

@@ -19,6 +19,7 @@ namespace engine {
 struct PackContext {
     int threads = 0;           // threads for measuring tactics (0: all cores)
     std::string timing_cache;  // file of measured tactic timings; empty: none
+    bool cudnn_graph_api = true;  // cuda: cuDNN's graph-API candidates too (false: the legacy API only)
 };
 
 class Backend {
@@ -84,8 +85,9 @@ class Backend {
     // allocate_host() when it returns one (pinned memory for asynchronous copies), and calls
     // synchronize() at the end of each run. Kernels of a device backend only enqueue work.
     virtual bool is_device() const { return false; }
-    virtual std::shared_ptr<void> allocate_device(size_t bytes) {
-        (void)bytes;
+    // `poison`: fill the buffer with 0xFF bytes first (ContextOptions::poison_device_memory).
+    virtual std::shared_ptr<void> allocate_device(size_t bytes, bool poison) {
+        (void)bytes, (void)poison;
         return nullptr;
     }
     virtual std::shared_ptr<void> allocate_host(size_t bytes) {

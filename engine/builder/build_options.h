@@ -25,6 +25,9 @@ struct BuildOptions {
     // plan in each layout the backends offer, times it and keeps the fastest; "plain", "nhwc" or
     // "blocked16" forces one (backends that do not offer it use plain).
     std::string layout = "auto";
+    // cuda: time cuDNN's graph API candidates besides its legacy API (false: legacy API only, for
+    // comparisons; `rtdet build --cudnn-legacy`). Recorded in the plan only when false.
+    bool cudnn_graph_api = true;
 };
 
 }  // namespace engine

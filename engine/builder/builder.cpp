@@ -40,13 +40,14 @@ std::vector<std::byte> read_file(const std::string& path) {
 
 // The options as the plan records them (metadata "build_options").
 std::string build_options_json(const BuildOptions& o) {
-    const nlohmann::json j = {{"device", o.device},
-                              {"precision", precision_name(o.precision)},
-                              {"max_batch", o.max_batch},
-                              {"threads", o.threads},
-                              {"timing_cache", o.timing_cache},
-                              {"disabled_passes", o.disabled_passes},
-                              {"layout", o.layout}};
+    nlohmann::json j = {{"device", o.device},
+                        {"precision", precision_name(o.precision)},
+                        {"max_batch", o.max_batch},
+                        {"threads", o.threads},
+                        {"timing_cache", o.timing_cache},
+                        {"disabled_passes", o.disabled_passes},
+                        {"layout", o.layout}};
+    if (!o.cudnn_graph_api) j["cudnn_graph_api"] = false;  // only when set: default plans stay as they were
     return j.dump();
 }
 
@@ -215,6 +216,7 @@ PlanContents finish_plan(Graph g, Layout layout, const PlanRequest& r) {
     PackContext pack;
     pack.threads = r.options.threads;
     pack.timing_cache = r.options.timing_cache;
+    pack.cudnn_graph_api = r.options.cudnn_graph_api;
     c.packed.resize(g.num_nodes());
     for (NodeId n : order) {
         try {

@@ -1,4 +1,4 @@
-// Standalone activation ops (op_is_activation: Relu ... Clip) as the Act a fused Conv or a kernel
+// Standalone activation ops (op_is_activation; engine/ir/op_list.h) as the Act a fused Conv or a kernel
 // computes (engine/ir/params.h).
 #pragma once
 

@@ -32,51 +32,15 @@ std::string pair_str(const std::array<int32_t, 2>& a) {
 std::string act_str(const Act& a) {
     std::ostringstream os;
     os << act_kind_name(a.kind);
-    if (a.kind == ActKind::LeakyRelu) os << "(" << a.alpha << ")";
-    if (a.kind == ActKind::Clip) os << "(" << a.alpha << "," << a.beta << ")";
+    // The fields the activation op of that name reads: LeakyRelu(alpha), Clip(min,max).
+    const auto op = op_type_from_name(act_kind_name(a.kind));
+    if (!op) return os.str();
+    const OpDesc& d = op_desc(*op);
+    if (!d.attr_a.empty() && !d.attr_b.empty())
+        os << "(" << a.alpha << "," << a.beta << ")";
+    else if (!d.attr_a.empty())
+        os << "(" << a.alpha << ")";
     return os.str();
-}
-
-std::string_view coord_name(ResizeCoord c) {
-    switch (c) {
-        case ResizeCoord::HalfPixel:
-            return "half_pixel";
-        case ResizeCoord::Asymmetric:
-            return "asymmetric";
-        case ResizeCoord::AlignCorners:
-            return "align_corners";
-        case ResizeCoord::PytorchHalfPixel:
-            return "pytorch_half_pixel";
-        case ResizeCoord::TfHalfPixelForNearest:
-            return "tf_half_pixel_for_nearest";
-    }
-    return "?";
-}
-
-std::string_view nearest_name(ResizeNearest n) {
-    switch (n) {
-        case ResizeNearest::RoundPreferFloor:
-            return "round_prefer_floor";
-        case ResizeNearest::RoundPreferCeil:
-            return "round_prefer_ceil";
-        case ResizeNearest::Floor:
-            return "floor";
-        case ResizeNearest::Ceil:
-            return "ceil";
-    }
-    return "?";
-}
-
-std::string_view pad_mode_name(PadMode m) {
-    switch (m) {
-        case PadMode::Constant:
-            return "constant";
-        case PadMode::Reflect:
-            return "reflect";
-        case PadMode::Edge:
-            return "edge";
-    }
-    return "?";
 }
 
 struct ParamsPrinter {
@@ -94,18 +58,16 @@ struct ParamsPrinter {
     }
     void operator()(const BatchNormParams& p) const { os << "eps=" << p.epsilon; }
     void operator()(const UnaryParams& p) const {
-        if (op == OpType::Clip) {
-            os << "min=" << p.alpha << " max=" << p.beta;
-        } else if (op == OpType::LeakyRelu) {
-            os << "alpha=" << p.alpha;
-        }
+        const OpDesc& d = op_desc(op);
+        if (!d.attr_a.empty()) os << d.attr_a << "=" << p.alpha;
+        if (!d.attr_b.empty()) os << (d.attr_a.empty() ? "" : " ") << d.attr_b << "=" << p.beta;
     }
     void operator()(const ConcatParams& p) const {
         os << "axis=" << p.axis << (p.in_place ? " in_place" : "");
     }
     void operator()(const ResizeParams& p) const {
-        os << "scales=" << join(p.scales) << " coord=" << coord_name(p.coord)
-           << " nearest=" << nearest_name(p.nearest);
+        os << "scales=" << join(p.scales) << " coord=" << enum_key(p.coord)
+           << " nearest=" << enum_key(p.nearest);
     }
     void operator()(const MaxPoolParams& p) const {
         os << "k=" << p.kernel[0] << "x" << p.kernel[1] << " s=" << pair_str(p.stride)
@@ -122,7 +84,7 @@ struct ParamsPrinter {
         os << "axis=" << p.axis << (p.coerce_2d ? " coerce_2d" : "");
     }
     void operator()(const PadParams& p) const {
-        os << "mode=" << pad_mode_name(p.mode) << " pads=" << join(p.pads);
+        os << "mode=" << enum_key(p.mode) << " pads=" << join(p.pads);
         if (p.mode == PadMode::Constant) os << " value=" << p.value;
     }
 };

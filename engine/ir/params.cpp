@@ -4,28 +4,39 @@
 
 namespace engine {
 
-std::string_view act_kind_name(ActKind k) {
-    switch (k) {
-        case ActKind::None:
-            return "None";
-        case ActKind::Relu:
-            return "Relu";
-        case ActKind::LeakyRelu:
-            return "LeakyRelu";
-        case ActKind::Sigmoid:
-            return "Sigmoid";
-        case ActKind::Tanh:
-            return "Tanh";
-        case ActKind::Softplus:
-            return "Softplus";
-        case ActKind::Mish:
-            return "Mish";
-        case ActKind::Silu:
-            return "Silu";
-        case ActKind::Clip:
-            return "Clip";
+std::string snake_case(std::string_view camel) {
+    std::string s;
+    for (size_t i = 0; i < camel.size(); ++i) {
+        const char c = camel[i];
+        if (c >= 'A' && c <= 'Z') {
+            if (i > 0) s += '_';
+            s += static_cast<char>(c - 'A' + 'a');
+        } else {
+            s += c;
+        }
     }
-    return "?";
+    return s;
+}
+
+#define ENGINE_PARAMS_NAME(Name) , #Name
+namespace {
+constexpr std::string_view kParamsNames[] = {"None" ENGINE_PARAMS_LIST(ENGINE_PARAMS_NAME)};
+static_assert(std::size(kParamsNames) == std::variant_size_v<OpParams>);
+}  // namespace
+
+std::string_view params_kind_key(size_t index) {
+    static const auto keys = [] {
+        std::vector<std::string> k;
+        for (std::string_view n : kParamsNames) k.push_back(snake_case(n));
+        return k;
+    }();
+    return index < keys.size() ? std::string_view(keys[index]) : std::string_view("?");
+}
+
+std::optional<size_t> params_index_of_key(std::string_view key) {
+    for (size_t i = 0; i < std::size(kParamsNames); ++i)
+        if (params_kind_key(i) == key) return i;
+    return std::nullopt;
 }
 
 int64_t resize_nearest_source(const ResizeParams& p, double scale, int64_t o, int64_t in, int64_t out) {

@@ -6,17 +6,85 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <iterator>
+#include <optional>
+#include <string>
 #include <string_view>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
+#include "engine/ir/op_list.h"
+
 namespace engine {
 
-// Activation functions an op applies elementwise (standalone or fused into a Conv).
+// ---- named enums ----
+// Each enum below has one name table, EnumNames<E>::names: its enumerators as spelled in the code.
+// enum_name() gives that spelling ("LeakyRelu": messages, dumps of activations, timing-cache keys);
+// enum_key() its snake_case form ("leaky_relu": plan files, dumps of modes, ONNX attribute values);
+// enum_from_key() the inverse of enum_key().
+template <typename E>
+struct EnumNames;
+
+#define ENGINE_ENUM_ROW(Name, ...) Name,
+#define ENGINE_ENUM_NAME_ROW(Name, ...) #Name,
+
+// "LeakyRelu" -> "leaky_relu", "TfHalfPixelForNearest" -> "tf_half_pixel_for_nearest".
+std::string snake_case(std::string_view camel);
+
+template <typename E>
+std::string_view enum_name(E e) {
+    const auto i = static_cast<size_t>(e);
+    return i < std::size(EnumNames<E>::names) ? EnumNames<E>::names[i] : std::string_view("?");
+}
+
+template <typename E>
+std::string_view enum_key(E e) {
+    static const auto keys = [] {
+        std::vector<std::string> k;
+        for (std::string_view n : EnumNames<E>::names) k.push_back(snake_case(n));
+        return k;
+    }();
+    const auto i = static_cast<size_t>(e);
+    return i < keys.size() ? std::string_view(keys[i]) : std::string_view("?");
+}
+
+template <typename E>
+std::optional<E> enum_from_key(std::string_view key) {
+    for (size_t i = 0; i < std::size(EnumNames<E>::names); ++i)
+        if (enum_key(static_cast<E>(i)) == key) return static_cast<E>(i);
+    return std::nullopt;
+}
+
+// The keys of E, comma-separated (error messages).
+template <typename E>
+std::string enum_keys(std::string_view sep = ", ") {
+    std::string s;
+    for (size_t i = 0; i < std::size(EnumNames<E>::names); ++i) {
+        if (i) s += sep;
+        s += enum_key(static_cast<E>(i));
+    }
+    return s;
+}
+
+// Activation functions an op applies elementwise (standalone or fused into a Conv): None and the ops
+// of ENGINE_ACTIVATION_LIST (engine/ir/op_list.h), in that order.
 //   Relu: max(x, 0)             LeakyRelu: x >= 0 ? x : alpha*x      Sigmoid: 1/(1+e^-x)
 //   Tanh                        Softplus: ln(1+e^x)                  Mish: x*tanh(softplus(x))
 //   Silu: x*sigmoid(x)          Clip: min(max(x, alpha), beta)
-enum class ActKind : uint8_t { None, Relu, LeakyRelu, Sigmoid, Tanh, Softplus, Mish, Silu, Clip };
+//   HardSigmoid: max(0, min(1, alpha*x + beta))
+enum class ActKind : uint8_t { None, ENGINE_ACTIVATION_LIST(ENGINE_ENUM_ROW) };
+template <>
+struct EnumNames<ActKind> {
+    static constexpr std::string_view names[] = {"None", ENGINE_ACTIVATION_LIST(ENGINE_ENUM_NAME_ROW)};
+};
+
+// The ActKind named `name` (an op's name), None when no activation has it.
+constexpr ActKind act_kind_named(std::string_view name) {
+    for (size_t i = 1; i < std::size(EnumNames<ActKind>::names); ++i)
+        if (EnumNames<ActKind>::names[i] == name) return static_cast<ActKind>(i);
+    return ActKind::None;
+}
 
 struct Act {
     ActKind kind = ActKind::None;
@@ -25,7 +93,7 @@ struct Act {
     bool operator==(const Act&) const = default;
 };
 
-std::string_view act_kind_name(ActKind k);
+inline std::string_view act_kind_name(ActKind k) { return enum_name(k); }
 
 inline float softplus_f32(float x) { return x > 20.f ? x : std::log1p(std::exp(x)); }
 
@@ -49,6 +117,8 @@ inline float apply_act(const Act& a, float x) {
             return x / (1.f + std::exp(-x));
         case ActKind::Clip:
             return x < a.alpha ? a.alpha : (x > a.beta ? a.beta : x);
+        case ActKind::HardSigmoid:
+            return std::fmax(0.f, std::fmin(1.f, a.alpha * x + a.beta));
     }
     return x;
 }
@@ -90,14 +160,21 @@ struct ConcatParams {
     bool operator==(const ConcatParams&) const = default;
 };
 
-enum class ResizeCoord : uint8_t {
-    HalfPixel,
-    Asymmetric,
-    AlignCorners,
-    PytorchHalfPixel,
-    TfHalfPixelForNearest
+// clang-format off
+#define ENGINE_RESIZE_COORD_LIST(X) X(HalfPixel) X(Asymmetric) X(AlignCorners) X(PytorchHalfPixel) \
+                                    X(TfHalfPixelForNearest)
+#define ENGINE_RESIZE_NEAREST_LIST(X) X(RoundPreferFloor) X(RoundPreferCeil) X(Floor) X(Ceil)
+// clang-format on
+enum class ResizeCoord : uint8_t { ENGINE_RESIZE_COORD_LIST(ENGINE_ENUM_ROW) };
+enum class ResizeNearest : uint8_t { ENGINE_RESIZE_NEAREST_LIST(ENGINE_ENUM_ROW) };
+template <>
+struct EnumNames<ResizeCoord> {
+    static constexpr std::string_view names[] = {ENGINE_RESIZE_COORD_LIST(ENGINE_ENUM_NAME_ROW)};
 };
-enum class ResizeNearest : uint8_t { RoundPreferFloor, RoundPreferCeil, Floor, Ceil };
+template <>
+struct EnumNames<ResizeNearest> {
+    static constexpr std::string_view names[] = {ENGINE_RESIZE_NEAREST_LIST(ENGINE_ENUM_NAME_ROW)};
+};
 
 // Resize, nearest mode only, any rank. For output index o along dim d with scale s[d]
 // (s[d] = out[d] / in[d] when the model gave sizes):
@@ -156,7 +233,12 @@ struct SoftmaxParams {
     bool operator==(const SoftmaxParams&) const = default;
 };
 
-enum class PadMode : uint8_t { Constant, Reflect, Edge };
+#define ENGINE_PAD_MODE_LIST(X) X(Constant) X(Reflect) X(Edge)
+enum class PadMode : uint8_t { ENGINE_PAD_MODE_LIST(ENGINE_ENUM_ROW) };
+template <>
+struct EnumNames<PadMode> {
+    static constexpr std::string_view names[] = {ENGINE_PAD_MODE_LIST(ENGINE_ENUM_NAME_ROW)};
+};
 
 // Pad: pads has 2*rank entries, all begins then all ends (ONNX order). Negative pads crop.
 struct PadParams {
@@ -166,8 +248,31 @@ struct PadParams {
     bool operator==(const PadParams&) const = default;
 };
 
-using OpParams =
-    std::variant<std::monostate, ConvParams, BatchNormParams, UnaryParams, ConcatParams, ResizeParams,
-                 MaxPoolParams, TransposeParams, SliceParams, SplitParams, SoftmaxParams, PadParams>;
+// The params types, X(Name) for NameParams: the OpParams alternatives after NoParams, in order. A
+// params type's key in plan files is enum_key-style snake_case of Name ("BatchNorm" -> "batch_norm";
+// NoParams: "none"): params_kind_key().
+// clang-format off
+#define ENGINE_PARAMS_LIST(X) X(Conv) X(BatchNorm) X(Unary) X(Concat) X(Resize) X(MaxPool) X(Transpose) \
+                              X(Slice) X(Split) X(Softmax) X(Pad)
+// clang-format on
+using NoParams = std::monostate;
+#define ENGINE_PARAMS_ALT(Name) , Name##Params
+using OpParams = std::variant<NoParams ENGINE_PARAMS_LIST(ENGINE_PARAMS_ALT)>;
+#undef ENGINE_PARAMS_ALT
+
+// The OpParams index of alternative P.
+template <typename P, size_t I = 0>
+constexpr size_t params_index() {
+    static_assert(I < std::variant_size_v<OpParams>, "not an OpParams alternative");
+    if constexpr (std::is_same_v<std::variant_alternative_t<I, OpParams>, P>)
+        return I;
+    else
+        return params_index<P, I + 1>();
+}
+
+// "none", "conv", "batch_norm", ... for OpParams alternative `index` (the plan's params "kind").
+std::string_view params_kind_key(size_t index);
+// The OpParams index of a params kind key, nullopt when none has it.
+std::optional<size_t> params_index_of_key(std::string_view key);
 
 }  // namespace engine

@@ -10,6 +10,7 @@
 // not touch dim 0, Transpose with perm[0] == 0, Reshape that keeps dim 0.
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <string>
 
 #include "engine/core/checked.h"
@@ -347,65 +348,19 @@ void infer_pad(Infer& c) {
     c.set_out(0, out, c.batched(0) && r > 0 && p.pads[0] == 0 && p.pads[r] == 0);
 }
 
+// Each op's shape rule, named in its ENGINE_OP_LIST row.
+using InferFn = void (*)(Infer&);
+constexpr InferFn kInfer[] = {
+#define ENGINE_X(Name, in_lo, in_hi, out_lo, out_hi, Params, rule, shape, ...) &infer_##shape,
+    ENGINE_OP_LIST(ENGINE_X)
+#undef ENGINE_X
+};
+static_assert(std::size(kInfer) == static_cast<size_t>(OpType::Count));
+
 void infer_op(Infer& c, OpType op) {
     c.check_float_inputs();
-    switch (op) {
-        case OpType::Conv:
-            infer_conv(c);
-            break;
-        case OpType::BatchNorm:
-            infer_batchnorm(c);
-            break;
-        case OpType::Relu:
-        case OpType::LeakyRelu:
-        case OpType::Sigmoid:
-        case OpType::Tanh:
-        case OpType::Softplus:
-        case OpType::Mish:
-        case OpType::Silu:
-        case OpType::Clip:
-        case OpType::Identity:
-        case OpType::Dropout:
-        case OpType::Reorder:
-            infer_unary(c);
-            break;
-        case OpType::Add:
-        case OpType::Sub:
-        case OpType::Mul:
-        case OpType::Div:
-            infer_binary(c);
-            break;
-        case OpType::Concat:
-            infer_concat(c);
-            break;
-        case OpType::Resize:
-            infer_resize(c);
-            break;
-        case OpType::MaxPool:
-            infer_maxpool(c);
-            break;
-        case OpType::Reshape:
-            infer_reshape(c);
-            break;
-        case OpType::Transpose:
-            infer_transpose(c);
-            break;
-        case OpType::Slice:
-            infer_slice(c);
-            break;
-        case OpType::Split:
-            infer_split(c);
-            break;
-        case OpType::Softmax:
-            infer_softmax(c);
-            break;
-        case OpType::Pad:
-            infer_pad(c);
-            break;
-        case OpType::Count:
-            c.fail("invalid op");
-            break;
-    }
+    if (op >= OpType::Count) c.fail("invalid op");
+    kInfer[static_cast<size_t>(op)](c);
 }
 
 }  // namespace

@@ -8,55 +8,6 @@
 namespace engine {
 namespace {
 
-// Which OpParams alternative each op carries. Plain activations may carry UnaryParams or nothing.
-bool params_match(OpType op, const OpParams& p) {
-    switch (op) {
-        case OpType::Conv:
-            return std::holds_alternative<ConvParams>(p);
-        case OpType::BatchNorm:
-            return std::holds_alternative<BatchNormParams>(p);
-        case OpType::LeakyRelu:
-        case OpType::Clip:
-            return std::holds_alternative<UnaryParams>(p);
-        case OpType::Relu:
-        case OpType::Sigmoid:
-        case OpType::Tanh:
-        case OpType::Softplus:
-        case OpType::Mish:
-        case OpType::Silu:
-            return std::holds_alternative<std::monostate>(p) || std::holds_alternative<UnaryParams>(p);
-        case OpType::Concat:
-            return std::holds_alternative<ConcatParams>(p);
-        case OpType::Resize:
-            return std::holds_alternative<ResizeParams>(p);
-        case OpType::MaxPool:
-            return std::holds_alternative<MaxPoolParams>(p);
-        case OpType::Transpose:
-            return std::holds_alternative<TransposeParams>(p);
-        case OpType::Slice:
-            return std::holds_alternative<SliceParams>(p);
-        case OpType::Split:
-            return std::holds_alternative<SplitParams>(p);
-        case OpType::Softmax:
-            return std::holds_alternative<SoftmaxParams>(p);
-        case OpType::Pad:
-            return std::holds_alternative<PadParams>(p);
-        case OpType::Add:
-        case OpType::Sub:
-        case OpType::Mul:
-        case OpType::Div:
-        case OpType::Reshape:
-        case OpType::Reorder:
-            return std::holds_alternative<std::monostate>(p);
-        case OpType::Identity:
-        case OpType::Dropout:
-            return std::holds_alternative<std::monostate>(p) || std::holds_alternative<UnaryParams>(p);
-        case OpType::Count:
-            return false;
-    }
-    return false;
-}
-
 std::string node_ref(const Graph& g, NodeId n) {
     const Node& node = g.node(n);
     return concat("node #", n, " '", node.name, "' [", op_type_name(node.op), "]");
@@ -76,15 +27,18 @@ void verify(const Graph& g) {
         if (node.dead) continue;
         ENGINE_CHECK(node.op < OpType::Count, node_ref(g, n), ": invalid op");
         const auto ni = static_cast<int>(node.inputs.size());
-        ENGINE_CHECK(ni >= op_min_inputs(node.op) && ni <= op_max_inputs(node.op), node_ref(g, n), ": has ",
-                     ni, " inputs, the op takes ", op_min_inputs(node.op), "..", op_max_inputs(node.op));
-        if (node.op == OpType::Split) {
-            ENGINE_CHECK(!node.outputs.empty(), node_ref(g, n), ": Split has no outputs");
+        const OpDesc& d = op_desc(node.op);
+        ENGINE_CHECK(ni >= d.min_inputs && ni <= d.max_inputs, node_ref(g, n), ": has ", ni,
+                     " inputs, the op takes ", d.min_inputs, "..", d.max_inputs);
+        const auto no = static_cast<int>(node.outputs.size());
+        if (d.min_outputs == d.max_outputs) {
+            ENGINE_CHECK(no == d.min_outputs, node_ref(g, n), ": has ", no, " outputs, expected ",
+                         d.min_outputs);
         } else {
-            ENGINE_CHECK(node.outputs.size() == 1, node_ref(g, n), ": has ", node.outputs.size(),
-                         " outputs, expected 1");
+            ENGINE_CHECK(no >= d.min_outputs && no <= d.max_outputs, node_ref(g, n), ": has ", no,
+                         " outputs, the op gives ", d.min_outputs, "..", d.max_outputs);
         }
-        ENGINE_CHECK(params_match(node.op, node.params), node_ref(g, n), ": params (variant index ",
+        ENGINE_CHECK(op_params_match(node.op, node.params), node_ref(g, n), ": params (variant index ",
                      node.params.index(), ") do not belong to this op");
         if (const auto* cp = std::get_if<ConvParams>(&node.params))
             ENGINE_CHECK(cp->residual == (ni == 4), node_ref(g, n), ": residual flag ", cp->residual,

@@ -152,6 +152,12 @@ void import_leaky_relu(ImportContext& ctx, const NodeProto& node) {
     ctx.emit(OpType::LeakyRelu, node, {ctx.input(node, 0)}, UnaryParams{a.get_float("alpha", 0.01f), 0.f});
 }
 
+void import_hard_sigmoid(ImportContext& ctx, const NodeProto& node) {
+    const Attributes a(node);
+    ctx.emit(OpType::HardSigmoid, node, {ctx.input(node, 0)},
+             UnaryParams{a.get_float("alpha", 0.2f), a.get_float("beta", 0.5f)});
+}
+
 float const_scalar(ImportContext& ctx, const NodeProto& node, int i, std::string_view what) {
     const Tensor& t = ctx.const_input(node, i, what);
     ENGINE_CHECK(t.numel() == 1, what, " (input ", i, " '", node.input(i),
@@ -194,24 +200,16 @@ void fold_concat(ImportContext& ctx, const NodeProto& node) {
 
 // --- Resize / Upsample ---
 
+// ONNX spells the modes as the IR's enum keys (engine/ir/params.h).
 ResizeCoord coord_from_name(const std::string& s) {
-    if (s == "half_pixel") return ResizeCoord::HalfPixel;
-    if (s == "asymmetric") return ResizeCoord::Asymmetric;
-    if (s == "align_corners") return ResizeCoord::AlignCorners;
-    if (s == "pytorch_half_pixel") return ResizeCoord::PytorchHalfPixel;
-    if (s == "tf_half_pixel_for_nearest") return ResizeCoord::TfHalfPixelForNearest;
+    if (const auto c = enum_from_key<ResizeCoord>(s)) return *c;
     ENGINE_THROW("Resize coordinate_transformation_mode '", s,
-                 "' is unsupported (supported: half_pixel, asymmetric, align_corners, pytorch_half_pixel, "
-                 "tf_half_pixel_for_nearest)");
+                 "' is unsupported (supported: ", enum_keys<ResizeCoord>(), ")");
 }
 
 ResizeNearest nearest_from_name(const std::string& s) {
-    if (s == "round_prefer_floor") return ResizeNearest::RoundPreferFloor;
-    if (s == "round_prefer_ceil") return ResizeNearest::RoundPreferCeil;
-    if (s == "floor") return ResizeNearest::Floor;
-    if (s == "ceil") return ResizeNearest::Ceil;
-    ENGINE_THROW("Resize nearest_mode '", s,
-                 "' is unsupported (round_prefer_floor, round_prefer_ceil, floor, ceil)");
+    if (const auto n = enum_from_key<ResizeNearest>(s)) return *n;
+    ENGINE_THROW("Resize nearest_mode '", s, "' is unsupported (", enum_keys<ResizeNearest>(), ")");
 }
 
 // The float scale whose floor(in * scale) is exactly `out` (out/in, nudged by an ulp where rounding
@@ -460,15 +458,9 @@ void import_pad(ImportContext& ctx, const NodeProto& node) {
     const int64_t rank = rank_of(ctx, x);
     PadParams p;
     const std::string mode = a.get_string("mode", "constant");
-    if (mode == "constant") {
-        p.mode = PadMode::Constant;
-    } else if (mode == "reflect") {
-        p.mode = PadMode::Reflect;
-    } else if (mode == "edge") {
-        p.mode = PadMode::Edge;
-    } else {
-        ENGINE_THROW("Pad mode '", mode, "' is unsupported (constant, reflect, edge)");
-    }
+    const auto pad_mode = enum_from_key<PadMode>(mode);
+    if (!pad_mode) ENGINE_THROW("Pad mode '", mode, "' is unsupported (", enum_keys<PadMode>(), ")");
+    p.mode = *pad_mode;
     if (ctx.opset() < 11) {
         p.pads = a.get_ints_required("pads");
         p.value = a.get_float("value", 0.f);
@@ -614,6 +606,7 @@ const OpImporter kImporters[] = {
     {"Tanh",               import_simple<OpType::Tanh>,     nullptr,                        Never},
     {"Softplus",           import_simple<OpType::Softplus>, nullptr,                        Never},
     {"Clip",               import_clip,                     nullptr,                        Never},
+    {"HardSigmoid",        import_hard_sigmoid,             nullptr,                        Never},
     {"Add",                import_binary<OpType::Add>,      fold_binary<BinaryKind::Add>,   AllConstSmall},
     {"Sub",                import_binary<OpType::Sub>,      fold_binary<BinaryKind::Sub>,   AllConstSmall},
     {"Mul",                import_binary<OpType::Mul>,      fold_binary<BinaryKind::Mul>,   AllConstSmall},

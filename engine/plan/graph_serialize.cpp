@@ -12,63 +12,21 @@ namespace {
 
 using nlohmann::json;
 
-template <typename E, size_t N>
-std::string_view enum_name(const std::array<std::pair<E, std::string_view>, N>& table, E e) {
-    for (const auto& [v, name] : table)
-        if (v == e) return name;
-    return "?";
-}
-
-template <typename E, size_t N>
-E enum_from(const std::array<std::pair<E, std::string_view>, N>& table, const JsonView& j) {
+// Enums are written as their enum_key (engine/ir/params.h): "leaky_relu", "half_pixel", ...
+template <typename E>
+E enum_from(const JsonView& j) {
     const std::string s = j.str();
-    for (const auto& [v, name] : table)
-        if (name == s) return v;
+    if (const auto e = enum_from_key<E>(s)) return *e;
     j.fail(concat("unknown value '", s, "'"));
 }
 
-constexpr std::array<std::pair<ActKind, std::string_view>, 9> kActKinds = {{
-    {ActKind::None, "none"},
-    {ActKind::Relu, "relu"},
-    {ActKind::LeakyRelu, "leaky_relu"},
-    {ActKind::Sigmoid, "sigmoid"},
-    {ActKind::Tanh, "tanh"},
-    {ActKind::Softplus, "softplus"},
-    {ActKind::Mish, "mish"},
-    {ActKind::Silu, "silu"},
-    {ActKind::Clip, "clip"},
-}};
-
-constexpr std::array<std::pair<ResizeCoord, std::string_view>, 5> kResizeCoords = {{
-    {ResizeCoord::HalfPixel, "half_pixel"},
-    {ResizeCoord::Asymmetric, "asymmetric"},
-    {ResizeCoord::AlignCorners, "align_corners"},
-    {ResizeCoord::PytorchHalfPixel, "pytorch_half_pixel"},
-    {ResizeCoord::TfHalfPixelForNearest, "tf_half_pixel_for_nearest"},
-}};
-
-constexpr std::array<std::pair<ResizeNearest, std::string_view>, 4> kResizeNearest = {{
-    {ResizeNearest::RoundPreferFloor, "round_prefer_floor"},
-    {ResizeNearest::RoundPreferCeil, "round_prefer_ceil"},
-    {ResizeNearest::Floor, "floor"},
-    {ResizeNearest::Ceil, "ceil"},
-}};
-
-constexpr std::array<std::pair<PadMode, std::string_view>, 3> kPadModes = {{
-    {PadMode::Constant, "constant"},
-    {PadMode::Reflect, "reflect"},
-    {PadMode::Edge, "edge"},
-}};
-
 json act_to_json(const Act& a) {
-    return {{"kind", enum_name(kActKinds, a.kind)},
-            {"alpha", f32_to_json(a.alpha)},
-            {"beta", f32_to_json(a.beta)}};
+    return {{"kind", enum_key(a.kind)}, {"alpha", f32_to_json(a.alpha)}, {"beta", f32_to_json(a.beta)}};
 }
 
 Act act_from_json(const JsonView& j) {
     Act a;
-    a.kind = enum_from(kActKinds, j.at("kind"));
+    a.kind = enum_from<ActKind>(j.at("kind"));
     a.alpha = j.at("alpha").f32();
     a.beta = j.at("beta").f32();
     return a;
@@ -90,149 +48,139 @@ std::vector<int64_t> i64_vector(const JsonView& j, int64_t lo = INT64_MIN, int64
 
 constexpr int32_t kMaxWindow = 1 << 16;
 
+// The fields of each params type; params_to_json adds "kind" (params_kind_key).
 struct ToJson {
-    json operator()(const std::monostate&) const { return {{"kind", "none"}}; }
+    json operator()(const NoParams&) const { return json::object(); }
     json operator()(const ConvParams& p) const {
-        return {{"kind", "conv"},
-                {"kernel", p.kernel},
-                {"stride", p.stride},
-                {"dilation", p.dilation},
-                {"pads", p.pads},
-                {"group", p.group},
-                {"act", act_to_json(p.act)},
-                {"residual", p.residual},
-                {"post_act", act_to_json(p.post_act)}};
+        return {{"kernel", p.kernel},     {"stride", p.stride},
+                {"dilation", p.dilation}, {"pads", p.pads},
+                {"group", p.group},       {"act", act_to_json(p.act)},
+                {"residual", p.residual}, {"post_act", act_to_json(p.post_act)}};
     }
-    json operator()(const BatchNormParams& p) const {
-        return {{"kind", "batch_norm"}, {"epsilon", f32_to_json(p.epsilon)}};
-    }
+    json operator()(const BatchNormParams& p) const { return {{"epsilon", f32_to_json(p.epsilon)}}; }
     json operator()(const UnaryParams& p) const {
-        return {{"kind", "unary"}, {"alpha", f32_to_json(p.alpha)}, {"beta", f32_to_json(p.beta)}};
+        return {{"alpha", f32_to_json(p.alpha)}, {"beta", f32_to_json(p.beta)}};
     }
-    json operator()(const ConcatParams& p) const {
-        return {{"kind", "concat"}, {"axis", p.axis}, {"in_place", p.in_place}};
-    }
+    json operator()(const ConcatParams& p) const { return {{"axis", p.axis}, {"in_place", p.in_place}}; }
     json operator()(const ResizeParams& p) const {
         json scales = json::array();
         for (float s : p.scales) scales.push_back(f32_to_json(s));
-        return {{"kind", "resize"},
-                {"scales", scales},
-                {"coord", enum_name(kResizeCoords, p.coord)},
-                {"nearest", enum_name(kResizeNearest, p.nearest)}};
+        return {{"scales", scales}, {"coord", enum_key(p.coord)}, {"nearest", enum_key(p.nearest)}};
     }
     json operator()(const MaxPoolParams& p) const {
-        return {{"kind", "max_pool"},     {"kernel", p.kernel}, {"stride", p.stride},
-                {"dilation", p.dilation}, {"pads", p.pads},     {"ceil_mode", p.ceil_mode}};
-    }
-    json operator()(const TransposeParams& p) const { return {{"kind", "transpose"}, {"perm", p.perm}}; }
-    json operator()(const SliceParams& p) const {
-        return {{"kind", "slice"}, {"starts", p.starts}, {"steps", p.steps}};
-    }
-    json operator()(const SplitParams& p) const {
-        return {{"kind", "split"}, {"axis", p.axis}, {"sizes", p.sizes}};
-    }
-    json operator()(const SoftmaxParams& p) const {
-        return {{"kind", "softmax"}, {"axis", p.axis}, {"coerce_2d", p.coerce_2d}};
-    }
-    json operator()(const PadParams& p) const {
-        return {{"kind", "pad"},
-                {"mode", enum_name(kPadModes, p.mode)},
+        return {{"kernel", p.kernel},
+                {"stride", p.stride},
+                {"dilation", p.dilation},
                 {"pads", p.pads},
-                {"value", f32_to_json(p.value)}};
+                {"ceil_mode", p.ceil_mode}};
+    }
+    json operator()(const TransposeParams& p) const { return {{"perm", p.perm}}; }
+    json operator()(const SliceParams& p) const { return {{"starts", p.starts}, {"steps", p.steps}}; }
+    json operator()(const SplitParams& p) const { return {{"axis", p.axis}, {"sizes", p.sizes}}; }
+    json operator()(const SoftmaxParams& p) const { return {{"axis", p.axis}, {"coerce_2d", p.coerce_2d}}; }
+    json operator()(const PadParams& p) const {
+        return {{"mode", enum_key(p.mode)}, {"pads", p.pads}, {"value", f32_to_json(p.value)}};
     }
 };
 
+void read(const JsonView& j, NoParams& p) { (void)j, (void)p; }
+void read(const JsonView& j, ConvParams& p) {
+    p.kernel = int_array<2>(j.at("kernel"), 1, kMaxWindow);
+    p.stride = int_array<2>(j.at("stride"), 1, kMaxWindow);
+    p.dilation = int_array<2>(j.at("dilation"), 1, kMaxWindow);
+    p.pads = int_array<4>(j.at("pads"), 0, kMaxWindow);
+    p.group = j.at("group").i32(1, INT32_MAX);
+    p.act = act_from_json(j.at("act"));
+    p.residual = j.at("residual").boolean();
+    p.post_act = act_from_json(j.at("post_act"));
+}
+
+void read(const JsonView& j, BatchNormParams& p) { p.epsilon = j.at("epsilon").f32(); }
+
+void read(const JsonView& j, UnaryParams& p) {
+    p.alpha = j.at("alpha").f32();
+    p.beta = j.at("beta").f32();
+}
+
+void read(const JsonView& j, ConcatParams& p) {
+    p.axis = j.at("axis").i32(-16, 15);
+    p.in_place = j.at("in_place").boolean();
+}
+
+void read(const JsonView& j, ResizeParams& p) {
+    const JsonView scales = j.at("scales");
+    for (size_t i = 0; i < scales.size(); ++i) {
+        const float s = scales.at(i).f32();
+        if (!(std::isfinite(s) && s > 0.f)) scales.at(i).fail("scale must be finite and positive");
+        p.scales.push_back(s);
+    }
+    p.coord = enum_from<ResizeCoord>(j.at("coord"));
+    p.nearest = enum_from<ResizeNearest>(j.at("nearest"));
+}
+
+void read(const JsonView& j, MaxPoolParams& p) {
+    p.kernel = int_array<2>(j.at("kernel"), 1, kMaxWindow);
+    p.stride = int_array<2>(j.at("stride"), 1, kMaxWindow);
+    p.dilation = int_array<2>(j.at("dilation"), 1, kMaxWindow);
+    p.pads = int_array<4>(j.at("pads"), 0, kMaxWindow);
+    p.ceil_mode = j.at("ceil_mode").boolean();
+}
+
+void read(const JsonView& j, TransposeParams& p) {
+    const JsonView perm = j.at("perm");
+    for (size_t i = 0; i < perm.size(); ++i) p.perm.push_back(perm.at(i).i32(0, 15));
+}
+
+void read(const JsonView& j, SliceParams& p) {
+    p.starts = i64_vector(j.at("starts"));
+    p.steps = i64_vector(j.at("steps"));
+    for (int64_t s : p.steps)
+        if (s == 0) j.at("steps").fail("steps must be non-zero");
+}
+
+void read(const JsonView& j, SplitParams& p) {
+    p.axis = j.at("axis").i32(-16, 15);
+    p.sizes = i64_vector(j.at("sizes"), 0);
+}
+
+void read(const JsonView& j, SoftmaxParams& p) {
+    p.axis = j.at("axis").i32(-16, 15);
+    p.coerce_2d = j.at("coerce_2d").boolean();
+}
+
+void read(const JsonView& j, PadParams& p) {
+    p.mode = enum_from<PadMode>(j.at("mode"));
+    p.pads = i64_vector(j.at("pads"), -(int64_t{1} << 31), int64_t{1} << 31);
+    p.value = j.at("value").f32();
+}
+
+template <typename P>
+OpParams read_as(const JsonView& j) {
+    P p;
+    read(j, p);
+    return p;
+}
+
+using ParamsReader = OpParams (*)(const JsonView&);
+#define ENGINE_PARAMS_READER(Name) , read_as<Name##Params>
+constexpr ParamsReader kReaders[] = {read_as<NoParams> ENGINE_PARAMS_LIST(ENGINE_PARAMS_READER)};
+#undef ENGINE_PARAMS_READER
+static_assert(std::size(kReaders) == std::variant_size_v<OpParams>);
+
 }  // namespace
 
-json params_to_json(const OpParams& params) { return std::visit(ToJson{}, params); }
+json params_to_json(const OpParams& params) {
+    json j = std::visit(ToJson{}, params);
+    j["kind"] = params_kind_key(params.index());
+    return j;
+}
 
 OpParams params_from_json(const JsonView& j) {
-    const std::string kind = j.at("kind").str();
-    if (kind == "none") return std::monostate{};
-    if (kind == "conv") {
-        ConvParams p;
-        p.kernel = int_array<2>(j.at("kernel"), 1, kMaxWindow);
-        p.stride = int_array<2>(j.at("stride"), 1, kMaxWindow);
-        p.dilation = int_array<2>(j.at("dilation"), 1, kMaxWindow);
-        p.pads = int_array<4>(j.at("pads"), 0, kMaxWindow);
-        p.group = j.at("group").i32(1, INT32_MAX);
-        p.act = act_from_json(j.at("act"));
-        p.residual = j.at("residual").boolean();
-        p.post_act = act_from_json(j.at("post_act"));
-        return p;
-    }
-    if (kind == "batch_norm") {
-        BatchNormParams p;
-        p.epsilon = j.at("epsilon").f32();
-        return p;
-    }
-    if (kind == "unary") {
-        UnaryParams p;
-        p.alpha = j.at("alpha").f32();
-        p.beta = j.at("beta").f32();
-        return p;
-    }
-    if (kind == "concat") {
-        ConcatParams p;
-        p.axis = j.at("axis").i32(-16, 15);
-        p.in_place = j.at("in_place").boolean();
-        return p;
-    }
-    if (kind == "resize") {
-        ResizeParams p;
-        const JsonView scales = j.at("scales");
-        for (size_t i = 0; i < scales.size(); ++i) {
-            const float s = scales.at(i).f32();
-            if (!(std::isfinite(s) && s > 0.f)) scales.at(i).fail("scale must be finite and positive");
-            p.scales.push_back(s);
-        }
-        p.coord = enum_from(kResizeCoords, j.at("coord"));
-        p.nearest = enum_from(kResizeNearest, j.at("nearest"));
-        return p;
-    }
-    if (kind == "max_pool") {
-        MaxPoolParams p;
-        p.kernel = int_array<2>(j.at("kernel"), 1, kMaxWindow);
-        p.stride = int_array<2>(j.at("stride"), 1, kMaxWindow);
-        p.dilation = int_array<2>(j.at("dilation"), 1, kMaxWindow);
-        p.pads = int_array<4>(j.at("pads"), 0, kMaxWindow);
-        p.ceil_mode = j.at("ceil_mode").boolean();
-        return p;
-    }
-    if (kind == "transpose") {
-        TransposeParams p;
-        const JsonView perm = j.at("perm");
-        for (size_t i = 0; i < perm.size(); ++i) p.perm.push_back(perm.at(i).i32(0, 15));
-        return p;
-    }
-    if (kind == "slice") {
-        SliceParams p;
-        p.starts = i64_vector(j.at("starts"));
-        p.steps = i64_vector(j.at("steps"));
-        for (int64_t s : p.steps)
-            if (s == 0) j.at("steps").fail("steps must be non-zero");
-        return p;
-    }
-    if (kind == "split") {
-        SplitParams p;
-        p.axis = j.at("axis").i32(-16, 15);
-        p.sizes = i64_vector(j.at("sizes"), 0);
-        return p;
-    }
-    if (kind == "softmax") {
-        SoftmaxParams p;
-        p.axis = j.at("axis").i32(-16, 15);
-        p.coerce_2d = j.at("coerce_2d").boolean();
-        return p;
-    }
-    if (kind == "pad") {
-        PadParams p;
-        p.mode = enum_from(kPadModes, j.at("mode"));
-        p.pads = i64_vector(j.at("pads"), -(int64_t{1} << 31), int64_t{1} << 31);
-        p.value = j.at("value").f32();
-        return p;
-    }
-    j.at("kind").fail(concat("unknown params kind '", kind, "'"));
+    const JsonView jk = j.at("kind");
+    const std::string kind = jk.str();
+    const auto index = params_index_of_key(kind);
+    if (!index) jk.fail(concat("unknown params kind '", kind, "'"));
+    return kReaders[*index](j);
 }
 
 json graph_to_json(const Graph& g, const std::vector<size_t>& constant_blob,

@@ -19,22 +19,11 @@ inline void act_inplace(const Act& a, float* p, int64_t n) {
     switch (a.kind) {
         case ActKind::None:
             return;
-        case ActKind::Relu:
-            return act_loop<ActKind::Relu>(a, p, n);
-        case ActKind::LeakyRelu:
-            return act_loop<ActKind::LeakyRelu>(a, p, n);
-        case ActKind::Sigmoid:
-            return act_loop<ActKind::Sigmoid>(a, p, n);
-        case ActKind::Tanh:
-            return act_loop<ActKind::Tanh>(a, p, n);
-        case ActKind::Softplus:
-            return act_loop<ActKind::Softplus>(a, p, n);
-        case ActKind::Mish:
-            return act_loop<ActKind::Mish>(a, p, n);
-        case ActKind::Silu:
-            return act_loop<ActKind::Silu>(a, p, n);
-        case ActKind::Clip:
-            return act_loop<ActKind::Clip>(a, p, n);
+#define ENGINE_ACT_CASE(Name, ...) \
+    case ActKind::Name:            \
+        return act_loop<ActKind::Name>(a, p, n);
+            ENGINE_ACTIVATION_LIST(ENGINE_ACT_CASE)
+#undef ENGINE_ACT_CASE
     }
 }
 

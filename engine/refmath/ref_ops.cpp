@@ -24,20 +24,13 @@ UnaryParams unary_params(OpType op, const OpParams& params) {
 }  // namespace
 
 void ref_run(OpType op, const OpParams& params, const KernelArgs& args) {
+    // Every activation (engine/ir/op_list.h) through apply_act.
+    if (op_is_activation(op)) return ref_activation(activation_of(op, unary_params(op, params)), args);
     switch (op) {
         case OpType::Conv:
             return ref_conv(params_as<ConvParams>(op, params), args);
         case OpType::BatchNorm:
             return ref_batch_norm(params_as<BatchNormParams>(op, params), args);
-        case OpType::Relu:
-        case OpType::LeakyRelu:
-        case OpType::Sigmoid:
-        case OpType::Tanh:
-        case OpType::Softplus:
-        case OpType::Mish:
-        case OpType::Silu:
-        case OpType::Clip:
-            return ref_activation(activation_of(op, unary_params(op, params)), args);
         case OpType::Add:
             return ref_binary(BinaryOp::Add, args);
         case OpType::Sub:
@@ -66,8 +59,7 @@ void ref_run(OpType op, const OpParams& params, const KernelArgs& args) {
             return ref_softmax(params_as<SoftmaxParams>(op, params), args);
         case OpType::Pad:
             return ref_pad(params_as<PadParams>(op, params), args);
-        case OpType::Reorder:  // layout conversion: no reference kernel
-        case OpType::Count:
+        default:  // Reorder (layout conversion): no reference kernel
             break;
     }
     ENGINE_THROW("reference: no kernel for op ", op_type_name(op));

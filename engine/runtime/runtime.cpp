@@ -49,6 +49,7 @@ struct BatchArgs {
 
 struct ContextImpl {
     std::shared_ptr<const EngineState> engine;
+    ContextOptions options;
     int threads = 0;
     Tensor arena;
     Tensor workspace;
@@ -77,7 +78,7 @@ struct ContextImpl {
 
     std::byte* mirror() {
         if (!io_mirror) {
-            io_mirror = device->allocate_device(io_mirror_end);
+            io_mirror = device->allocate_device(io_mirror_end, options.poison_device_memory);
             ENGINE_CHECK(io_mirror != nullptr, "backend ", device->name(), " could not allocate ",
                          io_mirror_end, " bytes of device input/output buffers");
         }
@@ -179,7 +180,7 @@ void place_values(ContextImpl& c) {
             c.io_mirror_end = std::max(c.io_mirror_end, end);
         }
     }
-    c.device_arena = c.device->allocate_device(std::max<size_t>(mp.arena_bytes, 1));
+    c.device_arena = c.device->allocate_device(std::max<size_t>(mp.arena_bytes, 1), c.options.poison_device_memory);
     ENGINE_CHECK(c.device_arena != nullptr, "backend ", c.device->name(),
                  " could not allocate a device arena of ", mp.arena_bytes, " bytes");
     host_end = std::max<size_t>(host_end, 1);
@@ -248,11 +249,18 @@ const PlanInfo& Engine::info() const { return impl_->state->plan.info; }
 int Engine::max_batch() const { return impl_->state->plan.info.max_batch; }
 
 std::unique_ptr<ExecutionContext> Engine::create_context(int threads) const {
+    ContextOptions options;
+    options.threads = threads;
+    return create_context(options);
+}
+
+std::unique_ptr<ExecutionContext> Engine::create_context(const ContextOptions& options) const {
     const EngineState& e = *impl_->state;
     const Graph& g = e.plan.graph;
     auto c = std::make_unique<ContextImpl>();
     c->engine = impl_->state;
-    c->threads = threads;
+    c->options = options;
+    c->threads = options.threads;
     for (const auto& entry : e.backends)
         if (entry.second->is_device()) c->device = entry.second.get();
     size_t workspace = 0, device_workspace = 0;
@@ -272,10 +280,10 @@ std::unique_ptr<ExecutionContext> Engine::create_context(int threads) const {
         c->profile.push_back({node.name, std::string(op_type_name(node.op)), node.backend, 0.0, 0});
     }
     place_values(*c);
-    c->record = c->device != nullptr && !c->kernels.empty() && std::getenv("RTDET_NO_GRAPHS") == nullptr;
+    c->record = c->device != nullptr && !c->kernels.empty() && options.device_graphs;
     c->workspace = Tensor(DataType::U8, Shape{static_cast<int64_t>(workspace)});
     if (c->device != nullptr && device_workspace > 0) {
-        c->device_workspace = c->device->allocate_device(device_workspace);
+        c->device_workspace = c->device->allocate_device(device_workspace, options.poison_device_memory);
         ENGINE_CHECK(c->device_workspace != nullptr, "backend ", c->device->name(), " could not allocate ",
                      device_workspace, " bytes of device workspace");
     }

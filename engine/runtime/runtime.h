@@ -15,6 +15,19 @@ namespace engine {
 class ExecutionContext;
 struct EngineImpl;
 
+// Options of one ExecutionContext (Engine::create_context).
+struct ContextOptions {
+    int threads = 0;  // threads of the host backends' kernels (0: all cores)
+    // Device backends that can record a run (CUDA graphs) replay it from the third run on (see
+    // Backend::capture). false: the kernels are launched on every run (per-layer profiles of the
+    // launches, comparisons).
+    bool device_graphs = true;
+    // Fill every device buffer the context allocates (activation arena, workspace, device I/O) with
+    // 0xFF bytes (NaN in F16 and F32) first, so a kernel that reads memory no kernel wrote gives NaNs a
+    // test sees. For tests (scripts/gpu/run.sh's poisoned-arena stage); costs one memset per buffer.
+    bool poison_device_memory = false;
+};
+
 class Engine {
   public:
     // Validates that this machine can run the plan (device signature, engine version); throws
@@ -24,7 +37,8 @@ class Engine {
 
     const PlanInfo& info() const;
     int max_batch() const;
-    std::unique_ptr<ExecutionContext> create_context(int threads = 0) const;
+    std::unique_ptr<ExecutionContext> create_context(const ContextOptions& options) const;
+    std::unique_ptr<ExecutionContext> create_context(int threads = 0) const;  // ContextOptions{threads}
 
     const EngineImpl& impl() const { return *impl_; }
 

@@ -92,9 +92,10 @@ bench_one() {
   say "bench $name $prec batch $batch"
   timeout 90 "$RTDET" bench "$plan" --batch "$batch" --warmup 20 --iterations "$iters" --json "$json" || return
   record "$json" "$name" "$prec" "$batch" true
-  # The GPU's work alone (no host<->device copies after the first run), as PyTorch's graph-replay time.
+  # The GPU's work alone (inputs and outputs in the context's device buffers: no host<->device copies),
+  # as PyTorch's graph-replay time.
   say "bench $name $prec batch $batch, no transfers"
-  RTDET_CUDA_NO_TRANSFERS=1 timeout 90 "$RTDET" bench "$plan" --batch "$batch" --warmup 20 --iterations "$iters" \
+  timeout 90 "$RTDET" bench "$plan" --batch "$batch" --warmup 20 --iterations "$iters" --no-transfers \
     --json "$json.nt" | tail -2 || return
   record "$json.nt" "$name" "$prec" "$batch" false
 }
@@ -308,9 +309,10 @@ run_csan() {
   csan_one initcheck detector 120 "$B/bin/detector_cuda_tests" "${gt[@]}" --gtest_filter=-GpuDetectorBench.*
   # initcheck does not see the stores of some cuDNN kernels (its reports then name the kernel that
   # reads a cuDNN output). The check behind it: every activation arena filled with NaN bytes first
-  # (RTDET_CUDA_POISON), so a read of memory nobody wrote turns into NaNs the tests compare.
+  # (RTDET_TEST_POISON: the tests' contexts get ContextOptions::poison_device_memory), so a read of
+  # memory nobody wrote turns into NaNs the tests compare.
   say "engine_cuda_tests with NaN-poisoned arenas"
-  RTDET_CUDA_POISON=1 timeout 240 "$B/bin/engine_cuda_tests" "${gt[@]}" > "$WORK/poison.log" 2>&1
+  RTDET_TEST_POISON=1 timeout 240 "$B/bin/engine_cuda_tests" "${gt[@]}" > "$WORK/poison.log" 2>&1
   local rc=$?
   grep -E "\[  (PASSED|FAILED)|tests ran" "$WORK/poison.log"
   echo "poisoned-arena engine_cuda_tests exit=$rc" | tee -a "$OUT/csan.txt"
@@ -448,12 +450,12 @@ for s in "${stages[@]}"; do
         --timing-cache "$WORK/timing.cache" -o "$P" > "$WORK/build_v.log" 2>&1; tail -2 "$WORK/build_v.log"
       grep -- "-> algo" "$WORK/build_v.log" | sed 's/.*-> //' | sort | uniq -c | sort -rn | head -20
       grep -- "-> algo" "$WORK/build_v.log" | head -3
-      say "legacy API only"; RTDET_CUDNN_LEGACY=1 timeout 100 "$RTDET" build "$WORK/yolov3-416.onnx" --device cuda \
+      say "legacy API only"; timeout 100 "$RTDET" build "$WORK/yolov3-416.onnx" --device cuda --cudnn-legacy \
         --precision fp16 --max-batch 1 -o "$WORK/legacy.plan" | tail -1
       timeout 60 "$RTDET" bench "$WORK/legacy.plan" --warmup 20 --iterations 200 | tail -2
       say "graphs on"; timeout 60 "$RTDET" bench "$P" --warmup 20 --iterations 200 | tail -3
-      say "graphs off"; RTDET_NO_GRAPHS=1 timeout 60 "$RTDET" bench "$P" --warmup 20 --iterations 200 | tail -3
-      say "profile"; RTDET_NO_GRAPHS=1 timeout 60 "$RTDET" bench "$P" --warmup 5 --iterations 50 --profile | sort -k5 -n -r | head -12
+      say "graphs off"; timeout 60 "$RTDET" bench "$P" --no-graphs --warmup 20 --iterations 200 | tail -3
+      say "profile"; timeout 60 "$RTDET" bench "$P" --no-graphs --warmup 5 --iterations 50 --profile | sort -k5 -n -r | head -12
       : > "$OUT/bench.jsonl"
       bench_one "$WORK/yolov3-416.onnx" yolov3-416 fp16 64 30 ;;
     quick)  # one build + bench of each model at FP16 batch 1 (a smoke test of the whole path)

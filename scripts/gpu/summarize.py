@@ -44,7 +44,7 @@ def main():
     if flops:
         print(f"(TFLOP/s against the H200's dense FP16 peak of ~{H200_DENSE_FP16_TFLOPS:.0f}. io yes: our wall "
               "clock per run() with the FP32 host<->device copies, against PyTorch's end to end (pinned input, "
-              "replay, output to host); io no: the GPU's work alone (RTDET_CUDA_NO_TRANSFERS), against PyTorch's "
+              "replay, output to host); io no: the GPU's work alone (rtdet bench --no-transfers), against PyTorch's "
               "graph replay)")
     if "fp32_tf32" in peer:
         t = peer["fp32_tf32"]

@@ -195,6 +195,22 @@ TEST(BenchCli, StreamsRunEveryContext) {
     EXPECT_CONTAINS(bad.out, "--streams: --profile and --compare take one stream");
 }
 
+// The device switches are bench flags (no environment variable): on a host plan --no-graphs and
+// --poison change nothing, and --no-transfers, which needs inputs and outputs a device backend handles,
+// is refused before any run.
+TEST(BenchCli, DeviceFlags) {
+    const std::string data = testing_util::data_dir();
+    if (data.empty()) RTDET_SKIP_OR_FAIL("data folder (../shared or $RTDET_DATA) not found");
+    const std::string cfg = data + "/models/yolo-fastest/yolo-fastest-1.1_coco/yolo-fastest-1.1.cfg";
+    const Result r =
+        rtdet("bench '" + cfg + "' --device reference --iterations 2 --warmup 1 --no-graphs --poison");
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_CONTAINS(r.out, "2 timed runs after 1 warm-up");
+    const Result nt = rtdet("bench '" + cfg + "' --device reference --iterations 2 --no-transfers");
+    EXPECT_EQ(nt.code, 1) << nt.out;
+    EXPECT_CONTAINS(nt.out, "--no-transfers: input 0 is read by a host backend");
+}
+
 TEST(BenchCli, StreamsOutOfRangeFailBeforeBuilding) {
     // CLI11's range check names the option and the value; no model is read (the path does not exist).
     for (const std::string v : {"0", "65", "two"}) {

@@ -16,7 +16,7 @@
 // kernel; on NHWC F16 it is one pass at memory speed over the output. F16 layers also try cuDNN's
 // graph API (conv_graph.h): the conv alone (+ our epilogue) and conv + bias + act (+ residual) fused in
 // one kernel, each over the first engine configurations of cuDNN's heuristics; the fastest of all the
-// candidates wins (set RTDET_CUDNN_LEGACY=1 to leave the graph API out).
+// candidates wins (PackContext::cudnn_graph_api = false leaves the graph API out).
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -363,8 +363,9 @@ float time_tactic(const ConvProblem& c, const std::array<int32_t, kTacticSize>& 
 
 // Measures the candidate tactics (restricted to conv + epilogue, or to cuDNN's fused form, when
 // `only_fused` is 0 or 1; -1: all) and returns the fastest.
+// `graph_api`: cuDNN's graph API candidates too (PackContext::cudnn_graph_api).
 std::array<int32_t, kTacticSize> measure_tactic(CudaState& st, const ConvProblem& c, const Tensor& packed_w,
-                                                const Tensor& bias, int only_fused) {
+                                                const Tensor& bias, int only_fused, bool graph_api) {
     CudaStream stream;
     cudnnHandle_t h = st.cudnn(stream.get());
     const int batch = c.max_batch;
@@ -460,7 +461,7 @@ std::array<int32_t, kTacticSize> measure_tactic(CudaState& st, const ConvProblem
         }
     }
     // cuDNN's graph API: the conv alone and the fused epilogue, over the heuristics' first choices.
-    if ((only_fused < 0 && std::getenv("RTDET_CUDNN_LEGACY") == nullptr) || only_fused >= kGraph) {
+    if ((only_fused < 0 && graph_api) || only_fused >= kGraph) {
         for (const int32_t gform : {kGraph, kGraphFused}) {
             if (only_fused >= 0 && only_fused != gform) continue;
             if (gform == kGraphFused && !graph_epilogue_supported(c.p.act, c.p.post_act, c.residual))
@@ -517,7 +518,7 @@ class ConvKernel final : public Kernel {
     }
 
     void run(const KernelArgs& args) override {
-        const cudaStream_t s = stream_of(args);
+        const cudaStream_t s = kernel_stream();
         if (s != stream_ || handle_ == nullptr) {
             stream_ = s;
             handle_ = st_.cudnn(s);
@@ -633,7 +634,7 @@ std::vector<Tensor> conv_pack_forced(CudaState& st, const Graph& g, NodeId n, co
         hit = !in.fail() && t[kVersion] == kTacticVersion && t[kPaddedC] == c.padded_c;
     }
     if (!hit) {
-        t = measure_tactic(st, c, w, bias, only_fused);
+        t = measure_tactic(st, c, w, bias, only_fused, ctx.cudnn_graph_api);
         if (only_fused < 0) {
             std::ostringstream out;
             for (int32_t f : t) out << f << ' ';

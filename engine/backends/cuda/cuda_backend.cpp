@@ -20,15 +20,6 @@ std::string node_label(const Graph& g, NodeId n) {
 
 bool storage_ok(DataType dt) { return dt == DataType::F32 || dt == DataType::F16; }
 
-bool value_on_host(const Graph& g, ValueId v) {
-    const Value& val = g.value(v);
-    if (val.is_graph_input || val.is_graph_output) return true;
-    if (val.producer != kNoNode && g.node(val.producer).backend != "cuda") return true;
-    for (NodeId c : val.consumers)
-        if (!g.node(c).dead && g.node(c).backend != "cuda") return true;
-    return false;
-}
-
 namespace {
 
 // Wraps a kernel other than Reorder: the first time it sees a set of arguments, checks that every
@@ -84,10 +75,7 @@ std::unique_ptr<Kernel> with_device_check(const Graph& g, NodeId n, std::unique_
     return std::make_unique<DeviceOperandCheck>(g, n, std::move(k));
 }
 
-cudaStream_t stream_of(const KernelArgs& args) {
-    (void)args;
-    return cudaStreamPerThread;
-}
+cudaStream_t kernel_stream() { return cudaStreamPerThread; }
 
 void check_nhwc(const Graph& g, NodeId n, ValueId v) {
     const Value& val = g.value(v);
@@ -194,13 +182,14 @@ class CudaBackend final : public Backend {
 
     bool is_device() const override { return true; }
 
-    std::shared_ptr<void> allocate_device(size_t bytes) override {
+    std::shared_ptr<void> allocate_device(size_t bytes, bool poison) override {
         void* p = nullptr;
         CUDA_CHECK(cudaMalloc(&p, bytes));
-        // RTDET_CUDA_POISON=1: every byte 0xFF (NaN in F16 and F32), so a kernel that reads activation
-        // memory no kernel wrote gives NaNs the tests see (a check beside compute-sanitizer's
-        // initcheck, which does not see the stores of some cuDNN kernels; docs/reliability.md).
-        if (std::getenv("RTDET_CUDA_POISON") != nullptr) CUDA_CHECK(cudaMemset(p, 0xFF, bytes));
+        // poison (ContextOptions::poison_device_memory): every byte 0xFF (NaN in F16 and F32), so a
+        // kernel that reads activation memory no kernel wrote gives NaNs the tests see (a check beside
+        // compute-sanitizer's initcheck, which does not see the stores of some cuDNN kernels;
+        // docs/reliability.md).
+        if (poison) CUDA_CHECK(cudaMemset(p, 0xFF, bytes));
         return std::shared_ptr<void>(p, [](void* q) { (void)cudaFree(q); });
     }
 
@@ -212,7 +201,7 @@ class CudaBackend final : public Backend {
 
     void synchronize() override { CUDA_CHECK(cudaStreamSynchronize(cudaStreamPerThread)); }
 
-    // The kernels enqueue on the calling thread's per-thread stream (stream_of).
+    // The kernels enqueue on the calling thread's per-thread stream (kernel_stream).
     void* stream() override { return static_cast<void*>(cudaStreamPerThread); }
 
     // A CUDA graph of the run, captured on the stream the kernels enqueue on. Any failure (an
@@ -293,6 +282,5 @@ class CudaBackend final : public Backend {
 
 std::unique_ptr<Backend> make_cuda_backend() { return std::make_unique<cuda::CudaBackend>(); }
 
-bool cuda_backend_available(std::string* why) { return cuda::cuda_device_available(why); }
 
 }  // namespace engine

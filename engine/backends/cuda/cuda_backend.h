@@ -14,7 +14,4 @@ namespace engine {
 // Throws engine::Error when no CUDA device is usable ("cuda: no CUDA device visible").
 std::unique_ptr<Backend> make_cuda_backend();
 
-// Whether this machine can run the cuda backend; *why says why not. Never throws.
-bool cuda_backend_available(std::string* why = nullptr);
-
 }  // namespace engine

@@ -52,8 +52,9 @@ class CudaState {
     std::map<std::string, std::string> cache_;
 };
 
-// The stream a kernel enqueues on: the context's (KernelArgs::stream).
-cudaStream_t stream_of(const KernelArgs& args);
+// The stream a kernel enqueues on: the calling thread's per-thread stream (the runtime runs a context
+// from one thread; Backend::stream() hands the same stream to callers).
+cudaStream_t kernel_stream();
 
 // Node description for messages: "node 'name' [Op]".
 std::string node_label(const Graph& g, NodeId n);
@@ -62,9 +63,6 @@ using engine::is_runtime_4d;
 using engine::reject;
 // F32 or F16 storage (the dtypes the kernels have).
 bool storage_ok(DataType dt);
-// Whether runtime value v lives in host memory (graph inputs/outputs and the values of host
-// backends) rather than in the device memory the CUDA kernels work in.
-bool value_on_host(const Graph& g, ValueId v);
 // Kernel k of node n (not a Reorder), checking on its first run with each set of arguments that every
 // runtime operand is in device memory: only Reorder kernels cross between host and device.
 std::unique_ptr<Kernel> with_device_check(const Graph& g, NodeId n, std::unique_ptr<Kernel> k);

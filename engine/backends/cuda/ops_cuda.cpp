@@ -20,7 +20,7 @@ class FnKernel final : public Kernel {
   public:
     using Fn = std::function<void(const KernelArgs&, cudaStream_t)>;
     explicit FnKernel(Fn fn) : fn_(std::move(fn)) {}
-    void run(const KernelArgs& args) override { fn_(args, stream_of(args)); }
+    void run(const KernelArgs& args) override { fn_(args, kernel_stream()); }
 
   private:
     Fn fn_;
@@ -139,7 +139,7 @@ class ResizeKernel final : public Kernel {
         a.batch = args.batch;
         a.x_batch_stride = args.inputs[0].batch_stride;
         a.y_batch_stride = args.outputs[0].batch_stride;
-        launch_resize_nearest_nhwc(a, stream_of(args));
+        launch_resize_nearest_nhwc(a, kernel_stream());
     }
 
   private:

@@ -7,11 +7,7 @@
 // the pointers (the runtime places values; cudaPointerGetAttributes tells), once per pointer pair: a
 // context alternates between two pairs when the caller switches between host and device graph I/O
 // (ExecutionContext::run's IoMemory), so the last pairs seen are remembered.
-// Benchmarking (trtexec's --noDataTransfers): with RTDET_CUDA_NO_TRANSFERS=1 in the environment, runs
-// after the first leave out the host <-> device copies (the conversions still run), so a benchmark
-// times the GPU's work alone. The outputs are then stale: never set it for real work.
 #include <array>
-#include <cstdlib>
 
 #include "engine/backends/cuda/cuda_kernels.h"
 #include "engine/backends/cuda/kernels/reorder.cuh"
@@ -54,24 +50,18 @@ class ReorderKernel final : public Kernel {
     }
 
     void run(const KernelArgs& args) override {
-        const cudaStream_t s = stream_of(args);
+        const cudaStream_t s = kernel_stream();
         const TensorRef& x = args.inputs[0];
         const TensorRef& y = args.outputs[0];
         locate(x.data, y.data);
         const int64_t n = x.shape.empty() ? 1 : x.shape[0];
         const size_t in_elem = dtype_size(in_.dtype), out_elem = dtype_size(out_.dtype);
-        if (in_.host && out_.host) {  // never planned (host backends convert host values), but well defined
-            ENGINE_THROW("cuda: Reorder between two host values");
-        }
         const void* src = x.data;
         int64_t src_bs = x.batch_stride;
-        const bool transfer = !(no_transfers_ && runs_ > 0);
-        ++runs_;
         if (in_.host) {
             // Host -> staging: each sample densely.
-            if (transfer)
-                copy_samples(args.workspace, sample_, x.data, x.batch_stride, n, in_elem,
-                             cudaMemcpyHostToDevice, s);
+            copy_samples(args.workspace, sample_, x.data, x.batch_stride, n, in_elem, cudaMemcpyHostToDevice,
+                         s);
             src = args.workspace;
             src_bs = sample_;
         }
@@ -82,7 +72,7 @@ class ReorderKernel final : public Kernel {
             dst_bs = sample_;
         }
         convert(src, src_bs, dst, dst_bs, static_cast<int>(n), in_elem, out_elem, s);
-        if (out_.host && transfer)
+        if (out_.host)
             copy_samples(y.data, y.batch_stride, dst, sample_, n, out_elem, cudaMemcpyDeviceToHost, s);
     }
 
@@ -97,6 +87,9 @@ class ReorderKernel final : public Kernel {
             }
         in_.host = is_host_pointer(x);
         out_.host = is_host_pointer(y);
+        // The runtime keeps a CUDA Reorder's values on the device except graph I/O and host backends'
+        // values, never both sides (host backends convert their own values).
+        ENGINE_CHECK(!(in_.host && out_.host), "cuda: Reorder between two host values");
         seen_[next_seen_] = {x, y, in_.host, out_.host};
         next_seen_ = (next_seen_ + 1) % seen_.size();
     }
@@ -146,8 +139,6 @@ class ReorderKernel final : public Kernel {
     }
 
     Storage in_, out_;
-    bool no_transfers_ = std::getenv("RTDET_CUDA_NO_TRANSFERS") != nullptr;
-    int64_t runs_ = 0;
     struct Seen {
         const void* x = nullptr;
         const void* y = nullptr;

@@ -23,7 +23,8 @@
 // Adaptations, each listed in the case's notes in the summary:
 //   - plans have float32 outputs by design, so other outputs get an appended Cast to float;
 //   - integer data of Pad/MaxPool/Clip (which only move or compare values) is fed as float32;
-//   - Softplus cases (opset 1, below the engine's 9) import at opset 9, where Softplus is unchanged;
+//   - Softplus and HardSigmoid cases (opsets 1 and 6, below the engine's 9) import at opset 9, where
+//     they are unchanged;
 //   - onnx 1.12 stores BFLOAT16 test data as UINT16: it is given its declared type.
 //
 // At the end of a full run, a table (per op, per backend, per skip reason) is printed and every case is
@@ -95,6 +96,7 @@ constexpr Selection kSelection[] = {
     {"edge_pad", "Pad"},
     {"reflect_pad", "Pad"},
     {"clip", "Clip"},
+    {"hardsigmoid", "HardSigmoid"},
     {"shape", "Shape"},
     {"gather", "Gather"},
     {"unsqueeze", "Unsqueeze"},
@@ -427,8 +429,9 @@ std::vector<bool> runtime_mask(const Case& c, const std::vector<onnx::TensorProt
 const std::set<std::string> kDtypeAgnosticOps = {"Pad", "MaxPool", "Clip"};
 constexpr int kIntAsFloatTypes[] = {onnx::TensorProto::INT8, onnx::TensorProto::UINT8,
                                     onnx::TensorProto::INT32};
-// Ops whose only definition up to opset 9 is their opset-1 one: their opset-1 cases import at opset 9.
-const std::set<std::string> kUnchangedSinceOpset1 = {"Softplus"};
+// Ops whose only definition up to opset 9 is the one of their case's opset (Softplus: 1, HardSigmoid:
+// 6): their cases import at opset 9.
+const std::set<std::string> kUnchangedSinceOpset1 = {"Softplus", "HardSigmoid"};
 constexpr int kMinEngineOpset = 9;
 
 onnx::TensorProto int_to_float_proto(const onnx::TensorProto& t, const std::string& source) {

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -20,6 +21,7 @@
 #include "engine/core/half.h"
 #include "engine/ir/graph.h"
 #include "engine/refmath/reference_executor.h"
+#include "engine/runtime/runtime.h"
 #include "tests/testing/stored_tensor.h"
 #include "tests/testing/tensor_compare.h"
 
@@ -41,6 +43,16 @@ inline constexpr double kF16Tolerance = 5e-3;
 inline constexpr double kF16NetTolerance = 3e-2;
 
 // The reason this machine cannot run CUDA tests, or "" when it can.
+// Options of the contexts the CUDA tests create: with RTDET_TEST_POISON=1 in the test's environment
+// (scripts/gpu/run.sh's poisoned-arena stage), every device buffer starts as NaN bytes
+// (ContextOptions::poison_device_memory). The library itself reads no such variable.
+inline engine::ContextOptions context_options() {
+    engine::ContextOptions o;
+    const char* p = std::getenv("RTDET_TEST_POISON");
+    o.poison_device_memory = p != nullptr && *p != '\0' && std::string(p) != "0";
+    return o;
+}
+
 inline std::string no_device_reason() {
     std::string why;
     return engine::cuda::cuda_device_available(&why) ? std::string() : why;

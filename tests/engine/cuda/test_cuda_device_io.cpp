@@ -82,7 +82,7 @@ class CudaDeviceIo : public ::testing::TestWithParam<Precision> {
 TEST_P(CudaDeviceIo, MatchesHostIo) {
     const Precision prec = GetParam();
     const engine::Plan plan = engine::build_plan(small_net(3), build_options("cuda", prec, 3), "small", "0");
-    auto ctx = engine::Engine::load(plan)->create_context();
+    auto ctx = engine::Engine::load(plan)->create_context(cuda_test::context_options());
     ASSERT_NE(ctx->stream(), nullptr);
     ASSERT_NE(ctx->device_input(0), nullptr);
     // Stable pointers.
@@ -116,7 +116,7 @@ TEST(CudaDeviceIoLimits, ReferencePlansHaveNone) {
     SKIP_WITHOUT_CUDA();
     const engine::Plan ref =
         engine::build_plan(small_net(1), build_options("reference", Precision::FP32, 1), "r", "0");
-    auto rctx = engine::Engine::load(ref)->create_context();
+    auto rctx = engine::Engine::load(ref)->create_context(cuda_test::context_options());
     EXPECT_EQ(rctx->stream(), nullptr);
     EXPECT_EQ(rctx->device_input(0), nullptr);
     EXPECT_EQ(rctx->device_output(0), nullptr);

@@ -72,8 +72,8 @@ TEST_P(CudaModels, SmallNetMatchesReference) {
     const engine::Plan ref_plan = engine::build_plan(g, reference_options(3), "yolo_like", "0");
     const engine::Plan plan = engine::build_plan(g, cuda_options(prec, 3), "yolo_like", "0");
     EXPECT_NE(plan.info().device_signature.find("cuda="), std::string::npos) << plan.info().device_signature;
-    auto ref_ctx = engine::Engine::load(ref_plan)->create_context();
-    auto ctx = engine::Engine::load(plan)->create_context();
+    auto ref_ctx = engine::Engine::load(ref_plan)->create_context(cuda_test::context_options());
+    auto ctx = engine::Engine::load(plan)->create_context(cuda_test::context_options());
     const double tol = prec == Precision::FP32 ? 1e-4 : kF16NetTolerance;
     for (int batch : {3, 1, 2, 3}) {  // batch 3 again: a replay of the first captured batch
         const std::vector<engine::Tensor> in = {
@@ -114,8 +114,8 @@ TEST_P(CudaModels, YoloFastestMatchesReference) {
         RTDET_SKIP_OR_FAIL("Yolo-Fastest cfg/weights not in the data folder (../shared or $RTDET_DATA)");
     const engine::Plan ref_plan = engine::build_plan_from_onnx(onnx, reference_options(2));
     const engine::Plan plan = engine::build_plan_from_onnx(onnx, cuda_options(prec, 2));
-    auto ref_ctx = engine::Engine::load(ref_plan)->create_context();
-    auto ctx = engine::Engine::load(plan)->create_context();
+    auto ref_ctx = engine::Engine::load(ref_plan)->create_context(cuda_test::context_options());
+    auto ctx = engine::Engine::load(plan)->create_context(cuda_test::context_options());
     for (int batch : {2, 1}) {
         const std::vector<engine::Tensor> in = {
             testing_util::random_tensor({batch, 3, 320, 320}, 77, 0.f, 1.f)};
@@ -143,8 +143,8 @@ TEST(CudaPlan, RoundTripsAndRefusesForeignDevices) {
     const engine::Plan loaded = engine::Plan::load(path.string());
     EXPECT_EQ(loaded.bytes(), plan.bytes());
     const std::vector<engine::Tensor> in = {testing_util::random_tensor({1, 3, 32, 32}, 3, 0.f, 1.f)};
-    const auto a = engine::Engine::load(plan)->create_context()->run(in);
-    const auto b = engine::Engine::load(loaded)->create_context()->run(in);
+    const auto a = engine::Engine::load(plan)->create_context(cuda_test::context_options())->run(in);
+    const auto b = engine::Engine::load(loaded)->create_context(cuda_test::context_options())->run(in);
     for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(std::memcmp(a[i].data(), b[i].data(), a[i].bytes()), 0);
     fs::remove(path);
 

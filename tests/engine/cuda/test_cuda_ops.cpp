@@ -152,9 +152,15 @@ TEST_P(CudaOps, ActivationsMatchReference) {
         engine::UnaryParams p;
     };
     const std::vector<Case> cases = {
-        {engine::OpType::Relu, {}}, {engine::OpType::LeakyRelu, {0.1f, 0.f}}, {engine::OpType::Sigmoid, {}},
-        {engine::OpType::Tanh, {}}, {engine::OpType::Softplus, {}},           {engine::OpType::Mish, {}},
-        {engine::OpType::Silu, {}}, {engine::OpType::Clip, {-0.5f, 1.5f}},
+        {engine::OpType::Relu, {}},
+        {engine::OpType::LeakyRelu, {0.1f, 0.f}},
+        {engine::OpType::Sigmoid, {}},
+        {engine::OpType::Tanh, {}},
+        {engine::OpType::Softplus, {}},
+        {engine::OpType::Mish, {}},
+        {engine::OpType::Silu, {}},
+        {engine::OpType::Clip, {-0.5f, 1.5f}},
+        {engine::OpType::HardSigmoid, {0.2f, 0.5f}},
     };
     for (const Case& c : cases) {
         for (const engine::Shape& s :

@@ -45,6 +45,21 @@ TEST(ImportOps, Activations) {
     EXPECT_EQ(shape_of(g, "y"), (Shape{1, 2, 3, 3}));
 }
 
+TEST(ImportOps, HardSigmoidWithDefaultAndGivenAttributes) {
+    OnnxModelBuilder m;
+    m.input("x", {1, 2, 3, 3});
+    m.node("HardSigmoid", {"x"}, {"a"}, "hs_default");
+    m.node("HardSigmoid", {"a"}, {"y"}, "hs").f("alpha", 0.25f).f("beta", 0.125f);
+    m.output("y");
+    const Graph g = m.import();
+    EXPECT_EQ(producer_of(g, "a").op, OpType::HardSigmoid);
+    EXPECT_FLOAT_EQ(params_of<engine::UnaryParams>(g, "a").alpha, 0.2f);
+    EXPECT_FLOAT_EQ(params_of<engine::UnaryParams>(g, "a").beta, 0.5f);
+    EXPECT_FLOAT_EQ(params_of<engine::UnaryParams>(g, "y").alpha, 0.25f);
+    EXPECT_FLOAT_EQ(params_of<engine::UnaryParams>(g, "y").beta, 0.125f);
+    EXPECT_EQ(shape_of(g, "y"), (Shape{1, 2, 3, 3}));
+}
+
 TEST(ImportOps, ClipAttributesBeforeOpset11) {
     OnnxModelBuilder m(9);
     m.input("x", {1, 4});

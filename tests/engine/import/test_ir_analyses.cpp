@@ -339,6 +339,54 @@ TEST(Verify, ParamsOfTheWrongOp) {
     EXPECT_TRUE(contains(msg, "'sm'") && contains(msg, "params")) << msg;
 }
 
+// The op descriptors' params rules (engine/ir/op_list.h), as the importer and passes make the nodes:
+// Add carries no params, Clip and LeakyRelu need UnaryParams (their bounds / slope), plain activations
+// take UnaryParams or nothing. verify() and the reference backend read the same rule.
+TEST(Verify, ParamsRulesOfAddClipAndActivations) {
+    auto verify_one = [](OpType op, const engine::OpParams& p) {
+        Graph g;
+        const ValueId x = add_input(g, "x", {1, 2});
+        std::vector<ValueId> ins{x};
+        if (op == OpType::Add) ins.push_back(x);
+        const ValueId y = add_out(g, "y", {1, 2});
+        g.add_node(op, "n", ins, {y}, p);
+        g.mark_output(y);
+        try {
+            engine::verify(g);
+            return true;
+        } catch (const engine::Error&) {
+            return false;
+        }
+    };
+    EXPECT_TRUE(verify_one(OpType::Add, std::monostate{}));
+    EXPECT_FALSE(verify_one(OpType::Add, engine::UnaryParams{}));
+    EXPECT_TRUE(verify_one(OpType::Clip, engine::UnaryParams{0.f, 6.f}));
+    EXPECT_FALSE(verify_one(OpType::Clip, std::monostate{}));
+    EXPECT_FALSE(verify_one(OpType::LeakyRelu, std::monostate{}));
+    EXPECT_TRUE(verify_one(OpType::Relu, std::monostate{}));
+    EXPECT_TRUE(verify_one(OpType::Silu, engine::UnaryParams{}));  // fuse_activation's Silu
+    EXPECT_FALSE(verify_one(OpType::Relu, engine::ConcatParams{}));
+}
+
+TEST(OpDesc, EveryOpRoundTripsItsNameAndTakesItsOwnParams) {
+    for (size_t i = 0; i < static_cast<size_t>(OpType::Count); ++i) {
+        const auto op = static_cast<OpType>(i);
+        const engine::OpDesc& d = engine::op_desc(op);
+        EXPECT_EQ(engine::op_type_from_name(d.name), op);
+        EXPECT_LE(d.min_inputs, d.max_inputs);
+        EXPECT_LE(d.min_outputs, d.max_outputs);
+        EXPECT_EQ(engine::op_is_activation(op), d.act != engine::ActKind::None) << d.name;
+        if (d.act != engine::ActKind::None) {
+            EXPECT_EQ(engine::act_kind_name(d.act), d.name);
+        }
+    }
+    EXPECT_EQ(engine::op_activation(OpType::Clip, {1.f, 2.f}),
+              (engine::Act{engine::ActKind::Clip, 1.f, 2.f}));
+    EXPECT_EQ(engine::op_activation(OpType::LeakyRelu, {0.1f, 5.f}),
+              (engine::Act{engine::ActKind::LeakyRelu, 0.1f, 0.f}));
+    EXPECT_EQ(engine::op_activation(OpType::Add, {}).kind, engine::ActKind::None);
+}
+
 TEST(Verify, ConsumerListsMustMatchUses) {
     ConvGraph cg;
     cg.g.value(cg.x).consumers.push_back(cg.relu);  // relu does not read x

@@ -22,6 +22,11 @@ TEST(RefActivation, HandValues) {
     kt::expect_values(kt::run1(OpType::LeakyRelu, UnaryParams{0.1f, 0.f}, {x}, {5}), {5},
                       {-0.2f, -0.05f, 0, 1, 3});
     kt::expect_values(kt::run1(OpType::Clip, UnaryParams{-1.f, 2.f}, {x}, {5}), {5}, {-1, -0.5f, 0, 1, 2});
+    // hard sigmoid = max(0, min(1, alpha*x + beta)), alpha 0.2, beta 0.5: 0.1 0.4 0.5 0.7 1 (0.2*3+0.5
+    // clamps)
+    kt::expect_values(kt::run1(OpType::HardSigmoid, UnaryParams{0.2f, 0.5f}, {x}, {5}), {5},
+                      {0.1f, 0.4f, 0.5f, 0.7f, 1.f});
+    kt::expect_values(kt::run1(OpType::HardSigmoid, UnaryParams{1.f, 0.f}, {x}, {5}), {5}, {0, 0, 0, 1, 1});
     // sigmoid(-2)=0.11920292 sigmoid(-0.5)=0.37754067 sigmoid(1)=0.73105858 sigmoid(3)=0.95257413
     kt::expect_values(kt::run1(OpType::Sigmoid, std::monostate{}, {x}, {5}), {5},
                       {0.11920292f, 0.37754067f, 0.5f, 0.73105858f, 0.95257413f});

@@ -359,6 +359,23 @@ TEST(OneDnnBackend, ClaimsOnlyWhatItRuns) {
     EXPECT_FALSE(backend->supports(g, b.producer(sm), nullptr));
 }
 
+// An activation oneDNN 2.6 has no algorithm for (HardSigmoid), standalone or fused into a Conv, is
+// left to the reference backend.
+TEST(OneDnnBackend, LeavesActivationsWithoutAnAlgorithmToTheReference) {
+    testing_util::GraphBuilder b;
+    const ValueId x = b.input({1, 8, 4, 4});
+    const ValueId c = b.conv(x, 8, 3);
+    const ValueId h = b.unary(engine::OpType::HardSigmoid, c, {0.2f, 0.5f});
+    b.output(h);
+    engine::Graph g = b.build();
+    auto backend = engine::make_onednn_backend();
+    EXPECT_TRUE(backend->supports(g, b.producer(c), nullptr));
+    EXPECT_FALSE(backend->supports(g, b.producer(h), nullptr));
+    std::get<engine::ConvParams>(g.node(b.producer(c)).params).act = {engine::ActKind::HardSigmoid, 0.2f,
+                                                                      0.5f};
+    EXPECT_FALSE(backend->supports(g, b.producer(c), nullptr));
+}
+
 TEST(OneDnnBackend, SignatureNamesTheIsaAndBf16FollowsIt) {
     auto backend = engine::make_onednn_backend();
     const std::string sig = backend->device_signature();

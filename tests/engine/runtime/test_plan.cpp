@@ -115,6 +115,40 @@ TEST(ParamsJson, EveryAlternativeRoundTripsExactly) {
     EXPECT_TRUE(std::isnan(std::get<UnaryParams>(params_from_json(JsonView(jn, "p"))).alpha));
 }
 
+// The plan file's spellings, as plans written before the op descriptors (engine/ir/op_list.h) have
+// them: a renamed enumerator or params type must not change the format.
+TEST(ParamsJson, KeepsThePlanFileSpellings) {
+    const std::vector<std::string> kinds = {"none",   "conv",   "batch_norm", "unary",
+                                            "concat", "resize", "max_pool",   "transpose",
+                                            "slice",  "split",  "softmax",    "pad"};
+    ASSERT_EQ(kinds.size(), std::variant_size_v<OpParams>);
+    for (size_t i = 0; i < kinds.size(); ++i) {
+        EXPECT_EQ(engine::params_kind_key(i), kinds[i]);
+        EXPECT_EQ(engine::params_index_of_key(kinds[i]), i);
+    }
+    const std::vector<std::string> acts = {"none",     "relu", "leaky_relu", "sigmoid", "tanh",
+                                           "softplus", "mish", "silu",       "clip"};
+    for (size_t i = 0; i < acts.size(); ++i) {
+        EXPECT_EQ(engine::enum_key(static_cast<ActKind>(i)), acts[i]);
+        EXPECT_EQ(engine::enum_from_key<ActKind>(acts[i]), static_cast<ActKind>(i));
+    }
+    EXPECT_EQ(engine::enum_name(ActKind::LeakyRelu), "LeakyRelu");  // messages, timing-cache keys
+    const std::vector<std::string> coords = {"half_pixel", "asymmetric", "align_corners",
+                                             "pytorch_half_pixel", "tf_half_pixel_for_nearest"};
+    for (size_t i = 0; i < coords.size(); ++i)
+        EXPECT_EQ(engine::enum_key(static_cast<ResizeCoord>(i)), coords[i]);
+    const std::vector<std::string> nearest = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"};
+    for (size_t i = 0; i < nearest.size(); ++i)
+        EXPECT_EQ(engine::enum_key(static_cast<ResizeNearest>(i)), nearest[i]);
+    const std::vector<std::string> pads = {"constant", "reflect", "edge"};
+    for (size_t i = 0; i < pads.size(); ++i) EXPECT_EQ(engine::enum_key(static_cast<PadMode>(i)), pads[i]);
+    EXPECT_FALSE(engine::enum_from_key<PadMode>("Constant").has_value());
+    // One params object, byte for byte as before.
+    EXPECT_EQ(params_to_json(UnaryParams{0.1f, 0.f}).dump(),
+              R"({"alpha":0.10000000149011612,"beta":0.0,"kind":"unary"})");
+    EXPECT_EQ(params_to_json(std::monostate{}).dump(), R"({"kind":"none"})");
+}
+
 TEST(ParamsJson, RejectsNonsense) {
     json j = params_to_json(ConvParams{});
     j["stride"] = {0, 1};

@@ -22,6 +22,7 @@ bool eltwise_supported(const Graph& g, NodeId n, std::string* why) {
     if (!std::holds_alternative<UnaryParams>(node.params) &&
         !std::holds_alternative<std::monostate>(node.params))
         return reject(why, "params are not UnaryParams");
+    if (!act_supported(act_of_node(node))) return reject(why, "no oneDNN algorithm for this activation");
     if (!is_runtime_4d(g, node.inputs[0]) || !is_runtime_4d(g, node.outputs[0]))
         return reject(why, "input or output is not a runtime 4-D tensor");
     return true;

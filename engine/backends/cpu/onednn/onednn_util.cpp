@@ -369,8 +369,9 @@ bool act_supported(const Act& act) {
         case ActKind::Silu:
         case ActKind::Clip:
             return true;
+        default:  // an activation oneDNN 2.6 has no algorithm for: the node goes to the reference backend
+            return false;
     }
-    return false;
 }
 
 EltwiseAlg eltwise_of(const Act& act) {
@@ -392,7 +393,7 @@ EltwiseAlg eltwise_of(const Act& act) {
             return {A::eltwise_swish, 1.f, 0.f};
         case ActKind::Clip:
             return {A::eltwise_clip, act.alpha, act.beta};
-        case ActKind::None:
+        default:
             break;
     }
     ENGINE_THROW("onednn: no eltwise algorithm for activation ", act_kind_name(act.kind));

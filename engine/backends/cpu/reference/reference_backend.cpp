@@ -9,54 +9,6 @@
 namespace engine {
 namespace {
 
-// Whether `params` is the alternative the reference kernel for `op` reads.
-bool params_fit(OpType op, const OpParams& params) {
-    switch (op) {
-        case OpType::Conv:
-            return std::holds_alternative<ConvParams>(params);
-        case OpType::BatchNorm:
-            return std::holds_alternative<BatchNormParams>(params);
-        case OpType::Relu:
-        case OpType::LeakyRelu:
-        case OpType::Sigmoid:
-        case OpType::Tanh:
-        case OpType::Softplus:
-        case OpType::Mish:
-        case OpType::Silu:
-        case OpType::Clip:
-            return std::holds_alternative<UnaryParams>(params) ||
-                   std::holds_alternative<std::monostate>(params);
-        case OpType::Concat:
-            return std::holds_alternative<ConcatParams>(params);
-        case OpType::Resize:
-            return std::holds_alternative<ResizeParams>(params);
-        case OpType::MaxPool:
-            return std::holds_alternative<MaxPoolParams>(params);
-        case OpType::Transpose:
-            return std::holds_alternative<TransposeParams>(params);
-        case OpType::Slice:
-            return std::holds_alternative<SliceParams>(params);
-        case OpType::Split:
-            return std::holds_alternative<SplitParams>(params);
-        case OpType::Softmax:
-            return std::holds_alternative<SoftmaxParams>(params);
-        case OpType::Pad:
-            return std::holds_alternative<PadParams>(params);
-        case OpType::Add:
-        case OpType::Sub:
-        case OpType::Mul:
-        case OpType::Div:
-        case OpType::Reshape:
-        case OpType::Identity:
-        case OpType::Dropout:
-            return true;
-        case OpType::Reorder:  // layout conversion: run by the backend that keeps the layouts
-        case OpType::Count:
-            break;
-    }
-    return false;
-}
-
 class ReferenceKernel final : public Kernel {
   public:
     ReferenceKernel(OpType op, OpParams params, size_t workspace)
@@ -86,7 +38,7 @@ class ReferenceBackend final : public Backend {
         };
         if (node.op == OpType::Count) return no("unknown op");
         if (node.op == OpType::Reorder) return no("Reorder (layout conversion) has no reference kernel");
-        if (!params_fit(node.op, node.params)) return no("params do not match the op");
+        if (!op_params_match(node.op, node.params)) return no("params do not match the op");
         const bool any_dtype = ref_op_is_data_movement(node.op);
         for (ValueId v : node.inputs) {
             const DataType dt = g.value(v).desc.dtype;

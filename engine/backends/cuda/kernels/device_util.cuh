@@ -64,8 +64,11 @@ __device__ __forceinline__ float act_dev(float x, float alpha, float beta) {
         return x * tanhf(softplus_dev(x));
     } else if constexpr (K == ActKind::Silu) {
         return x / (1.f + expf(-x));
-    } else {  // Clip
+    } else if constexpr (K == ActKind::Clip) {
         return x < alpha ? alpha : (x > beta ? beta : x);
+    } else {
+        static_assert(K == ActKind::HardSigmoid, "an ActKind without device code");
+        return fmaxf(0.f, fminf(1.f, alpha * x + beta));
     }
 }
 
@@ -74,22 +77,11 @@ __device__ __forceinline__ float act_dev_any(const Act& a, float x) {
     switch (a.kind) {
         case ActKind::None:
             return x;
-        case ActKind::Relu:
-            return act_dev<ActKind::Relu>(x, a.alpha, a.beta);
-        case ActKind::LeakyRelu:
-            return act_dev<ActKind::LeakyRelu>(x, a.alpha, a.beta);
-        case ActKind::Sigmoid:
-            return act_dev<ActKind::Sigmoid>(x, a.alpha, a.beta);
-        case ActKind::Tanh:
-            return act_dev<ActKind::Tanh>(x, a.alpha, a.beta);
-        case ActKind::Softplus:
-            return act_dev<ActKind::Softplus>(x, a.alpha, a.beta);
-        case ActKind::Mish:
-            return act_dev<ActKind::Mish>(x, a.alpha, a.beta);
-        case ActKind::Silu:
-            return act_dev<ActKind::Silu>(x, a.alpha, a.beta);
-        case ActKind::Clip:
-            return act_dev<ActKind::Clip>(x, a.alpha, a.beta);
+#define ENGINE_ACT_CASE(Name, ...) \
+    case ActKind::Name:            \
+        return act_dev<ActKind::Name>(x, a.alpha, a.beta);
+            ENGINE_ACTIVATION_LIST(ENGINE_ACT_CASE)
+#undef ENGINE_ACT_CASE
     }
     return x;
 }
@@ -100,22 +92,11 @@ void dispatch_act(ActKind kind, F&& f) {
     switch (kind) {
         case ActKind::None:
             return f.template operator()<ActKind::None>();
-        case ActKind::Relu:
-            return f.template operator()<ActKind::Relu>();
-        case ActKind::LeakyRelu:
-            return f.template operator()<ActKind::LeakyRelu>();
-        case ActKind::Sigmoid:
-            return f.template operator()<ActKind::Sigmoid>();
-        case ActKind::Tanh:
-            return f.template operator()<ActKind::Tanh>();
-        case ActKind::Softplus:
-            return f.template operator()<ActKind::Softplus>();
-        case ActKind::Mish:
-            return f.template operator()<ActKind::Mish>();
-        case ActKind::Silu:
-            return f.template operator()<ActKind::Silu>();
-        case ActKind::Clip:
-            return f.template operator()<ActKind::Clip>();
+#define ENGINE_ACT_CASE(Name, ...) \
+    case ActKind::Name:            \
+        return f.template operator()<ActKind::Name>();
+            ENGINE_ACTIVATION_LIST(ENGINE_ACT_CASE)
+#undef ENGINE_ACT_CASE
     }
 }
 
