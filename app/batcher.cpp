@@ -102,7 +102,8 @@ bool Batcher::next(std::vector<Frame*>& out, std::stop_token stop, uint64_t* seq
     while (true) {
         take_round_robin(out);
         if (out.size() >= static_cast<size_t>(max_batch_) || open_lanes_ == 0 || timeout_.count() == 0) break;
-        if (!ready_.wait_until(lock, stop, deadline, [&] { return shut_down_ || queued_ > 0 || open_lanes_ == 0; }))
+        if (!ready_.wait_until(lock, stop, deadline,
+                               [&] { return shut_down_ || queued_ > 0 || open_lanes_ == 0; }))
             break;  // deadline (or stop) with nothing new
         if (shut_down_) break;
     }

@@ -20,13 +20,16 @@ CommandFn setup_build(CLI::App& root) {
         bool cudnn_legacy = false;
     };
     auto o = std::make_shared<Opts>();
-    CLI::App* cmd = root.add_subcommand("build", "Build an optimized plan from an ONNX model (or darknet .cfg)");
+    CLI::App* cmd =
+        root.add_subcommand("build", "Build an optimized plan from an ONNX model (or darknet .cfg)");
     cmd->add_option("model", o->model, "ONNX model, or darknet .cfg (its .weights beside it)")->required();
-    cmd->add_option("-o,--output", o->output, "Plan file to write (default: MODEL.<device>.<precision>.plan)");
+    cmd->add_option("-o,--output", o->output,
+                    "Plan file to write (default: MODEL.<device>.<precision>.plan)");
     cmd->add_option("--device", o->device, "cpu | reference | cuda")->capture_default_str();
     cmd->add_option("--timing-cache", o->timing_cache,
                     "File of measured tactic choices (cuda): read, and extended with new layers");
-    cmd->add_option("--precision", o->precision, "fp32 | fp16 | bf16 | best (reduced precision where the device has it)")
+    cmd->add_option("--precision", o->precision,
+                    "fp32 | fp16 | bf16 | best (reduced precision where the device has it)")
         ->capture_default_str();
     cmd->add_option("--max-batch", o->max_batch, "Largest batch the plan runs (any 1..max)")
         ->check(CLI::Range(1, 4096))
@@ -50,9 +53,11 @@ CommandFn setup_build(CLI::App& root) {
             o->output.empty() ? default_plan_path(onnx, o->device, o->precision) : o->output;
         plan.save(out);
         const auto& info = plan.info();
-        std::printf("built %s in %.2f s: %zu layers, weights %.1f MB, arena %.1f MB, device '%s', precision %s\n",
-                    out.c_str(), secs, info.layers.size(), static_cast<double>(info.weight_bytes) / 1e6,
-                    static_cast<double>(info.arena_bytes) / 1e6, info.device_signature.c_str(), info.precision.c_str());
+        std::printf(
+            "built %s in %.2f s: %zu layers, weights %.1f MB, arena %.1f MB, device '%s', precision %s\n",
+            out.c_str(), secs, info.layers.size(), static_cast<double>(info.weight_bytes) / 1e6,
+            static_cast<double>(info.arena_bytes) / 1e6, info.device_signature.c_str(),
+            info.precision.c_str());
         return 0;
     };
 }

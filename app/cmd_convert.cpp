@@ -21,13 +21,17 @@ CommandFn setup_convert(CLI::App& root) {
     cmd->add_option("cfg", o->cfg, "Darknet .cfg")->required();
     cmd->add_option("weights", o->weights, "Darknet .weights (omit with --random-weights)");
     cmd->add_option("-o,--output", o->output, "ONNX file to write")->required();
-    cmd->add_option("--random-weights", o->seed, "Random weights from this seed (architecture-true, for speed work)");
-    cmd->add_option("--save-weights", o->random_weights_out, "With --random-weights: also write them as .weights");
+    cmd->add_option("--random-weights", o->seed,
+                    "Random weights from this seed (architecture-true, for speed work)");
+    cmd->add_option("--save-weights", o->random_weights_out,
+                    "With --random-weights: also write them as .weights");
     cmd->add_option("--width", o->width, "Input width (default: the cfg's)")->check(CLI::Range(32, 8192));
     cmd->add_option("--height", o->height, "Input height (default: the cfg's)")->check(CLI::Range(32, 8192));
     return [o]() {
-        ENGINE_CHECK(o->seed || !o->weights.empty(), "convert: give a .weights file or --random-weights SEED");
-        ENGINE_CHECK(!(o->seed && !o->weights.empty()), "convert: give either a .weights file or --random-weights, not both");
+        ENGINE_CHECK(o->seed || !o->weights.empty(),
+                     "convert: give a .weights file or --random-weights SEED");
+        ENGINE_CHECK(!(o->seed && !o->weights.empty()),
+                     "convert: give either a .weights file or --random-weights, not both");
         detector::ConvertOptions opts;
         opts.random_weights_seed = o->seed;
         opts.input_width = o->width;

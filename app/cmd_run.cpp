@@ -5,12 +5,11 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
-
-#include <array>
-#include <cstdio>
 #include <memory>
 #include <optional>
 #include <string>
@@ -168,15 +167,19 @@ int run_app(const AppConfig& cfg) {
     std::vector<StreamPlan> streams = validate_config(cfg);
     const bool multi = streams.size() > 1;
     ENGINE_CHECK(!multi || cfg.outputs.video.empty() || has_stream_template(cfg.outputs.video),
-                 "outputs.video: ", streams.size(), " streams need one video each: put {stream} or {name} in the path (got ",
-                 cfg.outputs.video, ")");
+                 "outputs.video: ", streams.size(),
+                 " streams need one video each: put {stream} or {name} in the path (got ", cfg.outputs.video,
+                 ")");
 
     const int workers = inference_workers(cfg);
     std::vector<std::unique_ptr<FrameDetector>> dets;
     for (int w = 0; w < workers; ++w) dets.push_back(make_frame_detector(cfg));
-    spdlog::info("model: {}{}", dets[0]->describe(), workers > 1 ? engine::concat(", ", workers, " inference workers") : "");
+    spdlog::info("model: {}{}", dets[0]->describe(),
+                 workers > 1 ? engine::concat(", ", workers, " inference workers") : "");
     apply_gpu_wait(cfg, *dets[0]);
-    if (multi) spdlog::info("{} streams, batches of up to {} frames", streams.size(), std::min(cfg.max_batch, dets[0]->max_batch()));
+    if (multi)
+        spdlog::info("{} streams, batches of up to {} frames", streams.size(),
+                     std::min(cfg.max_batch, dets[0]->max_batch()));
     // From here on Ctrl-C drains the pipeline (before, it just ends the process: nothing to finalize).
     InterruptScope interrupts;
 
@@ -223,7 +226,8 @@ int run_app(const AppConfig& cfg) {
     }
 #endif
     if (sinks.empty())
-        spdlog::info("no outputs configured (--show, --video, --images-dir, --json, --publish): summary only");
+        spdlog::info(
+            "no outputs configured (--show, --video, --images-dir, --json, --publish): summary only");
 
     PipelineOptions opt;
     opt.queue_depth = cfg.queue_depth;
@@ -279,9 +283,10 @@ CommandFn setup_run(CLI::App& root) {
     CLI::App* cmd = root.add_subcommand(
         "run", "Real-time detection on a camera, stream, video or images: window, video, images, JSON lines");
     cmd->add_option("-c,--config", o->config, "YAML config (default: configs/yolo-fastest-xl.yaml)");
-    cmd->add_option("--source", o->sources,
-                    "Camera index, /dev/videoN, video file, rtsp/http(s)/udp/tcp URL, folder, glob, .txt list, image, "
-                    "or .streams file (one source per line); repeatable: one stream each  [source, sources]")
+    cmd->add_option(
+           "--source", o->sources,
+           "Camera index, /dev/videoN, video file, rtsp/http(s)/udp/tcp URL, folder, glob, .txt list, image, "
+           "or .streams file (one source per line); repeatable: one stream each  [source, sources]")
         ->type_name("SOURCE")
         ->allow_extra_args(false);
     for (size_t i = 0; i < std::size(kFlags); ++i)
@@ -293,7 +298,8 @@ CommandFn setup_run(CLI::App& root) {
     auto* headless = cmd->add_flag("--headless", o->headless, "No window  [outputs.show: false]");
     show->excludes(headless);
     cmd->add_flag("--realtime", o->realtime,
-                  "Play files at their own frame rate as live cameras (newest frame, drops counted)  [pipeline.realtime]");
+                  "Play files at their own frame rate as live cameras (newest frame, drops counted)  "
+                  "[pipeline.realtime]");
     cmd->add_flag("--loop", o->loop,
                   "Start a video file again at its end (stop with --max-frames or Ctrl-C)  [pipeline.loop]");
     cmd->add_option("--set", o->sets, "Any key: --set detector.nms=agnostic (repeatable)");
@@ -321,7 +327,8 @@ CommandFn setup_run(CLI::App& root) {
             cfg.source.clear();
             cfg.sources.clear();
             for (const std::string& uri : o->sources) {
-                ENGINE_CHECK(!uri.empty(), "--source: empty (a camera index, device, URL, file, folder, glob, list or "
+                ENGINE_CHECK(!uri.empty(),
+                             "--source: empty (a camera index, device, URL, file, folder, glob, list or "
                              ".streams file)");
                 StreamConfig sc;
                 sc.uri = uri;

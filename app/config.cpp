@@ -275,7 +275,8 @@ constexpr std::string_view kDataVars[] = {"$DATA", "${DATA}"};
 // The length of a leading $DATA / ${DATA} (followed by '/' or the end), else 0.
 size_t data_var_length(std::string_view value) {
     for (std::string_view var : kDataVars)
-        if (value.rfind(var, 0) == 0 && (value.size() == var.size() || value[var.size()] == '/')) return var.size();
+        if (value.rfind(var, 0) == 0 && (value.size() == var.size() || value[var.size()] == '/'))
+            return var.size();
     return 0;
 }
 
@@ -381,18 +382,23 @@ std::string node_kind(const YAML::Node& n) {
 }
 
 // `sources:` — a list; each entry a URI, or a mapping {uri, name, realtime, loop, fps}.
-void parse_sources(const YAML::Node& value, const std::string& at, const std::string& origin, AppConfig& cfg) {
+void parse_sources(const YAML::Node& value, const std::string& at, const std::string& origin,
+                   AppConfig& cfg) {
     cfg.sources.clear();
     if (value.IsNull()) return;
-    ENGINE_CHECK(value.IsSequence(), at, ": sources: expected a list of sources (each a URI, or a mapping with uri, "
-                 "name, realtime, loop, fps), got ", node_kind(value));
+    ENGINE_CHECK(value.IsSequence(), at,
+                 ": sources: expected a list of sources (each a URI, or a mapping with uri, "
+                 "name, realtime, loop, fps), got ",
+                 node_kind(value));
     for (const YAML::Node& e : value) {
-        const std::string where = engine::concat(origin, ":", e.Mark().line + 1, ": sources[", cfg.sources.size(), "]");
+        const std::string where =
+            engine::concat(origin, ":", e.Mark().line + 1, ": sources[", cfg.sources.size(), "]");
         StreamConfig s;
         if (e.IsScalar()) {
             s.uri = expand_path(e.Scalar());
         } else {
-            ENGINE_CHECK(e.IsMap(), where, ": expected a URI or a mapping (uri, name, realtime, loop, fps), got ",
+            ENGINE_CHECK(e.IsMap(), where,
+                         ": expected a URI or a mapping (uri, name, realtime, loop, fps), got ",
                          node_kind(e));
             for (const auto& kv : e) {
                 const std::string k = kv.first.IsScalar() ? kv.first.Scalar() : "";
@@ -411,16 +417,18 @@ void parse_sources(const YAML::Node& value, const std::string& at, const std::st
                 } else if (k == "fps") {
                     char* end = nullptr;
                     const double f = std::strtod(text.c_str(), &end);
-                    ENGINE_CHECK(!text.empty() && end == text.c_str() + text.size() && std::isfinite(f) && f > 0 &&
-                                     f <= 1000,
+                    ENGINE_CHECK(!text.empty() && end == text.c_str() + text.size() && std::isfinite(f) &&
+                                     f > 0 && f <= 1000,
                                  w, ": expected a number in (0, 1000] (got '", text, "')");
                     s.fps = f;
                 } else {
-                    ENGINE_THROW(w, ": unknown key '", k, "' (keys of a source: uri, name, realtime, loop, fps)");
+                    ENGINE_THROW(w, ": unknown key '", k,
+                                 "' (keys of a source: uri, name, realtime, loop, fps)");
                 }
             }
         }
-        ENGINE_CHECK(!trim(s.uri).empty(), where, ": uri: empty (a camera index, device, URL, file, folder, glob, list "
+        ENGINE_CHECK(!trim(s.uri).empty(), where,
+                     ": uri: empty (a camera index, device, URL, file, folder, glob, list "
                      "or .streams file)");
         cfg.sources.push_back(std::move(s));
     }
@@ -532,11 +540,12 @@ bool show_window(const AppConfig& cfg) {
 
 std::vector<StreamPlan> validate_config(const AppConfig& cfg) {
     std::error_code ec;
-    for (const auto& [key, value, flag] : {std::tuple{"model.path", &cfg.model, "--model"},
-                                           {"model.names", &cfg.names, "--names"},
-                                           {"source", cfg.sources.empty() ? &cfg.source : &cfg.sources[0].uri, "--source"}})
-        ENGINE_CHECK(data_var_length(*value) == 0, key, ": ", *value,
-                     ": no data folder for $DATA: pass ", flag,
+    for (const auto& [key, value, flag] :
+         {std::tuple{"model.path", &cfg.model, "--model"},
+          {"model.names", &cfg.names, "--names"},
+          {"source", cfg.sources.empty() ? &cfg.source : &cfg.sources[0].uri, "--source"}})
+        ENGINE_CHECK(data_var_length(*value) == 0, key, ": ", *value, ": no data folder for $DATA: pass ",
+                     flag,
                      " or set RTDET_DATA to the folder holding models/, videos/ (scripts/fetch_model.sh "
                      "downloads the default model)");
     ENGINE_CHECK(!cfg.model.empty(),
@@ -572,7 +581,8 @@ std::vector<StreamPlan> validate_config(const AppConfig& cfg) {
     if (streams.size() == 1 && !streams[0].error.empty()) ENGINE_THROW(streams[0].error);
     if (std::all_of(streams.begin(), streams.end(), [](const StreamPlan& p) { return !p.error.empty(); })) {
         std::string all;
-        for (const StreamPlan& p : streams) all += engine::concat("; stream ", p.index, " (", p.name, "): ", p.error);
+        for (const StreamPlan& p : streams)
+            all += engine::concat("; stream ", p.index, " (", p.name, "): ", p.error);
         ENGINE_THROW("sources: none of the ", streams.size(), " sources can run", all);
     }
     if (cfg.fps > 0)
@@ -592,8 +602,9 @@ std::vector<StreamPlan> validate_config(const AppConfig& cfg) {
 #endif
     if (!cfg.publish.url.empty()) {
 #if !RTDET_WITH_MQTT
-        ENGINE_THROW("publish.url: this build has no MQTT (libmosquitto-dev was not found when it was "
-                     "configured; install it and configure again)");
+        ENGINE_THROW(
+            "publish.url: this build has no MQTT (libmosquitto-dev was not found when it was "
+            "configured; install it and configure again)");
 #endif
         const MqttUrl url = parse_mqtt_url(cfg.publish.url);  // throws "publish.url: ..."
         for (const auto& [key, path] : {std::pair{"publish.tls_ca", &cfg.publish.tls_ca},
@@ -639,20 +650,21 @@ std::string config_to_yaml(const AppConfig& c) {
     out.SetFloatPrecision(6);
     out << YAML::BeginMap;
     out << YAML::Key << "model" << YAML::Value << YAML::BeginMap;
-    out << YAML::Key << "path" << YAML::Value << yaml_text(c.model) << YAML::Key << "names" << YAML::Value << yaml_text(c.names);
+    out << YAML::Key << "path" << YAML::Value << yaml_text(c.model) << YAML::Key << "names" << YAML::Value
+        << yaml_text(c.names);
     out << YAML::Key << "input_width" << YAML::Value << c.input_width << YAML::Key << "input_height"
         << YAML::Value << c.input_height;
-    out << YAML::Key << "resize" << YAML::Value << yaml_text(c.resize) << YAML::Key << "pad_value" << YAML::Value
-        << c.pad_value;
+    out << YAML::Key << "resize" << YAML::Value << yaml_text(c.resize) << YAML::Key << "pad_value"
+        << YAML::Value << c.pad_value;
     out << YAML::Key << "random_weights" << YAML::Value << c.random_weights << YAML::EndMap;
     out << YAML::Key << "detector" << YAML::Value << YAML::BeginMap;
     out << YAML::Key << "conf_threshold" << YAML::Value << c.conf_threshold << YAML::Key << "iou_threshold"
         << YAML::Value << c.iou_threshold;
-    out << YAML::Key << "nms" << YAML::Value << yaml_text(c.nms) << YAML::Key << "max_detections" << YAML::Value
-        << c.max_detections << YAML::EndMap;
+    out << YAML::Key << "nms" << YAML::Value << yaml_text(c.nms) << YAML::Key << "max_detections"
+        << YAML::Value << c.max_detections << YAML::EndMap;
     out << YAML::Key << "engine" << YAML::Value << YAML::BeginMap;
-    out << YAML::Key << "device" << YAML::Value << yaml_text(c.device) << YAML::Key << "precision" << YAML::Value
-        << yaml_text(c.precision);
+    out << YAML::Key << "device" << YAML::Value << yaml_text(c.device) << YAML::Key << "precision"
+        << YAML::Value << yaml_text(c.precision);
     out << YAML::Key << "threads" << YAML::Value << c.threads << YAML::Key << "plan_cache_dir" << YAML::Value
         << yaml_text(c.plan_cache_dir) << YAML::Key << "peer" << YAML::Value << yaml_text(c.peer) << YAML::Key
         << "gpu_wait" << YAML::Value << yaml_text(c.gpu_wait) << YAML::EndMap;
@@ -670,24 +682,24 @@ std::string config_to_yaml(const AppConfig& c) {
         out << YAML::EndSeq;
     }
     out << YAML::Key << "outputs" << YAML::Value << YAML::BeginMap;
-    out << YAML::Key << "video" << YAML::Value << yaml_text(c.outputs.video) << YAML::Key << "video_codec" << YAML::Value
-        << yaml_text(c.outputs.video_codec);
+    out << YAML::Key << "video" << YAML::Value << yaml_text(c.outputs.video) << YAML::Key << "video_codec"
+        << YAML::Value << yaml_text(c.outputs.video_codec);
     out << YAML::Key << "images_dir" << YAML::Value << yaml_text(c.outputs.images_dir) << YAML::Key << "json"
         << YAML::Value << yaml_text(c.outputs.json);
     out << YAML::Key << "show" << YAML::Value
         << (c.outputs.show < 0 ? "auto"
             : c.outputs.show   ? "true"
                                : "false");
-    out << YAML::Key << "snapshot_dir" << YAML::Value << yaml_text(c.outputs.snapshot_dir) << YAML::Key << "summary_json"
-        << YAML::Value << yaml_text(c.outputs.summary_json) << YAML::EndMap;
+    out << YAML::Key << "snapshot_dir" << YAML::Value << yaml_text(c.outputs.snapshot_dir) << YAML::Key
+        << "summary_json" << YAML::Value << yaml_text(c.outputs.summary_json) << YAML::EndMap;
     out << YAML::Key << "pipeline" << YAML::Value << YAML::BeginMap;
     out << YAML::Key << "queue_depth" << YAML::Value << c.queue_depth << YAML::Key << "max_batch"
         << YAML::Value << c.max_batch << YAML::Key << "batch_timeout_ms" << YAML::Value << c.batch_timeout_ms
         << YAML::Key << "inference_workers" << YAML::Value << c.inference_workers;
     out << YAML::Key << "max_frames" << YAML::Value << c.max_frames << YAML::Key << "realtime" << YAML::Value
-        << c.realtime << YAML::Key << "fps" << YAML::Value << c.fps << YAML::Key << "loop" << YAML::Value << c.loop
-        << YAML::Key << "decode_threads" << YAML::Value << c.decode_threads << YAML::Key << "shard" << YAML::Value
-        << yaml_text(c.shard) << YAML::EndMap;
+        << c.realtime << YAML::Key << "fps" << YAML::Value << c.fps << YAML::Key << "loop" << YAML::Value
+        << c.loop << YAML::Key << "decode_threads" << YAML::Value << c.decode_threads << YAML::Key << "shard"
+        << YAML::Value << yaml_text(c.shard) << YAML::EndMap;
     out << YAML::Key << "reconnect" << YAML::Value << YAML::BeginMap;
     out << YAML::Key << "attempts" << YAML::Value << c.reconnect.attempts << YAML::Key << "interval_ms"
         << YAML::Value << c.reconnect.interval_ms << YAML::Key << "timeout_ms" << YAML::Value
@@ -695,12 +707,14 @@ std::string config_to_yaml(const AppConfig& c) {
         << c.reconnect.open_timeout_ms << YAML::EndMap;
     const PublishConfig& p = c.publish;
     out << YAML::Key << "publish" << YAML::Value << YAML::BeginMap;
-    out << YAML::Key << "url" << YAML::Value << yaml_text(p.url) << YAML::Key << "qos" << YAML::Value << p.qos;
+    out << YAML::Key << "url" << YAML::Value << yaml_text(p.url) << YAML::Key << "qos" << YAML::Value
+        << p.qos;
     out << YAML::Key << "client_id" << YAML::Value << yaml_text(p.client_id) << YAML::Key << "username"
         << YAML::Value << yaml_text(p.username);
     out << YAML::Key << "password" << YAML::Value << (p.password.empty() ? "" : "***");  // never the secret
-    out << YAML::Key << "tls_ca" << YAML::Value << yaml_text(p.tls_ca) << YAML::Key << "tls_cert" << YAML::Value
-        << yaml_text(p.tls_cert) << YAML::Key << "tls_key" << YAML::Value << yaml_text(p.tls_key);
+    out << YAML::Key << "tls_ca" << YAML::Value << yaml_text(p.tls_ca) << YAML::Key << "tls_cert"
+        << YAML::Value << yaml_text(p.tls_cert) << YAML::Key << "tls_key" << YAML::Value
+        << yaml_text(p.tls_key);
     out << YAML::Key << "spool_dir" << YAML::Value << yaml_text(p.spool_dir) << YAML::Key << "spool_max_mb"
         << YAML::Value << p.spool_max_mb;
     out << YAML::Key << "keepalive_s" << YAML::Value << p.keepalive_s << YAML::Key << "flush_timeout_s"

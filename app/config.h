@@ -24,8 +24,8 @@
 #include <vector>
 
 #include "app/capture.h"
-#include "app/streams.h"
 #include "app/publish.h"
+#include "app/streams.h"
 
 namespace app {
 
@@ -60,9 +60,10 @@ struct AppConfig {
     int threads = 0;                 // 0: all cores
     std::string plan_cache_dir;      // empty: the user cache folder
     std::string peer = "none";       // none | opencv: the same pipeline on OpenCV DNN (speed comparison)
-    std::string gpu_wait = "auto";   // auto | spin | block: how threads wait for the GPU (auto: CUDA's choice, spin)
+    std::string gpu_wait =
+        "auto";  // auto | spin | block: how threads wait for the GPU (auto: CUDA's choice, spin)
     // sources and outputs
-    std::string source;                // one source (used when `sources` is empty)
+    std::string source;                 // one source (used when `sources` is empty)
     std::vector<StreamConfig> sources;  // many sources (streams.h); --source (repeatable) sets this list
     OutputConfig outputs;
     // pipeline
@@ -71,11 +72,12 @@ struct AppConfig {
     int batch_timeout_ms = 0;   // a batch not full waits this long after its first frame (0: what is ready)
     int inference_workers = 0;  // batches in flight at once, each on its own context (0: 1 on CPU, 2 on cuda)
     int64_t max_frames = 0;     // stop after this many frames, all streams together (0: all)
-    bool realtime = false;      // play files at their own frame rate as live cameras (newest frame, drops counted)
-    double fps = 0;             // > 0: play files at this rate as live cameras (per source: fps)
-    bool loop = false;          // start a video file again at its end (soak runs); with max_frames to stop
-    int decode_threads = 1;     // image sources: threads decoding files ahead (frame order kept)
-    std::string shard;          // "I/N": only the streams whose index % N == I (several processes, one list)
+    bool realtime =
+        false;          // play files at their own frame rate as live cameras (newest frame, drops counted)
+    double fps = 0;     // > 0: play files at this rate as live cameras (per source: fps)
+    bool loop = false;  // start a video file again at its end (soak runs); with max_frames to stop
+    int decode_threads = 1;  // image sources: threads decoding files ahead (frame order kept)
+    std::string shard;       // "I/N": only the streams whose index % N == I (several processes, one list)
     ReconnectPolicy reconnect;
     PublishConfig publish;  // MQTT (empty url: none)
 };

@@ -26,7 +26,8 @@ std::string default_model_path() {
 void add_detector_options(CLI::App* cmd, DetectorCliOptions& o) {
     cmd->add_option("--model", o.model,
                     "ONNX model, darknet .cfg (.weights beside it) or .plan (default: Yolo-Fastest-1.1-XL)");
-    cmd->add_option("--device", o.device, "cpu | onednn | reference | cuda (what this build has)")->capture_default_str();
+    cmd->add_option("--device", o.device, "cpu | onednn | reference | cuda (what this build has)")
+        ->capture_default_str();
     cmd->add_option("--precision", o.precision, "fp32 | fp16 | bf16 | best")->capture_default_str();
     cmd->add_option("--conf", o.conf, "Confidence threshold (objectness x class probability)")
         ->check(CLI::Range(0.0f, 1.0f))

@@ -154,8 +154,9 @@ inline void reserve_image(FrameImage& img, int width, int height) {
 }
 
 struct Frame {
-    int stream = 0;                   // the stream's index (its position in the source list)
-    const std::string* stream_name = nullptr;  // the stream's name (owned by the pipeline; never null in a run)
+    int stream = 0;  // the stream's index (its position in the source list)
+    const std::string* stream_name =
+        nullptr;                 // the stream's name (owned by the pipeline; never null in a run)
     int64_t index = 0;           // 0-based count of frames read from this stream (live: gaps are drops)
     double timestamp_ms = 0;     // source timestamp (video position; live: ms since the source opened)
     Clock::time_point captured;  // when the capture stage finished reading it (end-to-end start)

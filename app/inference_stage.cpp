@@ -164,7 +164,8 @@ void InferenceStage::work(FrameDetector& det, std::stop_token stop) {
             return;
         }
         const size_t n = b->frames.size();
-        ENGINE_CHECK(n <= max_batch, "batcher: a batch of ", n, " frames for a detector of batch ", max_batch);
+        ENGINE_CHECK(n <= max_batch, "batcher: a batch of ", n, " frames for a detector of batch ",
+                     max_batch);
         for (size_t i = 0; i < n; ++i) views[i] = image_view(b->frames[i]->image);
         const auto& results = det.detect(std::span<const detector::ImageView>(views.data(), n));
         const detector::StageTimes& t = det.last_times();

@@ -122,7 +122,8 @@ struct MqttSink::Impl {
     // The output thread's buffers (reused).
     std::string topic_buf, payload_buf, record_buf;
 
-    Impl(const PublishConfig& c, std::string m, const std::vector<std::string>& n) : cfg(c), model(std::move(m)), names(n) {}
+    Impl(const PublishConfig& c, std::string m, const std::vector<std::string>& n)
+        : cfg(c), model(std::move(m)), names(n) {}
 
     static Impl* of(void* obj) { return static_cast<Impl*>(obj); }
 
@@ -192,8 +193,8 @@ struct MqttSink::Impl {
         if (url.tls) {
             const auto opt = [](const std::string& s) { return s.empty() ? nullptr : s.c_str(); };
             if (cfg.tls_ca.empty()) mosquitto_int_option(mosq, MOSQ_OPT_TLS_USE_OS_CERTS, 1);
-            const int rc = mosquitto_tls_set(mosq, opt(cfg.tls_ca), nullptr, opt(cfg.tls_cert), opt(cfg.tls_key),
-                                             nullptr);
+            const int rc = mosquitto_tls_set(mosq, opt(cfg.tls_ca), nullptr, opt(cfg.tls_cert),
+                                             opt(cfg.tls_key), nullptr);
             if (rc != MOSQ_ERR_SUCCESS) {
                 set_fatal(engine::concat("publish.tls_ca/tls_cert/tls_key: cannot use the TLS files (",
                                          mosquitto_strerror(rc), ")"));
@@ -201,8 +202,10 @@ struct MqttSink::Impl {
             }
         }
         mosquitto_connect_callback_set(mosq, [](mosquitto*, void* obj, int rc) { of(obj)->on_connect(rc); });
-        mosquitto_disconnect_callback_set(mosq, [](mosquitto*, void* obj, int rc) { of(obj)->on_disconnect(rc); });
-        mosquitto_publish_callback_set(mosq, [](mosquitto*, void* obj, int mid) { of(obj)->on_publish(mid); });
+        mosquitto_disconnect_callback_set(mosq,
+                                          [](mosquitto*, void* obj, int rc) { of(obj)->on_disconnect(rc); });
+        mosquitto_publish_callback_set(mosq,
+                                       [](mosquitto*, void* obj, int mid) { of(obj)->on_publish(mid); });
         connack = false;
         lost = false;
         connect_started = SteadyClock::now();
@@ -229,10 +232,12 @@ struct MqttSink::Impl {
             const size_t waiting = queue.size() + inflight.size() + (spool ? spool->count() : 0);
             if (outage) {
                 ++st.reconnects;
-                spdlog::info("publish: reconnected to {}; {} message(s) waiting, oldest first", where, waiting);
+                spdlog::info("publish: reconnected to {}; {} message(s) waiting, oldest first", where,
+                             waiting);
             } else if (!st.ever_connected) {
-                spdlog::info("publish: connected to {} as {}{}", where, client_id,
-                             waiting > 0 ? engine::concat("; ", waiting, " message(s) waiting") : std::string());
+                spdlog::info(
+                    "publish: connected to {} as {}{}", where, client_id,
+                    waiting > 0 ? engine::concat("; ", waiting, " message(s) waiting") : std::string());
             }
             outage = false;
             st.ever_connected = true;
@@ -245,13 +250,17 @@ struct MqttSink::Impl {
         // unavailable" is the broker's state: try again.
         const std::string why = mosquitto_connack_string(rc);
         if (rc == 4 || rc == 5) {
-            set_fatal(engine::concat("publish: ", where, " refused the connection: ", why,
-                                     username.empty() ? " (no username set: publish.username, or RTDET_MQTT_USERNAME / RTDET_MQTT_PASSWORD)"
-                                                      : " (check publish.username / publish.password, or RTDET_MQTT_USERNAME / RTDET_MQTT_PASSWORD)"));
+            set_fatal(engine::concat(
+                "publish: ", where, " refused the connection: ", why,
+                username.empty()
+                    ? " (no username set: publish.username, or RTDET_MQTT_USERNAME / RTDET_MQTT_PASSWORD)"
+                    : " (check publish.username / publish.password, or RTDET_MQTT_USERNAME / "
+                      "RTDET_MQTT_PASSWORD)"));
         } else if (rc == 1 || rc == 2) {
             set_fatal(engine::concat("publish: ", where, " refused the connection: ", why,
-                                     rc == 2 ? engine::concat(" (client id '", client_id, "': publish.client_id)")
-                                             : std::string(" (the broker does not speak MQTT 3.1.1)")));
+                                     rc == 2
+                                         ? engine::concat(" (client id '", client_id, "': publish.client_id)")
+                                         : std::string(" (the broker does not speak MQTT 3.1.1)")));
         } else {
             lost = true;
             lost_reason = why;
@@ -299,8 +308,9 @@ struct MqttSink::Impl {
             Msg& b = inflight.back();
             // libmosquitto sets the mid before sending; at QoS 0 it may call on_publish (which pops `b`)
             // before returning, so `b` is not touched after this call.
-            const int rc = mosquitto_publish(mosq, &b.mid, b.topic.c_str(), static_cast<int>(b.payload.size()),
-                                             b.payload.data(), cfg.qos, /*retain=*/false);
+            const int rc =
+                mosquitto_publish(mosq, &b.mid, b.topic.c_str(), static_cast<int>(b.payload.size()),
+                                  b.payload.data(), cfg.qos, /*retain=*/false);
             if (rc == MOSQ_ERR_SUCCESS) {
                 std::lock_guard lock(mu);
                 ++st.published;
@@ -353,12 +363,14 @@ struct MqttSink::Impl {
         inflight.clear();
         if (was_connected) {
             outage = true;
-            spdlog::warn("publish: lost the connection to {} ({}); spooling and reconnecting", where, lost_reason);
+            spdlog::warn("publish: lost the connection to {} ({}); spooling and reconnecting", where,
+                         lost_reason);
         } else if (!first_try_done && !st.ever_connected) {
-            spdlog::warn("publish: cannot reach {} ({}); detection goes on, messages are spooled{} until it can",
-                         where, lost_reason,
-                         spool ? engine::concat(" in ", spool->dir(), " (at most ", cfg.spool_max_mb, " MiB)")
-                               : std::string(" in memory (no spool: publish.spool_max_mb is 0)"));
+            spdlog::warn(
+                "publish: cannot reach {} ({}); detection goes on, messages are spooled{} until it can",
+                where, lost_reason,
+                spool ? engine::concat(" in ", spool->dir(), " (at most ", cfg.spool_max_mb, " MiB)")
+                      : std::string(" in memory (no spool: publish.spool_max_mb is 0)"));
         }
         first_try_done = true;
         cv.notify_all();
@@ -382,9 +394,10 @@ struct MqttSink::Impl {
             if (!warned_full) {
                 warned_full = true;
                 if (spool->last_error() == "full")
-                    spdlog::warn("publish: the spool is full ({} MiB, publish.spool_max_mb); new messages are "
-                                 "dropped until the broker takes spooled ones (counted in the summary)",
-                                 cfg.spool_max_mb);
+                    spdlog::warn(
+                        "publish: the spool is full ({} MiB, publish.spool_max_mb); new messages are "
+                        "dropped until the broker takes spooled ones (counted in the summary)",
+                        cfg.spool_max_mb);
                 else
                     spdlog::warn("publish: cannot spool ({}); messages are dropped (counted in the summary)",
                                  spool->last_error());
@@ -395,9 +408,10 @@ struct MqttSink::Impl {
             ++st.spool_overflow_dropped;
             if (!warned_full) {
                 warned_full = true;
-                spdlog::warn("publish: {} messages wait in memory and there is no spool (publish.spool_max_mb "
-                             "is 0); new messages are dropped (counted in the summary)",
-                             queue.size());
+                spdlog::warn(
+                    "publish: {} messages wait in memory and there is no spool (publish.spool_max_mb "
+                    "is 0); new messages are dropped (counted in the summary)",
+                    queue.size());
             }
             return;
         }
@@ -414,23 +428,24 @@ struct MqttSink::Impl {
     }
 };
 
-MqttSink::MqttSink(const PublishConfig& config, std::string model, const std::vector<std::string>& class_names,
-                   const std::string& cache_dir)
+MqttSink::MqttSink(const PublishConfig& config, std::string model,
+                   const std::vector<std::string>& class_names, const std::string& cache_dir)
     : impl_(std::make_unique<Impl>(config, std::move(model), class_names)) {
     static std::once_flag lib_init;
     std::call_once(lib_init, [] { mosquitto_lib_init(); });
     Impl& s = *impl_;
     s.url = parse_mqtt_url(config.url);
     s.where = engine::concat(s.url.tls ? "mqtts://" : "mqtt://",
-                             s.url.host.find(':') != std::string::npos ? "[" + s.url.host + "]" : s.url.host, ":",
-                             s.url.port);
+                             s.url.host.find(':') != std::string::npos ? "[" + s.url.host + "]" : s.url.host,
+                             ":", s.url.port);
     ENGINE_CHECK(config.qos >= 0 && config.qos <= 2, "publish.qos: must be 0, 1 or 2 (got ", config.qos, ")");
     {
         addrinfo hints{};
         hints.ai_socktype = SOCK_STREAM;
         addrinfo* res = nullptr;
         const int rc = ::getaddrinfo(s.url.host.c_str(), nullptr, &hints, &res);
-        ENGINE_CHECK(rc == 0, "publish.url: cannot resolve host '", s.url.host, "' (", ::gai_strerror(rc), ")");
+        ENGINE_CHECK(rc == 0, "publish.url: cannot resolve host '", s.url.host, "' (", ::gai_strerror(rc),
+                     ")");
         ::freeaddrinfo(res);
     }
     s.client_id = config.client_id.empty() ? default_client_id() : config.client_id;
@@ -441,7 +456,8 @@ MqttSink::MqttSink(const PublishConfig& config, std::string model, const std::ve
     if (config.spool_max_mb > 0) {
         std::string dir = config.spool_dir;
         if (dir.empty()) {
-            dir = (fs::path(cache_dir) / "mqtt-spool" / folder_safe(engine::concat(s.url.host, "-", s.url.port)))
+            dir = (fs::path(cache_dir) / "mqtt-spool" /
+                   folder_safe(engine::concat(s.url.host, "-", s.url.port)))
                       .string();
             // Two runs to one broker from one machine (shards) each get their own default spool.
             if (Spool::in_use(dir)) dir += engine::concat("-", ::getpid());
@@ -505,7 +521,8 @@ void MqttSink::finish() {
     lock.lock();
     if (!flushed)
         spdlog::warn("publish: {} did not take {} message(s) within publish.flush_timeout_s ({} s)", s.where,
-                     s.queue.size() + s.inflight.size() + (s.spool ? s.spool->count() : 0), s.cfg.flush_timeout_s);
+                     s.queue.size() + s.inflight.size() + (s.spool ? s.spool->count() : 0),
+                     s.cfg.flush_timeout_s);
     // The thread has ended: what it did not deliver goes back into the spool, ahead of the rest.
     std::vector<std::string> undelivered;
     for (std::deque<Msg>* q : {&s.inflight, &s.queue}) {
@@ -525,9 +542,10 @@ void MqttSink::finish() {
         }
         s.st.left_in_spool = static_cast<int64_t>(s.spool->count());
         if (s.st.left_in_spool > 0)
-            spdlog::warn("publish: {} message(s) not delivered are kept in the spool {}; the next run with this "
-                         "spool sends them first",
-                         s.st.left_in_spool, s.spool->dir());
+            spdlog::warn(
+                "publish: {} message(s) not delivered are kept in the spool {}; the next run with this "
+                "spool sends them first",
+                s.st.left_in_spool, s.spool->dir());
     } else {
         s.st.lost += static_cast<int64_t>(undelivered.size());
     }

@@ -58,8 +58,8 @@ struct Pipeline::State {
     std::vector<StreamOut> per_stream;  // by position in `sources`
     bool interrupted = false;
 
-    State(std::vector<StreamPlan> streams, std::vector<FrameDetector*> dets, std::vector<std::unique_ptr<Sink>> s,
-          WindowSink* w, PipelineOptions o)
+    State(std::vector<StreamPlan> streams, std::vector<FrameDetector*> dets,
+          std::vector<std::unique_ptr<Sink>> s, WindowSink* w, PipelineOptions o)
         : detectors(std::move(dets)),
           sinks(std::move(s)),
           window(w),
@@ -67,8 +67,8 @@ struct Pipeline::State {
           max_batch(std::max(1, std::min(o.max_batch, detectors.at(0)->max_batch()))),
           batcher(max_batch, std::chrono::milliseconds(o.batch_timeout_ms)),
           sources(std::move(streams), batcher,
-                  SourceStageOptions{o.queue_depth, max_batch, static_cast<int>(detectors.size()), o.max_frames,
-                                     o.reconnect, detectors.at(0)->wants_pinned_frames()}),
+                  SourceStageOptions{o.queue_depth, max_batch, static_cast<int>(detectors.size()),
+                                     o.max_frames, o.reconnect, detectors.at(0)->wants_pinned_frames()}),
           inference(detectors, batcher),
           per_stream(sources.size()) {}
 
@@ -81,8 +81,9 @@ struct Pipeline::State {
             const StreamState st = sources.state(i);
             const char* now = st == StreamState::Failed  ? "failed"
                               : st == StreamState::Ended ? "ended"
-                              : sources.connecting(i)    ? (st == StreamState::Opening ? "connecting" : "reconnecting")
-                                                         : "";
+                              : sources.connecting(i)
+                                  ? (st == StreamState::Opening ? "connecting" : "reconnecting")
+                                  : "";
             if (tile_state[i] != now) {
                 tile_state[i] = now;
                 window->set_state(sources.plan(i).index, now);
@@ -114,7 +115,8 @@ struct Pipeline::State {
             if (!draining) {
                 draining = true;
                 progress.finish();
-                spdlog::info("{}: stopping the sources, draining {} frame(s) in flight", why, batcher.queued());
+                spdlog::info("{}: stopping the sources, draining {} frame(s) in flight", why,
+                             batcher.queued());
             }
             if (budget)
                 sources.stop_live();
@@ -151,9 +153,9 @@ struct Pipeline::State {
                 if (annotate) draw_detections(f.image, f.detections, detectors[0]->class_names());
                 if (window != nullptr) {
                     const auto recent = [](const LatencySeries& ls) { return ls.recent(); };
-                    window->set_overlay({stats.live_fps(), recent(stats.preprocess()), recent(stats.inference()),
-                                         recent(stats.postprocess()), recent(stats.end_to_end()),
-                                         sources.dropped_total()});
+                    window->set_overlay({stats.live_fps(), recent(stats.preprocess()),
+                                         recent(stats.inference()), recent(stats.postprocess()),
+                                         recent(stats.end_to_end()), sources.dropped_total()});
                 }
 #else
                 (void)annotate;  // no drawing sinks without OpenCV (validate_config refuses them)
@@ -180,12 +182,15 @@ struct Pipeline::State {
                     failed += sources.state(i) == StreamState::Failed;
                 }
                 if (sources.size() > 1)
-                    spdlog::info("{} frames, {:.1f} FPS, end-to-end {:.1f} ms, dropped {}; streams: {} running, {} failed, {} total",
-                                 stats.frames_out(), stats.live_fps(), stats.end_to_end().recent(),
-                                 sources.dropped_total(), running, failed, sources.size());
+                    spdlog::info(
+                        "{} frames, {:.1f} FPS, end-to-end {:.1f} ms, dropped {}; streams: {} running, {} "
+                        "failed, {} total",
+                        stats.frames_out(), stats.live_fps(), stats.end_to_end().recent(),
+                        sources.dropped_total(), running, failed, sources.size());
                 else
-                    spdlog::info("{} frames, {:.1f} FPS, end-to-end {:.1f} ms, dropped {}", stats.frames_out(),
-                                 stats.live_fps(), stats.end_to_end().recent(), sources.dropped_total());
+                    spdlog::info("{} frames, {:.1f} FPS, end-to-end {:.1f} ms, dropped {}",
+                                 stats.frames_out(), stats.live_fps(), stats.end_to_end().recent(),
+                                 sources.dropped_total());
             }
         }
     }
@@ -199,7 +204,9 @@ struct Pipeline::State {
             st.name = p.name;
             st.source = sources.describe(i);
             const StreamState state = sources.state(i);
-            st.state = state == StreamState::Running || state == StreamState::Opening ? "stopped" : stream_state_name(state);
+            st.state = state == StreamState::Running || state == StreamState::Opening
+                           ? "stopped"
+                           : stream_state_name(state);
             st.error = sources.error(i);
             st.frames_in = sources.frames_in(i);
             st.frames_out = per_stream[i].frames_out;
@@ -208,7 +215,8 @@ struct Pipeline::State {
             st.reconnects = sources.reconnects(i);
             const double active_s =
                 std::chrono::duration<double>(per_stream[i].last_out - per_stream[i].first_captured).count();
-            st.fps = st.frames_out > 1 && active_s > 0 ? static_cast<double>(st.frames_out - 1) / active_s : 0;
+            st.fps =
+                st.frames_out > 1 && active_s > 0 ? static_cast<double>(st.frames_out - 1) / active_s : 0;
             st.latency_mean = per_stream[i].e2e.mean();
             st.latency_p50 = per_stream[i].e2e.percentile(0.5);
             st.latency_p99 = per_stream[i].e2e.percentile(0.99);
@@ -233,7 +241,8 @@ struct Pipeline::State {
 
 Pipeline::Pipeline(std::vector<StreamPlan> streams, std::vector<FrameDetector*> detectors,
                    std::vector<std::unique_ptr<Sink>> sinks, WindowSink* window, PipelineOptions options)
-    : s_(std::make_unique<State>(std::move(streams), std::move(detectors), std::move(sinks), window, options)) {}
+    : s_(std::make_unique<State>(std::move(streams), std::move(detectors), std::move(sinks), window,
+                                 options)) {}
 
 Pipeline::~Pipeline() = default;
 

@@ -34,11 +34,11 @@
 namespace app {
 
 struct PipelineOptions {
-    int queue_depth = 4;      // frames queued per stream before the batcher (files: at least max_batch / streams)
-    int max_batch = 1;        // frames per batch (capped by the detector's)
+    int queue_depth = 4;  // frames queued per stream before the batcher (files: at least max_batch / streams)
+    int max_batch = 1;    // frames per batch (capped by the detector's)
     int batch_timeout_ms = 0;
-    int64_t max_frames = 0;   // 0: all
-    bool progress = true;     // progress bar on a terminal for sources with a known length
+    int64_t max_frames = 0;  // 0: all
+    bool progress = true;    // progress bar on a terminal for sources with a known length
     ReconnectPolicy reconnect;
     // Interrupt counter (SIGINT/SIGTERM): 1 drains, 2 stops at once. May be null.
     const std::atomic<int>* interrupt = nullptr;

@@ -14,7 +14,8 @@ namespace app {
 
 namespace {
 
-constexpr const char* kUrlForm = "expected mqtt://HOST[:PORT]/TOPIC or mqtts://..., e.g. mqtt://localhost/rtdet/{stream}";
+constexpr const char* kUrlForm =
+    "expected mqtt://HOST[:PORT]/TOPIC or mqtts://..., e.g. mqtt://localhost/rtdet/{stream}";
 
 void append_json_text(std::string& out, std::string_view s) {
     out += '"';
@@ -48,8 +49,8 @@ MqttUrl parse_mqtt_url(std::string_view url) {
     ENGINE_CHECK(sep != std::string_view::npos, "publish.url: '", url, "' is not a URL (", kUrlForm, ")");
     std::string scheme(url.substr(0, sep));
     for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    ENGINE_CHECK(scheme == "mqtt" || scheme == "mqtts", "publish.url: unsupported scheme '", url.substr(0, sep),
-                 "' (", kUrlForm, ")");
+    ENGINE_CHECK(scheme == "mqtt" || scheme == "mqtts", "publish.url: unsupported scheme '",
+                 url.substr(0, sep), "' (", kUrlForm, ")");
     u.tls = scheme == "mqtts";
     const std::string_view rest = url.substr(sep + 3);
     const size_t slash = rest.find('/');
@@ -68,7 +69,8 @@ MqttUrl parse_mqtt_url(std::string_view url) {
         const std::string_view after = authority.substr(close + 1);
         ENGINE_CHECK(after.empty() || after.front() == ':', "publish.url: unexpected '", after,
                      "' after the IPv6 address in '", url, "'");
-        ENGINE_CHECK(after.size() != 1, "publish.url: empty port after ':' in '", url, "' (expected 1-65535)");
+        ENGINE_CHECK(after.size() != 1, "publish.url: empty port after ':' in '", url,
+                     "' (expected 1-65535)");
         if (!after.empty()) port = after.substr(1);
         for (const char c : host)
             ENGINE_CHECK(std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.',
@@ -78,7 +80,8 @@ MqttUrl parse_mqtt_url(std::string_view url) {
         host = authority.substr(0, colon);
         if (colon != std::string_view::npos) {
             port = authority.substr(colon + 1);
-            ENGINE_CHECK(!port.empty(), "publish.url: empty port after ':' in '", url, "' (expected 1-65535)");
+            ENGINE_CHECK(!port.empty(), "publish.url: empty port after ':' in '", url,
+                         "' (expected 1-65535)");
         }
         for (const char c : host)
             ENGINE_CHECK(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_',
@@ -96,8 +99,8 @@ MqttUrl parse_mqtt_url(std::string_view url) {
                      "publish.url: port ", port, " is out of range (expected 1-65535)");
         u.port = p;
     }
-    ENGINE_CHECK(slash != std::string_view::npos && slash + 1 < rest.size(), "publish.url: no topic in '", url,
-                 "' (", kUrlForm, ")");
+    ENGINE_CHECK(slash != std::string_view::npos && slash + 1 < rest.size(), "publish.url: no topic in '",
+                 url, "' (", kUrlForm, ")");
     const std::string_view topic = rest.substr(slash + 1);
     for (const char c : topic) {
         ENGINE_CHECK(c != '+' && c != '#', "publish.url: topic '", topic, "' contains '", c,
@@ -107,7 +110,8 @@ MqttUrl parse_mqtt_url(std::string_view url) {
     }
     ENGINE_CHECK(topic.front() != '$', "publish.url: topic '", topic,
                  "' starts with '$' (topics starting with $ belong to the broker)");
-    ENGINE_CHECK(topic.size() <= 60000, "publish.url: topic is ", topic.size(), " bytes long (at most 60000)");
+    ENGINE_CHECK(topic.size() <= 60000, "publish.url: topic is ", topic.size(),
+                 " bytes long (at most 60000)");
     // Placeholders: {stream} and {name}; any other {...} is a typo to report now, not a topic to create.
     for (size_t open = topic.find('{'); open != std::string_view::npos; open = topic.find('{', open + 1)) {
         const size_t close = topic.find('}', open);
@@ -151,8 +155,8 @@ std::string iso8601_utc_ms(int64_t unix_ms) {
     const std::time_t t = static_cast<std::time_t>(secs);
     std::tm tm{};
     ::gmtime_r(&t, &tm);
-    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                       tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                       tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
 }
 
 void format_detections_message(const Frame& frame, std::string_view model,
@@ -179,8 +183,8 @@ void format_detections_message(const Frame& frame, std::string_view model,
             append_json_text(out, class_names[static_cast<size_t>(d.class_id)]);
         else
             fmt::format_to(it, "\"class{}\"", d.class_id);
-        fmt::format_to(it, ",\"class_id\":{},\"score\":{:.5f},\"box\":[{:.2f},{:.2f},{:.2f},{:.2f}]}}", d.class_id,
-                       d.score, d.box.x1, d.box.y1, d.box.x2, d.box.y2);
+        fmt::format_to(it, ",\"class_id\":{},\"score\":{:.5f},\"box\":[{:.2f},{:.2f},{:.2f},{:.2f}]}}",
+                       d.class_id, d.score, d.box.x1, d.box.y1, d.box.x2, d.box.y2);
     }
     out += "]}";
 }
@@ -196,8 +200,8 @@ std::string publish_summary_line(const PublishStats& s) {
         line += fmt::format("; {} not delivered, kept in the spool {} for the next run", s.left_in_spool,
                             s.spool_dir);
     if (s.dropped() > 0)
-        line += fmt::format("; MESSAGES WERE LOST: {} ({} spool overflow, {} not delivered at exit)", s.dropped(),
-                            s.spool_overflow_dropped, s.lost);
+        line += fmt::format("; MESSAGES WERE LOST: {} ({} spool overflow, {} not delivered at exit)",
+                            s.dropped(), s.spool_overflow_dropped, s.lost);
     return line;
 }
 

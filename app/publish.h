@@ -16,13 +16,13 @@ namespace app {
 // The `publish:` section of the config (docs/mqtt.md). Credentials come from the config file or the
 // environment (RTDET_MQTT_USERNAME / RTDET_MQTT_PASSWORD, which win), never from the command line.
 struct PublishConfig {
-    std::string url;           // mqtt://HOST[:PORT]/TOPIC or mqtts://... (empty: no publishing)
-    int qos = 1;               // 0, 1 (at least once) or 2
-    std::string client_id;     // empty: rtdet-<hostname>-<pid>
-    std::string username;      // empty: none (or $RTDET_MQTT_USERNAME)
-    std::string password;      // never printed (--print-config shows ***)
-    std::string tls_ca;        // CA file (mqtts: empty means the system's CAs)
-    std::string tls_cert;      // client certificate and key, both or neither
+    std::string url;        // mqtt://HOST[:PORT]/TOPIC or mqtts://... (empty: no publishing)
+    int qos = 1;            // 0, 1 (at least once) or 2
+    std::string client_id;  // empty: rtdet-<hostname>-<pid>
+    std::string username;   // empty: none (or $RTDET_MQTT_USERNAME)
+    std::string password;   // never printed (--print-config shows ***)
+    std::string tls_ca;     // CA file (mqtts: empty means the system's CAs)
+    std::string tls_cert;   // client certificate and key, both or neither
     std::string tls_key;
     std::string spool_dir;     // empty: <cache dir>/mqtt-spool/<host>-<port>
     float spool_max_mb = 256;  // bound of the on-disk spool; 0: no spool (an outage drops, counted)
@@ -56,10 +56,10 @@ std::string publish_summary_line(const PublishStats& s);
 std::string publish_stats_json(const PublishStats& s);
 
 struct MqttUrl {
-    bool tls = false;    // mqtts://
-    std::string host;    // without brackets for IPv6
-    int port = 0;        // 1883 (mqtt) or 8883 (mqtts) when not given
-    std::string topic;   // the template: may hold {stream} and {name}
+    bool tls = false;   // mqtts://
+    std::string host;   // without brackets for IPv6
+    int port = 0;       // 1883 (mqtt) or 8883 (mqtts) when not given
+    std::string topic;  // the template: may hold {stream} and {name}
 };
 
 // Parses `url` (see the rules in docs/mqtt.md). Throws engine::Error, one line starting

@@ -118,7 +118,8 @@ void VideoSink::finish() {
 
 // ---- images ----
 
-ImageDirSink::ImageDirSink(std::string dir, bool prefix_stream) : dir_(std::move(dir)), prefix_stream_(prefix_stream) {
+ImageDirSink::ImageDirSink(std::string dir, bool prefix_stream)
+    : dir_(std::move(dir)), prefix_stream_(prefix_stream) {
     std::error_code ec;
     fs::create_directories(dir_, ec);
     ENGINE_CHECK(!ec, "outputs.images_dir: cannot create folder ", dir_, ": ", ec.message());

@@ -28,9 +28,9 @@ const char* stream_state_name(StreamState s) {
 
 namespace {
 
-
 double wall_clock_ms() {
-    return std::chrono::duration<double, std::milli>(std::chrono::system_clock::now().time_since_epoch()).count();
+    return std::chrono::duration<double, std::milli>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
 }
 
 }  // namespace
@@ -38,12 +38,14 @@ double wall_clock_ms() {
 size_t lane_capacity(bool live, int queue_depth, int max_batch, size_t streams) {
     const size_t depth = static_cast<size_t>(std::max(1, queue_depth));
     if (live) return depth;
-    const size_t share = (static_cast<size_t>(std::max(1, max_batch)) + streams - 1) / std::max<size_t>(1, streams);
+    const size_t share =
+        (static_cast<size_t>(std::max(1, max_batch)) + streams - 1) / std::max<size_t>(1, streams);
     return std::max(depth, share);
 }
 
 size_t frame_pool_size(size_t lane_capacity, int max_batch, int workers, size_t streams) {
-    const size_t in_flight = static_cast<size_t>(std::max(1, max_batch)) * static_cast<size_t>(std::max(1, workers) + 1);
+    const size_t in_flight =
+        static_cast<size_t>(std::max(1, max_batch)) * static_cast<size_t>(std::max(1, workers) + 1);
     return lane_capacity + (in_flight + streams - 1) / std::max<size_t>(1, streams) + 2;
 }
 
@@ -96,7 +98,8 @@ void SourceStage::start() {
     // Counted before any thread runs (a fast one could otherwise release the start line early).
     start_pending_ = static_cast<int>(std::count_if(thread_stream_.begin(), thread_stream_.end(),
                                                     [](const Stream* sp) { return !sp->plan.live(); }));
-    for (Stream* sp : thread_stream_) threads_.emplace_back([this, sp](std::stop_token stop) { capture(*sp, stop); });
+    for (Stream* sp : thread_stream_)
+        threads_.emplace_back([this, sp](std::stop_token stop) { capture(*sp, stop); });
 }
 
 void SourceStage::request_stop() {
@@ -113,7 +116,9 @@ void SourceStage::join() {
         if (t.joinable()) t.join();
 }
 
-size_t SourceStage::position(int stream) const { return static_cast<size_t>(position_[static_cast<size_t>(stream)]); }
+size_t SourceStage::position(int stream) const {
+    return static_cast<size_t>(position_[static_cast<size_t>(stream)]);
+}
 
 void SourceStage::recycle(Frame* f) { streams_[position(f->stream)]->free_q.push(f); }
 
@@ -221,7 +226,8 @@ void SourceStage::capture(Stream& s, std::stop_token stop) {
                 // A camera made of a file: frame k is produced at t0 + k / fps.
                 if (f->index == 0) {
                     const double fps = s.plan.fps > 0 ? s.plan.fps : source->fps() > 0 ? source->fps() : 25.0;
-                    interval = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / fps));
+                    interval =
+                        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / fps));
                     if (!wait_for_start(stop)) {
                         s.free_q.push(f);
                         s.frames_in.fetch_sub(1);

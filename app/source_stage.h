@@ -126,7 +126,7 @@ class SourceStage {
     SourceStageOptions opt_;
     std::vector<std::jthread> threads_;
     std::vector<Stream*> thread_stream_;  // the stream of each thread
-    std::atomic<int64_t> budget_{-1};  // frames still admitted (max_frames), -1: no limit
+    std::atomic<int64_t> budget_{-1};     // frames still admitted (max_frames), -1: no limit
     std::mutex start_m_;
     std::condition_variable_any start_cv_;
     int start_pending_ = 0;  // file streams not yet at the start line (guarded by start_m_)

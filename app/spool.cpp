@@ -85,7 +85,8 @@ Spool::Spool(std::string dir, uint64_t max_bytes, uint64_t segment_bytes)
                  ec ? ec.message() : "not a folder");
     const std::string lock = (fs::path(dir_) / "lock").string();
     lock_fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    ENGINE_CHECK(lock_fd_ >= 0, "publish.spool_dir: ", dir_, ": cannot create ", lock, ": ", std::strerror(errno));
+    ENGINE_CHECK(lock_fd_ >= 0, "publish.spool_dir: ", dir_, ": cannot create ", lock, ": ",
+                 std::strerror(errno));
     if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
         ::close(lock_fd_);
         lock_fd_ = -1;
@@ -93,14 +94,14 @@ Spool::Spool(std::string dir, uint64_t max_bytes, uint64_t segment_bytes)
     }
     for (const auto& e : fs::directory_iterator(dir_, ec)) {
         const std::string name = e.path().filename().string();
-        if (name.size() != 24 || name.substr(20) != ".seg" ||
-            name.find_first_not_of("0123456789") != 20)
+        if (name.size() != 24 || name.substr(20) != ".seg" || name.find_first_not_of("0123456789") != 20)
             continue;
         Segment s;
         s.number = std::stoull(name.substr(0, 20));
         segs_.push_back(s);
     }
-    std::sort(segs_.begin(), segs_.end(), [](const Segment& a, const Segment& b) { return a.number < b.number; });
+    std::sort(segs_.begin(), segs_.end(),
+              [](const Segment& a, const Segment& b) { return a.number < b.number; });
     for (auto it = segs_.begin(); it != segs_.end();) {
         scan(*it);
         if (it->records == 0) {

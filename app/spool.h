@@ -38,7 +38,7 @@ class Spool {
     void push_front(const std::vector<std::string>& records);
 
     bool empty() const { return count_ == 0; }
-    uint64_t count() const { return count_; }          // records not yet popped
+    uint64_t count() const { return count_; }            // records not yet popped
     uint64_t disk_bytes() const { return disk_bytes_; }  // bytes of the segment files
     uint64_t max_bytes() const { return max_bytes_; }
     uint64_t recovered() const { return recovered_; }  // records found at open
@@ -65,9 +65,9 @@ class Spool {
     uint64_t max_bytes_, segment_bytes_;
     int lock_fd_ = -1;
     std::deque<Segment> segs_;
-    int head_fd_ = -1;      // the first segment, for reading
+    int head_fd_ = -1;       // the first segment, for reading
     uint64_t head_off_ = 0;  // read position in it
-    int tail_fd_ = -1;      // the last segment, for appending (-1: a new one at the next push)
+    int tail_fd_ = -1;       // the last segment, for appending (-1: a new one at the next push)
     uint64_t count_ = 0, disk_bytes_ = 0, recovered_ = 0;
     std::string error_;
     std::string buf_;  // reused

@@ -34,7 +34,9 @@ LatencyHistogram::LatencyHistogram() : buckets_(kHistBuckets, 0) {}
 
 void LatencyHistogram::add(double ms) {
     size_t b = 0;
-    if (ms > kHistMin) b = std::min(kHistBuckets - 1, static_cast<size_t>(std::ceil(std::log(ms / kHistMin) / std::log(kHistStep))));
+    if (ms > kHistMin)
+        b = std::min(kHistBuckets - 1,
+                     static_cast<size_t>(std::ceil(std::log(ms / kHistMin) / std::log(kHistStep))));
     ++buckets_[b];
     ++count_;
     sum_ += ms;
@@ -42,7 +44,8 @@ void LatencyHistogram::add(double ms) {
 
 double LatencyHistogram::percentile(double q) const {
     if (count_ == 0) return 0;
-    const auto rank = std::clamp<int64_t>(static_cast<int64_t>(std::ceil(std::clamp(q, 0.0, 1.0) * static_cast<double>(count_))), 1, count_);
+    const auto rank = std::clamp<int64_t>(
+        static_cast<int64_t>(std::ceil(std::clamp(q, 0.0, 1.0) * static_cast<double>(count_))), 1, count_);
     int64_t seen = 0;
     for (size_t b = 0; b < buckets_.size(); ++b) {
         seen += buckets_[b];
@@ -95,12 +98,14 @@ std::string RunSummary::to_text() const {
     if (streams.size() > 1 || failed_streams > 0) {
         size_t w = 6;
         for (const StreamSummary& st : streams) w = std::max(w, st.name.size());
-        out += fmt::format("  {:>3} {:<{}} {:>8} {:>8} {:>8} {:>7} {:>6} {:>8} {:>8} {:>8}  {}\n", "#", "stream", w, "in",
-                           "out", "dropped", "skipped", "reconn", "FPS", "p50 ms", "p99 ms", "state");
+        out +=
+            fmt::format("  {:>3} {:<{}} {:>8} {:>8} {:>8} {:>7} {:>6} {:>8} {:>8} {:>8}  {}\n", "#", "stream",
+                        w, "in", "out", "dropped", "skipped", "reconn", "FPS", "p50 ms", "p99 ms", "state");
         for (const StreamSummary& st : streams)
-            out += fmt::format("  {:>3} {:<{}} {:>8} {:>8} {:>8} {:>7} {:>6} {:>8.1f} {:>8.1f} {:>8.1f}  {}{}\n", st.index,
-                               st.name, w, st.frames_in, st.frames_out, st.dropped, st.skipped, st.reconnects, st.fps,
-                               st.latency_p50, st.latency_p99, st.state, st.error.empty() ? "" : ": " + st.error);
+            out += fmt::format(
+                "  {:>3} {:<{}} {:>8} {:>8} {:>8} {:>7} {:>6} {:>8.1f} {:>8.1f} {:>8.1f}  {}{}\n", st.index,
+                st.name, w, st.frames_in, st.frames_out, st.dropped, st.skipped, st.reconnects, st.fps,
+                st.latency_p50, st.latency_p99, st.state, st.error.empty() ? "" : ": " + st.error);
     }
     out += fmt::format("  {:<12} {:>9} {:>9} {:>9}\n", "latency ms", "mean", "p50", "p99");
     for (const StageSummary& st : stages)
@@ -141,18 +146,19 @@ std::string RunSummary::to_json() const {
     j["failed_streams"] = failed_streams;
     j["streams"] = nlohmann::json::array();
     for (const StreamSummary& st : streams)
-        j["streams"].push_back({{"index", st.index},
-                                {"name", st.name},
-                                {"source", st.source},
-                                {"state", st.state},
-                                {"error", st.error},
-                                {"frames_in", st.frames_in},
-                                {"frames_out", st.frames_out},
-                                {"dropped", st.dropped},
-                                {"skipped", st.skipped},
-                                {"reconnects", st.reconnects},
-                                {"fps", st.fps},
-                                {"latency_ms", {{"mean", st.latency_mean}, {"p50", st.latency_p50}, {"p99", st.latency_p99}}}});
+        j["streams"].push_back(
+            {{"index", st.index},
+             {"name", st.name},
+             {"source", st.source},
+             {"state", st.state},
+             {"error", st.error},
+             {"frames_in", st.frames_in},
+             {"frames_out", st.frames_out},
+             {"dropped", st.dropped},
+             {"skipped", st.skipped},
+             {"reconnects", st.reconnects},
+             {"fps", st.fps},
+             {"latency_ms", {{"mean", st.latency_mean}, {"p50", st.latency_p50}, {"p99", st.latency_p99}}}});
     if (publish) j["publish"] = nlohmann::json::parse(publish_stats_json(*publish));
     return j.dump(2) + "\n";
 }

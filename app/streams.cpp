@@ -51,7 +51,8 @@ std::string default_stream_name(const std::string& uri) {
     const size_t scheme = uri.find("://");
     if (scheme != std::string::npos) {
         std::string rest = uri.substr(scheme + 3);
-        if (const size_t at = rest.rfind('@', rest.find('/')); at != std::string::npos) rest = rest.substr(at + 1);
+        if (const size_t at = rest.rfind('@', rest.find('/')); at != std::string::npos)
+            rest = rest.substr(at + 1);
         if (const size_t q = rest.find('?'); q != std::string::npos) rest = rest.substr(0, q);
         const size_t slash = rest.find('/');
         std::string host = rest.substr(0, slash);
@@ -63,10 +64,11 @@ std::string default_stream_name(const std::string& uri) {
         }
         return sanitize_name(last.empty() ? host : host + "-" + fs::path(last).stem().string());
     }
-    if (!uri.empty() && std::all_of(uri.begin(), uri.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
+    if (!uri.empty() && std::all_of(uri.begin(), uri.end(),
+                                    [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
         return "camera" + uri;
     fs::path p(uri);
-    while (!p.empty() && p.filename().empty()) p = p.parent_path();  // "folder/"
+    while (!p.empty() && p.filename().empty()) p = p.parent_path();          // "folder/"
     if (uri.find_first_of("*?[") != std::string::npos) p = p.parent_path();  // glob: its folder
     const std::string stem = p.stem().string();
     return sanitize_name(stem.empty() ? uri : stem);
@@ -90,7 +92,8 @@ std::vector<StreamConfig> read_streams_file(const std::string& path, std::vector
         std::string problem;
         // Trailing key=value words are options; the rest (re-joined by single spaces) is the URI.
         size_t end = w.size();
-        while (end > 1 && w[end - 1].find('=') != std::string::npos && w[end - 1].find("://") == std::string::npos) {
+        while (end > 1 && w[end - 1].find('=') != std::string::npos &&
+               w[end - 1].find("://") == std::string::npos) {
             const std::string& opt = w[end - 1];
             const std::string k = opt.substr(0, opt.find('=')), v = opt.substr(opt.find('=') + 1);
             if (k == "name") {
@@ -116,7 +119,8 @@ std::vector<StreamConfig> read_streams_file(const std::string& path, std::vector
         std::string uri;
         for (size_t i = 0; i < end; ++i) uri += (i ? " " : "") + w[i];
         const bool url = uri.find("://") != std::string::npos;
-        const bool camera = std::all_of(uri.begin(), uri.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+        const bool camera = std::all_of(uri.begin(), uri.end(),
+                                        [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
         if (!url && !camera && fs::path(uri).is_relative()) uri = (base / uri).string();
         s.uri = uri;
         if (!problem.empty() && line_errors)
@@ -135,7 +139,8 @@ void parse_shard(const std::string& text, const std::string& key, int& index, in
     };
     int i = 0, n = 0;
     const bool ok = slash != std::string::npos && num(std::string_view(text).substr(0, slash), i) &&
-                    num(std::string_view(text).substr(slash + 1), n) && n >= 1 && n <= 100000 && i >= 0 && i < n;
+                    num(std::string_view(text).substr(slash + 1), n) && n >= 1 && n <= 100000 && i >= 0 &&
+                    i < n;
     ENGINE_CHECK(ok, key, ": expected I/N with 0 <= I < N, e.g. 0/4 (got '", text, "')");
     index = i;
     count = n;
@@ -163,7 +168,8 @@ std::vector<StreamPlan> plan_streams(const AppConfig& cfg) {
             std::vector<StreamConfig> listed = read_streams_file(c.uri, &line_errors);
             if (listed.empty()) {
                 entries.push_back(c);
-                file_errors.push_back(engine::concat("source ", c.uri, ": the .streams file lists no source"));
+                file_errors.push_back(
+                    engine::concat("source ", c.uri, ": the .streams file lists no source"));
             }
             for (StreamConfig& s : listed) {
                 std::string err;
@@ -204,8 +210,9 @@ std::vector<StreamPlan> plan_streams(const AppConfig& cfg) {
                 p.spec.decode_threads = cfg.decode_threads;
                 const bool realtime = c.realtime < 0 ? cfg.realtime : c.realtime == 1;
                 const bool loop = c.loop < 0 ? cfg.loop : c.loop == 1;
-                ENGINE_CHECK(!loop || p.spec.kind == SourceKind::VideoFile, c.loop < 0 ? "pipeline.loop" : "loop",
-                             ": only a video file can be looped; ", c.uri, " is a ", source_kind_name(p.spec.kind));
+                ENGINE_CHECK(!loop || p.spec.kind == SourceKind::VideoFile,
+                             c.loop < 0 ? "pipeline.loop" : "loop", ": only a video file can be looped; ",
+                             c.uri, " is a ", source_kind_name(p.spec.kind));
                 p.spec.loop = loop;
                 ENGINE_CHECK(c.fps <= 0 || !p.spec.live(), "fps: ", c.uri,
                              " is a live source (its rate is its own; fps paces files and folders)");

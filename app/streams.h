@@ -28,9 +28,10 @@ struct AppConfig;
 struct StreamConfig {
     std::string uri;   // camera index, device, URL, file, folder, glob, list, image or .streams file
     std::string name;  // empty: a short form of the URI (default_stream_name)
-    int realtime = -1; // -1: pipeline.realtime; 1: a file is played at its own rate (or fps) as a live camera
-    int loop = -1;     // -1: pipeline.loop; 1: a video file starts again at its end
-    double fps = 0;    // > 0: a file is played at this rate as a live camera (implies realtime)
+    int realtime =
+        -1;          // -1: pipeline.realtime; 1: a file is played at its own rate (or fps) as a live camera
+    int loop = -1;   // -1: pipeline.loop; 1: a video file starts again at its end
+    double fps = 0;  // > 0: a file is played at this rate as a live camera (implies realtime)
 };
 
 // One stream of a run, resolved.
@@ -38,7 +39,7 @@ struct StreamPlan {
     int index = 0;     // position in the whole list (before sharding)
     std::string name;  // unique within the run
     std::string uri;
-    SourceSpec spec;   // valid when error is empty
+    SourceSpec spec;     // valid when error is empty
     bool paced = false;  // a file played at a frame rate as a live camera
     double fps = 0;      // pacing rate (0: the file's own)
     std::string error;   // why the stream cannot run (bad URI, missing file, bad .streams line); the

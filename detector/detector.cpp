@@ -184,7 +184,7 @@ Detector::Detector(const DetectorConfig& config) : impl_(std::make_unique<Impl>(
                                          : complete_class_names(config.class_names, classes);
     if (!config.class_names.empty() && config.class_names.size() < static_cast<size_t>(classes))
         engine::logger().warn("{} class names for a model with {} classes; the rest are named class<N>",
-                     config.class_names.size(), classes);
+                              config.class_names.size(), classes);
 
     const int batch = m.cached.engine->max_batch();
     m.transforms.resize(static_cast<size_t>(batch));

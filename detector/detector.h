@@ -19,8 +19,8 @@
 namespace detector {
 
 struct DetectorConfig {
-    std::string model;  // .onnx, darknet .cfg (.weights beside it), or .plan
-    ModelConversion conversion;          // darknet .cfg only: random weights, input size (types.h)
+    std::string model;           // .onnx, darknet .cfg (.weights beside it), or .plan
+    ModelConversion conversion;  // darknet .cfg only: random weights, input size (types.h)
     std::string device = "cpu";
     engine::Precision precision = engine::Precision::FP32;
     int max_batch = 1;

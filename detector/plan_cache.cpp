@@ -75,7 +75,8 @@ std::string device_signature(const std::string& device) {
 // while kernels change. (A program that merely uses the libraries, built after the plan, does not count.)
 fs::path engine_binary() {
     Dl_info info{};
-    if (dladdr(reinterpret_cast<void*>(&engine::build_plan_from_onnx), &info) == 0 || info.dli_fname == nullptr)
+    if (dladdr(reinterpret_cast<void*>(&engine::build_plan_from_onnx), &info) == 0 ||
+        info.dli_fname == nullptr)
         return {};
     return fs::path(info.dli_fname);
 }
@@ -135,21 +136,23 @@ std::string resolve_onnx_model(const std::string& model, const std::string& cach
         return std::to_string(fs::file_size(p)) + "-" +
                std::to_string(fs::last_write_time(p).time_since_epoch().count());
     };
-    const std::string id = engine::concat(
-        fs::absolute(model).string(), "|", stamp(model), "|",
-        random ? engine::concat("random", *conversion.random_weights_seed) : stamp(weights), "|",
-        conversion.input_width, "x", conversion.input_height);
+    const std::string id =
+        engine::concat(fs::absolute(model).string(), "|", stamp(model), "|",
+                       random ? engine::concat("random", *conversion.random_weights_seed) : stamp(weights),
+                       "|", conversion.input_width, "x", conversion.input_height);
     const std::string key =
         engine::sha256_hex(std::span(reinterpret_cast<const std::byte*>(id.data()), id.size())).substr(0, 16);
     std::string stem = fs::path(model).stem().string();
-    if (conversion.input_width > 0) stem += engine::concat("-", conversion.input_width, "x", conversion.input_height);
+    if (conversion.input_width > 0)
+        stem += engine::concat("-", conversion.input_width, "x", conversion.input_height);
     if (random) stem += engine::concat("-random", *conversion.random_weights_seed);
     const fs::path out = fs::path(cache_dir(cache_override)) / (stem + "-" + key + ".onnx");
     if (!fs::exists(out, ec)) {
-        engine::logger().info("converting {}{} -> {}", model,
-                              random ? engine::concat(" with random weights (seed ", *conversion.random_weights_seed, ")")
-                                     : " + " + weights.string(),
-                              out.string());
+        engine::logger().info(
+            "converting {}{} -> {}", model,
+            random ? engine::concat(" with random weights (seed ", *conversion.random_weights_seed, ")")
+                   : " + " + weights.string(),
+            out.string());
         ConvertOptions opts;
         opts.random_weights_seed = conversion.random_weights_seed;
         opts.input_width = conversion.input_width;
@@ -231,8 +234,9 @@ CachedEngine load_engine_cached(const std::string& model, const engine::BuildOpt
         }
         engine::logger().warn("plan cache: rebuilding {}: {}", path.string(), reason);
     }
-    engine::logger().info("building plan for {} (device {}, precision {}, max batch {}) -> {}", onnx, options.device,
-                 engine::precision_name(options.precision), options.max_batch, path.string());
+    engine::logger().info("building plan for {} (device {}, precision {}, max batch {}) -> {}", onnx,
+                          options.device, engine::precision_name(options.precision), options.max_batch,
+                          path.string());
     out.plan = engine::build_plan_from_onnx(onnx, options);
     out.engine = engine::Engine::load(out.plan);
     try {

@@ -56,6 +56,7 @@ struct CachedEngine {
 
 // Loads a .plan, or builds / reuses the cached plan of an .onnx / .cfg model. Throws engine::Error.
 CachedEngine load_engine_cached(const std::string& model, const engine::BuildOptions& options,
-                                const std::string& cache_override = "", const ModelConversion& conversion = {});
+                                const std::string& cache_override = "",
+                                const ModelConversion& conversion = {});
 
 }  // namespace detector

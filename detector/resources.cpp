@@ -73,7 +73,8 @@ fs::path data_dir() {
     if (const char* env = std::getenv("RTDET_DATA"); env && *env)
         return fs::is_directory(env, ec) ? fs::path(env) : fs::path();
     if (is_installed()) return {};
-    if (const fs::path configured = RTDET_DATA_DEFAULT; !configured.empty() && fs::is_directory(configured, ec))
+    if (const fs::path configured = RTDET_DATA_DEFAULT;
+        !configured.empty() && fs::is_directory(configured, ec))
         return configured;
     if (fs::is_directory("../shared", ec)) return fs::path("../shared");
     return {};

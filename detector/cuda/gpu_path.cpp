@@ -61,7 +61,8 @@ void GpuPreprocessor::run(std::span<const ImageView> images, ResizePolicy policy
         if (m.frames[b].bytes() < bytes) m.frames[b] = DeviceBuffer(bytes);
         if (is_pinned(img.data)) {
             // Page-locked frame (detector/gpu_host.h): straight to the device, no staging copy.
-            CUDA_CHECK(cudaMemcpy2DAsync(m.frames[b].get(), row, img.data, static_cast<size_t>(img.row_stride), row,
+            CUDA_CHECK(cudaMemcpy2DAsync(m.frames[b].get(), row, img.data,
+                                         static_cast<size_t>(img.row_stride), row,
                                          static_cast<size_t>(img.height), cudaMemcpyHostToDevice, m.stream));
         } else {
             if (m.staging[b].bytes() < bytes) m.staging[b] = PinnedBuffer(bytes);

@@ -1,9 +1,9 @@
 // The Detector's GPU pre/post-processing (built only with CUDA; no CUDA types here, so detector.cpp
 // includes it as plain C++):
 //   GpuPreprocessor: 8-bit BGR frames -> one pinned staging buffer per batch slot (reused, grown to the
-//     largest frame seen; skipped for frames already in pinned memory, detector/gpu_host.h) -> device copy -> the preprocess kernel (detector/cuda/preprocess.cuh: the
-//     ResizePolicy, BGR -> RGB, / 255) writing FP32 NCHW straight into a device buffer (the engine's
-//     device input, ExecutionContext::device_input).
+//     largest frame seen; skipped for frames already in pinned memory, detector/gpu_host.h) -> device copy ->
+//     the preprocess kernel (detector/cuda/preprocess.cuh: the ResizePolicy, BGR -> RGB, / 255) writing FP32
+//     NCHW straight into a device buffer (the engine's device input, ExecutionContext::device_input).
 //   GpuDecoder: the YOLO heads in device memory (ExecutionContext::device_output) -> the decode kernel
 //     (detector/cuda/decode.cuh: threshold on the GPU, candidates compacted through an atomic counter
 //     into a bounded buffer, `capacity` per image) -> only the counts and the candidates come back ->

@@ -17,8 +17,8 @@ namespace engine {
 
 // What Backend::pack may use of the build (the builder fills it from BuildOptions).
 struct PackContext {
-    int threads = 0;           // threads for measuring tactics (0: all cores)
-    std::string timing_cache;  // file of measured tactic timings; empty: none
+    int threads = 0;              // threads for measuring tactics (0: all cores)
+    std::string timing_cache;     // file of measured tactic timings; empty: none
     bool cudnn_graph_api = true;  // cuda: cuDNN's graph-API candidates too (false: the legacy API only)
 };
 

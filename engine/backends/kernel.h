@@ -10,7 +10,7 @@
 namespace engine {
 
 class Kernel {
-public:
+  public:
     virtual ~Kernel() = default;
     // Scratch memory this kernel needs per run at the given batch; the arena reserves it.
     virtual size_t workspace_bytes(int max_batch) const {

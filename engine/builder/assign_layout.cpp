@@ -128,7 +128,7 @@ class LayoutAssigner {
             }
             if (why.empty()) continue;
             engine::logger().debug("layout {}: Concat '{}' copies instead of running in place ({})",
-                          layout_name(layout_), node.name, why);
+                                   layout_name(layout_), node.name, why);
             p->in_place = false;
         }
     }

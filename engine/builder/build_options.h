@@ -11,14 +11,14 @@ namespace engine {
 // outputs stay FP32. Best allows every precision the device has.
 enum class Precision : uint8_t { FP32, FP16, BF16, Best };
 
-std::string_view precision_name(Precision p);      // "fp32", "fp16", "bf16", "best"
+std::string_view precision_name(Precision p);       // "fp32", "fp16", "bf16", "best"
 Precision precision_from_name(std::string_view s);  // throws engine::Error listing the allowed names
 
 struct BuildOptions {
     std::string device = "cpu";  // "cpu" (fastest CPU backends, reference last) or "reference"
     Precision precision = Precision::FP32;
-    int max_batch = 1;  // plans run any batch 1..max_batch
-    int threads = 0;    // 0: all cores
+    int max_batch = 1;                         // plans run any batch 1..max_batch
+    int threads = 0;                           // 0: all cores
     std::string timing_cache;                  // file of measured tactic timings (optional)
     std::vector<std::string> disabled_passes;  // pass names to skip (tests, debugging)
     // Activation layout of the backends that keep their own (engine/ir/layout.h): "auto" builds the

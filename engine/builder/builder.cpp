@@ -93,7 +93,7 @@ bool compute_fixed_batch(const Graph& g, const std::vector<NodeId>& order, int m
         for (ValueId v : node.outputs)
             if (!g.value(v).batched) {
                 engine::logger().debug("{}: output '{}' is not batched: the plan runs only at max batch {}",
-                              node_desc(node), g.value(v).name, max_batch);
+                                       node_desc(node), g.value(v).name, max_batch);
                 return true;
             }
     }
@@ -117,7 +117,7 @@ DataType reduced_type(Precision p, const Graph& g, const std::vector<NodeId>& or
         case Precision::FP16:
             if (f16 == 0 && bf16 > 0) {
                 engine::logger().info("{}: device '{}' has no FP16 kernels; precision fp16 uses BF16 instead",
-                             model_name, device);
+                                      model_name, device);
                 return DataType::BF16;
             }
             return DataType::F16;
@@ -229,9 +229,9 @@ PlanContents finish_plan(Graph g, Layout layout, const PlanRequest& r) {
     elide_packed_constants(g, order, r.by_name);
     c.order = order;
     c.graph = std::move(g);
-    engine::logger().debug("{}: layout {}: {} layers ({} reorders), arena {} bytes, max batch {}{}", r.model_name,
-                  layout_name(layout), order.size(), reorders, c.memory.arena_bytes, r.options.max_batch,
-                  c.info.fixed_batch ? " (fixed)" : "");
+    engine::logger().debug("{}: layout {}: {} layers ({} reorders), arena {} bytes, max batch {}{}",
+                           r.model_name, layout_name(layout), order.size(), reorders, c.memory.arena_bytes,
+                           r.options.max_batch, c.info.fixed_batch ? " (fixed)" : "");
     return c;
 }
 
@@ -298,8 +298,9 @@ Plan build_plan(Graph graph, const BuildOptions& options, const std::string& mod
         return by_name.at(gr.node(n).backend)->supports_precision(gr, n, dt);
     });
     if (reduced != DataType::F32 && ps.rewrites == 0)
-        engine::logger().info("{}: device '{}' has no {} kernels for this model; precision {} falls back to FP32",
-                     model_name, options.device, dtype_name(reduced), precision_name(options.precision));
+        engine::logger().info(
+            "{}: device '{}' has no {} kernels for this model; precision {} falls back to FP32", model_name,
+            options.device, dtype_name(reduced), precision_name(options.precision));
     if (g.num_live_nodes() != g.num_nodes()) g.compact();
 
     // Activation layout: each candidate gives a complete plan; with several, the fastest wins.

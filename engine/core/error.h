@@ -11,7 +11,7 @@ namespace engine {
 // Thrown for every failure caused by input (model files, plans, options). The message is one line,
 // names the offending file/node/key, and says what was expected.
 class Error : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
@@ -30,25 +30,25 @@ namespace detail {
 }  // namespace engine
 
 // ENGINE_CHECK(cond, message parts...): throws engine::Error(message) when cond is false.
-#define ENGINE_CHECK(cond, ...)                                       \
-    do {                                                              \
+#define ENGINE_CHECK(cond, ...)                                            \
+    do {                                                                   \
         if (!(cond)) throw ::engine::Error(::engine::concat(__VA_ARGS__)); \
     } while (0)
 
 // ENGINE_CHECK_EQ(a, b, message parts...): as ENGINE_CHECK(a == b), and the message shows both values.
-#define ENGINE_CHECK_EQ(a, b, ...)                                                                   \
-    do {                                                                                             \
-        const auto& engine_check_a_ = (a);                                                           \
-        const auto& engine_check_b_ = (b);                                                           \
-        if (!(engine_check_a_ == engine_check_b_))                                                   \
-            throw ::engine::Error(                                                                   \
-                ::engine::concat(__VA_ARGS__, " (", #a, "=", engine_check_a_, ", ", #b, "=", engine_check_b_, ")")); \
+#define ENGINE_CHECK_EQ(a, b, ...)                                                                        \
+    do {                                                                                                  \
+        const auto& engine_check_a_ = (a);                                                                \
+        const auto& engine_check_b_ = (b);                                                                \
+        if (!(engine_check_a_ == engine_check_b_))                                                        \
+            throw ::engine::Error(::engine::concat(__VA_ARGS__, " (", #a, "=", engine_check_a_, ", ", #b, \
+                                                   "=", engine_check_b_, ")"));                           \
     } while (0)
 
 #define ENGINE_THROW(...) throw ::engine::Error(::engine::concat(__VA_ARGS__))
 
 // Internal invariant: a failure is a bug in rtdet, never a user error. Always on; aborts with file:line.
-#define ENGINE_ASSERT(cond) \
-    do {                    \
+#define ENGINE_ASSERT(cond)                                                    \
+    do {                                                                       \
         if (!(cond)) ::engine::detail::assert_fail(__FILE__, __LINE__, #cond); \
     } while (0)

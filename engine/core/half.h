@@ -53,9 +53,9 @@ inline uint16_t fp32_to_fp16(float f) {
     std::memcpy(&u, &f, 4);
     const uint32_t sign = (u >> 16) & 0x8000u;
     const uint32_t abs = u & 0x7fffffffu;
-    if (abs > 0x7f800000u) return static_cast<uint16_t>(sign | 0x7e00u);  // NaN
+    if (abs > 0x7f800000u) return static_cast<uint16_t>(sign | 0x7e00u);   // NaN
     if (abs >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // overflow -> inf
-    if (abs < 0x38800000u) {                                                // subnormal or zero
+    if (abs < 0x38800000u) {                                               // subnormal or zero
         if (abs < 0x33000000u) return static_cast<uint16_t>(sign);
         const uint32_t e = abs >> 23;
         const uint32_t m = (abs & 0x7fffffu) | 0x800000u;

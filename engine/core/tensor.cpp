@@ -80,14 +80,29 @@ std::vector<int64_t> Tensor::to_i64() const {
     std::vector<int64_t> out(n);
     for (size_t i = 0; i < n; ++i) {
         switch (dtype_) {
-            case DataType::I64: out[i] = data_as<int64_t>()[i]; break;
-            case DataType::I32: out[i] = data_as<int32_t>()[i]; break;
-            case DataType::I8: out[i] = data_as<int8_t>()[i]; break;
-            case DataType::U8: out[i] = data_as<uint8_t>()[i]; break;
-            case DataType::Bool: out[i] = data_as<uint8_t>()[i] != 0; break;
-            case DataType::F32: out[i] = static_cast<int64_t>(data_as<float>()[i]); break;
-            case DataType::F64: out[i] = static_cast<int64_t>(data_as<double>()[i]); break;
-            default: ENGINE_THROW("cannot read ", dtype_name(dtype_), " tensor as integers");
+            case DataType::I64:
+                out[i] = data_as<int64_t>()[i];
+                break;
+            case DataType::I32:
+                out[i] = data_as<int32_t>()[i];
+                break;
+            case DataType::I8:
+                out[i] = data_as<int8_t>()[i];
+                break;
+            case DataType::U8:
+                out[i] = data_as<uint8_t>()[i];
+                break;
+            case DataType::Bool:
+                out[i] = data_as<uint8_t>()[i] != 0;
+                break;
+            case DataType::F32:
+                out[i] = static_cast<int64_t>(data_as<float>()[i]);
+                break;
+            case DataType::F64:
+                out[i] = static_cast<int64_t>(data_as<double>()[i]);
+                break;
+            default:
+                ENGINE_THROW("cannot read ", dtype_name(dtype_), " tensor as integers");
         }
     }
     return out;
@@ -98,14 +113,29 @@ std::vector<float> Tensor::to_f32() const {
     std::vector<float> out(n);
     for (size_t i = 0; i < n; ++i) {
         switch (dtype_) {
-            case DataType::F32: out[i] = data_as<float>()[i]; break;
-            case DataType::F64: out[i] = static_cast<float>(data_as<double>()[i]); break;
-            case DataType::I64: out[i] = static_cast<float>(data_as<int64_t>()[i]); break;
-            case DataType::I32: out[i] = static_cast<float>(data_as<int32_t>()[i]); break;
-            case DataType::I8: out[i] = data_as<int8_t>()[i]; break;
-            case DataType::U8: out[i] = data_as<uint8_t>()[i]; break;
-            case DataType::Bool: out[i] = data_as<uint8_t>()[i] != 0 ? 1.f : 0.f; break;
-            default: ENGINE_THROW("cannot read ", dtype_name(dtype_), " tensor as floats");
+            case DataType::F32:
+                out[i] = data_as<float>()[i];
+                break;
+            case DataType::F64:
+                out[i] = static_cast<float>(data_as<double>()[i]);
+                break;
+            case DataType::I64:
+                out[i] = static_cast<float>(data_as<int64_t>()[i]);
+                break;
+            case DataType::I32:
+                out[i] = static_cast<float>(data_as<int32_t>()[i]);
+                break;
+            case DataType::I8:
+                out[i] = data_as<int8_t>()[i];
+                break;
+            case DataType::U8:
+                out[i] = data_as<uint8_t>()[i];
+                break;
+            case DataType::Bool:
+                out[i] = data_as<uint8_t>()[i] != 0 ? 1.f : 0.f;
+                break;
+            default:
+                ENGINE_THROW("cannot read ", dtype_name(dtype_), " tensor as floats");
         }
     }
     return out;

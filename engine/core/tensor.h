@@ -16,7 +16,7 @@ namespace engine {
 inline constexpr size_t kTensorAlignment = 64;
 
 class Tensor {
-public:
+  public:
     Tensor() = default;
     // Zero-filled tensor of the given type and shape.
     Tensor(DataType dtype, Shape shape);
@@ -58,7 +58,7 @@ public:
     // Same data, new shape (numel must match).
     Tensor reshaped(Shape shape) const;
 
-private:
+  private:
     DataType dtype_ = DataType::F32;
     Shape shape_;
     std::shared_ptr<std::byte> data_;  // own allocation, or an alias into a wrapped owner

@@ -47,7 +47,8 @@ void Graph::mark_output(ValueId v) {
 }
 
 size_t Graph::num_live_nodes() const {
-    return static_cast<size_t>(std::count_if(nodes_.begin(), nodes_.end(), [](const Node& n) { return !n.dead; }));
+    return static_cast<size_t>(
+        std::count_if(nodes_.begin(), nodes_.end(), [](const Node& n) { return !n.dead; }));
 }
 
 ValueId Graph::find_value(const std::string& name) const {
@@ -96,7 +97,8 @@ std::vector<NodeId> Graph::topo_order() const {
             for (NodeId c : values_.at(out).consumers)
                 if (!nodes_.at(c).dead && --pending[c] == 0) ready.push(c);
     }
-    ENGINE_CHECK(order.size() == live, "graph has a cycle (", live - order.size(), " nodes unreachable in order)");
+    ENGINE_CHECK(order.size() == live, "graph has a cycle (", live - order.size(),
+                 " nodes unreachable in order)");
     return order;
 }
 

@@ -34,8 +34,8 @@ struct TensorDesc {
 struct Value {
     std::string name;
     TensorDesc desc;
-    NodeId producer = kNoNode;           // none for graph inputs and constants
-    std::vector<NodeId> consumers;       // one entry per use (a node using it twice appears twice)
+    NodeId producer = kNoNode;               // none for graph inputs and constants
+    std::vector<NodeId> consumers;           // one entry per use (a node using it twice appears twice)
     std::shared_ptr<const Tensor> constant;  // non-null for initializers and folded values
     bool is_graph_input = false;
     bool is_graph_output = false;
@@ -60,7 +60,7 @@ struct Node {
 };
 
 class Graph {
-public:
+  public:
     // --- construction ---
     ValueId add_value(Value v);
     // A constant (initializer) value; desc is taken from the tensor.
@@ -109,7 +109,7 @@ public:
     std::map<std::string, std::string> metadata;
     int opset = 0;
 
-private:
+  private:
     std::vector<Value> values_;
     std::vector<Node> nodes_;
     std::vector<ValueId> inputs_;

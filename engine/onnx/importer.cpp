@@ -299,8 +299,8 @@ Graph import_model(const ::onnx::ModelProto& model, const std::string& source, c
     } catch (const std::exception& e) {
         ENGINE_THROW(source, ": imported graph is inconsistent: ", e.what());
     }
-    engine::logger().debug("{}: imported {} nodes, {} values (opset {})", source, g.num_live_nodes(), g.num_values(),
-                  opset);
+    engine::logger().debug("{}: imported {} nodes, {} values (opset {})", source, g.num_live_nodes(),
+                           g.num_values(), opset);
     return g;
 }
 

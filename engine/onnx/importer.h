@@ -25,6 +25,7 @@ struct ImportOptions {
 
 Graph import_file(const std::string& path, const ImportOptions& options = {});
 // `source` names the model in errors.
-Graph import_bytes(const void* data, size_t size, const std::string& source, const ImportOptions& options = {});
+Graph import_bytes(const void* data, size_t size, const std::string& source,
+                   const ImportOptions& options = {});
 
 }  // namespace engine::onnx

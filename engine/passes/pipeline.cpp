@@ -65,7 +65,8 @@ void run_passes(Graph& g, const std::vector<std::string>& disabled) {
             continue;
         }
         const PassStats stats = pass.fn(g);
-        engine::logger().debug("pass {}: {} rewrites, {} live nodes", pass.name, stats.rewrites, g.num_live_nodes());
+        engine::logger().debug("pass {}: {} rewrites, {} live nodes", pass.name, stats.rewrites,
+                               g.num_live_nodes());
         infer_shapes(g);
         verify(g);
     }

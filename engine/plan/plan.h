@@ -48,7 +48,7 @@ struct PlanInfo {
 };
 
 class Plan {
-public:
+  public:
     Plan() = default;
     // Validates the header, version, checksum and metadata. `source` names the origin in errors.
     static Plan from_bytes(std::vector<std::byte> bytes, const std::string& source = "<memory>");
@@ -61,7 +61,7 @@ public:
     std::shared_ptr<const std::vector<std::byte>> shared_bytes() const { return bytes_; }
     const PlanInfo& info() const { return info_; }
 
-private:
+  private:
     std::shared_ptr<const std::vector<std::byte>> bytes_;
     PlanInfo info_;
 };

@@ -180,7 +180,8 @@ void place_values(ContextImpl& c) {
             c.io_mirror_end = std::max(c.io_mirror_end, end);
         }
     }
-    c.device_arena = c.device->allocate_device(std::max<size_t>(mp.arena_bytes, 1), c.options.poison_device_memory);
+    c.device_arena =
+        c.device->allocate_device(std::max<size_t>(mp.arena_bytes, 1), c.options.poison_device_memory);
     ENGINE_CHECK(c.device_arena != nullptr, "backend ", c.device->name(),
                  " could not allocate a device arena of ", mp.arena_bytes, " bytes");
     host_end = std::max<size_t>(host_end, 1);

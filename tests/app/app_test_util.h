@@ -5,8 +5,8 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <sys/socket.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -226,9 +226,10 @@ inline std::string error_of(const std::function<void()>& f) {
 }
 
 // `rtdet run` with the small model (Yolo-Fastest-1.1) and the test plan cache, then `extra`.
-inline std::vector<std::string> rtdet_run_args(const std::string& config, const std::vector<std::string>& extra) {
-    std::vector<std::string> args = {RTDET_EXE,    "run",          "--config", config, "--model", small_model(),
-                                     "--cache", plan_cache()};
+inline std::vector<std::string> rtdet_run_args(const std::string& config,
+                                               const std::vector<std::string>& extra) {
+    std::vector<std::string> args = {RTDET_EXE, "run",         "--config", config,
+                                     "--model", small_model(), "--cache",  plan_cache()};
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
 }

@@ -249,8 +249,8 @@ TEST(Config, PrintedConfigLoadsBackTheSame) {
 TEST(Config, PrintedStringsWithLineBreaksAndEdgeSpacesLoadBackAsWritten) {
     // fuzz_yaml_config's finding: a value ending in carriage returns was printed plain, and its last
     // '\r' and the line's '\n' read back as one CRLF line break (one character lost).
-    const std::vector<std::string> values = {"x\r\r\r", "a\rb\r", "a\n\n\nb", "line\n", " lead",
-                                             "trail ", "tab\tin", "bell\a"};
+    const std::vector<std::string> values = {"x\r\r\r", "a\rb\r", "a\n\n\nb", "line\n",
+                                             " lead",   "trail ", "tab\tin",  "bell\a"};
     for (const std::string& v : values) {
         AppConfig a;
         a.model = v;
@@ -405,8 +405,10 @@ TEST(Config, DataPathsWithoutDataFolderAreReportedByKey) {
     e = error_of([&] { app::validate_config(c); });
     EXPECT_EQ(e.rfind("source: $DATA/videos/", 0), 0u) << e;
     EXPECT_NE(e.find("pass --source or set RTDET_DATA"), std::string::npos) << e;
-    if (saved) ::setenv("RTDET_DATA", saved_data.c_str(), 1);
-    else ::unsetenv("RTDET_DATA");
+    if (saved)
+        ::setenv("RTDET_DATA", saved_data.c_str(), 1);
+    else
+        ::unsetenv("RTDET_DATA");
 }
 
 }  // namespace

@@ -8,9 +8,9 @@
 #include <atomic>
 #include <cmath>
 #include <map>
-#include <optional>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <optional>
 #include <random>
 #include <set>
 #include <thread>
@@ -150,7 +150,8 @@ TEST(Batcher, ZeroTimeoutTakesWhatIsReady) {
     uint64_t seq = 0;
     const auto t0 = std::chrono::steady_clock::now();
     ASSERT_TRUE(b.next(out, {}, &seq));
-    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     EXPECT_LT(ms, 50.0);
     EXPECT_EQ(out.size(), 1u);
 }
@@ -189,7 +190,8 @@ TEST(Batcher, EveryFrameExactlyOnceInStreamOrderUnderConcurrency) {
     producers.clear();
     consumers.clear();
     std::sort(batches.begin(), batches.end(), [](auto& a, auto& c) { return a.first < c.first; });
-    for (size_t i = 0; i < batches.size(); ++i) ASSERT_EQ(batches[i].first, i) << "batch numbers have no gaps";
+    for (size_t i = 0; i < batches.size(); ++i)
+        ASSERT_EQ(batches[i].first, i) << "batch numbers have no gaps";
     std::vector<int64_t> next(kLanes, 0);
     size_t total = 0;
     for (const auto& [seq, fs] : batches) {
@@ -234,7 +236,8 @@ TEST(Streams, StreamsFileListsSourcesWithOptionsAndReportsBadLinesByLine) {
     EXPECT_EQ(entries[1].uri, "rtsp://10.1.1.1/cam");
     EXPECT_EQ(entries[1].realtime, 1);
     ASSERT_EQ(errors.size(), 2u);
-    EXPECT_NE(errors[0].find("list.streams:5: loop must be true or false (got 'maybe')"), std::string::npos) << errors[0];
+    EXPECT_NE(errors[0].find("list.streams:5: loop must be true or false (got 'maybe')"), std::string::npos)
+        << errors[0];
     EXPECT_NE(errors[1].find("list.streams:6: unknown option 'colour'"), std::string::npos) << errors[1];
 
     // In a run: the bad lines are streams that fail by name; the good ones run.
@@ -250,7 +253,9 @@ TEST(Streams, StreamsFileListsSourcesWithOptionsAndReportsBadLinesByLine) {
     EXPECT_NE(plans[3].error.find("list.streams:6"), std::string::npos) << plans[3].error;
 
     const std::string missing = (dir / "missing.streams").string();
-    EXPECT_NE(error_of([&] { app::read_streams_file(missing, nullptr); }).find(missing + ": .streams file not found"),
+    EXPECT_NE(error_of([&] {
+                  app::read_streams_file(missing, nullptr);
+              }).find(missing + ": .streams file not found"),
               std::string::npos);
 }
 
@@ -275,7 +280,8 @@ TEST(Streams, ShardsKeepGlobalIndexesAndNamesAreUnique) {
     EXPECT_EQ(plans[1].index, 3);
     for (const char* bad : {"2/2", "1", "a/b", "-1/3", "0/0", "1/2/3"}) {
         cfg.shard = bad;
-        EXPECT_NE(error_of([&] { app::plan_streams(cfg); }).find("pipeline.shard: expected I/N"), std::string::npos)
+        EXPECT_NE(error_of([&] { app::plan_streams(cfg); }).find("pipeline.shard: expected I/N"),
+                  std::string::npos)
             << bad;
     }
     cfg.shard = "7/9";
@@ -309,11 +315,13 @@ TEST(Streams, ConfigSourcesListTakesUrisAndMappingsAndNamesBadEntries) {
         return error_of([&] { app::load_config_text(yaml, "t.yaml", c); });
     };
     EXPECT_NE(err("sources: a.mp4\n").find("t.yaml:1: sources: expected a list"), std::string::npos);
-    EXPECT_NE(err("sources:\n  - uri: a.mp4\n    fsp: 3\n").find("t.yaml:2: sources[0].fsp: unknown key 'fsp'"),
-              std::string::npos)
+    EXPECT_NE(
+        err("sources:\n  - uri: a.mp4\n    fsp: 3\n").find("t.yaml:2: sources[0].fsp: unknown key 'fsp'"),
+        std::string::npos)
         << err("sources:\n  - uri: a.mp4\n    fsp: 3\n");
-    EXPECT_NE(err("sources:\n  - {uri: a.mp4, fps: 0}\n").find("sources[0].fps: expected a number in (0, 1000]"),
-              std::string::npos);
+    EXPECT_NE(
+        err("sources:\n  - {uri: a.mp4, fps: 0}\n").find("sources[0].fps: expected a number in (0, 1000]"),
+        std::string::npos);
     EXPECT_NE(err("sources:\n  - name: x\n").find("sources[0]: uri: empty"), std::string::npos);
 }
 
@@ -331,7 +339,8 @@ TEST(Streams, ValidateNamesAStreamThatCannotRunOnlyWhenItIsTheOnlyOne) {
     cfg.sources = {good, bad};
     EXPECT_EQ(error_of([&] { app::validate_config(cfg); }), "") << "the others run; the bad one is reported";
     cfg.sources = {bad, bad};
-    EXPECT_NE(error_of([&] { app::validate_config(cfg); }).find("none of the 2 sources can run"), std::string::npos);
+    EXPECT_NE(error_of([&] { app::validate_config(cfg); }).find("none of the 2 sources can run"),
+              std::string::npos);
 }
 
 TEST(Streams, NewPipelineKeysRefuseBadValuesNamingTheKey) {
@@ -339,15 +348,19 @@ TEST(Streams, NewPipelineKeysRefuseBadValuesNamingTheKey) {
     const auto err = [&](const char* key, const char* value) {
         return error_of([&] { app::set_config_key(cfg, key, value, "--set"); });
     };
-    EXPECT_NE(err("pipeline.batch_timeout_ms", "-1").find("--set (pipeline.batch_timeout_ms): must be an integer in [0, 60000] (got '-1')"),
+    EXPECT_NE(err("pipeline.batch_timeout_ms", "-1")
+                  .find("--set (pipeline.batch_timeout_ms): must be an integer in [0, 60000] (got '-1')"),
               std::string::npos);
-    EXPECT_NE(err("pipeline.inference_workers", "17").find("--set (pipeline.inference_workers): must be an integer in [0, 16]"),
+    EXPECT_NE(err("pipeline.inference_workers", "17")
+                  .find("--set (pipeline.inference_workers): must be an integer in [0, 16]"),
               std::string::npos);
-    EXPECT_NE(err("pipeline.fps", "fast").find("--set (pipeline.fps): expected a number in [0, 1000] (got 'fast')"),
-              std::string::npos);
+    EXPECT_NE(
+        err("pipeline.fps", "fast").find("--set (pipeline.fps): expected a number in [0, 1000] (got 'fast')"),
+        std::string::npos);
     EXPECT_NE(err("pipeline.max_batch", "257").find("must be an integer in [1, 256]"), std::string::npos);
     EXPECT_NE(err("engine.gpu_wait", "yield").find("--set (engine.gpu_wait)"), std::string::npos);
-    EXPECT_NE(err("engine.gpu_wait", "yield").find("must be one of auto, spin, block (got 'yield')"), std::string::npos);
+    EXPECT_NE(err("engine.gpu_wait", "yield").find("must be one of auto, spin, block (got 'yield')"),
+              std::string::npos);
     app::set_config_key(cfg, "engine.gpu_wait", "block", "--set");
     EXPECT_EQ(cfg.gpu_wait, "block");
     EXPECT_EQ(cfg.batch_timeout_ms, 0) << "a refused value leaves the key as it was";
@@ -359,7 +372,9 @@ TEST(Streams, NewPipelineKeysRefuseBadValuesNamingTheKey) {
     cfg.model = (dir / "m.onnx").string();
     cfg.source = "rtsp://10.0.0.7/stream1";
     cfg.fps = 25;
-    EXPECT_NE(error_of([&] { app::validate_config(cfg); }).find("pipeline.fps: paces files and folders; every source here is live"),
+    EXPECT_NE(error_of([&] {
+                  app::validate_config(cfg);
+              }).find("pipeline.fps: paces files and folders; every source here is live"),
               std::string::npos);
 }
 
@@ -393,7 +408,8 @@ TEST(LatencyHistogram, PercentilesWithinOnePercentOfTheExactOnes) {
 class PixelDetector final : public app::FrameDetector {
   public:
     explicit PixelDetector(int max_batch) : max_batch_(max_batch) {}
-    const std::vector<std::vector<detector::Detection>>& detect(std::span<const detector::ImageView> images) override {
+    const std::vector<std::vector<detector::Detection>>& detect(
+        std::span<const detector::ImageView> images) override {
         EXPECT_LE(images.size(), static_cast<size_t>(max_batch_));
         results_.resize(images.size());
         for (size_t i = 0; i < images.size(); ++i) {
@@ -498,9 +514,11 @@ TEST(MultiStreamPipeline, EveryFrameOfEveryStreamOnceWithItsOwnDetections) {
     }
     for (int s = 0; s < 3; ++s) {
         ASSERT_EQ(order[s].size(), static_cast<size_t>(counts[s])) << "stream " << s;
-        for (int i = 0; i < counts[s]; ++i) EXPECT_EQ(order[s][i], i) << "stream " << s << " in order, once each";
+        for (int i = 0; i < counts[s]; ++i)
+            EXPECT_EQ(order[s][i], i) << "stream " << s << " in order, once each";
     }
-    EXPECT_GT(d1.multi_frame_batches() + d2.multi_frame_batches(), 0) << "frames of several streams share batches";
+    EXPECT_GT(d1.multi_frame_batches() + d2.multi_frame_batches(), 0)
+        << "frames of several streams share batches";
     EXPECT_GT(d1.batches(), 0);
     EXPECT_GT(d2.batches(), 0) << "both inference workers ran";
 
@@ -527,7 +545,8 @@ TEST(MultiStreamPipeline, MaxFramesCountsAllStreamsTogether) {
         fs::create_directories(dir / ("s" + std::to_string(s)));
         for (int i = 0; i < 20; ++i) {
             cv::Mat img(8, 8, CV_8UC3, cv::Scalar(i, s, 0));
-            ASSERT_TRUE(cv::imwrite((dir / ("s" + std::to_string(s)) / (std::to_string(100 + i) + ".png")).string(), img));
+            ASSERT_TRUE(cv::imwrite(
+                (dir / ("s" + std::to_string(s)) / (std::to_string(100 + i) + ".png")).string(), img));
         }
     }
     app::AppConfig cfg;
@@ -599,7 +618,8 @@ TEST(MultiStreamPipeline, PacedStreamsStartTogetherOnceEveryFileStreamHasItsFirs
     ASSERT_GT(ms(*slow0 - start).count(), 60.0) << "the big JPEG decoded too fast for this test";
     // ... and the paced stream's frame 0 was due no earlier (the slow stream arrives at the start line
     // just before it stamps its frame: a few ms of slack).
-    EXPECT_GT(ms(*paced0 - *slow0).count(), -20.0) << "the paced stream's clock started before the slow stream's first frame";
+    EXPECT_GT(ms(*paced0 - *slow0).count(), -20.0)
+        << "the paced stream's clock started before the slow stream's first frame";
 }
 
 // Paced streams are spread over a frame interval (stream i of n starts i/n of it after stream 0), as
@@ -610,8 +630,9 @@ TEST(MultiStreamPipeline, PacedStreamsAreSpreadOverOneFrameInterval) {
     for (int s = 0; s < 2; ++s) {
         fs::create_directories(dir / ("s" + std::to_string(s)));
         for (int i = 0; i < 3; ++i)
-            ASSERT_TRUE(cv::imwrite((dir / ("s" + std::to_string(s)) / (std::to_string(100 + i) + ".png")).string(),
-                                    cv::Mat(8, 8, CV_8UC3, cv::Scalar(i, s, 0))));
+            ASSERT_TRUE(
+                cv::imwrite((dir / ("s" + std::to_string(s)) / (std::to_string(100 + i) + ".png")).string(),
+                            cv::Mat(8, 8, CV_8UC3, cv::Scalar(i, s, 0))));
         app::StreamConfig c;
         c.uri = (dir / ("s" + std::to_string(s))).string();
         c.fps = 10;

@@ -5,10 +5,10 @@
 #include <signal.h>
 
 #include <map>
-#include <set>
-#include <thread>
 #include <nlohmann/json.hpp>
 #include <opencv2/videoio.hpp>
+#include <set>
+#include <thread>
 
 #include "tests/app/app_test_util.h"
 
@@ -28,8 +28,24 @@ std::string samples_dir() { return app_test::data_file("images/darknet_samples")
 // The real video looped at its own rate as MPEG-TS over TCP; ffmpeg waits for one client on `port`.
 // MPEG-2 with a short GOP, so a receiver decodes within half a second of connecting.
 std::vector<std::string> tcp_sender(int port) {
-    return {"ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i",
-            app_test::video_path(), "-an", "-c:v", "mpeg2video", "-q:v", "5", "-g", "6", "-f", "mpegts",
+    return {"ffmpeg",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-re",
+            "-stream_loop",
+            "-1",
+            "-i",
+            app_test::video_path(),
+            "-an",
+            "-c:v",
+            "mpeg2video",
+            "-q:v",
+            "5",
+            "-g",
+            "6",
+            "-f",
+            "mpegts",
             "tcp://127.0.0.1:" + std::to_string(port) + "?listen=1"};
 }
 
@@ -39,7 +55,8 @@ std::vector<nlohmann::json> lines_of(const fs::path& p) {
 }
 
 // Every frame 0..n-1 exactly once, in order, all carrying stream `index` and `name`.
-void expect_every_frame_once(const std::vector<nlohmann::json>& js, int n, int index, const std::string& name) {
+void expect_every_frame_once(const std::vector<nlohmann::json>& js, int n, int index,
+                             const std::string& name) {
     ASSERT_EQ(js.size(), static_cast<size_t>(n)) << name;
     for (int i = 0; i < n; ++i) {
         ASSERT_EQ(js[i]["frame"].get<int>(), i) << name;
@@ -48,14 +65,15 @@ void expect_every_frame_once(const std::vector<nlohmann::json>& js, int n, int i
     }
 }
 
-#define SKIP_OR_FAIL_WITHOUT_MULTI_DATA()                                                              \
-    do {                                                                                               \
-        SKIP_OR_FAIL_WITHOUT_DATA();                                                                   \
-        if (second_video().empty() || samples_dir().empty())                                           \
-            RTDET_SKIP_OR_FAIL("data folder without videos/one-by-one-person-detection.mp4 or images/" \
-                               "darknet_samples");                                                     \
-        if (!app_test::have_program("ffmpeg"))                                                         \
-            RTDET_SKIP_OR_FAIL("ffmpeg not installed (scripts/setup.sh installs it)");                 \
+#define SKIP_OR_FAIL_WITHOUT_MULTI_DATA()                                               \
+    do {                                                                                \
+        SKIP_OR_FAIL_WITHOUT_DATA();                                                    \
+        if (second_video().empty() || samples_dir().empty())                            \
+            RTDET_SKIP_OR_FAIL(                                                         \
+                "data folder without videos/one-by-one-person-detection.mp4 or images/" \
+                "darknet_samples");                                                     \
+        if (!app_test::have_program("ffmpeg"))                                          \
+            RTDET_SKIP_OR_FAIL("ffmpeg not installed (scripts/setup.sh installs it)");  \
     } while (0)
 
 TEST(RunMulti, FourSourcesEveryFileFrameOnceAndALiveStreamReconnectsWhileOthersGoOn) {
@@ -64,14 +82,34 @@ TEST(RunMulti, FourSourcesEveryFileFrameOnceAndALiveStreamReconnectsWhileOthersG
     const int port = app_test::free_tcp_port();
     const std::string url = "tcp://127.0.0.1:" + std::to_string(port);
     auto ff = std::make_unique<Process>(tcp_sender(port), dir / "ffmpeg1.out", dir / "ffmpeg1.err");
-    Process rt(rtdet_run({"--source", app_test::video_path(), "--source", second_video(), "--source", samples_dir(),
-                          "--source", url, "--max-batch", "4", "--json", (dir / "out-{stream}.jsonl").string(),
-                          "--summary-json", (dir / "summary.json").string(), "--stream-timeout-ms", "1500",
-                          "--reconnect-interval-ms", "200", "--reconnect-attempts", "60", "--open-timeout-ms",
+    Process rt(rtdet_run({"--source",
+                          app_test::video_path(),
+                          "--source",
+                          second_video(),
+                          "--source",
+                          samples_dir(),
+                          "--source",
+                          url,
+                          "--max-batch",
+                          "4",
+                          "--json",
+                          (dir / "out-{stream}.jsonl").string(),
+                          "--summary-json",
+                          (dir / "summary.json").string(),
+                          "--stream-timeout-ms",
+                          "1500",
+                          "--reconnect-interval-ms",
+                          "200",
+                          "--reconnect-attempts",
+                          "60",
+                          "--open-timeout-ms",
                           "5000"}),
                dir / "stdout.txt", dir / "stderr.txt");
-    const auto count = [&](int s) { return app_test::count_lines(dir / ("out-" + std::to_string(s) + ".jsonl")); };
-    ASSERT_TRUE(app_test::wait_until([&] { return count(3) >= 15 || !rt.running(); }, 90)) << rt.err() << ff->err();
+    const auto count = [&](int s) {
+        return app_test::count_lines(dir / ("out-" + std::to_string(s) + ".jsonl"));
+    };
+    ASSERT_TRUE(app_test::wait_until([&] { return count(3) >= 15 || !rt.running(); }, 90))
+        << rt.err() << ff->err();
     ASSERT_TRUE(rt.running()) << rt.err();
 
     // The live sender dies: the stream is lost and retried; the file streams go on meanwhile.
@@ -84,7 +122,10 @@ TEST(RunMulti, FourSourcesEveryFileFrameOnceAndALiveStreamReconnectsWhileOthersG
     ff = std::make_unique<Process>(tcp_sender(port), dir / "ffmpeg2.out", dir / "ffmpeg2.err");
     const size_t live_before = count(3);
     ASSERT_TRUE(app_test::wait_until(
-        [&] { return rt.err().find("reconnected to " + url) != std::string::npos && count(3) >= live_before + 15; },
+        [&] {
+            return rt.err().find("reconnected to " + url) != std::string::npos &&
+                   count(3) >= live_before + 15;
+        },
         60))
         << rt.err();
 
@@ -94,8 +135,10 @@ TEST(RunMulti, FourSourcesEveryFileFrameOnceAndALiveStreamReconnectsWhileOthersG
     int n2 = 0;
     for (const auto& e : fs::directory_iterator(samples_dir())) n2 += e.is_regular_file() ? 1 : 0;
     ASSERT_TRUE(app_test::wait_until(
-        [&] { return count(0) >= static_cast<size_t>(n0) && count(1) >= static_cast<size_t>(n1) &&
-                     count(2) >= static_cast<size_t>(n2); },
+        [&] {
+            return count(0) >= static_cast<size_t>(n0) && count(1) >= static_cast<size_t>(n1) &&
+                   count(2) >= static_cast<size_t>(n2);
+        },
         180))
         << rt.err();
     rt.signal(SIGINT);
@@ -103,7 +146,8 @@ TEST(RunMulti, FourSourcesEveryFileFrameOnceAndALiveStreamReconnectsWhileOthersG
     ff.reset();
 
     EXPECT_TRUE(person_during > person_at_loss || count(1) == static_cast<size_t>(n1))
-        << "the other streams are not held up by the lost one (" << person_at_loss << " -> " << person_during << ")";
+        << "the other streams are not held up by the lost one (" << person_at_loss << " -> " << person_during
+        << ")";
     expect_every_frame_once(lines_of(dir / "out-0.jsonl"), n0, 0, "car-detection");
     expect_every_frame_once(lines_of(dir / "out-1.jsonl"), n1, 1, "one-by-one-person-detection");
     const auto folder = lines_of(dir / "out-2.jsonl");
@@ -145,15 +189,39 @@ TEST(RunMulti, StalledUnreachableAndBadListedSourcesAreNamedTheOthersRun) {
     const int dead_port = app_test::free_tcp_port();  // nothing listens there
     app_test::write_bytes(dir / "cams.streams",
                           "# a list with a camera that refuses, a missing file and a bad option\n"
-                          "tcp://127.0.0.1:" + std::to_string(dead_port) + " name=refused\n"
-                          "missing.mp4\n" + app_test::video_path() + " name=cars-again speed=2\n");
-    Process rt(rtdet_run({"--source", app_test::video_path(), "--source", stall_url, "--source",
-                          (dir / "cams.streams").string(), "--json", (dir / "{name}.jsonl").string(), "-o",
-                          (dir / "{name}.mp4").string(), "--summary-json", (dir / "summary.json").string(),
-                          "--stream-timeout-ms", "3000", "--open-timeout-ms", "3000", "--reconnect-interval-ms",
-                          "200", "--reconnect-attempts", "2"}),
+                          "tcp://127.0.0.1:" +
+                              std::to_string(dead_port) +
+                              " name=refused\n"
+                              "missing.mp4\n" +
+                              app_test::video_path() + " name=cars-again speed=2\n");
+    Process rt(rtdet_run({"--source",
+                          app_test::video_path(),
+                          "--source",
+                          stall_url,
+                          "--source",
+                          (dir / "cams.streams").string(),
+                          "--json",
+                          (dir / "{name}.jsonl").string(),
+                          "-o",
+                          (dir / "{name}.mp4").string(),
+                          "--summary-json",
+                          (dir / "summary.json").string(),
+                          "--stream-timeout-ms",
+                          "3000",
+                          "--open-timeout-ms",
+                          "3000",
+                          "--reconnect-interval-ms",
+                          "200",
+                          "--reconnect-attempts",
+                          "2"}),
                dir / "stdout.txt", dir / "stderr.txt");
-    ASSERT_TRUE(app_test::wait_until([&] { return app_test::count_lines(dir / (("127.0.0.1-" + std::to_string(stall_port)) + ".jsonl")) >= 5 || !rt.running(); }, 60))
+    ASSERT_TRUE(app_test::wait_until(
+        [&] {
+            return app_test::count_lines(dir / (("127.0.0.1-" + std::to_string(stall_port)) + ".jsonl")) >=
+                       5 ||
+                   !rt.running();
+        },
+        60))
         << rt.err() << stall.err();
     stall.signal(SIGSTOP);
     const int code = rt.wait(120);
@@ -162,7 +230,8 @@ TEST(RunMulti, StalledUnreachableAndBadListedSourcesAreNamedTheOthersRun) {
     const std::string err = rt.err();
     const std::string stall_name = "127.0.0.1-" + std::to_string(stall_port);
     EXPECT_NE(err.find("stream 1 (" + stall_name + "): source: lost " + stall_url), std::string::npos) << err;
-    EXPECT_NE(err.find("stream 2 (refused): source: could not connect to tcp://127.0.0.1:" + std::to_string(dead_port)),
+    EXPECT_NE(err.find("stream 2 (refused): source: could not connect to tcp://127.0.0.1:" +
+                       std::to_string(dead_port)),
               std::string::npos)
         << err;
     EXPECT_NE(err.find("stream 3 (missing): source: not found:"), std::string::npos) << err;
@@ -172,7 +241,8 @@ TEST(RunMulti, StalledUnreachableAndBadListedSourcesAreNamedTheOthersRun) {
     // The good stream: every frame, in its own JSON file and video.
     const int n0 = app_test::decoded_frame_count(app_test::video_path());
     expect_every_frame_once(lines_of(dir / "car-detection.jsonl"), n0, 0, "car-detection");
-    EXPECT_EQ(app_test::decoded_frame_count((dir / "car-detection.mp4").string()), n0) << "its own playable video";
+    EXPECT_EQ(app_test::decoded_frame_count((dir / "car-detection.mp4").string()), n0)
+        << "its own playable video";
     const nlohmann::json sum = nlohmann::json::parse(app_test::read_text(dir / "summary.json"));
     ASSERT_EQ(sum["streams"].size(), 5u);
     EXPECT_EQ(sum["failed_streams"].get<int>(), 4);
@@ -186,9 +256,9 @@ TEST(RunMulti, BadSourceListsFailInOneLine) {
     const fs::path dir = app_test::scratch_dir("run_multi_lists");
     std::string out, err;
     // Nothing in the list can run: a configuration error, one line naming each.
-    int code = app_test::run_to_end(rtdet_run({"--source", (dir / "a.mp4").string(), "--source",
-                                               (dir / "b.streams").string()}),
-                                    dir, &out, &err);
+    int code = app_test::run_to_end(
+        rtdet_run({"--source", (dir / "a.mp4").string(), "--source", (dir / "b.streams").string()}), dir,
+        &out, &err);
     EXPECT_EQ(code, 1);
     EXPECT_NE(err.find("sources: none of the 2 sources can run; stream 0 (a): source: not found: " +
                        (dir / "a.mp4").string()),
@@ -203,8 +273,8 @@ TEST(RunMulti, BadSourceListsFailInOneLine) {
     EXPECT_EQ(code, 1);
     EXPECT_NE(err.find("the .streams file lists no source"), std::string::npos) << err;
     // Several streams into one video file: refused before anything runs.
-    code = app_test::run_to_end(rtdet_run({"--source", app_test::video_path(), "--source", app_test::video_path(),
-                                           "-o", (dir / "one.mp4").string()}),
+    code = app_test::run_to_end(rtdet_run({"--source", app_test::video_path(), "--source",
+                                           app_test::video_path(), "-o", (dir / "one.mp4").string()}),
                                 dir, &out, &err);
     EXPECT_EQ(code, 1);
     EXPECT_NE(err.find("outputs.video: 2 streams need one video each: put {stream} or {name} in the path"),
@@ -212,7 +282,8 @@ TEST(RunMulti, BadSourceListsFailInOneLine) {
         << err;
     EXPECT_FALSE(fs::exists(dir / "one.mp4"));
     // A bad shard.
-    code = app_test::run_to_end(rtdet_run({"--source", app_test::video_path(), "--shard", "2/2"}), dir, &out, &err);
+    code = app_test::run_to_end(rtdet_run({"--source", app_test::video_path(), "--shard", "2/2"}), dir, &out,
+                                &err);
     EXPECT_EQ(code, 1);
     EXPECT_NE(err.find("pipeline.shard: expected I/N with 0 <= I < N"), std::string::npos) << err;
 }
@@ -221,7 +292,8 @@ TEST(RunMulti, ShardsSplitOneListBetweenProcesses) {
     SKIP_OR_FAIL_WITHOUT_MULTI_DATA();
     const fs::path dir = app_test::scratch_dir("run_multi_shard");
     // Three streams, two processes: shard 0 gets streams 0 and 2, shard 1 stream 1; indexes stay global.
-    std::string list = samples_dir() + " name=a\n" + samples_dir() + " name=b\n" + samples_dir() + " name=c\n";
+    std::string list =
+        samples_dir() + " name=a\n" + samples_dir() + " name=b\n" + samples_dir() + " name=c\n";
     app_test::write_bytes(dir / "all.streams", list);
     std::map<int, std::set<int>> streams_of;
     for (int shard = 0; shard < 2; ++shard) {
@@ -229,11 +301,12 @@ TEST(RunMulti, ShardsSplitOneListBetweenProcesses) {
         fs::create_directories(sd);
         std::string out, err;
         const int code = app_test::run_to_end(
-            rtdet_run({"--source", (dir / "all.streams").string(), "--shard", std::to_string(shard) + "/2", "--json",
-                       (sd / "out.jsonl").string()}),
+            rtdet_run({"--source", (dir / "all.streams").string(), "--shard", std::to_string(shard) + "/2",
+                       "--json", (sd / "out.jsonl").string()}),
             sd, &out, &err);
         ASSERT_EQ(code, 0) << err;
-        for (const auto& j : app_test::read_json_lines(sd / "out.jsonl")) streams_of[shard].insert(j["stream"].get<int>());
+        for (const auto& j : app_test::read_json_lines(sd / "out.jsonl"))
+            streams_of[shard].insert(j["stream"].get<int>());
     }
     EXPECT_EQ(streams_of[0], (std::set<int>{0, 2}));
     EXPECT_EQ(streams_of[1], (std::set<int>{1}));

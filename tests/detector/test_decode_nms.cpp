@@ -114,7 +114,9 @@ TEST(Preprocess, DarknetCornerAlignedResize) {
     ImageView v{&px[0][0][0], 2, 2, 6};
     std::vector<float> out(27), scratch;
     preprocess(v, ResizePolicy::Darknet, 3, 3, 0.5f, out.data(), scratch);
-    const auto at = [&](int plane, int y, int x) { return out[static_cast<size_t>(plane * 9 + y * 3 + x)] * 255.f; };
+    const auto at = [&](int plane, int y, int x) {
+        return out[static_cast<size_t>(plane * 9 + y * 3 + x)] * 255.f;
+    };
     EXPECT_NEAR(at(0, 0, 0), 20.f, 1e-3);   // R of (0,0)
     EXPECT_NEAR(at(2, 0, 0), 0.f, 1e-3);    // B of (0,0)
     EXPECT_NEAR(at(2, 0, 2), 100.f, 1e-3);  // B of (0,1)
@@ -129,8 +131,8 @@ TEST(Preprocess, StretchMatchesOpenCvInterLinear) {
     cv::Mat ref;
     cv::resize(img, ref, cv::Size(64, 48), 0, 0, cv::INTER_LINEAR);
     std::vector<float> out(3 * 64 * 48), scratch;
-    preprocess({img.data, img.cols, img.rows, static_cast<int64_t>(img.step)}, ResizePolicy::Stretch, 64, 48, 0.f,
-               out.data(), scratch);
+    preprocess({img.data, img.cols, img.rows, static_cast<int64_t>(img.step)}, ResizePolicy::Stretch, 64, 48,
+               0.f, out.data(), scratch);
     double max_err = 0;
     for (int y = 0; y < 48; ++y)
         for (int x = 0; x < 64; ++x)
@@ -145,22 +147,24 @@ TEST(Preprocess, StretchMatchesOpenCvInterLinear) {
 TEST(Preprocess, LetterboxPadsWithValue) {
     cv::Mat img(10, 20, CV_8UC3, cv::Scalar(255, 255, 255));
     std::vector<float> out(3 * 16 * 16), scratch;
-    const auto t = preprocess({img.data, img.cols, img.rows, static_cast<int64_t>(img.step)}, ResizePolicy::Letterbox,
-                              16, 16, 0.25f, out.data(), scratch);
+    const auto t = preprocess({img.data, img.cols, img.rows, static_cast<int64_t>(img.step)},
+                              ResizePolicy::Letterbox, 16, 16, 0.25f, out.data(), scratch);
     EXPECT_FLOAT_EQ(t.pad_y, 4.f);
-    EXPECT_FLOAT_EQ(out[0], 0.25f);              // top padding row
-    EXPECT_FLOAT_EQ(out[8 * 16 + 8], 1.f);       // inside the image
-    EXPECT_FLOAT_EQ(out[15 * 16 + 15], 0.25f);   // bottom padding
+    EXPECT_FLOAT_EQ(out[0], 0.25f);             // top padding row
+    EXPECT_FLOAT_EQ(out[8 * 16 + 8], 1.f);      // inside the image
+    EXPECT_FLOAT_EQ(out[15 * 16 + 15], 0.25f);  // bottom padding
 }
 
 namespace {
-Detection det(float x1, float y1, float x2, float y2, float score, int cls = 0) { return {{x1, y1, x2, y2}, cls, score, score}; }
+Detection det(float x1, float y1, float x2, float y2, float score, int cls = 0) {
+    return {{x1, y1, x2, y2}, cls, score, score};
+}
 }  // namespace
 
 TEST(Iou, HandComputed) {
     EXPECT_NEAR(iou({0, 0, 10, 10}, {5, 0, 15, 10}), 50.f / 150.f, 1e-6);
     EXPECT_FLOAT_EQ(iou({0, 0, 10, 10}, {10, 0, 20, 10}), 0.f);  // touching
-    EXPECT_FLOAT_EQ(iou({0, 0, 0, 10}, {0, 0, 10, 10}), 0.f);   // zero area
+    EXPECT_FLOAT_EQ(iou({0, 0, 0, 10}, {0, 0, 10, 10}), 0.f);    // zero area
     EXPECT_FLOAT_EQ(iou({0, 0, 10, 10}, {0, 0, 10, 10}), 1.f);
 }
 
@@ -204,7 +208,8 @@ TEST(Nms, ThresholdIsStrict) {
 
 TEST(Nms, TiesAreDeterministic) {
     // Equal scores: class id first, then x1 ascending, regardless of input order.
-    std::vector<Detection> d = {det(50, 0, 60, 10, .5f, 1), det(20, 0, 30, 10, .5f, 0), det(0, 0, 10, 10, .5f, 1)};
+    std::vector<Detection> d = {det(50, 0, 60, 10, .5f, 1), det(20, 0, 30, 10, .5f, 0),
+                                det(0, 0, 10, 10, .5f, 1)};
     auto e = std::vector<Detection>{d[2], d[0], d[1]};
     nms(d, {});
     nms(e, {});

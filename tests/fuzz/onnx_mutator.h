@@ -198,8 +198,9 @@ inline bool mutate_model(Rng& rng, ::onnx::ModelProto& m) {
         case 7: {
             if (!node || node->input_size() == 0) return false;
             const std::vector<std::string> names = value_names(g);
-            node->set_input(static_cast<int>(pick(rng, static_cast<size_t>(node->input_size()))),
-                            names.empty() || pick(rng, 8) == 0 ? std::string() : names[pick(rng, names.size())]);
+            node->set_input(
+                static_cast<int>(pick(rng, static_cast<size_t>(node->input_size()))),
+                names.empty() || pick(rng, 8) == 0 ? std::string() : names[pick(rng, names.size())]);
             return true;
         }
         case 8:

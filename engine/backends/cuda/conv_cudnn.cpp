@@ -425,7 +425,8 @@ std::array<int32_t, kTacticSize> measure_tactic(CudaState& st, const ConvProblem
         try {
             ms = time_tactic(c, t, rig, h, stream.get());
         } catch (const Error& e) {
-            engine::logger().debug("cuda: {}: algo {} refused: {}", c.name, static_cast<int>(perf[i].algo), e.what());
+            engine::logger().debug("cuda: {}: algo {} refused: {}", c.name, static_cast<int>(perf[i].algo),
+                                   e.what());
         }
         report += concat(report.empty() ? "" : ", ", "algo ", perf[i].algo, " ", ms, " ms");
         if (ms < best_ms) {
@@ -450,7 +451,7 @@ std::array<int32_t, kTacticSize> measure_tactic(CudaState& st, const ConvProblem
                 ms = time_tactic(c, t, rig, h, stream.get());
             } catch (const Error& e) {
                 engine::logger().debug("cuda: {}: fused bias-activation algo {} refused: {}", c.name,
-                              static_cast<int>(perf[i].algo), e.what());
+                                       static_cast<int>(perf[i].algo), e.what());
             }
             report += concat(", fused algo ", perf[i].algo, " ", ms, " ms");
             if (ms < best_ms) {
@@ -476,7 +477,7 @@ std::array<int32_t, kTacticSize> measure_tactic(CudaState& st, const ConvProblem
                     ms = time_tactic(c, t, rig, h, stream.get());
                 } catch (const Error& e) {
                     engine::logger().debug("cuda: {}: graph gform {} config {} refused: {}", c.name, gform, r,
-                                  e.what());
+                                           e.what());
                 }
                 report += concat(", graph", gform == kGraphFused ? " fused" : "", " #", r, " ", ms, " ms");
                 if (ms < best_ms) {
@@ -490,7 +491,7 @@ std::array<int32_t, kTacticSize> measure_tactic(CudaState& st, const ConvProblem
                  returned, " measured", only_fused >= 0 ? concat(", form ", only_fused, " only") : "", ")");
     static const char* const kFormNames[] = {"", " fused", " graph", " graph fused"};
     engine::logger().debug("cuda: {}: {} -> algo {}{} ({} ms)", c.name, report, best[kAlgo],
-                  kFormNames[best[kFused] & 3], best_ms);
+                           kFormNames[best[kFused] & 3], best_ms);
     return best;
 }
 

@@ -124,7 +124,8 @@ bool CudaState::cache_lookup(const std::string& path, const std::string& key, st
                 const size_t tab = line.find('\t');
                 if (tab != std::string::npos) cache_[line.substr(0, tab)] = line.substr(tab + 1);
             }
-            if (!cache_.empty()) engine::logger().debug("cuda: timing cache '{}': {} entries", path, cache_.size());
+            if (!cache_.empty())
+                engine::logger().debug("cuda: timing cache '{}': {} entries", path, cache_.size());
         }
     }
     auto it = cache_.find(key);
@@ -225,7 +226,7 @@ class CudaBackend final : public Backend {
             if (graph != nullptr) (void)cudaGraphDestroy(graph);
             (void)cudaGetLastError();
             engine::logger().debug("cuda: graph capture failed ({}): running the kernels directly",
-                          cudaGetErrorString(end));
+                                   cudaGetErrorString(end));
             return nullptr;
         }
         cudaGraphExec_t exec = nullptr;
@@ -281,6 +282,5 @@ class CudaBackend final : public Backend {
 }  // namespace cuda
 
 std::unique_ptr<Backend> make_cuda_backend() { return std::make_unique<cuda::CudaBackend>(); }
-
 
 }  // namespace engine

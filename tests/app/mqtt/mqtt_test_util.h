@@ -10,8 +10,8 @@
 
 #include <map>
 #include <memory>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -33,11 +33,12 @@ inline bool have_mosquitto() {
            app_test::have_program("mosquitto_pub") && app_test::have_program("mosquitto_passwd");
 }
 
-#define SKIP_OR_FAIL_WITHOUT_MOSQUITTO()                                                                \
-    do {                                                                                                \
-        if (!mqtt_test::have_mosquitto())                                                               \
-            RTDET_SKIP_OR_FAIL("mosquitto, mosquitto_sub/pub/passwd not found (Debian mosquitto and " \
-                               "mosquitto-clients)");                                                   \
+#define SKIP_OR_FAIL_WITHOUT_MOSQUITTO()                                               \
+    do {                                                                               \
+        if (!mqtt_test::have_mosquitto())                                              \
+            RTDET_SKIP_OR_FAIL(                                                        \
+                "mosquitto, mosquitto_sub/pub/passwd not found (Debian mosquitto and " \
+                "mosquitto-clients)");                                                 \
     } while (0)
 
 // A TCP port on 127.0.0.1 that was free a moment ago (the kernel's choice).
@@ -62,19 +63,21 @@ class Broker {
         : dir_(std::move(dir)), port_(port) {
         // As root, mosquitto would switch to the user "mosquitto", which cannot write the scratch folder.
         const passwd* pw = ::getpwuid(::getuid());
-        app_test::write_bytes(dir_ / "mosquitto.conf",
-                              "listener " + std::to_string(port) + " 127.0.0.1\npersistence true\n" +
-                                  "persistence_location " + (dir_ / "").string() + "\nautosave_interval 1\n" +
-                                  // No queue limits towards the (slow, file-writing) subscriber: a burst
-                                  // of messages must not be dropped by the broker before it reads them.
-                                  "max_queued_messages 0\nmax_inflight_messages 0\nqueue_qos0_messages true\n" +
-                                  "user " + (pw ? pw->pw_name : "root") + "\n" + extra);
+        app_test::write_bytes(
+            dir_ / "mosquitto.conf",
+            "listener " + std::to_string(port) + " 127.0.0.1\npersistence true\n" + "persistence_location " +
+                (dir_ / "").string() + "\nautosave_interval 1\n" +
+                // No queue limits towards the (slow, file-writing) subscriber: a burst
+                // of messages must not be dropped by the broker before it reads them.
+                "max_queued_messages 0\nmax_inflight_messages 0\nqueue_qos0_messages true\n" + "user " +
+                (pw ? pw->pw_name : "root") + "\n" + extra);
     }
     // Starts it; false when it does not accept connections within 10 s.
     bool start() {
         proc_ = std::make_unique<app_test::Process>(
             std::vector<std::string>{mosquitto_exe(), "-v", "-c", (dir_ / "mosquitto.conf").string()},
-            dir_ / ("broker" + std::to_string(starts_) + ".out"), dir_ / ("broker" + std::to_string(starts_) + ".log"));
+            dir_ / ("broker" + std::to_string(starts_) + ".out"),
+            dir_ / ("broker" + std::to_string(starts_) + ".log"));
         ++starts_;
         return app_test::wait_until([&] { return port_accepts(port_) || !proc_->running(); }, 10) &&
                proc_->running();
@@ -106,17 +109,30 @@ struct Received {
 // mosquitto_sub -c -i ID -q 1 -t 'rtdet/#' -v, ready (a probe message came through) when started.
 class Subscriber {
   public:
-    Subscriber(fs::path dir, int port, std::vector<std::string> extra = {}) : dir_(std::move(dir)), port_(port) {
-        std::vector<std::string> argv = {"mosquitto_sub", "-h", "127.0.0.1", "-p", std::to_string(port),
-                                         "-c", "-i", "rtdet-test-sub", "-q", "1", "-t", "rtdet/#", "-v"};
+    Subscriber(fs::path dir, int port, std::vector<std::string> extra = {})
+        : dir_(std::move(dir)), port_(port) {
+        std::vector<std::string> argv = {"mosquitto_sub",
+                                         "-h",
+                                         "127.0.0.1",
+                                         "-p",
+                                         std::to_string(port),
+                                         "-c",
+                                         "-i",
+                                         "rtdet-test-sub",
+                                         "-q",
+                                         "1",
+                                         "-t",
+                                         "rtdet/#",
+                                         "-v"};
         argv.insert(argv.end(), extra.begin(), extra.end());
         extra_ = extra;
         proc_ = std::make_unique<app_test::Process>(argv, dir_ / "sub.txt", dir_ / "sub.err");
     }
     // Publishes a probe until it is seen: the subscription is in place. False after 10 s.
     bool ready() {
-        std::vector<std::string> pub = {"mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(port_), "-q", "1",
-                                        "-t", "rtdet/probe", "-m", "{}"};
+        std::vector<std::string> pub = {"mosquitto_pub",       "-h", "127.0.0.1", "-p",
+                                        std::to_string(port_), "-q", "1",         "-t",
+                                        "rtdet/probe",         "-m", "{}"};
         pub.insert(pub.end(), extra_.begin(), extra_.end());
         return app_test::wait_until(
             [&] {

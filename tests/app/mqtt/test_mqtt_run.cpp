@@ -5,11 +5,10 @@
 // spool (the overflow counted, exit 4) and that spool delivered by the next run; bad URLs.
 #include <gtest/gtest.h>
 
-#include <map>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -38,7 +37,8 @@ std::string fmt_ms(int64_t ms) {
 }
 
 double now_unix_ms() {
-    return std::chrono::duration<double, std::milli>(std::chrono::system_clock::now().time_since_epoch()).count();
+    return std::chrono::duration<double, std::milli>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
 }
 
 #define SKIP_OR_FAIL_WITHOUT_REQUIREMENTS() \
@@ -57,7 +57,8 @@ TEST(MqttRun, OneMessagePerFrameWithTheRightFields) {
     std::string out, err;
     const int code = app_test::run_to_end(
         rtdet_run({"--publish", url(broker.port()), "--json", (dir / "out.jsonl").string(), "--summary-json",
-                   (dir / "summary.json").string(), "--set", "publish.spool_dir=" + (dir / "spool").string()}),
+                   (dir / "summary.json").string(), "--set",
+                   "publish.spool_dir=" + (dir / "spool").string()}),
         dir, &out, &err, 300);
     const double end_ms = now_unix_ms();
     ASSERT_EQ(code, 0) << err;
@@ -99,10 +100,11 @@ TEST(MqttRun, OneMessagePerFrameWithTheRightFields) {
             EXPECT_EQ(m["detections"][k]["box"], want[k]["box"]);
         }
     }
-    EXPECT_NE(out.find("publish: " + url(broker.port()) +
-                       ": messages 377, acknowledged 377, published 377, spooled 0, spool overflow dropped 0, "
-                       "reconnects 0"),
-              std::string::npos)
+    EXPECT_NE(
+        out.find("publish: " + url(broker.port()) +
+                 ": messages 377, acknowledged 377, published 377, spooled 0, spool overflow dropped 0, "
+                 "reconnects 0"),
+        std::string::npos)
         << out;
     const auto summary = nlohmann::json::parse(app_test::read_text(dir / "summary.json"));
     EXPECT_EQ(summary["publish"]["acknowledged"], 377);
@@ -123,11 +125,12 @@ TEST(MqttRun, BrokerKilledMidRunLosesNothing) {
     // frames in all: 12 s, so the broker is away in the middle. The run's own JSON lines say which
     // (stream, frame) pairs were detected (a live stream may drop): each must arrive over MQTT.
     const int frames = 300;
-    Process rtdet(rtdet_run({"--source", app_test::video_path(), "--realtime", "--max-batch", "2", "--max-frames",
-                             std::to_string(frames), "--publish", url(broker.port()), "--json",
-                             (dir / "out.jsonl").string(), "--summary-json", (dir / "summary.json").string(),
-                             "--set", "publish.spool_dir=" + (dir / "spool").string()}),
-                  dir / "rtdet.out", dir / "rtdet.err");
+    Process rtdet(
+        rtdet_run({"--source", app_test::video_path(), "--realtime", "--max-batch", "2", "--max-frames",
+                   std::to_string(frames), "--publish", url(broker.port()), "--json",
+                   (dir / "out.jsonl").string(), "--summary-json", (dir / "summary.json").string(), "--set",
+                   "publish.spool_dir=" + (dir / "spool").string()}),
+        dir / "rtdet.out", dir / "rtdet.err");
     ASSERT_TRUE(app_test::wait_until([&] { return sub.messages().size() >= 50 || !rtdet.running(); }, 120))
         << rtdet.err();
     ASSERT_TRUE(rtdet.running()) << rtdet.err();
@@ -162,7 +165,8 @@ TEST(MqttRun, BrokerKilledMidRunLosesNothing) {
                 before_kill, msgs.size(), static_cast<long long>(d.duplicates));
     ASSERT_EQ(d.frames.size(), 2u);
     for (const auto& [stream, want] : detected)
-        ASSERT_EQ(d.frames.at(stream), want) << "stream " << stream << ": every frame at least once, in order";
+        ASSERT_EQ(d.frames.at(stream), want)
+            << "stream " << stream << ": every frame at least once, in order";
     EXPECT_EQ(msgs.size(), total + static_cast<size_t>(d.duplicates));
     for (const mqtt_test::Received& m : msgs)
         ASSERT_EQ(m.topic, "rtdet/" + std::to_string(m.body["stream"].get<int>())) << "topic per stream";
@@ -172,10 +176,12 @@ TEST(MqttRun, BrokerKilledMidRunLosesNothing) {
     const auto summary = nlohmann::json::parse(app_test::read_text(dir / "summary.json"));
     const nlohmann::json& p = summary["publish"];
     EXPECT_GE(p["reconnects"].get<int>(), 1) << p;
-    EXPECT_GT(p["spooled"].get<int>(), 0) << "frames captured while the broker was away went to the spool: " << p;
+    EXPECT_GT(p["spooled"].get<int>(), 0)
+        << "frames captured while the broker was away went to the spool: " << p;
     EXPECT_EQ(p["messages"], total);
     EXPECT_EQ(p["acknowledged"], total) << p;
-    EXPECT_GT(p["published"].get<size_t>(), total) << "the ones in flight at the crash were sent again: " << p;
+    EXPECT_GT(p["published"].get<size_t>(), total)
+        << "the ones in flight at the crash were sent again: " << p;
     EXPECT_EQ(p["dropped"], 0);
     EXPECT_EQ(p["left_in_spool"], 0);
     const std::string err = rtdet.err();
@@ -189,7 +195,9 @@ TEST(MqttRun, RefusedCredentialsFailTheRunInOneLine) {
     SKIP_OR_FAIL_WITHOUT_REQUIREMENTS();
     const fs::path dir = app_test::scratch_dir("mqtt_run_auth");
     const std::string passwd = (dir / "passwd").string();
-    ASSERT_EQ(std::system(("mosquitto_passwd -c -b '" + passwd + "' alice right-pass-7 > /dev/null 2>&1").c_str()), 0);
+    ASSERT_EQ(
+        std::system(("mosquitto_passwd -c -b '" + passwd + "' alice right-pass-7 > /dev/null 2>&1").c_str()),
+        0);
     Broker broker(dir, mqtt_test::free_port(), "allow_anonymous false\npassword_file " + passwd + "\n");
     ASSERT_TRUE(broker.start()) << broker.log();
 
@@ -197,10 +205,9 @@ TEST(MqttRun, RefusedCredentialsFailTheRunInOneLine) {
     ::setenv("RTDET_MQTT_USERNAME", "alice", 1);
     ::setenv("RTDET_MQTT_PASSWORD", "wrong-pass-3", 1);
     std::string out, err;
-    int code = app_test::run_to_end(
-        rtdet_run({"--max-frames", "3", "--publish", url(broker.port()), "--set",
-                   "publish.spool_dir=" + (dir / "spool1").string()}),
-        dir, &out, &err, 120);
+    int code = app_test::run_to_end(rtdet_run({"--max-frames", "3", "--publish", url(broker.port()), "--set",
+                                               "publish.spool_dir=" + (dir / "spool1").string()}),
+                                    dir, &out, &err, 120);
     ::unsetenv("RTDET_MQTT_USERNAME");
     ::unsetenv("RTDET_MQTT_PASSWORD");
     EXPECT_NE(code, 0) << err;
@@ -227,8 +234,9 @@ TEST(MqttRun, RefusedCredentialsFailTheRunInOneLine) {
         << err;
 
     // The password on the command line is refused before anything runs, and not echoed.
-    code = app_test::run_to_end(rtdet_run({"--publish", url(broker.port()), "--set", "publish.password=hunter2"}),
-                                dir, &out, &err, 60);
+    code = app_test::run_to_end(
+        rtdet_run({"--publish", url(broker.port()), "--set", "publish.password=hunter2"}), dir, &out, &err,
+        60);
     EXPECT_NE(code, 0);
     EXPECT_NE(err.find("rtdet: error: --set: publish.password cannot be given on the command line"),
               std::string::npos)
@@ -238,8 +246,9 @@ TEST(MqttRun, RefusedCredentialsFailTheRunInOneLine) {
     // The right credentials from the config file: messages arrive.
     Subscriber sub(dir, broker.port(), {"-u", "alice", "-P", "right-pass-7"});
     ASSERT_TRUE(sub.ready()) << sub.err();
-    app_test::write_bytes(dir / "creds.yaml", "model:\n  path: " + app_test::small_model() +
-                                                  "\npublish:\n  username: alice\n  password: right-pass-7\n");
+    app_test::write_bytes(dir / "creds.yaml",
+                          "model:\n  path: " + app_test::small_model() +
+                              "\npublish:\n  username: alice\n  password: right-pass-7\n");
     std::vector<std::string> args = rtdet_run({"--max-frames", "3", "--publish", url(broker.port()), "--set",
                                                "publish.spool_dir=" + (dir / "spool3").string()});
     args[3] = (dir / "creds.yaml").string();  // --config
@@ -257,14 +266,15 @@ TEST(MqttRun, UnreachableBrokerWithATinySpoolCountsTheOverflow) {
     std::string out, err;
     // 0.02 MiB: about 40 messages of ~500 bytes; 120 frames.
     const int code = app_test::run_to_end(
-        rtdet_run({"--max-frames", "120", "--publish", url(port), "--summary-json", (dir / "summary.json").string(),
-                   "--set", "publish.spool_dir=" + spool, "--set", "publish.spool_max_mb=0.02", "--set",
-                   "publish.flush_timeout_s=1"}),
+        rtdet_run({"--max-frames", "120", "--publish", url(port), "--summary-json",
+                   (dir / "summary.json").string(), "--set", "publish.spool_dir=" + spool, "--set",
+                   "publish.spool_max_mb=0.02", "--set", "publish.flush_timeout_s=1"}),
         dir, &out, &err, 300);
     EXPECT_EQ(code, 4) << "4: messages were lost\n" << err;
     const std::string where = "mqtt://127.0.0.1:" + std::to_string(port);
     EXPECT_NE(err.find("publish: cannot reach " + where + " ("), std::string::npos) << err;
-    EXPECT_NE(err.find("publish: the spool is full (0.02 MiB, publish.spool_max_mb)"), std::string::npos) << err;
+    EXPECT_NE(err.find("publish: the spool is full (0.02 MiB, publish.spool_max_mb)"), std::string::npos)
+        << err;
     EXPECT_NE(out.find("MESSAGES WERE LOST"), std::string::npos) << out;
     EXPECT_NE(out.find("(never connected)"), std::string::npos) << out;
     const auto summary = nlohmann::json::parse(app_test::read_text(dir / "summary.json"));
@@ -273,7 +283,8 @@ TEST(MqttRun, UnreachableBrokerWithATinySpoolCountsTheOverflow) {
     EXPECT_EQ(p["acknowledged"], 0);
     EXPECT_GT(p["spooled"].get<int>(), 10) << p;
     EXPECT_GT(p["spool_overflow_dropped"].get<int>(), 10) << p;
-    EXPECT_EQ(p["spooled"].get<int>() + p["spool_overflow_dropped"].get<int>(), 120) << "none unaccounted: " << p;
+    EXPECT_EQ(p["spooled"].get<int>() + p["spool_overflow_dropped"].get<int>(), 120)
+        << "none unaccounted: " << p;
     EXPECT_EQ(p["left_in_spool"], p["spooled"]) << "kept for the next run";
     EXPECT_EQ(p["ever_connected"], false);
     const int kept = p["left_in_spool"].get<int>();
@@ -285,15 +296,17 @@ TEST(MqttRun, UnreachableBrokerWithATinySpoolCountsTheOverflow) {
     Subscriber sub(dir, port);
     ASSERT_TRUE(sub.ready()) << sub.err();
     const int code2 = app_test::run_to_end(
-        rtdet_run({"--max-frames", "5", "--publish", url(port), "--summary-json", (dir / "summary2.json").string(),
-                   "--set", "publish.spool_dir=" + spool}),
+        rtdet_run({"--max-frames", "5", "--publish", url(port), "--summary-json",
+                   (dir / "summary2.json").string(), "--set", "publish.spool_dir=" + spool}),
         dir, &out, &err, 300);
     ASSERT_EQ(code2, 0) << err;
     app_test::wait_until([&] { return static_cast<int>(sub.messages().size()) >= kept + 5; }, 20);
     const std::vector<mqtt_test::Received> msgs = sub.messages();
     ASSERT_EQ(static_cast<int>(msgs.size()), kept + 5);
-    for (int i = 0; i < kept; ++i) ASSERT_EQ(msgs[static_cast<size_t>(i)].body["frame"], i) << "the kept ones first";
-    for (int i = 0; i < 5; ++i) ASSERT_EQ(msgs[static_cast<size_t>(kept + i)].body["frame"], i) << "then this run's";
+    for (int i = 0; i < kept; ++i)
+        ASSERT_EQ(msgs[static_cast<size_t>(i)].body["frame"], i) << "the kept ones first";
+    for (int i = 0; i < 5; ++i)
+        ASSERT_EQ(msgs[static_cast<size_t>(kept + i)].body["frame"], i) << "then this run's";
     const auto summary2 = nlohmann::json::parse(app_test::read_text(dir / "summary2.json"));
     EXPECT_EQ(summary2["publish"]["recovered"], kept);
     EXPECT_EQ(summary2["publish"]["acknowledged"], kept + 5);
@@ -308,14 +321,16 @@ TEST(MqttRun, BadUrlsAndHostsAreOneLine) {
     };
     const std::vector<Case> cases = {
         {"mqtt://127.0.0.1:0/t", "rtdet: error: publish.url: port 0 is out of range (expected 1-65535)\n"},
-        {"mqtt://127.0.0.1:http/t", "rtdet: error: publish.url: port 'http' is not a number (expected 1-65535)\n"},
+        {"mqtt://127.0.0.1:http/t",
+         "rtdet: error: publish.url: port 'http' is not a number (expected 1-65535)\n"},
         {"tcp://127.0.0.1/t", "rtdet: error: publish.url: unsupported scheme 'tcp'"},
         {"mqtt://127.0.0.1:1883", "rtdet: error: publish.url: no topic in 'mqtt://127.0.0.1:1883'"},
         {"mqtt://127.0.0.1/a/#", "rtdet: error: publish.url: topic 'a/#' contains '#'"},
     };
     for (const Case& c : cases) {
         std::string out, err;
-        const int code = app_test::run_to_end(rtdet_run({"--max-frames", "2", "--publish", c.url}), dir, &out, &err, 120);
+        const int code =
+            app_test::run_to_end(rtdet_run({"--max-frames", "2", "--publish", c.url}), dir, &out, &err, 120);
         EXPECT_EQ(code, 1) << c.url << "\n" << err;
         // Checked with the config, before the model loads: the only line on stderr.
         EXPECT_EQ(err.rfind(c.expected, 0), 0u) << "expected: " << c.expected << "\ngot: " << err;
@@ -349,7 +364,8 @@ TEST(MqttSinkDirect, EveryQosDeliversInOrder) {
     int total = 0;
     for (int qos = 0; qos <= 2; ++qos) {
         app::PublishConfig cfg;
-        cfg.url = "mqtt://127.0.0.1:" + std::to_string(broker.port()) + "/rtdet/q" + std::to_string(qos) + "/{name}";
+        cfg.url = "mqtt://127.0.0.1:" + std::to_string(broker.port()) + "/rtdet/q" + std::to_string(qos) +
+                  "/{name}";
         cfg.qos = qos;
         // One id per client: a broker closes the older connection of an id taken over, with what it had
         // not read of it yet (at QoS 0, messages the sender counts as written).
@@ -379,7 +395,8 @@ TEST(MqttSinkDirect, EveryQosDeliversInOrder) {
     EXPECT_EQ(d.duplicates, 0);
     for (int qos = 0; qos <= 2; ++qos) {
         ASSERT_EQ(d.frames.at(qos).size(), 500u);
-        for (size_t i = 0; i < 500; ++i) ASSERT_EQ(d.frames.at(qos)[i], static_cast<int64_t>(i)) << "qos " << qos;
+        for (size_t i = 0; i < 500; ++i)
+            ASSERT_EQ(d.frames.at(qos)[i], static_cast<int64_t>(i)) << "qos " << qos;
     }
     EXPECT_EQ(msgs.front().topic, "rtdet/q0/cam");
     EXPECT_EQ(msgs.back().topic, "rtdet/q2/cam");
@@ -397,17 +414,20 @@ TEST(MqttSinkDirect, TlsWithTheBrokersCa) {
     const fs::path dir = app_test::scratch_dir("mqtt_sink_tls");
     const std::string d = dir.string();
     const std::string make_certs =
-        "cd '" + d + "' && printf 'subjectAltName=IP:127.0.0.1\\n' > ext.cnf && "
-        "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 -subj /CN=rtdet-test-ca && "
-        "openssl req -x509 -newkey rsa:2048 -nodes -keyout other.key -out other.crt -days 2 -subj /CN=other-ca && "
+        "cd '" + d +
+        "' && printf 'subjectAltName=IP:127.0.0.1\\n' > ext.cnf && "
+        "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 -subj "
+        "/CN=rtdet-test-ca && "
+        "openssl req -x509 -newkey rsa:2048 -nodes -keyout other.key -out other.crt -days 2 -subj "
+        "/CN=other-ca && "
         "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1 && "
         "openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 "
         "-extfile ext.cnf";
     ASSERT_EQ(std::system(("(" + make_certs + ") > '" + d + "/openssl.log' 2>&1").c_str()), 0)
         << app_test::read_text(dir / "openssl.log");
     Broker broker(dir, mqtt_test::free_port(),
-                  "allow_anonymous true\ncafile " + d + "/ca.crt\ncertfile " + d + "/server.crt\nkeyfile " + d +
-                      "/server.key\n");
+                  "allow_anonymous true\ncafile " + d + "/ca.crt\ncertfile " + d + "/server.crt\nkeyfile " +
+                      d + "/server.key\n");
     ASSERT_TRUE(broker.start()) << broker.log();
     Subscriber sub(dir, broker.port(), {"--cafile", d + "/ca.crt"});
     ASSERT_TRUE(sub.ready()) << sub.err();

@@ -68,7 +68,8 @@ TEST(MqttUrl, BadUrlsSayWhatIsWrong) {
     EXPECT_EQ(url_error("mqtt://h:65536/t"), "publish.url: port 65536 is out of range (expected 1-65535)");
     EXPECT_EQ(url_error("mqtt://h:99999999999999999999/t"),
               "publish.url: port 99999999999999999999 is out of range (expected 1-65535)");
-    EXPECT_EQ(url_error("mqtt://h:/t"), "publish.url: empty port after ':' in 'mqtt://h:/t' (expected 1-65535)");
+    EXPECT_EQ(url_error("mqtt://h:/t"),
+              "publish.url: empty port after ':' in 'mqtt://h:/t' (expected 1-65535)");
     EXPECT_EQ(url_error("mqtt://bad host/t"), "publish.url: bad character 0x20 in host 'bad host'");
     EXPECT_EQ(url_error("mqtt://h!/t"), "publish.url: bad character '!' in host 'h!'");
     EXPECT_EQ(url_error("mqtt://h/a/+/b"),
@@ -78,8 +79,9 @@ TEST(MqttUrl, BadUrlsSayWhatIsWrong) {
     EXPECT_EQ(url_error("mqtt://h/a\tb"), "publish.url: bad character 0x09 in topic 'a\tb'");
     EXPECT_EQ(url_error("mqtt://h/$SYS/x"),
               "publish.url: topic '$SYS/x' starts with '$' (topics starting with $ belong to the broker)");
-    EXPECT_EQ(url_error("mqtt://h/a/{steam}"),
-              "publish.url: unknown placeholder '{steam}' in topic 'a/{steam}' (placeholders: {stream}, {name})");
+    EXPECT_EQ(
+        url_error("mqtt://h/a/{steam}"),
+        "publish.url: unknown placeholder '{steam}' in topic 'a/{steam}' (placeholders: {stream}, {name})");
     EXPECT_EQ(url_error("mqtt://h/a/{stream"),
               "publish.url: unclosed '{' in topic 'a/{stream' (placeholders: {stream}, {name})");
     EXPECT_EQ(url_error("mqtt://[::1/t"), "publish.url: unclosed '[' in host '[::1'");
@@ -235,7 +237,8 @@ publish:
             app::load_config_text(yaml, "test.yaml", x);
         });
     };
-    EXPECT_EQ(load_error("publish:\n  qos: 3\n"), "test.yaml:2: publish.qos: must be an integer in [0, 2] (got '3')");
+    EXPECT_EQ(load_error("publish:\n  qos: 3\n"),
+              "test.yaml:2: publish.qos: must be an integer in [0, 2] (got '3')");
     EXPECT_EQ(load_error("publish:\n  keepalive_s: 2\n"),
               "test.yaml:2: publish.keepalive_s: must be an integer in [5, 65535] (got '2')");
     EXPECT_EQ(load_error("publish:\n  spool_max_mb: -1\n"),
@@ -244,17 +247,21 @@ publish:
               "test.yaml:2: unknown key 'publish.spool_max' (did you mean 'publish.spool_max_mb'?)");
     EXPECT_EQ(load_error("publish:\n  pasword: x\n"),
               "test.yaml:2: unknown key 'publish.pasword' (did you mean 'publish.password'?)");
-    EXPECT_EQ(load_error("publish: 3\n").rfind("test.yaml:1: publish: expected a mapping of keys (url, qos,", 0), 0u);
+    EXPECT_EQ(
+        load_error("publish: 3\n").rfind("test.yaml:1: publish: expected a mapping of keys (url, qos,", 0),
+        0u);
 }
 
 TEST(PublishConfig, CredentialsAreRefusedFromTheCommandLine) {
     app::AppConfig c;
-    EXPECT_EQ(error_of([&] { app::set_config_key(c, "publish.password", "s3cret", "--set"); }),
-              "--set: publish.password cannot be given on the command line (it would show in the process list "
-              "and shell history); put it in the config file, or set RTDET_MQTT_PASSWORD");
-    EXPECT_EQ(error_of([&] { app::set_config_key(c, "publish.username", "alice", "--set"); }),
-              "--set: publish.username cannot be given on the command line (it would show in the process list "
-              "and shell history); put it in the config file, or set RTDET_MQTT_USERNAME");
+    EXPECT_EQ(
+        error_of([&] { app::set_config_key(c, "publish.password", "s3cret", "--set"); }),
+        "--set: publish.password cannot be given on the command line (it would show in the process list "
+        "and shell history); put it in the config file, or set RTDET_MQTT_PASSWORD");
+    EXPECT_EQ(
+        error_of([&] { app::set_config_key(c, "publish.username", "alice", "--set"); }),
+        "--set: publish.username cannot be given on the command line (it would show in the process list "
+        "and shell history); put it in the config file, or set RTDET_MQTT_USERNAME");
     EXPECT_TRUE(c.publish.password.empty() && c.publish.username.empty());
 }
 

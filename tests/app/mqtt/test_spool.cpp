@@ -19,7 +19,9 @@ namespace {
 namespace fs = std::filesystem;
 using app::Spool;
 
-std::string rec(int i) { return "message " + std::to_string(i) + std::string(static_cast<size_t>(i % 7), 'x'); }
+std::string rec(int i) {
+    return "message " + std::to_string(i) + std::string(static_cast<size_t>(i % 7), 'x');
+}
 
 uint64_t folder_bytes(const fs::path& d) {
     uint64_t n = 0;
@@ -125,7 +127,8 @@ TEST(Spool, TornLastRecordIsCutOnOpen) {
     {  // a crash in the middle of a write: half a record at the end
         std::ofstream out(seg, std::ios::binary | std::ios::app);
         const uint32_t len = 100, sum = 0;
-        out.write(reinterpret_cast<const char*>(&len), 4).write(reinterpret_cast<const char*>(&sum), 4) << "abc";
+        out.write(reinterpret_cast<const char*>(&len), 4).write(reinterpret_cast<const char*>(&sum), 4)
+            << "abc";
     }
     Spool s(dir.string(), 1 << 20);
     EXPECT_EQ(s.recovered(), 5u);
@@ -169,7 +172,8 @@ TEST(Spool, FolderThatCannotBeMadeIsOneLine) {
         FAIL() << "opened a spool under a file";
     } catch (const engine::Error& e) {
         const std::string msg = e.what();
-        EXPECT_EQ(msg.rfind("publish.spool_dir: cannot create " + (dir / "file" / "sub").string() + ": ", 0), 0u)
+        EXPECT_EQ(msg.rfind("publish.spool_dir: cannot create " + (dir / "file" / "sub").string() + ": ", 0),
+                  0u)
             << msg;
     }
 }

@@ -1,8 +1,8 @@
 // detect MODEL IMAGE: prints one line per detection, "class score x1 y1 x2 y2" (pixels of IMAGE).
-#include <opencv2/imgcodecs.hpp>
 #include <rtdet/rtdet.h>
 
 #include <cstdio>
+#include <opencv2/imgcodecs.hpp>
 
 int main(int argc, char** argv) {
     if (argc != 3) {
@@ -22,8 +22,9 @@ int main(int argc, char** argv) {
         }
         const detector::ImageView view{img.data, img.cols, img.rows, static_cast<int64_t>(img.step)};
         for (const detector::Detection& d : det.detect(view))
-            std::printf("%s %.6f %.3f %.3f %.3f %.3f\n", detector::class_name(det.class_names(), d.class_id).c_str(),
-                        d.score, d.box.x1, d.box.y1, d.box.x2, d.box.y2);
+            std::printf("%s %.6f %.3f %.3f %.3f %.3f\n",
+                        detector::class_name(det.class_names(), d.class_id).c_str(), d.score, d.box.x1,
+                        d.box.y1, d.box.x2, d.box.y2);
     } catch (const engine::Error& e) {
         std::fprintf(stderr, "detect: %s\n", e.what());
         return 1;

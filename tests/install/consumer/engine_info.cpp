@@ -24,7 +24,8 @@ int main(int argc, char** argv) {
         }
         ctx->run(1);
         for (size_t i = 0; i < ctx->num_outputs(); ++i)
-            std::printf("%s %s\n", eng->info().outputs[i].name.c_str(), engine::shape_str(ctx->output_shape(i, 1)).c_str());
+            std::printf("%s %s\n", eng->info().outputs[i].name.c_str(),
+                        engine::shape_str(ctx->output_shape(i, 1)).c_str());
     } catch (const engine::Error& e) {
         std::fprintf(stderr, "engine_info: %s\n", e.what());
         return 1;

@@ -321,7 +321,7 @@ std::vector<Tensor> conv_pack(const Graph& g, NodeId n, const PackContext& ctx) 
         }
     }
     engine::logger().debug("onednn: {}: residual {} -> {}", c.name, report,
-                  mode_name(static_cast<ResidualMode>(*best[0].data_as<int32_t>())));
+                           mode_name(static_cast<ResidualMode>(*best[0].data_as<int32_t>())));
     return best;
 }
 

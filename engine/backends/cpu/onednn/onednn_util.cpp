@@ -229,7 +229,7 @@ PrimitiveKernel::Instance PrimitiveKernel::make_instance(int batch) {
                 impls += concat(impls.empty() ? "" : ", ", info);
         }
         engine::logger().debug("onednn: {} at batch {}{}: {}", name_, batch,
-                      inst.samples > 1 ? " (per sample: strided view)" : "", impls);
+                               inst.samples > 1 ? " (per sample: strided view)" : "", impls);
     }
     inst.bound.resize(inst.plan.steps.size() * static_cast<size_t>(inst.samples));
     for (size_t i = 0; i < inst.bound.size(); ++i) {
@@ -257,7 +257,8 @@ PrimitiveKernel::Instance& PrimitiveKernel::instance(const KernelArgs& args) {
             strides_ok = false;
         }
     if (!strides_ok) {
-        engine::logger().warn("onednn: {}: batch strides differ from the plan's, rebuilding its primitives", name_);
+        engine::logger().warn("onednn: {}: batch strides differ from the plan's, rebuilding its primitives",
+                              name_);
         for (auto& inst : instances_) inst.reset();
     }
     if (!slot) {
