@@ -654,8 +654,8 @@ TEST(MultiStreamPipeline, PacedStreamsAreSpreadOverOneFrameInterval) {
     using ms = std::chrono::duration<double, std::milli>;
     for (int64_t i = 0; i < 3; ++i) {
         // Due times are exact multiples of the interval from each stream's start; the two starts are
-        // two clock readings apart (microseconds).
-        EXPECT_NEAR(ms(due[{1, i}] - due[{0, i}]).count(), 50.0, 5.0) << "frame " << i;
+        // two clock readings apart (microseconds, more on a loaded machine or under TSan).
+        EXPECT_NEAR(ms(due[{1, i}] - due[{0, i}]).count(), 50.0, 20.0) << "frame " << i;
         if (i > 0) EXPECT_NEAR(ms(due[{0, i}] - due[{0, i - 1}]).count(), 100.0, 0.01) << "frame " << i;
     }
 }
