@@ -466,6 +466,19 @@ class RecordingSink final : public app::Sink {
     std::vector<Seen>& out_;
 };
 
+// The pipeline over cfg's sources with one PixelDetector of batch 2; `seen` gets every frame written.
+app::PipelineResult run_recorded(const app::AppConfig& cfg, std::vector<Seen>& seen, int64_t max_frames = 0) {
+    PixelDetector d(2);
+    std::vector<std::unique_ptr<app::Sink>> sinks;
+    sinks.push_back(std::make_unique<RecordingSink>(seen));
+    app::PipelineOptions opt;
+    opt.max_batch = 2;
+    opt.max_frames = max_frames;
+    opt.progress = false;
+    app::Pipeline pipeline(app::plan_streams(cfg), {&d}, std::move(sinks), nullptr, opt);
+    return pipeline.run();
+}
+
 TEST(MultiStreamPipeline, EveryFrameOfEveryStreamOnceWithItsOwnDetections) {
     const fs::path dir = app_test::scratch_dir("multi_pipeline");
     const int counts[] = {7, 11, 13};
@@ -555,16 +568,8 @@ TEST(MultiStreamPipeline, MaxFramesCountsAllStreamsTogether) {
         c.uri = (dir / ("s" + std::to_string(s))).string();
         cfg.sources.push_back(c);
     }
-    PixelDetector d(2);
     std::vector<Seen> seen;
-    std::vector<std::unique_ptr<app::Sink>> sinks;
-    sinks.push_back(std::make_unique<RecordingSink>(seen));
-    app::PipelineOptions opt;
-    opt.max_batch = 2;
-    opt.max_frames = 9;
-    opt.progress = false;
-    app::Pipeline pipeline(app::plan_streams(cfg), {&d}, std::move(sinks), nullptr, opt);
-    const app::PipelineResult r = pipeline.run();
+    const app::PipelineResult r = run_recorded(cfg, seen, /*max_frames=*/9);
     ASSERT_FALSE(r.error);
     EXPECT_EQ(seen.size(), 9u);
     EXPECT_EQ(r.summary.frames_out, 9);
@@ -594,16 +599,9 @@ TEST(MultiStreamPipeline, PacedStreamsStartTogetherOnceEveryFileStreamHasItsFirs
     slow.uri = (dir / "slow").string();
     cfg.sources.push_back(slow);
 
-    PixelDetector d(2);
     std::vector<Seen> seen;
-    std::vector<std::unique_ptr<app::Sink>> sinks;
-    sinks.push_back(std::make_unique<RecordingSink>(seen));
-    app::PipelineOptions opt;
-    opt.max_batch = 2;
-    opt.progress = false;
     const app::Clock::time_point start = app::Clock::now();
-    app::Pipeline pipeline(app::plan_streams(cfg), {&d}, std::move(sinks), nullptr, opt);
-    const app::PipelineResult r = pipeline.run();
+    const app::PipelineResult r = run_recorded(cfg, seen);
     ASSERT_FALSE(r.error);
     ASSERT_EQ(r.summary.streams.size(), 2u);
     EXPECT_EQ(r.summary.streams[0].frames_out, 4);
@@ -638,15 +636,8 @@ TEST(MultiStreamPipeline, PacedStreamsAreSpreadOverOneFrameInterval) {
         c.fps = 10;
         cfg.sources.push_back(c);
     }
-    PixelDetector d(2);
     std::vector<Seen> seen;
-    std::vector<std::unique_ptr<app::Sink>> sinks;
-    sinks.push_back(std::make_unique<RecordingSink>(seen));
-    app::PipelineOptions opt;
-    opt.max_batch = 2;
-    opt.progress = false;
-    app::Pipeline pipeline(app::plan_streams(cfg), {&d}, std::move(sinks), nullptr, opt);
-    const app::PipelineResult r = pipeline.run();
+    const app::PipelineResult r = run_recorded(cfg, seen);
     ASSERT_FALSE(r.error);
     std::map<std::pair<int, int64_t>, app::Clock::time_point> due;
     for (const Seen& x : seen) due[{x.stream, x.index}] = x.captured;
