@@ -40,6 +40,14 @@ inline std::string data_file(const std::string& rel) {
 }
 
 inline std::string video_path() { return data_file("videos/car-detection.mp4"); }
+// An ffmpeg command sending the real video, looped at its own rate, as MPEG-TS to `url` (loopback
+// only). MPEG-2 with a short GOP, so a receiver that joins or rejoins mid-stream decodes within half a
+// second.
+inline std::vector<std::string> video_sender(const std::string& url) {
+    return {"ffmpeg", "-hide_banner", "-loglevel",  "error", "-re", "-stream_loop", "-1", "-i", video_path(),
+            "-an",    "-c:v",         "mpeg2video", "-q:v",  "5",   "-g",           "6",  "-f", "mpegts",
+            url};
+}
 inline std::string small_model() {
     return data_file("models/yolo-fastest/yolo-fastest-1.1_coco/yolo-fastest-1.1.cfg");
 }

@@ -25,28 +25,9 @@ std::vector<std::string> rtdet_run(std::vector<std::string> extra) {
 std::string second_video() { return app_test::data_file("videos/one-by-one-person-detection.mp4"); }
 std::string samples_dir() { return app_test::data_file("images/darknet_samples"); }
 
-// The real video looped at its own rate as MPEG-TS over TCP; ffmpeg waits for one client on `port`.
-// MPEG-2 with a short GOP, so a receiver decodes within half a second of connecting.
+// The real video as MPEG-TS over TCP; ffmpeg waits for one client on `port`.
 std::vector<std::string> tcp_sender(int port) {
-    return {"ffmpeg",
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-re",
-            "-stream_loop",
-            "-1",
-            "-i",
-            app_test::video_path(),
-            "-an",
-            "-c:v",
-            "mpeg2video",
-            "-q:v",
-            "5",
-            "-g",
-            "6",
-            "-f",
-            "mpegts",
-            "tcp://127.0.0.1:" + std::to_string(port) + "?listen=1"};
+    return app_test::video_sender("tcp://127.0.0.1:" + std::to_string(port) + "?listen=1");
 }
 
 // Lines of a JSON-lines file per stream, parsed; missing file: empty.

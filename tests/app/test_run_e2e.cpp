@@ -218,27 +218,7 @@ TEST(RunLive, UdpStreamIsReadLiveAndReconnectsAfterTheSenderRestarts) {
         RTDET_SKIP_OR_FAIL("ffmpeg not installed (scripts/setup.sh installs it)");
     const fs::path dir = app_test::scratch_dir("run_udp");
     const std::string url = "udp://127.0.0.1:" + std::to_string(free_udp_port());
-    // The real video, looped, at its own rate; MPEG-2 with a short GOP so a receiver that joins or
-    // rejoins mid-stream can decode within half a second. Loopback only.
-    const std::vector<std::string> sender = {"ffmpeg",
-                                             "-hide_banner",
-                                             "-loglevel",
-                                             "error",
-                                             "-re",
-                                             "-stream_loop",
-                                             "-1",
-                                             "-i",
-                                             app_test::video_path(),
-                                             "-an",
-                                             "-c:v",
-                                             "mpeg2video",
-                                             "-q:v",
-                                             "5",
-                                             "-g",
-                                             "6",
-                                             "-f",
-                                             "mpegts",
-                                             url + "?pkt_size=1316"};
+    const std::vector<std::string> sender = app_test::video_sender(url + "?pkt_size=1316");
     auto ff = std::make_unique<Process>(sender, dir / "ffmpeg1.out", dir / "ffmpeg1.err");
     Process rt(rtdet_run({"--headless", "--source", url, "--json", (dir / "out.jsonl").string(),
                           "--stream-timeout-ms", "1500", "--reconnect-interval-ms", "200",
