@@ -75,71 +75,51 @@ Tensor Tensor::wrap(DataType dtype, Shape shape, std::shared_ptr<const void> own
     return t;
 }
 
-std::vector<int64_t> Tensor::to_i64() const {
-    const auto n = static_cast<size_t>(numel());
-    std::vector<int64_t> out(n);
-    for (size_t i = 0; i < n; ++i) {
-        switch (dtype_) {
-            case DataType::I64:
-                out[i] = data_as<int64_t>()[i];
-                break;
-            case DataType::I32:
-                out[i] = data_as<int32_t>()[i];
-                break;
-            case DataType::I8:
-                out[i] = data_as<int8_t>()[i];
-                break;
-            case DataType::U8:
-                out[i] = data_as<uint8_t>()[i];
-                break;
-            case DataType::Bool:
-                out[i] = data_as<uint8_t>()[i] != 0;
-                break;
-            case DataType::F32:
-                out[i] = static_cast<int64_t>(data_as<float>()[i]);
-                break;
-            case DataType::F64:
-                out[i] = static_cast<int64_t>(data_as<double>()[i]);
-                break;
-            default:
-                ENGINE_THROW("cannot read ", dtype_name(dtype_), " tensor as integers");
-        }
+namespace {
+
+// The elements of `t` converted to T as C++ converts them (Bool: 0 or 1); `what` names T in the error
+// for a type that cannot be read (checked per element, as an empty tensor has none).
+template <class T>
+std::vector<T> converted(const Tensor& t, const char* what) {
+    const auto n = static_cast<size_t>(t.numel());
+    std::vector<T> out(n);
+    if (n == 0) return out;
+    const auto copy = [&](const auto* src) {
+        for (size_t i = 0; i < n; ++i) out[i] = static_cast<T>(src[i]);
+    };
+    switch (t.dtype()) {
+        case DataType::F32:
+            copy(t.data_as<float>());
+            break;
+        case DataType::F64:
+            copy(t.data_as<double>());
+            break;
+        case DataType::I64:
+            copy(t.data_as<int64_t>());
+            break;
+        case DataType::I32:
+            copy(t.data_as<int32_t>());
+            break;
+        case DataType::I8:
+            copy(t.data_as<int8_t>());
+            break;
+        case DataType::U8:
+            copy(t.data_as<uint8_t>());
+            break;
+        case DataType::Bool:
+            for (size_t i = 0; i < n; ++i) out[i] = t.data_as<uint8_t>()[i] != 0 ? T(1) : T(0);
+            break;
+        default:
+            ENGINE_THROW("cannot read ", dtype_name(t.dtype()), " tensor as ", what);
     }
     return out;
 }
 
-std::vector<float> Tensor::to_f32() const {
-    const auto n = static_cast<size_t>(numel());
-    std::vector<float> out(n);
-    for (size_t i = 0; i < n; ++i) {
-        switch (dtype_) {
-            case DataType::F32:
-                out[i] = data_as<float>()[i];
-                break;
-            case DataType::F64:
-                out[i] = static_cast<float>(data_as<double>()[i]);
-                break;
-            case DataType::I64:
-                out[i] = static_cast<float>(data_as<int64_t>()[i]);
-                break;
-            case DataType::I32:
-                out[i] = static_cast<float>(data_as<int32_t>()[i]);
-                break;
-            case DataType::I8:
-                out[i] = data_as<int8_t>()[i];
-                break;
-            case DataType::U8:
-                out[i] = data_as<uint8_t>()[i];
-                break;
-            case DataType::Bool:
-                out[i] = data_as<uint8_t>()[i] != 0 ? 1.f : 0.f;
-                break;
-            default:
-                ENGINE_THROW("cannot read ", dtype_name(dtype_), " tensor as floats");
-        }
-    }
-    return out;
-}
+}  // namespace
+
+std::vector<int64_t> Tensor::to_i64() const { return converted<int64_t>(*this, "integers"); }
+
+std::vector<float> Tensor::to_f32() const { return converted<float>(*this, "floats"); }
 
 Tensor Tensor::reshaped(Shape shape) const {
     ENGINE_CHECK_EQ(shape_numel(shape), numel(), "reshape of ", shape_str(shape_), " to ", shape_str(shape));
