@@ -140,7 +140,7 @@ std::unique_ptr<Sink> maybe_per_stream(const std::string& path, bool annotated, 
 // spin (docs/app.md), so it is only an option.
 void apply_gpu_wait(const AppConfig& cfg, const FrameDetector& det) {
     if (cfg.gpu_wait == "auto") return;
-    if (!det.wants_pinned_frames()) {
+    if (!det.gpu_path()) {
         spdlog::warn("engine.gpu_wait applies to a GPU plan only; ignored");
         return;
     }

@@ -34,7 +34,7 @@ class RtdetFrameDetector final : public FrameDetector {
                               detector::resize_policy_name(det_.resize_policy()), ", batch ",
                               det_.max_batch(), " (plan: ", det_.plan_origin(), ")");
     }
-    bool wants_pinned_frames() const override { return det_.gpu_pre_post(); }
+    bool gpu_path() const override { return det_.gpu_pre_post(); }
 
   private:
     detector::DetectorConfig config_;

@@ -38,8 +38,9 @@ class FrameDetector {
     virtual int input_height() const = 0;
     // "rtdet cpu bf16, yolo-fastest-1.1-xl 320x320 (plan: cache hit)"
     virtual std::string describe() const = 0;
-    // Whether frames in page-locked memory save a copy (the Detector's GPU path).
-    virtual bool wants_pinned_frames() const { return false; }
+    // Whether it runs the Detector's GPU path: frames in page-locked memory then save a copy, and
+    // engine.gpu_wait applies.
+    virtual bool gpu_path() const { return false; }
 };
 
 // The DetectorConfig `rtdet run` uses for `cfg` (models converted and plans cached by the detector's

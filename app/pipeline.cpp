@@ -68,7 +68,7 @@ struct Pipeline::State {
           batcher(max_batch, std::chrono::milliseconds(o.batch_timeout_ms)),
           sources(std::move(streams), batcher,
                   SourceStageOptions{o.queue_depth, max_batch, static_cast<int>(detectors.size()),
-                                     o.max_frames, o.reconnect, detectors.at(0)->wants_pinned_frames()}),
+                                     o.max_frames, o.reconnect, detectors.at(0)->gpu_path()}),
           inference(detectors, batcher),
           per_stream(sources.size()) {}
 

@@ -41,7 +41,7 @@ struct SourceStageOptions {
     int64_t max_frames = 0;  // frames admitted, all streams together (0: no limit)
     ReconnectPolicy reconnect;
     // Frames decoded into page-locked memory, which the Detector's GPU path uploads without a staging
-    // copy (FrameDetector::wants_pinned_frames; the build without OpenCV only: app/frame.h).
+    // copy (FrameDetector::gpu_path; the build without OpenCV only: app/frame.h).
     bool pinned_frames = false;
 };
 
