@@ -2,7 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
-#include <array>
+#include <algorithm>
+#include <chrono>
+#include <vector>
 
 #include "detector/labels.h"
 #include "detector/plan_cache.h"
@@ -69,6 +71,16 @@ int inference_workers(const AppConfig& cfg) {
     return cfg.device == "cuda" && cfg.peer == "none" ? 2 : 1;
 }
 
+double warm_up(FrameDetector& det, int max_batch) {
+    const auto t0 = Clock::now();
+    const std::vector<uint8_t> grey(static_cast<size_t>(det.input_height()) * det.input_width() * 3, 114);
+    const detector::ImageView view{grey.data(), det.input_width(), det.input_height(),
+                                   static_cast<int64_t>(det.input_width()) * 3};
+    const std::vector<detector::ImageView> views(static_cast<size_t>(std::max(1, max_batch)), view);
+    for (size_t n = 1; n <= views.size(); ++n) det.detect(std::span(views.data(), n));
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
 std::unique_ptr<FrameDetector> make_frame_detector(const AppConfig& cfg) {
     detector::DetectorConfig d = detector_config(cfg);
     std::unique_ptr<FrameDetector> det;
@@ -89,11 +101,9 @@ std::unique_ptr<FrameDetector> make_frame_detector(const AppConfig& cfg) {
     } else {
         det = std::make_unique<RtdetFrameDetector>(d);
     }
-    // One untimed run, so the first frame's numbers are not the one-time setup (kernel JIT, caches).
-    const std::vector<uint8_t> warm(static_cast<size_t>(det->input_height()) * det->input_width() * 3, 114);
-    det->detect(std::span<const detector::ImageView>(
-        std::array{detector::ImageView{warm.data(), det->input_width(), det->input_height(),
-                                       static_cast<int64_t>(det->input_width()) * 3}}));
+    const int sizes = std::min(cfg.max_batch, det->max_batch());
+    const double warm_s = warm_up(*det, sizes);
+    if (sizes > 1) spdlog::info("warmed up at batch sizes 1-{} in {:.2f} s", sizes, warm_s);
     if (cfg.input_width > 0) {
         ENGINE_CHECK(det->input_width() == cfg.input_width && det->input_height() == cfg.input_height,
                      "model.input_width/input_height: ", cfg.input_width, "x", cfg.input_height,

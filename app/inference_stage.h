@@ -46,8 +46,12 @@ class FrameDetector {
 // The DetectorConfig `rtdet run` uses for `cfg` (models converted and plans cached by the detector's
 // plan cache: detector/plan_cache.h).
 detector::DetectorConfig detector_config(const AppConfig& cfg);
-// Builds the detector (or the OpenCV peer) for `cfg`, runs it once untimed (one-time setup out of the
-// first frame's numbers); checks the input size against model.input_*.
+// Runs `det` untimed once at every batch size from 1 to `max_batch` (grey images). A plan sets up
+// each batch size on its first run (cuDNN plans, a recorded CUDA graph, oneDNN primitives: up to tens
+// of ms): done here, it costs no camera frames later. Returns the seconds it took.
+double warm_up(FrameDetector& det, int max_batch);
+// Builds the detector (or the OpenCV peer) for `cfg` and warms it up at every batch size the run
+// forms (warm_up); checks the input size against model.input_*.
 std::unique_ptr<FrameDetector> make_frame_detector(const AppConfig& cfg);
 // pipeline.inference_workers, resolved (0: 1 on the CPU, 2 on a GPU).
 int inference_workers(const AppConfig& cfg);

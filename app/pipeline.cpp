@@ -211,6 +211,8 @@ struct Pipeline::State {
             st.frames_in = sources.frames_in(i);
             st.frames_out = per_stream[i].frames_out;
             st.dropped = sources.dropped(i);
+            st.dropped_late = sources.dropped_late(i);
+            st.first_dropped_frame = sources.first_dropped_frame(i);
             st.skipped = sources.skipped(i);
             st.reconnects = sources.reconnects(i);
             const double active_s =

@@ -97,7 +97,7 @@ void SourceStage::start() {
     }
     // Counted before any thread runs (a fast one could otherwise release the start line early).
     start_pending_ = static_cast<int>(std::count_if(thread_stream_.begin(), thread_stream_.end(),
-                                                    [](const Stream* sp) { return !sp->plan.live(); }));
+                                                    [](const Stream* sp) { return !sp->plan.spec.live(); }));
     for (Stream* sp : thread_stream_)
         threads_.emplace_back([this, sp](std::stop_token stop) { capture(*sp, stop); });
 }
@@ -169,14 +169,15 @@ bool SourceStage::wait_for_start(std::stop_token stop) {
 
 void SourceStage::capture(Stream& s, std::stop_token stop) {
     const std::string who = engine::concat("stream ", s.plan.index, " (", s.plan.name, ")");
-    // File streams count at the start line (wait_for_start) once: at their first frame, else on leaving.
+    // File streams (paced or not) count at the start line (wait_for_start) once: at their first frame,
+    // else on leaving. Live sources never hold it up.
     struct Arrival {
         SourceStage* stage;  // null: not counted (live streams), or arrived
         void arrive() {
             if (stage != nullptr) std::exchange(stage, nullptr)->arrive();
         }
         ~Arrival() { arrive(); }
-    } arrival{s.plan.live() ? nullptr : this};
+    } arrival{s.plan.spec.live() ? nullptr : this};
     try {
         std::unique_ptr<Source> src = open_source(s.plan.spec, opt_.reconnect);
         Source* source = src.get();
@@ -249,7 +250,7 @@ void SourceStage::capture(Stream& s, std::stop_token stop) {
                 } else if (now - due > interval * static_cast<int64_t>(s.lane_capacity)) {
                     // Later than a camera's buffer of lane-capacity frames (queue_depth; V4L2 keeps 4)
                     // would hold it: the camera would have overwritten it.
-                    s.dropped.fetch_add(1);
+                    s.drop(*f, /*late=*/true);
                     s.free_q.push(f);
                     continue;
                 }
@@ -273,7 +274,7 @@ void SourceStage::capture(Stream& s, std::stop_token stop) {
                 break;
             }
             if (evicted) {
-                s.dropped.fetch_add(1);
+                s.drop(*evicted, /*late=*/false);
                 s.free_q.push(evicted);
             }
         }

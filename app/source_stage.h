@@ -79,6 +79,11 @@ class SourceStage {
     StreamState state(size_t i) const { return streams_[i]->state.load(); }
     int64_t frames_in(size_t i) const { return streams_[i]->frames_in.load(); }
     int64_t dropped(size_t i) const { return streams_[i]->dropped.load(); }
+    // Of those, frames the capture was too late for (the source or its decode fell behind); the others
+    // were pushed out of a full queue (inference or outputs fell behind).
+    int64_t dropped_late(size_t i) const { return streams_[i]->dropped_late.load(); }
+    // The frame number of the first frame dropped (-1: none): a start-up stall or a steady shortfall.
+    int64_t first_dropped_frame(size_t i) const { return streams_[i]->first_dropped.load(); }
     int64_t skipped(size_t i) const { return streams_[i]->skipped.load(); }
     int reconnects(size_t i) const;
     // Whether the stream's source is (re)connecting now.
@@ -103,7 +108,14 @@ class SourceStage {
         std::vector<Frame> pool;
         BoundedQueue<Frame*> free_q;
         std::atomic<StreamState> state{StreamState::Opening};
-        std::atomic<int64_t> frames_in{0}, dropped{0}, skipped{0}, known_frames{-1};
+        std::atomic<int64_t> frames_in{0}, dropped{0}, dropped_late{0}, skipped{0}, known_frames{-1};
+        std::atomic<int64_t> first_dropped{-1};
+        void drop(const Frame& f, bool late) {
+            dropped.fetch_add(1);
+            if (late) dropped_late.fetch_add(1);
+            int64_t none = -1;
+            first_dropped.compare_exchange_strong(none, f.index);
+        }
         std::atomic<double> fps{0};
         size_t lane_capacity = 1;
         std::string error, description;  // written by the capture thread, read after join

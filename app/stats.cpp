@@ -155,6 +155,8 @@ std::string RunSummary::to_json() const {
              {"frames_in", st.frames_in},
              {"frames_out", st.frames_out},
              {"dropped", st.dropped},
+             {"dropped_late", st.dropped_late},
+             {"first_dropped_frame", st.first_dropped_frame},
              {"skipped", st.skipped},
              {"reconnects", st.reconnects},
              {"fps", st.fps},

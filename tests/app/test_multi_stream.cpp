@@ -17,6 +17,7 @@
 
 #include "app/batcher.h"
 #include "app/config.h"
+#include "app/inference_stage.h"
 #include "app/pipeline.h"
 #include "app/stats.h"
 #include "app/streams.h"
@@ -407,7 +408,7 @@ TEST(LatencyHistogram, PercentilesWithinOnePercentOfTheExactOnes) {
 // encodes its first green value, so each frame's result is tied to its own image.
 class PixelDetector final : public app::FrameDetector {
   public:
-    explicit PixelDetector(int max_batch) : max_batch_(max_batch) {}
+    explicit PixelDetector(int max_batch, int sleep_ms = 2) : max_batch_(max_batch), sleep_ms_(sleep_ms) {}
     const std::vector<std::vector<detector::Detection>>& detect(
         std::span<const detector::ImageView> images) override {
         EXPECT_LE(images.size(), static_cast<size_t>(max_batch_));
@@ -422,7 +423,7 @@ class PixelDetector final : public app::FrameDetector {
         batches_.fetch_add(1);
         if (images.size() > 1) multi_.fetch_add(1);
         // As long as a small network: the other worker forms the next batch meanwhile.
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms_));
         return results_;
     }
     const detector::StageTimes& last_times() const override { return times_; }
@@ -435,12 +436,49 @@ class PixelDetector final : public app::FrameDetector {
     int multi_frame_batches() const { return multi_.load(); }
 
   private:
-    int max_batch_;
+    int max_batch_, sleep_ms_;
     std::vector<std::vector<detector::Detection>> results_;
     detector::StageTimes times_;
     std::vector<std::string> names_;
     std::atomic<int> batches_{0}, multi_{0};
 };
+
+// The warm-up runs every batch size the run forms once (a plan sets each one up on its first run),
+// on grey images of the network's size.
+TEST(InferenceStage, WarmUpRunsEveryBatchSizeOnceOnGreyImagesOfTheInputSize) {
+    class SizeRecorder final : public app::FrameDetector {
+      public:
+        const std::vector<std::vector<detector::Detection>>& detect(
+            std::span<const detector::ImageView> images) override {
+            sizes.push_back(images.size());
+            for (const detector::ImageView& v : images) {
+                EXPECT_EQ(v.width, 48);
+                EXPECT_EQ(v.height, 40);
+                EXPECT_EQ(v.data[0], 114);
+                EXPECT_EQ(v.data[v.height * v.row_stride - 1], 114);
+            }
+            results_.resize(images.size());
+            return results_;
+        }
+        const detector::StageTimes& last_times() const override { return times_; }
+        const std::vector<std::string>& class_names() const override { return names_; }
+        int max_batch() const override { return 8; }
+        int input_width() const override { return 48; }
+        int input_height() const override { return 40; }
+        std::string describe() const override { return "size recorder"; }
+        std::vector<size_t> sizes;
+
+      private:
+        std::vector<std::vector<detector::Detection>> results_;
+        detector::StageTimes times_;
+        std::vector<std::string> names_;
+    } d;
+    EXPECT_GE(app::warm_up(d, 5), 0.0);
+    EXPECT_EQ(d.sizes, (std::vector<size_t>{1, 2, 3, 4, 5}));
+    d.sizes.clear();
+    app::warm_up(d, 0);  // batch 1 at least
+    EXPECT_EQ(d.sizes, (std::vector<size_t>{1}));
+}
 
 struct Seen {
     int stream;
@@ -466,9 +504,11 @@ class RecordingSink final : public app::Sink {
     std::vector<Seen>& out_;
 };
 
-// The pipeline over cfg's sources with one PixelDetector of batch 2; `seen` gets every frame written.
-app::PipelineResult run_recorded(const app::AppConfig& cfg, std::vector<Seen>& seen, int64_t max_frames = 0) {
-    PixelDetector d(2);
+// The pipeline over cfg's sources with one PixelDetector of batch 2 (taking `detect_ms` a batch);
+// `seen` gets every frame written.
+app::PipelineResult run_recorded(const app::AppConfig& cfg, std::vector<Seen>& seen, int64_t max_frames = 0,
+                                 int detect_ms = 2) {
+    PixelDetector d(2, detect_ms);
     std::vector<std::unique_ptr<app::Sink>> sinks;
     sinks.push_back(std::make_unique<RecordingSink>(seen));
     app::PipelineOptions opt;
@@ -575,11 +615,12 @@ TEST(MultiStreamPipeline, MaxFramesCountsAllStreamsTogether) {
     EXPECT_EQ(r.summary.frames_out, 9);
 }
 
-// Paced streams start their clocks together, once every file stream has its first frame: here the
-// second stream's only image is a 48-megapixel JPEG (hundreds of ms to decode: a slow disk, or a pool
-// of pinned buffers being allocated), and the paced stream's frame 0 is due only after it is read.
-TEST(MultiStreamPipeline, PacedStreamsStartTogetherOnceEveryFileStreamHasItsFirstFrame) {
-    const fs::path dir = app_test::scratch_dir("multi_start_line");
+// Paced streams start their clocks together, once every file stream (paced or not) has its first
+// frame: here the second stream's only image is a 48-megapixel JPEG (hundreds of ms to decode: a slow
+// disk, or a pool of pinned buffers being allocated), and the paced stream's frame 0 is due only after
+// it is read.
+void expect_start_line(bool slow_paced) {
+    const fs::path dir = app_test::scratch_dir(slow_paced ? "multi_start_line_paced" : "multi_start_line");
     fs::create_directories(dir / "paced");
     fs::create_directories(dir / "slow");
     for (int i = 0; i < 4; ++i) {
@@ -597,6 +638,7 @@ TEST(MultiStreamPipeline, PacedStreamsStartTogetherOnceEveryFileStreamHasItsFirs
     cfg.sources.push_back(paced);
     app::StreamConfig slow;
     slow.uri = (dir / "slow").string();
+    if (slow_paced) slow.fps = 100;
     cfg.sources.push_back(slow);
 
     std::vector<Seen> seen;
@@ -612,13 +654,22 @@ TEST(MultiStreamPipeline, PacedStreamsStartTogetherOnceEveryFileStreamHasItsFirs
         if (x.index == 0) (x.stream == 0 ? paced0 : slow0) = x.captured;
     ASSERT_TRUE(paced0 && slow0);
     using ms = std::chrono::duration<double, std::milli>;
-    // The slow stream's first frame (captured when read) came late enough to tell the two apart ...
+    // The slow stream's first frame (captured when read, or due just after the start line when paced)
+    // came late enough to tell the two apart ...
     ASSERT_GT(ms(*slow0 - start).count(), 60.0) << "the big JPEG decoded too fast for this test";
     // ... and the paced stream's frame 0 was due no earlier (the slow stream arrives at the start line
-    // just before it stamps its frame: a few ms of slack).
+    // just before it stamps its frame: a few ms of slack; paced, it is due 5 ms after the other).
     EXPECT_GT(ms(*paced0 - *slow0).count(), -20.0)
         << "the paced stream's clock started before the slow stream's first frame";
 }
+
+TEST(MultiStreamPipeline, PacedStreamsStartTogetherOnceEveryFileStreamHasItsFirstFrame) {
+    expect_start_line(/*slow_paced=*/false);
+}
+
+// The same when every stream is paced (many cameras made of files: the pools of all are allocated
+// before any clock starts).
+TEST(MultiStreamPipeline, PacedStreamsWaitForEachOtherAtTheStartLine) { expect_start_line(/*slow_paced=*/true); }
 
 // Paced streams are spread over a frame interval (stream i of n starts i/n of it after stream 0), as
 // real cameras are not in phase: at 10 FPS, stream 1 of 2 is due 50 ms after stream 0, frame by frame.
@@ -647,8 +698,62 @@ TEST(MultiStreamPipeline, PacedStreamsAreSpreadOverOneFrameInterval) {
         // Due times are exact multiples of the interval from each stream's start; the two starts are
         // two clock readings apart (microseconds, more on a loaded machine or under TSan).
         EXPECT_NEAR(ms(due[{1, i}] - due[{0, i}]).count(), 50.0, 20.0) << "frame " << i;
-        if (i > 0) EXPECT_NEAR(ms(due[{0, i}] - due[{0, i - 1}]).count(), 100.0, 0.01) << "frame " << i;
+        if (i > 0) {
+            EXPECT_NEAR(ms(due[{0, i}] - due[{0, i - 1}]).count(), 100.0, 0.01) << "frame " << i;
+        }
     }
+}
+
+// A paced stream faster than inference: its queue overflows, the oldest frames are pushed out and
+// counted as dropped, not late (the capture kept its clock).
+TEST(MultiStreamPipeline, DropsFromAFullQueueAreCountedApartFromLateCaptures) {
+    const fs::path dir = app_test::scratch_dir("multi_drop_queue");
+    for (int i = 0; i < 40; ++i)
+        ASSERT_TRUE(cv::imwrite((dir / (std::to_string(100 + i) + ".png")).string(),
+                                cv::Mat(8, 8, CV_8UC3, cv::Scalar(i, 1, 0))));
+    app::AppConfig cfg;
+    app::StreamConfig c;
+    c.uri = dir.string();
+    c.fps = 500;  // 2 ms apart; inference takes 25 ms per batch of 2
+    cfg.sources.push_back(c);
+    std::vector<Seen> seen;
+    const app::PipelineResult r = run_recorded(cfg, seen, 0, /*detect_ms=*/25);
+    ASSERT_FALSE(r.error);
+    const app::StreamSummary& st = r.summary.streams.at(0);
+    EXPECT_EQ(st.frames_in, 40);
+    EXPECT_EQ(st.frames_out + st.dropped, 40);
+    EXPECT_GE(st.dropped, 20) << "4 frames queue, 2 per 25 ms go out: most of 40 frames in 80 ms drop";
+    EXPECT_LT(st.dropped_late, st.dropped / 2) << "the capture kept up with its clock";
+    EXPECT_GE(st.first_dropped_frame, 0);
+    EXPECT_LT(st.first_dropped_frame, 15);
+    const nlohmann::json j = nlohmann::json::parse(r.summary.to_json());
+    EXPECT_EQ(j["streams"][0]["dropped_late"].get<int64_t>(), st.dropped_late);
+    EXPECT_EQ(j["streams"][0]["first_dropped_frame"].get<int64_t>(), st.first_dropped_frame);
+}
+
+// A paced stream whose frames take longer to decode than its interval: the capture is late for them
+// (more than a queue of frames behind its clock) and drops them as a camera would, counted as late.
+TEST(MultiStreamPipeline, FramesTheCaptureIsLateForAreCountedAsLate) {
+    const fs::path dir = app_test::scratch_dir("multi_drop_late");
+    cv::Mat noise(2000, 2000, CV_8UC3);
+    for (int i = 0; i < 6; ++i) {
+        cv::randu(noise, cv::Scalar::all(0), cv::Scalar::all(255));
+        ASSERT_TRUE(cv::imwrite((dir / (std::to_string(100 + i) + ".jpg")).string(), noise));
+    }
+    app::AppConfig cfg;
+    app::StreamConfig c;
+    c.uri = dir.string();
+    c.fps = 1000;  // 1 ms apart, 4 frames of slack; a 4-megapixel noise JPEG takes tens of ms to decode
+    cfg.sources.push_back(c);
+    std::vector<Seen> seen;
+    const app::PipelineResult r = run_recorded(cfg, seen, 0, /*detect_ms=*/0);
+    ASSERT_FALSE(r.error);
+    const app::StreamSummary& st = r.summary.streams.at(0);
+    EXPECT_EQ(st.frames_in, 6);
+    EXPECT_EQ(st.frames_out, 1) << "only frame 0, due when it was read";
+    EXPECT_EQ(st.dropped, 5);
+    EXPECT_EQ(st.dropped_late, 5);
+    EXPECT_EQ(st.first_dropped_frame, 1);
 }
 
 }  // namespace
