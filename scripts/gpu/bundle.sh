@@ -14,6 +14,8 @@
 #                      carry limit), coco128's images + labels (7.5 MB, for `rtdet eval`), and the
 #                      real video as JPEG frames, videos/car-detection/000000.jpg ... (9.5 MB: `rtdet run`
 #                      without OpenCV reads JPEG folders only; extracted here with /usr/bin/python3's cv2)
+#   .gpu_bundle/before/  another commit's rtdet + librtdet_*, for run.sh's `ab` stage: added afterwards by
+#                      scripts/gpu/add_before.sh (this script starts .gpu_bundle/ afresh)
 #
 # The build: build-gpu/, Release, -DRTDET_WITH_OPENCV=OFF (detect/run need OpenCV, whose libraries are
 # far too big to carry; eval decodes JPEGs with libjpeg-turbo, bundled: libjpeg.so.62), -DRTDET_WITH_ONEDNN=OFF (libdnnl is 40 MB; the GPU tests compare

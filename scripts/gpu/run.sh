@@ -12,8 +12,13 @@
 #   mstreams.jsonl one JSON line per many-stream `rtdet run` (stage `mstreams`)
 #   detector_tests.xml  detector_cuda_tests' report (stage `tests` or `dtests`)
 #   csan.txt       one line per compute-sanitizer run (stage `csan`): tool, target, exit code, summary
-# Usage: scripts/gpu/run.sh [all|tests|dtests|dbench|bench|peer|compare|cache|quick|diag|eval|app|streams|mstreams|csan|csan2]...   (default: all; stages run in the order given)
-# Each stage fits well inside the device tool's 10-minute command limit; `all` is about 6 minutes.
+#   ab.jsonl       stage `ab` (issue 15's before/after A/B; needs .gpu_bundle/before/ from
+#                  scripts/gpu/add_before.sh): one JSON line per configuration, each side's img/s per pair,
+#                  their medians and the median of the pairs' B/A ratios; ab_summary.txt the same as a
+#                  table; ab_runs.jsonl one line per bench
+# Usage: scripts/gpu/run.sh [all|tests|dtests|dbench|bench|peer|compare|cache|quick|diag|eval|app|streams|mstreams|ab|csan|csan2]...   (default: all; stages run in the order given)
+# Each stage fits well inside the device tool's 10-minute command limit; `all` is about 6 minutes, `ab`
+# about 6 (estimated; no pair starts that would end after AB_BUDGET_S, 430 s, but the first).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -417,6 +422,191 @@ run_mstreams() {
   done
 }
 
+# Issue 15's before/after A/B on the GPU: the bundle's rtdet (B, after) against a before build's (A:
+# .gpu_bundle/before/, added by scripts/gpu/add_before.sh) in one call. A runs with .gpu_bundle/before/lib
+# first in LD_LIBRARY_PATH and B without it, so each loads its own librtdet_* (checked with ldd first: the
+# stage stops if either side resolves one elsewhere). Each side converts the models (the ONNX files are
+# compared byte for byte; both sides build A's) and builds every plan itself; then `rtdet bench` (host<->
+# device copies included, CUDA graphs on) alternates them: pair i runs each configuration A then B (odd i)
+# or B then A (even i), so order effects cancel over the pairs. Per configuration: each side's median
+# img/s and the median of the pairs' B/A ratios (ab.jsonl, ab_summary.txt; one line per bench in
+# ab_runs.jsonl).
+#   AB_CONFIGS  MODEL:PRECISION:BATCH ..., models xl (Yolo-Fastest-1.1-XL, its weights) and v3 (YOLOv3-416,
+#               random weights, seed 1); default "xl:fp16:1 xl:fp16:64 xl:fp32:1 xl:fp32:64 v3:fp16:1
+#               v3:fp16:64 v3:fp32:1" (v3:fp32:64 left out: 171 ms per batch, its build and 6 benches
+#               would add about 2 minutes)
+#   AB_PAIRS    pairs (3)
+#   AB_TIMING   "shared" (the default: B builds with a copy of A's timing cache, so both plans hold the
+#               same tactics and the A/B measures the code, not the autotuner's choice between near-equal
+#               tactics; the stage says how many of A's and B's plans are byte-identical) or "own" (each
+#               side times its own tactics: about 2.5 minutes more)
+#   AB_BUDGET_S the stage's seconds (430): the first pair always runs; a later one starts only if it would
+#               end inside them (taking as long as the last)
+#   AB_ITER_SCALE scales the warm-up and timed run counts (1); AB_DEVICE (cuda): "cpu" runs the logic
+#               without a GPU (a dry run; the bundle's CPU backend is the reference one)
+ab_side() {  # SIDE: sets bin and path, that side's rtdet and LD_LIBRARY_PATH
+  bin=$RTDET path=$LD_LIBRARY_PATH
+  [ "$1" = A ] && { bin=$B/before/bin/rtdet; path=$B/before/lib:$LD_LIBRARY_PATH; }
+}
+
+ab_run() {  # SIDE TIMEOUT ARGS...: that side's rtdet with its own libraries, none of the old env switches
+  local side=$1 limit=$2 bin path
+  shift 2
+  ab_side "$side"
+  timeout "$limit" env -u RTDET_NO_GRAPHS -u RTDET_CUDA_POISON -u RTDET_CUDNN_LEGACY -u RTDET_CUDA_NO_TRANSFERS \
+    LD_LIBRARY_PATH="$path" "$bin" "$@"
+}
+
+ab_libs() {  # SIDE FOLDER: every librtdet_* that side's rtdet loads resolves in FOLDER, nothing is missing
+  local side=$1 want=$2 bin path out
+  ab_side "$side"
+  out=$(LD_LIBRARY_PATH=$path ldd "$bin" 2>&1)
+  echo "$side: $bin"
+  echo "$out" | grep -E "librtdet_|not found" | sed 's/ (0x[0-9a-f]*)//'
+  if echo "$out" | grep -q "not found"; then echo "ab: $side: libraries not found: ab stopped"; return 1; fi
+  if echo "$out" | grep librtdet_ | grep -qv "=> $want/librtdet_"; then
+    echo "ab: $side loads librtdet_* from outside $want: ab stopped"
+    return 1
+  fi
+}
+
+ab_iters() {  # MODEL BATCH: "WARMUP TIMED" runs per bench (timed: about 0.3-2 s of GPU work on the H200), x AB_ITER_SCALE
+  local n=30 w=10
+  [ "$2" = 1 ] && w=50
+  case "$1.$2" in
+    xl.1) n=1000 ;;
+    v3.1) n=400 ;;
+    xl.*) n=60 ;;
+  esac
+  python3 -c "import sys; f = float(sys.argv[3]); print(*(max(1, round(int(a) * f)) for a in sys.argv[1:3]))" "$w" "$n" "${AB_ITER_SCALE:-1}"
+}
+
+run_ab() {
+  [ -x "$RTDET" ] || { echo "run: no rtdet in the bundle: ab skipped"; return 0; }
+  [ -x "$B/before/bin/rtdet" ] || { echo "run: no $B/before/bin/rtdet (scripts/gpu/add_before.sh adds it): ab skipped"; return 0; }
+  local t0=$SECONDS dev=${AB_DEVICE:-cuda} pairs=${AB_PAIRS:-3} timing=${AB_TIMING:-shared} dir=$WORK/ab
+  local mdir=$RTDET_DATA/models/yolo-fastest/yolo-fastest-1.1_coco
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  : > "$OUT/ab.jsonl"
+  : > "$OUT/ab_runs.jsonl"
+  say "ab: libraries"
+  [ -f "$B/before/REVISION" ] && echo "A (before): $(cat "$B/before/REVISION")"
+  ab_libs A "$B/before/lib" || return 0
+  ab_libs B "$B/lib" || return 0
+  say "ab: convert"
+  local side m p b c rc
+  for side in A B; do
+    if ! ab_run $side 60 -q convert "$mdir/yolo-fastest-1.1-xl.cfg" "$mdir/yolo-fastest-1.1-xl.weights" \
+      -o "$dir/xl.$side.onnx" || ! ab_run $side 60 -q convert "$RTDET_DATA/models/darknet_cfg/yolov3.cfg" \
+      --random-weights 1 --width 416 --height 416 -o "$dir/v3.$side.onnx"; then
+      echo "ab: convert $side failed: ab stopped"
+      return 0
+    fi
+  done
+  for m in xl v3; do
+    if cmp -s "$dir/$m.A.onnx" "$dir/$m.B.onnx"; then echo "$m: A's and B's ONNX files are identical"
+    else echo "$m: A's and B's ONNX files differ (both sides build A's)"; fi
+  done
+  local cfgs=()  # "MODEL PRECISION BATCH"
+  for c in ${AB_CONFIGS:-xl:fp16:1 xl:fp16:64 xl:fp32:1 xl:fp32:64 v3:fp16:1 v3:fp16:64 v3:fp32:1}; do
+    cfgs+=("${c//:/ }")
+  done
+  echo "ab: ${#cfgs[@]} configurations, $pairs pairs, device $dev, timing cache $timing"
+  # One timing-cache path for both sides (a plan records its build options, that path too): B starts
+  # from A's cache (shared) or from none (own); A's is kept as timing.A.
+  for side in A B; do
+    if [ "$side" = B ]; then
+      cp "$dir/timing.cache" "$dir/timing.A" 2>/dev/null
+      [ "$timing" = shared ] || rm -f "$dir/timing.cache"
+    fi
+    for c in "${cfgs[@]}"; do
+      read -r m p b <<< "$c"
+      local base=$dir/$m.$p.b$b.$side
+      say "ab: build $side $m $p max-batch $b"
+      ab_run $side 200 build "$dir/$m.A.onnx" --device "$dev" --precision "$p" --max-batch "$b" \
+        --timing-cache "$dir/timing.cache" -o "$base.plan" > "$base.build.log" 2>&1
+      rc=$?
+      grep -E "^built" "$base.build.log" | sed 's/: [0-9]* layers.*//'
+      [ $rc = 0 ] || { echo "ab: build $side $m $p b$b: exit code $rc"; tail -3 "$base.build.log"; rm -f "$base.plan"; }
+    done
+  done
+  # Plans are deterministic: with the same tactics (AB_TIMING=shared) a behaviour-neutral builder writes
+  # the same bytes, and the A/B then times two runtimes on one plan.
+  local same=0 built=0
+  for c in "${cfgs[@]}"; do
+    read -r m p b <<< "$c"
+    if [ ! -f "$dir/$m.$p.b$b.A.plan" ] || [ ! -f "$dir/$m.$p.b$b.B.plan" ]; then continue; fi
+    built=$((built + 1))
+    if cmp -s "$dir/$m.$p.b$b.A.plan" "$dir/$m.$p.b$b.B.plan"; then same=$((same + 1)); else echo "ab: $m $p b$b: A's and B's plans differ"; fi
+  done
+  echo "ab: $same of $built plan pairs byte-identical"
+  local i order w n j t_pair=0 budget=${AB_BUDGET_S:-430}
+  for i in $(seq "$pairs"); do
+    if [ "$i" -gt 1 ] && [ $((SECONDS - t0 + t_pair)) -gt "$budget" ]; then
+      echo "ab: $((SECONDS - t0)) s into the stage, a pair takes $t_pair s, AB_BUDGET_S=$budget: $((i - 1)) of $pairs pairs run"
+      break
+    fi
+    t_pair=$SECONDS
+    order="A B"
+    [ $((i % 2)) = 0 ] && order="B A"
+    say "ab: pair $i ($order)"
+    for c in "${cfgs[@]}"; do
+      read -r m p b <<< "$c"
+      if [ ! -f "$dir/$m.$p.b$b.A.plan" ] || [ ! -f "$dir/$m.$p.b$b.B.plan" ]; then continue; fi
+      read -r w n <<< "$(ab_iters "$m" "$b")"
+      local line="  $m $p b$b:"
+      for side in $order; do
+        j=$dir/$m.$p.b$b.$side.$i.json
+        ab_run "$side" 120 -q bench "$dir/$m.$p.b$b.$side.plan" --batch "$b" --warmup "$w" \
+          --iterations "$n" --json "$j" > "$j.log" 2>&1
+        rc=$?
+        [ $rc = 0 ] || { echo "ab: bench $side $m $p b$b pair $i: exit code $rc"; tail -3 "$j.log"; continue; }
+        line+=" $(python3 - "$j" "$m" "$p" "$b" "$side" "$i" "$order" "$OUT/ab_runs.jsonl" <<'PY'
+import json, sys
+path, m, p, b, side, i, order, runs = sys.argv[1:9]
+d = json.load(open(path))
+r = {"model": m, "precision": p, "batch": int(b), "side": side, "pair": int(i), "order": order,
+     "iterations": d["iterations"], "img_s": round(d["throughput_ips"], 2),
+     "median_ms": round(d["latency_ms"]["median"], 4), "mean_ms": round(d["latency_ms"]["mean"], 4)}
+open(runs, "a").write(json.dumps(r) + "\n")
+print(f"{side} {r['img_s']:.1f} img/s")
+PY
+)"
+      done
+      echo "$line"
+    done
+    t_pair=$((SECONDS - t_pair))
+  done
+  python3 - "$OUT/ab_runs.jsonl" "$OUT/ab.jsonl" "$timing" "$dev" <<'PY' | tee "$OUT/ab_summary.txt"
+import json, statistics, sys
+runs_path, out_path, timing, dev = sys.argv[1:5]
+runs = [json.loads(l) for l in open(runs_path) if l.strip()]
+names = {"xl": "Yolo-Fastest-1.1-XL", "v3": "YOLOv3-416"}
+keys = list(dict.fromkeys((r["model"], r["precision"], r["batch"]) for r in runs))
+print(f"A = before (.gpu_bundle/before), B = after; {dev}, timing cache {timing}; img/s, host<->device copies included")
+print(f"{'model':20} {'prec':5} {'batch':>5} {'pairs':>5} {'A median':>9} {'B median':>9} {'B/A med':>8} {'B/A pair median':>15}  pairs' B/A")
+with open(out_path, "w") as out:
+    for k in keys:
+        side = {s: {r["pair"]: r["img_s"] for r in runs if (r["model"], r["precision"], r["batch"]) == k and r["side"] == s} for s in "AB"}
+        both = sorted(set(side["A"]) & set(side["B"]))
+        if not both:
+            continue
+        a = [side["A"][i] for i in both]
+        b = [side["B"][i] for i in both]
+        ratios = [y / x for x, y in zip(a, b)]
+        row = {"model": names.get(k[0], k[0]), "precision": k[1], "batch": k[2], "device": dev, "timing_cache": timing,
+               "pairs": len(both), "a_img_s": a, "b_img_s": b, "a_median": round(statistics.median(a), 2),
+               "b_median": round(statistics.median(b), 2),
+               "ratio_of_medians": round(statistics.median(b) / statistics.median(a), 4),
+               "median_pair_ratio": round(statistics.median(ratios), 4), "pair_ratios": [round(r, 4) for r in ratios]}
+        out.write(json.dumps(row) + "\n")
+        print(f"{row['model']:20} {k[1]:5} {k[2]:5} {len(both):5} {row['a_median']:9.1f} {row['b_median']:9.1f} "
+              f"{row['ratio_of_medians']:8.3f} {row['median_pair_ratio']:15.3f}  " + " ".join(f"{r:.3f}" for r in ratios))
+PY
+  echo "ab: $((SECONDS - t0)) s"
+}
+
 summarize() {
   [ -s "$OUT/bench.jsonl" ] || return 0
   python3 scripts/gpu/summarize.py "$OUT/bench.jsonl" "$OUT/peer.json" | tee "$OUT/summary.txt"
@@ -435,6 +625,7 @@ for s in "${stages[@]}"; do
     app) run_app ;;
     streams) run_streams ;;
     mstreams) run_mstreams ;;
+    ab) run_ab ;;             # issue 15's before/after A/B (about 6 minutes, estimated)
     csan) run_csan mem ;;     # memcheck (about 9 minutes at most)
     csan2) run_csan other ;;  # racecheck, synccheck, initcheck
     cache)  # a rebuild with the timing cache the bench stage filled skips the measurements
@@ -463,7 +654,7 @@ for s in "${stages[@]}"; do
       : > "$OUT/bench.jsonl"
       bench_one "$WORK/yolov3-416.onnx" yolov3-416 fp16 1 200
       bench_one "$WORK/yolo-fastest-1.1.onnx" yolo-fastest-1.1 fp16 1 200 ;;
-    *) echo "run: unknown stage '$s' (all, tests, dtests, dbench, bench, peer, compare, cache, quick, diag, eval, app, streams, mstreams, csan, csan2)"; exit 2 ;;
+    *) echo "run: unknown stage '$s' (all, tests, dtests, dbench, bench, peer, compare, cache, quick, diag, eval, app, streams, mstreams, ab, csan, csan2)"; exit 2 ;;
   esac
 done
 say "done"
