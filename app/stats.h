@@ -74,7 +74,7 @@ struct StreamSummary {
     std::string state;         // "ended", "stopped" (run ended first), "failed"
     std::string error;         // why it failed (empty otherwise)
     int64_t frames_in = 0, frames_out = 0, dropped = 0, skipped = 0;
-    int64_t dropped_late = 0;         // of `dropped`: the capture was late (the rest: a full queue)
+    int64_t dropped_late = 0;          // of `dropped`: the capture was late (the rest: a full queue)
     int64_t first_dropped_frame = -1;  // -1: none dropped
     int reconnects = 0;
     double fps = 0;  // frames out / the stream's time from first capture to last output

@@ -669,7 +669,9 @@ TEST(MultiStreamPipeline, PacedStreamsStartTogetherOnceEveryFileStreamHasItsFirs
 
 // The same when every stream is paced (many cameras made of files: the pools of all are allocated
 // before any clock starts).
-TEST(MultiStreamPipeline, PacedStreamsWaitForEachOtherAtTheStartLine) { expect_start_line(/*slow_paced=*/true); }
+TEST(MultiStreamPipeline, PacedStreamsWaitForEachOtherAtTheStartLine) {
+    expect_start_line(/*slow_paced=*/true);
+}
 
 // Paced streams are spread over a frame interval (stream i of n starts i/n of it after stream 0), as
 // real cameras are not in phase: at 10 FPS, stream 1 of 2 is due 50 ms after stream 0, frame by frame.
