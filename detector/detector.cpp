@@ -175,11 +175,7 @@ Detector::Detector(const DetectorConfig& config) : impl_(std::make_unique<Impl>(
         classes = std::max(classes, h.classes);
     }
 
-    if (config.resize) {
-        m.resize = *config.resize;
-    } else if (const std::string* r = find_meta(info, "rtdet.resize")) {
-        m.resize = resize_policy_from_name(*r);
-    }
+    m.resize = model_resize_policy(config.resize, info.metadata);
     m.names = config.class_names.empty() ? default_class_names(classes)
                                          : complete_class_names(config.class_names, classes);
     if (!config.class_names.empty() && config.class_names.size() < static_cast<size_t>(classes))

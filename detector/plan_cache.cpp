@@ -37,30 +37,6 @@ std::string temp_name(const fs::path& path) {
     return path.string() + ".tmp" + std::to_string(static_cast<long>(::getpid()));
 }
 
-// Writes `bytes` to `path` atomically (temp file + rename).
-void write_atomically(const fs::path& path, const std::vector<std::byte>& bytes) {
-    const std::string tmp = temp_name(path);
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        ENGINE_CHECK(out.is_open(), "cannot write ", tmp);
-        out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-        out.flush();
-        if (!out.good()) {
-            out.close();
-            std::error_code ec;
-            fs::remove(tmp, ec);
-            ENGINE_THROW("cannot write ", tmp, " (disk full?)");
-        }
-    }
-    std::error_code ec;
-    fs::rename(tmp, path, ec);
-    if (ec) {
-        std::error_code ec2;
-        fs::remove(tmp, ec2);
-        ENGINE_THROW("cannot rename ", tmp, " to ", path.string(), ": ", ec.message());
-    }
-}
-
 std::string device_signature(const std::string& device) {
     std::string sig;
     for (const auto& b : engine::make_device_backends(device)) {
@@ -240,7 +216,7 @@ CachedEngine load_engine_cached(const std::string& model, const engine::BuildOpt
     out.plan = engine::build_plan_from_onnx(onnx, options);
     out.engine = engine::Engine::load(out.plan);
     try {
-        write_atomically(path, out.plan.bytes());
+        out.plan.save(path.string());
     } catch (const engine::Error& e) {
         engine::logger().warn("plan cache: not saved ({}); the plan is used from memory", e.what());
     }

@@ -147,6 +147,13 @@ ResizePolicy resize_policy_from_name(std::string_view name) {
     ENGINE_THROW("unknown resize policy '", name, "' (allowed: darknet, stretch, letterbox)");
 }
 
+ResizePolicy model_resize_policy(const std::optional<ResizePolicy>& configured,
+                                 const std::map<std::string, std::string>& metadata) {
+    if (configured) return *configured;
+    const auto it = metadata.find("rtdet.resize");
+    return it == metadata.end() ? ResizePolicy::Darknet : resize_policy_from_name(it->second);
+}
+
 Box InputTransform::to_image(const Box& b) const {
     const auto cx = [&](float x) {
         return std::clamp((x - pad_x) / scale_x, 0.f, static_cast<float>(image_w));

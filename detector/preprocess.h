@@ -10,6 +10,9 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -22,6 +25,10 @@ enum class ResizePolicy { Darknet, Stretch, Letterbox };
 std::string_view resize_policy_name(ResizePolicy p);
 // Throws engine::Error naming the allowed values.
 ResizePolicy resize_policy_from_name(std::string_view name);
+// The policy a model runs with: the configured one, else the model's metadata `rtdet.resize` (what
+// `rtdet convert` records), else darknet. The Detector and the INT8 calibrator share this rule.
+ResizePolicy model_resize_policy(const std::optional<ResizePolicy>& configured,
+                                 const std::map<std::string, std::string>& metadata);
 
 // The mapping from network-input pixels back to image pixels: x_img = (x_net - pad_x) / scale_x.
 struct InputTransform {

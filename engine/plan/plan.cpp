@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "engine/core/error.h"
+#include "engine/core/file_io.h"
 #include "engine/plan/plan_io.h"
 
 namespace engine {
@@ -39,28 +40,8 @@ Plan Plan::load(const std::string& path) {
 void Plan::save(const std::string& path) const {
     ENGINE_CHECK(bytes_ != nullptr, "cannot save plan '", path,
                  "': the plan is empty (never built or loaded)");
-    const std::string tmp = path + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        ENGINE_CHECK(out.is_open(), "cannot write plan '", path, "': cannot create '", tmp,
-                     "': ", std::strerror(errno));
-        out.write(reinterpret_cast<const char*>(bytes_->data()),
-                  static_cast<std::streamsize>(bytes_->size()));
-        out.flush();
-        if (!out.good()) {
-            out.close();
-            std::error_code ec;
-            std::filesystem::remove(tmp, ec);
-            ENGINE_THROW("cannot write plan '", path, "': write to '", tmp, "' failed (disk full?)");
-        }
-    }
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) {
-        std::error_code ec2;
-        std::filesystem::remove(tmp, ec2);
-        ENGINE_THROW("cannot write plan '", path, "': rename from '", tmp, "' failed: ", ec.message());
-    }
+    write_file_whole(path, std::string_view(reinterpret_cast<const char*>(bytes_->data()), bytes_->size()),
+                     "plan");
 }
 
 }  // namespace engine

@@ -49,7 +49,8 @@ std::vector<Tensor> run_node(const Graph& g, NodeId id, const std::vector<const 
 
 }  // namespace
 
-std::vector<Tensor> run_reference(const Graph& g, const std::vector<Tensor>& inputs) {
+std::vector<Tensor> run_reference(const Graph& g, const std::vector<Tensor>& inputs,
+                                  const ValueObserver& observe) {
     ENGINE_CHECK_EQ(inputs.size(), g.inputs().size(), "run_reference: wrong number of inputs");
     std::vector<const Tensor*> data(g.num_values(), nullptr);
     int64_t batch = -1;
@@ -70,6 +71,7 @@ std::vector<Tensor> run_reference(const Graph& g, const std::vector<Tensor>& inp
             batch = t.shape()[0];
         }
         data[id] = &t;
+        if (observe) observe(id, t);
     }
     for (size_t id = 0; id < g.num_values(); ++id)
         if (g.value(static_cast<ValueId>(id)).constant)
@@ -94,6 +96,7 @@ std::vector<Tensor> run_reference(const Graph& g, const std::vector<Tensor>& inp
             const ValueId v = node.outputs[i];
             owned[v] = std::move(outs[i]);
             data[v] = &owned[v];
+            if (observe) observe(v, owned[v]);
         }
         for (ValueId v : node.inputs) {
             if (--uses[v] == 0 && !g.value(v).is_graph_output && data[v] == &owned[v]) {

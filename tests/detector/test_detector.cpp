@@ -14,9 +14,11 @@
 #include <string>
 #include <vector>
 
+#include "detector/calibrate.h"
 #include "detector/detector.h"
 #include "detector/plan_cache.h"
 #include "engine/core/error.h"
+#include "tests/testing/error_of.h"
 
 using namespace detector;
 namespace fs = std::filesystem;
@@ -294,4 +296,70 @@ TEST(DarknetResize, MatchesNumpyDarknetImplementation) {
         for (size_t k = 0; k < out.size(); ++k) max_diff = std::max(max_diff, std::abs(out[k] - expected[k]));
         EXPECT_LE(max_diff, 4e-7f) << "case " << i << ": " << iw << "x" << ih << " -> " << ow << "x" << oh;
     }
+}
+
+// INT8 calibration through the Detector's preprocessing, by hand: the tiny model's max-pool of a
+// uniform image is the image's value / 255, and its head is the conv biases (zero weights): largest
+// |bias| 8. Five images in batches of 2 (the last one partial).
+TEST_F(DetectorTest, CalibratorRangesByHand) {
+    CalibrationOptions o;
+    o.method = engine::CalibMethod::MinMax;
+    o.batch = 2;
+    o.threads = 1;
+    Calibrator cal(config(), o);
+    EXPECT_EQ(cal.input_width(), 32);
+    EXPECT_EQ(cal.resize_policy(), ResizePolicy::Darknet);
+    for (int i = 0; i < 5; ++i) {
+        Image img = gray(40 + i, 24);
+        std::fill(img.bgr.begin(), img.bgr.end(), static_cast<uint8_t>(100 + 25 * i));  // up to 200
+        cal.add(img.view(), "gray" + std::to_string(i));
+    }
+    const engine::CalibrationTable t = cal.finish();
+    EXPECT_EQ(t.inputs, 5);
+    EXPECT_EQ(t.model, "tiny.cfg");
+    EXPECT_EQ(t.preprocess, "darknet 32x32");
+    ASSERT_EQ(t.amax.size(), 3u) << "the input, the max-pool and the head";
+    std::vector<double> amax;
+    for (const auto& [name, a] : t.amax) amax.push_back(a);
+    std::sort(amax.begin(), amax.end());
+    EXPECT_NEAR(amax[0], 200.0 / 255, 1e-6);
+    EXPECT_NEAR(amax[1], 200.0 / 255, 1e-6);
+    EXPECT_DOUBLE_EQ(amax[2], kObjLogit);
+}
+
+// The table does not depend on how the images are batched (histograms are fed image by image).
+TEST_F(DetectorTest, CalibrationIsTheSameForAnyBatch) {
+    std::vector<Image> images;
+    uint32_t state = 12345;
+    for (int i = 0; i < 7; ++i) {
+        Image img = gray(33 + 3 * i, 30 + i);
+        for (uint8_t& b : img.bgr) b = static_cast<uint8_t>((state = state * 1664525u + 1013904223u) >> 24);
+        images.push_back(std::move(img));
+    }
+    std::string first;
+    for (int batch : {1, 3, 8}) {
+        CalibrationOptions o;
+        o.batch = batch;
+        o.threads = 1;
+        Calibrator cal(config(), o);
+        for (size_t i = 0; i < images.size(); ++i) cal.add(images[i].view(), std::to_string(i));
+        const std::string json = cal.finish().to_json();
+        if (first.empty()) first = json;
+        EXPECT_EQ(json, first) << "batch " << batch;
+    }
+}
+
+TEST_F(DetectorTest, CalibratorErrorsNameTheProblem) {
+    using testing_util::error_of;
+    DetectorConfig c = config();
+    c.model = (dir_ / "x.plan").string();
+    EXPECT_NE(error_of([&] { Calibrator(c, {}); }).find("is a plan"), std::string::npos);
+    CalibrationOptions o;
+    o.batch = 0;
+    EXPECT_NE(error_of([&] { Calibrator(config(), o); }).find("batch must be >= 1"), std::string::npos);
+    Calibrator cal(config(), {});
+    EXPECT_NE(
+        error_of([&] { cal.add(ImageView{}, "broken.jpg"); }).find("calibration image broken.jpg: empty"),
+        std::string::npos);
+    EXPECT_NE(error_of([&] { cal.finish(); }).find("no images"), std::string::npos);
 }

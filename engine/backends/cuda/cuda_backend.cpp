@@ -2,10 +2,11 @@
 #include "engine/backends/cuda/cuda_backend.h"
 
 #include <cstdlib>
-#include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "engine/backends/cuda/cuda_kernels.h"
+#include "engine/core/file_io.h"
 #include "engine/core/log.h"
 
 namespace engine {
@@ -143,16 +144,9 @@ void CudaState::cache_store(const std::string& path, const std::string& key, con
     cache_[key] = value;
     if (path.empty()) return;
     // Rewritten whole through a temporary file: a crash never leaves a half-written cache.
-    const std::string tmp = path + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::trunc);
-        ENGINE_CHECK(out.is_open(), "cannot write timing cache '", tmp, "'");
-        for (const auto& [k, v] : cache_) out << k << '\t' << v << '\n';
-        ENGINE_CHECK(out.good(), "cannot write timing cache '", tmp, "'");
-    }
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    ENGINE_CHECK(!ec, "cannot write timing cache '", path, "': ", ec.message());
+    std::ostringstream out;
+    for (const auto& [k, v] : cache_) out << k << '\t' << v << '\n';
+    write_file_whole(path, out.str(), "timing cache");
 }
 
 namespace {
