@@ -76,7 +76,7 @@ import json, os, sys
 work, models = sys.argv[1], sys.argv[2:]
 load = lambda p: json.load(open(p)) if os.path.exists(p) else None
 peak = load(os.path.join(work, "peak.json"))
-print(f"peak (one 3x3 conv on oneDNN): FP32 {peak['f32_gflops']:.0f} GFLOP/s, BF16 {peak['bf16_gflops']:.0f} GFLOP/s")
+print(f"peak (one 3x3 conv on oneDNN): FP32 {peak['f32_gflops']:.0f} GFLOP/s, BF16 {peak['bf16_gflops']:.0f} GFLOP/s, INT8 {peak.get('int8_gops', 0):.0f} GOP/s")
 print()
 hdr = f"{'model':<22}{'GFLOP':>7}{'OpenCV ms':>11}{'FP32 ms':>9}{'x OpenCV':>9}{'GFLOP/s':>9}{'%peak':>7}" \
       f"{'BF16 ms':>9}{'x OpenCV':>9}{'GFLOP/s':>9}{'%peak':>7}"
