@@ -104,9 +104,8 @@ int main(int argc, char** argv) {
                 best = std::max(best, g);
                 const char* name = type == dt::f32 ? "f32" : type == dt::bf16 ? "bf16" : "int8";
                 report += (report.empty() ? "" : ", ") + std::string("{\"type\": \"") + name +
-                          "\", \"c\": " + std::to_string(sh.c) +
-                          ", \"hw\": " + std::to_string(sh.h) + ", \"gflops\": " + std::to_string(g) +
-                          ", \"impl\": \"" + impl + "\"}";
+                          "\", \"c\": " + std::to_string(sh.c) + ", \"hw\": " + std::to_string(sh.h) +
+                          ", \"gflops\": " + std::to_string(g) + ", \"impl\": \"" + impl + "\"}";
             }
         }
     }

@@ -35,6 +35,10 @@ const dnnl::engine& cpu_engine();
 std::string cpu_isa_name();
 // Whether oneDNN runs BF16 natively here (AVX512-BF16 or AMX).
 bool cpu_has_bf16();
+// Whether oneDNN runs INT8 convolutions natively here (AVX512-VNNI, AVX-VNNI or AMX; the BF16 ISAs
+// include VNNI). Below that, oneDNN emulates s8 x s8 with 16-bit multiply-adds and halves the
+// weights to keep them from saturating: a bit of weight precision lost (docs/int8.md).
+bool cpu_has_int8();
 // Whether oneDNN runs AVX-512 kernels here (16 floats a register: the native width of the Blocked16
 // layout; below it, oneDNN's convolutions on nChw16c data fall back to slow generic code).
 bool cpu_has_avx512_core();
