@@ -13,12 +13,8 @@
 #include <thread>
 
 #include "app/image_io.h"
+#include "app/media.h"
 #include "engine/core/error.h"
-
-#if RTDET_WITH_OPENCV
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/videoio.hpp>
-#endif
 
 namespace app {
 namespace fs = std::filesystem;
@@ -55,153 +51,17 @@ bool has_list_extension(const fs::path& p) {
     return ext == ".txt" || ext == ".list";
 }
 
-#if RTDET_WITH_OPENCV
-// Sleeps `ms` or until stop is requested. False when stopped.
-bool sleep_for(int ms, std::stop_token stop) {
-    return sleep_until(Clock::now() + std::chrono::milliseconds(ms), stop);
-}
-#endif
-
 double ms_since(Clock::time_point t0) {
     return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
 }
 
-// ---- video: files, cameras, devices, streams ----
-#if RTDET_WITH_OPENCV
-
-class VideoSource final : public Source {
-  public:
-    VideoSource(SourceSpec spec, const ReconnectPolicy& reconnect)
-        : spec_(std::move(spec)), reconnect_(reconnect) {
-        if (!spec_.live()) {
-            ENGINE_CHECK(open(), "source: cannot open video file ", spec_.location,
-                         " (not a video FFmpeg can read, or a codec OpenCV was built without)");
-        }
-    }
-
-    ReadStatus read(Frame& frame, std::stop_token stop) override {
-        if (!spec_.live()) {
-            if (!cap_.read(frame.image) || frame.image.empty()) {
-                if (!spec_.loop || stop.stop_requested()) return ReadStatus::End;
-                // Loop: reopen (seeking is not exact for every codec) and continue the timestamps.
-                loop_offset_ms_ += last_pos_ms_ + (fps_.load() > 0 ? 1000.0 / fps_.load() : 0.0);
-                cap_.release();
-                ENGINE_CHECK(open(), "source: cannot reopen video file ", spec_.location, " to loop it");
-                if (!cap_.read(frame.image) || frame.image.empty()) return ReadStatus::End;
-            }
-            last_pos_ms_ = cap_.get(cv::CAP_PROP_POS_MSEC);
-            frame.timestamp_ms = loop_offset_ms_ + last_pos_ms_;
-            return ReadStatus::Frame;
-        }
-        if (!cap_.isOpened() && !connect(stop, /*first=*/true)) return ReadStatus::End;
-        while (!cap_.read(frame.image) || frame.image.empty()) {
-            if (stop.stop_requested()) return ReadStatus::End;
-            spdlog::warn("source: lost {} (no frame within {} ms); reconnecting", spec_.location,
-                         reconnect_.timeout_ms);
-            cap_.release();
-            if (!connect(stop, /*first=*/false)) return ReadStatus::End;
-            reconnects_.fetch_add(1);
-        }
-        frame.timestamp_ms = ms_since(created_at_);
-        return ReadStatus::Frame;
-    }
-
-    bool live() const override { return spec_.live(); }
-    double fps() const override { return fps_.load(); }
-    int64_t frame_count() const override { return spec_.live() || spec_.loop ? -1 : frame_count_; }
-
-    std::string describe() const override {
-        std::string s = engine::concat(source_kind_name(spec_.kind), " ", spec_.location);
-        const int w = width_.load();
-        if (w <= 0) return s;
-        s += engine::concat(" (", w, "x", height_.load(), ", ", fps(), " fps");
-        if (frame_count() >= 0) s += engine::concat(", ", frame_count(), " frames");
-        if (spec_.loop) s += engine::concat(", looped: ", frame_count_, " frames a pass");
-        return s + ")";
-    }
-
-  private:
-    bool open() {
-        const std::vector<int> params = {cv::CAP_PROP_OPEN_TIMEOUT_MSEC, reconnect_.open_timeout_ms,
-                                         cv::CAP_PROP_READ_TIMEOUT_MSEC, reconnect_.timeout_ms};
-        bool ok = false;
-        try {
-            switch (spec_.kind) {
-                case SourceKind::Camera:
-                    ok = cap_.open(spec_.camera_index, cv::CAP_ANY);
-                    break;
-                case SourceKind::Device:
-                    ok = cap_.open(spec_.location, cv::CAP_V4L2);
-                    break;
-                default:
-                    ok = cap_.open(spec_.location, cv::CAP_FFMPEG, params);
-                    break;
-            }
-        } catch (const cv::Exception& e) {
-            spdlog::debug("source: OpenCV: {}", e.what());
-            ok = false;
-        }
-        if (!ok || !cap_.isOpened()) return false;
-        const double fps = cap_.get(cv::CAP_PROP_FPS);
-        fps_.store(fps > 0 && fps < 1000 ? fps : 0);
-        width_.store(static_cast<int>(cap_.get(cv::CAP_PROP_FRAME_WIDTH)));
-        height_.store(static_cast<int>(cap_.get(cv::CAP_PROP_FRAME_HEIGHT)));
-        const auto count = static_cast<int64_t>(cap_.get(cv::CAP_PROP_FRAME_COUNT));
-        if (frame_count_ < 0) frame_count_ = count > 0 ? count : -1;  // a looped file reopens: same count
-        return true;
-    }
-
-    // Opens a live source, retrying with backoff. False only when stopped; throws when it gives up.
-    bool connect(std::stop_token stop, bool first) {
-        // Set while (re)connecting, so the pipeline can show it (window tiles, status).
-        struct Flag {
-            std::atomic<bool>& f;
-            explicit Flag(std::atomic<bool>& x) : f(x) { f = true; }
-            ~Flag() { f = false; }
-        } connecting(connecting_);
-        if (first) {
-            spdlog::info("source: connecting to {}", spec_.location);
-            if (open()) return true;
-        }
-        int delay = reconnect_.interval_ms;
-        for (int attempt = 1; attempt <= reconnect_.attempts; ++attempt) {
-            spdlog::warn("source: reconnect attempt {}/{} to {} in {} ms", attempt, reconnect_.attempts,
-                         spec_.location, delay);
-            if (!sleep_for(delay, stop)) return false;
-            if (open()) {
-                if (!first)
-                    spdlog::warn("source: reconnected to {} after {} attempt(s)", spec_.location, attempt);
-                return true;
-            }
-            if (stop.stop_requested()) return false;
-            delay = std::min(delay * 2, reconnect_.interval_ms * 8);
-        }
-        ENGINE_THROW("source: ", first ? "could not connect to " : "lost ", spec_.location,
-                     " and gave up after ", reconnect_.attempts,
-                     " reconnect attempt(s) (reconnect.attempts)");
-    }
-
-    SourceSpec spec_;
-    ReconnectPolicy reconnect_;
-    cv::VideoCapture cap_;
-    std::atomic<double> fps_{0};
-    std::atomic<int> width_{0}, height_{0};
-    int64_t frame_count_ = -1;                     // files only (set by the first open())
-    double loop_offset_ms_ = 0, last_pos_ms_ = 0;  // looped files: timestamps keep increasing
-    Clock::time_point created_at_ = Clock::now();
-};
-
-#endif  // RTDET_WITH_OPENCV
+// ---- video: files, cameras, devices, streams: media::open_video_source (app/media.h) ----
 
 // ---- images: folder, glob, list, single file ----
 
 ImageDecoder resolve_decoder(ImageDecoder d) {
     if (d != ImageDecoder::Auto) return d;
-#if RTDET_WITH_OPENCV
-    return ImageDecoder::OpenCV;
-#else
-    return ImageDecoder::Libjpeg;
-#endif
+    return media::features().any_image_format ? ImageDecoder::OpenCV : ImageDecoder::Libjpeg;
 }
 
 bool is_jpeg(const std::vector<uint8_t>& bytes) {
@@ -228,7 +88,6 @@ bool decode_file(const std::string& path, ImageDecoder decoder, FrameImage& img,
         return false;
 #endif
     }
-#if RTDET_WITH_OPENCV
     std::ifstream in(path, std::ios::binary);
     if (!in) {
         why = "cannot be opened (missing or unreadable)";
@@ -246,26 +105,7 @@ bool decode_file(const std::string& path, ImageDecoder decoder, FrameImage& img,
         why = "read error";
         return false;
     }
-    // imdecode leaves its destination untouched when no decoder accepts the header, so start from an
-    // empty image (decoding allocates per image anyway; files differ in size).
-    img.release();
-    try {
-        cv::imdecode(bytes, cv::IMREAD_COLOR, &img);
-    } catch (const cv::Exception&) {
-        img.release();
-    }
-    if (img.empty()) {
-        why = "not a decodable image (corrupt, or not an image format)";
-        return false;
-    }
-    return true;
-#else
-    (void)path;
-    (void)img;
-    (void)bytes;
-    why = "cannot decode: this rtdet was built without OpenCV";
-    return false;
-#endif
+    return media::decode_image(bytes, img, why);
 }
 
 // Decodes files in order on the calling thread, or ahead on `threads` worker threads: file i is
@@ -278,10 +118,8 @@ class ImageSource final : public Source {
           decoder_(resolve_decoder(spec_.decoder)),
           paths_(list_images(spec_)),
           t0_(Clock::now()) {
-#if !RTDET_WITH_OPENCV
-        ENGINE_CHECK(decoder_ == ImageDecoder::Libjpeg,
+        ENGINE_CHECK(decoder_ == ImageDecoder::Libjpeg || media::features().any_image_format,
                      "source: the OpenCV image decoder is not in this build (it reads JPEG files only)");
-#endif
 #if !RTDET_HAS_LIBJPEG
         ENGINE_CHECK(decoder_ != ImageDecoder::Libjpeg,
                      "source: the libjpeg image decoder is not in this build (libjpeg-turbo was not found)");
@@ -505,13 +343,10 @@ std::vector<std::string> list_images(const SourceSpec& spec) {
 }
 
 void check_source_supported(const SourceSpec& spec) {
-#if !RTDET_WITH_OPENCV
-    ENGINE_CHECK(spec.images(), "source: ", source_kind_name(spec.kind), " ", spec.location,
+    ENGINE_CHECK(spec.images() || media::features().video, "source: ", source_kind_name(spec.kind), " ",
+                 spec.location,
                  " needs a build with OpenCV (FFmpeg); this build reads JPEG images only: pass a folder of "
                  "JPEG frames");
-#else
-    (void)spec;
-#endif
 }
 
 bool sleep_until(Clock::time_point t, std::stop_token stop) {
@@ -525,12 +360,7 @@ bool sleep_until(Clock::time_point t, std::stop_token stop) {
 std::unique_ptr<Source> open_source(const SourceSpec& spec, const ReconnectPolicy& reconnect) {
     check_source_supported(spec);
     if (spec.images()) return std::make_unique<ImageSource>(spec);
-#if RTDET_WITH_OPENCV
-    return std::make_unique<VideoSource>(spec, reconnect);
-#else
-    (void)reconnect;
-    return nullptr;  // not reached: check_source_supported threw
-#endif
+    return media::open_video_source(spec, reconnect);
 }
 
 }  // namespace app

@@ -18,6 +18,7 @@
 #include "app/detector_options.h"
 #include "app/draw.h"
 #include "app/image_io.h"
+#include "app/media_opencv.h"
 #include "app/progress.h"
 #include "detector/eval/yolo_labels.h"
 #include "detector/labels.h"

@@ -13,17 +13,12 @@
 #include "app/commands.h"
 #include "app/detector_options.h"
 #include "app/image_io.h"
+#include "app/media.h"
 #include "app/progress.h"
 #include "detector/eval/map.h"
 #include "detector/eval/yolo_labels.h"
 #include "detector/labels.h"
 #include "engine/core/error.h"
-
-#if RTDET_WITH_OPENCV
-#include <opencv2/imgcodecs.hpp>
-
-#include "app/draw.h"
-#endif
 
 namespace app {
 namespace {
@@ -35,7 +30,6 @@ std::vector<double> recall_points() {
     return r;
 }
 
-#if RTDET_WITH_OPENCV
 constexpr int kPlotClasses = 5;  // PR plot: the mean curve and the classes with the most boxes
 
 void write_plot(const std::string& path, const detector::MapResult& res,
@@ -54,16 +48,8 @@ void write_plot(const std::string& path, const detector::MapResult& res,
     std::snprintf(buf, sizeof buf, "mean of %zu classes, mAP@0.5 %.3f", res.classes.size(), res.map50);
     curves.push_back(
         {buf, recall_points(), {res.mean_precision50.begin(), res.mean_precision50.end()}, true});
-    const cv::Mat img = draw_pr_plot(curves, title);
-    bool ok = false;
-    try {
-        ok = cv::imwrite(path, img);
-    } catch (const cv::Exception&) {
-        ok = false;
-    }
-    ENGINE_CHECK(ok, "cannot write plot ", path, " (use a .png name in an existing folder)");
+    media::write_pr_plot(path, curves, title);
 }
-#endif
 
 }  // namespace
 
@@ -84,10 +70,8 @@ CommandFn setup_eval(CLI::App& root) {
     cmd->add_option("--json", o->json, "Write the results as JSON to this file");
     cmd->add_option("--plot", o->plot, "Write a precision-recall plot (IoU .5) to this PNG file");
     return [o]() {
-#if !RTDET_WITH_OPENCV
-        ENGINE_CHECK(o->plot.empty(),
+        ENGINE_CHECK(o->plot.empty() || media::features().drawing,
                      "--plot needs OpenCV; this rtdet was built with -DRTDET_WITH_OPENCV=OFF");
-#endif
         const detector::YoloDataset ds = detector::scan_yolo_dataset(o->images, o->labels);
         const detector::DetectorConfig cfg = make_detector_config(o->det);
         detector::Detector det(cfg);
@@ -156,14 +140,12 @@ CommandFn setup_eval(CLI::App& root) {
         std::printf("%.1f s, mean per image (ms): preprocess %.2f, inference %.2f, postprocess %.2f\n", secs,
                     sum_pre / n, sum_inf / n, sum_post / n);
 
-#if RTDET_WITH_OPENCV
         if (!o->plot.empty()) {
             write_plot(o->plot, res, names,
                        fs::path(cfg.model).stem().string() + " " + o->det.precision +
                            ": precision-recall at IoU 0.5");
             std::printf("PR plot: %s\n", o->plot.c_str());
         }
-#endif
         if (!o->json.empty()) {
             nlohmann::json j;
             j["model"] = cfg.model;

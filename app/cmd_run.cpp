@@ -17,6 +17,7 @@
 
 #include "app/commands.h"
 #include "app/config.h"
+#include "app/media.h"
 #include "app/pipeline.h"
 #include "app/stream_sinks.h"
 #include "detector/gpu_host.h"
@@ -115,7 +116,6 @@ class InterruptScope {
     }, old_term_{};
 };
 
-#if RTDET_WITH_OPENCV
 std::string snapshot_dir_for(const AppConfig& cfg) {
     if (!cfg.outputs.snapshot_dir.empty()) return cfg.outputs.snapshot_dir;
     if (!cfg.outputs.images_dir.empty()) return cfg.outputs.images_dir;
@@ -127,7 +127,6 @@ std::string snapshot_dir_for(const AppConfig& cfg) {
     }
     return ".";
 }
-#endif
 
 // The sink for `path`: one file for all streams, or one per stream when the path has {stream}/{name}.
 std::unique_ptr<Sink> maybe_per_stream(const std::string& path, bool annotated, PerStreamSink::Factory make) {
@@ -184,27 +183,24 @@ int run_app(const AppConfig& cfg) {
     InterruptScope interrupts;
 
     std::vector<std::unique_ptr<Sink>> sinks;
-    WindowSink* window = nullptr;
+    Window* window = nullptr;
     const std::vector<std::string>& names = dets[0]->class_names();
-#if RTDET_WITH_OPENCV
     if (!cfg.outputs.video.empty()) {
         // At the stream's rate (Frame::stream_fps: its pacing rate, else its source's).
         sinks.push_back(maybe_per_stream(cfg.outputs.video, true, [&cfg](const std::string& path) {
-            return std::make_unique<VideoSink>(path, cfg.outputs.video_codec, nullptr);
+            return media::open_video_writer(path, cfg.outputs.video_codec, nullptr);
         }));
     }
     if (!cfg.outputs.images_dir.empty())
         sinks.push_back(maybe_per_stream(cfg.outputs.images_dir, true, [multi](const std::string& path) {
-            return std::make_unique<ImageDirSink>(path, multi);
+            return media::open_image_writer(path, multi);
         }));
-#endif
     if (!cfg.outputs.json.empty())
         sinks.push_back(maybe_per_stream(cfg.outputs.json, false, [&names](const std::string& path) {
             return std::make_unique<JsonLinesSink>(path, names);
         }));
-#if RTDET_WITH_OPENCV
     if (show_window(cfg)) {
-        auto w = std::make_unique<WindowSink>("rtdet", snapshot_dir_for(cfg));
+        std::unique_ptr<Window> w = media::open_window("rtdet", snapshot_dir_for(cfg));
         if (multi) {
             // Tiles by stream index (a shard's list skips indexes: their tiles are not made).
             std::vector<std::string> tile_names;
@@ -215,7 +211,6 @@ int run_app(const AppConfig& cfg) {
         window = w.get();
         sinks.push_back(std::move(w));
     }
-#endif
 #if RTDET_WITH_MQTT
     MqttSink* mqtt = nullptr;  // owned by the pipeline (alive until run_app returns): its counters
     if (!cfg.publish.url.empty()) {

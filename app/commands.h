@@ -1,4 +1,5 @@
 // rtdet subcommands. Each registers its options on a CLI11 app and returns the exit code when run.
+// Which commands a build has is set by app/CMakeLists.txt (RTDET_APP_EVAL, RTDET_APP_DETECT, RTDET_APP_RUN).
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -15,7 +16,7 @@ CommandFn setup_info(CLI::App& root);
 #if RTDET_APP_EVAL
 CommandFn setup_eval(CLI::App& root);
 #endif
-#if RTDET_WITH_OPENCV
+#if RTDET_APP_DETECT
 CommandFn setup_detect(CLI::App& root);
 #endif
 #if RTDET_APP_RUN

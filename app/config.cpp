@@ -14,6 +14,7 @@
 #include <tuple>
 #include <variant>
 
+#include "app/media.h"
 #include "detector/resources.h"
 #include "engine/core/error.h"
 
@@ -531,9 +532,7 @@ void set_config_key(AppConfig& cfg, std::string_view key, const std::string& val
 
 bool show_window(const AppConfig& cfg) {
     if (cfg.outputs.show >= 0) return cfg.outputs.show == 1;
-#if !RTDET_WITH_OPENCV
-    return false;  // no window without OpenCV (highgui): auto means headless
-#endif
+    if (!media::features().window) return false;  // no window without OpenCV (highgui): auto means headless
     const char* d = std::getenv("DISPLAY");
     return d != nullptr && *d != '\0';
 }
@@ -588,18 +587,18 @@ std::vector<StreamPlan> validate_config(const AppConfig& cfg) {
     if (cfg.fps > 0)
         ENGINE_CHECK(std::any_of(streams.begin(), streams.end(), [](const StreamPlan& p) { return p.paced; }),
                      "pipeline.fps: paces files and folders; every source here is live");
-#if !RTDET_WITH_OPENCV
+    // What this build's I/O (app/media.h) cannot do: the build without OpenCV writes JSON lines only.
+    const media::Features& can = media::features();
     constexpr const char* kLean =
         "needs a build with OpenCV; this build (without OpenCV) writes JSON lines (outputs.json) and the "
         "summary only";
-    ENGINE_CHECK(cfg.outputs.video.empty(), "outputs.video: writing a video (", cfg.outputs.video, ") ",
-                 kLean);
-    ENGINE_CHECK(cfg.outputs.images_dir.empty(), "outputs.images_dir: writing annotated images (",
-                 cfg.outputs.images_dir, ") ", kLean);
-    ENGINE_CHECK(cfg.outputs.show != 1, "outputs.show: the window ", kLean, "; use --headless");
-    ENGINE_CHECK(cfg.peer == "none",
+    ENGINE_CHECK(can.video || cfg.outputs.video.empty(), "outputs.video: writing a video (",
+                 cfg.outputs.video, ") ", kLean);
+    ENGINE_CHECK(can.drawing || cfg.outputs.images_dir.empty(),
+                 "outputs.images_dir: writing annotated images (", cfg.outputs.images_dir, ") ", kLean);
+    ENGINE_CHECK(can.window || cfg.outputs.show != 1, "outputs.show: the window ", kLean, "; use --headless");
+    ENGINE_CHECK(can.opencv_peer || cfg.peer == "none",
                  "engine.peer: opencv needs a build with OpenCV (this build runs rtdet only)");
-#endif
     if (!cfg.publish.url.empty()) {
 #if !RTDET_WITH_MQTT
         ENGINE_THROW(

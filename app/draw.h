@@ -1,5 +1,6 @@
-// Drawing with OpenCV: detections on images (boxes, class names, confidences in readable colours) and
-// precision-recall curves for `rtdet eval`.
+// Drawing with OpenCV (the OpenCV build only; shared code draws through app/media.h): detections on
+// images (boxes, class names, confidences in readable colours) and precision-recall curves for
+// `rtdet eval`.
 #pragma once
 
 #include <opencv2/core.hpp>
@@ -7,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "app/media.h"  // PrCurve
 #include "detector/types.h"
 
 namespace app {
@@ -23,13 +25,6 @@ cv::Scalar text_color_on(const cv::Scalar& background);
 // just inside it. Line width and font scale follow the image size.
 void draw_detections(cv::Mat& image, std::span<const detector::Detection> dets,
                      const std::vector<std::string>& names);
-
-struct PrCurve {
-    std::string name;               // legend text
-    std::vector<double> recall;     // x, in [0, 1]
-    std::vector<double> precision;  // y, in [0, 1], same length
-    bool emphasised = false;        // drawn thicker (the mean curve)
-};
 
 // A width x height plot (8-bit BGR, white background): axes from 0 to 1 with a grid every .1, tick
 // labels every .2, axis titles, the title on top, one coloured curve per entry, a legend in the lower left.

@@ -14,18 +14,15 @@
 #include "detector/preprocess.h"
 #include "detector/types.h"
 
-#if RTDET_WITH_OPENCV
-#include <opencv2/core/mat.hpp>
-#endif
-
 namespace app {
 
 using Clock = std::chrono::steady_clock;
 
-// An owned 8-bit BGR buffer, rows packed (3 * cols bytes apart): the frame image of the build without
-// OpenCV (the GPU machine's). The members the pipeline reads have cv::Mat's names, so shared code reads
-// the same. With use_pinned(), the buffer is page-locked memory when the build has some to give
-// (detector/gpu_host.h): the Detector's GPU path then uploads the frame without a staging copy.
+// An owned 8-bit BGR buffer, rows packed (3 * cols bytes apart): the frame image of both builds. Code
+// that needs OpenCV wraps it in a cv::Mat header (app/media_opencv.h: as_mat), so decoders write into
+// it and drawing happens in place. With use_pinned(), the buffer is page-locked memory when the build
+// has some to give (detector/gpu_host.h): the Detector's GPU path then uploads the frame without a
+// staging copy.
 class PackedImage {
   public:
     uint8_t* data = nullptr;
@@ -111,47 +108,19 @@ class PackedImage {
     bool want_pinned_ = false;
 };
 
-#if RTDET_WITH_OPENCV
-// The OpenCV build: frames are cv::Mat (8-bit BGR), as VideoCapture, imdecode and drawing want them.
-using FrameImage = cv::Mat;
-#else
 using FrameImage = PackedImage;
-#endif
 
-// Row stride in bytes, and the detector's view of a frame image (both builds).
-inline int64_t image_stride(const FrameImage& img) {
-#if RTDET_WITH_OPENCV
-    return static_cast<int64_t>(img.step[0]);
-#else
-    return static_cast<int64_t>(img.cols) * 3;
-#endif
-}
+// Row stride in bytes, and the detector's view of a frame image.
+inline int64_t image_stride(const FrameImage& img) { return static_cast<int64_t>(img.cols) * 3; }
 inline detector::ImageView image_view(const FrameImage& img) {
     return detector::ImageView{img.data, img.cols, img.rows, image_stride(img)};
 }
 // Frames whose buffers should be page-locked (the GPU path uploads them without a staging copy).
-// The OpenCV build keeps cv::Mat's own memory (its frames go through the staging copy).
-inline void use_pinned_memory(FrameImage& img, bool on) {
-#if RTDET_WITH_OPENCV
-    (void)img;
-    (void)on;
-#else
-    img.use_pinned(on);
-#endif
-}
+inline void use_pinned_memory(FrameImage& img, bool on) { img.use_pinned(on); }
 
-// Makes room in an unused pooled frame for a width x height image ahead of use (the build without
-// OpenCV; cv::Mat cannot hold a buffer while empty). For page-locked frames, slow to allocate: a
-// capture thread does it before its clock starts, not on a timed frame.
-inline void reserve_image(FrameImage& img, int width, int height) {
-#if RTDET_WITH_OPENCV
-    (void)img;
-    (void)width;
-    (void)height;
-#else
-    img.reserve(width, height);
-#endif
-}
+// Makes room in an unused pooled frame for a width x height image ahead of use. For page-locked
+// frames, slow to allocate: a capture thread does it before its clock starts, not on a timed frame.
+inline void reserve_image(FrameImage& img, int width, int height) { img.reserve(width, height); }
 
 struct Frame {
     int stream = 0;  // the stream's index (its position in the source list)
@@ -160,7 +129,7 @@ struct Frame {
     int64_t index = 0;           // 0-based count of frames read from this stream (live: gaps are drops)
     double timestamp_ms = 0;     // source timestamp (video position; live: ms since the source opened)
     Clock::time_point captured;  // when the capture stage finished reading it (end-to-end start)
-    FrameImage image;            // BGR; annotated in place by the output stage (OpenCV build)
+    FrameImage image;            // BGR; annotated in place by the output stage (drawing sinks)
     std::string name;            // image sources: the file; empty for video
     std::vector<detector::Detection> detections;
     detector::StageTimes times;  // this frame's share of its batch's stage times

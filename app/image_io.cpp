@@ -4,9 +4,7 @@
 #include <fstream>
 #include <vector>
 
-#if RTDET_WITH_OPENCV
-#include <opencv2/imgcodecs.hpp>
-#endif
+#include "app/media.h"
 
 namespace app {
 
@@ -55,44 +53,16 @@ bool read_image_file(const std::string& path, std::vector<uint8_t>& bytes, std::
     return true;
 }
 
-#if RTDET_WITH_OPENCV
-cv::Mat read_image(const std::string& path, std::string& why) {
-    std::vector<uint8_t> bytes;
-    if (!read_image_file(path, bytes, why)) return {};
-    cv::Mat img;
-    try {
-        img = cv::imdecode(bytes, cv::IMREAD_COLOR);
-    } catch (const cv::Exception& e) {
-        why = std::string("cannot decode: ") + e.what();
-        return {};
-    }
-    if (img.empty()) why = "not a readable image";
-    return img;
-}
-#endif
-
 BgrImage read_bgr_image(const std::string& path, std::string& why) {
-#if RTDET_WITH_OPENCV
-    BgrImage out;
-    out.mat = read_image(path, why);
-    if (out.mat.empty()) return out;
-    out.data = out.mat.data;
-    out.width = out.mat.cols;
-    out.height = out.mat.rows;
-    out.stride = static_cast<int64_t>(out.mat.step);
-    return out;
-#elif RTDET_HAS_LIBJPEG
     std::vector<uint8_t> bytes;
     if (!read_image_file(path, bytes, why)) return {};
-    if (!(bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF)) {
-        why = "not a JPEG (this rtdet was built without OpenCV: it reads JPEG files only)";
-        return {};
-    }
-    return decode_jpeg(bytes.data(), bytes.size(), why);
-#else
-    why = "this rtdet was built without OpenCV and without libjpeg: it cannot read images";
-    return {};
-#endif
+    BgrImage out;
+    if (!media::decode_image(bytes, out.image, why)) return {};
+    out.data = out.image.data;
+    out.width = out.image.cols;
+    out.height = out.image.rows;
+    out.stride = image_stride(out.image);
+    return out;
 }
 
 }  // namespace app

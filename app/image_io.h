@@ -1,6 +1,6 @@
 // Reading still images for `rtdet detect` / `rtdet eval`, with a reason when a file is not usable.
-// Two decoders, chosen at compile time for the eval path (read_bgr_image): OpenCV's when the build has
-// OpenCV, else libjpeg(-turbo) directly (JPEG only; the engine-only build for the GPU machine).
+// read_bgr_image decodes through the build's I/O seam (app/media.h: OpenCV's decoder, or libjpeg(-turbo)
+// in the build without OpenCV: JPEG only); decode_jpeg is libjpeg's, in every build that found it.
 #pragma once
 
 #include <cstddef>
@@ -11,19 +11,14 @@
 #include "app/frame.h"
 #include "detector/preprocess.h"
 
-#if RTDET_WITH_OPENCV
-#include <opencv2/core.hpp>
-#endif
-
 namespace app {
 
 // An 8-bit BGR image: 3 bytes per pixel, rows `stride` bytes apart, `data` pointing into the owner
-// (`pixels` for libjpeg, `mat` for OpenCV). Movable, not copyable (data points into the owner).
+// (`pixels` for decode_jpeg, `image` for read_bgr_image). Movable, not copyable (data points into the
+// owner).
 struct BgrImage {
     std::vector<uint8_t> pixels;
-#if RTDET_WITH_OPENCV
-    cv::Mat mat;
-#endif
+    FrameImage image;
     const uint8_t* data = nullptr;
     int width = 0, height = 0;
     int64_t stride = 0;
@@ -44,12 +39,6 @@ struct BgrImage {
 // the cut) and only print a warning. Never throws.
 bool read_image_file(const std::string& path, std::vector<uint8_t>& bytes, std::string& why);
 
-#if RTDET_WITH_OPENCV
-// Decodes `path` as 8-bit BGR with OpenCV. Returns an empty Mat and sets `why` ("not a readable
-// image", the reasons of read_image_file) when the file cannot be used. Never throws.
-cv::Mat read_image(const std::string& path, std::string& why);
-#endif
-
 #if RTDET_HAS_LIBJPEG
 // Decodes a JPEG held in memory to BGR with libjpeg(-turbo) (grayscale JPEGs are expanded to BGR).
 // Returns an empty image and sets `why` (libjpeg's message) when it cannot. Never throws.
@@ -59,8 +48,8 @@ BgrImage decode_jpeg(const uint8_t* bytes, size_t size, std::string& why);
 bool decode_jpeg_into(const uint8_t* bytes, size_t size, FrameImage& out, std::string& why);
 #endif
 
-// The eval path's reader: OpenCV's decoder when the build has OpenCV, else libjpeg (JPEG files only;
-// other formats are reported unreadable). Returns an empty image and sets `why` on failure.
+// The eval path's reader: the I/O seam's decoder (media::decode_image: OpenCV's, or libjpeg's, JPEG files
+// only, other formats reported unreadable). Returns an empty image and sets `why` on failure.
 BgrImage read_bgr_image(const std::string& path, std::string& why);
 
 }  // namespace app

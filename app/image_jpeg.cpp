@@ -90,12 +90,8 @@ uint8_t* alloc_vector(void* ctx, int width, int height, size_t& stride) noexcept
 uint8_t* alloc_frame(void* ctx, int width, int height, size_t& stride) noexcept {
     auto* img = static_cast<FrameImage*>(ctx);
     try {
-#if RTDET_WITH_OPENCV
-        img->create(height, width, CV_8UC3);  // reuses the buffer when the size is unchanged
-#else
-        img->create(width, height);
-#endif
-    } catch (const std::exception&) {  // std::bad_alloc, or cv::Mat::create's out-of-memory
+        img->create(width, height);    // reuses the buffer when it is large enough
+    } catch (const std::exception&) {  // std::bad_alloc
         return nullptr;
     }
     stride = static_cast<size_t>(image_stride(*img));

@@ -6,13 +6,10 @@
 #include <chrono>
 #include <vector>
 
+#include "app/opencv_peer.h"
 #include "detector/labels.h"
 #include "detector/plan_cache.h"
 #include "engine/core/error.h"
-
-#if RTDET_WITH_OPENCV
-#include "app/opencv_peer.h"
-#endif
 
 namespace app {
 
@@ -85,7 +82,7 @@ std::unique_ptr<FrameDetector> make_frame_detector(const AppConfig& cfg) {
     detector::DetectorConfig d = detector_config(cfg);
     std::unique_ptr<FrameDetector> det;
     if (cfg.peer == "opencv") {
-#if RTDET_WITH_OPENCV
+        // In the OpenCV build only (app/opencv_peer.cpp; the lean one refuses: app/media_lean.cpp).
         PeerOptions p;
         p.onnx = detector::resolve_onnx_model(d.model, d.plan_cache_dir, d.conversion);
         p.threads = d.threads;
@@ -95,9 +92,6 @@ std::unique_ptr<FrameDetector> make_frame_detector(const AppConfig& cfg) {
         p.nms = d.nms;
         p.class_names = std::move(d.class_names);
         det = make_opencv_peer(p);
-#else
-        ENGINE_THROW("engine.peer: opencv needs a build with OpenCV (this build runs rtdet only)");
-#endif
     } else {
         det = std::make_unique<RtdetFrameDetector>(d);
     }

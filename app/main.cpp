@@ -32,8 +32,8 @@ int main(int argc, char** argv) {
 #if RTDET_APP_RUN
     commands["run"] = app::setup_run(root);  // without OpenCV: JPEG images in, JSON lines out
 #endif
-#if RTDET_WITH_OPENCV
-    commands["detect"] = app::setup_detect(root);
+#if RTDET_APP_DETECT
+    commands["detect"] = app::setup_detect(root);  // OpenCV: images of any format, annotated out
 #else
     // An engine-only build (no OpenCV, e.g. for the GPU machine): the image commands it lacks are
     // named, so asking for one says why it is missing instead of "unknown subcommand". eval and run

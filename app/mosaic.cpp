@@ -1,7 +1,5 @@
 #include "app/mosaic.h"
 
-#if RTDET_WITH_OPENCV
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -211,4 +209,3 @@ void Mosaic::draw_status() {
 }
 
 }  // namespace app
-#endif  // RTDET_WITH_OPENCV

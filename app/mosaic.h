@@ -1,13 +1,13 @@
 // The window's mosaic of many streams: one canvas, a grid of tiles, each tile a label strip (the
 // stream's name and FPS) above the stream's latest frame, scaled down to fit and letterboxed on a dark
 // background; a status bar along the bottom. Streams without a frame yet show "waiting"; a stream
-// marked ended / reconnecting / failed shows that over its last frame. OpenCV build only.
+// marked ended / reconnecting / failed shows that over its last frame. OpenCV build only (the window
+// of app/media_opencv.h).
 //
 // The canvas is allocated when the streams are set and once more at the first frame (its aspect and
 // width decide the tiles'); after that, update() draws in place (no allocation per frame).
 #pragma once
 
-#if RTDET_WITH_OPENCV
 #include <opencv2/core.hpp>
 #include <string>
 #include <string_view>
@@ -90,4 +90,3 @@ class Mosaic {
 };
 
 }  // namespace app
-#endif  // RTDET_WITH_OPENCV

@@ -6,13 +6,10 @@
 #include <mutex>
 
 #include "app/batcher.h"
+#include "app/media.h"
 #include "app/progress.h"
 #include "app/source_stage.h"
 #include "engine/core/error.h"
-
-#if RTDET_WITH_OPENCV
-#include "app/draw.h"
-#endif
 
 namespace app {
 
@@ -47,7 +44,7 @@ struct StreamOut {
 struct Pipeline::State {
     std::vector<FrameDetector*> detectors;
     std::vector<std::unique_ptr<Sink>> sinks;
-    WindowSink* window;
+    Window* window;
     PipelineOptions opt;
     int max_batch;
     Batcher batcher;
@@ -59,7 +56,7 @@ struct Pipeline::State {
     bool interrupted = false;
 
     State(std::vector<StreamPlan> streams, std::vector<FrameDetector*> dets,
-          std::vector<std::unique_ptr<Sink>> s, WindowSink* w, PipelineOptions o)
+          std::vector<std::unique_ptr<Sink>> s, Window* w, PipelineOptions o)
         : detectors(std::move(dets)),
           sinks(std::move(s)),
           window(w),
@@ -72,7 +69,6 @@ struct Pipeline::State {
           inference(detectors, batcher),
           per_stream(sources.size()) {}
 
-#if RTDET_WITH_OPENCV
     // The window's tiles show each stream's state: reconnecting, ended, failed ("" while frames flow).
     std::vector<std::string> tile_state;
     void update_tiles() {
@@ -90,7 +86,6 @@ struct Pipeline::State {
             }
         }
     }
-#endif
 
     int64_t skipped_total() const {
         int64_t n = 0;
@@ -135,31 +130,24 @@ struct Pipeline::State {
                 }
             }
             if (!draining && sources.budget_spent()) drain("max_frames reached", /*budget=*/true);
-#if RTDET_WITH_OPENCV
             if (window != nullptr) update_tiles();
-#endif
             Batch* b = inference.next(std::chrono::milliseconds(50));
             if (b == nullptr) {
                 if (inference.done()) return;
-#if RTDET_WITH_OPENCV
                 if (window != nullptr && window->poll() == SinkAction::Quit) drain("quit");
-#endif
                 continue;
             }
             bool quit = false;
             for (Frame* fp : b->frames) {
                 Frame& f = *fp;
-#if RTDET_WITH_OPENCV
-                if (annotate) draw_detections(f.image, f.detections, detectors[0]->class_names());
+                // (Without OpenCV no sink wants annotated frames: validate_config refuses those.)
+                if (annotate) media::draw_detections(f.image, f.detections, detectors[0]->class_names());
                 if (window != nullptr) {
                     const auto recent = [](const LatencySeries& ls) { return ls.recent(); };
                     window->set_overlay({stats.live_fps(), recent(stats.preprocess()),
                                          recent(stats.inference()), recent(stats.postprocess()),
                                          recent(stats.end_to_end()), sources.dropped_total()});
                 }
-#else
-                (void)annotate;  // no drawing sinks without OpenCV (validate_config refuses them)
-#endif
                 for (auto& s : sinks) quit = (s->write(f) == SinkAction::Quit) || quit;
                 const auto done = Clock::now();
                 stats.record(f, done);
@@ -242,7 +230,7 @@ struct Pipeline::State {
 };
 
 Pipeline::Pipeline(std::vector<StreamPlan> streams, std::vector<FrameDetector*> detectors,
-                   std::vector<std::unique_ptr<Sink>> sinks, WindowSink* window, PipelineOptions options)
+                   std::vector<std::unique_ptr<Sink>> sinks, Window* window, PipelineOptions options)
     : s_(std::make_unique<State>(std::move(streams), std::move(detectors), std::move(sinks), window,
                                  options)) {}
 

@@ -54,7 +54,7 @@ class Pipeline {
     // `detectors`: one per inference worker (at least one), outliving the pipeline. `window` (may be
     // null) is one of `sinks`; it gets the live overlay.
     Pipeline(std::vector<StreamPlan> streams, std::vector<FrameDetector*> detectors,
-             std::vector<std::unique_ptr<Sink>> sinks, WindowSink* window, PipelineOptions options);
+             std::vector<std::unique_ptr<Sink>> sinks, Window* window, PipelineOptions options);
     ~Pipeline();
     Pipeline(const Pipeline&) = delete;
     Pipeline& operator=(const Pipeline&) = delete;

@@ -208,10 +208,6 @@ void SourceStage::capture(Stream& s, std::stop_token stop) {
                 s.free_q.push(f);
                 continue;
             }
-#if RTDET_WITH_OPENCV
-            ENGINE_CHECK(f->image.type() == CV_8UC3, who, ": frame ", next, " is not 8-bit BGR (type ",
-                         f->image.type(), ")");
-#endif
             f->index = next++;
             if (f->index == 0) {
                 // Page-locked buffers take long to allocate (a driver call each, serialized across

@@ -9,6 +9,7 @@
 #include <opencv2/videoio.hpp>
 
 #include "app/capture.h"
+#include "app/media_opencv.h"
 #include "app/sinks.h"
 #include "engine/core/error.h"
 #include "tests/app/app_test_util.h"
@@ -71,7 +72,7 @@ TEST(Capture, ImageFolderReportsBadFilesByNameAndReadsTheRest) {
             skipped.push_back(src->skip_message());
             continue;
         }
-        images.push_back(f.image.clone());
+        images.push_back(app::as_mat(f.image).clone());
     }
     ASSERT_EQ(images.size(), 2u);
     EXPECT_EQ(cv::norm(images[0], a, cv::NORM_INF), 0) << "PNG decodes to the pixels written";
@@ -131,7 +132,7 @@ TEST(Capture, LoopedVideoStartsAgainWithIncreasingTimestamps) {
     EXPECT_EQ(src->frame_count(), -1);
     app::Frame f;
     ASSERT_EQ(src->read(f, {}), ReadStatus::Frame);
-    const cv::Mat first = f.image.clone();
+    const cv::Mat first = app::as_mat(f.image).clone();
     double last = f.timestamp_ms;
     for (int i = 1; i < 377; ++i) {
         ASSERT_EQ(src->read(f, {}), ReadStatus::Frame) << "frame " << i;
@@ -141,7 +142,8 @@ TEST(Capture, LoopedVideoStartsAgainWithIncreasingTimestamps) {
     ASSERT_EQ(src->read(f, {}), ReadStatus::Frame) << "the loop did not start again";
     EXPECT_GT(f.timestamp_ms, last);
     EXPECT_NEAR(f.timestamp_ms, 377 * 80.0, 1.0) << "12.5 fps: the second pass continues the clock";
-    EXPECT_EQ(cv::norm(f.image, first, cv::NORM_INF), 0.0) << "the second pass starts with frame 0";
+    EXPECT_EQ(cv::norm(app::as_mat(f.image), first, cv::NORM_INF), 0.0)
+        << "the second pass starts with frame 0";
 }
 
 TEST(Capture, UnreadableVideoFileIsNamed) {
@@ -161,7 +163,7 @@ app::Frame frame_with(int64_t index, const cv::Mat& img, std::vector<detector::D
     app::Frame f;
     f.index = index;
     f.timestamp_ms = 80.0 * static_cast<double>(index);
-    f.image = img;
+    app::copy_to_frame(img, f.image);
     f.detections = std::move(dets);
     return f;
 }

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/videoio.hpp>
 
+#include "app/media_opencv.h"
 #include "app/sinks.h"
 #include "engine/core/error.h"
 #include "tests/app/app_test_util.h"
@@ -23,7 +24,7 @@ app::Frame frame_with_boxes(int64_t index, int boxes) {
     app::Frame f;
     f.index = index;
     f.timestamp_ms = 80.0 * static_cast<double>(index);
-    f.image = cv::Mat(48, 64, CV_8UC3, cv::Scalar(10, 20, 30));
+    app::copy_to_frame(cv::Mat(48, 64, CV_8UC3, cv::Scalar(10, 20, 30)), f.image);
     for (int i = 0; i < boxes; ++i) {
         detector::Detection d;
         d.class_id = i % 3;
@@ -116,7 +117,7 @@ TEST(Faults, VideoCutByAFullDiskIsAnErrorNotASilentLoss) {
                 cv::randu(noise, 0, 255);
                 app::Frame f;
                 f.index = i;
-                f.image = noise;
+                app::copy_to_frame(noise, f.image);
                 sink.write(f);
             }
             try {

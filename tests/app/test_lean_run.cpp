@@ -16,6 +16,7 @@
 
 #include "app/capture.h"
 #include "app/config.h"
+#include "app/media_opencv.h"
 #include "engine/core/error.h"
 #include "tests/app/app_test_util.h"
 
@@ -63,7 +64,7 @@ std::vector<Item> read_all(const std::string& location, ImageDecoder decoder, in
         const ReadStatus st = src->read(f, stop.get_token());
         if (st == ReadStatus::End) break;
         Item it{st, f.name, st == ReadStatus::Skipped ? src->skip_message() : "", {}};
-        if (st == ReadStatus::Frame) it.image = f.image.clone();
+        if (st == ReadStatus::Frame) it.image = app::as_mat(f.image).clone();
         items.push_back(std::move(it));
         if (items.size() > 10000) break;
     }

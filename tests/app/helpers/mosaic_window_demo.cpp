@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include "app/sinks.h"
+#include "app/media_opencv.h"
 
 int main(int argc, char** argv) {
     if (argc != 2) return 2;
@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
             frame.stream = s;
             frame.stream_name = &names[static_cast<size_t>(s)];
             frame.index = round;
-            frame.image = images[s];
+            app::copy_to_frame(images[s], frame.image);
             quit = window.write(frame) == app::SinkAction::Quit;
         }
         if (round == 40) {

@@ -375,7 +375,7 @@ TEST(MqttSinkDirect, EveryQosDeliversInOrder) {
         app::Frame f;
         f.stream = qos;
         f.stream_name = &stream_name;
-        f.image.create(4, 8, CV_8UC3);
+        f.image.create(8, 4);
         for (int i = 0; i < 500; ++i) {
             f.index = i;
             sink.write(f);
@@ -436,7 +436,7 @@ TEST(MqttSinkDirect, TlsWithTheBrokersCa) {
     const std::string stream_name = "cam";
     app::Frame f;
     f.stream_name = &stream_name;
-    f.image.create(4, 8, CV_8UC3);
+    f.image.create(8, 4);
     app::PublishConfig cfg;
     cfg.url = "mqtts://127.0.0.1:" + std::to_string(broker.port()) + "/rtdet/tls";
     cfg.tls_ca = d + "/ca.crt";

@@ -127,7 +127,7 @@ TEST(MqttMessage, SchemaFieldByField) {
     f.index = 12;
     f.timestamp_ms = 960.0;
     f.wall_clock_ms = 1796320800123.75;  // 2026-12-03T18:00:00.123 UTC (+0.75 ms, floored)
-    f.image.create(432, 768, CV_8UC3);
+    f.image.create(768, 432);
     detector::Detection car;
     car.box = {10.5f, 20.25f, 110.125f, 220.0f};
     car.class_id = 2;
