@@ -4,7 +4,8 @@
 # Usage: scripts/hardening/fuzz.sh [SECONDS] [TARGET...]
 #   SECONDS   run time per target (default 60)
 #   TARGET    some of: fuzz_onnx fuzz_plan fuzz_darknet_cfg fuzz_darknet_weights
-#             fuzz_darknet_weights_real fuzz_yaml_config fuzz_image_list (default: all)
+#             fuzz_darknet_weights_real fuzz_yaml_config fuzz_image_list fuzz_calibration_cache
+#             (default: all)
 #
 # Installs clang when missing (plus the project's packages, the list of scripts/setup.sh), configures
 # build-fuzz/ with clang and -DRTDET_FUZZ=ON (every library with ASan + UBSan and libFuzzer coverage),
@@ -26,7 +27,7 @@ ROOT=$PWD
 SECS=${1:-60}
 [ $# -gt 0 ] && shift
 ALL=(fuzz_onnx fuzz_plan fuzz_darknet_cfg fuzz_darknet_weights fuzz_darknet_weights_real fuzz_yaml_config
-     fuzz_image_list)
+     fuzz_image_list fuzz_calibration_cache)
 if [ $# -gt 0 ]; then TARGETS=("$@"); else TARGETS=("${ALL[@]}"); fi
 BUILD_DIR=${BUILD_DIR:-build-fuzz}
 JOBS=${JOBS:-$(nproc)}
@@ -40,7 +41,8 @@ scripts/setup.sh --packages-only clang clang-14 libclang-rt-14-dev
 mkdir -p "$BUILD_DIR"
 CC=clang CXX=clang++ "${NICE[@]}" cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRTDET_FUZZ=ON \
   -DRTDET_WITH_CUDA=OFF > "$BUILD_DIR/configure.log" 2>&1 || { cat "$BUILD_DIR/configure.log"; exit 1; }
-BINS=(fuzz_onnx fuzz_plan fuzz_darknet_cfg fuzz_darknet_weights fuzz_yaml_config fuzz_image_list fuzz_make_seeds)
+BINS=(fuzz_onnx fuzz_plan fuzz_darknet_cfg fuzz_darknet_weights fuzz_yaml_config fuzz_image_list
+      fuzz_calibration_cache fuzz_make_seeds)
 echo "fuzz: building ${BINS[*]} in $BUILD_DIR (log: $BUILD_DIR/build.log)"
 "${NICE[@]}" cmake --build "$BUILD_DIR" -j"$JOBS" --target "${BINS[@]}" > "$BUILD_DIR/build.log" 2>&1 \
   || { tail -50 "$BUILD_DIR/build.log"; exit 1; }
@@ -103,6 +105,7 @@ for t in "${TARGETS[@]}"; do
     fuzz_yaml_config)     max_len=8192;    seeds+=("$ROOT/configs")
                           dict=(-dict="$ROOT/tests/fuzz/dict/yaml_config.dict") ;;
     fuzz_image_list)      max_len=4096;    seeds+=("$WORK/seeds/extra_list") ;;
+    fuzz_calibration_cache) max_len=16384 ;;
     *) echo "fuzz: unknown target $t (known: ${ALL[*]})"; exit 2 ;;
   esac
   corpus=$WORK/corpus/$t

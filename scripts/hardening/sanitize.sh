@@ -72,6 +72,7 @@ case "${1:-}" in
     # The parsers of outside input and what runs their output, under ASan + UBSan (the 10 s mutation
     # runs of every fuzz target included), then the pipeline and queue tests under TSan.
     BUILD_TARGETS="fuzz_onnx fuzz_plan fuzz_darknet_cfg fuzz_darknet_weights fuzz_yaml_config fuzz_image_list
+                   fuzz_calibration_cache
                    engine_import_tests engine_runtime_tests detector_tests" \
       asan -j"$JOBS" -L 'fuzz|engine_import_tests|engine_runtime_tests|detector_tests'
     tsan -R "$TSAN_TESTS"  # one at a time: the live-stream and SIGINT tests run on wall-clock time
