@@ -9,6 +9,7 @@ namespace engine {
 
 int8_t quantize_s8(float x, float scale) {
     const float r = std::nearbyint(x / scale);  // the default rounding mode: half to even
+    if (std::isnan(r)) return 0;                // (a NaN would make the cast below undefined)
     return static_cast<int8_t>(std::clamp(r, -128.0f, 127.0f));
 }
 

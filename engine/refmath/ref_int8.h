@@ -18,7 +18,7 @@
 namespace engine {
 
 // Round half to even (the rounding of oneDNN's and CUDA's float -> int8 conversions), saturated to
-// [-128, 127]. `scale` must be > 0.
+// [-128, 127]; NaN gives 0. `scale` must be > 0.
 int8_t quantize_s8(float x, float scale);
 void quantize_s8(const float* x, size_t n, float scale, int8_t* q);
 void dequantize_s8(const int8_t* q, size_t n, float scale, float* x);

@@ -23,6 +23,8 @@ TEST(QuantizeS8, RoundsHalfToEvenAndSaturates) {
         {0.5f, 0},     {1.5f, 2},     {2.5f, 2},    {-0.5f, 0},      {-1.5f, -2},     {0.49f, 0},
         {126.6f, 127}, {127.5f, 127}, {300.f, 127}, {-127.5f, -128}, {-128.4f, -128}, {-1e9f, -128}};
     for (const auto& [x, q] : cases) EXPECT_EQ(quantize_s8(x, 1.0f), q) << x;
+    EXPECT_EQ(quantize_s8(NAN, 1.0f), 0);
+    EXPECT_EQ(quantize_s8(INFINITY, 1.0f), 127);
     EXPECT_EQ(quantize_s8(0.75f, 0.5f), 2);  // 1.5 -> 2
     EXPECT_EQ(quantize_s8(0.25f, 0.5f), 0);  // 0.5 -> 0
     int8_t q[3];
