@@ -42,6 +42,18 @@ struct Int8ConvArgs {
     int8_t* y_q = nullptr;                // the output requantized with y_scale
     float y_scale = 1;
 };
+// The inputs of a conv (the output pointer left for the caller to set).
+inline Int8ConvArgs int8_conv_inputs(const int8_t* x, const Shape& x_shape, float x_scale,
+                                     const QuantizedWeights& w, const float* bias, const float* residual) {
+    Int8ConvArgs a;
+    a.x = x;
+    a.x_shape = x_shape;
+    a.x_scale = x_scale;
+    a.w = &w;
+    a.bias = bias;
+    a.residual = residual;
+    return a;
+}
 // The output shape of `p` on `x_shape` with weights `w_shape` (throws when it does not fit).
 Shape conv_output_shape(const ConvParams& p, const Shape& x_shape, const Shape& w_shape);
 // Direct loops (no im2col): an oracle for small layers, not a fast path.

@@ -706,6 +706,17 @@ TEST(MultiStreamPipeline, PacedStreamsAreSpreadOverOneFrameInterval) {
     }
 }
 
+// One stream: the images of `dir` played as a camera at `fps`, inference taking `detect_ms` a batch.
+app::PipelineResult run_paced_folder(const fs::path& dir, double fps, int detect_ms) {
+    app::AppConfig cfg;
+    app::StreamConfig c;
+    c.uri = dir.string();
+    c.fps = fps;
+    cfg.sources.push_back(c);
+    std::vector<Seen> seen;
+    return run_recorded(cfg, seen, 0, detect_ms);
+}
+
 // A paced stream faster than inference: its queue overflows, the oldest frames are pushed out and
 // counted as dropped, not late (the capture kept its clock).
 TEST(MultiStreamPipeline, DropsFromAFullQueueAreCountedApartFromLateCaptures) {
@@ -713,13 +724,8 @@ TEST(MultiStreamPipeline, DropsFromAFullQueueAreCountedApartFromLateCaptures) {
     for (int i = 0; i < 40; ++i)
         ASSERT_TRUE(cv::imwrite((dir / (std::to_string(100 + i) + ".png")).string(),
                                 cv::Mat(8, 8, CV_8UC3, cv::Scalar(i, 1, 0))));
-    app::AppConfig cfg;
-    app::StreamConfig c;
-    c.uri = dir.string();
-    c.fps = 500;  // 2 ms apart; inference takes 25 ms per batch of 2
-    cfg.sources.push_back(c);
-    std::vector<Seen> seen;
-    const app::PipelineResult r = run_recorded(cfg, seen, 0, /*detect_ms=*/25);
+    // 2 ms apart; inference takes 25 ms per batch of 2
+    const app::PipelineResult r = run_paced_folder(dir, /*fps=*/500, /*detect_ms=*/25);
     ASSERT_FALSE(r.error);
     const app::StreamSummary& st = r.summary.streams.at(0);
     EXPECT_EQ(st.frames_in, 40);
@@ -742,13 +748,8 @@ TEST(MultiStreamPipeline, FramesTheCaptureIsLateForAreCountedAsLate) {
         cv::randu(noise, cv::Scalar::all(0), cv::Scalar::all(255));
         ASSERT_TRUE(cv::imwrite((dir / (std::to_string(100 + i) + ".jpg")).string(), noise));
     }
-    app::AppConfig cfg;
-    app::StreamConfig c;
-    c.uri = dir.string();
-    c.fps = 1000;  // 1 ms apart, 4 frames of slack; a 4-megapixel noise JPEG takes tens of ms to decode
-    cfg.sources.push_back(c);
-    std::vector<Seen> seen;
-    const app::PipelineResult r = run_recorded(cfg, seen, 0, /*detect_ms=*/0);
+    // 1 ms apart, 4 frames of slack; a 4-megapixel noise JPEG takes tens of ms to decode
+    const app::PipelineResult r = run_paced_folder(dir, /*fps=*/1000, /*detect_ms=*/0);
     ASSERT_FALSE(r.error);
     const app::StreamSummary& st = r.summary.streams.at(0);
     EXPECT_EQ(st.frames_in, 6);

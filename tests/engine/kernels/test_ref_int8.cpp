@@ -137,13 +137,8 @@ TEST_P(RefConvInt8Random, EqualsTheFloatConvOfTheDequantizedTensors) {
 
     std::vector<float> y(static_cast<size_t>(shape_numel(ys)));
     std::vector<int8_t> yq(y.size());
-    Int8ConvArgs a;
-    a.x = xq.data();
-    a.x_shape = c.x;
-    a.x_scale = x_scale;
-    a.w = &w;
-    a.bias = bias.data();
-    a.residual = c.residual ? res.data() : nullptr;
+    Int8ConvArgs a =
+        int8_conv_inputs(xq.data(), c.x, x_scale, w, bias.data(), c.residual ? res.data() : nullptr);
     a.y = y.data();
     ref_conv_int8(c.p, a);
     a.y = nullptr;

@@ -80,13 +80,8 @@ TEST_P(OneDnnInt8Conv, MatchesTheInt8Reference) {
     std::vector<int8_t> xq(x.size());
     quantize_s8(x.data(), x.size(), x_scale, xq.data());
     std::vector<float> want(r.size());
-    Int8ConvArgs a;
-    a.x = xq.data();
-    a.x_shape = c.x;
-    a.x_scale = x_scale;
-    a.w = &w;
-    a.bias = bias.data();
-    a.residual = c.p.residual ? r.data() : nullptr;
+    Int8ConvArgs a =
+        int8_conv_inputs(xq.data(), c.x, x_scale, w, bias.data(), c.p.residual ? r.data() : nullptr);
     a.y = want.data();
     ref_conv_int8(c.p, a);
 
