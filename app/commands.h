@@ -21,6 +21,7 @@ CommandFn setup_detect(CLI::App& root);
 #endif
 #if RTDET_APP_RUN
 CommandFn setup_run(CLI::App& root);
+CommandFn setup_calibrate(CLI::App& root);
 #endif
 
 }  // namespace app

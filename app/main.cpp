@@ -30,7 +30,8 @@ int main(int argc, char** argv) {
     commands["eval"] = app::setup_eval(root);
 #endif
 #if RTDET_APP_RUN
-    commands["run"] = app::setup_run(root);  // without OpenCV: JPEG images in, JSON lines out
+    commands["run"] = app::setup_run(root);              // without OpenCV: JPEG images in, JSON lines out
+    commands["calibrate"] = app::setup_calibrate(root);  // reads image sources as run does
 #endif
 #if RTDET_APP_DETECT
     commands["detect"] = app::setup_detect(root);  // OpenCV: images of any format, annotated out

@@ -18,8 +18,8 @@ namespace detector {
 struct CalibrationOptions {
     engine::CalibMethod method = engine::CalibMethod::Entropy;
     double percentile = 99.99;  // CalibMethod::Percentile
-    int batch = 8;              // images per FP32 run (the result does not depend on it)
-    int threads = 0;            // CPU threads (0: all cores)
+    int batch = 8;    // images per FP32 run (the ranges depend on it only by the kernels' float rounding)
+    int threads = 0;  // CPU threads (0: all cores)
 };
 
 class Calibrator {

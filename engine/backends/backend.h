@@ -20,6 +20,7 @@ struct PackContext {
     int threads = 0;              // threads for measuring tactics (0: all cores)
     std::string timing_cache;     // file of measured tactic timings; empty: none
     bool cudnn_graph_api = true;  // cuda: cuDNN's graph-API candidates too (false: the legacy API only)
+    bool time_tactics = true;     // false: take a choice's default instead of timing (BuildOptions)
 };
 
 class Backend {

@@ -28,6 +28,11 @@ struct BuildOptions {
     // cuda: time cuDNN's graph API candidates besides its legacy API (false: legacy API only, for
     // comparisons; `rtdet build --cudnn-legacy`). Recorded in the plan only when false.
     bool cudnn_graph_api = true;
+    // false: no timing where a choice has a default (the activation layout: the backends' first;
+    // oneDNN's residual mode: its first usable one), so a model gives the same plan on the same
+    // machine every time, as INT8 calibration needs. The CUDA backend still times its convolutions
+    // (it has no default). Recorded in the plan only when false.
+    bool time_tactics = true;
 };
 
 }  // namespace engine

@@ -48,6 +48,7 @@ std::string build_options_json(const BuildOptions& o) {
                         {"disabled_passes", o.disabled_passes},
                         {"layout", o.layout}};
     if (!o.cudnn_graph_api) j["cudnn_graph_api"] = false;  // only when set: default plans stay as they were
+    if (!o.time_tactics) j["time_tactics"] = false;
     return j.dump();
 }
 
@@ -139,6 +140,14 @@ namespace {
 std::vector<Layout> layout_candidates(const BuildOptions& options, const Graph& g,
                                       const std::vector<std::unique_ptr<Backend>>& backends) {
     if (options.layout != "auto") return {layout_from_name(options.layout)};
+    if (!options.time_tactics) {
+        // The first layout the first backend in use offers (no timing: a reproducible plan).
+        for (const auto& b : backends)
+            for (NodeId n = 0; n < g.num_nodes(); ++n)
+                if (!g.node(n).dead && g.node(n).backend == b->name() && !b->auto_layouts().empty())
+                    return {b->auto_layouts().front()};
+        return {Layout::Plain};
+    }
     std::vector<Layout> out;
     for (const auto& b : backends) {
         bool used = false;
@@ -217,6 +226,7 @@ PlanContents finish_plan(Graph g, Layout layout, const PlanRequest& r) {
     pack.threads = r.options.threads;
     pack.timing_cache = r.options.timing_cache;
     pack.cudnn_graph_api = r.options.cudnn_graph_api;
+    pack.time_tactics = r.options.time_tactics;
     c.packed.resize(g.num_nodes());
     for (NodeId n : order) {
         try {

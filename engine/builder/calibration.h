@@ -115,7 +115,8 @@ void observe_reference(const Graph& g, const std::vector<Tensor>& inputs, Activa
 class ActivationGatherer {
   public:
     // `g`: an imported graph; `options`: the device and max batch (the precision is forced to FP32,
-    // and eliminate_concat is skipped: values it would alias become outputs).
+    // tactics are not timed, so every run builds the same plan and gathers the same ranges, and
+    // eliminate_concat is skipped: values it would alias become outputs).
     ActivationGatherer(Graph g, BuildOptions options);
     ~ActivationGatherer();
     // One batch (graph-input order, dim 0 the batch, at most the max batch): every graph input and

@@ -258,6 +258,24 @@ TEST(OneDnnPlan, AutoLayoutIsTimedAndRecorded) {
     expect_plan_matches_reference(model_yolo_like(), again, kModelF32Tolerance, "auto reloaded", 0);
 }
 
+// time_tactics = false (what INT8 calibration builds): nothing timed, the first layout and residual
+// mode taken, so two builds give byte-identical plans, and the plan still matches the reference.
+TEST(OneDnnPlan, UntimedTacticsGiveTheSamePlanEveryTime) {
+    engine::BuildOptions o;
+    o.device = "onednn";
+    o.threads = 1;
+    o.max_batch = kMaxBatch;
+    o.time_tactics = false;
+    const engine::Plan a = engine::build_plan(model_yolo_like(), o, "test", "");
+    const engine::Plan b = engine::build_plan(model_yolo_like(), o, "test", "");
+    EXPECT_EQ(a.bytes(), b.bytes());
+    const auto& t = a.info().tactics;
+    EXPECT_EQ(t.at("activation_layout"), "nhwc");
+    EXPECT_FALSE(t.count("ms.nhwc") || t.count("ms.blocked16"));
+    EXPECT_NE(a.info().build_options_json.find("\"time_tactics\":false"), std::string::npos);
+    expect_plan_matches_reference(model_yolo_like(), a, kModelF32Tolerance, "untimed");
+}
+
 TEST(OneDnnPlan, Fp16FallsBackToBf16WhereAvailable) {
     const engine::Plan plan = build(model_yolo_like(), {"nhwc", engine::Precision::FP16, {}});
     bool any_bf16 = false, any_f16 = false;

@@ -307,6 +307,7 @@ std::vector<Tensor> conv_pack(const Graph& g, NodeId n, const PackContext& ctx) 
         modes.push_back(m);
     }
     if (modes.empty()) modes.push_back(ResidualMode::Sum);
+    if (!ctx.time_tactics) modes.resize(1);  // the first usable mode, untimed: a reproducible plan
     std::vector<Tensor> best;
     double best_ms = 1e30;
     for (ResidualMode m : modes) {
