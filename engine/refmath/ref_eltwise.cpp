@@ -11,13 +11,9 @@ namespace engine {
 using ref::strides_of;
 
 void ref_activation(const Act& act, const KernelArgs& args) {
-    ref::check_arity(args, 1, 1, 1, "activation");
+    ref::check_same_shape_f32(args, "activation");
     const TensorRef& x = args.inputs[0];
     const TensorRef& y = args.outputs[0];
-    ref::check_f32(x, "activation", "input");
-    ref::check_f32(y, "activation", "output");
-    ENGINE_CHECK(x.shape == y.shape, "activation: output ", shape_str(y.shape), " differs from input ",
-                 shape_str(x.shape));
     ref::for_each_run(x, y, [&](const float* s, float* d, int64_t n) {
         if (s != d) std::copy(s, s + n, d);
         ref::act_inplace(act, d, n);
@@ -154,13 +150,9 @@ void softmax_line(const float* s, float* d, int64_t len, int64_t step) {
 }  // namespace
 
 void ref_softmax(const SoftmaxParams& p, const KernelArgs& args) {
-    ref::check_arity(args, 1, 1, 1, "Softmax");
+    ref::check_same_shape_f32(args, "Softmax");
     const TensorRef& x = args.inputs[0];
     const TensorRef& y = args.outputs[0];
-    ref::check_f32(x, "Softmax", "input");
-    ref::check_f32(y, "Softmax", "output");
-    ENGINE_CHECK(x.shape == y.shape, "Softmax: output ", shape_str(y.shape), " differs from input ",
-                 shape_str(x.shape));
     const size_t rank = x.shape.size();
     if (rank == 0) {
         y.f32()[0] = 1.f;

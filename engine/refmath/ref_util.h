@@ -55,6 +55,15 @@ inline void check_arity(const KernelArgs& a, size_t min_in, size_t max_in, size_
                  a.outputs.size(), ")");
 }
 
+// One F32 input and one F32 output of the same shape (activations, Softmax): checks all of it.
+inline void check_same_shape_f32(const KernelArgs& a, std::string_view op) {
+    check_arity(a, 1, 1, 1, op);
+    check_f32(a.inputs[0], op, "input");
+    check_f32(a.outputs[0], op, "output");
+    ENGINE_CHECK(a.inputs[0].shape == a.outputs[0].shape, op, ": output ", shape_str(a.outputs[0].shape),
+                 " differs from input ", shape_str(a.inputs[0].shape));
+}
+
 // An N-d iteration space over N operands with per-operand element strides. make_loop() drops dims
 // of size 1 and merges dims that are contiguous for every operand, so inner rows are as long as
 // possible. The loop always has rank >= 1.
