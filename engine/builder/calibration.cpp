@@ -278,7 +278,7 @@ CalibrationTable ActivationHistograms::table(CalibMethod m, double percentile) c
 
 void observe_reference(const Graph& g, const std::vector<Tensor>& inputs, ActivationHistograms& h) {
     (void)run_reference(g, inputs, [&](ValueId v, const Tensor& t) { h.add(g.value(v).name, t); });
-    if (!inputs.empty() && !inputs[0].shape().empty()) h.count_inputs(inputs[0].shape()[0]);
+    h.count_batch(inputs);
 }
 
 ActivationGatherer::ActivationGatherer(Graph g, BuildOptions options) {
@@ -298,7 +298,7 @@ ActivationGatherer::ActivationGatherer(Graph g, BuildOptions options) {
     for (ValueId v : g.inputs()) input_names_.push_back(g.value(v).name);
     engine_ = Engine::load(build_plan(std::move(g), options, "calibration", ""));
     for (const IoDesc& o : engine_->info().outputs) names_.push_back(o.name);
-    ctx_ = engine_->create_context();
+    ctx_ = engine_->create_context(options.threads);
 }
 
 ActivationGatherer::~ActivationGatherer() = default;
@@ -308,7 +308,7 @@ void ActivationGatherer::run(const std::vector<Tensor>& inputs, ActivationHistog
     const std::vector<Tensor> outs = ctx_->run(inputs);
     for (size_t i = 0; i < inputs.size(); ++i) h.add(input_names_[i], inputs[i]);
     for (size_t i = 0; i < outs.size() && i < names_.size(); ++i) h.add(names_[i], outs[i]);
-    if (!inputs.empty() && !inputs[0].shape().empty()) h.count_inputs(inputs[0].shape()[0]);
+    h.count_batch(inputs);
 }
 
 }  // namespace engine

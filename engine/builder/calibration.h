@@ -93,8 +93,10 @@ class ActivationHistograms {
     // Float tensors only (others are not quantized: ignored). Fed one dim-0 slice (one image of a
     // batch) at a time, so the result does not depend on how the images were batched.
     void add(const std::string& name, const Tensor& t);
-    // Calibration inputs (images) fed so far, for the table.
-    void count_inputs(int64_t n) { inputs_ += n; }
+    // Counts a batch's images (dim 0 of its first input) as calibration inputs, for the table.
+    void count_batch(const std::vector<Tensor>& inputs) {
+        if (!inputs.empty() && !inputs[0].shape().empty()) inputs_ += inputs[0].shape()[0];
+    }
     CalibrationTable table(CalibMethod m, double percentile = 99.99) const;
     const std::map<std::string, AbsHistogram>& histograms() const { return hist_; }
 
