@@ -54,16 +54,10 @@ Int8Conv::Int8Conv(const ConvParams& p, const Shape& x_shape, const QuantizedWei
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     attr.set_output_scales(1 << 1, scales);
     dnnl::post_ops po;
-    if (p.act.kind != ActKind::None) {
-        const EltwiseAlg e = eltwise_of(p.act);
-        po.append_eltwise(1.f, e.alg, e.alpha, e.beta);
-    }
+    append_act(po, p.act);
     if (p.residual) {
         po.append_sum(1.f);
-        if (p.post_act.kind != ActKind::None) {
-            const EltwiseAlg e = eltwise_of(p.post_act);
-            po.append_eltwise(1.f, e.alg, e.alpha, e.beta);
-        }
+        append_act(po, p.post_act);
     }
     attr.set_post_ops(po);
     // The output in the format the primitive picks (plain NCHW output would leave only oneDNN's

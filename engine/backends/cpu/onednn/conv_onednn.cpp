@@ -73,19 +73,13 @@ dnnl::convolution_forward::primitive_desc conv_pd(const ConvProblem& c, int batc
     const dnnl::memory::desc dst = make_md(c.y, batch);
     dnnl::primitive_attr attr = base_attr();
     dnnl::post_ops po;
-    if (p.act.kind != ActKind::None) {
-        const EltwiseAlg e = eltwise_of(p.act);
-        po.append_eltwise(1.f, e.alg, e.alpha, e.beta);
-    }
+    append_act(po, p.act);
     if (p.residual) {
         if (mode == ResidualMode::Sum)
             po.append_sum(1.f);
         else
             po.append_binary(dnnl::algorithm::binary_add, make_md(c.ins[c.residual_slot], batch));
-        if (p.post_act.kind != ActKind::None) {
-            const EltwiseAlg e = eltwise_of(p.post_act);
-            po.append_eltwise(1.f, e.alg, e.alpha, e.beta);
-        }
+        append_act(po, p.post_act);
     }
     attr.set_post_ops(po);
     const dnnl::memory::dims strides{p.stride[0], p.stride[1]};

@@ -380,6 +380,12 @@ bool act_supported(const Act& act) {
     }
 }
 
+void append_act(dnnl::post_ops& po, const Act& act) {
+    if (act.kind == ActKind::None) return;
+    const EltwiseAlg e = eltwise_of(act);
+    po.append_eltwise(1.f, e.alg, e.alpha, e.beta);
+}
+
 EltwiseAlg eltwise_of(const Act& act) {
     using A = dnnl::algorithm;
     switch (act.kind) {

@@ -158,6 +158,8 @@ struct EltwiseAlg {
     float beta = 0.f;
 };
 EltwiseAlg eltwise_of(const Act& act);
+// Appends `act` as an eltwise post-op (nothing for ActKind::None).
+void append_act(dnnl::post_ops& po, const Act& act);
 // Whether every ActKind of `act` maps to a oneDNN eltwise algorithm.
 bool act_supported(const Act& act);
 
