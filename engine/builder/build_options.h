@@ -8,10 +8,13 @@
 namespace engine {
 
 // TensorRT's meaning: a reduced precision is *allowed* where a backend has kernels for it; inputs and
-// outputs stay FP32. Best allows every precision the device has.
-enum class Precision : uint8_t { FP32, FP16, BF16, Best };
+// outputs stay FP32. Best allows every precision the device has (INT8 too when calibrated). INT8
+// allows INT8 where a layer's backend has an INT8 kernel and its activations are calibrated
+// (docs/int8.md), FP32 elsewhere; on a device without INT8 kernels it builds the best other precision
+// and says so.
+enum class Precision : uint8_t { FP32, FP16, BF16, Best, INT8 };
 
-std::string_view precision_name(Precision p);       // "fp32", "fp16", "bf16", "best"
+std::string_view precision_name(Precision p);       // "fp32", "fp16", "bf16", "best", "int8"
 Precision precision_from_name(std::string_view s);  // throws engine::Error listing the allowed names
 
 struct BuildOptions {
@@ -33,6 +36,9 @@ struct BuildOptions {
     // machine every time, as INT8 calibration needs. The CUDA backend still times its convolutions
     // (it has no default). Recorded in the plan only when false.
     bool time_tactics = true;
+    // INT8: the calibration cache (engine/builder/calibration.h, `rtdet calibrate`) whose ranges set
+    // Value::amax by value name. Empty: only ranges the model carries (ONNX QDQ) are used.
+    std::string calibration_cache;
 };
 
 }  // namespace engine

@@ -114,6 +114,7 @@ DataType reduced_type(Precision p, const Graph& g, const std::vector<NodeId>& or
     }
     switch (p) {
         case Precision::FP32:
+        case Precision::INT8:  // INT8 layers are chosen separately; the others stay FP32
             return DataType::F32;
         case Precision::FP16:
             if (f16 == 0 && bf16 > 0) {
