@@ -31,6 +31,7 @@ CalibrateResult run_calibration(const CalibrateJob& j) {
     co.threads = j.threads;
     co.sensitivity_images = j.sensitivity ? j.sensitivity_images : 0;
     co.max_error = j.max_error;
+    co.equalize = j.equalize;
     detector::DetectorConfig dc;
     dc.model = j.model;
     dc.pad_value = j.pad_value;
@@ -79,6 +80,9 @@ CalibrateResult run_calibration(const CalibrateJob& j) {
 }
 
 void add_sensitivity_options(CLI::App* cmd, CalibrateJob& job) {
+    cmd->add_flag("--equalize", job.equalize,
+                  "INT8 calibration: equalize consecutive convs' per-channel ranges first (cross-layer "
+                  "equalization; the cache records it and INT8 builds from it do the same)");
     cmd->add_flag(
         "--int8-sensitivity", job.sensitivity,
         "Measure each layer's INT8 output error, report it, and keep the fewest most sensitive "

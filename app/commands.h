@@ -31,6 +31,7 @@ struct CalibrateJob {
     double percentile = 99.99;
     int batch = 8, max_images = 0, threads = 0;
     float pad_value = 0.5f;
+    bool equalize = false;     // --equalize: cross-layer equalization first
     bool sensitivity = false;  // --int8-sensitivity: measure, report, and record the float layers
     int sensitivity_images = 16;
     double max_error = 0.01;

@@ -1,7 +1,10 @@
 #include "detector/calibrate.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
 
 #include "detector/plan_cache.h"
 #include "engine/core/error.h"
@@ -33,6 +36,7 @@ Calibrator::Calibrator(const DetectorConfig& config, const CalibrationOptions& o
     bo.device = "cpu";
     bo.max_batch = options.batch;
     bo.threads = options.threads;
+    bo.equalize = options.equalize;
     if (options.sensitivity_images > 0) graph_ = g;
     gather_ = std::make_unique<engine::ActivationGatherer>(std::move(g), bo);
     batch_ = engine::Tensor(engine::DataType::F32, {options.batch, 3, net_h_, net_w_});
@@ -64,11 +68,51 @@ void Calibrator::run_batch() {
     filled_ = 0;
 }
 
+// The sensitivity's error on what decides detections: for each YOLO head output [N, A * (5 + C), H, W],
+// sigmoid(x), sigmoid(y), w and h as they are (log sizes), sigmoid(objectness) and each class's score
+// sigmoid(objectness) * sigmoid(class). Other outputs as they are.
+engine::OutputTransform Calibrator::score_transform() const {
+    std::map<size_t, int> classes;  // graph output index -> the head's classes
+    const auto it = graph_.metadata.find("rtdet.yolo.heads");
+    if (it == graph_.metadata.end()) return {};
+    const nlohmann::json heads = nlohmann::json::parse(it->second, nullptr, false);
+    if (!heads.is_array()) return {};
+    for (const auto& h : heads) {
+        if (!h.is_object() || !h.contains("output") || !h.contains("classes")) continue;
+        for (size_t o = 0; o < graph_.outputs().size(); ++o)
+            if (graph_.value(graph_.outputs()[o]).name == h["output"].get<std::string>())
+                classes[o] = h["classes"].get<int>();
+    }
+    return [classes](std::vector<engine::Tensor>& outs) {
+        auto sigmoid = [](float v) { return 1.0f / (1.0f + std::exp(-v)); };
+        for (const auto& [o, c] : classes) {
+            engine::Tensor& t = outs.at(o);
+            const engine::Shape& s = t.shape();
+            if (s.size() != 4 || s[1] % (5 + c) != 0) continue;
+            const int64_t plane = s[2] * s[3], anchors = s[1] / (5 + c);
+            float* p = t.data_as<float>();
+            for (int64_t n = 0; n < s[0]; ++n)
+                for (int64_t a = 0; a < anchors; ++a) {
+                    float* base = p + (n * s[1] + a * (5 + c)) * plane;
+                    for (int64_t i = 0; i < plane; ++i) {
+                        base[i] = sigmoid(base[i]);
+                        base[plane + i] = sigmoid(base[plane + i]);
+                        const float obj = sigmoid(base[4 * plane + i]);
+                        base[4 * plane + i] = obj;
+                        for (int64_t k = 0; k < c; ++k)
+                            base[(5 + k) * plane + i] = obj * sigmoid(base[(5 + k) * plane + i]);
+                    }
+                }
+        }
+    };
+}
+
 engine::CalibrationTable Calibrator::finish() {
     run_batch();
     engine::CalibrationTable t = hist_.table(options_.method, options_.percentile);
     ENGINE_CHECK(t.inputs > 0, "calibration of ", model_, ": no images");
     t.model = std::filesystem::path(model_).filename().string();
+    t.equalize = options_.equalize;
     t.preprocess =
         engine::concat(resize_policy_name(resize_), " ", net_w_, "x", net_h_,
                        resize_ == ResizePolicy::Letterbox ? engine::concat(" pad ", pad_value_) : "");
@@ -78,7 +122,8 @@ engine::CalibrationTable Calibrator::finish() {
         bo.max_batch = options_.batch;
         bo.threads = options_.threads;
         bo.calibration = std::make_shared<const engine::CalibrationTable>(t);
-        sensitivity_ = engine::measure_int8_sensitivity(graph_, bo, kept_, options_.max_error);
+        sensitivity_ =
+            engine::measure_int8_sensitivity(graph_, bo, kept_, options_.max_error, score_transform());
         t.float_layers = sensitivity_.float_layers;
         for (const auto& l : sensitivity_.layers) t.sensitivity[l.layer] = l.error;
     }

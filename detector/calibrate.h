@@ -25,6 +25,10 @@ struct CalibrationOptions {
     // error on the first this many images and records in the table the layers to keep in float.
     int sensitivity_images = 0;
     double max_error = 0.01;  // the whole INT8 plan's output error to stay within
+    // Cross-layer equalization (engine/passes/pass.h equalize_channels) before gathering; recorded in
+    // the table, so INT8 builds from it equalize too. Off by default: on the Yolo-Fastest models it
+    // did not improve INT8 mAP (docs/int8.md).
+    bool equalize = false;
 };
 
 class Calibrator {
@@ -50,6 +54,7 @@ class Calibrator {
 
   private:
     void run_batch();
+    engine::OutputTransform score_transform() const;
 
     CalibrationOptions options_;
     std::string model_;

@@ -47,6 +47,9 @@ struct BuildOptions {
     // INT8: layers (node names, as `rtdet info --layers` lists them) kept out of INT8, besides the
     // calibration's float_layers.
     std::vector<std::string> float_layers;
+    // Run equalize_channels after the passes (INT8 builds do when their calibration says so; the
+    // calibration's own FP32 plan sets this). Not recorded in the plan.
+    bool equalize = false;
 };
 
 }  // namespace engine

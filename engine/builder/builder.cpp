@@ -139,11 +139,18 @@ DataType reduced_type(Precision p, const Graph& g, const std::vector<NodeId>& or
 // INT8: the calibration's ranges set Value::amax by value name (the graph after the passes, as
 // `rtdet calibrate` saw it). Ranges the model carries (QDQ) stay where the cache has none. Returns
 // the layers to keep in float: the options' and the calibration's (each must name a node).
-std::set<std::string> apply_calibration(Graph& g, const BuildOptions& o, const std::string& model_name) {
+// The calibration of an INT8 build: the options' table, or its cache file; null without either.
+std::shared_ptr<const CalibrationTable> load_calibration(const BuildOptions& o) {
+    if (o.calibration) return o.calibration;
+    if (o.calibration_cache.empty()) return nullptr;
+    return std::make_shared<const CalibrationTable>(CalibrationTable::load(o.calibration_cache));
+}
+
+std::set<std::string> apply_calibration(Graph& g, const CalibrationTable* table, const BuildOptions& o,
+                                        const std::string& model_name) {
     std::set<std::string> float_layers(o.float_layers.begin(), o.float_layers.end());
-    if (o.calibration || !o.calibration_cache.empty()) {
-        const CalibrationTable t =
-            o.calibration ? *o.calibration : CalibrationTable::load(o.calibration_cache);
+    if (table != nullptr) {
+        const CalibrationTable& t = *table;
         const std::string origin = o.calibration ? std::string("(in memory)") : o.calibration_cache;
         int activations = 0, set = 0;
         for (ValueId v = 0; v < g.num_values(); ++v) {
@@ -158,8 +165,8 @@ std::set<std::string> apply_calibration(Graph& g, const BuildOptions& o, const s
         ENGINE_CHECK(set > 0, "calibration cache '", origin, "' has no range for any activation of model '",
                      model_name, "' (it was made for '", t.model, "')");
         engine::logger().info(
-            "{}: calibration cache '{}' ({}, {} inputs): ranges for {} of {} activations{}", model_name,
-            origin, calib_method_name(t.method), t.inputs, set, activations,
+            "{}: calibration cache '{}' ({}, {} inputs{}): ranges for {} of {} activations{}", model_name,
+            origin, calib_method_name(t.method), t.inputs, t.equalize ? ", equalized" : "", set, activations,
             t.float_layers.empty() ? "" : concat(", ", t.float_layers.size(), " layers kept in float"));
         float_layers.insert(t.float_layers.begin(), t.float_layers.end());
     }
@@ -326,6 +333,9 @@ Plan build_plan(Graph graph, const BuildOptions& options, const std::string& mod
     Graph& g = graph;
     ENGINE_CHECK(!g.outputs().empty(), "model '", model_name, "' has no outputs");
     run_passes(g, options.disabled_passes);
+    // INT8: ranges gathered on the equalized graph need the same equalization here.
+    const std::shared_ptr<const CalibrationTable> calibration = load_calibration(options);
+    if (options.equalize || (calibration && calibration->equalize)) equalize_channels(g);
     g.compact();
     check_runtime_types(g);
     std::vector<NodeId> order = g.topo_order();
@@ -351,7 +361,7 @@ Plan build_plan(Graph graph, const BuildOptions& options, const std::string& mod
 
     // Precision: reduced where the node's backend has the kernel, FP32 elsewhere; then INT8 where
     // allowed, calibrated and the backend has the kernel.
-    const std::set<std::string> float_layers = apply_calibration(g, options, model_name);
+    const std::set<std::string> float_layers = apply_calibration(g, calibration.get(), options, model_name);
     const PrecisionSupport supports = [&](const Graph& gr, NodeId n, DataType dt) {
         if (dt == DataType::I8 && float_layers.count(gr.node(n).name) != 0) return false;
         return by_name.at(gr.node(n).backend)->supports_precision(gr, n, dt);

@@ -192,6 +192,7 @@ std::string CalibrationTable::to_json() const {
     nlohmann::ordered_json t = nlohmann::ordered_json::object();
     for (const auto& [name, a] : amax) t[name] = a;
     j["amax"] = std::move(t);
+    if (equalize) j["equalize"] = true;
     if (!float_layers.empty()) j["float_layers"] = float_layers;
     if (!sensitivity.empty()) {
         nlohmann::ordered_json sj = nlohmann::ordered_json::object();
@@ -238,6 +239,7 @@ CalibrationTable CalibrationTable::from_json(std::string_view text, const std::s
                          " is not a finite range >= 0");
             t.amax[name] = d;
         }
+        if (root.has("equalize")) t.equalize = root.at("equalize").boolean();
         if (root.has("float_layers")) {
             const JsonView fl = root.at("float_layers");
             for (size_t i = 0; i < fl.size(); ++i) t.float_layers.push_back(fl.at(i).str());
@@ -308,6 +310,8 @@ ActivationGatherer::ActivationGatherer(Graph g, BuildOptions options) {
         options.disabled_passes.push_back("eliminate_concat");
     // The values the build keeps: run the passes first, then expose what they leave.
     run_passes(g, options.disabled_passes);
+    if (options.equalize) equalize_channels(g);  // before exposing values: outputs are never equalized
+    options.equalize = false;
     for (NodeId n : g.topo_order())
         for (ValueId v : g.node(n).outputs) {
             const Value& val = g.value(v);

@@ -82,6 +82,9 @@ struct CalibrationTable {
     // only it runs in INT8. Optional keys; empty when not measured.
     std::vector<std::string> float_layers;
     std::map<std::string, double> sensitivity;
+    // The ranges are those of the graph after equalize_channels (engine/passes/pass.h): INT8 builds
+    // from this table run that pass too. Optional key, written when true.
+    bool equalize = false;
 
     std::string to_json() const;
     // Throws engine::Error naming `origin` (a file) and the key: not JSON, another format, a newer

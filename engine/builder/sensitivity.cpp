@@ -14,11 +14,15 @@ namespace {
 
 using Outputs = std::vector<std::vector<Tensor>>;  // per input batch, the graph outputs
 
-Outputs run_plan(const Plan& plan, const std::vector<std::vector<Tensor>>& inputs, int threads) {
+Outputs run_plan(const Plan& plan, const std::vector<std::vector<Tensor>>& inputs, int threads,
+                 const OutputTransform& transform) {
     auto engine = Engine::load(plan);
     auto ctx = engine->create_context(threads);
     Outputs out;
-    for (const auto& batch : inputs) out.push_back(ctx->run(batch));
+    for (const auto& batch : inputs) {
+        out.push_back(ctx->run(batch));
+        if (transform) transform(out.back());
+    }
     return out;
 }
 
@@ -46,7 +50,8 @@ double output_error(const Outputs& y, const Outputs& ref) {
 }  // namespace
 
 Int8Sensitivity measure_int8_sensitivity(const Graph& g, BuildOptions int8,
-                                         const std::vector<std::vector<Tensor>>& inputs, double max_error) {
+                                         const std::vector<std::vector<Tensor>>& inputs, double max_error,
+                                         const OutputTransform& transform) {
     ENGINE_CHECK(!inputs.empty(), "int8 sensitivity: no inputs");
     int8.precision = Precision::INT8;
     int8.time_tactics = false;
@@ -55,11 +60,13 @@ Int8Sensitivity measure_int8_sensitivity(const Graph& g, BuildOptions int8,
     fp32.precision = Precision::FP32;
     fp32.calibration.reset();
     fp32.calibration_cache.clear();
-    const Outputs ref = run_plan(build_plan(g, fp32, "sensitivity-fp32", ""), inputs, int8.threads);
+    const Outputs ref =
+        run_plan(build_plan(g, fp32, "sensitivity-fp32", ""), inputs, int8.threads, transform);
     auto error_with = [&](const std::vector<std::string>& float_layers) {
         BuildOptions o = int8;
         o.float_layers.insert(o.float_layers.end(), float_layers.begin(), float_layers.end());
-        return output_error(run_plan(build_plan(g, o, "sensitivity-int8", ""), inputs, int8.threads), ref);
+        return output_error(
+            run_plan(build_plan(g, o, "sensitivity-int8", ""), inputs, int8.threads, transform), ref);
     };
 
     // The layers the build runs in INT8 (convolutions: the others follow their producers).
@@ -68,7 +75,7 @@ Int8Sensitivity measure_int8_sensitivity(const Graph& g, BuildOptions int8,
     for (const auto& l : all.info().layers)
         if (l.op == "Conv" && l.precision == "i8") convs.push_back(l.name);
     Int8Sensitivity s;
-    s.error_all = output_error(run_plan(all, inputs, int8.threads), ref);
+    s.error_all = output_error(run_plan(all, inputs, int8.threads, transform), ref);
     for (const std::string& layer : convs) {
         std::vector<std::string> others;
         for (const std::string& c : convs)

@@ -5,6 +5,7 @@
 // inputs given, averaged over the outputs (a relative squared error: 1e-2 is 10 % RMS).
 #pragma once
 
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -28,13 +29,18 @@ struct Int8Sensitivity {
     double error_chosen = 0;
 };
 
+// What the error is measured on: the graph outputs (in graph-output order), as they are or changed in
+// place by a caller that knows what they mean (the detector turns YOLO heads' logits into scores).
+using OutputTransform = std::function<void(std::vector<Tensor>& outputs)>;
+
 // `g`: the imported graph (as build_plan takes it); `int8`: the INT8 build's options (precision int8,
 // the calibration set; tactics are not timed here); `inputs`: batches of the graph's inputs
 // (preprocessed images), at most the options' max batch each. Builds one FP32 plan, one INT8 plan,
 // one plan per INT8 layer with only that layer in INT8, and the INT8 plans with the 1, 2, 3, 4, 6, 8,
 // 12, ... most sensitive layers in float until the error is <= max_error.
 Int8Sensitivity measure_int8_sensitivity(const Graph& g, BuildOptions int8,
-                                         const std::vector<std::vector<Tensor>>& inputs, double max_error);
+                                         const std::vector<std::vector<Tensor>>& inputs, double max_error,
+                                         const OutputTransform& transform = {});
 
 // The report: one line per layer (most sensitive first) and the choice.
 std::string format_sensitivity(const Int8Sensitivity& s, double max_error);

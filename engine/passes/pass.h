@@ -30,6 +30,8 @@ PassStats fuse_conv_act(Graph& g);       // Conv -> activation => Conv(act)
 PassStats fuse_conv_add(Graph& g);       // Conv + residual (-> activation) => Conv(residual, post_act)
 PassStats eliminate_concat(Graph& g);    // producers write into their slice of the Concat output
 PassStats eliminate_dead(Graph& g);      // nodes whose outputs nobody uses
+// Not in the default pipeline: INT8 builds whose calibration asked for it (CalibrationTable::equalize).
+PassStats equalize_channels(Graph& g);  // Conv -> Conv: per-channel weight ranges balanced across the pair
 
 // The default pipeline, in order.
 std::span<const Pass> default_pipeline();

@@ -114,3 +114,150 @@ TEST(CalibrateCli, BadInputsAreOneLineAndACorruptImageIsSkipped) {
 }
 
 }  // namespace
+
+namespace {
+
+std::vector<std::string> build_args(const std::vector<std::string>& extra) {
+    std::vector<std::string> args = {RTDET_EXE, "build", app_test::small_model()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+}
+
+// `rtdet build --precision int8 --calib IMAGES`: calibrates (writing PLAN.calib.json), builds INT8
+// layers where this CPU has INT8 kernels (else says so and builds without), and the cache alone
+// rebuilds the same layers without calibrating again.
+TEST(BuildInt8Cli, CalibratesBuildsAndRebuildsFromTheCache) {
+    SKIP_OR_FAIL_WITHOUT_DATA();
+    const fs::path dir = app_test::scratch_dir("build_int8_cli");
+    std::string out, err;
+    const std::string plan = (dir / "m.plan").string();
+    ASSERT_EQ(app_test::run_to_end(build_args({"--precision", "int8", "--calib", coco_images(),
+                                               "--calib-max-images", "6", "-o", plan}),
+                                   dir, &out, &err),
+              0)
+        << out << err;
+    EXPECT_NE(out.find("on 6 image(s) (entropy, darknet 320x320)"), std::string::npos) << out;
+    ASSERT_TRUE(fs::exists(plan + ".calib.json"));
+    std::string layers;
+    ASSERT_EQ(app_test::run_to_end({RTDET_EXE, "info", "--layers", plan}, dir, &layers, &err), 0) << err;
+    EXPECT_NE(layers.find("precision int8"), std::string::npos) << layers;
+    const bool int8_here = layers.find(" i8") != std::string::npos;
+    if (!int8_here) EXPECT_NE(err.find("has no INT8 kernels"), std::string::npos) << err;
+
+    const std::string again = (dir / "again.plan").string();
+    ASSERT_EQ(app_test::run_to_end(
+                  build_args({"--precision", "int8", "--calib-cache", plan + ".calib.json", "-o", again}),
+                  dir, &out, &err),
+              0)
+        << out << err;
+    EXPECT_EQ(out.find("calibrated"), std::string::npos) << "the cache alone: no calibration";
+    std::string layers_again;
+    ASSERT_EQ(app_test::run_to_end({RTDET_EXE, "info", "--layers", again}, dir, &layers_again, &err), 0)
+        << err;
+    auto layer_lines = [](const std::string& s) { return s.substr(s.find("layers")); };
+    EXPECT_EQ(layer_lines(layers_again), layer_lines(layers));
+
+    // Keeping one conv in float by name.
+    const std::string one = (dir / "one.plan").string();
+    ASSERT_EQ(app_test::run_to_end(build_args({"--precision", "int8", "--calib-cache", plan + ".calib.json",
+                                               "--int8-float", "layer_0_conv", "-o", one}),
+                                   dir, &out, &err),
+              0)
+        << out << err;
+    std::string layers_one;
+    ASSERT_EQ(app_test::run_to_end({RTDET_EXE, "info", "--layers", one}, dir, &layers_one, &err), 0) << err;
+    const size_t at = layers_one.find("layer_0_conv");
+    ASSERT_NE(at, std::string::npos) << layers_one;
+    const std::string line = layers_one.substr(at, layers_one.find('\n', at) - at);
+    EXPECT_EQ(line.find("i8"), std::string::npos) << line;
+    if (int8_here) EXPECT_NE(layers_one.find(" i8"), std::string::npos) << "the other convs stay INT8";
+
+    // Cross-layer equalization: recorded in the cache, and a build from it equalizes the same way.
+    const std::string eq = (dir / "eq.json").string();
+    ASSERT_EQ(app_test::run_to_end(
+                  calibrate_args({"--images", coco_images(), "--max-images", "2", "--equalize", "-o", eq}),
+                  dir, &out, &err),
+              0)
+        << err;
+    EXPECT_EQ(nlohmann::json::parse(app_test::read_text(eq))["equalize"], true);
+    ASSERT_EQ(app_test::run_to_end(
+                  build_args({"--precision", "int8", "--calib-cache", eq, "-o", (dir / "eq.plan").string()}),
+                  dir, &out, &err),
+              0)
+        << err;
+    EXPECT_NE(err.find("inputs, equalized)"), std::string::npos) << err;
+}
+
+TEST(BuildInt8Cli, SensitivityIsMeasuredReportedAndRecorded) {
+    SKIP_OR_FAIL_WITHOUT_DATA();
+    const fs::path dir = app_test::scratch_dir("build_int8_sensitivity");
+    std::string out, err;
+    const std::string cache = (dir / "s.json").string();
+    ASSERT_EQ(app_test::run_to_end(calibrate_args({"--images", coco_images(), "--max-images", "4", "--batch",
+                                                   "2", "--int8-sensitivity", "--sensitivity-images", "2",
+                                                   "--max-error", "1", "-o", cache}),
+                                   dir, &out, &err),
+              0)
+        << out << err;
+    const nlohmann::json j = nlohmann::json::parse(app_test::read_text(cache));
+    EXPECT_NE(out.find("INT8 sensitivity"), std::string::npos) << out;
+    if (j.contains("sensitivity")) {
+        // One error per conv (the small model's 1x1 and 3x3 convs are all INT8 here), each reported;
+        // max error 1 (100 %): nothing needs to stay in float.
+        EXPECT_GT(j["sensitivity"].size(), 20u);
+        for (const auto& [name, e] : j["sensitivity"].items()) {
+            EXPECT_GE(e.get<double>(), 0.0) << name;
+            EXPECT_NE(out.find("  " + name + " "), std::string::npos) << name;
+        }
+        EXPECT_FALSE(j.contains("float_layers"));
+        EXPECT_NE(out.find("kept in float: 0 layer(s)"), std::string::npos) << out;
+    } else {
+        EXPECT_NE(err.find("has no INT8 kernels"), std::string::npos) << err;  // nothing to measure here
+    }
+}
+
+TEST(BuildInt8Cli, BadInputsAreOneLineAndWriteNoPlan) {
+    SKIP_OR_FAIL_WITHOUT_DATA();
+    const fs::path dir = app_test::scratch_dir("build_int8_bad");
+    app_test::write_bytes(dir / "corrupt.json",
+                          "{\"format\": \"rtdet-calibration\", \"version\": 1, \"method\": 3}");
+    app_test::write_bytes(dir / "other.json",
+                          "{\"format\": \"rtdet-calibration\", \"version\": 1, \"method\": \"minmax\", "
+                          "\"inputs\": 1, \"amax\": {\"someone_else\": 1.0}}");
+    std::string out, err;
+    // A usable cache for this model.
+    ASSERT_EQ(app_test::run_to_end(calibrate_args({"--images", coco_images(), "--max-images", "2", "-o",
+                                                   (dir / "good.json").string()}),
+                                   dir, &out, &err),
+              0)
+        << err;
+    const std::string good = (dir / "good.json").string();
+    struct Bad {
+        std::vector<std::string> args;
+        std::string expect;
+    };
+    const std::vector<Bad> bad = {
+        {{"--precision", "fp32", "--calib", coco_images()}, "INT8 needs --precision int8 or best"},
+        {{"--precision", "int8"}, "precision int8 needs activation ranges"},
+        {{"--precision", "int8", "--calib-cache", (dir / "missing.json").string()},
+         "cannot read calibration cache"},
+        {{"--precision", "int8", "--calib-cache", (dir / "corrupt.json").string()}, "corrupt.json"},
+        {{"--precision", "int8", "--calib-cache", (dir / "other.json").string()},
+         "has no range for any activation"},
+        {{"--precision", "int8", "--calib-cache", good, "--int8-float", "nope"}, "float layer 'nope'"},
+        {{"--precision", "int8", "--calib-cache", good, "--int8-sensitivity"}, "give --calib IMAGES"},
+        {{"--precision", "int8", "--calib", app_test::video_path()}, "calibration reads image files"},
+        {{"--precision", "int4", "--calib-cache", good}, "unknown precision 'int4'"},
+    };
+    for (const Bad& b : bad) {
+        std::vector<std::string> extra = b.args;
+        extra.push_back("-o");
+        extra.push_back((dir / "never.plan").string());
+        const int code = app_test::run_to_end(build_args(extra), dir, &out, &err);
+        EXPECT_NE(code, 0) << b.expect;
+        EXPECT_NE(err.find(b.expect), std::string::npos) << b.expect << ": " << err;
+        EXPECT_FALSE(fs::exists(dir / "never.plan")) << b.expect;
+    }
+}
+
+}  // namespace

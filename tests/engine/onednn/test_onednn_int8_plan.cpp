@@ -16,6 +16,7 @@
 #include "engine/backends/cpu/cpu_backend.h"
 #include "engine/builder/builder.h"
 #include "engine/builder/calibration.h"
+#include "engine/builder/sensitivity.h"
 #include "engine/core/error.h"
 #include "engine/plan/plan_io.h"
 #include "engine/refmath/ref_int8.h"
@@ -343,6 +344,47 @@ TEST(OneDnnPlan, Int8FloatLayersAndTheFallbackWithoutVnni) {
         EXPECT_EQ(count_precision(plan, "Conv", "f32") + count_precision(plan, "Conv", "bf16"), 3);
     }
     EXPECT_LT(worst, 0.05 * amax_y);
+}
+
+// Mixed precision by measurement: conv A writes two channels a hundred thousand times apart; conv B
+// reads the small one. With B in INT8, A's output is quantized with one range for both channels and the
+// small one becomes 0 (B's first output is lost); with A alone in INT8, A's output stays float. So B
+// is the sensitive layer, and keeping it in float alone brings the error under the bound.
+TEST(OneDnnPlan, Int8SensitivityFindsTheLayerWhoseInputRangeHidesAChannel) {
+    if (!cpu_has_int8()) GTEST_SKIP() << "no VNNI/AMX: no INT8 layers to measure";
+    testing_util::GraphBuilder b(15);
+    const ValueId x = b.input({2, 4, 6, 6});
+    ConvParams p;
+    p.kernel = {1, 1};
+    Tensor wa(DataType::F32, {2, 4, 1, 1}), wb(DataType::F32, {2, 2, 1, 1});
+    const float a_w[] = {100, -80, 90, 70, 0.001f, 0.002f, -0.001f, 0.0015f};
+    const float b_w[] = {0, 1, 1e-5f, 0};  // y0 = a1 (small), y1 = 1e-5 a0 (as small)
+    std::copy(std::begin(a_w), std::end(a_w), wa.data_as<float>());
+    std::copy(std::begin(b_w), std::end(b_w), wb.data_as<float>());
+    const ValueId a = b.conv_with(x, b.constant(wa), kNoValue, p);
+    const ValueId y = b.conv_with(a, b.constant(wb), kNoValue, p);
+    b.output(y);
+    const Graph g = b.build();
+    const std::vector<Tensor> inputs = b.random_inputs(4);
+    ActivationHistograms h;
+    observe_reference(g, inputs, h);
+    const BuildOptions o = int8_options(h.table(CalibMethod::MinMax).amax);
+    const std::string conv_a = g.node(g.value(a).producer).name, conv_b = g.node(g.value(y).producer).name;
+
+    const Int8Sensitivity s = measure_int8_sensitivity(g, o, {inputs}, 1e-3);
+    ASSERT_EQ(s.layers.size(), 2u);
+    EXPECT_EQ(s.layers[0].layer, conv_b);
+    EXPECT_EQ(s.layers[1].layer, conv_a);
+    EXPECT_GT(s.layers[0].error, 0.2);   // half the output energy lost
+    EXPECT_LT(s.layers[1].error, 1e-3);  // 8-bit input, float output
+    EXPECT_GT(s.error_all, 0.2);
+    EXPECT_EQ(s.float_layers, std::vector<std::string>{conv_b});
+    EXPECT_LE(s.error_chosen, 1e-3);
+    ASSERT_EQ(s.tried.size(), 2u);
+    EXPECT_EQ(s.tried[1].first, 1u);
+    const std::string report = format_sensitivity(s, 1e-3);
+    EXPECT_NE(report.find(conv_b), std::string::npos) << report;
+    EXPECT_NE(report.find("kept in float: 1 layer(s)"), std::string::npos) << report;
 }
 
 }  // namespace

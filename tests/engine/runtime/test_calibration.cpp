@@ -146,6 +146,9 @@ CalibrationTable sample_table() {
     t.model = "yolo-fastest-1.1-xl.cfg";
     t.preprocess = "darknet 320x320";
     t.amax = {{"images", 1.0}, {"conv_0", 3.25}, {"conv_1", 0.0}};
+    t.float_layers = {"layer_2_conv", "layer_0_conv"};
+    t.equalize = true;
+    t.sensitivity = {{"layer_2_conv", 0.02}, {"layer_0_conv", 1.5e-4}, {"layer_1_conv", 0.0}};
     return t;
 }
 
@@ -160,6 +163,9 @@ TEST(CalibrationTable, SavesAndLoadsWhole) {
     EXPECT_EQ(u.model, t.model);
     EXPECT_EQ(u.preprocess, t.preprocess);
     EXPECT_EQ(u.amax, t.amax);
+    EXPECT_EQ(u.float_layers, t.float_layers);  // in their order (most sensitive first)
+    EXPECT_TRUE(u.equalize);
+    EXPECT_EQ(u.sensitivity, t.sensitivity);
     EXPECT_EQ(u.to_json(), t.to_json());
     for (const auto& e : std::filesystem::directory_iterator(std::filesystem::path(path).parent_path()))
         EXPECT_EQ(e.path().filename().string().find("calib_roundtrip.json.tmp"), std::string::npos);
@@ -188,6 +194,11 @@ TEST(CalibrationTable, BadFilesFailWithOneLineNamingTheFileAndKey) {
         {with("\"conv_0\": 3.25", "\"conv_0\": \"nan\""), "'amax.conv_0': expected a number"},
         {with("\"amax\"", "\"ranges\""), "amax"},
         {with("\"inputs\": 64", "\"inputs\": -2"), "inputs"},
+        {with("\"float_layers\": [", "\"float_layers\": [3, "), "float_layers"},
+        {with("\"float_layers\": [", "\"float_layers\": {\"a\": 1}, \"x\": ["), "float_layers"},
+        {with("\"layer_2_conv\": 0.02", "\"layer_2_conv\": -0.02"), "'sensitivity.layer_2_conv'"},
+        {with("\"equalize\": true", "\"equalize\": 1"), "equalize"},
+        {with("\"layer_2_conv\": 0.02", "\"layer_2_conv\": \"big\""), "'sensitivity.layer_2_conv'"},
     };
     for (const Bad& b : cases) {
         const std::string msg = error_of([&] { CalibrationTable::from_json(b.text, "c.json"); });
