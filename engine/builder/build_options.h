@@ -1,11 +1,14 @@
 // Options of `rtdet build` / Builder, recorded in the plan.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace engine {
+
+struct CalibrationTable;
 
 // TensorRT's meaning: a reduced precision is *allowed* where a backend has kernels for it; inputs and
 // outputs stay FP32. Best allows every precision the device has (INT8 too when calibrated). INT8
@@ -39,6 +42,11 @@ struct BuildOptions {
     // INT8: the calibration cache (engine/builder/calibration.h, `rtdet calibrate`) whose ranges set
     // Value::amax by value name. Empty: only ranges the model carries (ONNX QDQ) are used.
     std::string calibration_cache;
+    // INT8: the same in memory (used instead of calibration_cache when set; not recorded in the plan).
+    std::shared_ptr<const CalibrationTable> calibration;
+    // INT8: layers (node names, as `rtdet info --layers` lists them) kept out of INT8, besides the
+    // calibration's float_layers.
+    std::vector<std::string> float_layers;
 };
 
 }  // namespace engine
