@@ -343,7 +343,9 @@ Plan build_plan(Graph graph, const BuildOptions& options, const std::string& mod
 
     Graph& g = graph;
     ENGINE_CHECK(!g.outputs().empty(), "model '", model_name, "' has no outputs");
-    run_passes(g, options.disabled_passes, PipelineOptions{.int8 = options.precision == Precision::INT8});
+    // The passes that turn a QDQ model's own quantization into INT8 ranges run where INT8 is allowed.
+    const bool int8_allowed = options.precision == Precision::INT8 || options.precision == Precision::Best;
+    run_passes(g, options.disabled_passes, PipelineOptions{.int8 = int8_allowed});
     g.compact();
     check_runtime_types(g);
     std::vector<NodeId> order = g.topo_order();
@@ -375,7 +377,7 @@ Plan build_plan(Graph graph, const BuildOptions& options, const std::string& mod
         return by_name.at(gr.node(n).backend)->supports_precision(gr, n, dt);
     };
     DataType reduced = reduced_type(options.precision, g, order, by_name, model_name, options.device);
-    bool int8 = options.precision == Precision::INT8 || options.precision == Precision::Best;
+    bool int8 = int8_allowed;
     if (options.precision == Precision::INT8) {
         ENGINE_CHECK(
             any_calibrated(g), model_name,

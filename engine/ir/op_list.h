@@ -25,8 +25,8 @@
 // Integer tensors never flow at run time: fold_constants evaluates them on constants (quantized
 // weights), fuse_qdq turns each QuantizeLinear -> DequantizeLinear pair on a run-time value into one
 // FakeQuant (the same math in float), and the builder refuses what is left, naming the node.
-// FakeQuant is never imported; in INT8 builds fold_qdq removes the symmetric ones and keeps their
-// scale as Value::amax.
+// FakeQuant is never imported; where INT8 is allowed fold_qdq removes the symmetric ones and keeps
+// their scale as Value::amax.
 #pragma once
 
 // clang-format off

@@ -1,4 +1,4 @@
-// fold_qdq (INT8 builds only: run_passes with PipelineOptions::int8)
+// fold_qdq (builds that allow INT8 only: run_passes with PipelineOptions::int8)
 //
 //   x --FakeQuant(s, z, s, z)--> y --> consumers      ==>   x (amax = 127 s) --> consumers
 //

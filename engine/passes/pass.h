@@ -20,13 +20,13 @@ using PassFn = PassStats (*)(Graph&);
 struct Pass {
     std::string_view name;
     PassFn fn;
-    bool int8_only = false;  // runs only in INT8 builds (PipelineOptions::int8)
+    bool int8_only = false;  // runs only in builds that allow INT8 (PipelineOptions::int8)
 };
 
 // What the build asks of the pipeline beyond the graph.
 struct PipelineOptions {
-    // An INT8 build: the int8_only passes run (fold_qdq turns the model's own fake quantizations into
-    // the INT8 ranges the builder quantizes with).
+    // The build allows INT8 (precision int8 or best): the int8_only passes run (fold_qdq turns the
+    // model's own fake quantizations into the INT8 ranges the builder quantizes with).
     bool int8 = false;
 };
 

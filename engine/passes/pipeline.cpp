@@ -5,8 +5,8 @@
 // (Conv(residual) -> act => post_act). eliminate_concat runs after every fusion, since fusions change
 // which node produces a Concat input, and eliminate_dead last. fuse_qdq runs after fold_constants
 // (which makes the quantized weights of QDQ models float constants) and before every fusion, as does
-// fold_qdq (INT8 builds only): a fake quantization it removes no longer stands between a Conv and
-// what it fuses. assign_precision is not here: the builder runs it once backends are known.
+// fold_qdq (only where INT8 is allowed): a fake quantization it removes no longer stands between a
+// Conv and what it fuses. assign_precision is not here: the builder runs it once backends are known.
 
 #include <algorithm>
 #include <string>
