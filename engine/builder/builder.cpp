@@ -58,6 +58,23 @@ std::string build_options_json(const BuildOptions& o) {
 
 std::string node_desc(const Node& n) { return concat("node '", n.name, "' [", op_type_name(n.op), "]"); }
 
+// A QuantizeLinear or DequantizeLinear left after the passes (fuse_qdq) would make an integer tensor
+// flow at run time: says why it was not fused.
+void check_qdq_fused(const Graph& g, const Node& n) {
+    const bool quantize = n.op == OpType::QuantizeLinear;
+    const Value& q = g.value(quantize ? n.outputs[0] : n.inputs[0]);
+    std::string why;
+    if (q.is_graph_output) why = "is a graph output";
+    for (NodeId c : q.consumers)
+        if (why.empty() && g.node(c).op != OpType::DequantizeLinear)
+            why = concat("is read by ", node_desc(g.node(c)));
+    if (why.empty()) why = "could not be fused into a FakeQuant (per-axis scales on different axes)";
+    ENGINE_THROW(
+        node_desc(n), ": its ", dtype_name(q.desc.dtype), " tensor '", q.name, "' ", why,
+        "; rtdet runs f32 tensors only: a QuantizeLinear must feed DequantizeLinear nodes only, each pair "
+        "then runs as one float FakeQuant");
+}
+
 // Only f32 tensors flow at run time; integer tensors must have been folded into constants.
 void check_runtime_types(const Graph& g) {
     for (ValueId v : g.inputs()) {
@@ -68,6 +85,7 @@ void check_runtime_types(const Graph& g) {
     for (size_t i = 0; i < g.num_nodes(); ++i) {
         const Node& n = g.node(static_cast<NodeId>(i));
         if (n.dead) continue;
+        if (n.op == OpType::QuantizeLinear || n.op == OpType::DequantizeLinear) check_qdq_fused(g, n);
         for (ValueId v : n.outputs) {
             const Value& val = g.value(v);
             if (val.constant) continue;
@@ -332,7 +350,9 @@ Plan build_plan(Graph graph, const BuildOptions& options, const std::string& mod
 
     Graph& g = graph;
     ENGINE_CHECK(!g.outputs().empty(), "model '", model_name, "' has no outputs");
-    run_passes(g, options.disabled_passes);
+    // The passes that turn a QDQ model's own quantization into INT8 ranges run where INT8 is allowed.
+    const bool int8_allowed = options.precision == Precision::INT8 || options.precision == Precision::Best;
+    run_passes(g, options.disabled_passes, PipelineOptions{.int8 = int8_allowed});
     // INT8: ranges gathered on the equalized graph need the same equalization here.
     const std::shared_ptr<const CalibrationTable> calibration = load_calibration(options);
     if (options.equalize || (calibration && calibration->equalize)) equalize_channels(g);
@@ -367,7 +387,7 @@ Plan build_plan(Graph graph, const BuildOptions& options, const std::string& mod
         return by_name.at(gr.node(n).backend)->supports_precision(gr, n, dt);
     };
     DataType reduced = reduced_type(options.precision, g, order, by_name, model_name, options.device);
-    bool int8 = options.precision == Precision::INT8 || options.precision == Precision::Best;
+    bool int8 = int8_allowed;
     if (options.precision == Precision::INT8) {
         ENGINE_CHECK(
             any_calibrated(g), model_name,

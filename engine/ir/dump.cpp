@@ -83,6 +83,7 @@ struct ParamsPrinter {
     void operator()(const SoftmaxParams& p) const {
         os << "axis=" << p.axis << (p.coerce_2d ? " coerce_2d" : "");
     }
+    void operator()(const QuantParams& p) const { os << "axis=" << p.axis << " q=" << dtype_name(p.qtype); }
     void operator()(const PadParams& p) const {
         os << "mode=" << enum_key(p.mode) << " pads=" << join(p.pads);
         if (p.mode == PadMode::Constant) os << " value=" << p.value;

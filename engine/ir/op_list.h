@@ -19,6 +19,14 @@
 // the importer folds them (engine/onnx/const_eval.cpp). Upsample imports as Resize, Flatten/Squeeze/
 // Unsqueeze of runtime tensors as Reshape, Constant as an initializer. Reorder is never imported: the
 // builder inserts it to convert a value's memory layout and storage type (engine/ir/layout.h).
+//
+// Quantization ops (QuantParams, engine/ir/params.h; docs/int8.md): QuantizeLinear and
+// DequantizeLinear are ONNX's, and read or write integer tensors (their shape rules check the dtypes).
+// Integer tensors never flow at run time: fold_constants evaluates them on constants (quantized
+// weights), fuse_qdq turns each QuantizeLinear -> DequantizeLinear pair on a run-time value into one
+// FakeQuant (the same math in float), and the builder refuses what is left, naming the node.
+// FakeQuant is never imported; where INT8 is allowed fold_qdq removes the symmetric ones and keeps
+// their scale as Value::amax.
 #pragma once
 
 // clang-format off
@@ -52,5 +60,8 @@
     X(Identity,  1, 1, 1, 1, UnaryParams,     Opt, unary,     "", "")     \
     X(Dropout,   1, 1, 1, 1, UnaryParams,     Opt, unary,     "", "")     \
     X(Pad,       1, 1, 1, 1, PadParams,       Req, pad,       "", "")     \
+    X(QuantizeLinear,   3, 3, 1, 1, QuantParams, Req, quantize,   "", "") \
+    X(DequantizeLinear, 3, 3, 1, 1, QuantParams, Req, dequantize, "", "") \
+    X(FakeQuant,        5, 5, 1, 1, QuantParams, Req, fake_quant, "", "") \
     X(Reorder,   1, 1, 1, 1, NoParams,        Req, unary,     "", "")
 // clang-format on

@@ -48,6 +48,10 @@ bool op_params_match(OpType op, const OpParams& params) {
 
 bool op_is_activation(OpType op) { return op < OpType::Count && op_desc(op).act != ActKind::None; }
 
+bool op_is_quantization(OpType op) {
+    return op < OpType::Count && op_desc(op).params == params_index<QuantParams>();
+}
+
 Act op_activation(OpType op, const UnaryParams& p) {
     if (!op_is_activation(op)) return {};
     const OpDesc& d = op_desc(op);

@@ -42,6 +42,9 @@ int op_max_inputs(OpType op);
 bool op_params_match(OpType op, const OpParams& params);
 // Elementwise unary activations (ENGINE_ACTIVATION_LIST): what fuse_conv_act can fold into a Conv.
 bool op_is_activation(OpType op);
+// The quantization ops (QuantParams: QuantizeLinear, DequantizeLinear, FakeQuant): the ops whose
+// inputs or outputs may be integer tensors; their shape rules check every operand's dtype.
+bool op_is_quantization(OpType op);
 // The Act an activation op applies: its ActKind and the UnaryParams fields it reads (others zero).
 // ActKind::None for an op that is not an activation.
 Act op_activation(OpType op, const UnaryParams& p);

@@ -14,6 +14,7 @@
 #include <variant>
 #include <vector>
 
+#include "engine/core/dtype.h"
 #include "engine/ir/op_list.h"
 
 namespace engine {
@@ -248,12 +249,30 @@ struct PadParams {
     bool operator==(const PadParams&) const = default;
 };
 
+// QuantizeLinear, DequantizeLinear and FakeQuant (ONNX QDQ models, docs/int8.md): linear quantization
+// to the integers of `qtype`, with a scale and a zero point per tensor (one element) or per index of
+// dim `axis` (1-D, x.shape[axis] elements):
+//   QuantizeLinear   {x f32, scale f32, zero_point qtype} -> y qtype
+//                    y = saturate(round_half_even(x / scale) + zero_point)    (NaN -> zero_point)
+//   DequantizeLinear {x qtype, scale f32, zero_point qtype} -> y f32
+//                    y = (x - zero_point) * scale                             (qtype I8, U8 or I32)
+//   FakeQuant        {x, q_scale, q_zero_point, dq_scale, dq_zero_point}, all f32 -> y f32
+//                    y = (saturate(round_half_even(x / q_scale) + q_zero_point) - dq_zero_point) * dq_scale
+//                    a QuantizeLinear -> DequantizeLinear pair computed in float (fuse_qdq), so no
+//                    integer tensor flows at run time; its zero points are integers held as f32.
+// saturate clamps to qtype's range: [-128, 127] for I8, [0, 255] for U8. Scales are finite and > 0.
+struct QuantParams {
+    int32_t axis = 1;               // the per-axis dim, in [0, rank); unused by per-tensor operands
+    DataType qtype = DataType::I8;  // the integer type: I8 or U8 (DequantizeLinear: also I32)
+    bool operator==(const QuantParams&) const = default;
+};
+
 // The params types, X(Name) for NameParams: the OpParams alternatives after NoParams, in order. A
 // params type's key in plan files is enum_key-style snake_case of Name ("BatchNorm" -> "batch_norm";
 // NoParams: "none"): params_kind_key().
 // clang-format off
 #define ENGINE_PARAMS_LIST(X) X(Conv) X(BatchNorm) X(Unary) X(Concat) X(Resize) X(MaxPool) X(Transpose) \
-                              X(Slice) X(Split) X(Softmax) X(Pad)
+                              X(Slice) X(Split) X(Softmax) X(Pad) X(Quant)
 // clang-format on
 using NoParams = std::monostate;
 #define ENGINE_PARAMS_ALT(Name) , Name##Params

@@ -10,6 +10,7 @@
 // not touch dim 0, Transpose with perm[0] == 0, Reshape that keeps dim 0.
 #include <algorithm>
 #include <cmath>
+#include <initializer_list>
 #include <iterator>
 #include <string>
 
@@ -55,7 +56,7 @@ class Infer {
         return *p;
     }
 
-    void set_out(size_t k, Shape shape, bool batched) {
+    void set_out(size_t k, Shape shape, bool batched, DataType dtype = DataType::F32) {
         check(k < n_.outputs.size(), "expected at least ", k + 1, " outputs, the node has ",
               n_.outputs.size());
         for (int64_t d : shape) {
@@ -64,7 +65,7 @@ class Infer {
         }
         Value& v = g_.value(n_.outputs[k]);
         if (v.constant) return;  // constants keep their desc
-        v.desc = {DataType::F32, std::move(shape)};
+        v.desc = {dtype, std::move(shape)};
         v.batched = batched;
     }
 
@@ -348,6 +349,70 @@ void infer_pad(Infer& c) {
     c.set_out(0, out, c.batched(0) && r > 0 && p.pads[0] == 0 && p.pads[r] == 0);
 }
 
+// --- quantization ops (QuantParams): they check every operand's dtype themselves ---
+
+bool has_dtype(DataType dt, std::initializer_list<DataType> allowed) {
+    return std::find(allowed.begin(), allowed.end(), dt) != allowed.end();
+}
+
+void check_dtype(Infer& c, size_t i, std::initializer_list<DataType> allowed, const char* what) {
+    const DataType dt = c.in(i).desc.dtype;
+    if (has_dtype(dt, allowed)) return;
+    std::string names;
+    for (DataType a : allowed) names += concat(names.empty() ? "" : " or ", dtype_name(a));
+    c.fail(what, " '", c.in(i).name, "' has type ", dtype_name(dt), ", expected ", names);
+}
+
+// The scale (input i) and zero point (input i + 1) of x: one element each (per tensor), or both 1-D
+// with x.shape[axis] elements (per axis).
+void check_scale_and_zero_point(Infer& c, size_t i, const Shape& x, int32_t axis, DataType zero_point_dtype) {
+    check_dtype(c, i, {DataType::F32}, "scale");
+    check_dtype(c, i + 1, {zero_point_dtype}, "zero point");
+    const Shape& s = c.shape(i);
+    const Shape& z = c.shape(i + 1);
+    c.check(shape_numel(s) == shape_numel(z) && s.size() <= 1 && z.size() <= 1, "scale '", c.in(i).name, "' ",
+            shape_str(s), " and zero point '", c.in(i + 1).name, "' ", shape_str(z),
+            " must have the same number of elements, as a scalar or a 1-D tensor");
+    if (shape_numel(s) == 1) return;  // per tensor
+    c.check(axis >= 0 && static_cast<size_t>(axis) < x.size(), "axis ", axis, " is out of range for input ",
+            shape_str(x), " (per-axis scale '", c.in(i).name, "' ", shape_str(s), ")");
+    c.check(s.size() == 1 && s[0] == x[static_cast<size_t>(axis)], "per-axis scale '", c.in(i).name, "' ",
+            shape_str(s), " must have dim ", axis, " of input ", shape_str(x), " (",
+            x[static_cast<size_t>(axis)], ") elements");
+}
+
+void check_quant_type(Infer& c, DataType qtype, std::initializer_list<DataType> allowed) {
+    if (!has_dtype(qtype, allowed)) c.fail("quantized type ", dtype_name(qtype), " is not supported");
+}
+
+void infer_quantize(Infer& c) {
+    c.check_arity(3, 3, 1);
+    const auto& p = c.params<QuantParams>();
+    check_quant_type(c, p.qtype, {DataType::I8, DataType::U8});
+    check_dtype(c, 0, {DataType::F32}, "input");
+    check_scale_and_zero_point(c, 1, c.shape(0), p.axis, p.qtype);
+    c.set_out(0, c.shape(0), c.batched(0), p.qtype);
+}
+
+void infer_dequantize(Infer& c) {
+    c.check_arity(3, 3, 1);
+    const auto& p = c.params<QuantParams>();
+    check_quant_type(c, p.qtype, {DataType::I8, DataType::U8, DataType::I32});
+    check_dtype(c, 0, {p.qtype}, "input");
+    check_scale_and_zero_point(c, 1, c.shape(0), p.axis, p.qtype);
+    c.set_out(0, c.shape(0), c.batched(0));
+}
+
+void infer_fake_quant(Infer& c) {
+    c.check_arity(5, 5, 1);
+    const auto& p = c.params<QuantParams>();
+    check_quant_type(c, p.qtype, {DataType::I8, DataType::U8});
+    check_dtype(c, 0, {DataType::F32}, "input");
+    check_scale_and_zero_point(c, 1, c.shape(0), p.axis, DataType::F32);
+    check_scale_and_zero_point(c, 3, c.shape(0), p.axis, DataType::F32);
+    c.set_out(0, c.shape(0), c.batched(0));
+}
+
 // Each op's shape rule, named in its ENGINE_OP_LIST row.
 using InferFn = void (*)(Infer&);
 constexpr InferFn kInfer[] = {
@@ -358,8 +423,8 @@ constexpr InferFn kInfer[] = {
 static_assert(std::size(kInfer) == static_cast<size_t>(OpType::Count));
 
 void infer_op(Infer& c, OpType op) {
-    c.check_float_inputs();
     if (op >= OpType::Count) c.fail("invalid op");
+    if (!op_is_quantization(op)) c.check_float_inputs();
     kInfer[static_cast<size_t>(op)](c);
 }
 

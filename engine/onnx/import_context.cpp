@@ -88,8 +88,10 @@ NodeId ImportContext::emit(OpType op, const ::onnx::NodeProto& node, std::vector
     bool all_static = true;
     for (size_t k = 0; k < inputs.size(); ++k) {
         const Value& in = graph_.value(inputs[k]);
-        ENGINE_CHECK(in.desc.dtype == DataType::F32, "input '", in.name, "' has type ",
-                     dtype_name(in.desc.dtype), "; ", op_type_name(op), " runs on float32 tensors only");
+        // The quantization ops read integers (their shape rules check every operand's type).
+        ENGINE_CHECK(in.desc.dtype == DataType::F32 || op_is_quantization(op), "input '", in.name,
+                     "' has type ", dtype_name(in.desc.dtype), "; ", op_type_name(op),
+                     " runs on float32 tensors only");
         all_static = all_static && is_static(inputs[k]);
     }
     ENGINE_CHECK(num_outputs <= node.output_size(), "expected ", num_outputs, " outputs, the node has ",

@@ -480,6 +480,111 @@ void import_pad(ImportContext& ctx, const NodeProto& node) {
     ctx.emit(OpType::Pad, node, {x}, p);
 }
 
+// --- QuantizeLinear, DequantizeLinear ---
+
+// The attributes of later opsets that the engine does not implement (opset 21's blocked quantization,
+// output_dtype other than the zero point's type) are refused; opset 19's `saturate` only concerns
+// float8 types, which are refused with their dtype.
+void check_quant_attributes(const Attributes& a, DataType qtype) {
+    ENGINE_CHECK(a.get_int("block_size", 0) == 0, "blocked quantization (block_size ",
+                 a.get_int("block_size", 0), ") is not supported; scales must be per tensor or per axis");
+    if (a.has("output_dtype")) {
+        const auto t = static_cast<int32_t>(a.get_int("output_dtype", 0));
+        ENGINE_CHECK(t == 0 || dtype_from_onnx(t, "attribute 'output_dtype'") == qtype, "output_dtype ",
+                     onnx_type_name(t), " differs from the zero point's type ", dtype_name(qtype));
+    }
+}
+
+// The scale (input 1) of a QuantizeLinear / DequantizeLinear on x: a float32 constant with one element
+// (per tensor) or, from opset 13, x.shape[axis] elements (per axis), every one finite and > 0.
+ValueId quant_scale(ImportContext& ctx, const NodeProto& node, const Shape& x, int64_t axis) {
+    const char* what = node.op_type() == "QuantizeLinear" ? "y_scale" : "x_scale";
+    const Tensor& t = ctx.const_input(node, 1, what);
+    ENGINE_CHECK(t.dtype() == DataType::F32, what, " '", node.input(1), "' has type ", dtype_name(t.dtype()),
+                 "; only float32 scales are supported");
+    ENGINE_CHECK(t.shape().size() <= 1, what, " '", node.input(1), "' has shape ", shape_str(t.shape()),
+                 ", expected a scalar or a 1-D tensor");
+    if (t.numel() != 1) {
+        ENGINE_CHECK(ctx.opset() >= 13, what, " '", node.input(1), "' has ", t.numel(),
+                     " elements; per-axis scales need opset 13 (this model is opset ", ctx.opset(), ")");
+        ENGINE_CHECK(axis >= 0, "axis ", Attributes(node).get_int("axis", 1),
+                     " is out of range for the input ", shape_str(x), " of per-axis ", what, " '",
+                     node.input(1), "'");
+        ENGINE_CHECK(t.numel() == x[static_cast<size_t>(axis)], what, " '", node.input(1), "' has ",
+                     t.numel(), " elements, but dim ", axis, " (the axis) of the input ", shape_str(x),
+                     " has ", x[static_cast<size_t>(axis)]);
+    }
+    const std::vector<float> v = t.to_f32();
+    for (size_t i = 0; i < v.size(); ++i)
+        ENGINE_CHECK(std::isfinite(v[i]) && v[i] > 0, what, " '", node.input(1), "' element ", i, " is ",
+                     v[i], "; a scale must be finite and > 0");
+    return ctx.input(node, 1);
+}
+
+// The zero point (input 2): a constant of the scale's element count, int8 or uint8 (DequantizeLinear:
+// also int32, whose zero point must be 0), each within its type; absent: zeros of `absent_type`.
+ValueId quant_zero_point(ImportContext& ctx, const NodeProto& node, ValueId scale, DataType absent_type,
+                         bool allow_i32) {
+    const char* what = node.op_type() == "QuantizeLinear" ? "y_zero_point" : "x_zero_point";
+    const Shape scale_shape = ctx.shape(scale);
+    if (!ctx.has_input(node, 2))
+        return ctx.add_constant(ctx.node_name() + "_zero_point", Tensor(absent_type, scale_shape));
+    const Tensor& t = ctx.const_input(node, 2, what);
+    const bool ok =
+        t.dtype() == DataType::I8 || t.dtype() == DataType::U8 || (allow_i32 && t.dtype() == DataType::I32);
+    ENGINE_CHECK(ok, what, " '", node.input(2), "' has type ", dtype_name(t.dtype()),
+                 "; quantized types are int8 and uint8", allow_i32 ? " (and int32 to dequantize)" : "");
+    ENGINE_CHECK(t.numel() == shape_numel(scale_shape) && t.shape().size() <= 1, what, " '", node.input(2),
+                 "' has shape ", shape_str(t.shape()), ", the scale ", shape_str(scale_shape),
+                 " (they must match)");
+    if (t.dtype() == DataType::I32)
+        for (int64_t z : t.to_i64())
+            ENGINE_CHECK(z == 0, what, " '", node.input(2), "' is ", z, "; an int32 zero point must be 0");
+    return ctx.input(node, 2);
+}
+
+// The axis of per-axis scales (opset 13's attribute, default 1), normalised to [0, rank); -1 when out
+// of range, an error only for per-axis scales (ONNX ignores the axis of per-tensor ones).
+int64_t quant_axis(ImportContext& ctx, const NodeProto& node, const Shape& x) {
+    if (ctx.opset() < 13) return 1;
+    const int64_t axis = Attributes(node).get_int("axis", 1);
+    const auto rank = static_cast<int64_t>(x.size());
+    if (axis < -rank || axis >= rank) return -1;
+    return axis < 0 ? axis + rank : axis;
+}
+
+void import_quantize_linear(ImportContext& ctx, const NodeProto& node) {
+    const ValueId x = ctx.input(node, 0);
+    ENGINE_CHECK(ctx.desc(x).dtype == DataType::F32, "input '", node.input(0), "' has type ",
+                 dtype_name(ctx.desc(x).dtype), "; only float32 tensors can be quantized");
+    const Shape xs = ctx.shape(x);
+    const int64_t axis = quant_axis(ctx, node, xs);
+    const ValueId scale = quant_scale(ctx, node, xs, axis);
+    const ValueId zero = quant_zero_point(ctx, node, scale, DataType::U8, false);
+    const DataType qtype = ctx.desc(zero).dtype;
+    check_quant_attributes(Attributes(node), qtype);
+    ctx.emit(OpType::QuantizeLinear, node, {x, scale, zero},
+             QuantParams{to_i32(std::max<int64_t>(axis, 0), "axis"), qtype});
+}
+
+void import_dequantize_linear(ImportContext& ctx, const NodeProto& node) {
+    const ValueId x = ctx.input(node, 0);
+    const DataType qtype = ctx.desc(x).dtype;
+    ENGINE_CHECK(qtype == DataType::I8 || qtype == DataType::U8 || qtype == DataType::I32, "input '",
+                 node.input(0), "' has type ", dtype_name(qtype),
+                 "; DequantizeLinear reads int8, uint8 or int32");
+    const Shape xs = ctx.shape(x);
+    const int64_t axis = quant_axis(ctx, node, xs);
+    const ValueId scale = quant_scale(ctx, node, xs, axis);
+    const ValueId zero = quant_zero_point(ctx, node, scale, qtype, true);
+    ENGINE_CHECK(ctx.desc(zero).dtype == qtype, "x_zero_point '", node.input(2), "' has type ",
+                 dtype_name(ctx.desc(zero).dtype), ", the input '", node.input(0), "' ", dtype_name(qtype),
+                 " (they must match)");
+    check_quant_attributes(Attributes(node), qtype);
+    ctx.emit(OpType::DequantizeLinear, node, {x, scale, zero},
+             QuantParams{to_i32(std::max<int64_t>(axis, 0), "axis"), qtype});
+}
+
 // --- Identity, Dropout, Cast, Constant ---
 
 void import_identity(ImportContext& ctx, const NodeProto& node) {
@@ -507,6 +612,16 @@ DataType cast_target(const NodeProto& node) {
 void import_cast(ImportContext& ctx, const NodeProto& node) {
     const ValueId x = ctx.input(node, 0);
     const DataType to = cast_target(node);
+    const DataType from = ctx.desc(x).dtype;
+    if (to == DataType::F32 && (from == DataType::I8 || from == DataType::U8)) {
+        // The int8 / uint8 output of a QuantizeLinear read as float: exactly a DequantizeLinear with
+        // scale 1 and zero point 0, which fuse_qdq pairs with the QuantizeLinear.
+        const ValueId one =
+            ctx.add_constant(ctx.node_name() + "_scale", Tensor::from_f32({}, std::vector<float>{1.f}));
+        const ValueId zero = ctx.add_constant(ctx.node_name() + "_zero_point", Tensor(from, {}));
+        ctx.emit(OpType::DequantizeLinear, node, {x, one, zero}, QuantParams{0, from});
+        return;
+    }
     ENGINE_CHECK(to == ctx.desc(x).dtype, "Cast of run-time tensor '", node.input(0), "' from ",
                  dtype_name(ctx.desc(x).dtype), " to ", dtype_name(to),
                  " is not supported (run-time tensors are float32)");
@@ -627,6 +742,8 @@ const OpImporter kImporters[] = {
     {"Identity",           import_identity,                 fold_identity,                  AllConstSmall},
     {"Dropout",            import_dropout,                  nullptr,                        Never},
     {"Cast",               import_cast,                     fold_cast,                      AllConst},
+    {"QuantizeLinear",     import_quantize_linear,          nullptr,                        Never},
+    {"DequantizeLinear",   import_dequantize_linear,        nullptr,                        Never},
     {"Constant",           import_const_only,               fold_constant,                  Always},
     {"Shape",              import_const_only,               fold_shape,                     Always},
     {"Gather",             import_const_only,               fold_gather,                    AllConst},

@@ -2,9 +2,12 @@
 //
 //   c0, c1 (constants) --Op--> y          ==>   y (constant) = Op(c0, c1) evaluated now
 //
-// Preconditions: the node is live and every input is an F32 constant (the reference kernels, which
-// evaluate the node, are F32; shape computations on integer tensors were already folded by the
-// importer). A folded value that is a graph output simply becomes a constant output.
+// Preconditions: the node is live and every input is a constant, an F32 one (the reference kernels,
+// which evaluate the node, are F32; shape computations on integer tensors were already folded by the
+// importer) except for the quantization ops, whose kernels read and write integers: quantized
+// weights (DequantizeLinear of an int8 initializer, or QuantizeLinear -> DequantizeLinear of a float
+// one) become float constants here. A folded value that is a graph output simply becomes a constant
+// output.
 // Nodes are visited in topological order, so a chain of constant nodes folds in one run.
 
 #include <vector>
@@ -20,8 +23,10 @@ PassStats fold_constants(Graph& g) {
     for (NodeId id : g.topo_order()) {
         const Node& node = g.node(id);
         bool all_constant = !node.inputs.empty();
+        const bool any_dtype = op_is_quantization(node.op);
         for (ValueId in : node.inputs)
-            all_constant = all_constant && g.is_constant(in) && g.constant(in).dtype() == DataType::F32;
+            all_constant =
+                all_constant && g.is_constant(in) && (any_dtype || g.constant(in).dtype() == DataType::F32);
         if (!all_constant) continue;
 
         std::vector<const Tensor*> args;

@@ -20,9 +20,19 @@ using PassFn = PassStats (*)(Graph&);
 struct Pass {
     std::string_view name;
     PassFn fn;
+    bool int8_only = false;  // runs only in builds that allow INT8 (PipelineOptions::int8)
+};
+
+// What the build asks of the pipeline beyond the graph.
+struct PipelineOptions {
+    // The build allows INT8 (precision int8 or best): the int8_only passes run (fold_qdq turns the
+    // model's own fake quantizations into the INT8 ranges the builder quantizes with).
+    bool int8 = false;
 };
 
 PassStats fold_constants(Graph& g);      // nodes whose inputs are all constant -> constants
+PassStats fuse_qdq(Graph& g);            // QuantizeLinear -> DequantizeLinear => FakeQuant (float)
+PassStats fold_qdq(Graph& g);            // INT8: symmetric FakeQuant => removed, Value::amax = 127 s
 PassStats eliminate_identity(Graph& g);  // Identity, Dropout, no-op Reshape -> rewired
 PassStats fuse_conv_bn(Graph& g);        // Conv -> BatchNorm  => Conv with folded weights
 PassStats fuse_activation(Graph& g);     // x*sigmoid(x) -> Silu, x*tanh(softplus(x)) -> Mish
@@ -35,9 +45,9 @@ PassStats equalize_channels(Graph& g);  // Conv -> Conv: per-channel weight rang
 
 // The default pipeline, in order.
 std::span<const Pass> default_pipeline();
-// Runs the default pipeline, skipping passes named in `disabled` (unknown names are an error),
-// re-running shape inference and verify() after each, and compacting at the end. Logs each pass's
-// rewrite count at debug level.
-void run_passes(Graph& g, const std::vector<std::string>& disabled = {});
+// Runs the default pipeline, skipping passes named in `disabled` (unknown names are an error) and,
+// unless options.int8, the int8_only ones, re-running shape inference and verify() after each, and
+// compacting at the end. Logs each pass's rewrite count at debug level.
+void run_passes(Graph& g, const std::vector<std::string>& disabled = {}, const PipelineOptions& options = {});
 
 }  // namespace engine

@@ -3,8 +3,10 @@
 // fuse_conv_act runs twice: first to fold the activation that follows a Conv (Conv -> act), then,
 // after fuse_conv_add has made residual Convs, to fold an activation that follows the residual add
 // (Conv(residual) -> act => post_act). eliminate_concat runs after every fusion, since fusions change
-// which node produces a Concat input, and eliminate_dead last. assign_precision is not here: the
-// builder runs it once backends are known.
+// which node produces a Concat input, and eliminate_dead last. fuse_qdq runs after fold_constants
+// (which makes the quantized weights of QDQ models float constants) and before every fusion, as does
+// fold_qdq (only where INT8 is allowed): a fake quantization it removes no longer stands between a
+// Conv and what it fuses. assign_precision is not here: the builder runs it once backends are known.
 
 #include <algorithm>
 #include <string>
@@ -21,6 +23,8 @@ namespace {
 // clang-format off
 constexpr Pass kDefaultPipeline[] = {
     {"fold_constants",     fold_constants},
+    {"fuse_qdq",           fuse_qdq},
+    {"fold_qdq",           fold_qdq,         /*int8_only=*/true},
     {"eliminate_identity", eliminate_identity},
     {"fuse_conv_bn",       fuse_conv_bn},
     {"fuse_activation",    fuse_activation},
@@ -54,7 +58,7 @@ std::string valid_pass_names() {
 
 std::span<const Pass> default_pipeline() { return kDefaultPipeline; }
 
-void run_passes(Graph& g, const std::vector<std::string>& disabled) {
+void run_passes(Graph& g, const std::vector<std::string>& disabled, const PipelineOptions& options) {
     for (const std::string& name : disabled) {
         ENGINE_CHECK(is_pass_name(name), "unknown pass '", name,
                      "' in disabled passes; valid names: ", valid_pass_names());
@@ -64,6 +68,7 @@ void run_passes(Graph& g, const std::vector<std::string>& disabled) {
             engine::logger().debug("pass {}: disabled", pass.name);
             continue;
         }
+        if (pass.int8_only && !options.int8) continue;
         const PassStats stats = pass.fn(g);
         engine::logger().debug("pass {}: {} rewrites, {} live nodes", pass.name, stats.rewrites,
                                g.num_live_nodes());

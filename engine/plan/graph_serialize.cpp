@@ -78,6 +78,7 @@ struct ToJson {
     json operator()(const SliceParams& p) const { return {{"starts", p.starts}, {"steps", p.steps}}; }
     json operator()(const SplitParams& p) const { return {{"axis", p.axis}, {"sizes", p.sizes}}; }
     json operator()(const SoftmaxParams& p) const { return {{"axis", p.axis}, {"coerce_2d", p.coerce_2d}}; }
+    json operator()(const QuantParams& p) const { return {{"axis", p.axis}, {"qtype", dtype_name(p.qtype)}}; }
     json operator()(const PadParams& p) const {
         return {{"mode", enum_key(p.mode)}, {"pads", p.pads}, {"value", f32_to_json(p.value)}};
     }
@@ -152,6 +153,15 @@ void read(const JsonView& j, PadParams& p) {
     p.mode = enum_from<PadMode>(j.at("mode"));
     p.pads = i64_vector(j.at("pads"), -(int64_t{1} << 31), int64_t{1} << 31);
     p.value = j.at("value").f32();
+}
+
+void read(const JsonView& j, QuantParams& p) {
+    p.axis = j.at("axis").i32(0, 15);
+    const JsonView q = j.at("qtype");
+    const std::string name = q.str();
+    for (DataType dt : {DataType::I8, DataType::U8, DataType::I32})
+        if (name == dtype_name(dt)) p.qtype = dt;
+    if (name != dtype_name(p.qtype)) q.fail(concat("unknown quantized type '", name, "' (i8, u8, i32)"));
 }
 
 template <typename P>

@@ -59,6 +59,12 @@ void ref_run(OpType op, const OpParams& params, const KernelArgs& args) {
             return ref_softmax(params_as<SoftmaxParams>(op, params), args);
         case OpType::Pad:
             return ref_pad(params_as<PadParams>(op, params), args);
+        case OpType::QuantizeLinear:
+            return ref_quantize_linear(params_as<QuantParams>(op, params), args);
+        case OpType::DequantizeLinear:
+            return ref_dequantize_linear(params_as<QuantParams>(op, params), args);
+        case OpType::FakeQuant:
+            return ref_fake_quant(params_as<QuantParams>(op, params), args);
         default:  // Reorder (layout conversion): no reference kernel
             break;
     }

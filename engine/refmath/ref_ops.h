@@ -7,8 +7,8 @@
 // slice of a bigger tensor and write into a slice of a Concat output. For an unbatched tensor
 // (constants) dim 0 is just the outermost dim and batch_stride is its dense stride; batch_stride 0 is
 // taken as dense. Outputs must not alias inputs. Shapes are checked; a mismatch throws engine::Error.
-// Math ops need F32; the data-movement ops (Concat, Reshape, Identity, Dropout, Transpose, Slice,
-// Split) work on any dtype by element size.
+// Math ops need F32 (QuantizeLinear / DequantizeLinear write / read integers); the data-movement ops
+// (Concat, Reshape, Identity, Dropout, Transpose, Slice, Split) work on any dtype by element size.
 #pragma once
 
 #include <cstddef>
@@ -48,6 +48,14 @@ void ref_resize(const ResizeParams& p, const KernelArgs& args);
 void ref_maxpool(const MaxPoolParams& p, const KernelArgs& args);
 void ref_softmax(const SoftmaxParams& p, const KernelArgs& args);
 void ref_pad(const PadParams& p, const KernelArgs& args);
+
+// QuantizeLinear {x f32, scale, zero point} -> y i8/u8; DequantizeLinear {x i8/u8/i32, scale, zero
+// point} -> y f32; FakeQuant {x, q scale, q zero point, dq scale, dq zero point} -> y, all f32. The
+// formulas: QuantParams (engine/ir/params.h); element rules in ref_quant.h. Scales must be finite and
+// > 0 and zero points within the quantized type, or they throw.
+void ref_quantize_linear(const QuantParams& p, const KernelArgs& args);
+void ref_dequantize_linear(const QuantParams& p, const KernelArgs& args);
+void ref_fake_quant(const QuantParams& p, const KernelArgs& args);
 
 // Runs `op` with its params (the OpParams alternative must match the op).
 void ref_run(OpType op, const OpParams& params, const KernelArgs& args);

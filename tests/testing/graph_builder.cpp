@@ -74,6 +74,52 @@ std::vector<ValueId> GraphBuilder::op(engine::OpType op, const std::vector<Value
     return outs;
 }
 
+namespace {
+
+// A tensor of `dtype` (I8, U8 or I32) holding `values`, 1-D, or a scalar when `scalar`.
+engine::Tensor int_tensor(engine::DataType dtype, const std::vector<int32_t>& values, bool scalar) {
+    const engine::Shape shape = scalar ? engine::Shape{} : engine::Shape{static_cast<int64_t>(values.size())};
+    engine::Tensor t(dtype, shape);
+    for (size_t i = 0; i < values.size(); ++i) {
+        if (dtype == engine::DataType::I8)
+            t.data_as<int8_t>()[i] = static_cast<int8_t>(values[i]);
+        else if (dtype == engine::DataType::U8)
+            t.data_as<uint8_t>()[i] = static_cast<uint8_t>(values[i]);
+        else
+            t.data_as<int32_t>()[i] = values[i];
+    }
+    return t;
+}
+
+}  // namespace
+
+ValueId GraphBuilder::quantize_linear(ValueId x, const std::vector<float>& scale,
+                                      const std::vector<int32_t>& zero_point, engine::DataType qtype,
+                                      int axis) {
+    const bool scalar = scale.size() == 1;
+    const engine::Shape s = scalar ? engine::Shape{} : engine::Shape{static_cast<int64_t>(scale.size())};
+    const ValueId sv = constant(engine::Tensor::from_f32(s, scale));
+    const ValueId zv = constant(int_tensor(qtype, zero_point, scalar));
+    return op(engine::OpType::QuantizeLinear, {x, sv, zv}, engine::QuantParams{axis, qtype},
+              {{qtype, shape(x)}}, batched(x))[0];
+}
+
+ValueId GraphBuilder::dequantize_linear(ValueId q, const std::vector<float>& scale,
+                                        const std::vector<int32_t>& zero_point, int axis) {
+    const engine::DataType qtype = graph_.value(q).desc.dtype;
+    const bool scalar = scale.size() == 1;
+    const engine::Shape s = scalar ? engine::Shape{} : engine::Shape{static_cast<int64_t>(scale.size())};
+    const ValueId sv = constant(engine::Tensor::from_f32(s, scale));
+    const ValueId zv = constant(int_tensor(qtype, zero_point, scalar));
+    return add_single(engine::OpType::DequantizeLinear, {q, sv, zv}, engine::QuantParams{axis, qtype},
+                      shape(q), batched(q));
+}
+
+ValueId GraphBuilder::qdq(ValueId x, const std::vector<float>& scale, const std::vector<int32_t>& zero_point,
+                          engine::DataType qtype, int axis) {
+    return dequantize_linear(quantize_linear(x, scale, zero_point, qtype, axis), scale, zero_point, axis);
+}
+
 ValueId GraphBuilder::conv(ValueId x, int out_channels, int kernel, int stride, int group) {
     ConvSpec s;
     s.out_channels = out_channels;

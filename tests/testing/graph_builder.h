@@ -88,6 +88,18 @@ class GraphBuilder {
     // and shape[0] equals x's dim 0).
     engine::ValueId reshape(engine::ValueId x, const engine::Shape& shape);
     std::vector<engine::ValueId> split(engine::ValueId x, int axis, const std::vector<int64_t>& sizes);
+    // ONNX quantization with constant scales and zero points: one element each (per tensor) or one per
+    // index of dim `axis` (per axis). quantize_linear's zero points are of `qtype` (I8 or U8), its
+    // output too; dequantize_linear's are of q's type (I8, U8 or I32) and its output is F32.
+    engine::ValueId quantize_linear(engine::ValueId x, const std::vector<float>& scale,
+                                    const std::vector<int32_t>& zero_point,
+                                    engine::DataType qtype = engine::DataType::I8, int axis = 1);
+    engine::ValueId dequantize_linear(engine::ValueId q, const std::vector<float>& scale,
+                                      const std::vector<int32_t>& zero_point, int axis = 1);
+    // Both in a row with the same parameters: a fake quantization as QDQ models write it.
+    engine::ValueId qdq(engine::ValueId x, const std::vector<float>& scale,
+                        const std::vector<int32_t>& zero_point, engine::DataType qtype = engine::DataType::I8,
+                        int axis = 1);
     // Escape hatch: any op, outputs with the given descs.
     std::vector<engine::ValueId> op(engine::OpType op, const std::vector<engine::ValueId>& inputs,
                                     engine::OpParams params, const std::vector<engine::TensorDesc>& outputs,

@@ -25,7 +25,11 @@
 //   - integer data of Pad/MaxPool/Clip (which only move or compare values) is fed as float32;
 //   - Softplus and HardSigmoid cases (opsets 1 and 6, below the engine's 9) import at opset 9, where
 //     they are unchanged;
-//   - onnx 1.12 stores BFLOAT16 test data as UINT16: it is given its declared type.
+//   - onnx 1.12 stores BFLOAT16 test data as UINT16: it is given its declared type;
+//   - QuantizeLinear's uint8 output, read through the appended Cast to float, imports as a
+//     DequantizeLinear with scale 1 and zero point 0 (the same numbers), which the engine fuses with
+//     the QuantizeLinear into one float FakeQuant; DequantizeLinear's uint8 input is not a float32
+//     tensor, so it is fed as an initializer and the node folds to a constant at build time.
 //
 // At the end of a full run, a table (per op, per backend, per skip reason) is printed and every case is
 // listed in <build>/conformance_summary.txt ($RTDET_CONFORMANCE_SUMMARY overrides the path).
@@ -103,6 +107,8 @@ constexpr Selection kSelection[] = {
     {"squeeze", "Squeeze"},
     {"cast", "Cast"},
     {"flatten", "Flatten"},
+    {"quantizelinear", "QuantizeLinear"},
+    {"dequantizelinear", "DequantizeLinear"},
 };
 // Other ops that share a prefix above (GatherElements is not Gather).
 constexpr const char* kExcludedPrefixes[] = {"gather_elements"};
@@ -790,6 +796,9 @@ TEST(ConformanceSelection, PrefixRules) {
     EXPECT_EQ(op_of_case("test_gathernd_example_int32"), "");
     EXPECT_EQ(op_of_case("test_softmax_axis_0_expanded"), "");
     EXPECT_EQ(op_of_case("test_adagrad"), "");
+    EXPECT_EQ(op_of_case("test_quantizelinear_axis"), "QuantizeLinear");
+    EXPECT_EQ(op_of_case("test_dequantizelinear"), "DequantizeLinear");
+    EXPECT_EQ(op_of_case("test_dynamicquantizelinear"), "");
 }
 
 TEST(ConformanceCompare, ToleranceAndExactness) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "engine/core/error.h"
 #include "engine/ir/graph.h"
@@ -313,6 +314,60 @@ std::string verify_error(const Graph& g) {
     return {};
 }
 
+// x [1, 3, 2, 2] -> QuantizeLinear(scale, zero point) -> q; the operands' dtypes and shapes as given.
+struct QuantGraph {
+    Graph g;
+    ValueId x, q;
+    NodeId n;
+    QuantGraph(engine::DataType zero_dtype, const Shape& scale_shape, engine::QuantParams p,
+               OpType op = OpType::QuantizeLinear) {
+        x = add_input(g, "x", {1, 3, 2, 2});
+        const ValueId s = g.add_constant("s", Tensor(engine::DataType::F32, scale_shape));
+        const ValueId z = g.add_constant("z", Tensor(zero_dtype, scale_shape));
+        q = add_out(g, "q");
+        std::vector<ValueId> ins = {x, s, z};
+        if (op == OpType::FakeQuant) ins = {x, s, z, s, z};
+        n = g.add_node(op, "quant", ins, {q}, p);
+        g.mark_output(q);
+    }
+};
+
+TEST(ShapeInference, QuantizationOpsCheckTheirDtypes) {
+    using engine::DataType;
+    using engine::QuantParams;
+    {
+        QuantGraph ok(DataType::U8, {3}, QuantParams{1, DataType::U8});
+        engine::infer_shapes(ok.g);
+        EXPECT_EQ(ok.g.value(ok.q).desc.dtype, DataType::U8);
+        EXPECT_EQ(ok.g.value(ok.q).desc.shape, (Shape{1, 3, 2, 2}));
+        EXPECT_TRUE(ok.g.value(ok.q).batched);
+        EXPECT_TRUE(contains(engine::dump(ok.g), "axis=1 q=u8"));
+    }
+    QuantGraph f32_zero(DataType::F32, {}, QuantParams{1, DataType::I8});
+    EXPECT_TRUE(contains(infer_error(f32_zero.g),
+                         "node 'quant' [QuantizeLinear]: zero point 'z' has type f32, "
+                         "expected i8"));
+    QuantGraph per_axis(DataType::I8, {2}, QuantParams{1, DataType::I8});
+    EXPECT_TRUE(
+        contains(infer_error(per_axis.g), "per-axis scale 's' [2] must have dim 1 of input [1,3,2,2]"));
+    QuantGraph bad_axis(DataType::I8, {3}, QuantParams{4, DataType::I8});
+    EXPECT_TRUE(contains(infer_error(bad_axis.g), "axis 4 is out of range"));
+    QuantGraph i32(DataType::I32, {}, QuantParams{1, DataType::I32});
+    EXPECT_TRUE(contains(infer_error(i32.g), "quantized type i32 is not supported"));
+    // DequantizeLinear reads its quantized type: an f32 input is refused.
+    QuantGraph dq(DataType::I8, {}, QuantParams{1, DataType::I8}, OpType::DequantizeLinear);
+    EXPECT_TRUE(contains(infer_error(dq.g), "[DequantizeLinear]: input 'x' has type f32, expected i8"));
+    // FakeQuant is all f32: integer zero points are refused.
+    QuantGraph fq(DataType::I8, {}, QuantParams{1, DataType::I8}, OpType::FakeQuant);
+    EXPECT_TRUE(contains(infer_error(fq.g), "[FakeQuant]: zero point 'z' has type i8, expected f32"));
+    // Other ops still take float tensors only.
+    Graph g;
+    const ValueId x = g.add_constant("i", Tensor(engine::DataType::I8, {2}));
+    g.mark_output(add_out(g, "y"));
+    g.add_node(OpType::Relu, "relu", {x}, {g.outputs()[0]});
+    EXPECT_TRUE(contains(infer_error(g), "expected a float type"));
+}
+
 TEST(Verify, AcceptsAWellFormedGraphAndAfterKillAndCompact) {
     ConvGraph cg;
     engine::infer_shapes(cg.g);
@@ -376,6 +431,9 @@ TEST(OpDesc, EveryOpRoundTripsItsNameAndTakesItsOwnParams) {
         EXPECT_LE(d.min_inputs, d.max_inputs);
         EXPECT_LE(d.min_outputs, d.max_outputs);
         EXPECT_EQ(engine::op_is_activation(op), d.act != engine::ActKind::None) << d.name;
+        EXPECT_EQ(engine::op_is_quantization(op),
+                  op == OpType::QuantizeLinear || op == OpType::DequantizeLinear || op == OpType::FakeQuant)
+            << d.name;
         if (d.act != engine::ActKind::None) {
             EXPECT_EQ(engine::act_kind_name(d.act), d.name);
         }

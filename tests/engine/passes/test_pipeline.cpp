@@ -183,9 +183,11 @@ TEST(Pipeline, UnknownDisabledPassNamesTheValidOnes) {
 TEST(Pipeline, DefaultOrder) {
     std::vector<std::string> names;
     for (const Pass& p : default_pipeline()) names.emplace_back(p.name);
-    EXPECT_EQ(names, (std::vector<std::string>{"fold_constants", "eliminate_identity", "fuse_conv_bn",
-                                               "fuse_activation", "fuse_conv_act", "fuse_conv_add",
-                                               "fuse_conv_act", "eliminate_concat", "eliminate_dead"}));
+    EXPECT_EQ(names,
+              (std::vector<std::string>{"fold_constants", "fuse_qdq", "fold_qdq", "eliminate_identity",
+                                        "fuse_conv_bn", "fuse_activation", "fuse_conv_act", "fuse_conv_add",
+                                        "fuse_conv_act", "eliminate_concat", "eliminate_dead"}));
+    for (const Pass& p : default_pipeline()) EXPECT_EQ(p.int8_only, p.name == "fold_qdq") << p.name;
 }
 
 }  // namespace

@@ -120,9 +120,9 @@ TEST(ParamsJson, EveryAlternativeRoundTripsExactly) {
 // The plan file's spellings, as plans written before the op descriptors (engine/ir/op_list.h) have
 // them: a renamed enumerator or params type must not change the format.
 TEST(ParamsJson, KeepsThePlanFileSpellings) {
-    const std::vector<std::string> kinds = {"none",   "conv",   "batch_norm", "unary",
-                                            "concat", "resize", "max_pool",   "transpose",
-                                            "slice",  "split",  "softmax",    "pad"};
+    const std::vector<std::string> kinds = {"none",    "conv",     "batch_norm", "unary", "concat",
+                                            "resize",  "max_pool", "transpose",  "slice", "split",
+                                            "softmax", "pad",      "quant"};
     ASSERT_EQ(kinds.size(), std::variant_size_v<OpParams>);
     for (size_t i = 0; i < kinds.size(); ++i) {
         EXPECT_EQ(engine::params_kind_key(i), kinds[i]);
@@ -149,6 +149,8 @@ TEST(ParamsJson, KeepsThePlanFileSpellings) {
     EXPECT_EQ(params_to_json(UnaryParams{0.1f, 0.f}).dump(),
               R"({"alpha":0.10000000149011612,"beta":0.0,"kind":"unary"})");
     EXPECT_EQ(params_to_json(std::monostate{}).dump(), R"({"kind":"none"})");
+    EXPECT_EQ(params_to_json(QuantParams{0, DataType::U8}).dump(),
+              R"({"axis":0,"kind":"quant","qtype":"u8"})");
 }
 
 TEST(ParamsJson, RejectsNonsense) {
@@ -159,6 +161,14 @@ TEST(ParamsJson, RejectsNonsense) {
     EXPECT_TRUE(contains(error_of([&] { (void)params_from_json(JsonView(k, "p")); }), "warp"));
     json s = params_to_json(SliceParams{{0}, {0}});
     EXPECT_TRUE(contains(error_of([&] { (void)params_from_json(JsonView(s, "p")); }), "non-zero"));
+    json q = params_to_json(QuantParams{1, DataType::I8});
+    EXPECT_EQ(std::get<QuantParams>(params_from_json(JsonView(q, "p"))), (QuantParams{1, DataType::I8}));
+    q["qtype"] = "f32";
+    EXPECT_TRUE(contains(error_of([&] { (void)params_from_json(JsonView(q, "p")); }),
+                         "unknown quantized type 'f32'"));
+    q["qtype"] = "i32";
+    q["axis"] = -1;
+    EXPECT_TRUE(contains(error_of([&] { (void)params_from_json(JsonView(q, "p")); }), "p.axis"));
 }
 
 TEST_F(PlanTest, HeaderLayout) {
