@@ -33,6 +33,7 @@ Calibrator::Calibrator(const DetectorConfig& config, const CalibrationOptions& o
     bo.device = "cpu";
     bo.max_batch = options.batch;
     bo.threads = options.threads;
+    if (options.sensitivity_images > 0) graph_ = g;
     gather_ = std::make_unique<engine::ActivationGatherer>(std::move(g), bo);
     batch_ = engine::Tensor(engine::DataType::F32, {options.batch, 3, net_h_, net_w_});
 }
@@ -49,12 +50,16 @@ void Calibrator::add(const ImageView& image, const std::string& name) {
 
 void Calibrator::run_batch() {
     if (filled_ == 0) return;
-    if (filled_ == options_.batch) {
-        gather_->run({batch_}, hist_);
-    } else {
-        const size_t n = static_cast<size_t>(3) * net_w_ * net_h_ * filled_;
-        gather_->run({engine::Tensor::from_f32({filled_, 3, net_h_, net_w_}, {batch_.f32().data(), n})},
-                     hist_);
+    const size_t n = static_cast<size_t>(3) * net_w_ * net_h_ * filled_;
+    engine::Tensor batch = filled_ == options_.batch ? batch_
+                                                     : engine::Tensor::from_f32({filled_, 3, net_h_, net_w_},
+                                                                                {batch_.f32().data(), n});
+    gather_->run({batch}, hist_);
+    if (kept_images_ < options_.sensitivity_images) {
+        const int take = std::min(filled_, options_.sensitivity_images - kept_images_);
+        const size_t m = static_cast<size_t>(3) * net_w_ * net_h_ * take;
+        kept_.push_back({engine::Tensor::from_f32({take, 3, net_h_, net_w_}, {batch_.f32().data(), m})});
+        kept_images_ += take;
     }
     filled_ = 0;
 }
@@ -67,6 +72,16 @@ engine::CalibrationTable Calibrator::finish() {
     t.preprocess =
         engine::concat(resize_policy_name(resize_), " ", net_w_, "x", net_h_,
                        resize_ == ResizePolicy::Letterbox ? engine::concat(" pad ", pad_value_) : "");
+    if (options_.sensitivity_images > 0) {
+        engine::BuildOptions bo;
+        bo.device = "cpu";
+        bo.max_batch = options_.batch;
+        bo.threads = options_.threads;
+        bo.calibration = std::make_shared<const engine::CalibrationTable>(t);
+        sensitivity_ = engine::measure_int8_sensitivity(graph_, bo, kept_, options_.max_error);
+        t.float_layers = sensitivity_.float_layers;
+        for (const auto& l : sensitivity_.layers) t.sensitivity[l.layer] = l.error;
+    }
     return t;
 }
 

@@ -12,6 +12,7 @@
 #include "detector/detector.h"
 #include "detector/preprocess.h"
 #include "engine/builder/calibration.h"
+#include "engine/builder/sensitivity.h"
 
 namespace detector {
 
@@ -20,6 +21,10 @@ struct CalibrationOptions {
     double percentile = 99.99;  // CalibMethod::Percentile
     int batch = 8;    // images per FP32 run (the ranges depend on it only by the kernels' float rounding)
     int threads = 0;  // CPU threads (0: all cores)
+    // Mixed precision by measurement (engine/builder/sensitivity.h): > 0 measures each layer's INT8
+    // error on the first this many images and records in the table the layers to keep in float.
+    int sensitivity_images = 0;
+    double max_error = 0.01;  // the whole INT8 plan's output error to stay within
 };
 
 class Calibrator {
@@ -33,9 +38,11 @@ class Calibrator {
 
     // Adds one image (8-bit BGR); `name` names it in errors.
     void add(const ImageView& image, const std::string& name);
-    // Runs what is left and returns the table (method, image count, model, preprocessing). Throws when
-    // no image was added.
+    // Runs what is left and returns the table (method, image count, model, preprocessing; with
+    // sensitivity_images, the float layers and each layer's error). Throws when no image was added.
     engine::CalibrationTable finish();
+    // The sensitivity measurement of the last finish() (empty without sensitivity_images).
+    const engine::Int8Sensitivity& sensitivity() const { return sensitivity_; }
 
     ResizePolicy resize_policy() const { return resize_; }
     int input_width() const { return net_w_; }
@@ -54,6 +61,10 @@ class Calibrator {
     engine::Tensor batch_;
     int filled_ = 0;
     std::vector<float> scratch_;
+    engine::Graph graph_;                            // the imported model (sensitivity builds)
+    std::vector<std::vector<engine::Tensor>> kept_;  // preprocessed batches for the sensitivity
+    int kept_images_ = 0;
+    engine::Int8Sensitivity sensitivity_;
 };
 
 }  // namespace detector

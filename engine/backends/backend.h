@@ -63,9 +63,13 @@ class Backend {
     // runtime outputs in it, and Reorder nodes convert where a consumer reads another layout.
     // Empty (the default): Plain only.
     virtual std::vector<Layout> activation_layouts() const { return {}; }
-    // The layouts `layout = auto` times: those of activation_layouts() worth trying on this machine
-    // (a layout with only slow kernels here is left out, so that timing it costs no build time).
-    virtual std::vector<Layout> auto_layouts() const { return activation_layouts(); }
+    // The layouts `layout = auto` times for graph `g` (precisions assigned): those of
+    // activation_layouts() worth trying on this machine (a layout with only slow kernels here, or for
+    // the graph's precisions, is left out, so that timing it costs no build time).
+    virtual std::vector<Layout> auto_layouts(const Graph& g) const {
+        (void)g;
+        return activation_layouts();
+    }
     // The layout node `n` reads input `slot` in when the plan's layout for this backend is `act`.
     // Default: `act` for 4-D runtime inputs, Plain for everything else.
     virtual Layout input_layout(const Graph& g, NodeId n, size_t slot, Layout act) const {

@@ -9,6 +9,7 @@
 
 #include "engine/core/error.h"
 #include "engine/core/log.h"
+#include "engine/passes/assign_precision.h"
 
 namespace engine {
 namespace {
@@ -56,7 +57,7 @@ class LayoutAssigner {
     Storage written_by(NodeId p, ValueId v) const {
         const Value& val = g_.value(v);
         if (!is_float(val.desc.dtype)) return {Layout::Plain, val.desc.dtype};
-        return {keeps_layout(p) && is_activation_4d(v) ? layout_ : Layout::Plain, g_.node(p).precision};
+        return {keeps_layout(p) && is_activation_4d(v) ? layout_ : Layout::Plain, written_dtype(g_, p, v)};
     }
 
     void set_storage(ValueId v, Storage s) {
@@ -92,6 +93,7 @@ class LayoutAssigner {
             stored.batched = val.batched;
             stored.layout = val.layout;
             stored.storage_dtype = val.storage_dtype;
+            stored.amax = val.amax;
             const ValueId s = g_.add_value(std::move(stored));
             const auto& outs = g_.node(p).outputs;
             const size_t slot = static_cast<size_t>(std::find(outs.begin(), outs.end(), v) - outs.begin());
@@ -161,6 +163,7 @@ class LayoutAssigner {
                     r.batched = val.batched;
                     r.layout = need.layout;
                     r.storage_dtype = need.dtype;
+                    r.amax = val.amax;
                     const ValueId rid = g_.add_value(std::move(r));
                     add_reorder(v, rid);
                     it = made.emplace(key, rid).first;

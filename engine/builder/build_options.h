@@ -1,17 +1,23 @@
 // Options of `rtdet build` / Builder, recorded in the plan.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace engine {
 
-// TensorRT's meaning: a reduced precision is *allowed* where a backend has kernels for it; inputs and
-// outputs stay FP32. Best allows every precision the device has.
-enum class Precision : uint8_t { FP32, FP16, BF16, Best };
+struct CalibrationTable;
 
-std::string_view precision_name(Precision p);       // "fp32", "fp16", "bf16", "best"
+// TensorRT's meaning: a reduced precision is *allowed* where a backend has kernels for it; inputs and
+// outputs stay FP32. Best allows every precision the device has (INT8 too when calibrated). INT8
+// allows INT8 where a layer's backend has an INT8 kernel and its activations are calibrated
+// (docs/int8.md), FP32 elsewhere; on a device without INT8 kernels it builds the best other precision
+// and says so.
+enum class Precision : uint8_t { FP32, FP16, BF16, Best, INT8 };
+
+std::string_view precision_name(Precision p);       // "fp32", "fp16", "bf16", "best", "int8"
 Precision precision_from_name(std::string_view s);  // throws engine::Error listing the allowed names
 
 struct BuildOptions {
@@ -33,6 +39,14 @@ struct BuildOptions {
     // machine every time, as INT8 calibration needs. The CUDA backend still times its convolutions
     // (it has no default). Recorded in the plan only when false.
     bool time_tactics = true;
+    // INT8: the calibration cache (engine/builder/calibration.h, `rtdet calibrate`) whose ranges set
+    // Value::amax by value name. Empty: only ranges the model carries (ONNX QDQ) are used.
+    std::string calibration_cache;
+    // INT8: the same in memory (used instead of calibration_cache when set; not recorded in the plan).
+    std::shared_ptr<const CalibrationTable> calibration;
+    // INT8: layers (node names, as `rtdet info --layers` lists them) kept out of INT8, besides the
+    // calibration's float_layers.
+    std::vector<std::string> float_layers;
 };
 
 }  // namespace engine

@@ -6,8 +6,10 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "engine/builder/assign_layout.h"
+#include "engine/builder/calibration.h"
 #include "engine/core/error.h"
 #include "engine/core/log.h"
 #include "engine/onnx/importer.h"
@@ -49,6 +51,8 @@ std::string build_options_json(const BuildOptions& o) {
                         {"layout", o.layout}};
     if (!o.cudnn_graph_api) j["cudnn_graph_api"] = false;  // only when set: default plans stay as they were
     if (!o.time_tactics) j["time_tactics"] = false;
+    if (!o.calibration_cache.empty()) j["calibration_cache"] = o.calibration_cache;
+    if (!o.float_layers.empty()) j["float_layers"] = o.float_layers;
     return j.dump();
 }
 
@@ -114,6 +118,7 @@ DataType reduced_type(Precision p, const Graph& g, const std::vector<NodeId>& or
     }
     switch (p) {
         case Precision::FP32:
+        case Precision::INT8:  // INT8 layers are chosen separately; the others stay FP32
             return DataType::F32;
         case Precision::FP16:
             if (f16 == 0 && bf16 > 0) {
@@ -131,6 +136,48 @@ DataType reduced_type(Precision p, const Graph& g, const std::vector<NodeId>& or
     return f16 > bf16 ? DataType::F16 : DataType::BF16;
 }
 
+// INT8: the calibration's ranges set Value::amax by value name (the graph after the passes, as
+// `rtdet calibrate` saw it). Ranges the model carries (QDQ) stay where the cache has none. Returns
+// the layers to keep in float: the options' and the calibration's (each must name a node).
+std::set<std::string> apply_calibration(Graph& g, const BuildOptions& o, const std::string& model_name) {
+    std::set<std::string> float_layers(o.float_layers.begin(), o.float_layers.end());
+    if (o.calibration || !o.calibration_cache.empty()) {
+        const CalibrationTable t =
+            o.calibration ? *o.calibration : CalibrationTable::load(o.calibration_cache);
+        const std::string origin = o.calibration ? std::string("(in memory)") : o.calibration_cache;
+        int activations = 0, set = 0;
+        for (ValueId v = 0; v < g.num_values(); ++v) {
+            Value& val = g.value(v);
+            if (val.constant != nullptr || !is_float(val.desc.dtype)) continue;
+            ++activations;
+            const auto it = t.amax.find(val.name);
+            if (it == t.amax.end() || !(it->second > 0)) continue;
+            val.amax = static_cast<float>(it->second);
+            ++set;
+        }
+        ENGINE_CHECK(set > 0, "calibration cache '", origin, "' has no range for any activation of model '",
+                     model_name, "' (it was made for '", t.model, "')");
+        engine::logger().info(
+            "{}: calibration cache '{}' ({}, {} inputs): ranges for {} of {} activations{}", model_name,
+            origin, calib_method_name(t.method), t.inputs, set, activations,
+            t.float_layers.empty() ? "" : concat(", ", t.float_layers.size(), " layers kept in float"));
+        float_layers.insert(t.float_layers.begin(), t.float_layers.end());
+    }
+    for (const std::string& name : float_layers) {
+        bool found = false;
+        for (NodeId n = 0; n < g.num_nodes() && !found; ++n)
+            found = !g.node(n).dead && g.node(n).name == name;
+        ENGINE_CHECK(found, "float layer '", name, "': model '", model_name, "' has no such layer");
+    }
+    return float_layers;
+}
+
+bool any_calibrated(const Graph& g) {
+    for (ValueId v = 0; v < g.num_values(); ++v)
+        if (g.value(v).amax > 0) return true;
+    return false;
+}
+
 }  // namespace
 
 namespace {
@@ -144,8 +191,8 @@ std::vector<Layout> layout_candidates(const BuildOptions& options, const Graph& 
         // The first layout the first backend in use offers (no timing: a reproducible plan).
         for (const auto& b : backends)
             for (NodeId n = 0; n < g.num_nodes(); ++n)
-                if (!g.node(n).dead && g.node(n).backend == b->name() && !b->auto_layouts().empty())
-                    return {b->auto_layouts().front()};
+                if (!g.node(n).dead && g.node(n).backend == b->name() && !b->auto_layouts(g).empty())
+                    return {b->auto_layouts(g).front()};
         return {Layout::Plain};
     }
     std::vector<Layout> out;
@@ -154,7 +201,7 @@ std::vector<Layout> layout_candidates(const BuildOptions& options, const Graph& 
         for (NodeId n = 0; n < g.num_nodes() && !used; ++n)
             used = !g.node(n).dead && g.node(n).backend == b->name();
         if (!used) continue;
-        for (Layout l : b->auto_layouts())
+        for (Layout l : b->auto_layouts(g))
             if (std::find(out.begin(), out.end(), l) == out.end()) out.push_back(l);
     }
     if (out.empty()) out.push_back(Layout::Plain);
@@ -302,11 +349,50 @@ Plan build_plan(Graph graph, const BuildOptions& options, const std::string& mod
         if (!reasons.empty()) engine::logger().debug("{} -> {} ({})", node_desc(node), node.backend, reasons);
     }
 
-    // Precision: reduced where the node's backend has the kernel, FP32 elsewhere.
-    const DataType reduced = reduced_type(options.precision, g, order, by_name, model_name, options.device);
-    const PassStats ps = assign_precision(g, reduced, [&](const Graph& gr, NodeId n, DataType dt) {
+    // Precision: reduced where the node's backend has the kernel, FP32 elsewhere; then INT8 where
+    // allowed, calibrated and the backend has the kernel.
+    const std::set<std::string> float_layers = apply_calibration(g, options, model_name);
+    const PrecisionSupport supports = [&](const Graph& gr, NodeId n, DataType dt) {
+        if (dt == DataType::I8 && float_layers.count(gr.node(n).name) != 0) return false;
         return by_name.at(gr.node(n).backend)->supports_precision(gr, n, dt);
-    });
+    };
+    DataType reduced = reduced_type(options.precision, g, order, by_name, model_name, options.device);
+    bool int8 = options.precision == Precision::INT8 || options.precision == Precision::Best;
+    if (options.precision == Precision::INT8) {
+        ENGINE_CHECK(
+            any_calibrated(g), model_name,
+            ": precision int8 needs activation ranges: a calibration (`rtdet build --calib IMAGES` or ",
+            "--calib-cache FILE) or a model with QuantizeLinear/DequantizeLinear nodes");
+        bool any = false;
+        for (NodeId n : order) any = any || supports(g, n, DataType::I8);
+        if (!any) {
+            int8 = false;
+            reduced = reduced_type(Precision::Best, g, order, by_name, model_name, options.device);
+            bool any_reduced = false;
+            for (NodeId n : order) any_reduced = any_reduced || supports(g, n, reduced);
+            if (!any_reduced) reduced = DataType::F32;
+            std::string devices;
+            for (const auto& b : backends)
+                devices += concat(devices.empty() ? "" : ", ", b->device_signature());
+            engine::logger().info(
+                "{}: device '{}' ({}) has no INT8 kernels for this model (INT8 convolutions need "
+                "VNNI or AMX); precision int8 builds {} where it can instead",
+                model_name, options.device, devices, dtype_name(reduced));
+        }
+    }
+    const PassStats ps = assign_precision(g, reduced, supports);
+    if (int8) {
+        const PassStats i8 = assign_int8(g, supports);
+        int convs = 0, i8_convs = 0;
+        for (NodeId n = 0; n < g.num_nodes(); ++n) {
+            if (g.node(n).dead || g.node(n).op != OpType::Conv) continue;
+            ++convs;
+            i8_convs += g.node(n).precision == DataType::I8 ? 1 : 0;
+        }
+        if (options.precision == Precision::INT8 || i8.rewrites > 0)
+            engine::logger().info("{}: INT8: {} of {} convolutions, {} layers in all", model_name, i8_convs,
+                                  convs, i8.rewrites);
+    }
     if (reduced != DataType::F32 && ps.rewrites == 0)
         engine::logger().info(
             "{}: device '{}' has no {} kernels for this model; precision {} falls back to FP32", model_name,

@@ -192,6 +192,12 @@ std::string CalibrationTable::to_json() const {
     nlohmann::ordered_json t = nlohmann::ordered_json::object();
     for (const auto& [name, a] : amax) t[name] = a;
     j["amax"] = std::move(t);
+    if (!float_layers.empty()) j["float_layers"] = float_layers;
+    if (!sensitivity.empty()) {
+        nlohmann::ordered_json sj = nlohmann::ordered_json::object();
+        for (const auto& [name, e] : sensitivity) sj[name] = e;
+        j["sensitivity"] = std::move(sj);
+    }
     return j.dump(1) + "\n";
 }
 
@@ -231,6 +237,19 @@ CalibrationTable CalibrationTable::from_json(std::string_view text, const std::s
             ENGINE_CHECK(std::isfinite(d) && d >= 0, who, ": key 'amax.", name, "': ", d,
                          " is not a finite range >= 0");
             t.amax[name] = d;
+        }
+        if (root.has("float_layers")) {
+            const JsonView fl = root.at("float_layers");
+            for (size_t i = 0; i < fl.size(); ++i) t.float_layers.push_back(fl.at(i).str());
+        }
+        if (root.has("sensitivity")) {
+            const JsonView sv = root.at("sensitivity");
+            sv.expect_object();
+            for (const auto& [name, v] : sv.raw().items()) {
+                ENGINE_CHECK(v.is_number() && std::isfinite(v.get<double>()) && v.get<double>() >= 0, who,
+                             ": key 'sensitivity.", name, "': expected a finite number >= 0");
+                t.sensitivity[name] = v.get<double>();
+            }
         }
         return t;
     } catch (const Error& e) {

@@ -77,6 +77,11 @@ struct CalibrationTable {
     std::string model;          // what was calibrated (a model file's name), informative
     std::string preprocess;     // the preprocessing the inputs went through, informative
     std::map<std::string, double> amax;
+    // Mixed precision by measurement (`--int8-sensitivity`, engine/builder/sensitivity.h): the
+    // layers (node names) an INT8 build keeps in float, and each measured layer's output error when
+    // only it runs in INT8. Optional keys; empty when not measured.
+    std::vector<std::string> float_layers;
+    std::map<std::string, double> sensitivity;
 
     std::string to_json() const;
     // Throws engine::Error naming `origin` (a file) and the key: not JSON, another format, a newer

@@ -45,6 +45,9 @@ struct Value {
     // Storage chosen by the builder for the assigned backend (precision assignment, layouts).
     DataType storage_dtype = DataType::F32;
     Layout layout = Layout::Plain;
+    // INT8 (docs/int8.md): the calibrated range of a float activation, x ~ q * amax / 127 when it is
+    // stored as I8. 0: not calibrated. Set from a calibration cache or the scales of ONNX QDQ nodes.
+    float amax = 0;
 };
 
 struct Node {

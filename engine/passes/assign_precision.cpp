@@ -6,6 +6,8 @@
 
 #include "engine/passes/assign_precision.h"
 
+#include <algorithm>
+#include <numeric>
 #include <variant>
 #include <vector>
 
@@ -44,10 +46,73 @@ PassStats assign_precision(Graph& g, DataType reduced, const PrecisionSupport& s
         } else if (val.is_graph_input || val.is_graph_output) {
             val.storage_dtype = DataType::F32;
         } else if (val.producer != kNoNode && !g.node(val.producer).dead) {
-            val.storage_dtype = g.node(val.producer).precision;
+            val.storage_dtype = written_dtype(g, val.producer, v);
         } else {
             val.storage_dtype = DataType::F32;
         }
+    }
+    return stats;
+}
+
+DataType written_dtype(const Graph& g, NodeId p, ValueId v) {
+    const Node& node = g.node(p);
+    if (node.precision != DataType::I8 || node.op != OpType::Conv) return node.precision;
+    for (NodeId c : g.value(v).consumers)
+        if (!g.node(c).dead && g.node(c).precision == DataType::I8) return DataType::I8;
+    return DataType::F32;
+}
+
+namespace {
+
+// Union-find over value ids: the scale groups of I8 scale-keeping nodes.
+struct ScaleGroups {
+    std::vector<ValueId> parent;
+    explicit ScaleGroups(size_t n) : parent(n) { std::iota(parent.begin(), parent.end(), ValueId{0}); }
+    ValueId find(ValueId v) {
+        while (parent[v] != v) v = parent[v] = parent[parent[v]];
+        return v;
+    }
+    void unite(ValueId a, ValueId b) { parent[find(a)] = find(b); }
+};
+
+}  // namespace
+
+PassStats assign_int8(Graph& g, const PrecisionSupport& supports) {
+    PassStats stats;
+    const std::vector<NodeId> order = g.topo_order();
+    auto produced_by_i8 = [&](ValueId v) {
+        const Value& val = g.value(v);
+        return val.constant != nullptr ||
+               (val.producer != kNoNode && g.node(val.producer).precision == DataType::I8);
+    };
+    ScaleGroups groups(g.num_values());
+    for (NodeId id : order) {
+        Node& node = g.node(id);
+        if (node.op == OpType::Conv) {
+            if (supports(g, id, DataType::I8)) node.precision = DataType::I8;
+            continue;
+        }
+        if (!std::all_of(node.inputs.begin(), node.inputs.end(), produced_by_i8) ||
+            !supports(g, id, DataType::I8))
+            continue;
+        node.precision = DataType::I8;
+        for (ValueId in : node.inputs)
+            if (g.value(in).constant == nullptr) groups.unite(in, node.outputs[0]);
+    }
+    // One scale per group: the largest range of its members.
+    std::vector<float> group_amax(g.num_values(), 0.0f);
+    for (ValueId v = 0; v < g.num_values(); ++v)
+        group_amax[groups.find(v)] = std::max(group_amax[groups.find(v)], g.value(v).amax);
+    for (ValueId v = 0; v < g.num_values(); ++v) g.value(v).amax = group_amax[groups.find(v)];
+
+    for (NodeId id : order)
+        if (g.node(id).precision == DataType::I8) ++stats.rewrites;
+    for (ValueId v = 0; v < g.num_values(); ++v) {
+        Value& val = g.value(v);
+        if (val.constant != nullptr || !is_float(val.desc.dtype) || val.is_graph_input || val.is_graph_output)
+            continue;
+        if (val.producer != kNoNode && !g.node(val.producer).dead)
+            val.storage_dtype = written_dtype(g, val.producer, v);
     }
     return stats;
 }

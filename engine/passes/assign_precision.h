@@ -23,4 +23,17 @@ using PrecisionSupport = std::function<bool(const Graph& g, NodeId n, DataType d
 // Returns the number of nodes set to `reduced`.
 PassStats assign_precision(Graph& g, DataType reduced, const PrecisionSupport& supports);
 
+// INT8 (docs/int8.md), after assign_precision: in topological order, a Conv runs in I8 where
+// supports(g, n, I8) says yes (its backend checks the calibrated ranges it needs); any other op
+// (MaxPool, Resize, Concat: they move values without rescaling them) runs in I8 where supports()
+// says yes and every runtime input is produced by an I8 node. The inputs and outputs of such
+// scale-keeping nodes share one scale: their Value::amax is set to the largest of the group (the
+// producing convs then write with it). Then sets Value::storage_dtype by written_dtype(). Returns
+// the number of I8 nodes.
+PassStats assign_int8(Graph& g, const PrecisionSupport& supports);
+
+// The storage node `p` writes its output `v` in: its precision, except that an I8 Conv writes F32
+// when no consumer of `v` runs in I8 (oneDNN converts on write, cheaper than a Reorder after it).
+DataType written_dtype(const Graph& g, NodeId p, ValueId v);
+
 }  // namespace engine

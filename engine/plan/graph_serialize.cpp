@@ -196,6 +196,7 @@ json graph_to_json(const Graph& g, const std::vector<size_t>& constant_blob,
                    {"batched", v.batched},
                    {"input", v.is_graph_input},
                    {"output", v.is_graph_output}};
+        if (v.amax > 0) jv["amax"] = v.amax;
         if (v.constant && constant_blob.at(i) == kElidedBlob)
             jv["elided"] = true;
         else if (v.constant)
@@ -255,6 +256,11 @@ Graph graph_from_json(const JsonView& j, const std::vector<Tensor>& blobs,
             v.layout = layout_from_name(l);
             if (v.layout != Layout::Plain && v.desc.shape.size() != 4)
                 jl.fail("a non-plain layout needs a 4-D value");
+        }
+        if (jv.has("amax")) {
+            const JsonView ja = jv.at("amax");
+            v.amax = ja.f32();
+            if (!(v.amax > 0 && std::isfinite(v.amax))) ja.fail("amax must be a finite number > 0");
         }
         v.batched = jv.at("batched").boolean();
         if (v.batched && v.desc.shape.empty()) jv.at("batched").fail("a batched value needs rank >= 1");

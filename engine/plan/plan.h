@@ -23,7 +23,7 @@ struct LayerInfo {
     std::string name;
     std::string op;
     std::string backend;
-    std::string precision;  // compute type: "f32", "bf16", "f16"
+    std::string precision;  // compute type: "f32", "bf16", "f16", "i8"
 };
 
 // Everything the plan's metadata section says, parsed and validated.

@@ -24,5 +24,7 @@ std::string onednn_cpu_isa();
 // Whether oneDNN has native BF16 kernels here (AVX512-BF16 or AMX): BF16 precision is offered only
 // then.
 bool onednn_cpu_has_bf16();
+// Whether oneDNN has native INT8 convolutions here (VNNI, AVX-VNNI or AMX): INT8 is offered only then.
+bool onednn_cpu_has_int8();
 
 }  // namespace engine

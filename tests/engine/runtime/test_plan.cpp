@@ -60,10 +60,12 @@ TEST(Sha256, MatchesKnownVector) {
 }
 
 TEST(PrecisionNames, RoundTripAndReject) {
-    for (Precision p : {Precision::FP32, Precision::FP16, Precision::BF16, Precision::Best})
+    for (Precision p : {Precision::FP32, Precision::FP16, Precision::BF16, Precision::Best, Precision::INT8})
         EXPECT_EQ(precision_from_name(precision_name(p)), p);
     EXPECT_EQ(precision_name(Precision::BF16), "bf16");
-    EXPECT_TRUE(contains(error_of([] { (void)precision_from_name("int8"); }), "int8"));
+    EXPECT_EQ(precision_name(Precision::INT8), "int8");
+    const std::string e = error_of([] { (void)precision_from_name("int4"); });
+    EXPECT_TRUE(contains(e, "int4") && contains(e, "int8")) << e;
 }
 
 TEST(ParamsJson, EveryAlternativeRoundTripsExactly) {

@@ -10,6 +10,16 @@
 // Weights are reordered at build time into the format the primitive picks for `any` (packed in
 // the plan, node precision); bias stays F32. At load the same primitive descriptor must ask for
 // the same number of weight bytes, else the plan was built for another CPU.
+//
+// INT8 (node precision I8, docs/int8.md): x (and r) stored as I8 with their calibrated scales
+// s = amax / 127, weights s8 with one scale w[c] per output channel, int32 accumulation; y stored as
+// I8 (scale s_y) or F32 (s_y = 1). oneDNN 2.x computes dst = oscale[c] * (acc + bias') and then the
+// post-ops, so bias' = bias / (s_x w[c]) (packed so), and
+//   act and post_act positively homogeneous (none, relu, leaky): oscale = s_x w[c] / s_y and the
+//     post-ops run in y's units, sum scale s_r / s_y;
+//   otherwise: oscale = s_x w[c] (real units), sum scale s_r, and a last linear post-op 1 / s_y.
+// The residual runs as Sum only (a binary post-op would add r unscaled), r copied into y's buffer as
+// it is (its own units: requantizing it to y's would round it twice), the sum scale converting it.
 #include <chrono>
 #include <cstring>
 #include <random>
@@ -19,6 +29,7 @@
 #include "engine/backends/cpu/onednn/onednn_util.h"
 #include "engine/core/error.h"
 #include "engine/core/log.h"
+#include "engine/refmath/ref_int8.h"
 
 namespace engine::onednn {
 namespace {
@@ -60,27 +71,60 @@ dnnl::memory::dims weight_dims(const ConvProblem& c) {
     return {c.p.group, w[0] / c.p.group, w[1], w[2], w[3]};
 }
 
-dnnl::memory::desc plain_weight_md(const ConvProblem& c) {
-    return dnnl::memory::desc(weight_dims(c), dnnl::memory::data_type::f32,
-                              c.p.group == 1 ? tag::oihw : tag::goihw);
+dnnl::memory::desc plain_weight_md(const ConvProblem& c, DataType dt = DataType::F32) {
+    return dnnl::memory::desc(weight_dims(c), to_dnnl(dt), c.p.group == 1 ? tag::oihw : tag::goihw);
 }
 
-// The primitive descriptor at `batch`; weights as `wei` (format any at build time).
+bool is_int8(const ConvProblem& c) { return c.ins[0].dtype == DataType::I8; }
+
+bool act_homogeneous(const Act& a) {
+    return a.kind == ActKind::None || a.kind == ActKind::Relu || a.kind == ActKind::LeakyRelu;
+}
+
+// The scaling of an INT8 conv (see the top of the file); w_scale: one per output channel.
+struct Int8Scaling {
+    std::vector<float> oscale;
+    float sum_scale = 1;
+    float final_scale = 1;  // a last linear post-op when != 1
+};
+
+Int8Scaling int8_scaling(const ConvProblem& c, std::span<const float> w_scale) {
+    const float s_x = real_scale(c.ins[0]), s_y = real_scale(c.y);
+    const float s_r = c.p.residual ? real_scale(c.ins[c.residual_slot]) : 1.0f;
+    const bool homogeneous = act_homogeneous(c.p.act) && (!c.p.residual || act_homogeneous(c.p.post_act));
+    Int8Scaling q;
+    for (float w : w_scale) q.oscale.push_back(homogeneous ? s_x * w / s_y : s_x * w);
+    q.sum_scale = homogeneous ? s_r / s_y : s_r;
+    if (!homogeneous) q.final_scale = 1.0f / s_y;
+    return q;
+}
+
+// The primitive descriptor at `batch`; weights as `wei` (format any at build time); `w_scale` the
+// weights' per-channel scales of an INT8 conv (empty otherwise).
 dnnl::convolution_forward::primitive_desc conv_pd(const ConvProblem& c, int batch,
-                                                  const dnnl::memory::desc& wei, ResidualMode mode) {
+                                                  const dnnl::memory::desc& wei, ResidualMode mode,
+                                                  std::span<const float> w_scale = {}) {
     const ConvParams& p = c.p;
     const dnnl::memory::desc src = make_md(c.ins[0], batch);
     const dnnl::memory::desc dst = make_md(c.y, batch);
     dnnl::primitive_attr attr = base_attr();
+    Int8Scaling q;
+    if (is_int8(c)) {
+        ENGINE_CHECK(w_scale.size() == static_cast<size_t>(c.w_shape[0]), "onednn: ", c.name,
+                     ": an int8 conv needs one weight scale per output channel");
+        q = int8_scaling(c, w_scale);
+        attr.set_output_scales(1 << 1, q.oscale);
+    }
     dnnl::post_ops po;
     append_act(po, p.act);
     if (p.residual) {
         if (mode == ResidualMode::Sum)
-            po.append_sum(1.f);
+            po.append_sum(q.sum_scale);
         else
             po.append_binary(dnnl::algorithm::binary_add, make_md(c.ins[c.residual_slot], batch));
         append_act(po, p.post_act);
     }
+    if (q.final_scale != 1.0f) po.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, q.final_scale, 0.f);
     attr.set_post_ops(po);
     const dnnl::memory::dims strides{p.stride[0], p.stride[1]};
     const dnnl::memory::dims dilates{p.dilation[0] - 1, p.dilation[1] - 1};
@@ -111,6 +155,9 @@ void add_conv_steps(PrimitivePlan& plan, const ConvProblem& c, int batch, Residu
     if (c.p.residual && mode == ResidualMode::Sum) {
         const dnnl::memory::desc r = make_md(c.ins[c.residual_slot], batch);
         dnnl::primitive_attr attr = base_attr();
+        // INT8: r keeps its own units (the sum post-op's scale converts them); an I8 conv reads it as I8.
+        ENGINE_CHECK(!is_int8(c) || c.ins[c.residual_slot].dtype == DataType::I8, "onednn: ", c.name,
+                     ": an int8 conv's residual must be stored as i8");
         dnnl::reorder::primitive_desc rpd(cpu_engine(), r, cpu_engine(), dst, attr);
         PrimitiveStep step{dnnl::reorder(rpd), {}};
         step.args.push_back({DNNL_ARG_FROM, ArgSource::Input, c.residual_slot, r, nullptr});
@@ -145,6 +192,7 @@ void reorder_now(const dnnl::memory::desc& from_md, const void* from, const dnnl
 // convolution computes a BF16 binary post-op wrong (tests/engine/onednn catch it).
 bool mode_usable(const ConvProblem& c, ResidualMode mode,
                  const dnnl::convolution_forward::primitive_desc& pd) {
+    if (mode == ResidualMode::Binary && is_int8(c)) return false;  // r would be added unscaled
     if (mode != ResidualMode::Binary || c.ins[0].dtype == DataType::F32) return true;
     return std::string(pd.impl_info_str()).find("amx") == std::string::npos;
 }
@@ -171,13 +219,16 @@ int pack_batch(const ConvProblem& c) {
 class ConvKernel final : public PrimitiveKernel {
   public:
     // weights and bias are the plan's packed tensors; they outlive the kernel.
-    ConvKernel(ConvProblem c, ResidualMode mode, const Tensor& weights, const Tensor& bias, int max_batch)
+    // w_scale: the per-channel weight scales of an INT8 conv (empty otherwise).
+    ConvKernel(ConvProblem c, ResidualMode mode, const Tensor& weights, const Tensor& bias,
+               std::span<const float> w_scale, int max_batch)
         : PrimitiveKernel(c.name, c.ins, {c.y}, max_batch),
           c_(std::move(c)),
           mode_(mode),
           weights_(&weights),
-          bias_(&bias) {
-        const auto pd = conv_pd(c_, pack_batch(c_), any_weights(c_), mode_);
+          bias_(&bias),
+          w_scale_(w_scale) {
+        const auto pd = conv_pd(c_, pack_batch(c_), any_weights(c_), mode_, w_scale_);
         ENGINE_CHECK(mode_usable(c_, mode_, pd), "onednn: ", c_.name, ": residual tactic ", mode_name(mode_),
                      " is not usable with ", pd.impl_info_str());
         packed_md_ = pd.weights_desc();
@@ -191,7 +242,7 @@ class ConvKernel final : public PrimitiveKernel {
   protected:
     PrimitivePlan build(int batch) override {
         PrimitivePlan plan;
-        auto pd = conv_pd(c_, batch, any_weights(c_), mode_);
+        auto pd = conv_pd(c_, batch, any_weights(c_), mode_, w_scale_);
         void* w = const_cast<void*>(weights_->data());
         if (pd.weights_desc() != packed_md_) {
             // Another batch picked another weight format: reorder the packed weights once.
@@ -207,6 +258,7 @@ class ConvKernel final : public PrimitiveKernel {
     ResidualMode mode_;
     const Tensor* weights_;
     const Tensor* bias_;
+    std::span<const float> w_scale_;
     dnnl::memory::desc packed_md_;
 };
 
@@ -249,13 +301,14 @@ double time_mode(const ConvProblem& c, ResidualMode mode, const dnnl::convolutio
     return best;
 }
 
-// Weights reordered into the format the primitive of `mode` picks.
-Tensor pack_weights(const ConvProblem& c, const Tensor& w,
+// Weights (F32, or s8 for an INT8 conv) reordered into the format the primitive of `mode` picks
+// (for s8 with the compensation oneDNN adds for s8 activations).
+Tensor pack_weights(const ConvProblem& c, const void* w, DataType w_dtype,
                     const dnnl::convolution_forward::primitive_desc& pd) {
     const dnnl::memory::desc wmd = pd.weights_desc();
     const size_t elem = dtype_size(c.ins[0].dtype);
-    Tensor packed(c.ins[0].dtype, {static_cast<int64_t>(wmd.get_size() / elem)});
-    reorder_now(plain_weight_md(c), w.data(), wmd, packed.data());
+    Tensor packed(c.ins[0].dtype, {static_cast<int64_t>((wmd.get_size() + elem - 1) / elem)});
+    reorder_now(plain_weight_md(c, w_dtype), w, wmd, packed.data());
     return packed;
 }
 
@@ -269,17 +322,44 @@ bool conv_supported(const Graph& g, NodeId n, std::string* why) {
     return true;
 }
 
+bool conv_int8_supported(const Graph& g, NodeId n) {
+    if (!cpu_has_int8() || !conv_supported(g, n, nullptr)) return false;
+    const Node& node = g.node(n);
+    const auto& p = std::get<ConvParams>(node.params);
+    if (g.value(node.inputs[1]).desc.dtype != DataType::F32) return false;
+    for (ValueId v : {node.inputs[0], node.outputs[0]})
+        if (!(g.value(v).amax > 0)) return false;
+    return !p.residual || g.value(node.inputs[3]).amax > 0;
+}
+
+// {tactic, weights, bias}, and for an INT8 conv the weights' per-channel scales; the bias of an INT8
+// conv in the accumulator's units (bias / (s_x w[c])).
 std::vector<Tensor> conv_pack_mode(const Graph& g, NodeId n, int mode) {
     const ConvProblem c = conv_problem(g, n);
     const auto m = static_cast<ResidualMode>(mode);
-    auto pd = conv_pd(c, pack_batch(c), any_weights(c), m);
+    const Tensor& w = g.constant(g.node(n).inputs[1]);
     Tensor bias(DataType::F32, {c.w_shape[0]});
-    if (c.has_bias) std::memcpy(bias.data(), g.constant(g.node(n).inputs[2]).data(), bias.bytes());
+    if (c.has_bias)
+        std::memcpy(bias.data(), g.constant(g.node(n).inputs[2]).data(), bias.bytes());
+    else
+        std::memset(bias.data(), 0, bias.bytes());
     const int32_t tactic = mode;
     std::vector<Tensor> out;
     out.push_back(Tensor::from_bytes(DataType::I32, {1}, &tactic, sizeof(tactic)));
-    out.push_back(pack_weights(c, g.constant(g.node(n).inputs[1]), pd));
+    if (!is_int8(c)) {
+        out.push_back(pack_weights(c, w.data(), DataType::F32, conv_pd(c, pack_batch(c), any_weights(c), m)));
+        out.push_back(std::move(bias));
+        return out;
+    }
+    const QuantizedWeights qw = quantize_weights_per_channel(w.data_as<float>(), w.shape());
+    const auto pd = conv_pd(c, pack_batch(c), any_weights(c), m, qw.scale);
+    out.push_back(pack_weights(c, qw.q.data(), DataType::I8, pd));
+    const float s_x = real_scale(c.ins[0]);
+    float* b = bias.data_as<float>();
+    for (size_t k = 0; k < qw.scale.size(); ++k) b[k] /= s_x * qw.scale[k];
     out.push_back(std::move(bias));
+    out.push_back(
+        Tensor::from_bytes(DataType::F32, {c.w_shape[0]}, qw.scale.data(), qw.scale.size() * sizeof(float)));
     return out;
 }
 
@@ -291,8 +371,10 @@ std::vector<Tensor> conv_pack(const Graph& g, NodeId n, const PackContext& ctx) 
     // F32) only when nothing else is left; several left: time each with its own packing.
     std::vector<ResidualMode> modes;
     std::string report;
+    const std::vector<float> unit_scales(is_int8(c) ? static_cast<size_t>(c.w_shape[0]) : 0, 1.0f);
     for (ResidualMode m : {ResidualMode::Sum, ResidualMode::Binary}) {
-        auto pd = conv_pd(c, pack_batch(c), any_weights(c), m);
+        if (m == ResidualMode::Binary && is_int8(c)) continue;  // r would be added unscaled
+        auto pd = conv_pd(c, pack_batch(c), any_weights(c), m, unit_scales);
         if (!mode_usable(c, m, pd)) continue;
         if (is_reference_impl(pd)) {
             report += concat(report.empty() ? "" : ", ", mode_name(m), " ref (not timed)");
@@ -307,7 +389,7 @@ std::vector<Tensor> conv_pack(const Graph& g, NodeId n, const PackContext& ctx) 
     for (ResidualMode m : modes) {
         std::vector<Tensor> packed = conv_pack_mode(g, n, static_cast<int>(m));
         if (modes.size() == 1) return packed;
-        auto pd = conv_pd(c, pack_batch(c), any_weights(c), m);
+        auto pd = conv_pd(c, pack_batch(c), any_weights(c), m, unit_scales);
         const double ms = time_mode(c, m, pd, packed[1].data(), packed[2].data());
         report += concat(report.empty() ? "" : ", ", mode_name(m), " ", ms, " ms");
         if (ms < best_ms) {
@@ -322,9 +404,10 @@ std::vector<Tensor> conv_pack(const Graph& g, NodeId n, const PackContext& ctx) 
 
 std::unique_ptr<Kernel> make_conv_kernel(const Graph& g, NodeId n, std::span<const Tensor> packed) {
     ConvProblem c = conv_problem(g, n);
-    ENGINE_CHECK(packed.size() == 3 && packed[0].dtype() == DataType::I32 && packed[0].numel() == 1,
-                 "onednn: ", c.name, ": expected packed {tactic, weights, bias}, got ", packed.size(),
-                 " tensors");
+    const size_t expected = is_int8(c) ? 4 : 3;
+    ENGINE_CHECK(packed.size() == expected && packed[0].dtype() == DataType::I32 && packed[0].numel() == 1,
+                 "onednn: ", c.name, ": expected packed {tactic, weights, bias",
+                 is_int8(c) ? ", weight scales" : "", "}, got ", packed.size(), " tensors");
     const int32_t tactic = *packed[0].data_as<int32_t>();
     ENGINE_CHECK(tactic >= 0 && tactic <= 2, "onednn: ", c.name, ": unknown conv tactic ", tactic);
     const auto mode = static_cast<ResidualMode>(tactic);
@@ -334,8 +417,14 @@ std::unique_ptr<Kernel> make_conv_kernel(const Graph& g, NodeId n, std::span<con
                  dtype_name(packed[1].dtype()), ", the input is stored as ", dtype_name(c.ins[0].dtype));
     ENGINE_CHECK(packed[2].dtype() == DataType::F32 && packed[2].numel() == c.w_shape[0], "onednn: ", c.name,
                  ": packed bias is not F32 [", c.w_shape[0], "]");
+    std::span<const float> w_scale;
+    if (is_int8(c)) {
+        ENGINE_CHECK(packed[3].dtype() == DataType::F32 && packed[3].numel() == c.w_shape[0],
+                     "onednn: ", c.name, ": packed weight scales are not F32 [", c.w_shape[0], "]");
+        w_scale = {packed[3].data_as<float>(), static_cast<size_t>(c.w_shape[0])};
+    }
     const int max_batch = max_batch_of(c.y);
-    return std::make_unique<ConvKernel>(std::move(c), mode, packed[1], packed[2], max_batch);
+    return std::make_unique<ConvKernel>(std::move(c), mode, packed[1], packed[2], w_scale, max_batch);
 }
 
 }  // namespace engine::onednn

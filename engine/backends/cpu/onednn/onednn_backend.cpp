@@ -1,6 +1,7 @@
 // The "onednn" backend: the nodes oneDNN runs faster than the reference kernels (Conv with fused
 // activations and residual, MaxPool, nearest Resize, channel Concat, activations, Add/Mul,
-// BatchNorm, Reorder), in FP32, and in BF16 where the CPU has AVX512-BF16 or AMX. Its 4-D
+// BatchNorm, Reorder), in FP32, in BF16 where the CPU has AVX512-BF16 or AMX, and in INT8 (Conv,
+// MaxPool, Resize, Concat; docs/int8.md) where it has VNNI or AMX. Its 4-D
 // activations stay in one layout between its nodes (NHWC or Blocked16, chosen by the builder);
 // Reorder nodes convert at the edges. Everything else stays on the reference backend.
 #include <oneapi/dnnl/dnnl.hpp>
@@ -36,15 +37,27 @@ class OneDnnBackend final : public Backend {
 
     bool supports_precision(const Graph& g, NodeId n, DataType dt) const override {
         if (dt == DataType::F32) return true;
+        if (dt == DataType::I8) {
+            // INT8 convs; MaxPool, nearest Resize and Concat move I8 values as they are.
+            const OpType op = g.node(n).op;
+            if (op == OpType::Conv) return conv_int8_supported(g, n);
+            return (op == OpType::MaxPool || op == OpType::Resize || op == OpType::Concat) &&
+                   cpu_has_int8() && supports(g, n, nullptr);
+        }
         return dt == DataType::BF16 && cpu_has_bf16() && supports(g, n, nullptr);
     }
 
     std::vector<Layout> activation_layouts() const override { return {Layout::NHWC, Layout::Blocked16}; }
     // Blocked16 is timed only where oneDNN has AVX-512 kernels: on an AVX2-only CPU (AMD EPYC,
     // 2026-12-03) YOLOv3-tiny-416 ran in 55 ms as NHWC and 87 s as Blocked16 (generic code), and timing
-    // that candidate made `rtdet build` take 6 minutes. A forced `layout = blocked16` still builds.
-    std::vector<Layout> auto_layouts() const override {
-        if (cpu_has_avx512_core()) return activation_layouts();
+    // that candidate made `rtdet build` take 6 minutes. Nor in INT8 plans: oneDNN 2.6 has no optimized
+    // int8 convolution on nChw16c (Yolo-Fastest-1.1-XL INT8, AMD EPYC 2026-12-04: NHWC 2.9 ms,
+    // Blocked16 17 s). A forced `layout = blocked16` still builds.
+    std::vector<Layout> auto_layouts(const Graph& g) const override {
+        bool int8 = false;
+        for (NodeId n = 0; n < g.num_nodes() && !int8; ++n)
+            int8 = !g.node(n).dead && g.node(n).backend == name() && g.node(n).precision == DataType::I8;
+        if (cpu_has_avx512_core() && !int8) return activation_layouts();
         return {Layout::NHWC};
     }
 
@@ -103,5 +116,6 @@ class OneDnnBackend final : public Backend {
 std::unique_ptr<Backend> make_onednn_backend() { return std::make_unique<onednn::OneDnnBackend>(); }
 std::string onednn_cpu_isa() { return onednn::cpu_isa_name(); }
 bool onednn_cpu_has_bf16() { return onednn::cpu_has_bf16(); }
+bool onednn_cpu_has_int8() { return onednn::cpu_has_int8(); }
 
 }  // namespace engine

@@ -21,6 +21,9 @@ namespace engine::onednn {
 
 // Conv (any group, pad, stride, dilation) with act, residual and post_act as post-ops.
 bool conv_supported(const Graph& g, NodeId n, std::string* why);
+// Whether the conv can run in INT8 here: VNNI/AMX, F32 weights, and calibrated ranges (Value::amax)
+// on its input, output and residual.
+bool conv_int8_supported(const Graph& g, NodeId n);
 // Packed data: {tactic (I32 [1]: residual mode), weights (node precision, in the format the
 // primitive picked), bias (F32 [O])}.
 std::vector<Tensor> conv_pack(const Graph& g, NodeId n, const PackContext& ctx);

@@ -66,10 +66,12 @@ dnnl::memory::data_type to_dnnl(DataType dt) {
             return dnnl::memory::data_type::f32;
         case DataType::BF16:
             return dnnl::memory::data_type::bf16;
+        case DataType::I8:
+            return dnnl::memory::data_type::s8;
         default:
             break;
     }
-    ENGINE_THROW("onednn: storage type ", dtype_name(dt), " is not supported (f32, bf16)");
+    ENGINE_THROW("onednn: storage type ", dtype_name(dt), " is not supported (f32, bf16, i8)");
 }
 
 namespace {
@@ -96,6 +98,7 @@ TensorSpec spec_of(const Graph& g, ValueId v) {
     s.batched = val.batched;
     s.layout = val.layout;
     s.dtype = val.storage_dtype;
+    s.amax = val.amax;
     s.batch_stride = storage_sample_numel(s.shape, s.layout);
     ValueId out = kNoValue;
     if (feeds_in_place_concat(g, v, &out)) {
@@ -103,6 +106,12 @@ TensorSpec spec_of(const Graph& g, ValueId v) {
         s.batch_stride = storage_sample_numel(o.desc.shape, o.layout);
     }
     return s;
+}
+
+float real_scale(const TensorSpec& s) {
+    if (s.dtype != DataType::I8) return 1.0f;
+    ENGINE_CHECK(s.amax > 0, "onednn: an i8 value without a calibrated range");
+    return s.amax / 127.0f;
 }
 
 TensorSpec constant_spec(const Graph& g, ValueId v) {

@@ -45,7 +45,7 @@ bool cpu_has_avx512_core();
 // Sets the OpenMP thread count for primitives created and run by this thread (0: all cores).
 void set_threads(int threads);
 
-dnnl::memory::data_type to_dnnl(DataType dt);  // F32, BF16; throws engine::Error otherwise
+dnnl::memory::data_type to_dnnl(DataType dt);  // F32, BF16, I8; throws engine::Error otherwise
 
 struct TensorSpec {
     Shape shape;  // logical, at the plan's max batch
@@ -53,7 +53,11 @@ struct TensorSpec {
     Layout layout = Layout::Plain;
     DataType dtype = DataType::F32;  // storage type
     int64_t batch_stride = 0;        // storage elements between samples
+    float amax = 0;                  // Value::amax: an I8 value holds x * 127 / amax
 };
+
+// The factor from a value's stored numbers to real ones: amax / 127 for I8 storage, else 1.
+float real_scale(const TensorSpec& s);
 
 // The spec of runtime value v as the builder stored it: layout, storage dtype, and the batch stride
 // (a channel slice of an in-place Concat output has the output's sample size as stride).
