@@ -3,12 +3,14 @@
 #include <pybind11/stl.h>
 
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "app/commands.h"
 #include "detector/plan_cache.h"
 #include "engine/builder/builder.h"
 #include "engine/core/error.h"
@@ -237,20 +239,56 @@ class PyContext {
     bool profiling_ = false;
 };
 
-engine::BuildOptions build_options(const std::string& device, const std::string& precision, int max_batch,
-                                   int threads, const std::string& layout, const py::object& timing_cache,
-                                   bool time_tactics) {
-    engine::BuildOptions o;
-    o.device = device;
-    o.precision = engine::precision_from_name(precision);
-    if (max_batch < 1)
-        throw py::value_error("build: max_batch must be >= 1 (got " + std::to_string(max_batch) + ")");
-    o.max_batch = max_batch;
-    o.threads = threads;
-    o.layout = layout;
-    if (!timing_cache.is_none()) o.timing_cache = path_of(timing_cache, "build(timing_cache=)");
-    o.time_tactics = time_tactics;
-    return o;
+std::vector<std::string> strings_of(const py::object& obj, const char* what) {
+    std::vector<std::string> out;
+    if (obj.is_none()) return out;
+    if (py::isinstance<py::str>(obj)) throw py::type_error(std::string(what) + ": expected a list of names");
+    for (const py::handle& h : obj) {
+        if (!py::isinstance<py::str>(h))
+            throw py::type_error(std::string(what) + ": expected a list of names");
+        out.push_back(h.cast<std::string>());
+    }
+    return out;
+}
+
+// rtdet.build's arguments, as `rtdet build` takes them (app/cmd_build.cpp).
+struct BuildRequest {
+    std::string model;
+    std::optional<std::string> output, calib, calib_cache;
+    std::string calib_method = "entropy";
+    int calib_max_images = 0;
+    engine::BuildOptions options;
+};
+
+// INT8 calibration: `calib` is a calibration cache (a .json file, `rtdet calibrate`'s), or images (a
+// folder, a list, a glob) to calibrate on first, as `rtdet build --calib` does (app::run_calibration),
+// writing the cache to calib_cache (default: MODEL.calib.json beside the model). calib_cache alone is
+// read. Sets options.calibration_cache.
+void calibrate(BuildRequest& r) {
+    const bool int8 =
+        r.options.precision == engine::Precision::INT8 || r.options.precision == engine::Precision::Best;
+    ENGINE_CHECK(
+        int8 || (!r.calib && !r.calib_cache && r.options.float_layers.empty()),
+        "build: calib / calib_cache / float_layers: INT8 needs precision=\"int8\" or \"best\" (not \"",
+        engine::precision_name(r.options.precision), "\")");
+    const bool cache_file =
+        r.calib && r.calib->ends_with(".json") && std::filesystem::is_regular_file(*r.calib);
+    if (!r.calib || cache_file) {
+        ENGINE_CHECK(!(r.calib && r.calib_cache), "build: calib is a calibration cache (", *r.calib,
+                     "): calib_cache names where calibration on images writes one");
+        ENGINE_CHECK(r.calib_method == "entropy" && r.calib_max_images == 0,
+                     "build: calib_method / calib_max_images apply only when calib names images");
+        r.options.calibration_cache = r.calib ? *r.calib : r.calib_cache.value_or("");
+        return;
+    }
+    app::CalibrateJob job;
+    job.model = r.model;
+    job.images = *r.calib;
+    job.method = r.calib_method;
+    job.max_images = r.calib_max_images;
+    job.threads = r.options.threads;
+    job.output = r.calib_cache.value_or("");
+    r.options.calibration_cache = app::run_calibration(job).path;
 }
 
 }  // namespace
@@ -271,33 +309,58 @@ void bind_engine(py::module_& m) {
         "build",
         [](const py::object& model, const py::object& output, const std::string& device,
            const std::string& precision, int max_batch, int threads, const std::string& layout,
-           const py::object& timing_cache, bool time_tactics) -> py::object {
-            const std::string path = path_of(model, "build(model)");
-            const engine::BuildOptions o =
-                build_options(device, precision, max_batch, threads, layout, timing_cache, time_tactics);
-            const std::optional<std::string> out =
-                output.is_none() ? std::nullopt : std::optional(path_of(output, "build(output=)"));
+           const py::object& timing_cache, bool time_tactics, const py::object& calib,
+           const py::object& calib_cache, const std::string& calib_method, int calib_max_images,
+           const py::object& float_layers) -> py::object {
+            BuildRequest r;
+            r.model = path_of(model, "build(model)");
+            if (!output.is_none()) r.output = path_of(output, "build(output=)");
+            if (!calib.is_none()) r.calib = path_of(calib, "build(calib=)");
+            if (!calib_cache.is_none()) r.calib_cache = path_of(calib_cache, "build(calib_cache=)");
+            r.calib_method = calib_method;
+            r.calib_max_images = calib_max_images;
+            if (max_batch < 1)
+                throw py::value_error("build: max_batch must be >= 1 (got " + std::to_string(max_batch) +
+                                      ")");
+            engine::BuildOptions& o = r.options;
+            o.device = device;
+            o.precision = engine::precision_from_name(precision);
+            o.max_batch = max_batch;
+            o.threads = threads;
+            o.layout = layout;
+            if (!timing_cache.is_none()) o.timing_cache = path_of(timing_cache, "build(timing_cache=)");
+            o.time_tactics = time_tactics;
+            o.float_layers = strings_of(float_layers, "build(float_layers=)");
             std::optional<engine::Plan> plan;
             {
                 py::gil_scoped_release release;
-                plan = engine::build_plan_from_onnx(detector::resolve_onnx_model(path), o);
-                if (out) plan->save(*out);
+                calibrate(r);
+                plan = engine::build_plan_from_onnx(detector::resolve_onnx_model(r.model), o);
+                if (r.output) plan->save(*r.output);
             }
-            if (out) return py::none();
+            if (r.output) return py::none();
             const std::vector<std::byte>& b = plan->bytes();
             return py::bytes(reinterpret_cast<const char*>(b.data()), b.size());
         },
         py::arg("model"), py::arg("output") = py::none(), py::kw_only(), py::arg("device") = "cpu",
         py::arg("precision") = "fp32", py::arg("max_batch") = 1, py::arg("threads") = 0,
         py::arg("layout") = "auto", py::arg("timing_cache") = py::none(), py::arg("time_tactics") = true,
+        py::arg("calib") = py::none(), py::arg("calib_cache") = py::none(),
+        py::arg("calib_method") = "entropy", py::arg("calib_max_images") = 0,
+        py::arg("float_layers") = py::none(),
         R"(Builds an optimized plan from an ONNX model (or a darknet .cfg, its .weights beside it), as
 `rtdet build` does. Returns the plan as bytes, or writes it to `output` and returns None.
 
-device: "cpu" | "reference" | "cuda" (what this build has); precision: "fp32" | "fp16" | "bf16" | "best"
-(allowed where a backend has kernels, TensorRT's meaning); max_batch: the plan runs batches 1..max_batch;
-threads: CPU threads while timing (0: all cores); layout: "auto" | "plain" | "nhwc" | "blocked16";
-timing_cache: a file of measured tactics (cuda); time_tactics=False: no timing where a default exists
-(the same plan every time on one machine). Raises rtdet.Error with the builder's message.)");
+device: "cpu" | "reference" | "cuda" (what this build has); precision: "fp32" | "fp16" | "bf16" |
+"int8" | "best" (allowed where a backend has kernels, TensorRT's meaning); max_batch: the plan runs
+batches 1..max_batch; threads: CPU threads while timing (0: all cores); layout: "auto" | "plain" |
+"nhwc" | "blocked16"; timing_cache: a file of measured tactics (cuda); time_tactics=False: no timing
+where a default exists (the same plan every time on one machine).
+INT8 (precision "int8" or "best", docs/int8.md): calib is a calibration cache (.json, `rtdet calibrate`)
+or images to calibrate on first (a folder, a list file or a glob; through the detector's preprocessing,
+calib_method "entropy" | "percentile" | "minmax", at most calib_max_images), writing the cache to
+calib_cache (default MODEL.calib.json beside the model); calib_cache alone is read; float_layers: layer
+names kept in float. Raises rtdet.Error with the builder's message.)");
 
     py::class_<PyEngine, std::shared_ptr<PyEngine>>(
         m, "Engine", "A loaded plan (TensorRT's ICudaEngine): Engine(path or bytes).")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import rtdet
-from conftest import SMALL, cv2_module, data_file
+from conftest import SAMPLES, SMALL, XL, cv2_module, data_file
 
 
 @pytest.fixture(scope="module")
@@ -164,3 +164,29 @@ def test_bad_plans_and_inputs_raise_saying_what_is_wrong(plan, tmp_path):
     corrupt[len(corrupt) // 2] ^= 0xFF
     with pytest.raises(rtdet.Error, match="checksum|rebuild"):
         rtdet.Engine(bytes(corrupt))
+
+
+def test_int8_plans_calibrated_on_images_or_from_a_cache(tmp_path, cache_dir):
+    model = data_file(XL)
+    cache = tmp_path / "xl.calib.json"
+    plan = rtdet.build(model, precision="int8", calib=data_file(SAMPLES), calib_cache=cache, max_batch=2)
+    assert cache.is_file() and cache.stat().st_size > 1000
+    engine = rtdet.Engine(plan)
+    int8 = [l for l in engine.layers if l["precision"] == "i8"]
+    if not int8:
+        pytest.skip("this CPU has no INT8 kernels (oneDNN without VNNI): the plan fell back to float")
+    assert engine.precision == "int8" and len(int8) > len(engine.layers) // 2
+    again = rtdet.Engine(rtdet.build(model, precision="int8", calib=cache))  # the cache alone
+    assert [l["precision"] for l in again.layers] == [l["precision"] for l in engine.layers]
+    # The module runs INT8 plans as the C++ runtime does, bit for bit.
+    path = tmp_path / "xl.int8.plan"
+    path.write_bytes(plan)
+    x = np.random.default_rng(3).random((2, 3, 320, 320), np.float32)
+    out = engine.create_context(threads=1).run(x)
+    for name, want in engine_reference(path, 2, [x], tmp_path):
+        assert np.array_equal(out[name], want), name
+    # ... and the detector finds the dog with it.
+    r = rtdet.Detector(path, cache=cache_dir)(cv2_module().imread(str(data_file("images/darknet_samples/dog.jpg"))))
+    assert "dog" in r.labels
+    with pytest.raises(rtdet.Error, match='INT8 needs precision="int8" or "best"'):
+        rtdet.build(model, calib=cache)
