@@ -91,8 +91,8 @@ class PyContext {
         {
             py::gil_scoped_release release;
             lock.lock();  // never waited for with the GIL held (the holder may be waiting for the GIL)
-            for (size_t i = 0; i < arrays.size(); ++i)
-                if (arrays[i])  // not given: the buffer as it is (input_buffer)
+            for (size_t i = 0; i < arrays.size(); ++i)  // not given, or input_buffer() itself: as it is
+                if (arrays[i] && arrays[i]->data() != ctx_->input(i))
                     std::memcpy(ctx_->input(i), arrays[i]->data(), static_cast<size_t>(arrays[i]->nbytes()));
             ctx_->run(n);
         }

@@ -111,6 +111,8 @@ def test_input_forms_views_and_the_zero_copy_input_buffer(plan):
     ref = engine.create_context().run({name: x[1:]})
     for k in ref:
         assert one[k].shape[0] == 1 and np.array_equal(one[k], ref[k])
+    itself = ctx.run({name: buf[:1]})  # the buffer given as the input: read where it is
+    assert all(np.array_equal(itself[k], ref[k]) for k in ref)
     del ctx, engine
     assert np.array_equal(views[next(iter(views))], views[next(iter(views))])  # views keep the context alive
 
