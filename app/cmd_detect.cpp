@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "app/commands.h"
+#include "app/detect_json.h"
 #include "app/detector_options.h"
 #include "app/draw.h"
 #include "app/image_io.h"
@@ -150,7 +151,6 @@ CommandFn setup_detect(CLI::App& root) {
             ++num_ok;
             num_dets += dets.size();
 
-            nlohmann::json jd = nlohmann::json::array();
             bar.finish();
             std::printf(
                 "%s: %dx%d, %zu objects, %.1f ms (preprocess %.1f, inference %.1f, postprocess %.1f)\n",
@@ -161,12 +161,6 @@ CommandFn setup_detect(CLI::App& root) {
                 const std::string name = detector::class_name(names, d.class_id);
                 std::printf("%s: %.0f%% (left_x: %.0f top_y: %.0f width: %.0f height: %.0f)\n", name.c_str(),
                             d.score * 100, d.box.x1, d.box.y1, d.box.width(), d.box.height());
-                jd.push_back(
-                    {{"class_id", d.class_id},
-                     {"class", name},
-                     {"score", d.score},
-                     {"box",
-                      {{"x", d.box.x1}, {"y", d.box.y1}, {"w", d.box.width()}, {"h", d.box.height()}}}});
             }
             images.push_back({{"file", file},
                               {"width", img.cols},
@@ -176,7 +170,7 @@ CommandFn setup_detect(CLI::App& root) {
                                 {"preprocess", st.preprocess_ms},
                                 {"inference", st.inference_ms},
                                 {"postprocess", st.postprocess_ms}}},
-                              {"detections", jd}});
+                              {"detections", detections_json(dets, names)}});
         }
         bar.finish();
 

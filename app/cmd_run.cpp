@@ -5,13 +5,13 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include <array>
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -29,57 +29,6 @@
 
 namespace app {
 namespace fs = std::filesystem;
-namespace {
-
-struct FlagKey {
-    const char* flag;
-    const char* key;
-    const char* type;
-    const char* help;
-};
-
-// clang-format off
-constexpr FlagKey kFlags[] = {
-    {"--model",                 "model.path",              "FILE",      "ONNX model, darknet .cfg (.weights beside it) or .plan"},
-    {"--names",                 "model.names",             "FILE",      "Class names file, one per line"},
-    {"--width",                 "model.input_width",       "INT",       "Network input width (0: the model's; a darknet .cfg is converted at it)"},
-    {"--height",                "model.input_height",      "INT",       "Network input height (0: the model's)"},
-    {"--resize",                "model.resize",            "POLICY",    "model | darknet | stretch | letterbox"},
-    {"--pad-value",             "model.pad_value",         "FLOAT",     "Letterbox padding value in [0, 1]"},
-    {"--random-weights",        "model.random_weights",    "SEED",      "Darknet .cfg with random weights from this seed (speed work)"},
-    {"--conf",                  "detector.conf_threshold", "FLOAT",     "Confidence threshold in (0, 1]"},
-    {"--iou",                   "detector.iou_threshold",  "FLOAT",     "NMS IoU threshold in (0, 1]"},
-    {"--nms",                   "detector.nms",            "MODE",      "per-class | agnostic"},
-    {"--max-det",               "detector.max_detections", "INT",       "Most detections per frame (0: no limit)"},
-    {"--device",                "engine.device",           "DEVICE",    "cpu | onednn | reference | cuda"},
-    {"--precision",             "engine.precision",        "PRECISION", "fp32 | fp16 | bf16 | best"},
-    {"--threads",               "engine.threads",          "INT",       "Inference threads (0: all cores)"},
-    {"--cache",                 "engine.plan_cache_dir",   "DIR",       "Plan cache folder (default: $RTDET_CACHE or ~/.cache/rtdet)"},
-    {"--peer",                  "engine.peer",             "PEER",      "none | opencv: run the same pipeline on OpenCV DNN (comparison)"},
-    {"-o,--video",              "outputs.video",           "FILE",      "Write the annotated video here (.mp4 / .avi)"},
-    {"--codec",                 "outputs.video_codec",     "CODEC",     "mp4v | MJPG"},
-    {"--images-dir",            "outputs.images_dir",      "DIR",       "Write annotated images into this folder"},
-    {"--json",                  "outputs.json",            "FILE",      "Write detections as JSON lines (one per frame) here"},
-    {"--snapshot-dir",          "outputs.snapshot_dir",    "DIR",       "Where the window's s key saves snapshots"},
-    {"--summary-json",          "outputs.summary_json",    "FILE",      "Write the end-of-run summary as JSON here"},
-    {"--publish",               "publish.url",             "URL",       "Publish one JSON message per frame over MQTT: mqtt[s]://HOST[:PORT]/TOPIC, TOPIC may hold {stream} and {name} (docs/mqtt.md)"},
-    {"--queue-depth",           "pipeline.queue_depth",    "INT",       "Frames queued between stages"},
-    {"--max-batch",             "pipeline.max_batch",      "INT",       "Frames per inference batch, taken across streams"},
-    {"--batch-timeout-ms",      "pipeline.batch_timeout_ms", "MS",      "A batch not full waits this long after its first frame (0: what is ready)"},
-    {"--inference-workers",     "pipeline.inference_workers", "INT",    "Batches in flight, each on its own context (0: 1 on CPU, 2 on cuda)"},
-    {"--gpu-wait",              "engine.gpu_wait",         "MODE",      "auto|spin|block: how threads wait for the GPU (auto: CUDA's choice, spin)"},
-    {"--fps",                   "pipeline.fps",            "FPS",       "Play files at this rate as live cameras (newest frame, drops counted)"},
-    {"--shard",                 "pipeline.shard",          "I/N",       "Run only the streams whose index % N == I (one list, several processes)"},
-    {"--max-frames",            "pipeline.max_frames",     "INT",       "Stop after this many frames (0: all)"},
-    {"--decode-threads",        "pipeline.decode_threads", "INT",       "Files and folders: threads decoding images ahead (order kept)"},
-    {"--reconnect-attempts",    "reconnect.attempts",      "INT",       "Live sources: reopen attempts after a loss (0: none)"},
-    {"--reconnect-interval-ms", "reconnect.interval_ms",   "MS",        "Live sources: first wait before reopening (doubles, up to 8x)"},
-    {"--stream-timeout-ms",     "reconnect.timeout_ms",    "MS",        "Live sources: open/read timeout that counts as a loss"},
-    {"--open-timeout-ms",       "reconnect.open_timeout_ms", "MS",      "Live sources: how long opening (probing) a stream may take"},
-};
-// clang-format on
-
-}  // namespace
 
 // ---- rtdet run ----
 
@@ -270,11 +219,12 @@ int run_app(const AppConfig& cfg) {
 CommandFn setup_run(CLI::App& root) {
     struct Opts {
         std::string config;
-        std::array<std::optional<std::string>, std::size(kFlags)> values;
+        std::vector<std::optional<std::string>> values;  // one per config_flags() entry
         std::vector<std::string> sets, sources;
         bool show = false, headless = false, realtime = false, loop = false, print_config = false;
     };
     auto o = std::make_shared<Opts>();
+    o->values.resize(config_flags().size());
     CLI::App* cmd = root.add_subcommand(
         "run", "Real-time detection on a camera, stream, video or images: window, video, images, JSON lines");
     cmd->add_option("-c,--config", o->config, "YAML config (default: configs/yolo-fastest-xl.yaml)");
@@ -284,10 +234,11 @@ CommandFn setup_run(CLI::App& root) {
            "or .streams file (one source per line); repeatable: one stream each  [source, sources]")
         ->type_name("SOURCE")
         ->allow_extra_args(false);
-    for (size_t i = 0; i < std::size(kFlags); ++i)
-        cmd->add_option(kFlags[i].flag, o->values[i],
-                        std::string(kFlags[i].help) + "  [" + kFlags[i].key + "]")
-            ->type_name(kFlags[i].type);
+    const std::span<const ConfigFlag> run_flags = config_flags();
+    for (size_t i = 0; i < run_flags.size(); ++i)
+        cmd->add_option(run_flags[i].flag, o->values[i],
+                        std::string(run_flags[i].help) + "  [" + run_flags[i].key + "]")
+            ->type_name(run_flags[i].type);
     auto* show =
         cmd->add_flag("--show", o->show, "Show the window (default when $DISPLAY is set)  [outputs.show]");
     auto* headless = cmd->add_flag("--headless", o->headless, "No window  [outputs.show: false]");
@@ -311,12 +262,13 @@ CommandFn setup_run(CLI::App& root) {
             ENGINE_CHECK(eq != std::string::npos && eq > 0, "--set: expected KEY=VALUE (got '", kv, "')");
             set_config_key(cfg, kv.substr(0, eq), kv.substr(eq + 1), "--set");
         }
-        for (size_t i = 0; i < std::size(kFlags); ++i) {
+        const std::span<const ConfigFlag> flags = config_flags();
+        for (size_t i = 0; i < flags.size(); ++i) {
             if (!o->values[i]) continue;
-            std::string flag = kFlags[i].flag;
+            std::string flag = flags[i].flag;
             if (const size_t comma = flag.find(','); comma != std::string::npos)
                 flag = flag.substr(comma + 1);
-            set_config_key(cfg, kFlags[i].key, *o->values[i], flag);
+            set_config_key(cfg, flags[i].key, *o->values[i], flag);
         }
         if (!o->sources.empty()) {
             cfg.source.clear();

@@ -11,7 +11,6 @@
 #include <fstream>
 #include <optional>
 #include <sstream>
-#include <tuple>
 #include <variant>
 
 #include "app/media.h"
@@ -135,6 +134,49 @@ constexpr KeySpec kKeys[] = {
 
 static_assert(std::all_of(std::begin(kKeys), std::end(kKeys), fits),
               "a key's kind does not fit its field's type");
+
+// The flags of `rtdet run` that set one key each (cmd_run.cpp adds them; the Python API takes their
+// names as keywords).
+// clang-format off
+constexpr ConfigFlag kFlags[] = {
+    {"--model",                 "model.path",              "FILE",      "ONNX model, darknet .cfg (.weights beside it) or .plan"},
+    {"--names",                 "model.names",             "FILE",      "Class names file, one per line"},
+    {"--width",                 "model.input_width",       "INT",       "Network input width (0: the model's; a darknet .cfg is converted at it)"},
+    {"--height",                "model.input_height",      "INT",       "Network input height (0: the model's)"},
+    {"--resize",                "model.resize",            "POLICY",    "model | darknet | stretch | letterbox"},
+    {"--pad-value",             "model.pad_value",         "FLOAT",     "Letterbox padding value in [0, 1]"},
+    {"--random-weights",        "model.random_weights",    "SEED",      "Darknet .cfg with random weights from this seed (speed work)"},
+    {"--conf",                  "detector.conf_threshold", "FLOAT",     "Confidence threshold in (0, 1]"},
+    {"--iou",                   "detector.iou_threshold",  "FLOAT",     "NMS IoU threshold in (0, 1]"},
+    {"--nms",                   "detector.nms",            "MODE",      "per-class | agnostic"},
+    {"--max-det",               "detector.max_detections", "INT",       "Most detections per frame (0: no limit)"},
+    {"--device",                "engine.device",           "DEVICE",    "cpu | onednn | reference | cuda"},
+    {"--precision",             "engine.precision",        "PRECISION", "fp32 | fp16 | bf16 | best"},
+    {"--threads",               "engine.threads",          "INT",       "Inference threads (0: all cores)"},
+    {"--cache",                 "engine.plan_cache_dir",   "DIR",       "Plan cache folder (default: $RTDET_CACHE or ~/.cache/rtdet)"},
+    {"--peer",                  "engine.peer",             "PEER",      "none | opencv: run the same pipeline on OpenCV DNN (comparison)"},
+    {"-o,--video",              "outputs.video",           "FILE",      "Write the annotated video here (.mp4 / .avi)"},
+    {"--codec",                 "outputs.video_codec",     "CODEC",     "mp4v | MJPG"},
+    {"--images-dir",            "outputs.images_dir",      "DIR",       "Write annotated images into this folder"},
+    {"--json",                  "outputs.json",            "FILE",      "Write detections as JSON lines (one per frame) here"},
+    {"--snapshot-dir",          "outputs.snapshot_dir",    "DIR",       "Where the window's s key saves snapshots"},
+    {"--summary-json",          "outputs.summary_json",    "FILE",      "Write the end-of-run summary as JSON here"},
+    {"--publish",               "publish.url",             "URL",       "Publish one JSON message per frame over MQTT: mqtt[s]://HOST[:PORT]/TOPIC, TOPIC may hold {stream} and {name} (docs/mqtt.md)"},
+    {"--queue-depth",           "pipeline.queue_depth",    "INT",       "Frames queued between stages"},
+    {"--max-batch",             "pipeline.max_batch",      "INT",       "Frames per inference batch, taken across streams"},
+    {"--batch-timeout-ms",      "pipeline.batch_timeout_ms", "MS",      "A batch not full waits this long after its first frame (0: what is ready)"},
+    {"--inference-workers",     "pipeline.inference_workers", "INT",    "Batches in flight, each on its own context (0: 1 on CPU, 2 on cuda)"},
+    {"--gpu-wait",              "engine.gpu_wait",         "MODE",      "auto|spin|block: how threads wait for the GPU (auto: CUDA's choice, spin)"},
+    {"--fps",                   "pipeline.fps",            "FPS",       "Play files at this rate as live cameras (newest frame, drops counted)"},
+    {"--shard",                 "pipeline.shard",          "I/N",       "Run only the streams whose index % N == I (one list, several processes)"},
+    {"--max-frames",            "pipeline.max_frames",     "INT",       "Stop after this many frames (0: all)"},
+    {"--decode-threads",        "pipeline.decode_threads", "INT",       "Files and folders: threads decoding images ahead (order kept)"},
+    {"--reconnect-attempts",    "reconnect.attempts",      "INT",       "Live sources: reopen attempts after a loss (0: none)"},
+    {"--reconnect-interval-ms", "reconnect.interval_ms",   "MS",        "Live sources: first wait before reopening (doubles, up to 8x)"},
+    {"--stream-timeout-ms",     "reconnect.timeout_ms",    "MS",        "Live sources: open/read timeout that counts as a loss"},
+    {"--open-timeout-ms",       "reconnect.open_timeout_ms", "MS",      "Live sources: how long opening (probing) a stream may take"},
+};
+// clang-format on
 
 constexpr std::string_view kSections[] = {"model",    "detector",  "engine", "outputs",
                                           "pipeline", "reconnect", "publish"};
@@ -469,6 +511,14 @@ void walk(const YAML::Node& map, const std::string& prefix, const std::string& o
 
 }  // namespace
 
+std::span<const ConfigFlag> config_flags() { return kFlags; }
+
+std::vector<std::string_view> config_keys() {
+    std::vector<std::string_view> keys;
+    for (const KeySpec& k : kKeys) keys.push_back(k.key);
+    return keys;
+}
+
 std::string_view closest_config_key(std::string_view key) {
     // The closest leaf first (whatever the section: a key in the wrong section, or written without
     // one, is found by its own name); among equals, the key whose whole name is closest (the section
@@ -537,16 +587,27 @@ bool show_window(const AppConfig& cfg) {
     return d != nullptr && *d != '\0';
 }
 
-std::vector<StreamPlan> validate_config(const AppConfig& cfg) {
+namespace {
+
+// A value still starting with $DATA (no data folder to expand it): names the key and what to do.
+void check_data_var(const char* key, const std::string& value, const char* flag) {
+    ENGINE_CHECK(data_var_length(value) == 0, key, ": ", value, ": no data folder for $DATA: pass ", flag,
+                 " or set RTDET_DATA to the folder holding models/, videos/ (scripts/fetch_model.sh "
+                 "downloads the default model)");
+}
+
+// The $DATA paths still needed: the model's, and a run's first source when `source`.
+void check_data_vars(const AppConfig& cfg, bool source) {
+    check_data_var("model.path", cfg.model, "--model");
+    check_data_var("model.names", cfg.names, "--names");
+    if (source) check_data_var("source", cfg.sources.empty() ? cfg.source : cfg.sources[0].uri, "--source");
+}
+
+}  // namespace
+
+void validate_model_config(const AppConfig& cfg) {
     std::error_code ec;
-    for (const auto& [key, value, flag] :
-         {std::tuple{"model.path", &cfg.model, "--model"},
-          {"model.names", &cfg.names, "--names"},
-          {"source", cfg.sources.empty() ? &cfg.source : &cfg.sources[0].uri, "--source"}})
-        ENGINE_CHECK(data_var_length(*value) == 0, key, ": ", *value, ": no data folder for $DATA: pass ",
-                     flag,
-                     " or set RTDET_DATA to the folder holding models/, videos/ (scripts/fetch_model.sh "
-                     "downloads the default model)");
+    check_data_vars(cfg, false);
     ENGINE_CHECK(!cfg.model.empty(),
                  "model.path: not set (an .onnx model, a darknet .cfg or a .plan; --model)");
     ENGINE_CHECK(fs::is_regular_file(cfg.model, ec), "model.path: file not found: ", cfg.model);
@@ -574,6 +635,12 @@ std::vector<StreamPlan> validate_config(const AppConfig& cfg) {
     if (ext == ".plan")
         ENGINE_CHECK(cfg.peer == "none",
                      "engine.peer: the OpenCV peer needs an .onnx or .cfg model (model.path is a plan)");
+}
+
+std::vector<StreamPlan> validate_config(const AppConfig& cfg) {
+    std::error_code ec;
+    check_data_vars(cfg, true);
+    validate_model_config(cfg);
     // The sources: one that cannot run is a configuration error when it is the only one; among several,
     // the run goes on with the others and reports it by name (plan_streams, run_app).
     const std::vector<StreamPlan> streams = plan_streams(cfg);

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -97,8 +98,27 @@ void set_config_key(AppConfig& cfg, std::string_view key, const std::string& val
 // Returns the run's streams (plan_streams), so the caller need not plan them again.
 std::vector<StreamPlan> validate_config(const AppConfig& cfg);
 
+// The checks of validate_config() on the keys that make a detector (model.*, and engine.peer with a
+// plan): the model file and its darknet weights, the input size, the names file. Throws engine::Error
+// naming the key.
+void validate_model_config(const AppConfig& cfg);
+
 // Whether the window is shown (outputs.show, or auto: $DISPLAY set).
 bool show_window(const AppConfig& cfg);
+
+// A flag of `rtdet run` that sets one key: "--conf" -> detector.conf_threshold ("-o,--video": a short
+// and a long name). cmd_run.cpp adds them; the Python API (python/src/detector_py.cpp) takes their long
+// names without the dashes, '-' as '_', as keywords (conf=, max_det=).
+struct ConfigFlag {
+    const char* flag;
+    const char* key;
+    const char* type;  // what --help shows for the value
+    const char* help;
+};
+std::span<const ConfigFlag> config_flags();
+
+// Every key of the schema, in its order ("model.path", "model.names", ...).
+std::vector<std::string_view> config_keys();
 
 // The valid key closest to `key` (for "did you mean" hints): the closest last part by edit distance
 // (typos, abbreviations, words added), ties to the closest whole key; empty when none is close.

@@ -63,6 +63,12 @@ detector::DetectorConfig detector_config(const AppConfig& cfg) {
     return d;
 }
 
+bool is_detector_key(std::string_view key) {
+    return key.starts_with("model.") || key.starts_with("detector.") || key == "engine.device" ||
+           key == "engine.precision" || key == "engine.threads" || key == "engine.plan_cache_dir" ||
+           key == "pipeline.max_batch";
+}
+
 int inference_workers(const AppConfig& cfg) {
     if (cfg.inference_workers > 0) return cfg.inference_workers;
     return cfg.device == "cuda" && cfg.peer == "none" ? 2 : 1;

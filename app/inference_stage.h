@@ -14,6 +14,7 @@
 #include <mutex>
 #include <span>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -46,6 +47,9 @@ class FrameDetector {
 // The DetectorConfig `rtdet run` uses for `cfg` (models converted and plans cached by the detector's
 // plan cache: detector/plan_cache.h).
 detector::DetectorConfig detector_config(const AppConfig& cfg);
+// Whether detector_config() reads config key `key` (model.*, detector.*, engine.device, precision,
+// threads, plan_cache_dir, pipeline.max_batch): the keys the Python API's Detector takes.
+bool is_detector_key(std::string_view key);
 // Runs `det` untimed once at every batch size from 1 to `max_batch` (grey images). A plan sets up
 // each batch size on its first run (cuDNN plans, a recorded CUDA graph, oneDNN primitives: up to tens
 // of ms): done here, it costs no camera frames later. Returns the seconds it took.

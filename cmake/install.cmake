@@ -2,8 +2,10 @@
 #   cmake --install build --prefix P       bin/rtdet, lib/librtdet_*.so*, share/rtdet/{configs,data},
 #                                          include/rtdet/ (the public API only), lib/cmake/rtdet/
 #   cpack -G DEB (in build/)               rtdet_<v>_<arch>.deb (component runtime: binary, shared
-#                                          libraries, configs, class names) and librtdet-dev_<v>_<arch>.deb
-#                                          (component dev: headers, .so links, CMake package)
+#                                          libraries, configs, class names), librtdet-dev_<v>_<arch>.deb
+#                                          (component dev: headers, .so links, CMake package) and, with the
+#                                          Python module, python3-rtdet_<v>_<arch>.deb (component python:
+#                                          lib/python3.X/dist-packages/rtdet, python/CMakeLists.txt)
 # Another project: find_package(rtdet REQUIRED) + target_link_libraries(app PRIVATE rtdet::detector).
 # Installed binaries find their libraries through RPATH $ORIGIN (relocatable: any prefix), and their
 # configs and class names beside them (detector/resources.h): nothing points into the build tree.
@@ -60,6 +62,9 @@ set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_DIRECTORY ${PROJECT_BINARY_DIR}/packages)
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_COMPONENTS_ALL runtime dev)
+if(RTDET_HAS_PYTHON)
+  list(APPEND CPACK_COMPONENTS_ALL python)
+endif()
 set(CPACK_DEB_COMPONENT_INSTALL ON)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 # Runtime dependencies from the ELF files (dpkg-shlibdeps): Debian's runtime packages only. (A build
@@ -76,5 +81,17 @@ set(CPACK_COMPONENT_DEV_DESCRIPTION
 # librtdet-dev: the runtime package of the same version (its libraries); the installed headers include
 # only the C++ standard library, so no other -dev package is needed.
 set(CPACK_COMPONENT_DEV_DEPENDS runtime)
+# python3-rtdet: the module (its extension links rtdet's libraries and, statically, the app's code, so
+# it needs exactly what the rtdet package needs: that package of the same version) for Debian's Python
+# 3.X it was built for, and numpy. Its Depends are written here: dpkg-shlibdeps would look for
+# librtdet_*.so among installed packages, and they are in the rtdet package being made beside it.
+set(CPACK_DEBIAN_PYTHON_PACKAGE_NAME python3-rtdet)
+set(CPACK_DEBIAN_PYTHON_PACKAGE_SECTION python)
+set(CPACK_DEBIAN_PYTHON_PACKAGE_SHLIBDEPS OFF)
+set(CPACK_DEBIAN_PYTHON_PACKAGE_DEPENDS
+    "python3 (>= ${RTDET_PYTHON_VERSION}), python3 (<< ${RTDET_PYTHON_NEXT_VERSION}), python3-numpy")
+set(CPACK_COMPONENT_PYTHON_DESCRIPTION
+    "rtdet: the Python module (import rtdet: Detector, build, Engine; python3 -m rtdet)")
+set(CPACK_COMPONENT_PYTHON_DEPENDS runtime)
 set(CPACK_DEBIAN_ENABLE_COMPONENT_DEPENDS ON)
 include(CPack)

@@ -33,6 +33,7 @@ PKGS=(
   libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev           # tests and micro-benchmarks
   python3 python3-onnx python3-numpy python3-opencv    # test-data generation and peer scripts only
+  pybind11-dev python3-dev python3-pytest             # the Python module rtdet (python/) and its tests
   ffmpeg xvfb xauth                                    # stream and window tests (xvfb-run needs xauth)
   libmosquitto-dev mosquitto mosquitto-clients         # MQTT publishing (library); broker and clients for its tests
   dpkg-dev file strace                                 # .deb packages (cpack: dpkg-shlibdeps, file); install tests

@@ -14,9 +14,9 @@
 #                                               (cpack) installed with apt-get in a second fresh root: `rtdet
 #                                               detect` there, then librtdet-dev + a find_package(rtdet)
 #                                               consumer (--deb's checks); about an hour on 2 cores
-#   scripts/hardening/clean_room.sh --deb DIR   only that last part, with the rtdet_*.deb and
-#                                               librtdet-dev_*.deb of DIR (e.g. build/packages after `cd build
-#                                               && cpack`)
+#   scripts/hardening/clean_room.sh --deb DIR   only that last part, with the rtdet_*.deb,
+#                                               librtdet-dev_*.deb and python3-rtdet_*.deb (when there) of DIR
+#                                               (e.g. build/packages after `cd build && cpack`)
 #   scripts/hardening/clean_room.sh -- CMD...   any command in a fresh root, from the repository root
 #
 # Needs root (chroot, mounts) and a Debian mirror (apt's own, from this machine's sources). Environment:
@@ -120,21 +120,34 @@ in_root() {
 }
 
 # deb_check DIR: the .debs of DIR in a second fresh root. First rtdet alone (does its Depends bring
-# everything `rtdet detect` needs?), then librtdet-dev with a compiler, OpenCV's image codecs and
-# python3 for tests/install/check_install.py (a find_package(rtdet) consumer among its checks).
+# everything `rtdet detect` needs?), then python3-rtdet when DIR has it (its Depends: `python3 -m rtdet
+# detect` and `import rtdet`), then librtdet-dev with a compiler, OpenCV's image codecs and python3 for
+# tests/install/check_install.py (a find_package(rtdet) consumer among its checks; the module's too).
 deb_check() {
   local dir=$1
   fresh_root
   mkdir -p "$ROOT/work/debs"
   cp "$dir"/rtdet_*.deb "$dir"/librtdet-dev_*.deb "$ROOT/work/debs/" || die "no rtdet_*.deb / librtdet-dev_*.deb in $dir"
+  local python=""
+  if ls "$dir"/python3-rtdet_*.deb >/dev/null 2>&1; then
+    cp "$dir"/python3-rtdet_*.deb "$ROOT/work/debs/"
+    python="--python /usr/bin/python3"
+  fi
   local model=/work/shared/models/yolo-fastest/yolo-fastest-1.1_coco/yolo-fastest-1.1-xl.cfg
   local image=/work/shared/images/darknet_samples/dog.jpg
   in_root "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends /work/debs/rtdet_*.deb \
     && cd /tmp && rtdet --version && rtdet detect --model $model $image --out /tmp/det --json /tmp/det.json \
     && grep -q '\"class\": *\"dog\"' /tmp/det.json && echo 'clean_room: rtdet detect from the .deb found the dog'" || return $?
+  if [ -n "$python" ]; then
+    in_root "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends /work/debs/python3-rtdet_*.deb \
+      && cd /tmp && python3 -m rtdet detect --model $model $image --no-images --json /tmp/pydet.json \
+      && grep -q '\"class\": *\"dog\"' /tmp/pydet.json \
+      && python3 -c 'import numpy, rtdet; print(rtdet.Detector(\"$model\")(numpy.zeros((64, 64, 3), numpy.uint8)))' \
+      && echo 'clean_room: python3 -m rtdet detect and import rtdet from the .deb'" || return $?
+  fi
   in_root "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends /work/debs/librtdet-dev_*.deb \
     cmake g++ make libopencv-dev python3 strace \
-    && python3 tests/install/check_install.py --prefix /usr --model $model --image $image"
+    && python3 tests/install/check_install.py --prefix /usr --model $model --image $image $python"
 }
 
 make_pristine

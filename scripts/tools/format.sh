@@ -9,8 +9,9 @@
 #   scripts/tools/format.sh --fix [FILE...]       formats those files in place
 #
 # Files: every *.h, *.hpp, *.c, *.cc, *.cpp, *.cu and *.cuh under app/, detector/, engine/, include/,
-# scripts/ and tests/ (build folders are at the top and not looked at), or the FILEs given (relative to
-# the repository root). A region between `// clang-format off` and `// clang-format on` is left as written.
+# python/, scripts/ and tests/ (build folders are at the top and not looked at), or the FILEs given
+# (relative to the repository root). A region between `// clang-format off` and `// clang-format on` is
+# left as written.
 # CLANG_FORMAT=path picks another clang-format. Without clang-format: a skip (exit 77, ctest's
 # SKIP_RETURN_CODE), a failure under CI=true (scripts/hardening/require.sh).
 set -euo pipefail
@@ -33,7 +34,7 @@ command -v "$CLANG_FORMAT" >/dev/null ||
 if [ $# -gt 0 ]; then
   files=("$@")
 else
-  mapfile -t files < <(find app detector engine include scripts tests -type f \
+  mapfile -t files < <(find app detector engine include python scripts tests -type f \
     \( -name '*.h' -o -name '*.hpp' -o -name '*.c' -o -name '*.cc' -o -name '*.cpp' -o -name '*.cu' \
        -o -name '*.cuh' \) | LC_ALL=C sort)
 fi

@@ -2,6 +2,7 @@
 """Checks an installed rtdet (cmake --install PREFIX, or the .debs in /usr) the way a user meets it.
 
   check_install.py --prefix P --model M.cfg --image I.jpg [--reference-rtdet EXE] [--forbid DIR]...
+                   [--python PYTHON]
 
 1. layout: bin/rtdet, the shared libraries, share/rtdet/{configs,data}, the public headers and the
    CMake package are there; internal headers (IR, passes, backends, ONNX import, app) are not;
@@ -12,7 +13,12 @@
    none of these opens a file inside a --forbid folder (the source and build trees);
 4. a consumer project (tests/install/consumer) configures with find_package(rtdet), builds against
    rtdet::detector and rtdet::engine, and its detections equal `rtdet detect`'s (and the build tree's
-   rtdet, --reference-rtdet) on the same image.
+   rtdet, --reference-rtdet) on the same image;
+5. with --python: the Python package (lib/python3.X/dist-packages/rtdet) is installed; from elsewhere,
+   `import rtdet` finds it there (on PYTHON's own path for the prefixes /usr and /usr/local, through
+   PYTHONPATH for others); `python3 -m rtdet detect` and rtdet.Detector (when cv2 is there to read the
+   image) give the installed rtdet's detections; under strace neither opens anything in a --forbid
+   folder.
 Exit 0 when everything holds, 1 with the failed checks listed.
 """
 import argparse
@@ -68,6 +74,58 @@ def same_detections(a, b, what):
         print("   ", sorted(a), "\n   ", sorted(b))
 
 
+PY_DETECT = """
+import json, sys
+import rtdet
+out = {"file": rtdet.__file__}
+try:
+    import cv2
+except ImportError:
+    cv2 = None
+if cv2 is not None:
+    rtdet.set_log_level("warn")
+    r = rtdet.Detector(sys.argv[1])(cv2.imread(sys.argv[2]))
+    out["detections"] = [[l, float(s), *map(float, b)] for l, s, b in zip(r.labels, r.scores, r.boxes)]
+print(json.dumps(out))
+"""
+
+
+def check_python(a, prefix, env, work, elsewhere, installed, strace, looked_up):
+    """5. The Python module from the prefix, from elsewhere."""
+    pkgs = sorted(prefix.glob("lib/python3*/dist-packages/rtdet/__init__.py"))
+    if not check(len(pkgs) == 1 and any(pkgs[0].parent.glob("_rtdet.cpython-*.so"))
+                 and (pkgs[0].parent / "__main__.py").is_file(),
+                 f"lib/python3.X/dist-packages/rtdet: __init__.py, __main__.py, the extension: {pkgs}"):
+        return
+    site = pkgs[0].parent.parent
+    # PWD as the folder it runs in: cv2's OpenMPI (through OpenCV's HDF5 module) resolves $PWD at load.
+    penv = dict(env, PWD=str(elsewhere))
+    if str(prefix) not in ("/usr", "/usr/local"):
+        penv["PYTHONPATH"] = str(site)
+    trace = work / "strace-python.txt"
+    cmd = [a.python, "-c", PY_DETECT, a.model, a.image]
+    if strace:
+        cmd = [strace, "-f", "-qq", "--seccomp-bpf", "-e", "trace=%file", "-o", trace] + cmd
+    r = run(cmd, penv, elsewhere)
+    if not check(r.returncode == 0, f"installed module: import rtdet, Detector: exit {r.returncode} {r.stderr.strip()[-500:]}"):
+        return
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    check(Path(out["file"]).resolve().parent == pkgs[0].parent.resolve(),
+          f"import rtdet finds the installed package: {out['file']}")
+    if "detections" in out:
+        same_detections([tuple(d) for d in out["detections"]], installed, "installed rtdet.Detector vs rtdet detect")
+    else:
+        print("    (cv2 not installed: rtdet.Detector's detections not compared)")
+    cmd = [a.python, "-m", "rtdet", "detect", "--model", a.model, a.image, "--no-images", "--json", work / "py.json"]
+    r = run(cmd, penv, elsewhere)
+    if check(r.returncode == 0, f"installed python3 -m rtdet detect: exit {r.returncode} {r.stderr.strip()[-300:]}"):
+        same_detections(detections_from_json(work / "py.json"), installed, "python3 -m rtdet detect vs rtdet detect")
+    if strace:
+        opened = looked_up(trace)
+        check(not opened, "the installed module looks nothing up in the source or build tree"
+              + "".join("\n    " + l for l in opened[:5]))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--prefix", required=True, type=Path)
@@ -75,6 +133,7 @@ def main():
     ap.add_argument("--image", required=True, type=Path)
     ap.add_argument("--reference-rtdet", type=Path)
     ap.add_argument("--forbid", action="append", default=[], type=Path)
+    ap.add_argument("--python", help="the Python the module was built for: check the installed module")
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
     a = ap.parse_args()
     prefix = a.prefix.resolve()
@@ -182,6 +241,8 @@ def main():
                 outs = r.stdout.split("\n")
                 check(r.returncode == 0 and len([o for o in outs if o.strip()]) >= 2 and "[1," in r.stdout,
                       f"consumer engine_info (engine API) builds, loads and runs a plan: {r.stdout.strip()} {r.stderr.strip()[-200:]}")
+    if a.python:
+        check_python(a, prefix, env, work, elsewhere, installed, strace, looked_up)
     if a.keep:
         print("work folder:", work)
     else:
