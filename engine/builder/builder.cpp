@@ -154,9 +154,6 @@ DataType reduced_type(Precision p, const Graph& g, const std::vector<NodeId>& or
     return f16 > bf16 ? DataType::F16 : DataType::BF16;
 }
 
-// INT8: the calibration's ranges set Value::amax by value name (the graph after the passes, as
-// `rtdet calibrate` saw it). Ranges the model carries (QDQ) stay where the cache has none. Returns
-// the layers to keep in float: the options' and the calibration's (each must name a node).
 // The calibration of an INT8 build: the options' table, or its cache file; null without either.
 std::shared_ptr<const CalibrationTable> load_calibration(const BuildOptions& o) {
     if (o.calibration) return o.calibration;
@@ -164,6 +161,9 @@ std::shared_ptr<const CalibrationTable> load_calibration(const BuildOptions& o) 
     return std::make_shared<const CalibrationTable>(CalibrationTable::load(o.calibration_cache));
 }
 
+// INT8: the calibration's ranges set Value::amax by value name (the graph after the passes, as
+// `rtdet calibrate` saw it). Ranges the model carries (QDQ) stay where the cache has none. Returns
+// the layers to keep in float: the options' and the calibration's (each must name a node).
 std::set<std::string> apply_calibration(Graph& g, const CalibrationTable* table, const BuildOptions& o,
                                         const std::string& model_name) {
     std::set<std::string> float_layers(o.float_layers.begin(), o.float_layers.end());

@@ -13,6 +13,27 @@
 
 namespace engine {
 
+namespace {
+
+// Value::storage_dtype from the nodes' precisions (the rule in assign_precision.h).
+void set_storage_dtypes(Graph& g) {
+    for (ValueId v = 0; v < g.num_values(); ++v) {
+        Value& val = g.value(v);
+        if (val.constant != nullptr) continue;
+        if (!is_float(val.desc.dtype)) {
+            val.storage_dtype = val.desc.dtype;
+        } else if (val.is_graph_input || val.is_graph_output) {
+            val.storage_dtype = DataType::F32;
+        } else if (val.producer != kNoNode && !g.node(val.producer).dead) {
+            val.storage_dtype = written_dtype(g, val.producer, v);
+        } else {
+            val.storage_dtype = DataType::F32;
+        }
+    }
+}
+
+}  // namespace
+
 PassStats assign_precision(Graph& g, DataType reduced, const PrecisionSupport& supports) {
     PassStats stats;
     const std::vector<NodeId> order = g.topo_order();
@@ -38,19 +59,7 @@ PassStats assign_precision(Graph& g, DataType reduced, const PrecisionSupport& s
     for (NodeId id : order)
         if (g.node(id).precision != DataType::F32) ++stats.rewrites;
 
-    for (ValueId v = 0; v < g.num_values(); ++v) {
-        Value& val = g.value(v);
-        if (val.constant != nullptr) continue;
-        if (!is_float(val.desc.dtype)) {
-            val.storage_dtype = val.desc.dtype;
-        } else if (val.is_graph_input || val.is_graph_output) {
-            val.storage_dtype = DataType::F32;
-        } else if (val.producer != kNoNode && !g.node(val.producer).dead) {
-            val.storage_dtype = written_dtype(g, val.producer, v);
-        } else {
-            val.storage_dtype = DataType::F32;
-        }
-    }
+    set_storage_dtypes(g);
     return stats;
 }
 
@@ -107,13 +116,7 @@ PassStats assign_int8(Graph& g, const PrecisionSupport& supports) {
 
     for (NodeId id : order)
         if (g.node(id).precision == DataType::I8) ++stats.rewrites;
-    for (ValueId v = 0; v < g.num_values(); ++v) {
-        Value& val = g.value(v);
-        if (val.constant != nullptr || !is_float(val.desc.dtype) || val.is_graph_input || val.is_graph_output)
-            continue;
-        if (val.producer != kNoNode && !g.node(val.producer).dead)
-            val.storage_dtype = written_dtype(g, val.producer, v);
-    }
+    set_storage_dtypes(g);
     return stats;
 }
 
