@@ -603,6 +603,7 @@ bool conv_supported(const Graph& g, NodeId n, std::string* why) {
 }
 
 std::vector<Tensor> conv_pack(CudaState& st, const Graph& g, NodeId n, const PackContext& ctx) {
+    if (g.node(n).precision == DataType::I8) return conv_int8_pack(st, g, n, ctx);
     return conv_pack_forced(st, g, n, ctx, -1);
 }
 
@@ -651,6 +652,7 @@ std::vector<Tensor> conv_pack_forced(CudaState& st, const Graph& g, NodeId n, co
 
 std::unique_ptr<Kernel> make_conv_kernel(CudaState& st, const Graph& g, NodeId n,
                                          std::span<const Tensor> packed) {
+    if (g.node(n).precision == DataType::I8) return make_conv_int8_kernel(st, g, n, packed);
     ConvProblem c = conv_problem(g, n);
     ENGINE_CHECK(packed.size() == 3 && packed[0].dtype() == DataType::I32 && packed[0].numel() == kTacticSize,
                  "cuda: ", c.name, ": expected packed {tactic, weights, bias}, got ", packed.size(),

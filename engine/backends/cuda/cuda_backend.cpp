@@ -241,6 +241,7 @@ class CudaBackend final : public Backend {
 
     bool supports_precision(const Graph& g, NodeId n, DataType dt) const override {
         if (dt == DataType::F32) return true;
+        if (dt == DataType::I8) return g.node(n).op == OpType::Conv && conv_int8_supported(*state_, g, n);
         return dt == DataType::F16 && supports(g, n, nullptr);
     }
 

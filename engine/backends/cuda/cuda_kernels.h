@@ -82,6 +82,17 @@ std::vector<Tensor> conv_pack(CudaState& state, const Graph& g, NodeId n, const 
 // conv_has_graph_fused_form). Throws engine::Error when no engine of that form runs the layer.
 std::vector<Tensor> conv_pack_forced(CudaState& state, const Graph& g, NodeId n, const PackContext& ctx,
                                      int only_fused);
+// --- INT8 Conv (conv_int8.cpp; docs/int8.md) ---
+// Whether the node can run as an INT8 conv on this device: our tensor-core kernel (sm_80 and later),
+// group 1 (depthwise and grouped convs stay in float), the shapes within its 32-bit indexing.
+bool conv_int8_supported(const CudaState& state, const Graph& g, NodeId n);
+// conv_pack / make_conv_kernel for a node of precision I8 (they forward there): packed {tactic,
+// s8 weights [O][kh][kw][C'], F32 weight scales [O], F32 bias [O]}.
+std::vector<Tensor> conv_int8_pack(CudaState& state, const Graph& g, NodeId n, const PackContext& ctx);
+// conv_int8_pack with the tile configuration forced to `tile` instead of timed (tests run every tile).
+std::vector<Tensor> conv_int8_pack_tile(CudaState& state, const Graph& g, NodeId n, int tile);
+std::unique_ptr<Kernel> make_conv_int8_kernel(CudaState& state, const Graph& g, NodeId n,
+                                              std::span<const Tensor> packed);
 bool conv_has_fused_form(const Graph& g, NodeId n);
 bool conv_has_graph_fused_form(const Graph& g, NodeId n);
 std::unique_ptr<Kernel> make_conv_kernel(CudaState& state, const Graph& g, NodeId n,

@@ -23,259 +23,27 @@
 #include "engine/refmath/reference_executor.h"
 #include "engine/runtime/runtime.h"
 #include "tests/testing/graph_builder.h"
+#include "tests/testing/int8_plan_checks.h"
 
 namespace {
 
 using namespace engine;
-
-// s8 values as the plan stores them, dense NCHW.
-struct Q8 {
-    Shape shape;
-    std::vector<int8_t> q;
-    float scale = 1;
-};
-
-Q8 quantize(const Tensor& t, float amax) {
-    Q8 r{t.shape(), std::vector<int8_t>(static_cast<size_t>(t.numel())), amax / 127.0f};
-    quantize_s8(t.data_as<float>(), r.q.size(), r.scale, r.q.data());
-    return r;
-}
-
-struct ConvRef {
-    ConvParams p;
-    QuantizedWeights w;
-    std::vector<float> bias;
-};
-
-ConvRef conv_ref(const Graph& g, NodeId conv) {
-    const Node& n = g.node(conv);
-    ConvRef c;
-    c.p = std::get<ConvParams>(n.params);
-    const Tensor& w = g.constant(n.inputs[1]);
-    c.w = quantize_weights_per_channel(w.data_as<float>(), w.shape());
-    const Tensor& b = g.constant(n.inputs[2]);
-    c.bias.assign(b.data_as<float>(), b.data_as<float>() + b.numel());
-    return c;
-}
-
-// The integer conv of `x`, requantized to `y_amax`, or float (y_amax 0).
-Q8 run_conv(const ConvRef& c, const Q8& x, float y_amax, std::vector<float>* y_float = nullptr,
-            const std::vector<float>* residual = nullptr) {
-    Int8ConvArgs a = int8_conv_inputs(x.q.data(), x.shape, x.scale, c.w, c.bias.data(),
-                                      residual ? residual->data() : nullptr);
-    const Shape ys = conv_output_shape(c.p, x.shape, c.w.shape);
-    size_t n = 1;
-    for (int64_t d : ys) n *= static_cast<size_t>(d);
-    Q8 y{ys, {}, y_amax / 127.0f};
-    if (y_amax > 0) {
-        y.q.resize(n);
-        a.y_q = y.q.data();
-        a.y_scale = y.scale;
-    } else {
-        y_float->resize(n);
-        a.y = y_float->data();
-    }
-    ref_conv_int8(c.p, a);
-    return y;
-}
-
-// Max pooling 2x2 stride 2 and nearest x2 upsampling on the stored int8 values (no rescaling).
-Q8 maxpool2(const Q8& x) {
-    Q8 y{{x.shape[0], x.shape[1], x.shape[2] / 2, x.shape[3] / 2}, {}, x.scale};
-    for (int64_t nc = 0; nc < x.shape[0] * x.shape[1]; ++nc)
-        for (int64_t i = 0; i < y.shape[2]; ++i)
-            for (int64_t j = 0; j < y.shape[3]; ++j) {
-                int8_t m = -128;
-                for (int64_t di = 0; di < 2; ++di)
-                    for (int64_t dj = 0; dj < 2; ++dj)
-                        m = std::max(m, x.q[static_cast<size_t>((nc * x.shape[2] + 2 * i + di) * x.shape[3] +
-                                                                2 * j + dj)]);
-                y.q.push_back(m);
-            }
-    return y;
-}
-Q8 upsample2(const Q8& x) {
-    Q8 y{{x.shape[0], x.shape[1], x.shape[2] * 2, x.shape[3] * 2}, {}, x.scale};
-    for (int64_t nc = 0; nc < x.shape[0] * x.shape[1]; ++nc)
-        for (int64_t i = 0; i < y.shape[2]; ++i)
-            for (int64_t j = 0; j < y.shape[3]; ++j)
-                y.q.push_back(x.q[static_cast<size_t>((nc * x.shape[2] + i / 2) * x.shape[3] + j / 2)]);
-    return y;
-}
-
-BuildOptions int8_options(std::map<std::string, double> amax) {
-    auto t = std::make_shared<CalibrationTable>();
-    t->inputs = 1;
-    t->model = "test";
-    t->amax = std::move(amax);
-    BuildOptions o;
-    o.device = "onednn";
-    o.precision = Precision::INT8;
-    o.threads = 1;
-    o.max_batch = 2;
-    o.calibration = t;
-    return o;
-}
-
-std::vector<float> run_plan(const Plan& plan, const std::vector<Tensor>& inputs) {
-    auto engine = Engine::load(plan);
-    auto ctx = engine->create_context(1);
-    const std::vector<Tensor> out = ctx->run(inputs);
-    return {out.at(0).data_as<float>(), out.at(0).data_as<float>() + out.at(0).numel()};
-}
-
-int count_precision(const Plan& plan, const std::string& op, const std::string& precision) {
-    int n = 0;
-    for (const auto& l : plan.info().layers) n += l.op == op && l.precision == precision;
-    return n;
-}
+using namespace int8_checks;
 
 bool cpu_has_int8() { return engine::onednn_cpu_has_int8(); }
-
-// The largest difference, and how many elements differ by more than `tol`.
-std::pair<double, size_t> compare(const std::vector<float>& a, const std::vector<float>& b, double tol) {
-    EXPECT_EQ(a.size(), b.size());
-    double worst = 0;
-    size_t off = 0;
-    for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
-        const double d = std::fabs(static_cast<double>(a[i]) - b[i]);
-        worst = std::max(worst, d);
-        off += d > tol;
-    }
-    return {worst, off};
-}
 
 // x -> conv 3x3 (leaky) -> MaxPool 2x2 -> nearest x2 -> conv 1x1 (sigmoid: not positively
 // homogeneous, so the conv scales to real units and requantizes last) -> y.
 TEST(OneDnnPlan, Int8ChainMatchesTheInt8Reference) {
     if (!cpu_has_int8()) GTEST_SKIP() << "no VNNI/AMX: Int8FallsBackWithoutVnni covers this CPU";
-    testing_util::GraphBuilder b(11);
-    const ValueId x = b.input({2, 8, 12, 12});
-    const ValueId c1 = b.leaky_relu(b.conv(x, 16, 3), 0.1f);
-    const ValueId p = b.maxpool(c1, 2, 2);
-    const ValueId u = b.upsample(p, 2);
-    const ValueId y = b.sigmoid(b.conv(u, 8, 1));
-    b.output(y);
-    const Graph g = b.build();
-    const std::vector<Tensor> inputs = b.random_inputs(3);
-    // The pool's range is the larger: the conv, the pool and the upsample share it (3.0).
-    const BuildOptions o = int8_options({{g.value(x).name, 1.0},
-                                         {g.value(c1).name, 2.5},
-                                         {g.value(p).name, 3.0},
-                                         {g.value(u).name, 2.0},
-                                         {g.value(y).name, 1.0}});
-    const Plan plan = build_plan(g, o, "chain", "");
-    EXPECT_EQ(count_precision(plan, "Conv", "i8"), 2);
-    EXPECT_EQ(count_precision(plan, "MaxPool", "i8"), 1);
-    EXPECT_EQ(count_precision(plan, "Resize", "i8"), 1);
-
-    auto conv_of = [&](ValueId act_out) {
-        return conv_ref(g, g.value(g.node(g.value(act_out).producer).inputs[0]).producer);
-    };
-    const ConvRef k1 = conv_of(c1);
-    const ConvRef k2 = conv_of(y);
-    ConvRef k1_leaky = k1;
-    k1_leaky.p.act = Act{ActKind::LeakyRelu, 0.1f, 0};
-    ConvRef k2_sig = k2;
-    k2_sig.p.act = Act{ActKind::Sigmoid, 0, 0};
-    const Q8 xq = quantize(inputs[0], 1.0f);
-    const Q8 c1q = run_conv(k1_leaky, xq, 3.0f);
-    std::vector<float> expected;
-    run_conv(k2_sig, upsample2(maxpool2(c1q)), 0, &expected);
-
-    const std::vector<float> ours = run_plan(plan, inputs);
-    // Float rounding in the epilogues may move a requantized value across a rounding tie (one step
-    // of 3/127 in one input of conv 2): allow a few such elements, each a small change.
-    const auto [worst, off] = compare(ours, expected, 1e-5);
-    EXPECT_LT(worst, 5e-3);
-    EXPECT_LE(off, expected.size() / 100) << "worst " << worst;
-
-    // And it is a quantized result: near FP32, not equal to it.
-    const std::vector<Tensor> f = run_reference(g, inputs);
-    const auto [fworst, foff] =
-        compare(ours, {f[0].data_as<float>(), f[0].data_as<float>() + f[0].numel()}, 1e-6);
-    EXPECT_GT(foff, 0u);
-    EXPECT_LT(fworst, 0.1);
+    expect_chain_matches_int8_reference("onednn");
 }
 
-// A residual conv (Sum post-op: r prefilled in y's units) and a Concat of two convs with different
+// A residual conv (Sum post-op: r prefilled in its own units) and a Concat of two convs with different
 // ranges (both written with the larger one).
 TEST(OneDnnPlan, Int8ResidualAndConcatMatchTheInt8Reference) {
     if (!cpu_has_int8()) GTEST_SKIP() << "no VNNI/AMX: Int8FallsBackWithoutVnni covers this CPU";
-    testing_util::GraphBuilder b(12);
-    const ValueId x = b.input({2, 8, 10, 10});
-    const ValueId c1 = b.leaky_relu(b.conv(x, 16, 1), 0.1f);
-    const ValueId c2 = b.leaky_relu(b.conv(c1, 16, 3), 0.1f);
-    const ValueId r = b.add(c2, c1);
-    const ValueId a = b.leaky_relu(b.conv(r, 8, 1), 0.1f);
-    const ValueId c = b.leaky_relu(b.conv(r, 8, 3), 0.1f);
-    const ValueId cat = b.concat({a, c});
-    const ValueId y = b.conv(cat, 4, 1);
-    b.output(y);
-    b.output(r);
-    const Graph g = b.build();
-    const std::vector<Tensor> inputs = b.random_inputs(5);
-    const BuildOptions o = int8_options({{g.value(x).name, 1.0},
-                                         {g.value(c1).name, 2.0},
-                                         {g.value(r).name, 4.0},
-                                         {g.value(a).name, 1.5},
-                                         {g.value(c).name, 3.0},
-                                         {g.value(cat).name, 2.0},
-                                         {g.value(y).name, 5.0}});
-    const Plan plan = build_plan(g, o, "residual", "");
-    EXPECT_EQ(count_precision(plan, "Conv", "i8"), 5);
-    EXPECT_EQ(count_precision(plan, "Concat", "i8"), 1);
-
-    auto conv_of = [&](ValueId act_out) {
-        return conv_ref(g, g.value(g.node(g.value(act_out).producer).inputs[0]).producer);
-    };
-    auto leaky = [](ConvRef k) {
-        k.p.act = Act{ActKind::LeakyRelu, 0.1f, 0};
-        return k;
-    };
-    const Q8 xq = quantize(inputs[0], 1.0f);
-    const Q8 c1q = run_conv(leaky(conv_of(c1)), xq, 2.0f);
-    // r = leaky(conv(c1)) + c1: the residual in float is the stored c1.
-    std::vector<float> c1f(c1q.q.size());
-    dequantize_s8(c1q.q.data(), c1q.q.size(), c1q.scale, c1f.data());
-    ConvRef k2 = leaky(conv_of(c2));
-    k2.p.residual = true;  // the Add the builder fuses
-    const Q8 rq = run_conv(k2, c1q, 4.0f, nullptr, &c1f);
-    const Q8 aq = run_conv(leaky(conv_of(a)), rq, 3.0f);
-    const Q8 cq = run_conv(leaky(conv_of(c)), rq, 3.0f);
-    Q8 catq{{2, 16, 10, 10}, {}, 3.0f / 127};
-    for (int64_t n = 0; n < 2; ++n)
-        for (const Q8* part : {&aq, &cq}) {
-            const size_t per = part->q.size() / 2;
-            catq.q.insert(catq.q.end(), part->q.begin() + static_cast<std::ptrdiff_t>(n * per),
-                          part->q.begin() + static_cast<std::ptrdiff_t>((n + 1) * per));
-        }
-    std::vector<float> expected;
-    run_conv(conv_ref(g, g.value(y).producer), catq, 0, &expected);
-
-    auto engine = Engine::load(plan);
-    auto ctx = engine->create_context(1);
-    const std::vector<Tensor> out = ctx->run(inputs);
-    const std::vector<float> ours(out[0].data_as<float>(), out[0].data_as<float>() + out[0].numel());
-    const auto [worst, off] = compare(ours, expected, 1e-4);
-    EXPECT_LT(worst, 0.1);
-    EXPECT_LE(off, expected.size() / 50) << "worst " << worst;
-    // r, the residual conv's output (also a graph output): r is added in its own units, so it
-    // rounds once, to r's range, as the reference does (prefilling it in y's units rounded twice: a
-    // quarter of the elements were one step off).
-    const std::vector<float> r_ours(out[1].data_as<float>(), out[1].data_as<float>() + out[1].numel());
-    std::vector<float> r_expected(rq.q.size());
-    dequantize_s8(rq.q.data(), rq.q.size(), rq.scale, r_expected.data());
-    const auto [r_worst, r_off] = compare(r_ours, r_expected, 1e-6);
-    EXPECT_LE(r_off, r_expected.size() / 100) << "worst " << r_worst;
-
-    // The plan records the ranges it ran with: the Concat's inputs share the larger one.
-    const PlanContents pc = read_plan(plan.bytes(), nullptr, "residual");
-    for (ValueId v = 0; v < pc.graph.num_values(); ++v) {
-        const std::string& name = pc.graph.value(v).name;
-        if (name == g.value(a).name || name == g.value(c).name || name == g.value(cat).name)
-            EXPECT_FLOAT_EQ(pc.graph.value(v).amax, 3.0f) << name;
-    }
+    expect_residual_and_concat_match_int8_reference("onednn");
 }
 
 TEST(OneDnnPlan, Int8NeedsCalibrationAndKnownFloatLayers) {
@@ -284,7 +52,7 @@ TEST(OneDnnPlan, Int8NeedsCalibrationAndKnownFloatLayers) {
     const ValueId y = b.conv(x, 4, 3);
     b.output(y);
     const Graph g = b.build();
-    BuildOptions o = int8_options({});
+    BuildOptions o = int8_options("onednn", {});
     o.calibration.reset();
     try {
         (void)build_plan(g, o, "nocal", "");
@@ -292,7 +60,7 @@ TEST(OneDnnPlan, Int8NeedsCalibrationAndKnownFloatLayers) {
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("--calib"), std::string::npos) << e.what();
     }
-    o = int8_options({{g.value(x).name, 1.0}, {g.value(y).name, 1.0}});
+    o = int8_options("onednn", {{g.value(x).name, 1.0}, {g.value(y).name, 1.0}});
     o.float_layers = {"no_such_layer"};
     try {
         (void)build_plan(g, o, "m", "");
@@ -300,7 +68,7 @@ TEST(OneDnnPlan, Int8NeedsCalibrationAndKnownFloatLayers) {
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("float layer 'no_such_layer'"), std::string::npos) << e.what();
     }
-    o = int8_options({{"not_in_this_model", 1.0}});
+    o = int8_options("onednn", {{"not_in_this_model", 1.0}});
     try {
         (void)build_plan(g, o, "m", "");
         ADD_FAILURE() << "built with a calibration of another model";
@@ -328,7 +96,7 @@ TEST(OneDnnPlan, Int8FloatLayersAndTheFallbackWithoutVnni) {
     // The ranges these inputs have (the largest magnitudes).
     ActivationHistograms h;
     observe_reference(g, inputs, h);
-    BuildOptions o = int8_options(h.table(CalibMethod::MinMax).amax);
+    BuildOptions o = int8_options("onednn", h.table(CalibMethod::MinMax).amax);
     const std::string middle = g.node(g.value(g.node(g.value(c2).producer).inputs[0]).producer).name;
     o.float_layers = {middle};
     const Plan plan = build_plan(g, o, "float_layers", "");
@@ -368,7 +136,7 @@ TEST(OneDnnPlan, Int8SensitivityFindsTheLayerWhoseInputRangeHidesAChannel) {
     const std::vector<Tensor> inputs = b.random_inputs(4);
     ActivationHistograms h;
     observe_reference(g, inputs, h);
-    const BuildOptions o = int8_options(h.table(CalibMethod::MinMax).amax);
+    const BuildOptions o = int8_options("onednn", h.table(CalibMethod::MinMax).amax);
     const std::string conv_a = g.node(g.value(a).producer).name, conv_b = g.node(g.value(y).producer).name;
 
     const Int8Sensitivity s = measure_int8_sensitivity(g, o, {inputs}, 1e-3);

@@ -1,0 +1,388 @@
+// The INT8 implicit-GEMM convolution (conv_int8.cuh). GEMM view: M = batch * OH * OW output pixels,
+// N = K output channels, the reduction over (r, s, c) in blocks of BK channels at one kernel tap. A CTA
+// of 4 warps (2 x 2) computes a BM x BN tile; each warp a (BM/2) x (BN/2) tile of m16n8k32 MMAs. The A
+// tile (BM pixels x BK input channels at tap (r, s): the implicit im2col, zero-filled where the tap
+// falls in the padding) and the B tile (BN output channels x BK channels of the same tap) stream
+// through a STAGES-deep ring in shared memory with cp.async; fragments come out with ldmatrix from
+// XOR-swizzled rows (conflict-free). The epilogue runs on the accumulators in registers.
+#include <mutex>
+
+#include "engine/backends/cuda/cuda_util.h"
+#include "engine/backends/cuda/kernels/conv_int8.cuh"
+#include "engine/backends/cuda/kernels/device_util.cuh"
+
+namespace engine::cuda {
+namespace {
+
+constexpr int kCtaThreads = 128;
+
+template <int BM_, int BN_, int BK_, int STAGES_>
+struct Tile {
+    static constexpr int BM = BM_, BN = BN_, BK = BK_, STAGES = STAGES_;
+    static constexpr int WM = BM / 2, WN = BN / 2;  // warp tile
+    static constexpr int MT = WM / 16, NT = WN / 8;  // MMAs per warp per k step
+    static constexpr int CH = BK / 16;               // 16-byte chunks per row
+    static constexpr int ROWS_PER_LINE = 8 / CH;     // rows per 128-byte line
+    static constexpr int A_LOADS = BM * CH / kCtaThreads, B_LOADS = BN * CH / kCtaThreads;
+    static constexpr int A_BYTES = BM * BK, B_BYTES = BN * BK;
+    static constexpr int STAGE_BYTES = A_BYTES + B_BYTES;
+    static constexpr int SMEM = STAGE_BYTES * STAGES;
+    static_assert(BK == 32 || BK == 64, "k depth 32 or 64");
+    static_assert(MT >= 1 && NT % 2 == 0, "warp tile");
+    static_assert((BM * CH) % kCtaThreads == 0 && (BN * CH) % kCtaThreads == 0, "loads per thread");
+};
+
+// Byte offset of 16-byte chunk `ch` of tile row `row`: rows of BK bytes, the chunk index XORed with
+// the row's position so that the 8 rows ldmatrix reads at one chunk column land in 8 different bank
+// groups.
+template <class T>
+__device__ __forceinline__ int swz(int row, int ch) {
+    return row * T::BK + ((ch ^ ((row / T::ROWS_PER_LINE) % T::CH)) << 4);
+}
+
+__device__ __forceinline__ void cp_async16(uint32_t smem, const void* gmem, bool ok) {
+    const int n = ok ? 16 : 0;  // 0: no read, the 16 bytes are zero-filled
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem), "l"(gmem), "r"(n));
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N>
+__device__ __forceinline__ void cp_async_wait() {
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+}
+__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], uint32_t addr) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(addr));
+}
+__device__ __forceinline__ void mma_s8(int32_t (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+    asm volatile(
+        "mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+        "{%0,%1,%2,%3};\n"
+        : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+struct Params {
+    const int8_t* x;
+    const int8_t* w;
+    const float* alpha;
+    const float* bias;
+    const void* res;
+    void* y;
+    I8Elem res_type;
+    float res_scale, y_scale;
+    int H, W, C, K, R, S, OH, OW, sh, sw, ph, pw, dh, dw;
+    int M, OHW, cblocks, KB;
+    int64_t xbs, ybs, rbs;
+    Act act, post;
+    bool pairs;  // K and the batch strides even, pointers aligned: two adjacent channels per access
+};
+
+// Saturated round-half-even to s8, as quantize_s8 (the division, not a multiplication by 1/scale).
+__device__ __forceinline__ int8_t to_s8(float v, float scale) {
+    const int q = __float2int_rn(__fdiv_rn(v, scale));  // NaN -> 0
+    return static_cast<int8_t>(q < -128 ? -128 : (q > 127 ? 127 : q));
+}
+
+__device__ __forceinline__ float load_res(const Params& p, int64_t at) {
+    switch (p.res_type) {
+        case I8Elem::S8:
+            return __fmul_rn(static_cast<float>(static_cast<const int8_t*>(p.res)[at]), p.res_scale);
+        case I8Elem::F16:
+            return __half2float(static_cast<const __half*>(p.res)[at]);
+        case I8Elem::F32:
+            return static_cast<const float*>(p.res)[at];
+        default:
+            return 0.f;
+    }
+}
+
+template <I8Elem OT>
+__device__ __forceinline__ void store_one(const Params& p, int64_t at, float v) {
+    if constexpr (OT == I8Elem::S8)
+        static_cast<int8_t*>(p.y)[at] = to_s8(v, p.y_scale);
+    else if constexpr (OT == I8Elem::F16)
+        static_cast<__half*>(p.y)[at] = __float2half_rn(v);
+    else
+        static_cast<float*>(p.y)[at] = v;
+}
+
+template <I8Elem OT>
+__device__ __forceinline__ void store_pair(const Params& p, int64_t at, float v0, float v1) {
+    if constexpr (OT == I8Elem::S8) {
+        char2 q;
+        q.x = to_s8(v0, p.y_scale);
+        q.y = to_s8(v1, p.y_scale);
+        *reinterpret_cast<char2*>(static_cast<int8_t*>(p.y) + at) = q;
+    } else if constexpr (OT == I8Elem::F16) {
+        *reinterpret_cast<__half2*>(static_cast<__half*>(p.y) + at) = __halves2half2(__float2half_rn(v0),
+                                                                                     __float2half_rn(v1));
+    } else {
+        *reinterpret_cast<float2*>(static_cast<float*>(p.y) + at) = make_float2(v0, v1);
+    }
+}
+
+template <class T, I8Elem OT>
+__global__ void __launch_bounds__(kCtaThreads) conv_int8_kernel(const Params p) {
+    extern __shared__ __align__(128) uint8_t smem[];
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const int wm = warp >> 1, wn = warp & 1;
+    const int m0 = blockIdx.x * T::BM, n0 = blockIdx.y * T::BN;
+    const auto sbase = static_cast<uint32_t>(__cvta_generic_to_shared(smem));
+
+    // The rows this thread loads: A (pixels) and B (output channels), one 16-byte chunk each.
+    const int8_t* a_ptr[T::A_LOADS];
+    int a_ih[T::A_LOADS], a_iw[T::A_LOADS], a_so[T::A_LOADS];
+#pragma unroll
+    for (int j = 0; j < T::A_LOADS; ++j) {
+        const int i = tid + j * kCtaThreads, row = i / T::CH, ch = i % T::CH, m = m0 + row;
+        a_so[j] = swz<T>(row, ch);
+        if (m < p.M) {
+            const int n = m / p.OHW, q = m - n * p.OHW, oh = q / p.OW, ow = q - oh * p.OW;
+            a_ih[j] = oh * p.sh - p.ph;
+            a_iw[j] = ow * p.sw - p.pw;
+            a_ptr[j] = p.x + n * p.xbs + ch * 16;
+        } else {
+            a_ih[j] = -(1 << 30);  // every tap out of range: zeros
+            a_iw[j] = 0;
+            a_ptr[j] = p.x;
+        }
+    }
+    const int8_t* b_ptr[T::B_LOADS];
+    bool b_ok[T::B_LOADS];
+    int b_so[T::B_LOADS];
+    const int64_t w_row = static_cast<int64_t>(p.R) * p.S * p.C;
+#pragma unroll
+    for (int j = 0; j < T::B_LOADS; ++j) {
+        const int i = tid + j * kCtaThreads, row = i / T::CH, ch = i % T::CH, k = n0 + row;
+        b_so[j] = swz<T>(row, ch);
+        b_ok[j] = k < p.K;
+        b_ptr[j] = p.w + (b_ok[j] ? k : 0) * w_row + ch * 16;
+    }
+
+    auto load_stage = [&](int stage, int kb) {
+        const int rs = kb / p.cblocks, c0 = (kb - rs * p.cblocks) * T::BK, r = rs / p.S, s = rs - r * p.S;
+        const uint32_t sa = sbase + stage * T::STAGE_BYTES, sb = sa + T::A_BYTES;
+#pragma unroll
+        for (int j = 0; j < T::A_LOADS; ++j) {
+            const int ih = a_ih[j] + r * p.dh, iw = a_iw[j] + s * p.dw;
+            const bool ok = static_cast<unsigned>(ih) < static_cast<unsigned>(p.H) &&
+                            static_cast<unsigned>(iw) < static_cast<unsigned>(p.W);
+            const int8_t* src = ok ? a_ptr[j] + (static_cast<int64_t>(ih) * p.W + iw) * p.C + c0 : p.x;
+            cp_async16(sa + a_so[j], src, ok);
+        }
+#pragma unroll
+        for (int j = 0; j < T::B_LOADS; ++j)
+            cp_async16(sb + b_so[j], b_ok[j] ? b_ptr[j] + static_cast<int64_t>(rs) * p.C + c0 : p.w, b_ok[j]);
+    };
+
+    int32_t acc[T::MT][T::NT][4];
+#pragma unroll
+    for (int a = 0; a < T::MT; ++a)
+#pragma unroll
+        for (int b = 0; b < T::NT; ++b)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) acc[a][b][e] = 0;
+
+#pragma unroll
+    for (int st = 0; st < T::STAGES - 1; ++st) {
+        if (st < p.KB) load_stage(st, st);
+        cp_async_commit();
+    }
+    for (int kb = 0; kb < p.KB; ++kb) {
+        cp_async_wait<T::STAGES - 2>();
+        __syncthreads();  // stage kb landed for all; everyone is done with the stage refilled next
+        const int next = kb + T::STAGES - 1;
+        if (next < p.KB) load_stage(next % T::STAGES, next);
+        cp_async_commit();
+        const uint32_t sa = sbase + (kb % T::STAGES) * T::STAGE_BYTES, sb = sa + T::A_BYTES;
+#pragma unroll
+        for (int ks = 0; ks < T::BK / 32; ++ks) {
+            uint32_t af[T::MT][4], bf[T::NT][2];
+#pragma unroll
+            for (int mt = 0; mt < T::MT; ++mt) {
+                const int row = wm * T::WM + mt * 16 + (lane & 7) + ((lane >> 3) & 1) * 8;
+                ldmatrix_x4(af[mt], sa + swz<T>(row, ks * 2 + (lane >> 4)));
+            }
+#pragma unroll
+            for (int nt = 0; nt < T::NT; nt += 2) {
+                const int row = wn * T::WN + nt * 8 + (lane & 7) + (lane >> 4) * 8;
+                uint32_t t[4];
+                ldmatrix_x4(t, sb + swz<T>(row, ks * 2 + ((lane >> 3) & 1)));
+                bf[nt][0] = t[0];
+                bf[nt][1] = t[1];
+                bf[nt + 1][0] = t[2];
+                bf[nt + 1][1] = t[3];
+            }
+#pragma unroll
+            for (int mt = 0; mt < T::MT; ++mt)
+#pragma unroll
+                for (int nt = 0; nt < T::NT; ++nt) mma_s8(acc[mt][nt], af[mt], bf[nt][0], bf[nt][1]);
+        }
+    }
+    cp_async_wait<0>();
+
+    // Epilogue: accumulator element e of acc[mt][nt] is row g (+8 for e >= 2), channel 2 * tig + (e & 1).
+    const int g = lane >> 2, tig = lane & 3;
+    float al[T::NT][2], bi[T::NT][2];
+#pragma unroll
+    for (int nt = 0; nt < T::NT; ++nt)
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+            const int k = n0 + wn * T::WN + nt * 8 + 2 * tig + e;
+            al[nt][e] = k < p.K ? __ldg(p.alpha + k) : 0.f;
+            bi[nt][e] = (k < p.K && p.bias != nullptr) ? __ldg(p.bias + k) : 0.f;
+        }
+#pragma unroll
+    for (int mt = 0; mt < T::MT; ++mt)
+#pragma unroll
+        for (int half = 0; half < 2; ++half) {
+            const int m = m0 + wm * T::WM + mt * 16 + g + half * 8;
+            if (m >= p.M) continue;
+            const int n = m / p.OHW, q = m - n * p.OHW;
+            const int64_t y_at = n * p.ybs + static_cast<int64_t>(q) * p.K;
+            const int64_t r_at = n * p.rbs + static_cast<int64_t>(q) * p.K;
+#pragma unroll
+            for (int nt = 0; nt < T::NT; ++nt) {
+                const int k = n0 + wn * T::WN + nt * 8 + 2 * tig;
+                if (k >= p.K) continue;
+                float v[2];
+#pragma unroll
+                for (int e = 0; e < 2; ++e) {
+                    // The reference's order and rounding: acc * alpha + bias, no fused multiply-add.
+                    v[e] = __fadd_rn(__fmul_rn(static_cast<float>(acc[mt][nt][half * 2 + e]), al[nt][e]),
+                                     bi[nt][e]);
+                    v[e] = act_dev_any(p.act, v[e]);
+                    if (p.res_type != I8Elem::None && k + e < p.K)
+                        v[e] = act_dev_any(p.post, __fadd_rn(v[e], load_res(p, r_at + k + e)));
+                }
+                if (p.pairs && k + 1 < p.K) {
+                    store_pair<OT>(p, y_at + k, v[0], v[1]);
+                } else {
+                    store_one<OT>(p, y_at + k, v[0]);
+                    if (k + 1 < p.K) store_one<OT>(p, y_at + k + 1, v[1]);
+                }
+            }
+        }
+}
+
+template <class T, I8Elem OT>
+void launch_typed(const Params& p, cudaStream_t stream) {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        CUDA_CHECK(cudaFuncSetAttribute(conv_int8_kernel<T, OT>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                        T::SMEM));
+    });
+    const dim3 grid(static_cast<unsigned>((p.M + T::BM - 1) / T::BM), static_cast<unsigned>((p.K + T::BN - 1) / T::BN));
+    conv_int8_kernel<T, OT><<<grid, kCtaThreads, T::SMEM, stream>>>(p);
+}
+
+template <class T>
+void launch_tile(const Params& p, I8Elem out, cudaStream_t stream) {
+    if (out == I8Elem::S8)
+        launch_typed<T, I8Elem::S8>(p, stream);
+    else if (out == I8Elem::F16)
+        launch_typed<T, I8Elem::F16>(p, stream);
+    else
+        launch_typed<T, I8Elem::F32>(p, stream);
+}
+
+struct TileInfo {
+    const char* name;
+    int bk;
+    void (*launch)(const Params&, I8Elem, cudaStream_t);
+};
+const TileInfo kTiles[] = {
+    {"128x128x64/4", 64, launch_tile<Tile<128, 128, 64, 4>>},
+    {"128x128x32/4", 32, launch_tile<Tile<128, 128, 32, 4>>},
+    {"128x64x64/4", 64, launch_tile<Tile<128, 64, 64, 4>>},
+    {"64x128x64/4", 64, launch_tile<Tile<64, 128, 64, 4>>},
+    {"64x64x64/4", 64, launch_tile<Tile<64, 64, 64, 4>>},
+    {"64x64x32/4", 32, launch_tile<Tile<64, 64, 32, 4>>},
+};
+constexpr int kTileCount = static_cast<int>(sizeof(kTiles) / sizeof(kTiles[0]));
+
+size_t elem_bytes(I8Elem t) { return t == I8Elem::S8 ? 1 : (t == I8Elem::F16 ? 2 : 4); }
+
+__global__ void pad_channels_s8_kernel(const int8_t* __restrict__ x, int8_t* __restrict__ y, int64_t pixels,
+                                       int c, int pc, int64_t xbs, int batch) {
+    const int64_t total = pixels * pc;
+    for (int n = blockIdx.y; n < batch; n += gridDim.y)
+        for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
+             i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+            const int64_t px = i / pc;
+            const int ch = static_cast<int>(i - px * pc);
+            y[n * total + i] = ch < c ? x[n * xbs + px * c + ch] : int8_t{0};
+        }
+}
+
+}  // namespace
+
+int conv_int8_tile_count() { return kTileCount; }
+
+const char* conv_int8_tile_name(int tile) {
+    return tile >= 0 && tile < kTileCount ? kTiles[tile].name : "(no such tile)";
+}
+
+bool conv_int8_tile_fits(const ConvInt8Args& a, int tile) {
+    if (tile < 0 || tile >= kTileCount) return false;
+    if (a.c <= 0 || a.c % kTiles[tile].bk != 0) return false;
+    if (!aligned_to(a.x, 16) || !aligned_to(a.w, 16) || a.x_batch_stride % 16 != 0) return false;
+    const int64_t m = static_cast<int64_t>(a.batch) * a.oh * a.ow;
+    return m > 0 && m < INT32_MAX && a.k > 0 && a.y_type != I8Elem::None;
+}
+
+void launch_conv_int8(const ConvInt8Args& a, int tile, cudaStream_t stream) {
+    ENGINE_CHECK(conv_int8_tile_fits(a, tile), "cuda int8 conv: tile ", conv_int8_tile_name(tile),
+                 " does not fit ", a.c, " input channels (or the buffers are not 16-byte aligned)");
+    Params p{};
+    p.x = a.x;
+    p.w = a.w;
+    p.alpha = a.alpha;
+    p.bias = a.bias;
+    p.res = a.residual;
+    p.res_type = a.residual == nullptr ? I8Elem::None : a.residual_type;
+    p.res_scale = a.residual_scale;
+    p.y = a.y;
+    p.y_scale = a.y_scale;
+    p.H = a.h;
+    p.W = a.w_in;
+    p.C = a.c;
+    p.K = a.k;
+    p.R = a.r;
+    p.S = a.s;
+    p.OH = a.oh;
+    p.OW = a.ow;
+    p.sh = a.stride_h;
+    p.sw = a.stride_w;
+    p.ph = a.pad_h;
+    p.pw = a.pad_w;
+    p.dh = a.dil_h;
+    p.dw = a.dil_w;
+    p.OHW = a.oh * a.ow;
+    p.M = a.batch * p.OHW;
+    p.cblocks = a.c / kTiles[tile].bk;
+    p.KB = a.r * a.s * p.cblocks;
+    p.xbs = a.x_batch_stride;
+    p.ybs = a.y_batch_stride;
+    p.rbs = a.r_batch_stride;
+    p.act = a.act;
+    p.post = a.post_act;
+    const size_t yb = elem_bytes(a.y_type), rb = p.res_type == I8Elem::None ? 1 : elem_bytes(p.res_type);
+    p.pairs = a.k % 2 == 0 && a.y_batch_stride % 2 == 0 && aligned_to(a.y, 2 * yb) &&
+              (p.res_type == I8Elem::None || (a.r_batch_stride % 2 == 0 && aligned_to(a.residual, 2 * rb)));
+    if (p.M == 0) return;
+    kTiles[tile].launch(p, a.y_type, stream);
+    CUDA_CHECK(cudaGetLastError());
+}
+
+void launch_pad_channels_s8(const int8_t* x, int8_t* y, int batch, int64_t pixels, int c, int padded_c,
+                            int64_t x_batch_stride, cudaStream_t stream) {
+    ENGINE_CHECK(padded_c >= c && c > 0, "cuda int8 pad: ", c, " channels padded to ", padded_c);
+    if (batch <= 0 || pixels <= 0) return;
+    pad_channels_s8_kernel<<<grid_2d(pixels * padded_c, batch), kThreads, 0, stream>>>(x, y, pixels, c, padded_c,
+                                                                                      x_batch_stride, batch);
+    CUDA_CHECK(cudaGetLastError());
+}
+
+}  // namespace engine::cuda

@@ -1,0 +1,58 @@
+// INT8 convolution on the tensor cores (issue 16, docs/int8.md): an implicit GEMM over NHWC s8
+// activations and s8 weights with int32 accumulation (mma.sync m16n8k32, sm_80 and later), a multi-stage
+// cp.async pipeline, and the whole epilogue fused:
+//
+//   v = acc * alpha[k] + bias[k]            alpha[k] = x_scale * w_scale[k]
+//   v = post_act(act(v) + residual)         (residual and post_act only with a residual)
+//   y = v (F32 / F16), or saturate_s8(round_half_even(v / y_scale))   (S8)
+//
+// in the order and rounding of the reference (engine/refmath/ref_int8.h: no fused multiply-add), so an
+// S8 output equals ref_conv_int8's bit for bit. The residual is read in its own storage (s8 times
+// r_scale, F16 or F32). Plain C++ launchers; device code in conv_int8.cu.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+#include "engine/ir/params.h"
+
+namespace engine::cuda {
+
+enum class I8Elem : uint8_t { None, S8, F16, F32 };
+
+struct ConvInt8Args {
+    const int8_t* x = nullptr;  // NHWC s8, `c` channels (a multiple of the tile's k depth: 32 or 64)
+    const int8_t* w = nullptr;  // [k][r][s][c] s8
+    const float* alpha = nullptr;  // [k] x_scale * w_scale[k]
+    const float* bias = nullptr;   // [k] or nullptr
+    const void* residual = nullptr;
+    I8Elem residual_type = I8Elem::None;
+    float residual_scale = 1;  // S8 residual: its real value is q * residual_scale
+    void* y = nullptr;
+    I8Elem y_type = I8Elem::S8;
+    float y_scale = 1;  // S8 output: the output's scale
+    int batch = 1;
+    int h = 0, w_in = 0, c = 0;  // input
+    int k = 0, r = 1, s = 1;     // output channels, kernel
+    int oh = 0, ow = 0;
+    int stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dil_h = 1, dil_w = 1;
+    int64_t x_batch_stride = 0, y_batch_stride = 0, r_batch_stride = 0;  // elements
+    Act act, post_act;
+};
+
+// The tile configurations (CTA tile M x N x K-depth, pipeline stages), timed per layer at build time.
+int conv_int8_tile_count();
+// "128x128x64/4" and the like, for logs.
+const char* conv_int8_tile_name(int tile);
+// Whether `tile` runs this problem (its k depth divides c, pointers aligned to 16 bytes).
+bool conv_int8_tile_fits(const ConvInt8Args& a, int tile);
+// Enqueues the conv with tile configuration `tile` (conv_int8_tile_fits must hold).
+void launch_conv_int8(const ConvInt8Args& a, int tile, cudaStream_t stream);
+
+// NHWC s8 with `c` channels -> dense NHWC s8 with padded_c > c channels, the extra channels zero (the
+// input of a conv whose channel count is not a multiple of 32, such as the image's 3).
+void launch_pad_channels_s8(const int8_t* x, int8_t* y, int batch, int64_t pixels, int c, int padded_c,
+                            int64_t x_batch_stride, cudaStream_t stream);
+
+}  // namespace engine::cuda

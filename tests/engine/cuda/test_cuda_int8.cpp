@@ -1,0 +1,316 @@
+// INT8 on the CUDA backend (docs/int8.md): the tensor-core conv kernel against the INT8 reference math
+// (engine/refmath/ref_int8.h: the same quantized input and per-channel weights, the integer dot
+// product, the epilogue in float, requantization) for every tile configuration, output storage (s8,
+// F16, F32) and residual storage (s8, F16, F32), the shared conv cases (activations, residual +
+// post_act, stride, dilation, 1x1, the image's 3 channels, odd channel counts, partial batches) and
+// the YOLO head's 255 outputs; what the backend refuses to run in INT8 (grouped and depthwise convs);
+// and whole INT8 plans built by the builder (tests/testing/int8_plan_checks.h, shared with oneDNN).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <sstream>
+
+#include "engine/backends/cuda/cuda_kernels.h"
+#include "engine/backends/cuda/kernels/conv_int8.cuh"
+#include "engine/refmath/ref_int8.h"
+#include "tests/engine/cuda/cuda_test_util.h"
+#include "tests/testing/conv_cases.h"
+#include "tests/testing/int8_plan_checks.h"
+
+namespace {
+
+using engine::DataType;
+using engine::Layout;
+using engine::Shape;
+using namespace cuda_test;
+using testing_util::ConvCase;
+using testing_util::ConvGraph;
+using testing_util::make_conv_graph;
+
+// NCHW [n, c, h, w] -> NHWC, any element type.
+template <typename T>
+std::vector<T> to_nhwc(const std::vector<T>& v, const Shape& s) {
+    std::vector<T> out(v.size());
+    const int64_t c = s[1], hw = s[2] * s[3];
+    for (int64_t n = 0; n < s[0]; ++n)
+        for (int64_t ch = 0; ch < c; ++ch)
+            for (int64_t p = 0; p < hw; ++p) out[static_cast<size_t>((n * hw + p) * c + ch)] = v[static_cast<size_t>((n * c + ch) * hw + p)];
+    return out;
+}
+template <typename T>
+std::vector<T> to_nchw(const std::vector<T>& v, const Shape& s) {
+    std::vector<T> out(v.size());
+    const int64_t c = s[1], hw = s[2] * s[3];
+    for (int64_t n = 0; n < s[0]; ++n)
+        for (int64_t ch = 0; ch < c; ++ch)
+            for (int64_t p = 0; p < hw; ++p) out[static_cast<size_t>((n * c + ch) * hw + p)] = v[static_cast<size_t>((n * hw + p) * c + ch)];
+    return out;
+}
+
+std::vector<float> uniform(size_t n, float lo, float hi, uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> d(lo, hi);
+    std::vector<float> v(n);
+    for (float& x : v) x = d(rng);
+    return v;
+}
+
+float f16_round(float v) { return engine::fp16_to_fp32(engine::fp32_to_fp16(v)); }
+
+struct Int8Case {
+    ConvCase conv;
+    DataType out = DataType::I8;
+    DataType res = DataType::I8;  // the residual's storage (when the case has one)
+};
+void PrintTo(const Int8Case& c, std::ostream* os) {
+    *os << c.conv.name << "_" << engine::dtype_name(c.out) << "_r" << engine::dtype_name(c.res);
+}
+
+std::vector<Int8Case> int8_cases() {
+    std::vector<ConvCase> base = testing_util::shared_conv_cases();
+    auto add = [&](std::string name, auto&& edit) {
+        testing_util::add_conv_case(base, ConvCase{}, std::move(name), edit);
+    };
+    add("c64_k3", [](ConvCase& c) {  // the 64-deep tiles
+        c.c = 64;
+        c.o = 48;
+        c.act = {engine::ActKind::LeakyRelu, 0.1f};
+    });
+    add("c96_s2", [](ConvCase& c) {  // 96 channels: only the 32-deep tiles
+        c.c = 96;
+        c.o = 64;
+        c.stride = 2;
+        c.h = 12;
+        c.w = 13;
+        c.pads = {1, 1, 1, 1};
+    });
+    add("yolo_head", [](ConvCase& c) {  // linear 1x1 with 255 outputs (odd: no paired stores)
+        c.c = 64;
+        c.o = 255;
+        c.k = 1;
+        c.pads = {0, 0, 0, 0};
+    });
+    add("big_m", [](ConvCase& c) {  // several M tiles per sample, partial last tile
+        c.c = 32;
+        c.o = 160;
+        c.h = 23;
+        c.w = 19;
+        c.max_batch = 3;
+        c.batch = 3;
+        c.residual = true;
+        c.act = {engine::ActKind::LeakyRelu, 0.1f};
+    });
+    std::vector<Int8Case> v;
+    for (const ConvCase& c : base) {
+        if (c.group != 1) continue;  // INT8Refuses covers them
+        for (DataType out : {DataType::I8, DataType::F32, DataType::F16})
+            v.push_back({c, out, c.residual ? DataType::I8 : DataType::F32});
+        if (c.residual)
+            for (DataType r : {DataType::F32, DataType::F16}) v.push_back({c, DataType::I8, r});
+    }
+    return v;
+}
+
+class CudaInt8Conv : public ::testing::TestWithParam<Int8Case> {
+  protected:
+    void SetUp() override { SKIP_WITHOUT_CUDA(); }
+};
+
+constexpr float kXAmax = 2.0f, kRAmax = 1.5f;
+
+// One case on one tile: ours vs ref_conv_int8. Returns false when the tile does not fit the case.
+void check_tile(const Int8Case& tc, int tile) {
+    const ConvCase& c = tc.conv;
+    ConvGraph cg = make_conv_graph(c);
+    engine::Graph& g = cg.g;
+    const engine::Node& node = g.node(cg.conv);
+    const engine::ValueId xv = node.inputs[0], yv = node.outputs[0];
+    const Shape ys_max = g.value(yv).desc.shape;
+    const int batch = c.batch;
+    const Shape xs{batch, c.c, c.h, c.w}, ys{batch, ys_max[1], ys_max[2], ys_max[3]};
+    const size_t xn = static_cast<size_t>(engine::shape_numel(xs)), yn = static_cast<size_t>(engine::shape_numel(ys));
+
+    // Inputs: x quantized with its range (some values beyond it: saturation); the residual in its storage.
+    const std::vector<float> xf = uniform(xn, -1.1f * kXAmax, 1.1f * kXAmax, 5);
+    std::vector<int8_t> xq(xn);
+    engine::quantize_s8(xf.data(), xn, kXAmax / 127, xq.data());
+    std::vector<float> rf;
+    std::vector<int8_t> rq;
+    if (c.residual) {
+        rf = uniform(yn, -kRAmax, kRAmax, 6);
+        if (tc.res == DataType::I8) {
+            rq.resize(yn);
+            engine::quantize_s8(rf.data(), yn, kRAmax / 127, rq.data());
+            engine::dequantize_s8(rq.data(), yn, kRAmax / 127, rf.data());
+        } else if (tc.res == DataType::F16) {
+            for (float& v : rf) v = f16_round(v);
+        }
+    }
+    // The reference in float first (its range sets the output's, so that some values saturate).
+    const engine::Tensor& wt = g.constant(node.inputs[1]);
+    const engine::QuantizedWeights qw = engine::quantize_weights_per_channel(wt.data_as<float>(), wt.shape());
+    const float* bias = node.inputs.size() >= 3 && node.inputs[2] != engine::kNoValue
+                            ? g.constant(node.inputs[2]).data_as<float>()
+                            : nullptr;
+    const auto& p = std::get<engine::ConvParams>(node.params);
+    engine::Int8ConvArgs a = engine::int8_conv_inputs(xq.data(), xs, kXAmax / 127, qw, bias,
+                                                      c.residual ? rf.data() : nullptr);
+    std::vector<float> ref_f(yn);
+    a.y = ref_f.data();
+    engine::ref_conv_int8(p, a);
+    float ref_max = 0;
+    for (float v : ref_f) ref_max = std::max(ref_max, std::fabs(v));
+    const float y_amax = std::max(0.9f * ref_max, 1e-3f);
+    std::vector<int8_t> ref_q;
+    if (tc.out == DataType::I8) {
+        ref_q.resize(yn);
+        a.y = nullptr;
+        a.y_q = ref_q.data();
+        a.y_scale = y_amax / 127;
+        engine::ref_conv_int8(p, a);
+    }
+
+    // The graph as the builder leaves it for an INT8 conv.
+    for (engine::ValueId v = 0; v < g.num_values(); ++v) {
+        engine::Value& val = g.value(v);
+        if (val.constant) continue;
+        val.layout = Layout::NHWC;
+        val.storage_dtype = DataType::F32;
+    }
+    g.value(xv).storage_dtype = DataType::I8;
+    g.value(xv).amax = kXAmax;
+    g.value(yv).storage_dtype = tc.out;
+    g.value(yv).amax = y_amax;
+    if (c.residual) {
+        g.value(node.inputs[3]).storage_dtype = tc.res;
+        g.value(node.inputs[3]).amax = kRAmax;
+    }
+    g.node(cg.conv).backend = "cuda";
+    g.node(cg.conv).precision = DataType::I8;
+    engine::cuda::CudaState state;
+    ASSERT_TRUE(engine::cuda::conv_int8_supported(state, g, cg.conv)) << c.name;
+    std::vector<engine::Tensor> packed = engine::cuda::conv_int8_pack_tile(state, g, cg.conv, tile);
+    auto kernel = engine::cuda::make_conv_int8_kernel(state, g, cg.conv, packed);
+
+    using engine::cuda::DeviceBuffer;
+    const std::vector<int8_t> x_nhwc = to_nhwc(xq, xs);
+    DeviceBuffer dx(xn), dy(yn * engine::dtype_size(tc.out) + 16), dr(yn * 4 + 16), ws(kernel->workspace_bytes(batch) + 256);
+    dx.upload(x_nhwc.data(), xn);
+    CUDA_CHECK(cudaMemset(dy.get(), 0x7F, dy.bytes()));  // no stale zeros pass for results
+    if (c.residual) {
+        if (tc.res == DataType::I8) {
+            const auto r = to_nhwc(rq, ys);
+            dr.upload(r.data(), yn);
+        } else if (tc.res == DataType::F16) {
+            std::vector<uint16_t> h(yn);
+            const auto r = to_nhwc(rf, ys);
+            for (size_t i = 0; i < yn; ++i) h[i] = engine::fp32_to_fp16(r[i]);
+            dr.upload(h.data(), yn * 2);
+        } else {
+            const auto r = to_nhwc(rf, ys);
+            dr.upload(r.data(), yn * 4);
+        }
+    }
+    std::vector<engine::TensorRef> ins;
+    ins.push_back({dx.get(), DataType::I8, xs, static_cast<int64_t>(xn) / batch});
+    for (size_t i = 1; i < node.inputs.size(); ++i) {
+        if (i == 3)
+            ins.push_back({dr.get(), tc.res, ys, static_cast<int64_t>(yn) / batch});
+        else if (node.inputs[i] != engine::kNoValue)
+            ins.push_back(constant_ref(g, node.inputs[i]));
+        else
+            ins.push_back({});
+    }
+    const std::vector<engine::TensorRef> outs{{dy.get(), tc.out, ys, static_cast<int64_t>(yn) / batch}};
+    engine::KernelArgs args;
+    args.inputs = ins;
+    args.outputs = outs;
+    args.workspace = ws.get();
+    args.batch = batch;
+    kernel->run(args);
+    CUDA_CHECK(cudaDeviceSynchronize());
+
+    const std::string what = engine::concat(c.name, " tile ", engine::cuda::conv_int8_tile_name(tile), " out ",
+                                    engine::dtype_name(tc.out), " residual ", engine::dtype_name(tc.res));
+    if (tc.out == DataType::I8) {
+        std::vector<int8_t> got(yn);
+        dy.download(got.data(), yn);
+        got = to_nchw(got, ys);
+        // Bit for bit, but for libm's last-bit differences in exp/tanh/log1p (sigmoid, mish, ...) moving
+        // a value across a rounding tie: at most one step, on very few elements.
+        size_t off = 0;
+        int worst = 0;
+        for (size_t i = 0; i < yn; ++i) {
+            const int d = std::abs(int{got[i]} - int{ref_q[i]});
+            worst = std::max(worst, d);
+            off += d != 0;
+        }
+        EXPECT_LE(worst, 1) << what;
+        EXPECT_LE(off, yn / 500) << what << ": " << off << " of " << yn << " differ";
+    } else {
+        std::vector<float> got(yn);
+        if (tc.out == DataType::F16) {
+            std::vector<uint16_t> h(yn);
+            dy.download(h.data(), yn * 2);
+            for (size_t i = 0; i < yn; ++i) got[i] = engine::fp16_to_fp32(h[i]);
+        } else {
+            dy.download(got.data(), yn * 4);
+        }
+        got = to_nchw(got, ys);
+        double worst = 0;
+        for (size_t i = 0; i < yn; ++i) {
+            const float want = tc.out == DataType::F16 ? f16_round(ref_f[i]) : ref_f[i];
+            worst = std::max(worst, static_cast<double>(std::fabs(got[i] - want)));
+        }
+        // F32: the same float operations (libm's last bits aside); F16: one rounding of the same value.
+        const double tol = (tc.out == DataType::F16 ? 1e-3 : 1e-6) * std::max(1.0f, ref_max);
+        EXPECT_LE(worst, tol) << what;
+    }
+}
+
+TEST_P(CudaInt8Conv, EveryTileMatchesTheInt8Reference) {
+    const Int8Case& tc = GetParam();
+    const int padded_c = (tc.conv.c + 31) / 32 * 32;
+    int ran = 0;
+    for (int t = 0; t < engine::cuda::conv_int8_tile_count(); ++t) {
+        const std::string name = engine::cuda::conv_int8_tile_name(t);
+        const int depth = std::stoi(name.substr(name.rfind('x') + 1));
+        if (padded_c % depth != 0) continue;
+        check_tile(tc, t);
+        ++ran;
+    }
+    EXPECT_GE(ran, 2) << "tiles run";
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, CudaInt8Conv, ::testing::ValuesIn(int8_cases()),
+                         [](const ::testing::TestParamInfo<Int8Case>& param_info) {
+                             std::ostringstream os;
+                             PrintTo(param_info.param, &os);
+                             return os.str();
+                         });
+
+// Grouped and depthwise convs have no INT8 kernel here: the backend says so, so the builder keeps them
+// in float.
+TEST(CudaInt8, GroupedAndDepthwiseConvsStayFloat) {
+    SKIP_WITHOUT_CUDA();
+    engine::cuda::CudaState state;
+    for (const ConvCase& c : testing_util::shared_conv_cases()) {
+        ConvGraph cg = make_conv_graph(c);
+        EXPECT_EQ(engine::cuda::conv_int8_supported(state, cg.g, cg.conv), c.group == 1) << c.name;
+    }
+}
+
+// Whole INT8 plans built for the GPU against the INT8 reference chain (the same checks as oneDNN's).
+TEST(CudaInt8Plan, ChainMatchesTheInt8Reference) {
+    SKIP_WITHOUT_CUDA();
+    int8_checks::expect_chain_matches_int8_reference("cuda");
+}
+
+TEST(CudaInt8Plan, ResidualAndConcatMatchTheInt8Reference) {
+    SKIP_WITHOUT_CUDA();
+    int8_checks::expect_residual_and_concat_match_int8_reference("cuda");
+}
+
+}  // namespace
