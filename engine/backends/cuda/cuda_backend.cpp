@@ -253,6 +253,15 @@ class CudaBackend final : public Backend {
 
     bool supports_precision(const Graph& g, NodeId n, DataType dt) const override {
         if (dt == DataType::F32) return true;
+        if (dt == DataType::I8) {
+            // MaxPool, nearest Resize (the IR's only Resize) and Concat move s8 values as they are
+            // (assign_int8 gives their inputs and outputs one scale); Reorder quantizes and dequantizes.
+            const OpType op = g.node(n).op;
+            if (op == OpType::Conv) return false;  // conv int8: lead's part
+            return (op == OpType::MaxPool || op == OpType::Resize || op == OpType::Concat ||
+                    op == OpType::Reorder) &&
+                   supports(g, n, nullptr);
+        }
         return dt == DataType::F16 && supports(g, n, nullptr);
     }
 
