@@ -1,15 +1,20 @@
 // Tensors in a backend's storage (layout, dtype) for single-node kernel tests (tests/engine/onednn,
-// tests/engine/cuda): plain F32 <-> NHWC / Blocked16 / Plain in F32, BF16 or F16, and the reference
-// output of one node.
+// tests/engine/cuda): plain F32 <-> NHWC / Blocked16 / Plain in F32, BF16, F16 or I8, and the
+// reference output of one node. I8 storage holds the integers themselves, unscaled: a plain F32 tensor
+// of integers in [-128, 127] goes in and comes out (the tests apply quantize_s8 / dequantize_s8 of
+// engine/refmath/ref_int8.h by hand, so the scale never passes through this code).
 //
 // The conversion is written here from the layout definitions (engine/ir/layout.h) and
 // engine/core/half.h, independently of every backend's kernels, so a wrong layout in a kernel cannot
 // cancel out with the same mistake in the test.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "engine/core/half.h"
@@ -74,9 +79,14 @@ struct Stored {
     engine::TensorRef ref() const { return {data(), dtype, shape, batch_stride}; }
 };
 
-// Element i of the storage in its dtype (F32, BF16 or F16).
+// Element i of the storage in its dtype (F32, BF16, F16, or I8: v must be an integer in [-128, 127]).
 inline void store_value(const Stored& s, int64_t i, float v) {
     switch (s.dtype) {
+        case engine::DataType::I8:
+            if (!(v >= -128.f && v <= 127.f && v == std::trunc(v)))
+                throw std::invalid_argument("stored_tensor: " + std::to_string(v) + " is not an s8 integer");
+            static_cast<int8_t*>(s.data())[i] = static_cast<int8_t>(v);
+            return;
         case engine::DataType::BF16:
             static_cast<uint16_t*>(s.data())[i] = engine::fp32_to_bf16(v);
             return;
@@ -90,6 +100,8 @@ inline void store_value(const Stored& s, int64_t i, float v) {
 
 inline float load_value(const Stored& s, int64_t i) {
     switch (s.dtype) {
+        case engine::DataType::I8:
+            return static_cast<float>(static_cast<const int8_t*>(s.data())[i]);
         case engine::DataType::BF16:
             return engine::bf16_to_fp32(static_cast<const uint16_t*>(s.data())[i]);
         case engine::DataType::F16:
@@ -99,8 +111,9 @@ inline float load_value(const Stored& s, int64_t i) {
     }
 }
 
-// A buffer for `shape` in (layout, dtype), every byte 0xFF (NaN in F32, BF16 and F16), so elements a
-// kernel should write but does not show up as NaN. 64 bytes of slack follow the tensor.
+// A buffer for `shape` in (layout, dtype), every byte 0xFF (NaN in F32, BF16 and F16; -1 in I8, which
+// the I8 tests of copying kernels keep out of their inputs), so elements a kernel should write but
+// does not show up. 64 bytes of slack follow the tensor.
 inline Stored make_stored(const engine::Shape& shape, engine::Layout layout, engine::DataType dtype,
                           int64_t batch_stride = 0) {
     Stored s;

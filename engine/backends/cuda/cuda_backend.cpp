@@ -1,6 +1,7 @@
 // The "cuda" backend (cuda_backend.h) and the state its kernels share (cuda_kernels.h).
 #include "engine/backends/cuda/cuda_backend.h"
 
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -19,7 +20,17 @@ std::string node_label(const Graph& g, NodeId n) {
     return concat("node '", node.name, "' [", op_type_name(node.op), "]");
 }
 
-bool storage_ok(DataType dt) { return dt == DataType::F32 || dt == DataType::F16; }
+bool storage_ok(DataType dt, bool i8) {
+    return dt == DataType::F32 || dt == DataType::F16 || (i8 && dt == DataType::I8);
+}
+
+float real_scale(const Graph& g, NodeId n, ValueId v) {
+    const Value& val = g.value(v);
+    if (val.storage_dtype != DataType::I8) return 1.0f;
+    ENGINE_CHECK(val.amax > 0 && std::isfinite(val.amax), "cuda: ", node_label(g, n), ": i8 value '",
+                 val.name, "' has no calibrated range (amax ", val.amax, ")");
+    return val.amax / 127.0f;
+}
 
 namespace {
 
@@ -78,13 +89,14 @@ std::unique_ptr<Kernel> with_device_check(const Graph& g, NodeId n, std::unique_
 
 cudaStream_t kernel_stream() { return cudaStreamPerThread; }
 
-void check_nhwc(const Graph& g, NodeId n, ValueId v) {
+void check_nhwc(const Graph& g, NodeId n, ValueId v, bool i8) {
     const Value& val = g.value(v);
     ENGINE_CHECK(val.desc.shape.size() != 4 || val.constant != nullptr || val.layout == Layout::NHWC,
                  "cuda: ", node_label(g, n), ": value '", val.name, "' is stored ", layout_name(val.layout),
                  "; the cuda backend keeps 4-D activations NHWC (build with --layout auto or nhwc)");
-    ENGINE_CHECK(val.constant != nullptr || storage_ok(val.storage_dtype), "cuda: ", node_label(g, n),
-                 ": value '", val.name, "' is stored as ", dtype_name(val.storage_dtype), " (f32/f16 only)");
+    ENGINE_CHECK(val.constant != nullptr || storage_ok(val.storage_dtype, i8), "cuda: ", node_label(g, n),
+                 ": value '", val.name, "' is stored as ", dtype_name(val.storage_dtype),
+                 i8 ? " (f32/f16/i8 only)" : " (f32/f16 only)");
 }
 
 // ---- CudaState ----
@@ -241,7 +253,16 @@ class CudaBackend final : public Backend {
 
     bool supports_precision(const Graph& g, NodeId n, DataType dt) const override {
         if (dt == DataType::F32) return true;
-        if (dt == DataType::I8) return g.node(n).op == OpType::Conv && conv_int8_supported(*state_, g, n);
+        if (dt == DataType::I8) {
+            // Conv: the INT8 conv kernels (conv_int8.cpp). MaxPool, nearest Resize (the IR's only
+            // Resize) and Concat move s8 values as they are (assign_int8 gives their inputs and outputs
+            // one scale); Reorder quantizes and dequantizes.
+            const OpType op = g.node(n).op;
+            if (op == OpType::Conv) return conv_int8_supported(*state_, g, n);
+            return (op == OpType::MaxPool || op == OpType::Resize || op == OpType::Concat ||
+                    op == OpType::Reorder) &&
+                   supports(g, n, nullptr);
+        }
         return dt == DataType::F16 && supports(g, n, nullptr);
     }
 

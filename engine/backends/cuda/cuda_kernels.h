@@ -3,10 +3,10 @@
 // *_pack() at build time and make_*_kernel() at load time.
 //
 // Storage: the backend keeps its 4-D activations in NHWC (Layout::NHWC), F32 or F16 (the node's
-// precision); other runtime values are Plain. All of them live in device memory: every TensorRef a
-// CUDA kernel gets points to device memory, except the host side of a Reorder that crosses the
-// host/device boundary (reorder_cuda.cpp). Weights are packed at build time into the layout cuDNN
-// reads and uploaded once per engine (CudaState::device_copy).
+// precision), or I8 (s8) between INT8 nodes (docs/int8.md); other runtime values are Plain. All of them live
+// in device memory: every TensorRef a CUDA kernel gets points to device memory, except the host side of a
+// Reorder that crosses the host/device boundary (reorder_cuda.cpp). Weights are packed at build time into the
+// layout cuDNN reads and uploaded once per engine (CudaState::device_copy).
 #pragma once
 
 #include <map>
@@ -61,14 +61,20 @@ std::string node_label(const Graph& g, NodeId n);
 // reject(), is_runtime_4d(): engine/ir/node_checks.h.
 using engine::is_runtime_4d;
 using engine::reject;
-// F32 or F16 storage (the dtypes the kernels have).
-bool storage_ok(DataType dt);
+// F32 or F16 storage (the dtypes every kernel has), or I8 when `i8` (kernels that run on s8 values:
+// Reorder, MaxPool, Resize, Concat).
+bool storage_ok(DataType dt, bool i8 = false);
+// The real value per stored unit of value v read or written by node n: amax / 127 for I8 storage (an
+// s8 q stands for q * amax / 127, docs/int8.md), 1 otherwise. Throws engine::Error naming the node and
+// the value when an I8 value has no calibrated range (amax not > 0).
+float real_scale(const Graph& g, NodeId n, ValueId v);
 // Kernel k of node n (not a Reorder), checking on its first run with each set of arguments that every
 // runtime operand is in device memory: only Reorder kernels cross between host and device.
 std::unique_ptr<Kernel> with_device_check(const Graph& g, NodeId n, std::unique_ptr<Kernel> k);
 // Checks at kernel creation that the value is stored as the kernels expect (NHWC for 4-D runtime
-// values); throws engine::Error naming the node otherwise (e.g. a plan forced to --layout plain).
-void check_nhwc(const Graph& g, NodeId n, ValueId v);
+// values, a storage type storage_ok(dt, i8) accepts); throws engine::Error naming the node otherwise
+// (e.g. a plan forced to --layout plain).
+void check_nhwc(const Graph& g, NodeId n, ValueId v, bool i8 = false);
 
 // --- Conv (conv_cudnn.cpp) ---
 // Conv with bias, act, residual and post_act (ConvParams) on cuDNN + the epilogue kernel.
@@ -111,7 +117,7 @@ bool binary_supported(const Graph& g, NodeId n, std::string* why);
 std::unique_ptr<Kernel> make_binary_kernel(const Graph& g, NodeId n);
 
 // --- Reorder (reorder_cuda.cpp) ---
-// Plain <-> NHWC, F32 <-> F16, and host <-> device.
+// Plain <-> NHWC, F32 <-> F16 <-> I8 (quantize, dequantize, requantize), and host <-> device.
 bool reorder_supported(const Graph& g, NodeId n, std::string* why);
 std::unique_ptr<Kernel> make_reorder_kernel(const Graph& g, NodeId n);
 

@@ -1,6 +1,8 @@
 // MaxPool, Resize (nearest), Concat (copy), standalone activations and Add/Mul on the CUDA
 // backend's kernels (engine/backends/cuda/kernels). Each kernel reads its geometry from the graph at
-// creation and only enqueues at run time.
+// creation and only enqueues at run time. MaxPool, Resize and Concat also run on I8 (s8) storage in
+// INT8 plans: their inputs and outputs share one scale (assign_int8), so they move the stored integers
+// as they are; activations and Add/Mul stay float.
 #include <cmath>
 #include <functional>
 
@@ -44,6 +46,22 @@ bool unary_4d_ok(const Graph& g, NodeId n, std::string* why) {
     return true;
 }
 
+// MaxPool, Resize and Concat on I8 values move the stored integers, which is right only when input and
+// output have one scale (assign_int8's scale groups): anything else is refused at creation.
+void check_same_scale(const Graph& g, NodeId n, ValueId x, ValueId y) {
+    ENGINE_CHECK(real_scale(g, n, x) == real_scale(g, n, y), "cuda: ", node_label(g, n), ": i8 values '",
+                 g.value(x).name, "' (amax ", g.value(x).amax, ") and '", g.value(y).name, "' (amax ",
+                 g.value(y).amax, ") have different ranges; the kernel moves s8 values without rescaling");
+}
+
+// Activations and Add/Mul compute on floats: an I8 value reaching them is a plan bug (assign_int8 never
+// makes them I8), refused at creation rather than read as floats.
+void check_float_storage(const Graph& g, NodeId n, ValueId v) {
+    const Value& val = g.value(v);
+    ENGINE_CHECK(storage_ok(val.storage_dtype), "cuda: ", node_label(g, n), ": value '", val.name,
+                 "' is stored as ", dtype_name(val.storage_dtype), " (f32/f16 only)");
+}
+
 }  // namespace
 
 // ---- MaxPool ----
@@ -60,10 +78,11 @@ bool pool_supported(const Graph& g, NodeId n, std::string* why) {
 std::unique_ptr<Kernel> make_pool_kernel(const Graph& g, NodeId n) {
     const Node& node = g.node(n);
     const auto& p = std::get<MaxPoolParams>(node.params);
-    check_nhwc(g, n, node.inputs[0]);
-    check_nhwc(g, n, node.outputs[0]);
+    check_nhwc(g, n, node.inputs[0], true);
+    check_nhwc(g, n, node.outputs[0], true);
     ENGINE_CHECK(same_storage(g, node.inputs[0], node.outputs[0]), "cuda: ", node_label(g, n),
                  ": input and output stored differently");
+    check_same_scale(g, n, node.inputs[0], node.outputs[0]);
     const Shape& x = g.value(node.inputs[0]).desc.shape;
     const Shape& y = g.value(node.outputs[0]).desc.shape;
     MaxPoolNhwcArgs base;
@@ -80,16 +99,18 @@ std::unique_ptr<Kernel> make_pool_kernel(const Graph& g, NodeId n) {
     base.dw = p.dilation[1];
     base.pad_top = p.pads[0];
     base.pad_left = p.pads[1];
-    const bool f16 = g.value(node.inputs[0]).storage_dtype == DataType::F16;
-    return std::make_unique<FnKernel>([base, f16](const KernelArgs& args, cudaStream_t s) {
+    const DataType dt = g.value(node.inputs[0]).storage_dtype;
+    return std::make_unique<FnKernel>([base, dt](const KernelArgs& args, cudaStream_t s) {
         MaxPoolNhwcArgs a = base;
         a.x = args.inputs[0].data;
         a.y = args.outputs[0].data;
         a.batch = args.batch;
         a.x_batch_stride = args.inputs[0].batch_stride;
         a.y_batch_stride = args.outputs[0].batch_stride;
-        if (f16)
+        if (dt == DataType::F16)
             launch_maxpool_nhwc_f16(a, s);
+        else if (dt == DataType::I8)
+            launch_maxpool_nhwc_s8(a, s);
         else
             launch_maxpool_nhwc_f32(a, s);
     });
@@ -149,10 +170,11 @@ class ResizeKernel final : public Kernel {
 
 std::unique_ptr<Kernel> make_resize_kernel(const Graph& g, NodeId n) {
     const Node& node = g.node(n);
-    check_nhwc(g, n, node.inputs[0]);
-    check_nhwc(g, n, node.outputs[0]);
+    check_nhwc(g, n, node.inputs[0], true);
+    check_nhwc(g, n, node.outputs[0], true);
     ENGINE_CHECK(same_storage(g, node.inputs[0], node.outputs[0]), "cuda: ", node_label(g, n),
                  ": input and output stored differently");
+    check_same_scale(g, n, node.inputs[0], node.outputs[0]);
     return std::make_unique<ResizeKernel>(g, n);
 }
 
@@ -162,14 +184,15 @@ bool concat_supported(const Graph& g, NodeId n, std::string* why) { return check
 
 std::unique_ptr<Kernel> make_concat_kernel(const Graph& g, NodeId n) {
     const Node& node = g.node(n);
-    check_nhwc(g, n, node.outputs[0]);
+    check_nhwc(g, n, node.outputs[0], true);
     const Shape& y = g.value(node.outputs[0]).desc.shape;
     std::vector<ChannelCopyArgs> parts;
     int offset = 0;
     for (ValueId v : node.inputs) {
-        check_nhwc(g, n, v);
+        check_nhwc(g, n, v, true);
         ENGINE_CHECK(same_storage(g, v, node.outputs[0]), "cuda: ", node_label(g, n), ": input '",
                      g.value(v).name, "' is stored unlike the output");
+        check_same_scale(g, n, v, node.outputs[0]);
         ChannelCopyArgs a;
         a.elem_size = dtype_size(g.value(v).storage_dtype);
         a.pixels = y[2] * y[3];
@@ -217,6 +240,7 @@ std::unique_ptr<Kernel> make_act_kernel(const Graph& g, NodeId n) {
     const Act act = activation_of(node.op, up ? *up : UnaryParams{});
     ENGINE_CHECK(same_storage(g, node.inputs[0], node.outputs[0]), "cuda: ", node_label(g, n),
                  ": input and output stored differently");
+    check_float_storage(g, n, node.outputs[0]);
     const bool f16 = g.value(node.inputs[0]).storage_dtype == DataType::F16;
     return std::make_unique<FnKernel>([act, f16](const KernelArgs& args, cudaStream_t s) {
         EpilogueArgs e;
@@ -259,6 +283,7 @@ std::unique_ptr<Kernel> make_binary_kernel(const Graph& g, NodeId n) {
     for (ValueId v : node.inputs)
         ENGINE_CHECK(same_storage(g, v, node.outputs[0]), "cuda: ", node_label(g, n), ": input '",
                      g.value(v).name, "' is stored unlike the output");
+    check_float_storage(g, n, node.outputs[0]);
     const BinaryKind kind = node.op == OpType::Add ? BinaryKind::Add : BinaryKind::Mul;
     const bool f16 = g.value(node.outputs[0]).storage_dtype == DataType::F16;
     return std::make_unique<FnKernel>([kind, f16](const KernelArgs& args, cudaStream_t s) {

@@ -1,5 +1,8 @@
 // Reorder on the CUDA backend: converts a value between (layout, storage type, memory space):
-//   Plain <-> NHWC (4-D), F32 <-> F16, host <-> device.
+//   Plain <-> NHWC (4-D), F32 <-> F16 <-> I8, host <-> device.
+// I8 values (INT8 plans, docs/int8.md) hold q standing for q * amax / 127: to I8 quantizes (rounded half
+// to even, saturated), from I8 dequantizes, I8 -> I8 with another range goes through the real value,
+// each exactly as engine/refmath/ref_int8.h (kernels/reorder.cuh).
 // A host -> device Reorder copies the host tensor as it is into device staging memory (the kernel's
 // workspace) and converts there; device -> host converts into staging and copies the result out. The
 // copies are asynchronous on the context's stream (the runtime's host arena is pinned, so they
@@ -8,6 +11,7 @@
 // context alternates between two pairs when the caller switches between host and device graph I/O
 // (ExecutionContext::run's IoMemory), so the last pairs seen are remembered.
 #include <array>
+#include <cmath>
 
 #include "engine/backends/cuda/cuda_kernels.h"
 #include "engine/backends/cuda/kernels/reorder.cuh"
@@ -23,7 +27,10 @@ struct Storage {
     bool host = false;
 };
 
-ElemType elem_type(DataType dt) { return dt == DataType::F16 ? ElemType::F16 : ElemType::F32; }
+ElemType elem_type(DataType dt) {
+    if (dt == DataType::I8) return ElemType::S8;
+    return dt == DataType::F16 ? ElemType::F16 : ElemType::F32;
+}
 
 class ReorderKernel final : public Kernel {
   public:
@@ -33,6 +40,8 @@ class ReorderKernel final : public Kernel {
         const Value& y = g.value(node.outputs[0]);
         in_ = {x.layout, x.storage_dtype, false};
         out_ = {y.layout, y.storage_dtype, false};
+        x_scale_ = real_scale(g, n, node.inputs[0]);
+        y_scale_ = real_scale(g, n, node.outputs[0]);
         shape_ = x.desc.shape;
         sample_ = shape_.empty() ? 1 : shape_numel(shape_) / std::max<int64_t>(shape_[0], 1);
         if (shape_.size() == 4) {
@@ -120,7 +129,8 @@ class ReorderKernel final : public Kernel {
                  size_t out_elem, cudaStream_t s) const {
         const ElemType it = elem_type(in_.dtype), ot = elem_type(out_.dtype);
         if (in_.layout == out_.layout || shape_.size() != 4) {
-            if (in_.dtype == out_.dtype) {
+            // (I8 -> I8 with one range is a copy too: q * s / s rounds back to q.)
+            if (in_.dtype == out_.dtype && x_scale_ == y_scale_) {
                 if (src != dst) {
                     const size_t row = static_cast<size_t>(sample_) * in_elem;
                     CUDA_CHECK(cudaMemcpy2DAsync(dst, static_cast<size_t>(dst_bs) * out_elem, src,
@@ -129,16 +139,17 @@ class ReorderKernel final : public Kernel {
                 }
                 return;
             }
-            launch_convert(src, it, dst, ot, n, sample_, src_bs, dst_bs, s);
+            launch_convert(src, it, dst, ot, n, sample_, src_bs, dst_bs, s, x_scale_, y_scale_);
             return;
         }
         if (in_.layout == Layout::Plain && out_.layout == Layout::NHWC)
-            launch_transpose(src, it, dst, ot, n, c_, hw_, src_bs, dst_bs, s);
+            launch_transpose(src, it, dst, ot, n, c_, hw_, src_bs, dst_bs, s, x_scale_, y_scale_);
         else
-            launch_transpose(src, it, dst, ot, n, hw_, c_, src_bs, dst_bs, s);
+            launch_transpose(src, it, dst, ot, n, hw_, c_, src_bs, dst_bs, s, x_scale_, y_scale_);
     }
 
     Storage in_, out_;
+    float x_scale_ = 1, y_scale_ = 1;  // real value per stored unit (real_scale)
     struct Seen {
         const void* x = nullptr;
         const void* y = nullptr;
@@ -162,7 +173,10 @@ bool reorder_supported(const Graph& g, NodeId n, std::string* why) {
     if (x.constant != nullptr || y.constant != nullptr) return reject(why, "constant operand");
     if (x.desc.shape != y.desc.shape) return reject(why, "shapes differ");
     for (const Value* v : {&x, &y}) {
-        if (!storage_ok(v->storage_dtype)) return reject(why, "storage type not f32/f16");
+        if (!storage_ok(v->storage_dtype, true)) return reject(why, "storage type not f32/f16/i8");
+        if (v->storage_dtype == DataType::I8 && !(v->amax > 0 && std::isfinite(v->amax)))
+            return reject(why,
+                          concat("i8 value '", v->name, "' has no calibrated range (amax ", v->amax, ")"));
         if (v->layout == Layout::Blocked16) return reject(why, "blocked16 layout");
         if (v->layout == Layout::NHWC && v->desc.shape.size() != 4)
             return reject(why, "nhwc layout of a non-4-D tensor");

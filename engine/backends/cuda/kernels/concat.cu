@@ -45,7 +45,8 @@ void launch_words(const ChannelCopyArgs& a, cudaStream_t stream) {
 }  // namespace
 
 void launch_copy_channels_nhwc(const ChannelCopyArgs& a, cudaStream_t stream) {
-    ENGINE_CHECK(a.elem_size == 2 || a.elem_size == 4, "cuda concat: element size ", a.elem_size);
+    ENGINE_CHECK(a.elem_size == 1 || a.elem_size == 2 || a.elem_size == 4, "cuda concat: element size ",
+                 a.elem_size);
     ENGINE_CHECK(a.c_offset >= 0 && a.c_offset + a.c_in <= a.c_out, "cuda concat: channels [", a.c_offset,
                  ", ", a.c_offset + a.c_in, ") outside the output's ", a.c_out);
     if (a.batch <= 0 || a.pixels <= 0 || a.c_in <= 0) return;
@@ -55,8 +56,10 @@ void launch_copy_channels_nhwc(const ChannelCopyArgs& a, cudaStream_t stream) {
         launch_words<uint2>(a, stream);
     else if (word_fits(a, 4))
         launch_words<uint32_t>(a, stream);
-    else
+    else if (word_fits(a, 2))
         launch_words<uint16_t>(a, stream);
+    else
+        launch_words<uint8_t>(a, stream);
     CUDA_CHECK(cudaGetLastError());
 }
 

@@ -1,6 +1,7 @@
 // Channel concat of NHWC activations as a copy (for Concats whose inputs cannot be written in place:
 // NHWC channel slices are not contiguous per sample). Each call copies one input into its channel
-// range [c_offset, c_offset + c_in) of every pixel of the output. Any element type (elem_size bytes).
+// range [c_offset, c_offset + c_in) of every pixel of the output. Any element type of 1, 2 or 4 bytes
+// (elem_size), in the widest words the channel counts, offsets, strides and pointers allow.
 #pragma once
 
 #include <cuda_runtime_api.h>

@@ -1,5 +1,6 @@
 // Device-side helpers shared by the .cu files of engine/backends/cuda/kernels (never included by
-// plain C++): element conversion, 16-byte vectors, activations with the IR's formulas (params.h).
+// plain C++): element conversion (s8 quantization included), 16-byte vectors, activations with the IR's
+// formulas (params.h).
 #pragma once
 
 #include <cuda_fp16.h>
@@ -25,6 +26,47 @@ __device__ __forceinline__ float from_f32<float>(float v) {
 template <>
 __device__ __forceinline__ __half from_f32<__half>(float v) {
     return __float2half_rn(v);
+}
+
+// ---- INT8 (docs/int8.md): an s8 element q stands for the real value q * scale, scale = amax / 127 ----
+
+// saturate_s8(round_half_even(x / scale)), NaN giving 0: quantize_s8 (engine/refmath/ref_int8.h) bit for
+// bit. __fdiv_rn is the IEEE division whatever the compile flags (-prec-div=false, --use_fast_math),
+// and x / scale rather than x * (1 / scale) because the reference divides (the two differ next to the
+// half steps). __float2int_rn rounds half to even and saturates out-of-range values (+-inf included)
+// to the int32 range; the clamp then saturates to s8. NaN is tested for explicitly rather than left to
+// the conversion instruction.
+__device__ __forceinline__ int8_t quantize_s8_dev(float x, float scale) {
+    const float r = __fdiv_rn(x, scale);
+    if (isnan(r)) return 0;
+    const int q = __float2int_rn(r);
+    return static_cast<int8_t>(q < -128 ? -128 : (q > 127 ? 127 : q));
+}
+// q * scale in FP32 (dequantize_s8), unfused.
+__device__ __forceinline__ float dequantize_s8_dev(int8_t q, float scale) {
+    return __fmul_rn(static_cast<float>(q), scale);
+}
+
+// An element of any storage type as a real number and back, `scale` being the element's real value per
+// unit: used for s8 (q * scale), ignored by the float types (their scale is 1). Converting s8 with one
+// scale into s8 with another goes through the real value: two roundings, as dequantize_s8 followed by
+// quantize_s8.
+__device__ __forceinline__ float to_real(float v, float) { return v; }
+__device__ __forceinline__ float to_real(__half v, float) { return __half2float(v); }
+__device__ __forceinline__ float to_real(int8_t q, float scale) { return dequantize_s8_dev(q, scale); }
+template <typename T>
+__device__ __forceinline__ T from_real(float v, float scale);
+template <>
+__device__ __forceinline__ float from_real<float>(float v, float) {
+    return v;
+}
+template <>
+__device__ __forceinline__ __half from_real<__half>(float v, float) {
+    return __float2half_rn(v);
+}
+template <>
+__device__ __forceinline__ int8_t from_real<int8_t>(float v, float scale) {
+    return quantize_s8_dev(v, scale);
 }
 
 // N elements of T loaded and stored as one access (16 bytes for 8 halves or 4 floats).

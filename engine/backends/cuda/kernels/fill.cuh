@@ -10,7 +10,8 @@
 
 namespace engine::cuda {
 
-// p[i] = uniform [lo, hi) from a hash of (seed, i), for i < n elements of type t.
+// p[i] = uniform [lo, hi) from a hash of (seed, i), for i < n elements of type t (S8: lo and hi in
+// stored units, the values rounded half to even and saturated to [-128, 127]).
 void launch_fill_uniform(void* p, ElemType t, int64_t n, uint32_t seed, float lo, float hi,
                          cudaStream_t stream);
 

@@ -7,6 +7,25 @@
 namespace engine::cuda {
 namespace {
 
+// The running max: in FP32 for the float types (exact: max only picks), on the stored integers for s8
+// (one scale for input and output, so the max of the integers is the max of the real values). The
+// start value is what a padded position would be if it could win: -inf, or -128 for s8, which no real
+// element is below (a window with no input position gives -inf, -128 for s8 = quantize_s8(-inf)).
+template <typename T>
+struct PoolAcc {
+    using type = float;
+    static __device__ __forceinline__ float lowest() { return -INFINITY; }
+    static __device__ __forceinline__ float take_max(float m, T v) { return fmaxf(m, to_f32(v)); }
+    static __device__ __forceinline__ T out(float m) { return from_f32<T>(m); }
+};
+template <>
+struct PoolAcc<int8_t> {
+    using type = int;
+    static __device__ __forceinline__ int lowest() { return -128; }
+    static __device__ __forceinline__ int take_max(int m, int8_t v) { return m > v ? m : v; }
+    static __device__ __forceinline__ int8_t out(int m) { return static_cast<int8_t>(m); }
+};
+
 // One thread per (output pixel, V consecutive channels).
 template <typename T, int V>
 __global__ void maxpool_nhwc_kernel(const T* __restrict__ x, T* __restrict__ y, MaxPoolNhwcArgs a) {
@@ -21,9 +40,10 @@ __global__ void maxpool_nhwc_kernel(const T* __restrict__ x, T* __restrict__ y, 
             const int64_t p = i / groups;
             const int ox = static_cast<int>(p % a.ow);
             const int oy = static_cast<int>(p / a.ow);
-            float m[V];
+            using Acc = PoolAcc<T>;
+            typename Acc::type m[V];
 #pragma unroll
-            for (int k = 0; k < V; ++k) m[k] = -INFINITY;
+            for (int k = 0; k < V; ++k) m[k] = Acc::lowest();
             for (int ky = 0; ky < a.kh; ++ky) {
                 const int iy = oy * a.sh - a.pad_top + ky * a.dh;
                 if (iy < 0 || iy >= a.h) continue;
@@ -33,12 +53,12 @@ __global__ void maxpool_nhwc_kernel(const T* __restrict__ x, T* __restrict__ y, 
                     const Vec<T, V> v =
                         load_vec<T, V>(xs + (static_cast<int64_t>(iy) * a.w + ix) * a.c + g * V);
 #pragma unroll
-                    for (int k = 0; k < V; ++k) m[k] = fmaxf(m[k], to_f32(v.v[k]));
+                    for (int k = 0; k < V; ++k) m[k] = Acc::take_max(m[k], v.v[k]);
                 }
             }
             Vec<T, V> out;
 #pragma unroll
-            for (int k = 0; k < V; ++k) out.v[k] = from_f32<T>(m[k]);
+            for (int k = 0; k < V; ++k) out.v[k] = Acc::out(m[k]);
             store_vec<T, V>(ys + p * a.c + g * V, out);
         }
     }
@@ -58,15 +78,17 @@ void launch_v(const MaxPoolNhwcArgs& a, cudaStream_t stream) {
                                                                                 static_cast<T*>(a.y), a);
 }
 
-template <typename T, int VMax>
+// The widest of VMax (16 bytes), VMid and 1 elements per thread that the channels, strides and
+// pointers allow.
+template <typename T, int VMax, int VMid>
 void launch_typed(const MaxPoolNhwcArgs& a, cudaStream_t stream) {
     ENGINE_CHECK(a.kh >= 1 && a.kw >= 1 && a.sh >= 1 && a.sw >= 1 && a.dh >= 1 && a.dw >= 1,
                  "cuda maxpool: kernel, strides and dilations must be >= 1");
     if (a.batch <= 0 || a.oh <= 0 || a.ow <= 0 || a.c <= 0) return;
     if (fits<T, VMax>(a))
         launch_v<T, VMax>(a, stream);
-    else if (fits<T, 2>(a))
-        launch_v<T, 2>(a, stream);
+    else if (fits<T, VMid>(a))
+        launch_v<T, VMid>(a, stream);
     else
         launch_v<T, 1>(a, stream);
     CUDA_CHECK(cudaGetLastError());
@@ -75,10 +97,13 @@ void launch_typed(const MaxPoolNhwcArgs& a, cudaStream_t stream) {
 }  // namespace
 
 void launch_maxpool_nhwc_f32(const MaxPoolNhwcArgs& a, cudaStream_t stream) {
-    launch_typed<float, 4>(a, stream);
+    launch_typed<float, 4, 2>(a, stream);
 }
 void launch_maxpool_nhwc_f16(const MaxPoolNhwcArgs& a, cudaStream_t stream) {
-    launch_typed<__half, 8>(a, stream);
+    launch_typed<__half, 8, 2>(a, stream);
+}
+void launch_maxpool_nhwc_s8(const MaxPoolNhwcArgs& a, cudaStream_t stream) {
+    launch_typed<int8_t, 16, 4>(a, stream);
 }
 
 }  // namespace engine::cuda

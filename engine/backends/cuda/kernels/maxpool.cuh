@@ -24,5 +24,7 @@ struct MaxPoolNhwcArgs {
 
 void launch_maxpool_nhwc_f32(const MaxPoolNhwcArgs& a, cudaStream_t stream);
 void launch_maxpool_nhwc_f16(const MaxPoolNhwcArgs& a, cudaStream_t stream);
+// s8 (INT8 plans): the max of the stored integers, input and output sharing one scale (docs/int8.md).
+void launch_maxpool_nhwc_s8(const MaxPoolNhwcArgs& a, cudaStream_t stream);
 
 }  // namespace engine::cuda

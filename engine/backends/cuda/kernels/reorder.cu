@@ -1,3 +1,6 @@
+#include <cmath>
+#include <utility>
+
 #include "engine/backends/cuda/cuda_util.h"
 #include "engine/backends/cuda/kernels/device_util.cuh"
 #include "engine/backends/cuda/kernels/reorder.cuh"
@@ -11,7 +14,8 @@ constexpr int kTileRows = 8;  // threads per block: kTile x kTileRows
 // 32x32 tiles through shared memory: coalesced reads along cols and writes along rows.
 template <typename Tin, typename Tout>
 __global__ void transpose_tiled(const Tin* __restrict__ x, Tout* __restrict__ y, int batch, int rows,
-                                int cols, int64_t xbs, int64_t ybs, int tiles_c, int64_t tiles) {
+                                int cols, int64_t xbs, int64_t ybs, int tiles_c, int64_t tiles, float x_scale,
+                                float y_scale) {
     __shared__ float tile[kTile][kTile + 1];
     for (int n = blockIdx.y; n < batch; n += gridDim.y) {
         const Tin* xs = x + n * xbs;
@@ -22,13 +26,13 @@ __global__ void transpose_tiled(const Tin* __restrict__ x, Tout* __restrict__ y,
             for (int j = threadIdx.y; j < kTile; j += kTileRows) {
                 const int r = r0 + j, c = c0 + threadIdx.x;
                 if (r < rows && c < cols)
-                    tile[j][threadIdx.x] = to_f32(xs[static_cast<int64_t>(r) * cols + c]);
+                    tile[j][threadIdx.x] = to_real(xs[static_cast<int64_t>(r) * cols + c], x_scale);
             }
             __syncthreads();
             for (int j = threadIdx.y; j < kTile; j += kTileRows) {
                 const int c = c0 + j, r = r0 + threadIdx.x;
                 if (r < rows && c < cols)
-                    ys[static_cast<int64_t>(c) * rows + r] = from_f32<Tout>(tile[threadIdx.x][j]);
+                    ys[static_cast<int64_t>(c) * rows + r] = from_real<Tout>(tile[threadIdx.x][j], y_scale);
             }
             __syncthreads();
         }
@@ -39,7 +43,7 @@ __global__ void transpose_tiled(const Tin* __restrict__ x, Tout* __restrict__ y,
 // across the warp) and writes them contiguously.
 template <typename Tin, typename Tout, int R>
 __global__ void transpose_few_rows(const Tin* __restrict__ x, Tout* __restrict__ y, int batch, int cols,
-                                   int64_t xbs, int64_t ybs) {
+                                   int64_t xbs, int64_t ybs, float x_scale, float y_scale) {
     for (int n = blockIdx.y; n < batch; n += gridDim.y) {
         const Tin* xs = x + n * xbs;
         Tout* ys = y + n * ybs;
@@ -47,7 +51,7 @@ __global__ void transpose_few_rows(const Tin* __restrict__ x, Tout* __restrict__
 #pragma unroll
             for (int r = 0; r < R; ++r)
                 ys[static_cast<int64_t>(c) * R + r] =
-                    from_f32<Tout>(to_f32(xs[static_cast<int64_t>(r) * cols + c]));
+                    from_real<Tout>(to_real(xs[static_cast<int64_t>(r) * cols + c], x_scale), y_scale);
         }
     }
 }
@@ -55,7 +59,7 @@ __global__ void transpose_few_rows(const Tin* __restrict__ x, Tout* __restrict__
 // Few columns (NHWC -> NCHW with C <= 8): one thread per row.
 template <typename Tin, typename Tout, int C>
 __global__ void transpose_few_cols(const Tin* __restrict__ x, Tout* __restrict__ y, int batch, int rows,
-                                   int64_t xbs, int64_t ybs) {
+                                   int64_t xbs, int64_t ybs, float x_scale, float y_scale) {
     for (int n = blockIdx.y; n < batch; n += gridDim.y) {
         const Tin* xs = x + n * xbs;
         Tout* ys = y + n * ybs;
@@ -63,20 +67,20 @@ __global__ void transpose_few_cols(const Tin* __restrict__ x, Tout* __restrict__
 #pragma unroll
             for (int c = 0; c < C; ++c)
                 ys[static_cast<int64_t>(c) * rows + r] =
-                    from_f32<Tout>(to_f32(xs[static_cast<int64_t>(r) * C + c]));
+                    from_real<Tout>(to_real(xs[static_cast<int64_t>(r) * C + c], x_scale), y_scale);
         }
     }
 }
 
 template <typename Tin, typename Tout>
 __global__ void convert_kernel(const Tin* __restrict__ x, Tout* __restrict__ y, int batch, int64_t sample,
-                               int64_t xbs, int64_t ybs) {
+                               int64_t xbs, int64_t ybs, float x_scale, float y_scale) {
     for (int n = blockIdx.y; n < batch; n += gridDim.y) {
         const Tin* xs = x + n * xbs;
         Tout* ys = y + n * ybs;
         for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < sample;
              i += static_cast<int64_t>(gridDim.x) * blockDim.x)
-            ys[i] = from_f32<Tout>(to_f32(xs[i]));
+            ys[i] = from_real<Tout>(to_real(xs[i], x_scale), y_scale);
     }
 }
 
@@ -98,15 +102,15 @@ __global__ void pad_channels_kernel(const T* __restrict__ x, T* __restrict__ y, 
 
 template <typename Tin, typename Tout, int K>
 bool try_few(const Tin* x, Tout* y, int batch, int64_t rows, int64_t cols, int64_t xbs, int64_t ybs,
-             cudaStream_t s) {
+             float x_scale, float y_scale, cudaStream_t s) {
     if (rows == K) {
-        transpose_few_rows<Tin, Tout, K>
-            <<<grid_2d(cols, batch), kThreads, 0, s>>>(x, y, batch, static_cast<int>(cols), xbs, ybs);
+        transpose_few_rows<Tin, Tout, K><<<grid_2d(cols, batch), kThreads, 0, s>>>(
+            x, y, batch, static_cast<int>(cols), xbs, ybs, x_scale, y_scale);
         return true;
     }
     if (cols == K) {
-        transpose_few_cols<Tin, Tout, K>
-            <<<grid_2d(rows, batch), kThreads, 0, s>>>(x, y, batch, static_cast<int>(rows), xbs, ybs);
+        transpose_few_cols<Tin, Tout, K><<<grid_2d(rows, batch), kThreads, 0, s>>>(
+            x, y, batch, static_cast<int>(rows), xbs, ybs, x_scale, y_scale);
         return true;
     }
     return false;
@@ -114,52 +118,71 @@ bool try_few(const Tin* x, Tout* y, int batch, int64_t rows, int64_t cols, int64
 
 template <typename Tin, typename Tout>
 void transpose_typed(const Tin* x, Tout* y, int batch, int64_t rows, int64_t cols, int64_t xbs, int64_t ybs,
-                     cudaStream_t s) {
-    if (try_few<Tin, Tout, 1>(x, y, batch, rows, cols, xbs, ybs, s) ||
-        try_few<Tin, Tout, 2>(x, y, batch, rows, cols, xbs, ybs, s) ||
-        try_few<Tin, Tout, 3>(x, y, batch, rows, cols, xbs, ybs, s) ||
-        try_few<Tin, Tout, 4>(x, y, batch, rows, cols, xbs, ybs, s) ||
-        try_few<Tin, Tout, 8>(x, y, batch, rows, cols, xbs, ybs, s))
+                     float x_scale, float y_scale, cudaStream_t s) {
+    if (try_few<Tin, Tout, 1>(x, y, batch, rows, cols, xbs, ybs, x_scale, y_scale, s) ||
+        try_few<Tin, Tout, 2>(x, y, batch, rows, cols, xbs, ybs, x_scale, y_scale, s) ||
+        try_few<Tin, Tout, 3>(x, y, batch, rows, cols, xbs, ybs, x_scale, y_scale, s) ||
+        try_few<Tin, Tout, 4>(x, y, batch, rows, cols, xbs, ybs, x_scale, y_scale, s) ||
+        try_few<Tin, Tout, 8>(x, y, batch, rows, cols, xbs, ybs, x_scale, y_scale, s))
         return;
     const int tiles_c = static_cast<int>((cols + kTile - 1) / kTile);
     const int64_t tiles = ((rows + kTile - 1) / kTile) * tiles_c;
     const dim3 grid(static_cast<unsigned int>(tiles < 16384 ? tiles : 16384), batch < 65535 ? batch : 65535);
-    transpose_tiled<Tin, Tout><<<grid, dim3(kTile, kTileRows), 0, s>>>(
-        x, y, batch, static_cast<int>(rows), static_cast<int>(cols), xbs, ybs, tiles_c, tiles);
+    transpose_tiled<Tin, Tout><<<grid, dim3(kTile, kTileRows), 0, s>>>(x, y, batch, static_cast<int>(rows),
+                                                                       static_cast<int>(cols), xbs, ybs,
+                                                                       tiles_c, tiles, x_scale, y_scale);
 }
 
+// Calls f(X{}, Y{}) with the C++ element types of xt and yt.
 template <typename F>
 void dispatch_types(ElemType xt, ElemType yt, F&& f) {
-    if (xt == ElemType::F32 && yt == ElemType::F32) return f(float{}, float{});
-    if (xt == ElemType::F32 && yt == ElemType::F16) return f(float{}, __half{});
-    if (xt == ElemType::F16 && yt == ElemType::F32) return f(__half{}, float{});
-    return f(__half{}, __half{});
+    auto with_y = [&](auto tin) {
+        if (yt == ElemType::F32) return f(tin, float{});
+        if (yt == ElemType::F16) return f(tin, __half{});
+        return f(tin, int8_t{});
+    };
+    if (xt == ElemType::F32) return with_y(float{});
+    if (xt == ElemType::F16) return with_y(__half{});
+    return with_y(int8_t{});
+}
+
+// The scales of S8 conversions are divisors and factors: a scale that is not a finite value > 0 is a bug
+// of the caller (the backend refuses uncalibrated values before any launch).
+void check_scales(ElemType xt, ElemType yt, float x_scale, float y_scale, const char* what) {
+    for (const auto& [t, s] : {std::pair{xt, x_scale}, std::pair{yt, y_scale}})
+        ENGINE_CHECK(t != ElemType::S8 || (s > 0 && std::isfinite(s)), "cuda ", what, ": s8 scale ", s,
+                     " is not a finite value > 0");
 }
 
 }  // namespace
 
 void launch_transpose(const void* x, ElemType xt, void* y, ElemType yt, int batch, int64_t rows, int64_t cols,
-                      int64_t x_batch_stride, int64_t y_batch_stride, cudaStream_t stream) {
+                      int64_t x_batch_stride, int64_t y_batch_stride, cudaStream_t stream, float x_scale,
+                      float y_scale) {
     ENGINE_CHECK(rows < INT32_MAX && cols < INT32_MAX, "cuda transpose: ", rows, " x ", cols,
                  " is too large");
+    check_scales(xt, yt, x_scale, y_scale, "transpose");
     if (batch <= 0 || rows <= 0 || cols <= 0) return;
     dispatch_types(xt, yt, [&](auto tin, auto tout) {
         using Tin = decltype(tin);
         using Tout = decltype(tout);
         transpose_typed(static_cast<const Tin*>(x), static_cast<Tout*>(y), batch, rows, cols, x_batch_stride,
-                        y_batch_stride, stream);
+                        y_batch_stride, x_scale, y_scale, stream);
     });
     CUDA_CHECK(cudaGetLastError());
 }
 
 void launch_convert(const void* x, ElemType xt, void* y, ElemType yt, int batch, int64_t sample,
-                    int64_t x_batch_stride, int64_t y_batch_stride, cudaStream_t stream) {
+                    int64_t x_batch_stride, int64_t y_batch_stride, cudaStream_t stream, float x_scale,
+                    float y_scale) {
+    check_scales(xt, yt, x_scale, y_scale, "convert");
     if (batch <= 0 || sample <= 0) return;
     dispatch_types(xt, yt, [&](auto tin, auto tout) {
         using Tin = decltype(tin);
         using Tout = decltype(tout);
         convert_kernel<Tin, Tout><<<grid_2d(sample, batch), kThreads, 0, stream>>>(
-            static_cast<const Tin*>(x), static_cast<Tout*>(y), batch, sample, x_batch_stride, y_batch_stride);
+            static_cast<const Tin*>(x), static_cast<Tout*>(y), batch, sample, x_batch_stride, y_batch_stride,
+            x_scale, y_scale);
     });
     CUDA_CHECK(cudaGetLastError());
 }

@@ -38,8 +38,8 @@ void launch_words(const ResizeNhwcArgs& a, cudaStream_t stream) {
             a.w_map, xbs, ybs);
 }
 
-// The widest word (16, 8, 4 or 2 bytes) that divides a pixel's bytes, both batch strides and both
-// pointers' alignment.
+// The widest word (16, 8, 4, 2 or 1 bytes) that divides a pixel's bytes, both batch strides and both
+// pointers' alignment (s8 pixels of an odd channel count go byte by byte).
 bool word_fits(const ResizeNhwcArgs& a, size_t word) {
     const int64_t wb = static_cast<int64_t>(word);
     const int64_t eb = static_cast<int64_t>(a.elem_size);
@@ -50,7 +50,8 @@ bool word_fits(const ResizeNhwcArgs& a, size_t word) {
 }  // namespace
 
 void launch_resize_nearest_nhwc(const ResizeNhwcArgs& a, cudaStream_t stream) {
-    ENGINE_CHECK(a.elem_size == 2 || a.elem_size == 4, "cuda resize: element size ", a.elem_size);
+    ENGINE_CHECK(a.elem_size == 1 || a.elem_size == 2 || a.elem_size == 4, "cuda resize: element size ",
+                 a.elem_size);
     if (a.batch <= 0 || a.oh <= 0 || a.ow <= 0 || a.c <= 0) return;
     if (word_fits(a, 16))
         launch_words<uint4>(a, stream);
@@ -58,8 +59,10 @@ void launch_resize_nearest_nhwc(const ResizeNhwcArgs& a, cudaStream_t stream) {
         launch_words<uint2>(a, stream);
     else if (word_fits(a, 4))
         launch_words<uint32_t>(a, stream);
-    else
+    else if (word_fits(a, 2))
         launch_words<uint16_t>(a, stream);
+    else
+        launch_words<uint8_t>(a, stream);
     CUDA_CHECK(cudaGetLastError());
 }
 

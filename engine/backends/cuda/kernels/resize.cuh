@@ -14,7 +14,7 @@ namespace engine::cuda {
 struct ResizeNhwcArgs {
     const void* x = nullptr;
     void* y = nullptr;
-    size_t elem_size = 4;  // bytes per element (2 or 4)
+    size_t elem_size = 4;  // bytes per element (1, 2 or 4)
     int batch = 1;
     int h = 0, w = 0, c = 0;                         // input
     int oh = 0, ow = 0;                              // output
