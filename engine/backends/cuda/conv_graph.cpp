@@ -1,7 +1,9 @@
 // GraphConvPlan: see conv_graph.h. The operation graph, with tensor unique ids
-//   x 1, w 2, y 3, bias 4, r 5; virtual (FP32) intermediates from 10 on,
-// is   conv(x, w) -> t0 ; [fused:] t0 + bias -> t1 ; act(t1) -> t2 ; [residual:] t2 + r -> t3 ;
-// post_act(t3) -> y   (each optional step left out when it is the identity).
+//   x 1, w 2, y 3, bias 4, r 5, (INT8:) alpha 6, r_scale 7, y_inv 8; virtual (FP32) intermediates from
+//   10 on,
+// is   conv(x, w) -> t0 ; [INT8:] t0 * alpha ; [fused:] + bias -> t1 ; act(t1) -> t2 ;
+// [residual:] t2 + r (INT8 s8 r: r * r_scale) -> t3 ; post_act(t3) ; [INT8 s8 y:] * y_inv -> y
+// (each optional step left out when it is the identity).
 #include "engine/backends/cuda/conv_graph.h"
 
 #include <string>
@@ -42,7 +44,10 @@ class Desc {
     cudnnBackendDescriptor_t d_ = nullptr;
 };
 
-cudnnDataType_t data_type(DataType dt) { return dt == DataType::F16 ? CUDNN_DATA_HALF : CUDNN_DATA_FLOAT; }
+cudnnDataType_t data_type(DataType dt) {
+    if (dt == DataType::I8) return CUDNN_DATA_INT8;
+    return dt == DataType::F16 ? CUDNN_DATA_HALF : CUDNN_DATA_FLOAT;
+}
 
 // A 4-D tensor [n, c, h, w] stored NHWC.
 std::unique_ptr<Desc> tensor(int64_t uid, cudnnDataType_t dt, int64_t n, int64_t c, int64_t h, int64_t w,
@@ -118,16 +123,18 @@ struct Builder {
 
 // The operation graph of spec (finalized), kept alive by b.
 cudnnBackendDescriptor_t build_graph(Builder& b, cudnnHandle_t h, const GraphConvSpec& s) {
+    const bool i8 = s.dtype == DataType::I8;
     const cudnnDataType_t io = data_type(s.dtype);
     const cudnnDataType_t f32 = CUDNN_DATA_FLOAT;
+    const cudnnDataType_t comp = i8 ? CUDNN_DATA_INT32 : f32;
     Desc& x = b.add(tensor(1, io, s.n, s.c, s.h, s.w, false));
     Desc& w = b.add(tensor(2, io, s.k, s.cg, s.r, s.s, false));
-    Desc& y = b.add(tensor(3, io, s.n, s.k, s.oh, s.ow, false));
+    Desc& y = b.add(tensor(3, i8 ? data_type(s.y_dtype) : io, s.n, s.k, s.oh, s.ow, false));
 
     Desc& conv = b.add(std::make_unique<Desc>(CUDNN_BACKEND_CONVOLUTION_DESCRIPTOR));
     const cudnnConvolutionMode_t mode = CUDNN_CROSS_CORRELATION;
     const int64_t dims = 2;
-    conv.set(CUDNN_ATTR_CONVOLUTION_COMP_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &f32);
+    conv.set(CUDNN_ATTR_CONVOLUTION_COMP_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &comp);
     conv.set(CUDNN_ATTR_CONVOLUTION_CONV_MODE, CUDNN_TYPE_CONVOLUTION_MODE, 1, &mode);
     conv.set(CUDNN_ATTR_CONVOLUTION_SPATIAL_DIMS, CUDNN_TYPE_INT64, 1, &dims);
     conv.set(CUDNN_ATTR_CONVOLUTION_DILATIONS, CUDNN_TYPE_INT64, 2, s.dilations.data());
@@ -139,7 +146,7 @@ cudnnBackendDescriptor_t build_graph(Builder& b, cudnnHandle_t h, const GraphCon
     // Conv output: y itself, or a virtual FP32 tensor feeding the epilogue.
     int64_t next_uid = 10;
     const auto virt = [&]() -> Desc& { return b.add(tensor(next_uid++, f32, s.n, s.k, s.oh, s.ow, true)); };
-    Desc* t = s.fused ? &virt() : &y;
+    Desc* t = s.fused || i8 ? &virt() : &y;
     Desc& op = b.add(std::make_unique<Desc>(CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR));
     const float alpha = 1.f, beta = 0.f;
     op.set(CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_ALPHA, CUDNN_TYPE_FLOAT, 1, &alpha);
@@ -151,7 +158,7 @@ cudnnBackendDescriptor_t build_graph(Builder& b, cudnnHandle_t h, const GraphCon
     op.finalize();
     b.ops.push_back(op.get());
 
-    if (s.fused) {
+    if (s.fused || i8) {
         // The remaining steps, the last of which writes y.
         struct Step {
             cudnnPointwiseMode_t mode;
@@ -159,7 +166,8 @@ cudnnBackendDescriptor_t build_graph(Builder& b, cudnnHandle_t h, const GraphCon
             Desc* operand;
         };
         std::vector<Step> steps;
-        Desc& bias = b.add(tensor(4, io, 1, s.k, 1, 1, false));
+        if (i8) steps.push_back({CUDNN_POINTWISE_MUL, 0.0, &b.add(tensor(6, f32, 1, s.k, 1, 1, false))});
+        Desc& bias = b.add(tensor(4, i8 ? f32 : io, 1, s.k, 1, 1, false));
         steps.push_back({CUDNN_POINTWISE_ADD, 0.0, &bias});
         cudnnPointwiseMode_t m{};
         double slope = 0.0;
@@ -169,14 +177,23 @@ cudnnBackendDescriptor_t build_graph(Builder& b, cudnnHandle_t h, const GraphCon
             steps.push_back({m, slope, nullptr});
         }
         if (s.residual) {
-            Desc& r = b.add(tensor(5, io, s.n, s.k, s.oh, s.ow, false));
-            steps.push_back({CUDNN_POINTWISE_ADD, 0.0, &r});
+            Desc* r = &b.add(tensor(5, i8 ? data_type(s.r_dtype) : io, s.n, s.k, s.oh, s.ow, false));
+            if (i8 && s.r_dtype == DataType::I8) {
+                // The s8 residual in real units first: r * r_scale, a virtual F32 operand of the add.
+                Desc& rs = b.add(tensor(7, f32, 1, s.k, 1, 1, false));
+                Desc& rf = virt();
+                b.pointwise(CUDNN_POINTWISE_MUL, 0.0, *r, &rs, rf);
+                r = &rf;
+            }
+            steps.push_back({CUDNN_POINTWISE_ADD, 0.0, r});
             if (s.post_act.kind != ActKind::None) {
                 ENGINE_CHECK(act_mode(s.post_act, &m, &slope), "cuda graph conv: activation ",
                              act_kind_name(s.post_act.kind), " has no cuDNN pointwise form");
                 steps.push_back({m, slope, nullptr});
             }
         }
+        if (i8 && s.y_dtype == DataType::I8)
+            steps.push_back({CUDNN_POINTWISE_MUL, 0.0, &b.add(tensor(8, f32, 1, s.k, 1, 1, false))});
         for (size_t i = 0; i < steps.size(); ++i) {
             Desc* out = i + 1 == steps.size() ? &y : &virt();
             b.pointwise(steps[i].mode, steps[i].slope, *t, steps[i].operand, *out);
@@ -267,8 +284,11 @@ std::unique_ptr<GraphConvPlan> GraphConvPlan::make(cudnnHandle_t h, const GraphC
         std::unique_ptr<GraphConvPlan> p(new GraphConvPlan());
         p->keep_ = std::move(keep);
         p->plan_ = plan.release();
-        p->fused_ = spec.fused;
+        p->i8_ = spec.dtype == DataType::I8;
+        p->fused_ = spec.fused || p->i8_;
         p->residual_ = spec.residual;
+        p->r_i8_ = p->i8_ && spec.residual && spec.r_dtype == DataType::I8;
+        p->y_i8_ = p->i8_ && spec.y_dtype == DataType::I8;
         p->workspace_ = static_cast<size_t>(ws);
         return p;
     } catch (const Error& e) {
@@ -283,8 +303,8 @@ GraphConvPlan::~GraphConvPlan() {
 }
 
 void GraphConvPlan::execute(cudnnHandle_t h, const void* x, const void* w, const void* bias, const void* r,
-                            void* y, void* workspace) {
-    const std::array<const void*, 6> ptrs{x, w, y, bias, r, workspace};
+                            void* y, void* workspace, const GraphInt8Operands& i8) {
+    const std::array<const void*, 9> ptrs{x, w, y, bias, r, workspace, i8.alpha, i8.r_scale, i8.y_inv};
     if (pack_ == nullptr || ptrs != pack_ptrs_) {
         if (pack_ != nullptr) (void)cudnnBackendDestroyDescriptor(pack_);
         pack_ = nullptr;
@@ -298,6 +318,13 @@ void GraphConvPlan::execute(cudnnHandle_t h, const void* x, const void* w, const
                 uids.push_back(5);
                 data.push_back(const_cast<void*>(r));
             }
+        }
+        const std::pair<int64_t, const void*> extra[] = {
+            {6, i8_ ? i8.alpha : nullptr}, {7, r_i8_ ? i8.r_scale : nullptr}, {8, y_i8_ ? i8.y_inv : nullptr}};
+        for (const auto& [uid, ptr] : extra) {
+            if (ptr == nullptr) continue;
+            uids.push_back(uid);
+            data.push_back(const_cast<void*>(ptr));
         }
         pack.set(CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS, CUDNN_TYPE_INT64, static_cast<int64_t>(uids.size()),
                  uids.data());

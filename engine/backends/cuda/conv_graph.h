@@ -17,7 +17,7 @@
 namespace engine::cuda {
 
 struct GraphConvSpec {
-    DataType dtype = DataType::F16;       // storage of x, y, r, weights and bias
+    DataType dtype = DataType::F16;       // storage of x, y, r, weights and bias (I8: see below)
     int64_t n = 1, c = 0, h = 0, w = 0;   // x NHWC (c: channels as the kernel reads them, padded)
     int64_t k = 0, cg = 0, r = 0, s = 0;  // weights [k][r][s][cg], cg = c / groups
     int64_t oh = 0, ow = 0;
@@ -25,6 +25,18 @@ struct GraphConvSpec {
     bool fused = false;  // bias + act (+ residual + post_act) in the graph
     Act act, post_act;
     bool residual = false;
+    // INT8 (dtype I8; always fused): x and weights s8, int32 accumulation, then in float
+    //   * alpha[k] (x_scale * w_scale[k], F32) + bias (F32), act, + residual (s8: * r_scale[k] first),
+    //   post_act, and for an s8 output * y_inv[k] (1 / y_scale) before cuDNN converts it to s8.
+    DataType y_dtype = DataType::I8;  // I8, F16 or F32 (I8 plans only)
+    DataType r_dtype = DataType::I8;  // the residual's storage (I8 plans only)
+};
+
+// The extra operands of an INT8 graph (device pointers to F32 [k] vectors; unused ones nullptr).
+struct GraphInt8Operands {
+    const void* alpha = nullptr;
+    const void* r_scale = nullptr;
+    const void* y_inv = nullptr;
 };
 
 // Whether the epilogue (act, residual, post_act) has a form the graph expresses (identity, ReLU, leaky
@@ -46,15 +58,16 @@ class GraphConvPlan {
     size_t workspace() const { return workspace_; }
     // Enqueues the conv on the handle's stream. bias and r are ignored unless fused (r: residual only).
     void execute(cudnnHandle_t h, const void* x, const void* w, const void* bias, const void* r, void* y,
-                 void* workspace);
+                 void* workspace, const GraphInt8Operands& i8 = {});
 
   private:
     GraphConvPlan() = default;
     std::shared_ptr<void> keep_;  // the graph, heuristics and configuration descriptors the plan came from
     cudnnBackendDescriptor_t plan_ = nullptr;
     cudnnBackendDescriptor_t pack_ = nullptr;  // variant pack for the last pointers
-    std::array<const void*, 6> pack_ptrs_{};
+    std::array<const void*, 9> pack_ptrs_{};
     bool fused_ = false, residual_ = false;
+    bool i8_ = false, r_i8_ = false, y_i8_ = false;
     size_t workspace_ = 0;
 };
 

@@ -4,12 +4,17 @@
 // reference's quantize_weights_per_channel) and packed [O][kh][kw][C'] s8, C' the input channels
 // rounded up to 32 (the image's 3 channels read a zero-padded copy); the output is s8 with its own
 // scale, or F16/F32 when no INT8 node reads it (assign_int8's rule); a residual is read in its own
-// storage. The tile configuration is timed per layer at max batch on random data (remembered in the
-// timing cache) and recorded in the packed tactic.
+// storage. Two forms, timed per layer at max batch on random data (remembered in the timing cache) and
+// recorded in the packed tactic: cuDNN's graph API (conv s8 x s8 -> int32, then the epilogue as
+// pointwise ops fused into cuDNN's kernel: conv_graph.h), over the first engine configurations of its
+// heuristics, and our kernel over its tile shapes. cuDNN's Hopper INT8 engines are the fast ones (a
+// 3x3 128 -> 256 conv on 64 x 52 x 52: 0.09 ms against our 0.5 ms); ours runs what cuDNN has no engine
+// for (mish, hard-sigmoid epilogues).
 #include <algorithm>
 #include <cstring>
 #include <sstream>
 
+#include "engine/backends/cuda/conv_graph.h"
 #include "engine/backends/cuda/cuda_kernels.h"
 #include "engine/backends/cuda/kernels/conv_int8.cuh"
 #include "engine/backends/cuda/kernels/fill.cuh"
@@ -19,9 +24,12 @@
 namespace engine::cuda {
 namespace {
 
-// The tactic blob: I32 [kTacticSize].
-enum TacticField : int { kVersion, kTile, kPaddedC, kTacticSize };
-constexpr int32_t kTacticVersion = 1;
+// The tactic blob: I32 [kTacticSize]. kForm: kOurs (kChoice: the tile) or kGraph (kChoice: the rank of
+// the engine configuration in cuDNN's heuristics at max batch).
+enum TacticField : int { kVersion, kForm, kChoice, kPaddedC, kTacticSize };
+enum Form : int32_t { kOurs = 0, kGraph = 1 };
+constexpr int32_t kTacticVersion = 2;
+constexpr int kGraphTries = 6;  // engine configurations timed per layer
 constexpr int kChannelQuantum = 32;  // input channels per k block of the smallest tile depth
 constexpr size_t kAlign = 256;
 
@@ -122,20 +130,79 @@ ConvInt8Args launch_args(const I8Problem& c, int batch) {
     return a;
 }
 
-// Enqueues the layer: the padded copy of x when needed, then the conv.
-void enqueue(const I8Problem& c, int tile, ConvInt8Args a, const void* x, int64_t x_bs, void* workspace,
-             cudaStream_t s) {
+GraphConvSpec graph_spec(const I8Problem& c, int batch) {
+    GraphConvSpec s;
+    s.dtype = DataType::I8;
+    s.n = batch;
+    s.c = c.padded_c;
+    s.h = c.x[2];
+    s.w = c.x[3];
+    s.k = c.w[0];
+    s.cg = c.padded_c;
+    s.r = c.w[2];
+    s.s = c.w[3];
+    s.oh = c.y[2];
+    s.ow = c.y[3];
+    s.pads = {c.p.pads[0], c.p.pads[1]};
+    s.strides = {c.p.stride[0], c.p.stride[1]};
+    s.dilations = {c.p.dilation[0], c.p.dilation[1]};
+    s.fused = true;
+    s.act = c.p.act;
+    s.post_act = c.p.post_act;
+    s.residual = c.p.residual;
+    s.y_dtype = c.y_dtype;
+    s.r_dtype = c.r_dtype;
+    return s;
+}
+
+// The per-layer device vectors the graph form reads besides the bias: alpha, r_scale, y_inv ([k] F32).
+struct GraphVectors {
+    DeviceBuffer r_scale, y_inv;
+    explicit GraphVectors(const I8Problem& c) {
+        const auto k = static_cast<size_t>(c.w[0]);
+        const std::vector<float> rs(k, c.r_scale), yi(k, 1.0f / c.y_scale);
+        r_scale = DeviceBuffer(k * sizeof(float));
+        r_scale.upload(rs.data(), k * sizeof(float));
+        y_inv = DeviceBuffer(k * sizeof(float));
+        y_inv.upload(yi.data(), k * sizeof(float));
+    }
+};
+
+// One layer invocation: the form, our tile or cuDNN's plan, and the buffers.
+struct Invocation {
+    int32_t form = kOurs;
+    int tile = 0;
+    GraphConvPlan* plan = nullptr;
+    const float* alpha = nullptr;
+    const float* bias = nullptr;  // never nullptr for the graph form (zeros without a bias)
+    const GraphVectors* vectors = nullptr;
+    cudnnHandle_t handle = nullptr;
+};
+
+// Enqueues the layer: the padded copy of x when needed (at the start of the workspace), then the conv.
+void enqueue(const I8Problem& c, const Invocation& inv, ConvInt8Args a, const void* x, int64_t x_bs,
+             void* workspace, cudaStream_t s) {
+    auto* ws = static_cast<std::byte*>(workspace);
     if (c.padded()) {
-        auto* padded = static_cast<int8_t*>(workspace);
+        auto* padded = reinterpret_cast<int8_t*>(ws);
         launch_pad_channels_s8(static_cast<const int8_t*>(x), padded, a.batch, c.x[2] * c.x[3],
                                static_cast<int>(c.in_c()), c.padded_c, x_bs, s);
         a.x = padded;
         a.x_batch_stride = c.x[2] * c.x[3] * c.padded_c;
+        ws += align_up(c.padded_bytes(a.batch));
     } else {
         a.x = static_cast<const int8_t*>(x);
         a.x_batch_stride = x_bs;
     }
-    launch_conv_int8(a, tile, s);
+    if (inv.form == kGraph) {
+        GraphInt8Operands ops;
+        ops.alpha = inv.alpha;
+        ops.r_scale = inv.vectors->r_scale.get();
+        ops.y_inv = inv.vectors->y_inv.get();
+        inv.plan->execute(inv.handle, a.x, a.w, inv.bias, a.residual, a.y, ws, ops);
+        return;
+    }
+    launch_conv_int8(a, inv.tile, s);
 }
 
 // W [O, C, kh, kw] F32 -> s8 [O][kh][kw][padded_c] (extra channels zero) and the per-channel scales.
@@ -167,9 +234,26 @@ std::string problem_key(const CudaState& st, const I8Problem& c) {
     return k.str();
 }
 
-// Times every tile that fits at max batch on random data and returns the fastest.
-int measure_tile(const I8Problem& c) {
+// The graph plan at `batch`: the configuration of rank `rank` when it finalizes and its workspace fits
+// `max_ws`, else the first of the others that does. nullptr when none does.
+std::unique_ptr<GraphConvPlan> graph_plan(cudnnHandle_t h, const I8Problem& c, int batch, int rank,
+                                          size_t max_ws) {
+    const GraphConvSpec s = graph_spec(c, batch);
+    int count = 0;
+    auto p = GraphConvPlan::make(h, s, rank, &count);
+    if (p && p->workspace() <= max_ws) return p;
+    for (int i = 0; i < count; ++i) {
+        if (i == rank) continue;
+        p = GraphConvPlan::make(h, s, i);
+        if (p && p->workspace() <= max_ws) return p;
+    }
+    return nullptr;
+}
+
+// Times our tiles and cuDNN's first graph configurations at max batch on random data; the fastest.
+std::array<int32_t, 2> measure_tactic(CudaState& st, const I8Problem& c, bool graph_api) {
     CudaStream stream;
+    cudnnHandle_t h = st.cudnn(stream.get());
     const int batch = c.max_batch;
     const int64_t xe = batch * c.x[1] * c.x[2] * c.x[3];
     const int64_t ye = batch * c.y[1] * c.y[2] * c.y[3];
@@ -178,16 +262,17 @@ int measure_tile(const I8Problem& c) {
     DeviceBuffer alpha(static_cast<size_t>(o) * 4), bias(static_cast<size_t>(o) * 4);
     DeviceBuffer y(static_cast<size_t>(ye) * dtype_size(c.y_dtype));
     DeviceBuffer r(c.p.residual ? static_cast<size_t>(ye) * dtype_size(c.r_dtype) : 1);
-    DeviceBuffer ws(std::max<size_t>(c.padded_bytes(batch), 1));
-    // Random s8 bytes for x and W (the fill's F32 uniform values reinterpreted: any bytes do), small
-    // scales so the epilogue sees ordinary magnitudes.
-    launch_fill_uniform(x.get(), ElemType::F32, xe / 4, 1, -1.f, 1.f, stream.get());
-    launch_fill_uniform(w.get(), ElemType::F32, static_cast<int64_t>(w.bytes() / 4), 2, -1.f, 1.f,
-                        stream.get());
+    size_t free_b = 0, total_b = 0;
+    CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
+    const size_t cap = std::min<size_t>(free_b / 4, size_t{1} << 30);
+    DeviceBuffer ws(align_up(c.padded_bytes(batch)) + cap);
+    // Random s8 for x and W, small scales so that the epilogue sees ordinary magnitudes.
+    launch_fill_uniform(x.get(), ElemType::S8, xe, 1, -127.f, 127.f, stream.get());
+    launch_fill_uniform(w.get(), ElemType::S8, static_cast<int64_t>(w.bytes()), 2, -127.f, 127.f, stream.get());
     launch_fill_uniform(alpha.get(), ElemType::F32, o, 3, 1e-4f, 2e-4f, stream.get());
     launch_fill_uniform(bias.get(), ElemType::F32, o, 4, -1.f, 1.f, stream.get());
-    if (c.p.residual)
-        CUDA_CHECK(cudaMemsetAsync(r.get(), 0, r.bytes(), stream.get()));
+    if (c.p.residual) CUDA_CHECK(cudaMemsetAsync(r.get(), 0, r.bytes(), stream.get()));
+    const GraphVectors vectors(c);
     ConvInt8Args a = launch_args(c, batch);
     a.w = static_cast<const int8_t*>(w.get());
     a.alpha = alpha.as<float>();
@@ -198,29 +283,60 @@ int measure_tile(const I8Problem& c) {
     a.r_batch_stride = a.y_batch_stride;
     a.x = static_cast<const int8_t*>(c.padded() ? ws.get() : x.get());  // for the fit check
     a.x_batch_stride = c.x[2] * c.x[3] * c.padded_c;
-    int best = -1;
+    const int64_t x_bs = c.x[1] * c.x[2] * c.x[3];
+
+    std::array<int32_t, 2> best{-1, -1};
     float best_ms = 1e30f;
     std::string report;
-    for (int t = 0; t < conv_int8_tile_count(); ++t) {
-        if (!conv_int8_tile_fits(a, t)) continue;
+    auto time = [&](const Invocation& inv) {
         constexpr int kRuns = 10;
-        const int64_t x_bs = c.x[1] * c.x[2] * c.x[3];
-        for (int i = 0; i < 2; ++i) enqueue(c, t, a, x.get(), x_bs, ws.get(), stream.get());
+        for (int i = 0; i < 2; ++i) enqueue(c, inv, a, x.get(), x_bs, ws.get(), stream.get());
         CudaEvent start, end;
         start.record(stream.get());
-        for (int i = 0; i < kRuns; ++i) enqueue(c, t, a, x.get(), x_bs, ws.get(), stream.get());
+        for (int i = 0; i < kRuns; ++i) enqueue(c, inv, a, x.get(), x_bs, ws.get(), stream.get());
         end.record(stream.get());
         end.synchronize();
-        const float ms = CudaEvent::elapsed_ms(start, end) / kRuns;
-        report += concat(report.empty() ? "" : ", ", conv_int8_tile_name(t), " ", ms, " ms");
+        return CudaEvent::elapsed_ms(start, end) / kRuns;
+    };
+    auto consider = [&](int32_t form, int choice, float ms, const std::string& name) {
+        report += concat(report.empty() ? "" : ", ", name, " ", ms, " ms");
         if (ms < best_ms) {
             best_ms = ms;
-            best = t;
+            best = {form, choice};
+        }
+    };
+    for (int t = 0; t < conv_int8_tile_count(); ++t) {
+        if (!conv_int8_tile_fits(a, t)) continue;
+        Invocation inv;
+        inv.tile = t;
+        consider(kOurs, t, time(inv), conv_int8_tile_name(t));
+    }
+    if (graph_api && graph_epilogue_supported(c.p.act, c.p.post_act, c.p.residual)) {
+        int count = 0;
+        (void)GraphConvPlan::make(h, graph_spec(c, batch), -1, &count);
+        for (int rank = 0; rank < std::min(count, kGraphTries); ++rank) {
+            auto plan = GraphConvPlan::make(h, graph_spec(c, batch), rank);
+            if (!plan || plan->workspace() > cap) continue;
+            Invocation inv;
+            inv.form = kGraph;
+            inv.plan = plan.get();
+            inv.alpha = alpha.as<float>();
+            inv.bias = bias.as<float>();
+            inv.vectors = &vectors;
+            inv.handle = h;
+            float ms = 1e30f;
+            try {
+                ms = time(inv);
+            } catch (const Error& e) {
+                engine::logger().debug("cuda: {}: int8 graph config {} refused: {}", c.name, rank, e.what());
+            }
+            consider(kGraph, rank, ms, concat("graph #", rank));
         }
     }
-    ENGINE_CHECK(best >= 0, "cuda: ", c.name, ": no INT8 tile runs this layer (", c.padded_c,
-                 " input channels)");
-    engine::logger().debug("cuda: {}: int8 {} -> {}", c.name, report, conv_int8_tile_name(best));
+    ENGINE_CHECK(best[0] >= 0 && best_ms < 1e29f, "cuda: ", c.name, ": no INT8 kernel runs this layer (",
+                 c.padded_c, " input channels)");
+    engine::logger().debug("cuda: {}: int8 {} -> {} {}", c.name, report, best[0] == kGraph ? "graph #" : "tile ",
+                           best[0] == kGraph ? std::to_string(best[1]) : conv_int8_tile_name(best[1]));
     return best;
 }
 
@@ -228,7 +344,7 @@ class ConvInt8Kernel final : public Kernel {
   public:
     ConvInt8Kernel(CudaState& st, I8Problem c, std::array<int32_t, kTacticSize> t, const Tensor& w,
                    const Tensor& w_scale, const Tensor& bias)
-        : c_(std::move(c)), tile_(t[kTile]) {
+        : st_(st), c_(std::move(c)), t_(t), vectors_(c_) {
         w_ = st.device_copy(w);
         // alpha = x_scale * w_scale[k], in float as the reference computes it.
         const int64_t o = c_.w[0];
@@ -236,33 +352,73 @@ class ConvInt8Kernel final : public Kernel {
         for (int64_t k = 0; k < o; ++k) alpha[static_cast<size_t>(k)] = c_.x_scale * w_scale.data_as<float>()[k];
         alpha_ = DeviceBuffer(alpha.size() * sizeof(float));
         alpha_.upload(alpha.data(), alpha.size() * sizeof(float));
-        if (c_.has_bias) bias_ = st.device_copy(bias);
+        bias_ = st.device_copy(bias);  // zeros without a bias (the graph form always adds one)
+        workspace_ = align_up(c_.padded_bytes(c_.max_batch));
+        if (t_[kForm] == kGraph) {
+            plans_.resize(static_cast<size_t>(c_.max_batch) + 1);
+            workspace_ += plan_for(c_.max_batch, st.cudnn(cudaStreamPerThread))->workspace();
+        }
     }
 
     size_t workspace_bytes(int max_batch) const override {
         (void)max_batch;
-        return align_up(c_.padded_bytes(c_.max_batch));
+        return workspace_;
     }
 
     void run(const KernelArgs& args) override {
         ConvInt8Args a = launch_args(c_, args.batch);
         a.w = static_cast<const int8_t*>(w_->get());
         a.alpha = alpha_.as<float>();
-        a.bias = bias_ ? bias_->as<float>() : nullptr;
+        a.bias = c_.has_bias ? bias_->as<float>() : nullptr;
         a.y = args.outputs[0].data;
         a.y_batch_stride = args.outputs[0].batch_stride;
         if (c_.p.residual) {
             a.residual = args.inputs[3].data;
             a.r_batch_stride = args.inputs[3].batch_stride;
         }
-        enqueue(c_, tile_, a, args.inputs[0].data, args.inputs[0].batch_stride, args.workspace, kernel_stream());
+        const cudaStream_t s = kernel_stream();
+        Invocation inv;
+        inv.form = t_[kForm];
+        inv.tile = t_[kChoice];
+        if (inv.form == kGraph) {
+            if (s != stream_ || handle_ == nullptr) {
+                stream_ = s;
+                handle_ = st_.cudnn(s);
+            }
+            inv.plan = plan_for(args.batch, handle_);
+            inv.alpha = alpha_.as<float>();
+            inv.bias = bias_->as<float>();
+            inv.vectors = &vectors_;
+            inv.handle = handle_;
+        }
+        enqueue(c_, inv, a, args.inputs[0].data, args.inputs[0].batch_stride, args.workspace, s);
     }
 
   private:
+    // cuDNN's plan at `batch` (made at first use): the measured configuration, or the next that fits the
+    // workspace sized at max batch.
+    GraphConvPlan* plan_for(int batch, cudnnHandle_t h) {
+        auto& slot = plans_[static_cast<size_t>(batch)];
+        if (!slot) {
+            const size_t pad = align_up(c_.padded_bytes(batch));
+            const size_t room = batch == c_.max_batch ? SIZE_MAX : (workspace_ > pad ? workspace_ - pad : 0);
+            slot = graph_plan(h, c_, batch, t_[kChoice], room);
+            ENGINE_CHECK(slot != nullptr, "cuda: ", c_.name, ": no cuDNN INT8 graph engine runs this layer at batch ",
+                         batch);
+        }
+        return slot.get();
+    }
+
+    CudaState& st_;
     I8Problem c_;
-    int tile_ = 0;
+    std::array<int32_t, kTacticSize> t_;
+    GraphVectors vectors_;
     std::shared_ptr<DeviceBuffer> w_, bias_;
     DeviceBuffer alpha_;
+    size_t workspace_ = 0;
+    std::vector<std::unique_ptr<GraphConvPlan>> plans_;  // index: batch (graph form)
+    cudaStream_t stream_ = nullptr;
+    cudnnHandle_t handle_ = nullptr;
 };
 
 void check_i8_layout(const Graph& g, NodeId n, ValueId v) {
@@ -295,18 +451,26 @@ std::vector<Tensor> conv_int8_pack(CudaState& st, const Graph& g, NodeId n, cons
         std::memcpy(bias.data(), g.constant(node.inputs[2]).data(), bias.bytes());
     else
         std::memset(bias.data(), 0, bias.bytes());
-    std::array<int32_t, kTacticSize> t{kTacticVersion, 0, c.padded_c};
-    const std::string key = problem_key(st, c);
+    std::array<int32_t, kTacticSize> t{kTacticVersion, kOurs, 0, c.padded_c};
+    const std::string key = problem_key(st, c) + (ctx.cudnn_graph_api ? "" : "|legacy");
     std::string cached;
     bool hit = false;
     if (st.cache_lookup(ctx.timing_cache, key, &cached)) {
         std::istringstream in(cached);
-        in >> t[kTile];
-        hit = !in.fail() && t[kTile] >= 0 && t[kTile] < conv_int8_tile_count();
+        in >> t[kForm] >> t[kChoice];
+        hit = !in.fail() && (t[kForm] == kGraph || (t[kForm] == kOurs && t[kChoice] >= 0 &&
+                                                     t[kChoice] < conv_int8_tile_count()));
     }
     if (!hit) {
-        t[kTile] = ctx.time_tactics ? measure_tile(c) : (c.padded_c % 64 == 0 ? 0 : 1);
-        if (ctx.time_tactics) st.cache_store(ctx.timing_cache, key, std::to_string(t[kTile]));
+        if (ctx.time_tactics) {
+            const std::array<int32_t, 2> m = measure_tactic(st, c, ctx.cudnn_graph_api);
+            t[kForm] = m[0];
+            t[kChoice] = m[1];
+            st.cache_store(ctx.timing_cache, key, concat(t[kForm], " ", t[kChoice]));
+        } else {
+            t[kForm] = kOurs;
+            t[kChoice] = c.padded_c % 64 == 0 ? 0 : 1;
+        }
     }
     std::vector<Tensor> packed;
     packed.push_back(Tensor::from_bytes(DataType::I32, {kTacticSize}, t.data(), sizeof(t)));
@@ -316,12 +480,21 @@ std::vector<Tensor> conv_int8_pack(CudaState& st, const Graph& g, NodeId n, cons
     return packed;
 }
 
-std::vector<Tensor> conv_int8_pack_tile(CudaState& st, const Graph& g, NodeId n, int tile) {
+std::vector<Tensor> conv_int8_pack_forced(CudaState& st, const Graph& g, NodeId n, bool graph, int choice) {
     PackContext ctx;
     ctx.time_tactics = false;
     std::vector<Tensor> packed = conv_int8_pack(st, g, n, ctx);
-    packed[0].data_as<int32_t>()[kTile] = tile;
+    packed[0].data_as<int32_t>()[kForm] = graph ? kGraph : kOurs;
+    packed[0].data_as<int32_t>()[kChoice] = choice;
     return packed;
+}
+
+int conv_int8_graph_configs(CudaState& st, const Graph& g, NodeId n) {
+    const I8Problem c = i8_problem(g, n);
+    if (!graph_epilogue_supported(c.p.act, c.p.post_act, c.p.residual)) return 0;
+    int count = 0;
+    (void)GraphConvPlan::make(st.cudnn(cudaStreamPerThread), graph_spec(c, c.max_batch), -1, &count);
+    return count;
 }
 
 std::unique_ptr<Kernel> make_conv_int8_kernel(CudaState& st, const Graph& g, NodeId n,
@@ -334,8 +507,10 @@ std::unique_ptr<Kernel> make_conv_int8_kernel(CudaState& st, const Graph& g, Nod
     std::memcpy(t.data(), packed[0].data(), sizeof(t));
     ENGINE_CHECK(t[kVersion] == kTacticVersion, "cuda: ", c.name, ": INT8 conv tactic version ", t[kVersion],
                  ", expected ", kTacticVersion, ": rebuild the plan");
-    ENGINE_CHECK(t[kPaddedC] == c.padded_c && t[kTile] >= 0 && t[kTile] < conv_int8_tile_count(), "cuda: ",
-                 c.name, ": INT8 tactic (tile ", t[kTile], ", ", t[kPaddedC], " channels) does not fit");
+    ENGINE_CHECK(t[kPaddedC] == c.padded_c && (t[kForm] == kGraph || t[kForm] == kOurs) && t[kChoice] >= 0 &&
+                     (t[kForm] == kGraph || t[kChoice] < conv_int8_tile_count()),
+                 "cuda: ", c.name, ": INT8 tactic (form ", t[kForm], ", choice ", t[kChoice], ", ", t[kPaddedC],
+                 " channels) does not fit");
     ENGINE_CHECK(packed[1].dtype() == DataType::I8 && packed[1].numel() == c.w[0] * c.w[2] * c.w[3] * c.padded_c,
                  "cuda: ", c.name, ": packed INT8 weights have ", packed[1].numel(), " ",
                  dtype_name(packed[1].dtype()), " elements");

@@ -95,8 +95,12 @@ bool conv_int8_supported(const CudaState& state, const Graph& g, NodeId n);
 // conv_pack / make_conv_kernel for a node of precision I8 (they forward there): packed {tactic,
 // s8 weights [O][kh][kw][C'], F32 weight scales [O], F32 bias [O]}.
 std::vector<Tensor> conv_int8_pack(CudaState& state, const Graph& g, NodeId n, const PackContext& ctx);
-// conv_int8_pack with the tile configuration forced to `tile` instead of timed (tests run every tile).
-std::vector<Tensor> conv_int8_pack_tile(CudaState& state, const Graph& g, NodeId n, int tile);
+// conv_int8_pack with the tactic forced instead of timed (tests run every form): our kernel with tile
+// `choice`, or (graph) cuDNN's graph API with the engine configuration of rank `choice`.
+std::vector<Tensor> conv_int8_pack_forced(CudaState& state, const Graph& g, NodeId n, bool graph, int choice);
+// How many engine configurations cuDNN's heuristics offer for the node's INT8 graph at max batch (0: the
+// epilogue has no graph form, or cuDNN has none).
+int conv_int8_graph_configs(CudaState& state, const Graph& g, NodeId n);
 std::unique_ptr<Kernel> make_conv_int8_kernel(CudaState& state, const Graph& g, NodeId n,
                                               std::span<const Tensor> packed);
 bool conv_has_fused_form(const Graph& g, NodeId n);

@@ -12,6 +12,7 @@
 #include <random>
 #include <sstream>
 
+#include "engine/backends/cuda/conv_graph.h"
 #include "engine/backends/cuda/cuda_kernels.h"
 #include "engine/backends/cuda/kernels/conv_int8.cuh"
 #include "engine/refmath/ref_int8.h"
@@ -120,8 +121,10 @@ class CudaInt8Conv : public ::testing::TestWithParam<Int8Case> {
 
 constexpr float kXAmax = 2.0f, kRAmax = 1.5f;
 
-// One case on one tile: ours vs ref_conv_int8. Returns false when the tile does not fit the case.
-void check_tile(const Int8Case& tc, int tile) {
+// One case on one tactic (our tile `choice`, or cuDNN's graph configuration of rank `choice`): ours vs
+// ref_conv_int8. Returns how many configurations cuDNN offers for the case (graph; nothing is checked
+// when `choice` is beyond them), or 0.
+int check_tactic(const Int8Case& tc, bool graph, int choice) {
     const ConvCase& c = tc.conv;
     ConvGraph cg = make_conv_graph(c);
     engine::Graph& g = cg.g;
@@ -190,8 +193,10 @@ void check_tile(const Int8Case& tc, int tile) {
     g.node(cg.conv).backend = "cuda";
     g.node(cg.conv).precision = DataType::I8;
     engine::cuda::CudaState state;
-    ASSERT_TRUE(engine::cuda::conv_int8_supported(state, g, cg.conv)) << c.name;
-    std::vector<engine::Tensor> packed = engine::cuda::conv_int8_pack_tile(state, g, cg.conv, tile);
+    EXPECT_TRUE(engine::cuda::conv_int8_supported(state, g, cg.conv)) << c.name;
+    const int configs = graph ? engine::cuda::conv_int8_graph_configs(state, g, cg.conv) : 0;
+    if (graph && choice >= configs) return configs;
+    std::vector<engine::Tensor> packed = engine::cuda::conv_int8_pack_forced(state, g, cg.conv, graph, choice);
     auto kernel = engine::cuda::make_conv_int8_kernel(state, g, cg.conv, packed);
 
     using engine::cuda::DeviceBuffer;
@@ -232,8 +237,10 @@ void check_tile(const Int8Case& tc, int tile) {
     kernel->run(args);
     CUDA_CHECK(cudaDeviceSynchronize());
 
-    const std::string what = engine::concat(c.name, " tile ", engine::cuda::conv_int8_tile_name(tile), " out ",
-                                    engine::dtype_name(tc.out), " residual ", engine::dtype_name(tc.res));
+    const std::string what =
+        engine::concat(c.name, graph ? " cuDNN graph #" : " tile ",
+                       graph ? std::to_string(choice) : std::string(engine::cuda::conv_int8_tile_name(choice)),
+                       " out ", engine::dtype_name(tc.out), " residual ", engine::dtype_name(tc.res));
     if (tc.out == DataType::I8) {
         std::vector<int8_t> got(yn);
         dy.download(got.data(), yn);
@@ -268,6 +275,7 @@ void check_tile(const Int8Case& tc, int tile) {
         const double tol = (tc.out == DataType::F16 ? 1e-3 : 1e-6) * std::max(1.0f, ref_max);
         EXPECT_LE(worst, tol) << what;
     }
+    return configs;
 }
 
 TEST_P(CudaInt8Conv, EveryTileMatchesTheInt8Reference) {
@@ -278,10 +286,24 @@ TEST_P(CudaInt8Conv, EveryTileMatchesTheInt8Reference) {
         const std::string name = engine::cuda::conv_int8_tile_name(t);
         const int depth = std::stoi(name.substr(name.rfind('x') + 1));
         if (padded_c % depth != 0) continue;
-        check_tile(tc, t);
+        check_tactic(tc, false, t);
         ++ran;
     }
     EXPECT_GE(ran, 2) << "tiles run";
+}
+
+// cuDNN's INT8 graph engines (the first three configurations its heuristics offer), where the epilogue
+// has a graph form. cuDNN's conversion and its pointwise ops round as they like (a fused multiply-add,
+// the output multiplied by 1 / y_scale rather than divided): the S8 bound allows one step on a few
+// elements, as for libm's last bits.
+TEST_P(CudaInt8Conv, CudnnGraphMatchesTheInt8Reference) {
+    const Int8Case& tc = GetParam();
+    const ConvCase& c = tc.conv;
+    if (!engine::cuda::graph_epilogue_supported(c.act, c.post_act, c.residual))
+        GTEST_SKIP() << "no cuDNN graph form for this epilogue (our kernel runs it)";
+    const int configs = check_tactic(tc, true, 0);
+    EXPECT_GT(configs, 0) << "cuDNN offers no INT8 graph engine";
+    for (int rank = 1; rank < std::min(configs, 3); ++rank) check_tactic(tc, true, rank);
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, CudaInt8Conv, ::testing::ValuesIn(int8_cases()),
