@@ -27,16 +27,11 @@ fi
 IMAGES=$DATA/datasets/coco128/images/train2017
 LABELS=$DATA/datasets/coco128/labels/train2017
 [ -d "$IMAGES" ] || { echo "eval_int8: $IMAGES not found (set RTDET_DATA)" >&2; exit 1; }
-mkdir -p "$WORK/eval_images"
 
 # Calibration: the first half and video frames; evaluation: the second half (links in one folder).
-ls "$IMAGES"/*.jpg | sed -n 1,64p >"$WORK/calib.txt"
-if [ ! -f "$WORK/video_16.jpg" ]; then
-    ffmpeg -loglevel error -y -i "$DATA/videos/car-detection.mp4" -vf "fps=1" -frames:v 16 "$WORK/video_%02d.jpg"
-fi
-ls "$WORK"/video_*.jpg >>"$WORK/calib.txt"
-rm -f "$WORK"/eval_images/*.jpg
-for f in $(ls "$IMAGES"/*.jpg | tail -64); do ln -s "$f" "$WORK/eval_images/"; done
+. "$ROOT/scripts/bench/int8_split.sh"
+int8_calib_list "$DATA" "$WORK"
+int8_eval_images "$DATA" "$WORK/eval_images"
 
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores"
 echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC'); calibration $METHOD on $(wc -l <"$WORK/calib.txt") images, max error $MAX_ERROR"

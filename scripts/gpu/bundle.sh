@@ -14,13 +14,20 @@
 #                      carry limit), coco128's images + labels (7.5 MB, for `rtdet eval`), and the
 #                      real video as JPEG frames, videos/car-detection/000000.jpg ... (9.5 MB: `rtdet run`
 #                      without OpenCV reads JPEG folders only; extracted here with /usr/bin/python3's cv2)
+#   .gpu_bundle/data/calib/  INT8 calibration caches for run.sh's int8 and int8eval stages (issue 16), made
+#                      here by scripts/gpu/make_calib.sh with a oneDNN build of rtdet (RTDET_CPU, default
+#                      build/app/rtdet; the GPU machine has no oneDNN): Yolo-Fastest-1.1 and -1.1-XL
+#                      (percentile; plain and mixed) and YOLOv3-416 (the random weights run.sh converts).
+#                      Kept in build-calib/ and redone only when that rtdet changes (a few minutes then)
 #   .gpu_bundle/before/  another commit's rtdet + librtdet_*, for run.sh's `ab` stage: added afterwards by
 #                      scripts/gpu/add_before.sh (this script starts .gpu_bundle/ afresh)
 #
 # The build: build-gpu/, Release, -DRTDET_WITH_OPENCV=OFF (detect/run need OpenCV, whose libraries are
 # far too big to carry; eval decodes JPEGs with libjpeg-turbo, bundled: libjpeg.so.62), -DRTDET_WITH_ONEDNN=OFF (libdnnl is 40 MB; the GPU tests compare
 # against the reference backend), -DRTDET_WITH_CUDA=ON, CUDA architecture 90 (H200) only.
-# Environment: BUILD_DIR (build-gpu), JOBS (2), RTDET_DATA (../shared).
+# Environment: BUILD_DIR (build-gpu), JOBS (2), RTDET_DATA (../shared), RTDET_CPU (make_calib.sh's rtdet),
+# BUNDLE_CALIB (1; 0: no calibration caches), BUNDLE_VIDEO (1; 0: no video frames, 11 MB less: room
+# for a carried Inductor cache, run.sh's .gpu_inductor/, in the 64 MiB; the int8 stages need no frames).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD_DIR:-build-gpu}
@@ -71,7 +78,7 @@ if [ -d "$DATA/datasets/coco128/images" ]; then
 fi
 # The real video's frames, for `rtdet run` there (scripts/gpu/run.sh app): JPEG quality 90, in order.
 video=$DATA/videos/car-detection.mp4
-if [ -f "$video" ]; then
+if [ -f "$video" ] && [ "${BUNDLE_VIDEO:-1}" = 1 ]; then
   mkdir -p "$BUNDLE/data/videos/car-detection"
   /usr/bin/python3 - "$video" "$BUNDLE/data/videos/car-detection" <<'PY' || { echo "bundle: cannot extract the frames of $video" >&2; exit 1; }
 import sys
@@ -95,6 +102,10 @@ fi
 copy_data models/darknet_cfg/yolov3.cfg
 copy_data models/darknet_cfg/yolov3-tiny.cfg
 [ -f "$DATA/data/coco.names" ] && copy_data data/coco.names
+if [ "${BUNDLE_CALIB:-1}" = 1 ]; then
+  RTDET_DATA=$DATA scripts/gpu/make_calib.sh "$BUNDLE/data/calib" \
+    || echo "bundle: no INT8 calibration caches (scripts/gpu/make_calib.sh failed): run.sh's int8 stages will skip" >&2
+fi
 
 total=$(du -sb "$BUNDLE" | cut -f1)
 tree_bytes=$(git ls-files -z --cached --others --exclude-standard | xargs -0 du -cb 2>/dev/null | tail -1 | cut -f1)

@@ -16,9 +16,17 @@
 #                  scripts/gpu/add_before.sh): one JSON line per configuration, each side's img/s per pair,
 #                  their medians and the median of the pairs' B/A ratios; ab_summary.txt the same as a
 #                  table; ab_runs.jsonl one line per bench
-# Usage: scripts/gpu/run.sh [all|tests|dtests|dbench|bench|peer|compare|cache|quick|diag|eval|app|streams|mstreams|ab|csan|csan2]...   (default: all; stages run in the order given)
+#   int8_bench.jsonl   stage `int8` (issue 16): one JSON line per `rtdet bench` of YOLOv3-416 at fp16/int8/best
+#   int8_summary.txt   ours (FP16, INT8, best) vs PyTorch at its best (peer.json: fp16_graph, fp16_compile)
+#   inductor_cache.tar.xz  stages `int8` (when it compiled) and `peerc`: Inductor's cache, to carry back
+#   int8eval.jsonl, int8eval_summary.txt  stage `int8eval`: coco128 mAP at fp32/fp16/int8/int8mixed/best
+#   logs.tar.gz    the int8, peerc and int8eval stages' build, bench, eval and compile logs
+# Usage: scripts/gpu/run.sh [all|tests|dtests|dbench|bench|peer|compare|cache|quick|diag|eval|app|streams|mstreams|ab|csan|csan2|int8|peerc|int8eval]...   (default: all; stages run in the order given)
 # Each stage fits well inside the device tool's 10-minute command limit; `all` is about 6 minutes, `ab`
-# about 6 (estimated; no pair starts that would end after AB_BUDGET_S, 430 s, but the first).
+# about 6 (estimated; no pair starts that would end after AB_BUDGET_S, 430 s, but the first); `int8`
+# (ours at FP16/INT8/best + the PyTorch peer, issue 16) at most 9 by its budget, `peerc` (the peer's
+# torch.compile mode; one call each: a cold compile of both batches takes most of the 10 minutes)
+# about 9, `int8eval` about 3 (estimated).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -607,6 +615,219 @@ PY
   echo "ab: $((SECONDS - t0)) s"
 }
 
+# Issue 16 on the H200: INT8 plans from the calibration caches scripts/gpu/make_calib.sh made on the CPU
+# (the bundle's data/calib: a cache does not depend on the device; this machine has no oneDNN to make
+# them), and the PyTorch peer at its real best (scripts/gpu/torch_peer.py: BatchNorm folded, FP16,
+# channels_last; CUDA-graph eager and torch.compile(mode="max-autotune")).
+#
+# Stage `int8` (one call; about 6-8 minutes, estimated: the INT8 builds' times are not known yet):
+#   YOLOv3-416 (random weights, seed 4321; the cache's ONNX sha256 is compared with the one converted
+#   here) built at fp16, int8 (--calib-cache) and best (--calib-cache), max batch 1 and 64, each timed
+#   with and without host<->device transfers as bench_one does; every build's coverage line (ranges
+#   for N of M activations) and its convs per precision (`rtdet info --layers`) are printed; then the
+#   peer's graph modes (fp16: BatchNorm layers, as before; fp16_graph: folded) at batch 1 and 64, and
+#   its compile mode when Inductor's cache was carried (INT8_COMPILE=auto) in the stage's time left;
+#   int8_summary.txt: img/s, INT8/FP16, INT8/PyTorch (the better of fp16_graph and fp16_compile per
+#   batch), TOPS against the H200's dense INT8 peak (1979) from the peer's FLOP count.
+# Stage `peerc`: the peer alone, its compile mode at PEERC_BATCHES ("64 1") with PEERC_BUDGET_S (450)
+#   for the compiles (a cold max-autotune compile is about 4-5 minutes a batch, so a cold call may finish
+#   only the first; the cache it leaves makes the next call's compile short), plus its graph modes.
+# Stage `int8eval` (about 3 minutes, estimated): coco128 mAP on the H200 for Yolo-Fastest-1.1 and
+#   -1.1-XL at fp32, fp16, int8, int8mixed (the cache with --int8-sensitivity's float layers) and best,
+#   plans built with `rtdet build --calib-cache`, evaluated on coco128's last 64 images (the caches come
+#   from the first 64 + 16 video frames: scripts/bench/int8_split.sh); int8eval_summary.txt in
+#   eval_int8.sh's style (mAP@0.5, mAP@0.5:0.95, deltas vs FP32).
+# Inductor's cache: compiles use /tmp/rtdet_inductor; when .gpu_inductor/inductor_cache.tar.xz is
+#   carried it is unpacked there first, and int8/peerc pack it into $OUT/inductor_cache.tar.xz (at most
+#   INDUCTOR_MAX_MIB, 12, so that it travels with the bundle: 64 MiB in all). To carry it into the next
+#   call: mkdir -p .gpu_inductor && cp FILES_AT/inductor_cache.tar.xz .gpu_inductor/ (ignored), and
+#   carry [".gpu_bundle", ".gpu_inductor"].
+# Switches: INT8_PRECISIONS ("fp16 int8 best"), INT8_BATCHES ("1 64"), INT8_BUDGET_S (520: the compile
+#   gets what is left of it, less 60 s for the peer's graph modes), INT8_COMPILE (auto | 1 | 0), INT8_PEER (1; 0: no peer),
+#   INT8_ITER_SCALE (1), INT8EVAL_PRECS ("fp32 fp16 int8 int8mixed best"), INT8EVAL_MODELS; INT8_DEVICE
+#   (cuda): "cpu" runs the logic on a CPU build of rtdet (a dry run: RTDET_BUNDLE=a folder with
+#   bin/rtdet and data/, INT8_PEER=0; see docs/int8.md).
+CALIB_DIR=$RTDET_DATA/calib
+INDUCTOR_DIR=/tmp/rtdet_inductor
+INDUCTOR_TAR=$ROOT/.gpu_inductor/inductor_cache.tar.xz
+
+inductor_unpack() {  # once per call: the carried cache, if any; returns 1 when none was carried
+  [ -f "$INDUCTOR_TAR" ] || return 1
+  [ -f "$INDUCTOR_DIR/.unpacked" ] && return 0
+  say "Inductor cache: unpack $(du -h "$INDUCTOR_TAR" | cut -f1) into $INDUCTOR_DIR"
+  python3 scripts/gpu/inductor_cache.py unpack "$INDUCTOR_TAR" "$INDUCTOR_DIR" && touch "$INDUCTOR_DIR/.unpacked"
+}
+
+inductor_pack() {
+  [ -d "$INDUCTOR_DIR" ] || return 0
+  say "Inductor cache: pack"
+  timeout 90 python3 scripts/gpu/inductor_cache.py pack "$INDUCTOR_DIR" "$OUT/inductor_cache.tar.xz" \
+    --max-mib "${INDUCTOR_MAX_MIB:-12}"
+}
+
+# peer_best COMPILE_BUDGET_S COMPILE_BATCHES...: the peer's graph modes (fp16 and fp16_graph at batch
+# 1 and 64) and, with a budget > 0, its compile mode at those batches; peer.json.
+peer_best() {
+  local budget=$1
+  shift
+  local compile=()
+  [ "$budget" -gt 0 ] && [ $# -gt 0 ] && compile=(--compile-batches "$@" --compile-budget-s "$budget" --inductor-cache "$INDUCTOR_DIR")
+  mkdir -p "$WORK/logs/peer"
+  say "PyTorch peer at its best: graph modes${compile:+, compile at batches $* within $budget s}"
+  env -u LD_LIBRARY_PATH PYTHONUNBUFFERED=1 timeout $((budget + 150)) python3 scripts/gpu/torch_peer.py \
+    --cfg "$RTDET_DATA/models/darknet_cfg/yolov3.cfg" --size 416 --batches 1 64 --modes fp16 fp16_graph \
+    "${compile[@]}" --compile-log-dir "$WORK/logs/peer" --json "$OUT/peer.json"
+  echo "peer exit code $?"
+}
+
+int8_iters() {  # BATCH: "WARMUP TIMED", x INT8_ITER_SCALE
+  local w=20 n=60
+  [ "$1" = 1 ] && n=300
+  python3 -c "import sys; f = float(sys.argv[3]); print(*(max(1, round(int(a) * f)) for a in sys.argv[1:3]))" "$w" "$n" "${INT8_ITER_SCALE:-1}"
+}
+
+# int8_plan ONNX_OR_CFG PLAN PRECISION MAX_BATCH LOG [CALIB_CACHE]: one build on INT8_DEVICE; prints the
+# calibration's coverage line and the convs per precision; exit code of the build.
+int8_plan() {
+  local model=$1 plan=$2 prec=$3 batch=$4 log=$5 cache=${6:-}
+  local extra=()
+  [ -n "$cache" ] && extra=(--calib-cache "$cache")
+  local t=$SECONDS
+  timeout 240 "$RTDET" build "$model" --device "${INT8_DEVICE:-cuda}" --precision "$prec" --max-batch "$batch" \
+    --timing-cache "$WORK/timing.int8.cache" "${extra[@]}" -o "$plan" > "$log" 2>&1
+  local rc=$?
+  grep -E "calibration cache|^built|no INT8|int8" "$log" | head -4 | cut -c1-300
+  if [ $rc != 0 ]; then
+    echo "build $(basename "$plan"): exit code $rc"
+    tail -4 "$log"
+    rm -f "$plan"
+    return $rc
+  fi
+  "$RTDET" info --layers "$plan" > "$log.layers" 2>&1
+  echo "  $(basename "$plan"): built in $((SECONDS - t)) s; convs by precision: $(awk '$1 == "Conv" {c[$NF]++} END {for (p in c) printf "%s %d  ", p, c[p]}' "$log.layers")"
+}
+
+run_int8() {
+  [ -x "$RTDET" ] || { echo "run: no rtdet in the bundle: int8 skipped"; return 0; }
+  local t0=$SECONDS dev=${INT8_DEVICE:-cuda} dir=$WORK/int8 cache=$CALIB_DIR/yolov3-416.calib.json
+  [ -f "$cache" ] || { echo "run: no $cache (scripts/gpu/make_calib.sh, run by bundle.sh, makes it): int8 skipped"; return 0; }
+  mkdir -p "$dir" "$WORK/logs/int8"
+  : > "$OUT/int8_bench.jsonl"
+  convert_models
+  say "int8: calibration caches"
+  head -3 "$CALIB_DIR/MANIFEST.txt" 2>/dev/null | tail -2
+  local want have
+  want=$(cut -d' ' -f1 "$CALIB_DIR/yolov3-416.onnx.sha256" 2>/dev/null)
+  have=$(sha256sum "$WORK/yolov3-416.onnx" | cut -d' ' -f1)
+  if [ "$want" = "$have" ]; then echo "yolov3-416.onnx: sha256 ${have:0:16}... = the calibrated model's"
+  else echo "WARNING: yolov3-416.onnx sha256 ${have:0:16}... differs from the calibrated one (${want:0:16}...): its ranges belong to other weights"; fi
+  local prec batch w n plan log
+  for prec in ${INT8_PRECISIONS:-fp16 int8 best}; do
+    for batch in ${INT8_BATCHES:-1 64}; do
+      plan=$dir/yolov3-416.$prec.b$batch.plan
+      log=$WORK/logs/int8/build.$prec.b$batch.log
+      if [ $((SECONDS - t0)) -gt $(( ${INT8_BUDGET_S:-520} - 150 )) ]; then
+        echo "int8: $((SECONDS - t0)) s into the stage (INT8_BUDGET_S ${INT8_BUDGET_S:-520}, 150 s kept for the peer): $prec batch $batch skipped"
+        continue
+      fi
+      say "int8: build yolov3-416 $prec max-batch $batch ($((SECONDS - t0)) s into the stage)"
+      local c=""
+      [ "$prec" = int8 ] || [ "$prec" = best ] && c=$cache
+      int8_plan "$WORK/yolov3-416.onnx" "$plan" "$prec" "$batch" "$log" $c || continue
+      read -r w n <<< "$(int8_iters "$batch")"
+      local io
+      for io in yes no; do
+        local j=$dir/yolov3-416.$prec.b$batch.$io.json nt=()
+        [ $io = no ] && nt=(--no-transfers)
+        [ $io = no ] && [ "$dev" != cuda ] && continue  # host plans have no device buffers
+        say "int8: bench yolov3-416 $prec batch $batch, transfers $io"
+        timeout 120 "$RTDET" bench "$plan" --batch "$batch" --warmup "$w" --iterations "$n" "${nt[@]}" \
+          --json "$j" > "$j.log" 2>&1
+        local rc=$?
+        grep -E "latency|throughput" "$j.log" | head -2
+        [ $rc = 0 ] || { echo "bench: exit code $rc"; tail -3 "$j.log"; continue; }
+        python3 - "$j" "$prec" "$batch" "$io" "$log.layers" "$dev" >> "$OUT/int8_bench.jsonl" <<'PY'
+import collections, json, sys
+path, prec, batch, io, layers, dev = sys.argv[1:7]
+d = json.load(open(path))
+convs = collections.Counter(l.split()[-1] for l in open(layers) if l.split()[:1] == ["Conv"])
+d.update({"model": "yolov3-416", "precision": prec, "batch": int(batch), "transfers": io == "yes",
+          "device": dev, "convs_by_precision": dict(convs)})
+print(json.dumps(d))
+PY
+      done
+    done
+  done
+  echo "int8: our builds and benches took $((SECONDS - t0)) s"
+  if [ "${INT8_PEER:-1}" = 1 ]; then
+    local budget=0 warm=0 left
+    inductor_unpack && warm=1
+    left=$(( ${INT8_BUDGET_S:-520} - (SECONDS - t0) - 60 ))
+    case "${INT8_COMPILE:-auto}" in
+      1) budget=$left ;;
+      auto) if [ $warm = 1 ]; then budget=$left; else echo "int8: no Inductor cache carried (.gpu_inductor/): compile mode skipped (stage peerc compiles it cold, about 4-5 minutes a batch)"; fi ;;
+    esac
+    [ "$budget" -lt 60 ] && [ "$budget" != 0 ] && { echo "int8: $left s left: compile mode skipped"; budget=0; }
+    peer_best "$budget" 1 64
+    [ "$budget" -gt 0 ] && inductor_pack
+  fi
+  say "int8: summary ($((SECONDS - t0)) s into the stage)"
+  python3 scripts/gpu/int8_summary.py speed "$OUT/int8_bench.jsonl" "$OUT/peer.json" | tee "$OUT/int8_summary.txt"
+}
+
+run_peerc() {
+  local batches=${PEERC_BATCHES:-64 1}
+  inductor_unpack || echo "peerc: no Inductor cache carried: a cold compile"
+  # shellcheck disable=SC2086
+  peer_best "${PEERC_BUDGET_S:-450}" $batches
+  inductor_pack
+  [ -s "$OUT/int8_bench.jsonl" ] && python3 scripts/gpu/int8_summary.py speed "$OUT/int8_bench.jsonl" "$OUT/peer.json" | tee "$OUT/int8_summary.txt"
+  return 0
+}
+
+run_int8eval() {
+  [ -x "$RTDET" ] || { echo "run: no rtdet in the bundle: int8eval skipped"; return 0; }
+  local t0=$SECONDS dev=${INT8_DEVICE:-cuda} dir=$WORK/int8eval ds=$RTDET_DATA/datasets/coco128
+  local mdir=$RTDET_DATA/models/yolo-fastest/yolo-fastest-1.1_coco
+  [ -d "$ds/images" ] || { echo "run: no coco128 in the bundle: int8eval skipped"; return 0; }
+  mkdir -p "$dir" "$WORK/logs/int8eval"
+  . scripts/bench/int8_split.sh
+  int8_eval_images "$RTDET_DATA" "$dir/images"
+  echo "int8eval: $(ls "$dir/images" | wc -l) images (coco128's last 64: $(ls "$dir/images" | head -1) ... $(ls "$dir/images" | tail -1)); calibration: $(sed -n 5p "$CALIB_DIR/MANIFEST.txt" 2>/dev/null | sed 's/^method: *//')"
+  : > "$OUT/int8eval.jsonl"
+  local m p cache plan log bp
+  for m in ${INT8EVAL_MODELS:-yolo-fastest-1.1 yolo-fastest-1.1-xl}; do
+    for p in ${INT8EVAL_PRECS:-fp32 fp16 int8 int8mixed best}; do
+      cache="" bp=$p
+      case $p in
+        int8|best) cache=$CALIB_DIR/$m.calib.json ;;
+        int8mixed) cache=$CALIB_DIR/$m.mixed.calib.json bp=int8 ;;
+      esac
+      if [ -n "$cache" ] && [ ! -f "$cache" ]; then echo "int8eval: no $cache: $m $p skipped"; continue; fi
+      plan=$dir/$m.$p.plan
+      log=$WORK/logs/int8eval/$m.$p
+      say "int8eval: $m $p ($((SECONDS - t0)) s into the stage)"
+      int8_plan "$mdir/$m.cfg" "$plan" "$bp" 1 "$log.build.log" $cache || continue
+      timeout 180 "$RTDET" eval --model "$plan" --images "$dir/images" --labels "$ds/labels/train2017" \
+        --device "$dev" --json "$log.eval.json" > "$log.eval.txt" 2>&1
+      local rc=$?
+      grep -E "^mAP" "$log.eval.txt"
+      [ $rc = 0 ] || { echo "eval $m $p: exit code $rc"; tail -3 "$log.eval.txt"; continue; }
+      python3 - "$log.eval.json" "$m" "$p" "$dev" "$log.build.log.layers" >> "$OUT/int8eval.jsonl" <<'PY'
+import collections, json, sys
+path, m, p, dev, layers = sys.argv[1:6]
+d = json.load(open(path))
+d.pop("pr_curve50", None); d.pop("classes", None)
+convs = collections.Counter(l.split()[-1] for l in open(layers) if l.split()[:1] == ["Conv"])
+d.update({"name": m, "precision": p, "device": dev, "convs_by_precision": dict(convs)})
+print(json.dumps(d))
+PY
+    done
+  done
+  say "int8eval: summary ($((SECONDS - t0)) s)"
+  python3 scripts/gpu/int8_summary.py eval "$OUT/int8eval.jsonl" | tee "$OUT/int8eval_summary.txt"
+}
+
 summarize() {
   [ -s "$OUT/bench.jsonl" ] || return 0
   python3 scripts/gpu/summarize.py "$OUT/bench.jsonl" "$OUT/peer.json" | tee "$OUT/summary.txt"
@@ -626,6 +847,9 @@ for s in "${stages[@]}"; do
     streams) run_streams ;;
     mstreams) run_mstreams ;;
     ab) run_ab ;;             # issue 15's before/after A/B (about 6 minutes, estimated)
+    int8) run_int8 ;;         # issue 16: YOLOv3-416 FP16/INT8/best vs PyTorch at its best (at most 9 minutes)
+    peerc) run_peerc ;;       # the peer's torch.compile(max-autotune) mode (about 9 minutes cold)
+    int8eval) run_int8eval ;; # issue 16: coco128 mAP of INT8 plans on the GPU (about 3 minutes, estimated)
     csan) run_csan mem ;;     # memcheck (about 9 minutes at most)
     csan2) run_csan other ;;  # racecheck, synccheck, initcheck
     cache)  # a rebuild with the timing cache the bench stage filled skips the measurements
@@ -654,7 +878,8 @@ for s in "${stages[@]}"; do
       : > "$OUT/bench.jsonl"
       bench_one "$WORK/yolov3-416.onnx" yolov3-416 fp16 1 200
       bench_one "$WORK/yolo-fastest-1.1.onnx" yolo-fastest-1.1 fp16 1 200 ;;
-    *) echo "run: unknown stage '$s' (all, tests, dtests, dbench, bench, peer, compare, cache, quick, diag, eval, app, streams, mstreams, ab, csan, csan2)"; exit 2 ;;
+    *) echo "run: unknown stage '$s' (all, tests, dtests, dbench, bench, peer, compare, cache, quick, diag, eval, app, streams, mstreams, ab, csan, csan2, int8, peerc, int8eval)"; exit 2 ;;
   esac
 done
+[ -d "$WORK/logs" ] && tar -C "$WORK" -czf "$OUT/logs.tar.gz" logs
 say "done"
