@@ -88,7 +88,8 @@ constexpr KeySpec kKeys[] = {
     {"detector.nms",             Kind::Enum,   0, 0, false, "per-class|agnostic", [](AppConfig& c) -> auto& { return c.nms; }},
     {"detector.max_detections",  Kind::Int,    0, 100000, false, "", [](AppConfig& c) -> auto& { return c.max_detections; }},
     {"engine.device",            Kind::Enum,   0, 0, false, "cpu|onednn|reference|cuda", [](AppConfig& c) -> auto& { return c.device; }},
-    {"engine.precision",         Kind::Enum,   0, 0, false, "fp32|fp16|bf16|best", [](AppConfig& c) -> auto& { return c.precision; }},
+    {"engine.precision",         Kind::Enum,   0, 0, false, "fp32|fp16|bf16|best|int8", [](AppConfig& c) -> auto& { return c.precision; }},
+    {"engine.calibration",       Kind::Path,   0, 0, false, "", [](AppConfig& c) -> auto& { return c.calib_cache; }},
     {"engine.threads",           Kind::Int,    0, 1024, false, "", [](AppConfig& c) -> auto& { return c.threads; }},
     {"engine.plan_cache_dir",    Kind::Path,   0, 0, false, "", [](AppConfig& c) -> auto& { return c.plan_cache_dir; }},
     {"engine.peer",              Kind::Enum,   0, 0, false, "none|opencv", [](AppConfig& c) -> auto& { return c.peer; }},
@@ -151,7 +152,8 @@ constexpr ConfigFlag kFlags[] = {
     {"--nms",                   "detector.nms",            "MODE",      "per-class | agnostic"},
     {"--max-det",               "detector.max_detections", "INT",       "Most detections per frame (0: no limit)"},
     {"--device",                "engine.device",           "DEVICE",    "cpu | onednn | reference | cuda"},
-    {"--precision",             "engine.precision",        "PRECISION", "fp32 | fp16 | bf16 | best"},
+    {"--precision",             "engine.precision",        "PRECISION", "fp32 | fp16 | bf16 | best | int8 (int8 needs --calib-cache)"},
+    {"--calib-cache",           "engine.calibration",      "FILE",      "INT8 calibration cache (`rtdet calibrate`) for precision int8/best"},
     {"--threads",               "engine.threads",          "INT",       "Inference threads (0: all cores)"},
     {"--cache",                 "engine.plan_cache_dir",   "DIR",       "Plan cache folder (default: $RTDET_CACHE or ~/.cache/rtdet)"},
     {"--peer",                  "engine.peer",             "PEER",      "none | opencv: run the same pipeline on OpenCV DNN (comparison)"},
@@ -635,6 +637,17 @@ void validate_model_config(const AppConfig& cfg) {
     if (ext == ".plan")
         ENGINE_CHECK(cfg.peer == "none",
                      "engine.peer: the OpenCV peer needs an .onnx or .cfg model (model.path is a plan)");
+    // INT8 from a model needs its ranges: a calibration cache (a .plan carries its own).
+    if (cfg.precision == "int8" && ext != ".plan")
+        ENGINE_CHECK(!cfg.calib_cache.empty(),
+                     "engine.precision: int8 needs engine.calibration (--calib-cache), a calibration cache "
+                     "made by `rtdet calibrate MODEL --images DIR`");
+    if (!cfg.calib_cache.empty()) {
+        ENGINE_CHECK(fs::is_regular_file(cfg.calib_cache, ec),
+                     "engine.calibration: file not found: ", cfg.calib_cache);
+        ENGINE_CHECK(cfg.precision == "int8" || cfg.precision == "best", "engine.calibration: set, but ",
+                     "engine.precision is ", cfg.precision, " (the cache is for int8 or best)");
+    }
 }
 
 std::vector<StreamPlan> validate_config(const AppConfig& cfg) {
@@ -731,6 +744,7 @@ std::string config_to_yaml(const AppConfig& c) {
     out << YAML::Key << "engine" << YAML::Value << YAML::BeginMap;
     out << YAML::Key << "device" << YAML::Value << yaml_text(c.device) << YAML::Key << "precision"
         << YAML::Value << yaml_text(c.precision);
+    out << YAML::Key << "calibration" << YAML::Value << yaml_text(c.calib_cache);
     out << YAML::Key << "threads" << YAML::Value << c.threads << YAML::Key << "plan_cache_dir" << YAML::Value
         << yaml_text(c.plan_cache_dir) << YAML::Key << "peer" << YAML::Value << yaml_text(c.peer) << YAML::Key
         << "gpu_wait" << YAML::Value << yaml_text(c.gpu_wait) << YAML::EndMap;

@@ -4,7 +4,7 @@
 // File layout (every key optional; see configs/yolo-fastest-xl.yaml):
 //   model:     path, names, input_width, input_height, resize, pad_value, random_weights
 //   detector:  conf_threshold, iou_threshold, nms, max_detections
-//   engine:    device, precision, threads, plan_cache_dir, peer
+//   engine:    device, precision, calib_cache, threads, plan_cache_dir, peer
 //   source:    camera index, /dev/videoN, video file, URL, folder, glob, list .txt, image, .streams
 //   sources:   a list of sources (each a URI, or {uri, name, realtime, loop, fps}): one run, many streams
 //   outputs:   video, video_codec, images_dir, json, show, snapshot_dir, summary_json
@@ -57,7 +57,8 @@ struct AppConfig {
     int max_detections = 100;       // 0: no limit
     // engine
     std::string device = "cpu";      // cpu | onednn | reference | cuda
-    std::string precision = "fp32";  // fp32 | fp16 | bf16 | best
+    std::string precision = "fp32";  // fp32 | fp16 | bf16 | best | int8
+    std::string calib_cache;         // INT8 ranges (`rtdet calibrate`) for int8 / best builds
     int threads = 0;                 // 0: all cores
     std::string plan_cache_dir;      // empty: the user cache folder
     std::string peer = "none";       // none | opencv: the same pipeline on OpenCV DNN (speed comparison)

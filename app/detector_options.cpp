@@ -28,7 +28,11 @@ void add_detector_options(CLI::App* cmd, DetectorCliOptions& o) {
                     "ONNX model, darknet .cfg (.weights beside it) or .plan (default: Yolo-Fastest-1.1-XL)");
     cmd->add_option("--device", o.device, "cpu | onednn | reference | cuda (what this build has)")
         ->capture_default_str();
-    cmd->add_option("--precision", o.precision, "fp32 | fp16 | bf16 | best")->capture_default_str();
+    cmd->add_option("--precision", o.precision, "fp32 | fp16 | bf16 | best | int8 (int8 needs --calib-cache)")
+        ->capture_default_str();
+    cmd->add_option(
+        "--calib-cache", o.calib_cache,
+        "INT8 calibration cache (`rtdet calibrate`) the plan is built from (precision int8 / best)");
     cmd->add_option("--conf", o.conf, "Confidence threshold (objectness x class probability)")
         ->check(CLI::Range(0.0f, 1.0f))
         ->capture_default_str();
@@ -73,6 +77,15 @@ detector::DetectorConfig make_detector_config(const DetectorCliOptions& o) {
     c.model = o.model.empty() ? default_model_path() : o.model;
     c.device = o.device;
     c.precision = engine::precision_from_name(o.precision);
+    const bool model_is_plan = fs::path(c.model).extension() == ".plan";
+    ENGINE_CHECK(
+        c.precision != engine::Precision::INT8 || model_is_plan || !o.calib_cache.empty(),
+        "--precision int8 needs --calib-cache FILE, a calibration cache made by `rtdet calibrate MODEL "
+        "--images DIR`");
+    ENGINE_CHECK(o.calib_cache.empty() || c.precision == engine::Precision::INT8 ||
+                     c.precision == engine::Precision::Best,
+                 "--calib-cache: the cache is for --precision int8 or best (not ", o.precision, ")");
+    c.calibration_cache = o.calib_cache;
     c.max_batch = o.max_batch;
     c.threads = o.threads;
     c.plan_cache_dir = o.cache;

@@ -26,11 +26,12 @@ struct DetectorCliOptions {
     std::string names;   // class names file
     int threads = 0;
     int max_batch = 1;
-    std::string cache;  // plan cache folder (empty: default)
+    std::string cache;        // plan cache folder (empty: default)
+    std::string calib_cache;  // INT8 calibration cache (precision int8 / best)
 };
 
-// Adds --model, --device, --precision, --conf, --iou, --agnostic, --max-det, --resize, --names,
-// --threads, --cache to `cmd`; `o` holds the defaults shown in --help.
+// Adds --model, --device, --precision, --calib-cache, --conf, --iou, --agnostic, --max-det, --resize,
+// --names, --threads, --cache to `cmd`; `o` holds the defaults shown in --help.
 void add_detector_options(CLI::App* cmd, DetectorCliOptions& o);
 
 // One line about the detector's plan: origin, layer count, how many layers compute in each reduced

@@ -50,6 +50,7 @@ detector::DetectorConfig detector_config(const AppConfig& cfg) {
     d.conversion.input_height = cfg.input_height;
     d.device = cfg.device;
     d.precision = engine::precision_from_name(cfg.precision);
+    d.calibration_cache = cfg.calib_cache;
     d.max_batch = cfg.max_batch;
     d.threads = cfg.threads;
     d.plan_cache_dir = cfg.plan_cache_dir;
@@ -65,8 +66,8 @@ detector::DetectorConfig detector_config(const AppConfig& cfg) {
 
 bool is_detector_key(std::string_view key) {
     return key.starts_with("model.") || key.starts_with("detector.") || key == "engine.device" ||
-           key == "engine.precision" || key == "engine.threads" || key == "engine.plan_cache_dir" ||
-           key == "pipeline.max_batch";
+           key == "engine.precision" || key == "engine.calibration" || key == "engine.threads" ||
+           key == "engine.plan_cache_dir" || key == "pipeline.max_batch";
 }
 
 int inference_workers(const AppConfig& cfg) {

@@ -127,6 +127,7 @@ Detector::Detector(const DetectorConfig& config) : impl_(std::make_unique<Impl>(
     engine::BuildOptions bo;
     bo.device = config.device;
     bo.precision = config.precision;
+    bo.calibration_cache = config.calibration_cache;
     bo.max_batch = config.max_batch;
     bo.threads = config.threads;
     m.cached = load_engine_cached(config.model, bo, config.plan_cache_dir, config.conversion);

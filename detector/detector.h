@@ -23,6 +23,9 @@ struct DetectorConfig {
     ModelConversion conversion;  // darknet .cfg only: random weights, input size (types.h)
     std::string device = "cpu";
     engine::Precision precision = engine::Precision::FP32;
+    // INT8 / best: the calibration cache (`rtdet calibrate`) the plan is built from (part of the plan
+    // cache's key: another cache builds another plan).
+    std::string calibration_cache;
     int max_batch = 1;
     int threads = 0;                     // 0: all cores
     std::string plan_cache_dir;          // empty: the user cache folder (~/.cache/rtdet or $RTDET_CACHE)

@@ -158,11 +158,14 @@ engine::Plan load_or_build_plan(const std::string& model, const engine::BuildOpt
 }
 
 std::string plan_cache_key(const std::string& model_sha256, const engine::BuildOptions& options) {
-    const std::string id =
+    std::string id =
         engine::concat("model=", model_sha256, "|device=", options.device,
                        "|precision=", engine::precision_name(options.precision),
                        "|max_batch=", options.max_batch, "|layout=", options.layout,
                        "|engine=", engine::engine_version(), "|signature=", device_signature(options.device));
+    // An INT8 calibration cache by its contents (absent from the key of plans built without one).
+    if (!options.calibration_cache.empty())
+        id += "|calibration=" + engine::sha256_hex(read_bytes(options.calibration_cache));
     return engine::sha256_hex(std::span(reinterpret_cast<const std::byte*>(id.data()), id.size()));
 }
 

@@ -31,7 +31,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 DEST=${1:-}
-DATA=${RTDET_DATA:-$ROOT/../shared}
+DATA=$(cd "${RTDET_DATA:-$ROOT/../shared}" && pwd)  # absolute: the image list is read relative to its own folder
 RTDET=${RTDET_CPU:-$ROOT/build/app/rtdet}
 WORK=${CALIB_WORK:-$ROOT/build-calib}
 NICE=${CALIB_NICE:-10}

@@ -260,4 +260,65 @@ TEST(BuildInt8Cli, BadInputsAreOneLineAndWriteNoPlan) {
     }
 }
 
+// The detector commands (eval here; detect and run share the options) build the INT8 plan themselves
+// from --calib-cache: the same plan `rtdet build --precision int8 --calib-cache` makes, so the same
+// detections and mAP. Their bad inputs: int8 without a cache, a cache with a float precision.
+TEST(DetectorInt8Cli, BuildsFromTheCalibrationCacheAsRtdetBuildDoes) {
+    SKIP_OR_FAIL_WITHOUT_DATA();
+    const fs::path dir = app_test::scratch_dir("detector_int8_cli");
+    std::string out, err;
+    const std::string cache = (dir / "c.json").string();
+    ASSERT_EQ(
+        app_test::run_to_end(calibrate_args({"--images", coco_images(), "--max-images", "2", "-o", cache}),
+                             dir, &out, &err),
+        0)
+        << err;
+    const std::string plan = (dir / "m.plan").string();
+    ASSERT_EQ(app_test::run_to_end(build_args({"--precision", "int8", "--calib-cache", cache, "-o", plan}),
+                                   dir, &out, &err),
+              0)
+        << err;
+    fs::create_directories(dir / "images");
+    for (const char* name : {"000000000009.jpg", "000000000025.jpg", "000000000030.jpg"})
+        fs::copy_file(fs::path(coco_images()) / name, dir / "images" / name,
+                      fs::copy_options::overwrite_existing);
+    const std::string labels = app_test::data_file("datasets/coco128/labels/train2017");
+    auto eval = [&](std::vector<std::string> model_args, const std::string& json) {
+        std::vector<std::string> args = {
+            RTDET_EXE,   "eval", "--images", (dir / "images").string(), "--labels", labels,
+            "--threads", "2",    "--cache",  app_test::plan_cache(),    "--json",   (dir / json).string()};
+        args.insert(args.end(), model_args.begin(), model_args.end());
+        std::string e_out, e_err;
+        const int code = app_test::run_to_end(args, dir, &e_out, &e_err);
+        err = e_err;
+        return code;
+    };
+    ASSERT_EQ(
+        eval({"--model", app_test::small_model(), "--precision", "int8", "--calib-cache", cache}, "a.json"),
+        0)
+        << err;
+    ASSERT_EQ(eval({"--model", plan}, "b.json"), 0) << err;
+    const auto a = nlohmann::json::parse(app_test::read_text(dir / "a.json"));
+    const auto b = nlohmann::json::parse(app_test::read_text(dir / "b.json"));
+    EXPECT_EQ(a["detections"], b["detections"]);
+    EXPECT_EQ(a["map50"], b["map50"]);
+    EXPECT_EQ(a["map50_95"], b["map50_95"]);
+    EXPECT_GT(a["detections"].get<int>(), 0);
+
+    EXPECT_NE(eval({"--model", app_test::small_model(), "--precision", "int8"}, "never.json"), 0);
+    EXPECT_NE(err.find("--precision int8 needs --calib-cache FILE"), std::string::npos) << err;
+    EXPECT_NE(eval({"--model", app_test::small_model(), "--precision", "fp16", "--calib-cache", cache},
+                   "never.json"),
+              0);
+    EXPECT_NE(err.find("--calib-cache: the cache is for --precision int8 or best (not fp16)"),
+              std::string::npos)
+        << err;
+    EXPECT_NE(eval({"--model", app_test::small_model(), "--precision", "int8", "--calib-cache",
+                    (dir / "absent.json").string()},
+                   "never.json"),
+              0);
+    EXPECT_NE(err.find("absent.json"), std::string::npos) << err;
+    EXPECT_FALSE(fs::exists(dir / "never.json"));
+}
+
 }  // namespace

@@ -202,8 +202,9 @@ TEST(Config, OutOfRangeNamesKeyValueAndRange) {
     EXPECT_NE(en.find("detector.nms: must be one of per-class, agnostic (got 'greedy')"), std::string::npos)
         << en;
 
-    const std::string prec = load_error("engine:\n  precision: int8\n");
-    EXPECT_NE(prec.find("must be one of fp32, fp16, bf16, best (got 'int8')"), std::string::npos) << prec;
+    const std::string prec = load_error("engine:\n  precision: int4\n");
+    EXPECT_NE(prec.find("must be one of fp32, fp16, bf16, best, int8 (got 'int4')"), std::string::npos)
+        << prec;
 }
 
 TEST(Config, YamlSyntaxErrorHasLine) {
@@ -364,6 +365,42 @@ TEST(Config, OtherCrossKeyRules) {
     c.outputs.show = -1;
     EXPECT_FALSE(app::show_window(c)) << "auto: headless without $DISPLAY";
     if (saved) ::setenv("DISPLAY", saved_display.c_str(), 1);
+}
+
+// INT8 from a model needs its calibration cache; the cache must exist and goes with int8 or best only.
+TEST(Config, Int8NeedsACalibrationCache) {
+    const fs::path dir = app_test::scratch_dir("config_int8");
+    AppConfig c;
+    c.model = (dir / "m.onnx").string();
+    std::ofstream(c.model) << "x";
+    c.source = "0";
+    app::set_config_key(c, "engine.precision", "int8", "--precision");
+    EXPECT_NE(error_of([&] {
+                  app::validate_config(c);
+              }).find("engine.precision: int8 needs engine.calibration (--calib-cache)"),
+              std::string::npos);
+    app::set_config_key(c, "engine.calibration", (dir / "absent.json").string(), "--calib-cache");
+    EXPECT_EQ(error_of([&] { app::validate_config(c); }),
+              "engine.calibration: file not found: " + (dir / "absent.json").string());
+    std::ofstream(dir / "c.json") << "{}";
+    c.calib_cache = (dir / "c.json").string();
+    EXPECT_EQ(error_of([&] { app::validate_config(c); }), "");
+    c.precision = "fp16";
+    EXPECT_NE(error_of([&] {
+                  app::validate_config(c);
+              }).find("engine.calibration: set, but engine.precision is fp16"),
+              std::string::npos);
+    c.precision = "best";
+    EXPECT_EQ(error_of([&] { app::validate_config(c); }), "");
+    // A plan carries its own ranges.
+    c.model = (dir / "m.plan").string();
+    std::ofstream(c.model) << "x";
+    c.precision = "int8";
+    c.calib_cache.clear();
+    EXPECT_EQ(error_of([&] { app::validate_config(c); }), "");
+    EXPECT_NE(
+        error_of([&] { app::set_config_key(c, "engine.precision", "int4", "--precision"); }).find("int8"),
+        std::string::npos);
 }
 
 // ---- the repository's configs ----

@@ -59,7 +59,7 @@ inline ConvRef conv_ref(const Graph& g, NodeId conv) {
 
 // The integer conv of `x`, requantized to `y_amax`, or float (y_amax 0).
 inline Q8 run_conv(const ConvRef& c, const Q8& x, float y_amax, std::vector<float>* y_float = nullptr,
-            const std::vector<float>* residual = nullptr) {
+                   const std::vector<float>* residual = nullptr) {
     Int8ConvArgs a = int8_conv_inputs(x.q.data(), x.shape, x.scale, c.w, c.bias.data(),
                                       residual ? residual->data() : nullptr);
     const Shape ys = conv_output_shape(c.p, x.shape, c.w.shape);
@@ -129,9 +129,9 @@ inline int count_precision(const Plan& plan, const std::string& op, const std::s
     return n;
 }
 
-
 // The largest difference, and how many elements differ by more than `tol`.
-inline std::pair<double, size_t> compare(const std::vector<float>& a, const std::vector<float>& b, double tol) {
+inline std::pair<double, size_t> compare(const std::vector<float>& a, const std::vector<float>& b,
+                                         double tol) {
     EXPECT_EQ(a.size(), b.size());
     double worst = 0;
     size_t off = 0;
@@ -157,10 +157,10 @@ inline void expect_chain_matches_int8_reference(const std::string& device) {
     const std::vector<Tensor> inputs = b.random_inputs(3);
     // The pool's range is the larger: the conv, the pool and the upsample share it (3.0).
     const BuildOptions o = int8_options(device, {{g.value(x).name, 1.0},
-                                         {g.value(c1).name, 2.5},
-                                         {g.value(p).name, 3.0},
-                                         {g.value(u).name, 2.0},
-                                         {g.value(y).name, 1.0}});
+                                                 {g.value(c1).name, 2.5},
+                                                 {g.value(p).name, 3.0},
+                                                 {g.value(u).name, 2.0},
+                                                 {g.value(y).name, 1.0}});
     const Plan plan = build_plan(g, o, "chain", "");
     EXPECT_EQ(count_precision(plan, "Conv", "i8"), 2);
     EXPECT_EQ(count_precision(plan, "MaxPool", "i8"), 1);
@@ -212,12 +212,12 @@ inline void expect_residual_and_concat_match_int8_reference(const std::string& d
     const Graph g = b.build();
     const std::vector<Tensor> inputs = b.random_inputs(5);
     const BuildOptions o = int8_options(device, {{g.value(x).name, 1.0},
-                                         {g.value(c1).name, 2.0},
-                                         {g.value(r).name, 4.0},
-                                         {g.value(a).name, 1.5},
-                                         {g.value(c).name, 3.0},
-                                         {g.value(cat).name, 2.0},
-                                         {g.value(y).name, 5.0}});
+                                                 {g.value(c1).name, 2.0},
+                                                 {g.value(r).name, 4.0},
+                                                 {g.value(a).name, 1.5},
+                                                 {g.value(c).name, 3.0},
+                                                 {g.value(cat).name, 2.0},
+                                                 {g.value(y).name, 5.0}});
     const Plan plan = build_plan(g, o, "residual", "");
     EXPECT_EQ(count_precision(plan, "Conv", "i8"), 5);
     EXPECT_EQ(count_precision(plan, "Concat", "i8"), 1);

@@ -319,8 +319,9 @@ void GraphConvPlan::execute(cudnnHandle_t h, const void* x, const void* w, const
                 data.push_back(const_cast<void*>(r));
             }
         }
-        const std::pair<int64_t, const void*> extra[] = {
-            {6, i8_ ? i8.alpha : nullptr}, {7, r_i8_ ? i8.r_scale : nullptr}, {8, y_i8_ ? i8.y_inv : nullptr}};
+        const std::pair<int64_t, const void*> extra[] = {{6, i8_ ? i8.alpha : nullptr},
+                                                         {7, r_i8_ ? i8.r_scale : nullptr},
+                                                         {8, y_i8_ ? i8.y_inv : nullptr}};
         for (const auto& [uid, ptr] : extra) {
             if (ptr == nullptr) continue;
             uids.push_back(uid);

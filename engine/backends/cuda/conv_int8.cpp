@@ -10,13 +10,14 @@
 // heuristics, and our kernel over its tile shapes. cuDNN's Hopper INT8 engines are the fast ones (a
 // 3x3 128 -> 256 conv on 64 x 52 x 52: 0.09 ms against our 0.5 ms); ours runs what cuDNN has no engine
 // for (mish, hard-sigmoid epilogues).
+#include "engine/backends/cuda/kernels/conv_int8.cuh"
+
 #include <algorithm>
 #include <cstring>
 #include <sstream>
 
 #include "engine/backends/cuda/conv_graph.h"
 #include "engine/backends/cuda/cuda_kernels.h"
-#include "engine/backends/cuda/kernels/conv_int8.cuh"
 #include "engine/backends/cuda/kernels/fill.cuh"
 #include "engine/core/log.h"
 #include "engine/refmath/ref_int8.h"
@@ -29,7 +30,7 @@ namespace {
 enum TacticField : int { kVersion, kForm, kChoice, kPaddedC, kTacticSize };
 enum Form : int32_t { kOurs = 0, kGraph = 1 };
 constexpr int32_t kTacticVersion = 2;
-constexpr int kGraphTries = 6;  // engine configurations timed per layer
+constexpr int kGraphTries = 6;       // engine configurations timed per layer
 constexpr int kChannelQuantum = 32;  // input channels per k block of the smallest tile depth
 constexpr size_t kAlign = 256;
 
@@ -216,7 +217,8 @@ std::pair<Tensor, Tensor> pack_weights(const I8Problem& c, const Tensor& w) {
         for (int64_t ch = 0; ch < ci; ++ch)
             for (int64_t y = 0; y < kh; ++y)
                 for (int64_t x = 0; x < kw; ++x)
-                    dst[((oi * kh + y) * kw + x) * pc + ch] = q.q[static_cast<size_t>(((oi * ci + ch) * kh + y) * kw + x)];
+                    dst[((oi * kh + y) * kw + x) * pc + ch] =
+                        q.q[static_cast<size_t>(((oi * ci + ch) * kh + y) * kw + x)];
     Tensor scale(DataType::F32, {o});
     std::memcpy(scale.data(), q.scale.data(), scale.bytes());
     return {std::move(packed), std::move(scale)};
@@ -268,7 +270,8 @@ std::array<int32_t, 2> measure_tactic(CudaState& st, const I8Problem& c, bool gr
     DeviceBuffer ws(align_up(c.padded_bytes(batch)) + cap);
     // Random s8 for x and W, small scales so that the epilogue sees ordinary magnitudes.
     launch_fill_uniform(x.get(), ElemType::S8, xe, 1, -127.f, 127.f, stream.get());
-    launch_fill_uniform(w.get(), ElemType::S8, static_cast<int64_t>(w.bytes()), 2, -127.f, 127.f, stream.get());
+    launch_fill_uniform(w.get(), ElemType::S8, static_cast<int64_t>(w.bytes()), 2, -127.f, 127.f,
+                        stream.get());
     launch_fill_uniform(alpha.get(), ElemType::F32, o, 3, 1e-4f, 2e-4f, stream.get());
     launch_fill_uniform(bias.get(), ElemType::F32, o, 4, -1.f, 1.f, stream.get());
     if (c.p.residual) CUDA_CHECK(cudaMemsetAsync(r.get(), 0, r.bytes(), stream.get()));
@@ -335,7 +338,8 @@ std::array<int32_t, 2> measure_tactic(CudaState& st, const I8Problem& c, bool gr
     }
     ENGINE_CHECK(best[0] >= 0 && best_ms < 1e29f, "cuda: ", c.name, ": no INT8 kernel runs this layer (",
                  c.padded_c, " input channels)");
-    engine::logger().debug("cuda: {}: int8 {} -> {} {}", c.name, report, best[0] == kGraph ? "graph #" : "tile ",
+    engine::logger().debug("cuda: {}: int8 {} -> {} {}", c.name, report,
+                           best[0] == kGraph ? "graph #" : "tile ",
                            best[0] == kGraph ? std::to_string(best[1]) : conv_int8_tile_name(best[1]));
     return best;
 }
@@ -349,7 +353,8 @@ class ConvInt8Kernel final : public Kernel {
         // alpha = x_scale * w_scale[k], in float as the reference computes it.
         const int64_t o = c_.w[0];
         std::vector<float> alpha(static_cast<size_t>(o));
-        for (int64_t k = 0; k < o; ++k) alpha[static_cast<size_t>(k)] = c_.x_scale * w_scale.data_as<float>()[k];
+        for (int64_t k = 0; k < o; ++k)
+            alpha[static_cast<size_t>(k)] = c_.x_scale * w_scale.data_as<float>()[k];
         alpha_ = DeviceBuffer(alpha.size() * sizeof(float));
         alpha_.upload(alpha.data(), alpha.size() * sizeof(float));
         bias_ = st.device_copy(bias);  // zeros without a bias (the graph form always adds one)
@@ -403,8 +408,8 @@ class ConvInt8Kernel final : public Kernel {
             const size_t pad = align_up(c_.padded_bytes(batch));
             const size_t room = batch == c_.max_batch ? SIZE_MAX : (workspace_ > pad ? workspace_ - pad : 0);
             slot = graph_plan(h, c_, batch, t_[kChoice], room);
-            ENGINE_CHECK(slot != nullptr, "cuda: ", c_.name, ": no cuDNN INT8 graph engine runs this layer at batch ",
-                         batch);
+            ENGINE_CHECK(slot != nullptr, "cuda: ", c_.name,
+                         ": no cuDNN INT8 graph engine runs this layer at batch ", batch);
         }
         return slot.get();
     }
@@ -458,8 +463,8 @@ std::vector<Tensor> conv_int8_pack(CudaState& st, const Graph& g, NodeId n, cons
     if (st.cache_lookup(ctx.timing_cache, key, &cached)) {
         std::istringstream in(cached);
         in >> t[kForm] >> t[kChoice];
-        hit = !in.fail() && (t[kForm] == kGraph || (t[kForm] == kOurs && t[kChoice] >= 0 &&
-                                                     t[kChoice] < conv_int8_tile_count()));
+        hit = !in.fail() && (t[kForm] == kGraph ||
+                             (t[kForm] == kOurs && t[kChoice] >= 0 && t[kChoice] < conv_int8_tile_count()));
     }
     if (!hit) {
         if (ctx.time_tactics) {
@@ -501,19 +506,20 @@ std::unique_ptr<Kernel> make_conv_int8_kernel(CudaState& st, const Graph& g, Nod
                                               std::span<const Tensor> packed) {
     I8Problem c = i8_problem(g, n);
     ENGINE_CHECK(packed.size() == 4 && packed[0].dtype() == DataType::I32 && packed[0].numel() == kTacticSize,
-                 "cuda: ", c.name, ": expected packed INT8 {tactic, weights, scales, bias}, got ", packed.size(),
-                 " tensors");
+                 "cuda: ", c.name, ": expected packed INT8 {tactic, weights, scales, bias}, got ",
+                 packed.size(), " tensors");
     std::array<int32_t, kTacticSize> t{};
     std::memcpy(t.data(), packed[0].data(), sizeof(t));
     ENGINE_CHECK(t[kVersion] == kTacticVersion, "cuda: ", c.name, ": INT8 conv tactic version ", t[kVersion],
                  ", expected ", kTacticVersion, ": rebuild the plan");
     ENGINE_CHECK(t[kPaddedC] == c.padded_c && (t[kForm] == kGraph || t[kForm] == kOurs) && t[kChoice] >= 0 &&
                      (t[kForm] == kGraph || t[kChoice] < conv_int8_tile_count()),
-                 "cuda: ", c.name, ": INT8 tactic (form ", t[kForm], ", choice ", t[kChoice], ", ", t[kPaddedC],
-                 " channels) does not fit");
-    ENGINE_CHECK(packed[1].dtype() == DataType::I8 && packed[1].numel() == c.w[0] * c.w[2] * c.w[3] * c.padded_c,
-                 "cuda: ", c.name, ": packed INT8 weights have ", packed[1].numel(), " ",
-                 dtype_name(packed[1].dtype()), " elements");
+                 "cuda: ", c.name, ": INT8 tactic (form ", t[kForm], ", choice ", t[kChoice], ", ",
+                 t[kPaddedC], " channels) does not fit");
+    ENGINE_CHECK(
+        packed[1].dtype() == DataType::I8 && packed[1].numel() == c.w[0] * c.w[2] * c.w[3] * c.padded_c,
+        "cuda: ", c.name, ": packed INT8 weights have ", packed[1].numel(), " ",
+        dtype_name(packed[1].dtype()), " elements");
     ENGINE_CHECK(packed[2].dtype() == DataType::F32 && packed[2].numel() == c.w[0] &&
                      packed[3].dtype() == DataType::F32 && packed[3].numel() == c.w[0],
                  "cuda: ", c.name, ": packed weight scales or bias are not F32 [", c.w[0], "]");

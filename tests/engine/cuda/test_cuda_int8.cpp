@@ -37,7 +37,9 @@ std::vector<T> to_nhwc(const std::vector<T>& v, const Shape& s) {
     const int64_t c = s[1], hw = s[2] * s[3];
     for (int64_t n = 0; n < s[0]; ++n)
         for (int64_t ch = 0; ch < c; ++ch)
-            for (int64_t p = 0; p < hw; ++p) out[static_cast<size_t>((n * hw + p) * c + ch)] = v[static_cast<size_t>((n * c + ch) * hw + p)];
+            for (int64_t p = 0; p < hw; ++p)
+                out[static_cast<size_t>((n * hw + p) * c + ch)] =
+                    v[static_cast<size_t>((n * c + ch) * hw + p)];
     return out;
 }
 template <typename T>
@@ -46,7 +48,9 @@ std::vector<T> to_nchw(const std::vector<T>& v, const Shape& s) {
     const int64_t c = s[1], hw = s[2] * s[3];
     for (int64_t n = 0; n < s[0]; ++n)
         for (int64_t ch = 0; ch < c; ++ch)
-            for (int64_t p = 0; p < hw; ++p) out[static_cast<size_t>((n * c + ch) * hw + p)] = v[static_cast<size_t>((n * hw + p) * c + ch)];
+            for (int64_t p = 0; p < hw; ++p)
+                out[static_cast<size_t>((n * c + ch) * hw + p)] =
+                    v[static_cast<size_t>((n * hw + p) * c + ch)];
     return out;
 }
 
@@ -133,7 +137,8 @@ int check_tactic(const Int8Case& tc, bool graph, int choice) {
     const Shape ys_max = g.value(yv).desc.shape;
     const int batch = c.batch;
     const Shape xs{batch, c.c, c.h, c.w}, ys{batch, ys_max[1], ys_max[2], ys_max[3]};
-    const size_t xn = static_cast<size_t>(engine::shape_numel(xs)), yn = static_cast<size_t>(engine::shape_numel(ys));
+    const size_t xn = static_cast<size_t>(engine::shape_numel(xs)),
+                 yn = static_cast<size_t>(engine::shape_numel(ys));
 
     // Inputs: x quantized with its range (some values beyond it: saturation); the residual in its storage.
     const std::vector<float> xf = uniform(xn, -1.1f * kXAmax, 1.1f * kXAmax, 5);
@@ -158,8 +163,8 @@ int check_tactic(const Int8Case& tc, bool graph, int choice) {
                             ? g.constant(node.inputs[2]).data_as<float>()
                             : nullptr;
     const auto& p = std::get<engine::ConvParams>(node.params);
-    engine::Int8ConvArgs a = engine::int8_conv_inputs(xq.data(), xs, kXAmax / 127, qw, bias,
-                                                      c.residual ? rf.data() : nullptr);
+    engine::Int8ConvArgs a =
+        engine::int8_conv_inputs(xq.data(), xs, kXAmax / 127, qw, bias, c.residual ? rf.data() : nullptr);
     std::vector<float> ref_f(yn);
     a.y = ref_f.data();
     engine::ref_conv_int8(p, a);
@@ -196,12 +201,14 @@ int check_tactic(const Int8Case& tc, bool graph, int choice) {
     EXPECT_TRUE(engine::cuda::conv_int8_supported(state, g, cg.conv)) << c.name;
     const int configs = graph ? engine::cuda::conv_int8_graph_configs(state, g, cg.conv) : 0;
     if (graph && choice >= configs) return configs;
-    std::vector<engine::Tensor> packed = engine::cuda::conv_int8_pack_forced(state, g, cg.conv, graph, choice);
+    std::vector<engine::Tensor> packed =
+        engine::cuda::conv_int8_pack_forced(state, g, cg.conv, graph, choice);
     auto kernel = engine::cuda::make_conv_int8_kernel(state, g, cg.conv, packed);
 
     using engine::cuda::DeviceBuffer;
     const std::vector<int8_t> x_nhwc = to_nhwc(xq, xs);
-    DeviceBuffer dx(xn), dy(yn * engine::dtype_size(tc.out) + 16), dr(yn * 4 + 16), ws(kernel->workspace_bytes(batch) + 256);
+    DeviceBuffer dx(xn), dy(yn * engine::dtype_size(tc.out) + 16), dr(yn * 4 + 16),
+        ws(kernel->workspace_bytes(batch) + 256);
     dx.upload(x_nhwc.data(), xn);
     CUDA_CHECK(cudaMemset(dy.get(), 0x7F, dy.bytes()));  // no stale zeros pass for results
     if (c.residual) {
@@ -237,10 +244,10 @@ int check_tactic(const Int8Case& tc, bool graph, int choice) {
     kernel->run(args);
     CUDA_CHECK(cudaDeviceSynchronize());
 
-    const std::string what =
-        engine::concat(c.name, graph ? " cuDNN graph #" : " tile ",
-                       graph ? std::to_string(choice) : std::string(engine::cuda::conv_int8_tile_name(choice)),
-                       " out ", engine::dtype_name(tc.out), " residual ", engine::dtype_name(tc.res));
+    const std::string what = engine::concat(
+        c.name, graph ? " cuDNN graph #" : " tile ",
+        graph ? std::to_string(choice) : std::string(engine::cuda::conv_int8_tile_name(choice)), " out ",
+        engine::dtype_name(tc.out), " residual ", engine::dtype_name(tc.res));
     if (tc.out == DataType::I8) {
         std::vector<int8_t> got(yn);
         dy.download(got.data(), yn);

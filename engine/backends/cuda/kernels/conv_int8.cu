@@ -19,7 +19,7 @@ constexpr int kCtaThreads = 128;
 template <int BM_, int BN_, int BK_, int STAGES_>
 struct Tile {
     static constexpr int BM = BM_, BN = BN_, BK = BK_, STAGES = STAGES_;
-    static constexpr int WM = BM / 2, WN = BN / 2;  // warp tile
+    static constexpr int WM = BM / 2, WN = BN / 2;   // warp tile
     static constexpr int MT = WM / 16, NT = WN / 8;  // MMAs per warp per k step
     static constexpr int CH = BK / 16;               // 16-byte chunks per row
     static constexpr int ROWS_PER_LINE = 8 / CH;     // rows per 128-byte line
@@ -115,8 +115,8 @@ __device__ __forceinline__ void store_pair(const Params& p, int64_t at, float v0
         q.y = to_s8(v1, p.y_scale);
         *reinterpret_cast<char2*>(static_cast<int8_t*>(p.y) + at) = q;
     } else if constexpr (OT == I8Elem::F16) {
-        *reinterpret_cast<__half2*>(static_cast<__half*>(p.y) + at) = __halves2half2(__float2half_rn(v0),
-                                                                                     __float2half_rn(v1));
+        *reinterpret_cast<__half2*>(static_cast<__half*>(p.y) + at) =
+            __halves2half2(__float2half_rn(v0), __float2half_rn(v1));
     } else {
         *reinterpret_cast<float2*>(static_cast<float*>(p.y) + at) = make_float2(v0, v1);
     }
@@ -273,7 +273,8 @@ void launch_typed(const Params& p, cudaStream_t stream) {
         CUDA_CHECK(cudaFuncSetAttribute(conv_int8_kernel<T, OT>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                         T::SMEM));
     });
-    const dim3 grid(static_cast<unsigned>((p.M + T::BM - 1) / T::BM), static_cast<unsigned>((p.K + T::BN - 1) / T::BN));
+    const dim3 grid(static_cast<unsigned>((p.M + T::BM - 1) / T::BM),
+                    static_cast<unsigned>((p.K + T::BN - 1) / T::BN));
     conv_int8_kernel<T, OT><<<grid, kCtaThreads, T::SMEM, stream>>>(p);
 }
 
@@ -380,8 +381,8 @@ void launch_pad_channels_s8(const int8_t* x, int8_t* y, int batch, int64_t pixel
                             int64_t x_batch_stride, cudaStream_t stream) {
     ENGINE_CHECK(padded_c >= c && c > 0, "cuda int8 pad: ", c, " channels padded to ", padded_c);
     if (batch <= 0 || pixels <= 0) return;
-    pad_channels_s8_kernel<<<grid_2d(pixels * padded_c, batch), kThreads, 0, stream>>>(x, y, pixels, c, padded_c,
-                                                                                      x_batch_stride, batch);
+    pad_channels_s8_kernel<<<grid_2d(pixels * padded_c, batch), kThreads, 0, stream>>>(
+        x, y, pixels, c, padded_c, x_batch_stride, batch);
     CUDA_CHECK(cudaGetLastError());
 }
 

@@ -22,8 +22,8 @@ namespace engine::cuda {
 enum class I8Elem : uint8_t { None, S8, F16, F32 };
 
 struct ConvInt8Args {
-    const int8_t* x = nullptr;  // NHWC s8, `c` channels (a multiple of the tile's k depth: 32 or 64)
-    const int8_t* w = nullptr;  // [k][r][s][c] s8
+    const int8_t* x = nullptr;     // NHWC s8, `c` channels (a multiple of the tile's k depth: 32 or 64)
+    const int8_t* w = nullptr;     // [k][r][s][c] s8
     const float* alpha = nullptr;  // [k] x_scale * w_scale[k]
     const float* bias = nullptr;   // [k] or nullptr
     const void* residual = nullptr;
