@@ -322,7 +322,7 @@ INSTANTIATE_TEST_SUITE_P(Cases, CudaInt8Conv, ::testing::ValuesIn(int8_cases()),
 
 // Grouped and depthwise convs have no INT8 kernel here: the backend says so, so the builder keeps them
 // in float.
-TEST(CudaInt8, GroupedAndDepthwiseConvsStayFloat) {
+TEST(CudaInt8Claims, GroupedAndDepthwiseConvsStayFloat) {
     SKIP_WITHOUT_CUDA();
     engine::cuda::CudaState state;
     for (const ConvCase& c : testing_util::shared_conv_cases()) {

@@ -751,10 +751,11 @@ TEST_F(CudaInt8, BackendClaimsInt8ForTheMovingOps) {
     b.output(sum);
     engine::Graph g = b.build();
     auto backend = engine::make_cuda_backend();
-    for (ValueId v : {pool, up, cat})
+    // Conv too (sm_80 and later: conv_int8.cpp; CudaInt8Claims covers which convs); activations and
+    // Add/Mul stay float.
+    for (ValueId v : {conv, pool, up, cat})
         EXPECT_TRUE(backend->supports_precision(g, b.producer(v), DataType::I8)) << g.value(v).name;
-    // Conv INT8 is not claimed yet; activations and Add/Mul stay float.
-    for (ValueId v : {conv, act, sum})
+    for (ValueId v : {act, sum})
         EXPECT_FALSE(backend->supports_precision(g, b.producer(v), DataType::I8)) << g.value(v).name;
     ReorderGraph r =
         reorder_graph({1, 8, 4, 4}, Layout::Plain, DataType::F32, 0.f, Layout::NHWC, DataType::I8, 2.f);

@@ -50,8 +50,9 @@ bool conv_int8_tile_fits(const ConvInt8Args& a, int tile);
 // Enqueues the conv with tile configuration `tile` (conv_int8_tile_fits must hold).
 void launch_conv_int8(const ConvInt8Args& a, int tile, cudaStream_t stream);
 
-// NHWC s8 with `c` channels -> dense NHWC s8 with padded_c > c channels, the extra channels zero (the
-// input of a conv whose channel count is not a multiple of 32, such as the image's 3).
+// NHWC s8 with `c` channels -> dense NHWC s8 with padded_c > c channels (a multiple of 16; y 16-byte
+// aligned), the extra channels zero (the input of a conv whose channel count is not a multiple of 32,
+// such as the image's 3).
 void launch_pad_channels_s8(const int8_t* x, int8_t* y, int batch, int64_t pixels, int c, int padded_c,
                             int64_t x_batch_stride, cudaStream_t stream);
 
