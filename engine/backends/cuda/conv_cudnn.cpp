@@ -149,24 +149,10 @@ struct ConvDescs {
 };
 
 GraphConvSpec graph_spec(const ConvProblem& c, int batch, bool fused) {
-    GraphConvSpec s;
+    GraphConvSpec s =
+        graph_conv_geometry(c.p, c.x, c.w, c.y, batch, c.padded() ? c.padded_c : c.in_c(), c.padded_c);
     s.dtype = c.dtype;
-    s.n = batch;
-    s.c = c.padded() ? c.padded_c : c.in_c();
-    s.h = c.x[2];
-    s.w = c.x[3];
-    s.k = c.out_c();
-    s.cg = c.padded_c;
-    s.r = c.w[2];
-    s.s = c.w[3];
-    s.oh = c.y[2];
-    s.ow = c.y[3];
-    s.pads = {c.p.pads[0], c.p.pads[1]};
-    s.strides = {c.p.stride[0], c.p.stride[1]};
-    s.dilations = {c.p.dilation[0], c.p.dilation[1]};
     s.fused = fused;
-    s.act = c.p.act;
-    s.post_act = c.p.post_act;
     s.residual = c.residual;
     return s;
 }

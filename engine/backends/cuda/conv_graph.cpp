@@ -211,6 +211,29 @@ cudnnBackendDescriptor_t build_graph(Builder& b, cudnnHandle_t h, const GraphCon
 
 }  // namespace
 
+GraphConvSpec graph_conv_geometry(const ConvParams& p, const std::vector<int64_t>& x,
+                                  const std::vector<int64_t>& w, const std::vector<int64_t>& y, int64_t batch,
+                                  int64_t c, int64_t cg) {
+    GraphConvSpec s;
+    s.n = batch;
+    s.c = c;
+    s.h = x[2];
+    s.w = x[3];
+    s.k = w[0];
+    s.cg = cg;
+    s.r = w[2];
+    s.s = w[3];
+    s.oh = y[2];
+    s.ow = y[3];
+    s.pads = {p.pads[0], p.pads[1]};
+    s.strides = {p.stride[0], p.stride[1]};
+    s.dilations = {p.dilation[0], p.dilation[1]};
+    s.act = p.act;
+    s.post_act = p.post_act;
+    s.residual = p.residual;
+    return s;
+}
+
 bool graph_epilogue_supported(const Act& act, const Act& post_act, bool residual) {
     cudnnPointwiseMode_t m{};
     double slope = 0.0;

@@ -10,6 +10,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "engine/core/dtype.h"
 #include "engine/ir/params.h"
@@ -38,6 +39,13 @@ struct GraphInt8Operands {
     const void* r_scale = nullptr;
     const void* y_inv = nullptr;
 };
+
+// The spec's geometry and epilogue from a conv's params and shapes (x, w [O, C/group, kh, kw], y NCHW):
+// `batch` samples, `c` channels as the kernel reads x (padded), `cg` per group as it reads the weights.
+// dtype, fused and the INT8 fields are left for the caller.
+GraphConvSpec graph_conv_geometry(const ConvParams& p, const std::vector<int64_t>& x,
+                                  const std::vector<int64_t>& w, const std::vector<int64_t>& y, int64_t batch,
+                                  int64_t c, int64_t cg);
 
 // Whether the epilogue (act, residual, post_act) has a form the graph expresses (identity, ReLU, leaky
 // ReLU, sigmoid, SiLU).

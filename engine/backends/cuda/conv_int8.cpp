@@ -132,25 +132,9 @@ ConvInt8Args launch_args(const I8Problem& c, int batch) {
 }
 
 GraphConvSpec graph_spec(const I8Problem& c, int batch) {
-    GraphConvSpec s;
+    GraphConvSpec s = graph_conv_geometry(c.p, c.x, c.w, c.y, batch, c.padded_c, c.padded_c);
     s.dtype = DataType::I8;
-    s.n = batch;
-    s.c = c.padded_c;
-    s.h = c.x[2];
-    s.w = c.x[3];
-    s.k = c.w[0];
-    s.cg = c.padded_c;
-    s.r = c.w[2];
-    s.s = c.w[3];
-    s.oh = c.y[2];
-    s.ow = c.y[3];
-    s.pads = {c.p.pads[0], c.p.pads[1]};
-    s.strides = {c.p.stride[0], c.p.stride[1]};
-    s.dilations = {c.p.dilation[0], c.p.dilation[1]};
     s.fused = true;
-    s.act = c.p.act;
-    s.post_act = c.p.post_act;
-    s.residual = c.p.residual;
     s.y_dtype = c.y_dtype;
     s.r_dtype = c.r_dtype;
     return s;
