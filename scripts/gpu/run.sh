@@ -21,6 +21,8 @@
 #   inductor_cache.tar.xz  stages `int8` (when it compiled) and `peerc`: Inductor's cache, to carry back
 #   int8eval.jsonl, int8eval_summary.txt  stage `int8eval`: coco128 mAP at fp32/fp16/int8/int8mixed/best
 #   logs.tar.gz    the int8, peerc and int8eval stages' build, bench, eval and compile logs
+#   int8diag_choices.txt, int8diag_profile_{i8,f16}.txt  stage `int8diag`: each INT8 conv's measured forms
+#                  and choice, and the per-layer profiles of YOLOv3-416 INT8 and FP16 at batch 64
 # Usage: scripts/gpu/run.sh [all|tests|dtests|dbench|bench|peer|compare|cache|quick|diag|eval|app|streams|mstreams|ab|csan|csan2|int8|peerc|int8eval]...   (default: all; stages run in the order given)
 # Each stage fits well inside the device tool's 10-minute command limit; `all` is about 6 minutes, `ab`
 # about 6 (estimated; no pair starts that would end after AB_BUDGET_S, 430 s, but the first); `int8`
@@ -857,6 +859,25 @@ for s in "${stages[@]}"; do
       say "rebuild yolov3-416 fp16 max-batch 1 with the timing cache ($(wc -l < "$WORK/timing.cache" 2>/dev/null) entries)"
       timeout 100 "$RTDET" build "$WORK/yolov3-416.onnx" --device cuda --precision fp16 --max-batch 1 \
         --timing-cache "$WORK/timing.cache" -o "$WORK/cached.plan" ;;
+    int8diag)  # issue 16: where YOLOv3-416 INT8 batch 64 spends its time, against FP16 (about 4 minutes)
+      convert_models
+      cache=$CALIB_DIR/yolov3-416.calib.json
+      say "int8diag: build int8 b64 (-v: each conv's form)"
+      timeout 200 "$RTDET" -v build "$WORK/yolov3-416.onnx" --device cuda --precision int8 --calib-cache "$cache" \
+        --max-batch 64 --timing-cache "$WORK/timing_i8.cache" -o "$WORK/i8.b64.plan" > "$WORK/i8_build.log" 2>&1
+      tail -1 "$WORK/i8_build.log"
+      grep -- "int8 .* -> " "$WORK/i8_build.log" | sed 's/.*cuda: //' > "$OUT/int8diag_choices.txt"
+      echo "convs on cuDNN's graph: $(grep -c -- '-> graph' "$OUT/int8diag_choices.txt"), on our kernel: $(grep -c -- '-> tile' "$OUT/int8diag_choices.txt")"
+      grep -- "-> tile" "$OUT/int8diag_choices.txt" | cut -c1-200 | head -20
+      timeout 200 "$RTDET" build "$WORK/yolov3-416.onnx" --device cuda --precision fp16 --max-batch 64 \
+        --timing-cache "$WORK/timing.cache" -o "$WORK/f16.b64.plan" > /dev/null 2>&1
+      for p in i8 f16; do
+        say "int8diag: $p b64 per-layer profile (synchronized per layer; --no-graphs --no-transfers)"
+        timeout 90 "$RTDET" bench "$WORK/$p.b64.plan" --batch 64 --no-graphs --no-transfers --warmup 3 \
+          --iterations 10 --profile > "$OUT/int8diag_profile_$p.txt" 2>&1
+        grep "sum of layers" "$OUT/int8diag_profile_$p.txt"
+        sort -k5 -n -r "$OUT/int8diag_profile_$p.txt" | head -15
+      done ;;
     diag)  # where the time goes: graphs on/off, per-layer profile (synchronized per layer), batch 64
       convert_models
       P=$WORK/yolov3-416.fp16.b1.plan
@@ -878,7 +899,7 @@ for s in "${stages[@]}"; do
       : > "$OUT/bench.jsonl"
       bench_one "$WORK/yolov3-416.onnx" yolov3-416 fp16 1 200
       bench_one "$WORK/yolo-fastest-1.1.onnx" yolo-fastest-1.1 fp16 1 200 ;;
-    *) echo "run: unknown stage '$s' (all, tests, dtests, dbench, bench, peer, compare, cache, quick, diag, eval, app, streams, mstreams, ab, csan, csan2, int8, peerc, int8eval)"; exit 2 ;;
+    *) echo "run: unknown stage '$s' (all, tests, dtests, dbench, bench, peer, compare, cache, quick, diag, eval, app, streams, mstreams, ab, csan, csan2, int8, peerc, int8eval, int8diag)"; exit 2 ;;
   esac
 done
 [ -d "$WORK/logs" ] && tar -C "$WORK" -czf "$OUT/logs.tar.gz" logs

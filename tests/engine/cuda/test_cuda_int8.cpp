@@ -107,6 +107,14 @@ std::vector<Int8Case> int8_cases() {
         c.residual = true;
         c.act = {engine::ActKind::LeakyRelu, 0.1f};
     });
+    add("residual_leaky_batch1_of_3", [](ConvCase& c) {  // cuDNN's plan made at a batch below max
+        c.c = 32;
+        c.o = 64;
+        c.max_batch = 3;
+        c.batch = 1;
+        c.residual = true;
+        c.act = {engine::ActKind::LeakyRelu, 0.1f};
+    });
     std::vector<Int8Case> v;
     for (const ConvCase& c : base) {
         if (c.group != 1) continue;  // INT8Refuses covers them
