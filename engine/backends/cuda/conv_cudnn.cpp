@@ -47,14 +47,10 @@ constexpr size_t kAlign = 256;
 
 size_t align_up(size_t x) { return (x + kAlign - 1) / kAlign * kAlign; }
 
-struct ConvProblem {
-    std::string name;
-    ConvParams p;
-    Shape x, w, y;                   // logical: x, y NCHW at max batch; w [O, C/group, kh, kw]
+struct ConvProblem : ConvShapes {
     DataType dtype = DataType::F32;  // storage of x, y (and r), and of the packed weights
     int padded_c = 0;                // input channels per group as the kernel reads them
     bool residual = false;
-    int max_batch = 1;
 
     int64_t in_c() const { return x[1]; }
     int64_t out_c() const { return w[0]; }
@@ -74,17 +70,10 @@ int64_t out_dim(int64_t in, int64_t k, int64_t s, int64_t d, int64_t pb, int64_t
 cudnnDataType_t cudnn_type(DataType dt) { return dt == DataType::F16 ? CUDNN_DATA_HALF : CUDNN_DATA_FLOAT; }
 
 ConvProblem conv_problem(const Graph& g, NodeId n) {
-    const Node& node = g.node(n);
     ConvProblem c;
-    c.name = node_label(g, n);
-    c.p = std::get<ConvParams>(node.params);
-    const Value& x = g.value(node.inputs[0]);
-    c.x = x.desc.shape;
-    c.w = g.value(node.inputs[1]).desc.shape;
-    c.y = g.value(node.outputs[0]).desc.shape;
-    c.dtype = x.storage_dtype;
+    static_cast<ConvShapes&>(c) = conv_shapes(g, n);
+    c.dtype = g.value(g.node(n).inputs[0]).storage_dtype;
     c.residual = c.p.residual;
-    c.max_batch = x.batched ? static_cast<int>(c.x[0]) : 1;
     c.padded_c = static_cast<int>(c.w[1]);
     if (c.dtype == DataType::F16 && c.p.group == 1 && c.w[1] % 8 != 0)
         c.padded_c = static_cast<int>((c.w[1] + 7) / 8 * 8);
@@ -155,22 +144,6 @@ GraphConvSpec graph_spec(const ConvProblem& c, int batch, bool fused) {
     s.fused = fused;
     s.residual = c.residual;
     return s;
-}
-
-// The graph plan at `batch`: the configuration of rank `rank` when it finalizes and its workspace fits
-// `max_ws`, else the first of the others that does. nullptr when none does.
-std::unique_ptr<GraphConvPlan> graph_plan(cudnnHandle_t h, const ConvProblem& c, int batch, bool fused,
-                                          int rank, size_t max_ws) {
-    const GraphConvSpec s = graph_spec(c, batch, fused);
-    int count = 0;
-    auto p = GraphConvPlan::make(h, s, rank, &count);
-    if (p && p->workspace() <= max_ws) return p;
-    for (int i = 0; i < count; ++i) {
-        if (i == rank) continue;
-        p = GraphConvPlan::make(h, s, i);
-        if (p && p->workspace() <= max_ws) return p;
-    }
-    return nullptr;
 }
 
 void set_descs(ConvDescs& d, const ConvProblem& c, int batch, cudnnMathType_t math) {
@@ -538,7 +511,8 @@ class ConvKernel final : public Kernel {
                 const size_t room = batch == c_.max_batch ? SIZE_MAX
                                     : workspace_ > pad    ? workspace_ - pad
                                                           : 0;
-                d->graph = graph_plan(h, c_, batch, t_[kFused] == kGraphFused, t_[kAlgo], room);
+                d->graph = GraphConvPlan::make_fitting(h, graph_spec(c_, batch, t_[kFused] == kGraphFused),
+                                                       t_[kAlgo], room);
                 ENGINE_CHECK(d->graph != nullptr, "cuda: ", c_.name,
                              ": no cuDNN graph engine runs this layer at batch ", batch);
                 d->workspace = d->graph->workspace();
@@ -568,6 +542,19 @@ class ConvKernel final : public Kernel {
 };
 
 }  // namespace
+
+ConvShapes conv_shapes(const Graph& g, NodeId n) {
+    const Node& node = g.node(n);
+    ConvShapes c;
+    c.name = node_label(g, n);
+    c.p = std::get<ConvParams>(node.params);
+    const Value& x = g.value(node.inputs[0]);
+    c.x = x.desc.shape;
+    c.w = g.value(node.inputs[1]).desc.shape;
+    c.y = g.value(node.outputs[0]).desc.shape;
+    c.max_batch = x.batched ? static_cast<int>(c.x[0]) : 1;
+    return c;
+}
 
 bool conv_supported(const Graph& g, NodeId n, std::string* why) {
     if (!check_conv_operands(g, n, why)) return false;

@@ -320,6 +320,19 @@ std::unique_ptr<GraphConvPlan> GraphConvPlan::make(cudnnHandle_t h, const GraphC
     }
 }
 
+std::unique_ptr<GraphConvPlan> GraphConvPlan::make_fitting(cudnnHandle_t h, const GraphConvSpec& spec,
+                                                           int rank, size_t max_ws) {
+    int count = 0;
+    auto p = make(h, spec, rank, &count);
+    if (p && p->workspace() <= max_ws) return p;
+    for (int i = 0; i < count; ++i) {
+        if (i == rank) continue;
+        p = make(h, spec, i);
+        if (p && p->workspace() <= max_ws) return p;
+    }
+    return nullptr;
+}
+
 GraphConvPlan::~GraphConvPlan() {
     if (pack_ != nullptr) (void)cudnnBackendDestroyDescriptor(pack_);
     if (plan_ != nullptr) (void)cudnnBackendDestroyDescriptor(plan_);

@@ -59,6 +59,11 @@ class GraphConvPlan {
     // do not run on tensor cores, so that FP32 stays true FP32, not TF32).
     static std::unique_ptr<GraphConvPlan> make(cudnnHandle_t h, const GraphConvSpec& spec, int rank,
                                                int* count = nullptr);
+    // The plan from configuration `rank` when it finalizes and its workspace fits `max_ws`, else from the
+    // first of the others that does (a batch below max runs in the workspace sized at max batch).
+    // nullptr when none does.
+    static std::unique_ptr<GraphConvPlan> make_fitting(cudnnHandle_t h, const GraphConvSpec& spec, int rank,
+                                                       size_t max_ws);
     ~GraphConvPlan();
     GraphConvPlan(const GraphConvPlan&) = delete;
     GraphConvPlan& operator=(const GraphConvPlan&) = delete;

@@ -57,12 +57,8 @@ float value_scale(const Graph& g, NodeId n, ValueId v) {
     return val.amax / 127.0f;
 }
 
-struct I8Problem {
-    std::string name;
-    ConvParams p;
-    Shape x, w, y;  // logical NCHW at max batch; w [O, C, kh, kw]
+struct I8Problem : ConvShapes {
     int padded_c = 0;
-    int max_batch = 1;
     bool has_bias = false;
     DataType y_dtype = DataType::I8, r_dtype = DataType::F32;
     float x_scale = 1, y_scale = 1, r_scale = 1;
@@ -77,13 +73,8 @@ struct I8Problem {
 I8Problem i8_problem(const Graph& g, NodeId n) {
     const Node& node = g.node(n);
     I8Problem c;
-    c.name = node_label(g, n);
-    c.p = std::get<ConvParams>(node.params);
+    static_cast<ConvShapes&>(c) = conv_shapes(g, n);
     const Value& x = g.value(node.inputs[0]);
-    c.x = x.desc.shape;
-    c.w = g.value(node.inputs[1]).desc.shape;
-    c.y = g.value(node.outputs[0]).desc.shape;
-    c.max_batch = x.batched ? static_cast<int>(c.x[0]) : 1;
     c.padded_c = static_cast<int>((c.x[1] + kChannelQuantum - 1) / kChannelQuantum * kChannelQuantum);
     c.has_bias = node.inputs.size() >= 3 && node.inputs[2] != kNoValue;
     ENGINE_CHECK(x.storage_dtype == DataType::I8, "cuda: ", c.name, ": an INT8 conv's input '", x.name,
@@ -218,22 +209,6 @@ std::string problem_key(const CudaState& st, const I8Problem& c) {
       << (c.p.residual ? dtype_name(c.r_dtype) : "none") << "|" << act_key(c.p.act) << "|"
       << act_key(c.p.post_act);
     return k.str();
-}
-
-// The graph plan at `batch`: the configuration of rank `rank` when it finalizes and its workspace fits
-// `max_ws`, else the first of the others that does. nullptr when none does.
-std::unique_ptr<GraphConvPlan> graph_plan(cudnnHandle_t h, const I8Problem& c, int batch, int rank,
-                                          size_t max_ws) {
-    const GraphConvSpec s = graph_spec(c, batch);
-    int count = 0;
-    auto p = GraphConvPlan::make(h, s, rank, &count);
-    if (p && p->workspace() <= max_ws) return p;
-    for (int i = 0; i < count; ++i) {
-        if (i == rank) continue;
-        p = GraphConvPlan::make(h, s, i);
-        if (p && p->workspace() <= max_ws) return p;
-    }
-    return nullptr;
 }
 
 // Times our tiles and cuDNN's first graph configurations at max batch on random data; the fastest.
@@ -391,7 +366,7 @@ class ConvInt8Kernel final : public Kernel {
         if (!slot) {
             const size_t pad = align_up(c_.padded_bytes(batch));
             const size_t room = batch == c_.max_batch ? SIZE_MAX : (workspace_ > pad ? workspace_ - pad : 0);
-            slot = graph_plan(h, c_, batch, t_[kChoice], room);
+            slot = GraphConvPlan::make_fitting(h, graph_spec(c_, batch), t_[kChoice], room);
             ENGINE_CHECK(slot != nullptr, "cuda: ", c_.name,
                          ": no cuDNN INT8 graph engine runs this layer at batch ", batch);
         }

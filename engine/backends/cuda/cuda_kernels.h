@@ -88,6 +88,16 @@ std::vector<Tensor> conv_pack(CudaState& state, const Graph& g, NodeId n, const 
 // conv_has_graph_fused_form). Throws engine::Error when no engine of that form runs the layer.
 std::vector<Tensor> conv_pack_forced(CudaState& state, const Graph& g, NodeId n, const PackContext& ctx,
                                      int only_fused);
+// What every conv kernel reads of its node: the label for messages, the params, the logical shapes (x, y
+// NCHW at max batch; w [O, C/group, kh, kw]) and the max batch.
+struct ConvShapes {
+    std::string name;
+    ConvParams p;
+    Shape x, w, y;
+    int max_batch = 1;
+};
+ConvShapes conv_shapes(const Graph& g, NodeId n);
+
 // --- INT8 Conv (conv_int8.cpp; docs/int8.md) ---
 // Whether the node can run as an INT8 conv on this device: our tensor-core kernel (sm_80 and later),
 // group 1 (depthwise and grouped convs stay in float), the shapes within its 32-bit indexing.

@@ -8,6 +8,7 @@
 #include <array>
 #include <climits>
 #include <cmath>
+#include <memory>
 #include <random>
 #include <tuple>
 
@@ -52,15 +53,48 @@ void expect_node_matches(engine::Graph g, NodeId n, DataType dt, int batch, uint
 
 // ---- MaxPool ----
 
+// A MaxPool case: a k x k window, stride s, pads (top, left, bottom, right), on [3, c, h, w].
+struct PoolCase {
+    std::string name;
+    int k, s;
+    std::array<int32_t, 4> pads;
+    bool ceil;
+    int c, h, w, dilation = 1;
+    bool all_negative = false;  // (INT8 cases) inputs below 0: padding taken as 0 would win at the borders
+};
+
+// x [3, c, h, w] -> MaxPool (the case's window) -> y, with y's shape computed from the ONNX rule here.
+struct PoolGraph {
+    testing_util::GraphBuilder b;
+    ValueId y = engine::kNoValue;
+    engine::Shape out;
+};
+std::unique_ptr<PoolGraph> pool_graph(const PoolCase& c) {
+    auto pg = std::make_unique<PoolGraph>();
+    const ValueId x = pg->b.input({3, c.c, c.h, c.w});
+    engine::MaxPoolParams p;
+    p.kernel = {c.k, c.k};
+    p.stride = {c.s, c.s};
+    p.dilation = {c.dilation, c.dilation};
+    p.pads = c.pads;
+    p.ceil_mode = c.ceil;
+    pg->out = {3, c.c, 0, 0};
+    for (size_t d = 0; d < 2; ++d) {
+        const int64_t in = d == 0 ? c.h : c.w;
+        const int64_t ext = static_cast<int64_t>(c.dilation) * (c.k - 1) + 1;
+        const int64_t span = in + c.pads[d] + c.pads[d + 2] - ext;
+        int64_t o = (c.ceil ? (span + c.s - 1) / c.s : span / c.s) + 1;
+        if (c.ceil && (o - 1) * c.s >= in + c.pads[d]) --o;
+        pg->out[2 + d] = o;
+    }
+    pg->y = pg->b.op(engine::OpType::MaxPool, {x}, p, {{DataType::F32, pg->out}}, true)[0];
+    pg->b.output(pg->y);
+    return pg;
+}
+
 TEST_P(CudaOps, MaxPoolMatchesReference) {
     const DataType dt = GetParam();
-    struct Case {
-        std::string name;
-        int k, s;
-        std::array<int32_t, 4> pads;
-        bool ceil;
-        int c, h, w, dilation = 1;
-    };
+    using Case = PoolCase;
     const std::vector<Case> cases = {
         {"k2s2", 2, 2, {0, 0, 0, 0}, false, 16, 8, 10},
         {"k2s2_odd", 2, 2, {0, 0, 0, 0}, false, 16, 9, 7},
@@ -77,26 +111,8 @@ TEST_P(CudaOps, MaxPoolMatchesReference) {
     };
     for (const Case& c : cases) {
         for (int batch : {1, 3}) {
-            testing_util::GraphBuilder b;
-            const ValueId x = b.input({3, c.c, c.h, c.w});
-            engine::MaxPoolParams p;
-            p.kernel = {c.k, c.k};
-            p.stride = {c.s, c.s};
-            p.dilation = {c.dilation, c.dilation};
-            p.pads = c.pads;
-            p.ceil_mode = c.ceil;
-            engine::Shape out = {3, c.c, 0, 0};
-            for (size_t d = 0; d < 2; ++d) {
-                const int64_t in = d == 0 ? c.h : c.w;
-                const int64_t ext = static_cast<int64_t>(c.dilation) * (c.k - 1) + 1;
-                const int64_t span = in + c.pads[d] + c.pads[d + 2] - ext;
-                int64_t o = (c.ceil ? (span + c.s - 1) / c.s : span / c.s) + 1;
-                if (c.ceil && (o - 1) * c.s >= in + c.pads[d]) --o;
-                out[2 + d] = o;
-            }
-            const ValueId y = b.op(engine::OpType::MaxPool, {x}, p, {{DataType::F32, out}}, true)[0];
-            b.output(y);
-            expect_node_matches(b.build(), b.producer(y), dt, batch, 11, c.name);
+            const auto pg = pool_graph(c);
+            expect_node_matches(pg->b.build(), pg->b.producer(pg->y), dt, batch, 11, c.name);
         }
     }
 }
@@ -582,14 +598,7 @@ TEST_F(CudaInt8, ReorderStagesHostSides) {
 }
 
 TEST_F(CudaInt8, MaxPoolTakesTheLargestStoredInteger) {
-    struct Case {
-        std::string name;
-        int k, s;
-        std::array<int32_t, 4> pads;
-        bool ceil;
-        int c, h, w, dilation;
-        bool all_negative;  // padding taken as 0 (not -inf) would win at the borders
-    };
+    using Case = PoolCase;
     const std::vector<Case> cases = {
         {"k3s1p1_c16", 3, 1, {1, 1, 1, 1}, false, 16, 7, 6, 1, true},  // 16 channels a thread
         {"k2s2_c8", 2, 2, {0, 0, 0, 0}, false, 8, 8, 10, 1, false},    // 4 a thread
@@ -602,25 +611,10 @@ TEST_F(CudaInt8, MaxPoolTakesTheLargestStoredInteger) {
     };
     for (const Case& c : cases) {
         for (int batch : {1, 3}) {
-            testing_util::GraphBuilder b;
-            const ValueId x = b.input({3, c.c, c.h, c.w});
-            engine::MaxPoolParams p;
-            p.kernel = {c.k, c.k};
-            p.stride = {c.s, c.s};
-            p.dilation = {c.dilation, c.dilation};
-            p.pads = c.pads;
-            p.ceil_mode = c.ceil;
-            engine::Shape out = {3, c.c, 0, 0};
-            for (size_t d = 0; d < 2; ++d) {
-                const int64_t in = d == 0 ? c.h : c.w;
-                const int64_t ext = static_cast<int64_t>(c.dilation) * (c.k - 1) + 1;
-                const int64_t span = in + c.pads[d] + c.pads[d + 2] - ext;
-                int64_t o = (c.ceil ? (span + c.s - 1) / c.s : span / c.s) + 1;
-                if (c.ceil && (o - 1) * c.s >= in + c.pads[d]) --o;
-                out[2 + d] = o;
-            }
-            const ValueId y = b.op(engine::OpType::MaxPool, {x}, p, {{DataType::F32, out}}, true)[0];
-            b.output(y);
+            const auto pg = pool_graph(c);
+            const ValueId y = pg->y;
+            const engine::Shape& out = pg->out;
+            testing_util::GraphBuilder& b = pg->b;
             engine::Graph g = b.build();
             set_int8_storage(g, 4.f);
             const engine::Tensor in =
