@@ -32,6 +32,7 @@ class OneDnnBackend final : public Backend {
         if (op == OpType::BatchNorm) return batch_norm_supported(g, n, why);
         if (op == OpType::Reorder) return reorder_supported(g, n, why);
         if (op_is_activation(op)) return eltwise_supported(g, n, why);
+        if (op == OpType::FakeQuant) return fake_quant_supported(g, n, why);
         return reject(why, concat(op_type_name(op), " has no oneDNN kernel"));
     }
 
@@ -44,7 +45,9 @@ class OneDnnBackend final : public Backend {
             return (op == OpType::MaxPool || op == OpType::Resize || op == OpType::Concat) &&
                    cpu_has_int8() && supports(g, n, nullptr);
         }
-        return dt == DataType::BF16 && cpu_has_bf16() && supports(g, n, nullptr);
+        // FakeQuant computes in F32 (its rounding is the model's quantization).
+        return dt == DataType::BF16 && g.node(n).op != OpType::FakeQuant && cpu_has_bf16() &&
+               supports(g, n, nullptr);
     }
 
     std::vector<Layout> activation_layouts() const override { return {Layout::NHWC, Layout::Blocked16}; }
@@ -101,6 +104,7 @@ class OneDnnBackend final : public Backend {
             if (op == OpType::BatchNorm) return make_batch_norm_kernel(g, n, packed);
             if (op == OpType::Reorder) return make_reorder_kernel(g, n);
             if (op_is_activation(op)) return make_eltwise_kernel(g, n);
+            if (op == OpType::FakeQuant) return make_fake_quant_kernel(g, n);
         } catch (const dnnl::error& e) {
             ENGINE_THROW("onednn: ", node_label(g, n), ": ", e.what());
         }

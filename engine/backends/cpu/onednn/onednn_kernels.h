@@ -61,6 +61,10 @@ std::unique_ptr<Kernel> make_batch_norm_kernel(const Graph& g, NodeId n, std::sp
 bool reorder_supported(const Graph& g, NodeId n, std::string* why);
 std::unique_ptr<Kernel> make_reorder_kernel(const Graph& g, NodeId n);
 
+// --- FakeQuant (fake_quant_onednn.cpp): per-tensor, equal zero points; F32 in the plan's layout ---
+bool fake_quant_supported(const Graph& g, NodeId n, std::string* why);
+std::unique_ptr<Kernel> make_fake_quant_kernel(const Graph& g, NodeId n);
+
 // Shared checks (engine/ir/node_checks.h).
 using engine::is_runtime_4d;
 using engine::reject;

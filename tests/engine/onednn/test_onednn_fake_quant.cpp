@@ -1,0 +1,148 @@
+// FakeQuant on the onednn backend (fake_quant_onednn.cpp) against values worked out by hand (half steps
+// rounding to even, saturation, NaN, the zero point) and against the reference backend on random
+// inputs, in the three layouts a plan stores 4-D values in (Plain, NHWC, Blocked16 with padded
+// channels); and what it leaves to the reference (per-axis parameters, different zero points).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <random>
+#include <tuple>
+
+#include "tests/engine/onednn/onednn_test_util.h"
+#include "tests/testing/graph_builder.h"
+
+namespace {
+
+using engine::DataType;
+using engine::Layout;
+using engine::Tensor;
+using engine::ValueId;
+using namespace onednn_test;
+
+Tensor scalar(float v) {
+    Tensor t(DataType::F32, {1});
+    t.data_as<float>()[0] = v;
+    return t;
+}
+
+// Values in [-4, 4) (about 80 to 230 quantization steps of the cases' scales either side of 0).
+Tensor uniform(const engine::Shape& shape, uint32_t seed) {
+    Tensor t(DataType::F32, shape);
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> d(-4.f, 4.f);
+    for (int64_t i = 0; i < t.numel(); ++i) t.data_as<float>()[i] = d(rng);
+    return t;
+}
+
+struct FqGraph {
+    engine::Graph g;
+    engine::NodeId node = 0;
+};
+
+// x [2, c, 3, 2] -> FakeQuant(q_scale, q_zero, dq_scale, dq_zero) -> y.
+FqGraph fake_quant_graph(int c, DataType qtype, Tensor qs, Tensor qz, Tensor ds, Tensor dz) {
+    testing_util::GraphBuilder b;
+    const engine::Shape shape{2, c, 3, 2};
+    const ValueId x = b.input(shape);
+    engine::QuantParams p;
+    p.qtype = qtype;
+    const ValueId y = b.op(engine::OpType::FakeQuant,
+                           {x, b.constant(std::move(qs)), b.constant(std::move(qz)),
+                            b.constant(std::move(ds)), b.constant(std::move(dz))},
+                           p, {{DataType::F32, shape}}, true)[0];
+    b.output(y);
+    FqGraph fg;
+    fg.node = b.producer(y);
+    fg.g = b.build();
+    return fg;
+}
+
+TEST(OneDnnFakeQuant, HalfStepsSaturationAndNanByHand) {
+    // scale 1/8 (exact), zero point 0 (i8) and 128 (u8): x / scale -> q, written out by hand.
+    struct Row {
+        float x;
+        float i8, u8;  // the dequantized results
+    };
+    const float inf = std::numeric_limits<float>::infinity();
+    const std::vector<Row> rows = {
+        {0.0625f, 0.f, 0.f},           // 0.5 -> 0 (even)
+        {0.1875f, 0.25f, 0.25f},       // 1.5 -> 2
+        {0.3125f, 0.25f, 0.25f},       // 2.5 -> 2
+        {-0.1875f, -0.25f, -0.25f},    // -1.5 -> -2
+        {-0.3125f, -0.25f, -0.25f},    // -2.5 -> -2
+        {15.9375f, 15.875f, 15.875f},  // 127.5 -> 128: i8 saturates at 127; u8: 128 + 128 -> 255 -> 127
+        {-16.0625f, -16.f, -16.f},     // -128.5 -> -128 (i8 -128; u8 0 - 128 -> 0 -> -128)
+        {1000.f, 15.875f, 15.875f},    // saturated
+        {-1000.f, -16.f, -16.f},
+        {inf, 15.875f, 15.875f},
+        {-inf, -16.f, -16.f},
+        {std::numeric_limits<float>::quiet_NaN(), 0.f, 0.f},  // the zero point: dequantizes to 0
+    };
+    for (const auto& [qtype, zero] : {std::pair{DataType::I8, 0.f}, {DataType::U8, 128.f}}) {
+        for (Layout layout : {Layout::Plain, Layout::NHWC, Layout::Blocked16}) {
+            FqGraph fg =
+                fake_quant_graph(2, qtype, scalar(0.125f), scalar(zero), scalar(0.125f), scalar(zero));
+            set_storage(fg.g, layout, DataType::F32);
+            Tensor x(DataType::F32, {2, 2, 3, 2});
+            for (int64_t i = 0; i < x.numel(); ++i)
+                x.data_as<float>()[i] = rows[static_cast<size_t>(i) % rows.size()].x;
+            const NodeRun r = run_onednn_node(fg.g, fg.node, {x}, 2);
+            for (int64_t i = 0; i < x.numel(); ++i) {
+                const Row& row = rows[static_cast<size_t>(i) % rows.size()];
+                EXPECT_EQ(r.outputs[0].data_as<float>()[i], qtype == DataType::I8 ? row.i8 : row.u8)
+                    << "x " << row.x << " " << engine::dtype_name(qtype) << " "
+                    << engine::layout_name(layout);
+            }
+        }
+    }
+}
+
+TEST(OneDnnFakeQuant, MatchesTheReferenceInEveryLayoutAndBatch) {
+    for (const auto& [qtype, zero, scale] : {std::tuple{DataType::I8, 0.f, 0.05f},
+                                             {DataType::I8, -3.f, 0.0173f},
+                                             {DataType::U8, 128.f, 0.02f}}) {
+        for (Layout layout : {Layout::Plain, Layout::NHWC, Layout::Blocked16}) {
+            FqGraph fg =
+                fake_quant_graph(20, qtype, scalar(scale), scalar(zero), scalar(scale), scalar(zero));
+            set_storage(fg.g, layout, DataType::F32);
+            for (int batch : {1, 2}) {
+                const std::vector<Tensor> in = {uniform({batch, 20, 3, 2}, 7 + static_cast<uint32_t>(batch))};
+                const NodeRun ours = run_onednn_node(fg.g, fg.node, in, batch);
+                const std::vector<Tensor> ref = run_reference_node(fg.g, fg.node, in);
+                const float* a = ours.outputs[0].data_as<float>();
+                const float* b = ref[0].data_as<float>();
+                int64_t off = 0;
+                for (int64_t i = 0; i < ref[0].numel(); ++i) off += a[i] != b[i];
+                EXPECT_EQ(off, 0) << engine::dtype_name(qtype) << " zero " << zero << " "
+                                  << engine::layout_name(layout) << " batch " << batch;
+                // And it quantizes: a value differs from its input.
+                int64_t moved = 0;
+                for (int64_t i = 0; i < ref[0].numel(); ++i) moved += a[i] != in[0].data_as<float>()[i];
+                EXPECT_GT(moved, 0);
+            }
+        }
+    }
+}
+
+TEST(OneDnnFakeQuant, LeavesPerAxisAndUnequalZeroPointsToTheReference) {
+    auto backend = engine::make_onednn_backend();
+    std::string why;
+    Tensor axis(DataType::F32, {20});
+    for (int64_t i = 0; i < 20; ++i) axis.data_as<float>()[i] = 0.01f * static_cast<float>(i + 1);
+    const FqGraph per_axis = fake_quant_graph(20, DataType::I8, axis, scalar(0), scalar(0.1f), scalar(0));
+    EXPECT_FALSE(backend->supports(per_axis.g, per_axis.node, &why));
+    EXPECT_NE(why.find("per-axis"), std::string::npos) << why;
+    const FqGraph zeros =
+        fake_quant_graph(20, DataType::U8, scalar(0.1f), scalar(128), scalar(0.1f), scalar(127));
+    EXPECT_FALSE(backend->supports(zeros.g, zeros.node, &why));
+    EXPECT_NE(why.find("different zero points"), std::string::npos) << why;
+    const FqGraph bad = fake_quant_graph(20, DataType::I8, scalar(0.f), scalar(0), scalar(0.1f), scalar(0));
+    EXPECT_FALSE(backend->supports(bad.g, bad.node, &why));
+    EXPECT_NE(why.find("scale"), std::string::npos) << why;
+    const FqGraph ok = fake_quant_graph(20, DataType::I8, scalar(0.1f), scalar(0), scalar(0.1f), scalar(0));
+    EXPECT_TRUE(backend->supports(ok.g, ok.node, &why)) << why;
+    EXPECT_FALSE(backend->supports_precision(ok.g, ok.node, DataType::BF16)) << "FakeQuant computes in F32";
+}
+
+}  // namespace
