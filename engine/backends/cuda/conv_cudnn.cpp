@@ -267,15 +267,12 @@ Tensor bias_in(DataType dt, const Tensor& bias) {
     return out;
 }
 
-std::string act_key(const Act& a) { return concat(act_kind_name(a.kind), "(", a.alpha, ",", a.beta, ")"); }
-
 // The timing-cache key of a layer: every property the tactic depends on.
 std::string problem_key(const CudaState& st, const ConvProblem& c) {
     std::ostringstream k;
-    k << "conv|" << st.signature() << "|x" << shape_str(c.x) << "|w" << shape_str(c.w) << "|s"
-      << c.p.stride[0] << "," << c.p.stride[1] << "|d" << c.p.dilation[0] << "," << c.p.dilation[1] << "|p"
-      << c.p.pads[0] << "," << c.p.pads[1] << "|g" << c.p.group << "|" << dtype_name(c.dtype) << "|pc"
-      << c.padded_c << "|res" << c.residual << "|" << act_key(c.p.act) << "|" << act_key(c.p.post_act);
+    k << "conv|" << st.signature() << conv_shapes_key(c) << "|g" << c.p.group << "|" << dtype_name(c.dtype)
+      << "|pc" << c.padded_c << "|res" << c.residual << "|" << act_key(c.p.act) << "|"
+      << act_key(c.p.post_act);
     return k.str();
 }
 
@@ -555,6 +552,15 @@ ConvShapes conv_shapes(const Graph& g, NodeId n) {
     c.max_batch = x.batched ? static_cast<int>(c.x[0]) : 1;
     return c;
 }
+
+std::string conv_shapes_key(const ConvShapes& c) {
+    std::ostringstream k;
+    k << "|x" << shape_str(c.x) << "|w" << shape_str(c.w) << "|s" << c.p.stride[0] << "," << c.p.stride[1]
+      << "|d" << c.p.dilation[0] << "," << c.p.dilation[1] << "|p" << c.p.pads[0] << "," << c.p.pads[1];
+    return k.str();
+}
+
+std::string act_key(const Act& a) { return concat(act_kind_name(a.kind), "(", a.alpha, ",", a.beta, ")"); }
 
 bool conv_supported(const Graph& g, NodeId n, std::string* why) {
     if (!check_conv_operands(g, n, why)) return false;

@@ -131,7 +131,8 @@ GraphConvSpec graph_spec(const I8Problem& c, int batch) {
     return s;
 }
 
-// The per-layer device vectors the graph form reads besides the bias: alpha, r_scale, y_inv ([k] F32).
+// The per-layer device vectors the graph form reads besides alpha and the bias: r_scale and y_inv
+// ([k] F32; one value repeated, cuDNN's per-channel operand form).
 struct GraphVectors {
     DeviceBuffer r_scale, y_inv;
     explicit GraphVectors(const I8Problem& c) {
@@ -199,15 +200,11 @@ std::pair<Tensor, Tensor> pack_weights(const I8Problem& c, const Tensor& w) {
     return {std::move(packed), std::move(scale)};
 }
 
-std::string act_key(const Act& a) { return concat(act_kind_name(a.kind), "(", a.alpha, ",", a.beta, ")"); }
-
 std::string problem_key(const CudaState& st, const I8Problem& c) {
     std::ostringstream k;
-    k << "convi8|" << st.signature() << "|x" << shape_str(c.x) << "|w" << shape_str(c.w) << "|s"
-      << c.p.stride[0] << "," << c.p.stride[1] << "|d" << c.p.dilation[0] << "," << c.p.dilation[1] << "|p"
-      << c.p.pads[0] << "," << c.p.pads[1] << "|pc" << c.padded_c << "|y" << dtype_name(c.y_dtype) << "|res"
-      << (c.p.residual ? dtype_name(c.r_dtype) : "none") << "|" << act_key(c.p.act) << "|"
-      << act_key(c.p.post_act);
+    k << "convi8|" << st.signature() << conv_shapes_key(c) << "|pc" << c.padded_c << "|y"
+      << dtype_name(c.y_dtype) << "|res" << (c.p.residual ? dtype_name(c.r_dtype) : "none") << "|"
+      << act_key(c.p.act) << "|" << act_key(c.p.post_act);
     return k.str();
 }
 

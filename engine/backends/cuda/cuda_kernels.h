@@ -97,6 +97,10 @@ struct ConvShapes {
     int max_batch = 1;
 };
 ConvShapes conv_shapes(const Graph& g, NodeId n);
+// The part of a conv's timing-cache key its shapes and params give: "|x[..]|w[..]|s..|d..|p.." (the
+// caller adds what its kernels depend on besides) and an activation's "kind(alpha,beta)".
+std::string conv_shapes_key(const ConvShapes& c);
+std::string act_key(const Act& a);
 
 // --- INT8 Conv (conv_int8.cpp; docs/int8.md) ---
 // Whether the node can run as an INT8 conv on this device: our tensor-core kernel (sm_80 and later),
