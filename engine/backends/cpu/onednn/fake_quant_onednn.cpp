@@ -84,9 +84,8 @@ class FakeQuantKernel final : public Kernel {
     Layout layout_;
 };
 
-}  // namespace
-
-bool fake_quant_supported(const Graph& g, NodeId n, std::string* why) {
+// Whether the node runs here; its parameters into *s when it does.
+bool fake_quant_checked(const Graph& g, NodeId n, FakeQuantScalars* s, std::string* why) {
     const Node& node = g.node(n);
     const auto* p = std::get_if<QuantParams>(&node.params);
     if (node.op != OpType::FakeQuant || p == nullptr || node.inputs.size() != 5 || node.outputs.size() != 1)
@@ -96,23 +95,30 @@ bool fake_quant_supported(const Graph& g, NodeId n, std::string* why) {
     const Value& y = g.value(node.outputs[0]);
     if (x.constant != nullptr || x.desc.dtype != DataType::F32 || y.desc.dtype != DataType::F32)
         return reject(why, "input or output is not a runtime F32 tensor");
-    FakeQuantScalars s;
-    if (!read_scalars(g, n, &s, why)) return false;
+    if (!read_scalars(g, n, s, why)) return false;
     const QuantRange r = quant_range(p->qtype);
-    if (!valid_quant_scale(s.q_scale) || !valid_quant_scale(s.dq_scale))
+    if (!valid_quant_scale(s->q_scale) || !valid_quant_scale(s->dq_scale))
         return reject(why, "a scale that is not a finite value > 0");
-    for (float z : {s.q_zero, s.dq_zero})
+    for (float z : {s->q_zero, s->dq_zero})
         if (!(z >= r.lo && z <= r.hi) || z != std::nearbyint(z))
             return reject(why, "a zero point outside the quantized type's integers");
-    if (s.q_zero != s.dq_zero) return reject(why, "different zero points (stored padding would not stay 0)");
+    if (s->q_zero != s->dq_zero)
+        return reject(why, "different zero points (stored padding would not stay 0)");
     return true;
+}
+
+}  // namespace
+
+bool fake_quant_supported(const Graph& g, NodeId n, std::string* why) {
+    FakeQuantScalars s;
+    return fake_quant_checked(g, n, &s, why);
 }
 
 std::unique_ptr<Kernel> make_fake_quant_kernel(const Graph& g, NodeId n) {
     std::string why;
     FakeQuantScalars s;
-    ENGINE_CHECK(fake_quant_supported(g, n, &why) && read_scalars(g, n, &s, &why), "onednn: node '",
-                 g.node(n).name, "' [FakeQuant]: ", why);
+    ENGINE_CHECK(fake_quant_checked(g, n, &s, &why), "onednn: node '", g.node(n).name,
+                 "' [FakeQuant]: ", why);
     const Node& node = g.node(n);
     ENGINE_CHECK(g.value(node.inputs[0]).layout == g.value(node.outputs[0]).layout &&
                      g.value(node.inputs[0]).storage_dtype == DataType::F32 &&
