@@ -1,4 +1,5 @@
-// rtdet info MODEL.plan: what a plan holds (header, device, precision, layers, metadata).
+// rtdet info MODEL.plan: what a plan holds (header, device, precision, layers, metadata, the builder's
+// measured choices).
 #include <cstdio>
 #include <string>
 
@@ -35,6 +36,8 @@ CommandFn setup_info(CLI::App& root) {
         std::printf("layers %zu, weights %.2f MB, arena %.2f MB\n", i.layers.size(),
                     static_cast<double>(i.weight_bytes) / 1e6, static_cast<double>(i.arena_bytes) / 1e6);
         for (const auto& [k, v] : i.metadata) std::printf("meta %s = %.200s\n", k.c_str(), v.c_str());
+        // What the builder measured and chose (activation layout; best's INT8 layers).
+        for (const auto& [k, v] : i.tactics) std::printf("tactic %s = %.300s\n", k.c_str(), v.c_str());
         if (o->layers)
             for (const auto& l : i.layers)
                 std::printf("  %-10s %-40s %-10s %s\n", l.op.c_str(), l.name.c_str(), l.backend.c_str(),

@@ -13,6 +13,7 @@
 #include <sstream>
 #include <variant>
 
+#include "app/detector_options.h"
 #include "app/media.h"
 #include "detector/resources.h"
 #include "engine/core/error.h"
@@ -637,17 +638,11 @@ void validate_model_config(const AppConfig& cfg) {
     if (ext == ".plan")
         ENGINE_CHECK(cfg.peer == "none",
                      "engine.peer: the OpenCV peer needs an .onnx or .cfg model (model.path is a plan)");
-    // INT8 from a model needs its ranges: a calibration cache (a .plan carries its own).
-    if (cfg.precision == "int8" && ext != ".plan")
-        ENGINE_CHECK(!cfg.calib_cache.empty(),
-                     "engine.precision: int8 needs engine.calibration (--calib-cache), a calibration cache "
-                     "made by `rtdet calibrate MODEL --images DIR`");
-    if (!cfg.calib_cache.empty()) {
+    check_calibration_request(cfg.precision, ext == ".plan", cfg.calib_cache, "engine.precision",
+                              "engine.calibration (--calib-cache)");
+    if (!cfg.calib_cache.empty())
         ENGINE_CHECK(fs::is_regular_file(cfg.calib_cache, ec),
                      "engine.calibration: file not found: ", cfg.calib_cache);
-        ENGINE_CHECK(cfg.precision == "int8" || cfg.precision == "best", "engine.calibration: set, but ",
-                     "engine.precision is ", cfg.precision, " (the cache is for int8 or best)");
-    }
 }
 
 std::vector<StreamPlan> validate_config(const AppConfig& cfg) {

@@ -72,19 +72,24 @@ std::string describe_plan(const detector::Detector& det) {
     return s + "; device '" + info.device_signature + "'";
 }
 
+void check_calibration_request(const std::string& precision, bool model_is_plan,
+                               const std::string& calib_cache, const std::string& precision_name,
+                               const std::string& cache_name) {
+    ENGINE_CHECK(precision != "int8" || model_is_plan || !calib_cache.empty(), precision_name, " int8 needs ",
+                 cache_name, ", a calibration cache made by `rtdet calibrate MODEL --images DIR`");
+    ENGINE_CHECK(calib_cache.empty() || precision == "int8" || precision == "best",
+                 cache_name.substr(0, cache_name.find(' ')), ": the cache is for precision int8 or best (",
+                 precision_name, " is ", precision, ")");
+}
+
 detector::DetectorConfig make_detector_config(const DetectorCliOptions& o) {
     detector::DetectorConfig c;
     c.model = o.model.empty() ? default_model_path() : o.model;
     c.device = o.device;
     c.precision = engine::precision_from_name(o.precision);
-    const bool model_is_plan = fs::path(c.model).extension() == ".plan";
-    ENGINE_CHECK(
-        c.precision != engine::Precision::INT8 || model_is_plan || !o.calib_cache.empty(),
-        "--precision int8 needs --calib-cache FILE, a calibration cache made by `rtdet calibrate MODEL "
-        "--images DIR`");
-    ENGINE_CHECK(o.calib_cache.empty() || c.precision == engine::Precision::INT8 ||
-                     c.precision == engine::Precision::Best,
-                 "--calib-cache: the cache is for --precision int8 or best (not ", o.precision, ")");
+    check_calibration_request(std::string(engine::precision_name(c.precision)),
+                              fs::path(c.model).extension() == ".plan", o.calib_cache, "--precision",
+                              "--calib-cache FILE");
     c.calibration_cache = o.calib_cache;
     c.max_batch = o.max_batch;
     c.threads = o.threads;

@@ -34,6 +34,15 @@ struct DetectorCliOptions {
 // --names, --threads, --cache to `cmd`; `o` holds the defaults shown in --help.
 void add_detector_options(CLI::App* cmd, DetectorCliOptions& o);
 
+// The INT8 calibration rule of the detecting commands and of `rtdet run`'s config: precision int8 from a
+// model (a .plan carries its own ranges) needs a calibration cache, and a cache is for int8 or best.
+// `precision_name` / `cache_name` are the flag or config key the user set ("--precision",
+// "engine.precision"; "--calib-cache FILE", "engine.calibration (--calib-cache)"). Throws
+// engine::Error naming them.
+void check_calibration_request(const std::string& precision, bool model_is_plan,
+                               const std::string& calib_cache, const std::string& precision_name,
+                               const std::string& cache_name);
+
 // One line about the detector's plan: origin, layer count, how many layers compute in each reduced
 // precision (so a BF16 request that fell back to FP32 shows), e.g.
 // "plan: cache hit; 61 layers, bf16 layers: 40/61; device 'onednn=cpu x86_64 avx512_core_amx'".

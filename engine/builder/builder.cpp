@@ -1,15 +1,18 @@
 #include "engine/builder/builder.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
 #include "engine/builder/assign_layout.h"
 #include "engine/builder/calibration.h"
+#include "engine/builder/measured_precision.h"
 #include "engine/core/error.h"
 #include "engine/core/log.h"
 #include "engine/onnx/importer.h"
@@ -317,21 +320,183 @@ PlanContents finish_plan(Graph g, Layout layout, const PlanRequest& r) {
     return c;
 }
 
-// Best time of a few runs of the plan at max batch (zero inputs), in ms.
-double time_plan(const PlanContents& c, const BuildOptions& options) {
-    const Plan plan = Plan::from_bytes(write_plan(c), c.info.model_name);
-    auto engine = Engine::load(plan);
-    auto ctx = engine->create_context(options.threads);
-    const int batch = c.info.max_batch;
-    ctx->run(batch);
-    double best = 1e30;
-    for (int i = 0; i < 3; ++i) {
-        const auto t0 = std::chrono::steady_clock::now();
-        ctx->run(batch);
-        best = std::min(
-            best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+// A plan loaded to be timed at max batch (zero inputs), with device I/O where it has a device backend
+// (the host copies are the same for every candidate and only add noise).
+struct TimedPlan {
+    std::shared_ptr<Engine> engine;
+    std::unique_ptr<ExecutionContext> ctx;
+    IoMemory io = IoMemory::Host;
+    int batch = 1;
+
+    TimedPlan(const PlanContents& c, const BuildOptions& options, bool profile) {
+        engine = Engine::load(Plan::from_bytes(write_plan(c), c.info.model_name));
+        ContextOptions co;
+        co.threads = options.threads;
+        co.device_graphs = !profile;  // a profile times each launch
+        ctx = engine->create_context(co);
+        io = ctx->stream() != nullptr ? IoMemory::Device : IoMemory::Host;
+        batch = c.info.max_batch;
+        ctx->run(batch, io);
+        ctx->run(batch, io);  // a device backend records its graph at the second run
+        ctx->set_profiling(profile);
     }
+    double run_ms() {
+        const auto t0 = std::chrono::steady_clock::now();
+        ctx->run(batch, io);
+        return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    }
+};
+
+// Best time of a few runs of the plan at max batch, in ms.
+double time_plan(const PlanContents& c, const BuildOptions& options) {
+    TimedPlan t(c, options, false);
+    double best = 1e30;
+    for (int i = 0; i < 3; ++i) best = std::min(best, t.run_ms());
     return best;
+}
+
+// Each plan's best time over `rounds` rounds that run the plans in turn (a slow spell of a shared
+// machine then hits every plan alike), in ms.
+std::vector<double> time_plans(const std::vector<const PlanContents*>& plans, const BuildOptions& options,
+                               int rounds) {
+    std::vector<std::unique_ptr<TimedPlan>> timed;
+    for (const PlanContents* c : plans) timed.push_back(std::make_unique<TimedPlan>(*c, options, false));
+    std::vector<double> best(plans.size(), 1e30);
+    for (int r = 0; r < rounds; ++r)
+        for (size_t i = 0; i < timed.size(); ++i) best[i] = std::min(best[i], timed[i]->run_ms());
+    return best;
+}
+
+// Per-layer times at max batch, by layer name: the best of `rounds` runs, each layer timed alone
+// (a device is synchronized after each). Two plans are profiled in turn.
+std::array<std::map<std::string, double>, 2> profile_layers(const PlanContents& a, const PlanContents& b,
+                                                            const BuildOptions& options, int rounds) {
+    std::array<std::unique_ptr<TimedPlan>, 2> timed{std::make_unique<TimedPlan>(a, options, true),
+                                                    std::make_unique<TimedPlan>(b, options, true)};
+    std::array<std::map<std::string, double>, 2> out;
+    std::array<std::vector<double>, 2> before;
+    for (int r = 0; r < rounds; ++r)
+        for (size_t p = 0; p < 2; ++p) {
+            (void)timed[p]->run_ms();
+            const std::vector<LayerTiming>& prof = timed[p]->ctx->profile();
+            before[p].resize(prof.size(), 0.0);
+            for (size_t i = 0; i < prof.size(); ++i) {
+                const double ms = prof[i].total_ms - before[p][i];
+                before[p][i] = prof[i].total_ms;
+                auto [it, fresh] = out[p].emplace(prof[i].name, ms);
+                if (!fresh) it->second = std::min(it->second, ms);
+            }
+        }
+    return out;
+}
+
+struct PrecisionCounts {
+    int reduced = 0;      // nodes assign_precision set to the reduced type
+    int int8_layers = 0;  // assign_int8's rewrites
+    int convs = 0, int8_convs = 0;
+};
+
+// Every node's precision: `reduced` where its backend has the kernel (FP32 elsewhere), then INT8 where
+// `int8`, except the layers named in `keep_float`.
+PrecisionCounts assign_precisions(Graph& g, DataType reduced, const PrecisionSupport& supports, bool int8,
+                                  const std::set<std::string>& keep_float) {
+    const PrecisionSupport s = [&](const Graph& gr, NodeId n, DataType dt) {
+        if (dt == DataType::I8 && keep_float.count(gr.node(n).name) != 0) return false;
+        return supports(gr, n, dt);
+    };
+    PrecisionCounts c;
+    c.reduced = assign_precision(g, reduced, s).rewrites;
+    if (int8) c.int8_layers = assign_int8(g, s).rewrites;
+    for (NodeId n = 0; n < g.num_nodes(); ++n) {
+        if (g.node(n).dead || g.node(n).op != OpType::Conv) continue;
+        ++c.convs;
+        c.int8_convs += g.node(n).precision == DataType::I8 ? 1 : 0;
+    }
+    if (g.num_live_nodes() != g.num_nodes()) g.compact();
+    return c;
+}
+
+struct MeasuredPrecision {
+    Graph graph;                                 // the chosen precisions
+    PlanContents plan;                           // its plan in the layout measured
+    std::map<std::string, std::string> tactics;  // what was measured, for PlanInfo::tactics
+};
+
+// `best` with INT8 layers (TensorRT's rule: INT8 where it is faster). `all_int8` has INT8 wherever it
+// can run (assign_precisions on `base` with no layer kept float). Its plan and the plan without INT8
+// are profiled per layer at max batch. The convs whose float kernel beat their INT8 one by a margin
+// (float < ratio x INT8, for each ratio of kRatios) make the mixed candidates. Every candidate is then
+// timed whole, in turn, so the reorders a float layer between INT8 ones adds are counted, and the
+// fastest wins.
+MeasuredPrecision choose_int8_by_time(const Graph& all_int8, const Graph& base, DataType reduced,
+                                      const PrecisionSupport& supports, Layout layout, const PlanRequest& r) {
+    constexpr int kProfileRounds = 5, kWholeRounds = 7;
+    constexpr std::array<double, 3> kRatios{1.0, 0.75, 0.5};
+    struct Candidate {
+        std::string name;
+        Graph graph;
+        PlanContents plan;
+        std::vector<std::string> float_convs;
+    };
+    std::vector<Candidate> cands;
+    cands.push_back({"int8", all_int8, finish_plan(all_int8, layout, r), {}});
+    Graph no_int8 = base;
+    (void)assign_precisions(no_int8, reduced, supports, false, {});
+    PlanContents b = finish_plan(no_int8, layout, r);
+    cands.push_back({std::string(dtype_name(reduced)), std::move(no_int8), std::move(b), {}});
+    const auto prof = profile_layers(cands[0].plan, cands[1].plan, r.options, kProfileRounds);
+    std::vector<std::string> int8_convs;
+    for (NodeId n = 0; n < cands[0].plan.graph.num_nodes(); ++n) {
+        const Node& node = cands[0].plan.graph.node(n);
+        if (!node.dead && node.op == OpType::Conv && node.precision == DataType::I8)
+            int8_convs.push_back(node.name);
+    }
+    for (double ratio : kRatios) {
+        std::map<std::string, double> scaled = prof[0];
+        for (auto& [name, ms] : scaled) ms *= ratio;
+        std::vector<std::string> slower = int8_slower_layers(int8_convs, scaled, prof[1]);
+        if (slower.empty() || slower.size() == int8_convs.size()) continue;
+        if (cands.back().float_convs == slower) continue;  // the same set as the last ratio's
+        Graph mixed = base;
+        (void)assign_precisions(mixed, reduced, supports, true,
+                                std::set<std::string>(slower.begin(), slower.end()));
+        PlanContents c = finish_plan(mixed, layout, r);
+        cands.push_back({concat("mixed", slower.size()), std::move(mixed), std::move(c), std::move(slower)});
+    }
+    std::vector<const PlanContents*> plans;
+    for (const Candidate& c : cands) plans.push_back(&c.plan);
+    const std::vector<double> ms = time_plans(plans, r.options, kWholeRounds);
+    const size_t win = static_cast<size_t>(std::min_element(ms.begin(), ms.end()) - ms.begin());
+
+    MeasuredPrecision m;
+    std::string timings;
+    for (size_t i = 0; i < cands.size(); ++i) {
+        m.tactics[concat("precision.ms.", cands[i].name)] = concat(ms[i]);
+        timings += concat(i ? ", " : "", cands[i].name, " ", fmt::format("{:.3f}", ms[i]), " ms");
+    }
+    std::string listed;
+    for (size_t i = 0; i < cands[win].float_convs.size(); ++i)
+        listed += concat(i ? " " : "", cands[win].float_convs[i]);
+    m.tactics["precision"] = cands[win].name;
+    m.tactics["precision.float_convs"] = listed;
+    const std::vector<std::string>& kept = cands[win].float_convs;
+    std::string shown;
+    for (size_t i = 0; i < kept.size() && i < 8; ++i) shown += concat(i ? ", " : "; float: ", kept[i]);
+    if (kept.size() > 8) shown += ", ...";
+    engine::logger().info(
+        "{}: best: timed at batch {}: {} -> {} ({} of {} INT8-capable convolutions in INT8{})", r.model_name,
+        r.options.max_batch, timings, cands[win].name, win == 1 ? size_t{0} : int8_convs.size() - kept.size(),
+        int8_convs.size(), shown);
+    const auto ms_of = [](const std::map<std::string, double>& p, const std::string& name) {
+        const auto it = p.find(name);
+        return it == p.end() ? -1.0 : it->second;
+    };
+    for (const std::string& name : int8_convs)
+        engine::logger().debug("{}: {}: int8 {:.4f} ms, {} {:.4f} ms", r.model_name, name,
+                               ms_of(prof[0], name), cands[1].name, ms_of(prof[1], name));
+    m.graph = std::move(cands[win].graph);
+    m.plan = std::move(cands[win].plan);
+    return m;
 }
 
 }  // namespace
@@ -410,34 +575,33 @@ Plan build_plan(Graph graph, const BuildOptions& options, const std::string& mod
                 model_name, options.device, devices, dtype_name(reduced));
         }
     }
-    const PassStats ps = assign_precision(g, reduced, supports);
-    if (int8) {
-        const PassStats i8 = assign_int8(g, supports);
-        int convs = 0, i8_convs = 0;
-        for (NodeId n = 0; n < g.num_nodes(); ++n) {
-            if (g.node(n).dead || g.node(n).op != OpType::Conv) continue;
-            ++convs;
-            i8_convs += g.node(n).precision == DataType::I8 ? 1 : 0;
-        }
-        if (options.precision == Precision::INT8 || i8.rewrites > 0)
-            engine::logger().info("{}: INT8: {} of {} convolutions, {} layers in all", model_name, i8_convs,
-                                  convs, i8.rewrites);
-    }
-    if (reduced != DataType::F32 && ps.rewrites == 0)
+    const Graph base = g;  // before precisions (best's measurement assigns them again)
+    const PrecisionCounts counts = assign_precisions(g, reduced, supports, int8, {});
+    if (int8 && (options.precision == Precision::INT8 || counts.int8_layers > 0))
+        engine::logger().info("{}: INT8: {} of {} convolutions, {} layers in all", model_name,
+                              counts.int8_convs, counts.convs, counts.int8_layers);
+    if (reduced != DataType::F32 && counts.reduced == 0)
         engine::logger().info(
             "{}: device '{}' has no {} kernels for this model; precision {} falls back to FP32", model_name,
             options.device, dtype_name(reduced), precision_name(options.precision));
-    if (g.num_live_nodes() != g.num_nodes()) g.compact();
 
     // Activation layout: each candidate gives a complete plan; with several, the fastest wins.
     const PlanRequest request{options, model_name, model_sha256, backends, by_name};
     const std::vector<Layout> candidates = layout_candidates(options, g, backends);
+    std::map<std::string, std::string> tactics;
+    // best with INT8 layers: INT8 only where it measures faster, decided in the first layout.
+    std::optional<PlanContents> first;
+    if (options.precision == Precision::Best && options.time_tactics && counts.int8_convs > 0) {
+        MeasuredPrecision m = choose_int8_by_time(g, base, reduced, supports, candidates.front(), request);
+        g = std::move(m.graph);
+        first = std::move(m.plan);
+        tactics.merge(m.tactics);
+    }
     PlanContents best;
     double best_ms = 1e30;
     Layout chosen = candidates.front();
-    std::map<std::string, std::string> tactics;
     for (Layout l : candidates) {
-        PlanContents c = finish_plan(g, l, request);
+        PlanContents c = first && l == candidates.front() ? std::move(*first) : finish_plan(g, l, request);
         if (candidates.size() == 1) {
             best = std::move(c);
             break;

@@ -11,7 +11,8 @@
 # Plans: YOLOv3-416 (official cfg, random weights: speed only) and Yolo-Fastest-1.1-XL (real weights),
 # calibrated ($METHOD, default percentile) on coco128's first 64 images and 16 frames of the sample video -- for the XL,
 # plans made the way scripts/bench/eval_int8.sh makes its accuracy table's: INT8 (every layer it can)
-# and INT8 mixed (--int8-sensitivity: the most sensitive layers kept in float; XL only). GOP/s: convolutions only,
+# and INT8 mixed (--int8-sensitivity: the most sensitive layers kept in float; XL only), and `best`
+# (INT8 where the builder measured it faster than BF16, from the plain cache; its choice is printed). GOP/s: convolutions only,
 # against this machine's measured INT8 peak (onednn_peak). ONNX Runtime comes from npm into
 # $WORK_DIR/ort (`npm install --ignore-scripts onnxruntime-node@1.30.0`), or ORT_NODE_MODULES.
 set -euo pipefail
@@ -66,7 +67,7 @@ FASTEST=$DATA/models/yolo-fastest/yolo-fastest-1.1_coco
         -o "$WORK/yolo-fastest-1.1-xl.onnx" >/dev/null
 
 MODELS="yolov3-416 yolo-fastest-1.1-xl"
-CONFIGS="fp32 bf16 int8 int8mixed"
+CONFIGS="fp32 bf16 int8 int8mixed best"
 for m in $MODELS; do
     "$PYTHON" "$ROOT/scripts/bench/cpu_peer.py" flops "$WORK/$m.onnx" >"$WORK/$m.flops.json"
     for p in fp32 bf16; do
@@ -87,6 +88,8 @@ for m in $MODELS; do
         fi
         "$RTDET" build "$WORK/$m.onnx" --precision int8 --calib-cache "$WORK/$m.calib.json" -o "$WORK/$m.int8.plan" >/dev/null 2>&1
     fi
+    [ -f "$WORK/$m.best.plan" ] || "$RTDET" build "$WORK/$m.onnx" --precision best \
+        --calib-cache "$WORK/$m.calib.json" -o "$WORK/$m.best.plan" 2>&1 | grep -o "best: timed.*" | sed "s/^/$m: /"
 done
 
 echo "plans:   $("$RTDET" info "$WORK/yolov3-416.int8.plan" | grep -m1 '^device')"
@@ -122,12 +125,12 @@ def med(m, p):
     return statistics.median(load(os.path.join(work, f"{m}.{p}.r{r}.json"))["latency_ms"]["median"] for r in range(1, reps + 1))
 for m in models:
     fl = load(os.path.join(work, f"{m}.flops.json"))["conv_gflop"]
-    ms = {p: med(m, p) for p in ("fp32", "bf16", "int8", "int8mixed", "ort", "opencv")}
+    ms = {p: med(m, p) for p in ("fp32", "bf16", "int8", "int8mixed", "best", "ort", "opencv")}
     print(f"\n{m} ({fl:.2f} GFLOP of convolutions), batch 1, median of {reps} rounds")
     print(f"  {'':<26}{'ms':>8}{'GOP/s':>8}{'%INT8 peak':>11}{'INT8 is x faster':>18}")
-    names = {"int8": "rtdet INT8", "int8mixed": "rtdet INT8 mixed", "bf16": "rtdet BF16", "fp32": "rtdet FP32",
+    names = {"int8": "rtdet INT8", "int8mixed": "rtdet INT8 mixed", "best": "rtdet best", "bf16": "rtdet BF16", "fp32": "rtdet FP32",
              "ort": "ONNX Runtime 1.30 FP32", "opencv": "OpenCV DNN 4.6 FP32"}
-    for p in ("int8", "int8mixed", "bf16", "fp32", "ort", "opencv"):
+    for p in ("int8", "int8mixed", "best", "bf16", "fp32", "ort", "opencv"):
         if ms[p] is None:
             continue
         g = fl / (ms[p] / 1e3)

@@ -88,11 +88,14 @@ def speed(bench_path, peer_path):
                                                      for b in (1, 64) if f"b{b}_compile_s" in e)
             label = {"fp16": "fp16 (BatchNorm unfolded)"}.get(m, m)
             print(f"PyTorch {label}: " + "; ".join(parts) + (extra if extra != "; compiled in " else ""))
-    b64 = ms_of.get(("int8", 64, False))
-    if b64:
-        ips = 64000.0 / b64
-        print(f"Goal (issue 16): INT8 batch 64 >= {GOAL_B64_IPS} img/s GPU time: {ips:.0f} img/s, "
-              f"{'met' if ips >= GOAL_B64_IPS else 'not met'}")
+    # The goal for each INT8 plan: int8 (every conv that can), best (INT8 where it measured faster than
+    # FP16, TensorRT's --int8 --fp16).
+    for prec in ("int8", "best"):
+        b64 = ms_of.get((prec, 64, False))
+        if b64:
+            ips = 64000.0 / b64
+            print(f"Goal (issue 16): INT8 batch 64 >= {GOAL_B64_IPS} img/s GPU time: {prec} {ips:.0f} img/s, "
+                  f"{'met' if ips >= GOAL_B64_IPS else 'not met'}")
     return 0
 
 

@@ -21,8 +21,9 @@
 #   inductor_cache.tar.xz  stages `int8` (when it compiled) and `peerc`: Inductor's cache, to carry back
 #   int8eval.jsonl, int8eval_summary.txt  stage `int8eval`: coco128 mAP at fp32/fp16/int8/int8mixed/best
 #   logs.tar.gz    the int8, peerc and int8eval stages' build, bench, eval and compile logs
-#   int8diag_choices.txt, int8diag_profile_{i8,f16}.txt  stage `int8diag`: each INT8 conv's measured forms
-#                  and choice, and the per-layer profiles of YOLOv3-416 INT8 and FP16 at batch 64
+#   int8diag_choices.txt, int8diag_layers.txt, int8diag_profile_{best,i8,f16}.txt  stage `int8diag`: each
+#                  INT8 conv's measured forms and choice, each conv's INT8 and FP16 time as `best` measured
+#                  them, and the per-layer profiles of YOLOv3-416 best, INT8 and FP16 at batch 64
 # Usage: scripts/gpu/run.sh [all|tests|dtests|dbench|bench|peer|compare|cache|quick|diag|eval|app|streams|mstreams|ab|csan|csan2|int8|peerc|int8eval]...   (default: all; stages run in the order given)
 # Each stage fits well inside the device tool's 10-minute command limit; `all` is about 6 minutes, `ab`
 # about 6 (estimated; no pair starts that would end after AB_BUDGET_S, 430 s, but the first); `int8`
@@ -644,7 +645,7 @@ PY
 #   INDUCTOR_MAX_MIB, 12, so that it travels with the bundle: 64 MiB in all). To carry it into the next
 #   call: mkdir -p .gpu_inductor && cp FILES_AT/inductor_cache.tar.xz .gpu_inductor/ (ignored), and
 #   carry [".gpu_bundle", ".gpu_inductor"].
-# Switches: INT8_PRECISIONS ("fp16 int8 best"), INT8_BATCHES ("1 64"), INT8_BUDGET_S (520: the compile
+# Switches: INT8_PRECISIONS ("fp16 best int8"), INT8_BATCHES ("1 64"), INT8_BUDGET_S (520: the compile
 #   gets what is left of it, less 60 s for the peer's graph modes), INT8_COMPILE (auto | 1 | 0), INT8_PEER (1; 0: no peer),
 #   INT8_ITER_SCALE (1), INT8EVAL_PRECS ("fp32 fp16 int8 int8mixed best"), INT8EVAL_MODELS; INT8_DEVICE
 #   (cuda): "cpu" runs the logic on a CPU build of rtdet (a dry run: RTDET_BUNDLE=a folder with
@@ -698,7 +699,7 @@ int8_plan() {
   timeout 240 "$RTDET" build "$model" --device "${INT8_DEVICE:-cuda}" --precision "$prec" --max-batch "$batch" \
     --timing-cache "$WORK/timing.int8.cache" "${extra[@]}" -o "$plan" > "$log" 2>&1
   local rc=$?
-  grep -E "calibration cache|^built|no INT8|int8" "$log" | head -4 | cut -c1-300
+  grep -E "calibration cache|^built|no INT8|int8" "$log" | head -5 | cut -c1-400
   if [ $rc != 0 ]; then
     echo "build $(basename "$plan"): exit code $rc"
     tail -4 "$log"
@@ -724,7 +725,9 @@ run_int8() {
   if [ "$want" = "$have" ]; then echo "yolov3-416.onnx: sha256 ${have:0:16}... = the calibrated model's"
   else echo "WARNING: yolov3-416.onnx sha256 ${have:0:16}... differs from the calibrated one (${want:0:16}...): its ranges belong to other weights"; fi
   local prec batch w n plan log
-  for prec in ${INT8_PRECISIONS:-fp16 int8 best}; do
+  # best first: INT8 where it measures faster than FP16 (the plan the goal is about); int8 then reuses
+  # the timing cache.
+  for prec in ${INT8_PRECISIONS:-fp16 best int8}; do
     for batch in ${INT8_BATCHES:-1 64}; do
       plan=$dir/yolov3-416.$prec.b$batch.plan
       log=$WORK/logs/int8/build.$prec.b$batch.log
@@ -862,16 +865,22 @@ for s in "${stages[@]}"; do
     int8diag)  # issue 16: where YOLOv3-416 INT8 batch 64 spends its time, against FP16 (about 4 minutes)
       convert_models
       cache=$CALIB_DIR/yolov3-416.calib.json
-      say "int8diag: build int8 b64 (-v: each conv's form)"
-      timeout 200 "$RTDET" -v build "$WORK/yolov3-416.onnx" --device cuda --precision int8 --calib-cache "$cache" \
-        --max-batch 64 --timing-cache "$WORK/timing_i8.cache" -o "$WORK/i8.b64.plan" > "$WORK/i8_build.log" 2>&1
-      tail -1 "$WORK/i8_build.log"
-      grep -- "int8 .* -> " "$WORK/i8_build.log" | sed 's/.*cuda: //' > "$OUT/int8diag_choices.txt"
+      say "int8diag: build best b64 (-v: each INT8 conv's form, each conv's INT8 and FP16 time, the choice)"
+      timeout 300 "$RTDET" -v build "$WORK/yolov3-416.onnx" --device cuda --precision best --calib-cache "$cache" \
+        --max-batch 64 --timing-cache "$WORK/timing_i8.cache" -o "$WORK/best.b64.plan" > "$WORK/best_build.log" 2>&1
+      tail -1 "$WORK/best_build.log"
+      grep -- "best: timed" "$WORK/best_build.log" | cut -c1-600
+      grep -- "int8 .* -> " "$WORK/best_build.log" | sed 's/.*cuda: //' > "$OUT/int8diag_choices.txt"
+      grep -- ": int8 [0-9.]* ms, f16 " "$WORK/best_build.log" | sed 's/^.*yolov3-416: //' > "$OUT/int8diag_layers.txt"
       echo "convs on cuDNN's graph: $(grep -c -- '-> graph' "$OUT/int8diag_choices.txt"), on our kernel: $(grep -c -- '-> tile' "$OUT/int8diag_choices.txt")"
       grep -- "-> tile" "$OUT/int8diag_choices.txt" | cut -c1-200 | head -20
+      echo "per conv at batch 64 (ms, each timed alone), INT8 slower than FP16:"
+      awk '$3 > $6 {print}' "$OUT/int8diag_layers.txt" | head -30
+      timeout 200 "$RTDET" build "$WORK/yolov3-416.onnx" --device cuda --precision int8 --calib-cache "$cache" \
+        --max-batch 64 --timing-cache "$WORK/timing_i8.cache" -o "$WORK/i8.b64.plan" > /dev/null 2>&1
       timeout 200 "$RTDET" build "$WORK/yolov3-416.onnx" --device cuda --precision fp16 --max-batch 64 \
         --timing-cache "$WORK/timing.cache" -o "$WORK/f16.b64.plan" > /dev/null 2>&1
-      for p in i8 f16; do
+      for p in best i8 f16; do
         say "int8diag: $p b64 per-layer profile (synchronized per layer; --no-graphs --no-transfers)"
         timeout 90 "$RTDET" bench "$WORK/$p.b64.plan" --batch 64 --no-graphs --no-transfers --warmup 3 \
           --iterations 10 --profile > "$OUT/int8diag_profile_$p.txt" 2>&1

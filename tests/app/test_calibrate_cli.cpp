@@ -172,6 +172,36 @@ TEST(BuildInt8Cli, CalibratesBuildsAndRebuildsFromTheCache) {
     EXPECT_EQ(line.find("i8"), std::string::npos) << line;
     if (int8_here) EXPECT_NE(layers_one.find(" i8"), std::string::npos) << "the other convs stay INT8";
 
+    // best from the same cache: INT8 only where it measured faster; the log and `rtdet info` say what
+    // was timed and chosen (the choice itself depends on this machine).
+    const std::string best = (dir / "best.plan").string();
+    ASSERT_EQ(app_test::run_to_end(
+                  build_args({"--precision", "best", "--calib-cache", plan + ".calib.json", "-o", best}), dir,
+                  &out, &err),
+              0)
+        << out << err;
+    const std::string best_log = err;
+    std::string layers_best;
+    ASSERT_EQ(app_test::run_to_end({RTDET_EXE, "info", "--layers", best}, dir, &layers_best, &err), 0) << err;
+    if (int8_here) {
+        EXPECT_NE(best_log.find("best: timed at batch 1: int8 "), std::string::npos) << best_log;
+        EXPECT_NE(layers_best.find("tactic precision = "), std::string::npos) << layers_best;
+        EXPECT_NE(layers_best.find("tactic precision.ms.int8 = "), std::string::npos) << layers_best;
+        auto i8_convs = [](const std::string& s) {
+            size_t n = 0;
+            for (size_t at = s.find("\n  Conv"); at != std::string::npos; at = s.find("\n  Conv", at + 1))
+                n += s.compare(s.find('\n', at + 1) - 3, 3, " i8") == 0;
+            return n;
+        };
+        // INT8 chosen: the int8 plan's INT8 convs; else fewer.
+        if (layers_best.find("tactic precision = int8\n") != std::string::npos)
+            EXPECT_EQ(i8_convs(layers_best), i8_convs(layers));
+        else
+            EXPECT_LT(i8_convs(layers_best), i8_convs(layers));
+    } else {
+        EXPECT_EQ(layers_best.find(" i8"), std::string::npos) << layers_best;
+    }
+
     // Cross-layer equalization: recorded in the cache, and a build from it equalizes the same way.
     const std::string eq = (dir / "eq.json").string();
     ASSERT_EQ(app_test::run_to_end(
@@ -310,7 +340,7 @@ TEST(DetectorInt8Cli, BuildsFromTheCalibrationCacheAsRtdetBuildDoes) {
     EXPECT_NE(eval({"--model", app_test::small_model(), "--precision", "fp16", "--calib-cache", cache},
                    "never.json"),
               0);
-    EXPECT_NE(err.find("--calib-cache: the cache is for --precision int8 or best (not fp16)"),
+    EXPECT_NE(err.find("--calib-cache: the cache is for precision int8 or best (--precision is fp16)"),
               std::string::npos)
         << err;
     EXPECT_NE(eval({"--model", app_test::small_model(), "--precision", "int8", "--calib-cache",

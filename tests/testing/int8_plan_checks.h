@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <string>
@@ -273,6 +274,90 @@ inline void expect_residual_and_concat_match_int8_reference(const std::string& d
             EXPECT_FLOAT_EQ(pc.graph.value(v).amax, 3.0f) << name;
         }
     }
+}
+
+// x -> conv 3x3 (leaky) -> conv 3x3 (leaky) -> conv 1x1 (8 channels) -> y, random weights from `seed`
+// and inputs from `input_seed`: the graph, the inputs, the float reference's y and its largest
+// magnitude, and INT8 options for `device` with the ranges these inputs have (minmax).
+struct ThreeConvs {
+    Graph g;
+    ValueId c2 = kNoValue;  // the second conv's (activated) output
+    std::vector<Tensor> inputs;
+    std::vector<float> ref;
+    float amax_y = 0;
+    BuildOptions options;
+};
+
+inline ThreeConvs three_convs(const std::string& device, uint32_t seed, const Shape& x_shape,
+                              int64_t channels, uint32_t input_seed) {
+    testing_util::GraphBuilder b(seed);
+    const ValueId x = b.input(x_shape);
+    const ValueId c1 = b.leaky_relu(b.conv(x, channels, 3), 0.1f);
+    ThreeConvs t;
+    t.c2 = b.leaky_relu(b.conv(c1, channels, 3), 0.1f);
+    b.output(b.conv(t.c2, 8, 1));
+    t.g = b.build();
+    t.inputs = b.random_inputs(input_seed);
+    const std::vector<Tensor> f = run_reference(t.g, t.inputs);
+    t.ref.assign(f[0].data_as<float>(), f[0].data_as<float>() + f[0].numel());
+    for (float v : t.ref) t.amax_y = std::max(t.amax_y, std::fabs(v));
+    ActivationHistograms h;
+    observe_reference(t.g, t.inputs, h);
+    t.options = int8_options(device, h.table(CalibMethod::MinMax).amax);
+    return t;
+}
+
+// `best` with a calibration (engine/builder/measured_precision.h): the builder times the all-INT8 plan,
+// the plan without INT8 and the mixed ones, and records what it measured and chose in the plan's
+// tactics. Whatever the timings chose, the plan's conv precisions must be that choice (all INT8, none,
+// or INT8 but for the recorded float convs) and its output near the float reference. Without tactic
+// timing (BuildOptions::time_tactics false) nothing is timed: INT8 wherever it runs, as before.
+inline void expect_best_is_timed_and_consistent(const std::string& device, const std::string& reduced) {
+    const ThreeConvs tc = three_convs(device, 21, {2, 8, 12, 12}, 32, 5);
+    const Graph& g = tc.g;
+    const std::vector<Tensor>& inputs = tc.inputs;
+    const std::vector<float>& ref = tc.ref;
+    const float amax_y = tc.amax_y;
+    BuildOptions o = tc.options;
+    o.precision = Precision::Best;
+
+    const Plan plan = build_plan(g, o, "best", "");
+    const auto& t = plan.info().tactics;
+    ASSERT_TRUE(t.count("precision")) << "no precision choice recorded";
+    const std::string choice = t.at("precision");
+    for (const std::string& k : {std::string("int8"), reduced, choice}) {
+        ASSERT_TRUE(t.count("precision.ms." + k)) << k;
+        EXPECT_GT(std::stod(t.at("precision.ms." + k)), 0.0) << k;
+    }
+    std::vector<std::string> kept;  // the recorded float convs, space-separated
+    for (size_t i = 0, j; i < t.at("precision.float_convs").size(); i = j + 1) {
+        j = t.at("precision.float_convs").find(' ', i);
+        if (j == std::string::npos) j = t.at("precision.float_convs").size();
+        kept.push_back(t.at("precision.float_convs").substr(i, j - i));
+    }
+    const int i8 = count_precision(plan, "Conv", "i8");
+    if (choice == "int8") {
+        EXPECT_EQ(i8, 3);
+        EXPECT_TRUE(kept.empty());
+    } else if (choice == reduced) {
+        EXPECT_EQ(i8, 0);
+    } else {
+        ASSERT_EQ(choice, "mixed" + std::to_string(kept.size()));
+        EXPECT_EQ(i8, 3 - static_cast<int>(kept.size()));
+        for (const auto& l : plan.info().layers)
+            if (std::find(kept.begin(), kept.end(), l.name) != kept.end()) {
+                EXPECT_NE(l.precision, "i8") << l.name;
+            }
+    }
+    std::cout << "[ best on " << device << ": " << choice << ", int8 " << t.at("precision.ms.int8") << " ms, "
+              << reduced << " " << t.at("precision.ms." + reduced) << " ms ]\n";
+    const auto [worst, off] = compare(run_plan(plan, inputs), ref, 0);
+    EXPECT_LT(worst, 0.05 * amax_y);
+
+    o.time_tactics = false;
+    const Plan fixed = build_plan(g, o, "best", "");
+    EXPECT_EQ(fixed.info().tactics.count("precision"), 0u);
+    EXPECT_EQ(count_precision(fixed, "Conv", "i8"), 3);
 }
 
 }  // namespace int8_checks

@@ -350,4 +350,10 @@ TEST(CudaInt8Plan, ResidualAndConcatMatchTheInt8Reference) {
     int8_checks::expect_residual_and_concat_match_int8_reference("cuda");
 }
 
+// `best`: INT8 only where it measures faster than FP16 (recorded and consistent; the same check as oneDNN's).
+TEST(CudaInt8Plan, BestIsTimedAndConsistent) {
+    SKIP_WITHOUT_CUDA();
+    int8_checks::expect_best_is_timed_and_consistent("cuda", "f16");
+}
+
 }  // namespace

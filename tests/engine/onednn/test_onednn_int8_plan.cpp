@@ -46,6 +46,12 @@ TEST(OneDnnPlan, Int8ResidualAndConcatMatchTheInt8Reference) {
     expect_residual_and_concat_match_int8_reference("onednn");
 }
 
+// `best`: INT8 only where it measures faster than BF16 (engine/builder/measured_precision.h).
+TEST(OneDnnPlan, BestIsTimedAndConsistent) {
+    if (!cpu_has_int8()) GTEST_SKIP() << "no VNNI/AMX: best has no INT8 layers to time";
+    expect_best_is_timed_and_consistent("onednn", "bf16");
+}
+
 TEST(OneDnnPlan, Int8NeedsCalibrationAndKnownFloatLayers) {
     testing_util::GraphBuilder b(13);
     const ValueId x = b.input({1, 4, 8, 8});
@@ -81,22 +87,13 @@ TEST(OneDnnPlan, Int8NeedsCalibrationAndKnownFloatLayers) {
 // Layers named as float stay out of INT8; the others run in it; the plan still matches FP32 closely.
 // Without VNNI/AMX (onednn_isa_avx2) nothing runs in INT8, and the plan is the best other precision.
 TEST(OneDnnPlan, Int8FloatLayersAndTheFallbackWithoutVnni) {
-    testing_util::GraphBuilder b(14);
-    const ValueId x = b.input({2, 8, 10, 10});
-    const ValueId c1 = b.leaky_relu(b.conv(x, 16, 3), 0.1f);
-    const ValueId c2 = b.leaky_relu(b.conv(c1, 16, 3), 0.1f);
-    const ValueId y = b.conv(c2, 8, 1);
-    b.output(y);
-    const Graph g = b.build();
-    const std::vector<Tensor> inputs = b.random_inputs(9);
-    const std::vector<Tensor> f = run_reference(g, inputs);
-    const std::vector<float> ref(f[0].data_as<float>(), f[0].data_as<float>() + f[0].numel());
-    float amax_y = 0;
-    for (float v : ref) amax_y = std::max(amax_y, std::fabs(v));
-    // The ranges these inputs have (the largest magnitudes).
-    ActivationHistograms h;
-    observe_reference(g, inputs, h);
-    BuildOptions o = int8_options("onednn", h.table(CalibMethod::MinMax).amax);
+    const ThreeConvs tc = three_convs("onednn", 14, {2, 8, 10, 10}, 16, 9);
+    const Graph& g = tc.g;
+    const ValueId c2 = tc.c2;
+    const std::vector<Tensor>& inputs = tc.inputs;
+    const std::vector<float>& ref = tc.ref;
+    const float amax_y = tc.amax_y;
+    BuildOptions o = tc.options;  // the ranges these inputs have (the largest magnitudes)
     const std::string middle = g.node(g.value(g.node(g.value(c2).producer).inputs[0]).producer).name;
     o.float_layers = {middle};
     const Plan plan = build_plan(g, o, "float_layers", "");
@@ -105,7 +102,9 @@ TEST(OneDnnPlan, Int8FloatLayersAndTheFallbackWithoutVnni) {
     if (cpu_has_int8()) {
         EXPECT_EQ(count_precision(plan, "Conv", "i8"), 2);
         for (const auto& l : plan.info().layers)
-            if (l.name == middle) EXPECT_EQ(l.precision, "f32");
+            if (l.name == middle) {
+                EXPECT_EQ(l.precision, "f32");
+            }
         EXPECT_GT(off, 0u);  // quantized
     } else {
         EXPECT_EQ(count_precision(plan, "Conv", "i8"), 0);
