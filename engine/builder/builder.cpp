@@ -587,21 +587,26 @@ Plan build_plan(Graph graph, const BuildOptions& options, const std::string& mod
 
     // Activation layout: each candidate gives a complete plan; with several, the fastest wins.
     const PlanRequest request{options, model_name, model_sha256, backends, by_name};
-    const std::vector<Layout> candidates = layout_candidates(options, g, backends);
+    std::vector<Layout> candidates = layout_candidates(options, g, backends);
     std::map<std::string, std::string> tactics;
-    // best with INT8 layers: INT8 only where it measures faster, decided in the first layout.
+    // best with INT8 layers: INT8 only where it measures faster, decided in the first layout; the
+    // layouts are then those of the chosen precisions (INT8 plans have fewer), the measured one first.
     std::optional<PlanContents> first;
+    const Layout measured = candidates.front();
     if (options.precision == Precision::Best && options.time_tactics && counts.int8_convs > 0) {
-        MeasuredPrecision m = choose_int8_by_time(g, base, reduced, supports, candidates.front(), request);
+        MeasuredPrecision m = choose_int8_by_time(g, base, reduced, supports, measured, request);
         g = std::move(m.graph);
         first = std::move(m.plan);
         tactics.merge(m.tactics);
+        candidates = layout_candidates(options, g, backends);
+        std::erase(candidates, measured);
+        candidates.insert(candidates.begin(), measured);
     }
     PlanContents best;
     double best_ms = 1e30;
     Layout chosen = candidates.front();
     for (Layout l : candidates) {
-        PlanContents c = first && l == candidates.front() ? std::move(*first) : finish_plan(g, l, request);
+        PlanContents c = first && l == measured ? std::move(*first) : finish_plan(g, l, request);
         if (candidates.size() == 1) {
             best = std::move(c);
             break;
