@@ -1,7 +1,8 @@
 // FakeQuant on the onednn backend (fake_quant_onednn.cpp) against values worked out by hand (half steps
 // rounding to even, saturation, NaN, the zero point) and against the reference backend on random
 // inputs, in the three layouts a plan stores 4-D values in (Plain, NHWC, Blocked16 with padded
-// channels); and what it leaves to the reference (per-axis parameters, different zero points).
+// channels), with parameters per tensor and per channel; and what it leaves to the reference
+// (per-axis parameters on another axis, different zero points).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -40,13 +41,14 @@ struct FqGraph {
     engine::NodeId node = 0;
 };
 
-// x [2, c, 3, 2] -> FakeQuant(q_scale, q_zero, dq_scale, dq_zero) -> y.
-FqGraph fake_quant_graph(int c, DataType qtype, Tensor qs, Tensor qz, Tensor ds, Tensor dz) {
+// x [2, c, 3, 2] -> FakeQuant(q_scale, q_zero, dq_scale, dq_zero) -> y (per-axis operands on `axis`).
+FqGraph fake_quant_graph(int c, DataType qtype, Tensor qs, Tensor qz, Tensor ds, Tensor dz, int axis = 1) {
     testing_util::GraphBuilder b;
     const engine::Shape shape{2, c, 3, 2};
     const ValueId x = b.input(shape);
     engine::QuantParams p;
     p.qtype = qtype;
+    p.axis = axis;
     const ValueId y = b.op(engine::OpType::FakeQuant,
                            {x, b.constant(std::move(qs)), b.constant(std::move(qz)),
                             b.constant(std::move(ds)), b.constant(std::move(dz))},
@@ -125,21 +127,93 @@ TEST(OneDnnFakeQuant, MatchesTheReferenceInEveryLayoutAndBatch) {
     }
 }
 
-TEST(OneDnnFakeQuant, LeavesPerAxisAndUnequalZeroPointsToTheReference) {
+// One value per channel: c -> first + step * c.
+Tensor per_channel(int c, float first, float step) {
+    Tensor t(DataType::F32, {c});
+    for (int i = 0; i < c; ++i) t.data_as<float>()[i] = first + step * static_cast<float>(i);
+    return t;
+}
+
+// Per-channel parameters (20 channels: Blocked16 pads them to 32), alone and beside per-tensor ones,
+// against the reference bit for bit; and by hand on two channels.
+TEST(OneDnnFakeQuant, PerChannelMatchesTheReferenceInEveryLayout) {
+    struct Case {
+        const char* name;
+        DataType qtype;
+        Tensor qs, qz, ds, dz;
+    };
+    const std::vector<Case> cases = {
+        {"all per channel, i8", DataType::I8, per_channel(20, 0.01f, 0.003f), per_channel(20, -5, 1),
+         per_channel(20, 0.02f, 0.001f), per_channel(20, -5, 1)},
+        {"q per tensor, dq per channel, u8", DataType::U8, scalar(0.03f), scalar(128),
+         per_channel(20, 0.01f, 0.002f), per_channel(20, 128, 0)},
+        {"zero points differing by channel, u8", DataType::U8, per_channel(20, 0.02f, 0.f),
+         per_channel(20, 120, 1), per_channel(20, 0.02f, 0.f), per_channel(20, 120, 1)},
+    };
+    for (const Case& c : cases) {
+        for (Layout layout : {Layout::Plain, Layout::NHWC, Layout::Blocked16}) {
+            FqGraph fg = fake_quant_graph(20, c.qtype, c.qs, c.qz, c.ds, c.dz);
+            std::string why;
+            ASSERT_TRUE(engine::make_onednn_backend()->supports(fg.g, fg.node, &why))
+                << c.name << ": " << why;
+            set_storage(fg.g, layout, DataType::F32);
+            for (int batch : {1, 2}) {
+                const std::vector<Tensor> in = {
+                    uniform({batch, 20, 3, 2}, 11 + static_cast<uint32_t>(batch))};
+                const NodeRun ours = run_onednn_node(fg.g, fg.node, in, batch);
+                const std::vector<Tensor> ref = run_reference_node(fg.g, fg.node, in);
+                const float* a = ours.outputs[0].data_as<float>();
+                const float* b = ref[0].data_as<float>();
+                int64_t off = 0;
+                for (int64_t i = 0; i < ref[0].numel(); ++i) off += a[i] != b[i];
+                EXPECT_EQ(off, 0) << c.name << " " << engine::layout_name(layout) << " batch " << batch;
+            }
+        }
+    }
+    // By hand: channel 0 scale 0.5, channel 1 scale 0.25 (zero point 0, i8): x = 0.3 -> 0.5 and 0.25.
+    for (Layout layout : {Layout::Plain, Layout::NHWC, Layout::Blocked16}) {
+        FqGraph fg = fake_quant_graph(2, DataType::I8, per_channel(2, 0.5f, -0.25f), per_channel(2, 0, 0),
+                                      per_channel(2, 0.5f, -0.25f), per_channel(2, 0, 0));
+        set_storage(fg.g, layout, DataType::F32);
+        Tensor x(DataType::F32, {1, 2, 3, 2});
+        for (int64_t i = 0; i < x.numel(); ++i) x.data_as<float>()[i] = 0.3f;
+        const NodeRun r = run_onednn_node(fg.g, fg.node, {x}, 1);
+        for (int64_t i = 0; i < x.numel(); ++i)
+            EXPECT_EQ(r.outputs[0].data_as<float>()[i], i < 6 ? 0.5f : 0.25f)
+                << engine::layout_name(layout) << " " << i;
+    }
+}
+
+TEST(OneDnnFakeQuant, LeavesOtherAxesAndUnequalZeroPointsToTheReference) {
     auto backend = engine::make_onednn_backend();
     std::string why;
-    Tensor axis(DataType::F32, {20});
-    for (int64_t i = 0; i < 20; ++i) axis.data_as<float>()[i] = 0.01f * static_cast<float>(i + 1);
-    const FqGraph per_axis = fake_quant_graph(20, DataType::I8, axis, scalar(0), scalar(0.1f), scalar(0));
-    EXPECT_FALSE(backend->supports(per_axis.g, per_axis.node, &why));
-    EXPECT_NE(why.find("per-axis"), std::string::npos) << why;
+    // Per-axis on the height (3 rows) instead of the channels.
+    const FqGraph rows = fake_quant_graph(20, DataType::I8, per_channel(3, 0.01f, 0.01f), scalar(0),
+                                          scalar(0.1f), scalar(0), 2);
+    EXPECT_FALSE(backend->supports(rows.g, rows.node, &why));
+    EXPECT_NE(why.find("per-axis quantization parameters on another axis"), std::string::npos) << why;
     const FqGraph zeros =
         fake_quant_graph(20, DataType::U8, scalar(0.1f), scalar(128), scalar(0.1f), scalar(127));
     EXPECT_FALSE(backend->supports(zeros.g, zeros.node, &why));
     EXPECT_NE(why.find("different zero points"), std::string::npos) << why;
-    const FqGraph bad = fake_quant_graph(20, DataType::I8, scalar(0.f), scalar(0), scalar(0.1f), scalar(0));
+    // Per channel, one channel's zero points differ.
+    Tensor dz = per_channel(20, 0, 0);
+    dz.data_as<float>()[7] = 1;
+    const FqGraph one = fake_quant_graph(20, DataType::I8, per_channel(20, 0.1f, 0), per_channel(20, 0, 0),
+                                         per_channel(20, 0.1f, 0), dz);
+    EXPECT_FALSE(backend->supports(one.g, one.node, &why));
+    EXPECT_NE(why.find("different zero points"), std::string::npos) << why;
+    Tensor qs = per_channel(20, 0.1f, 0);
+    qs.data_as<float>()[19] = 0;
+    const FqGraph bad =
+        fake_quant_graph(20, DataType::I8, qs, per_channel(20, 0, 0), scalar(0.1f), scalar(0));
     EXPECT_FALSE(backend->supports(bad.g, bad.node, &why));
     EXPECT_NE(why.find("scale"), std::string::npos) << why;
+    // A scale and its zero point of different sizes (the reference refuses it too).
+    const FqGraph sizes =
+        fake_quant_graph(20, DataType::I8, per_channel(20, 0.1f, 0), scalar(0), scalar(0.1f), scalar(0));
+    EXPECT_FALSE(backend->supports(sizes.g, sizes.node, &why));
+    EXPECT_NE(why.find("different sizes"), std::string::npos) << why;
     const FqGraph ok = fake_quant_graph(20, DataType::I8, scalar(0.1f), scalar(0), scalar(0.1f), scalar(0));
     EXPECT_TRUE(backend->supports(ok.g, ok.node, &why)) << why;
     EXPECT_FALSE(backend->supports_precision(ok.g, ok.node, DataType::BF16)) << "FakeQuant computes in F32";
