@@ -10,11 +10,13 @@
 #include <random>
 #include <tuple>
 
+#include "engine/core/error.h"
 #include "tests/engine/onednn/onednn_test_util.h"
 #include "tests/testing/graph_builder.h"
 
 namespace {
 
+using engine::concat;
 using engine::DataType;
 using engine::Layout;
 using engine::Tensor;
@@ -58,6 +60,20 @@ FqGraph fake_quant_graph(int c, DataType qtype, Tensor qs, Tensor qz, Tensor ds,
     fg.node = b.producer(y);
     fg.g = b.build();
     return fg;
+}
+
+// Runs the node on oneDNN and on the reference backend; expects every element equal (bit for bit) and
+// returns oneDNN's output.
+std::vector<float> expect_equal_to_reference(const FqGraph& fg, const std::vector<Tensor>& in, int batch,
+                                             const std::string& what) {
+    const NodeRun ours = run_onednn_node(fg.g, fg.node, in, batch);
+    const std::vector<Tensor> ref = run_reference_node(fg.g, fg.node, in);
+    const float* a = ours.outputs[0].data_as<float>();
+    const float* b = ref[0].data_as<float>();
+    int64_t off = 0;
+    for (int64_t i = 0; i < ref[0].numel(); ++i) off += a[i] != b[i];
+    EXPECT_EQ(off, 0) << what << " batch " << batch;
+    return {a, a + ref[0].numel()};
 }
 
 TEST(OneDnnFakeQuant, HalfStepsSaturationAndNanByHand) {
@@ -110,17 +126,12 @@ TEST(OneDnnFakeQuant, MatchesTheReferenceInEveryLayoutAndBatch) {
             set_storage(fg.g, layout, DataType::F32);
             for (int batch : {1, 2}) {
                 const std::vector<Tensor> in = {uniform({batch, 20, 3, 2}, 7 + static_cast<uint32_t>(batch))};
-                const NodeRun ours = run_onednn_node(fg.g, fg.node, in, batch);
-                const std::vector<Tensor> ref = run_reference_node(fg.g, fg.node, in);
-                const float* a = ours.outputs[0].data_as<float>();
-                const float* b = ref[0].data_as<float>();
-                int64_t off = 0;
-                for (int64_t i = 0; i < ref[0].numel(); ++i) off += a[i] != b[i];
-                EXPECT_EQ(off, 0) << engine::dtype_name(qtype) << " zero " << zero << " "
-                                  << engine::layout_name(layout) << " batch " << batch;
+                const std::vector<float> a = expect_equal_to_reference(
+                    fg, in, batch,
+                    concat(engine::dtype_name(qtype), " zero ", zero, " ", engine::layout_name(layout)));
                 // And it quantizes: a value differs from its input.
                 int64_t moved = 0;
-                for (int64_t i = 0; i < ref[0].numel(); ++i) moved += a[i] != in[0].data_as<float>()[i];
+                for (size_t i = 0; i < a.size(); ++i) moved += a[i] != in[0].data_as<float>()[i];
                 EXPECT_GT(moved, 0);
             }
         }
@@ -160,13 +171,8 @@ TEST(OneDnnFakeQuant, PerChannelMatchesTheReferenceInEveryLayout) {
             for (int batch : {1, 2}) {
                 const std::vector<Tensor> in = {
                     uniform({batch, 20, 3, 2}, 11 + static_cast<uint32_t>(batch))};
-                const NodeRun ours = run_onednn_node(fg.g, fg.node, in, batch);
-                const std::vector<Tensor> ref = run_reference_node(fg.g, fg.node, in);
-                const float* a = ours.outputs[0].data_as<float>();
-                const float* b = ref[0].data_as<float>();
-                int64_t off = 0;
-                for (int64_t i = 0; i < ref[0].numel(); ++i) off += a[i] != b[i];
-                EXPECT_EQ(off, 0) << c.name << " " << engine::layout_name(layout) << " batch " << batch;
+                (void)expect_equal_to_reference(fg, in, batch,
+                                                concat(c.name, " ", engine::layout_name(layout)));
             }
         }
     }
