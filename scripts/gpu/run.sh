@@ -863,26 +863,30 @@ for s in "${stages[@]}"; do
       timeout 100 "$RTDET" build "$WORK/yolov3-416.onnx" --device cuda --precision fp16 --max-batch 1 \
         --timing-cache "$WORK/timing.cache" -o "$WORK/cached.plan" ;;
     int8diag)  # issue 16: where YOLOv3-416 INT8 batch 64 spends its time, against FP16 (about 4 minutes)
+      # INT8_DEVICE (cuda) and INT8DIAG_BATCH (64): a CPU dry run of the stage's logic at batch 1.
       convert_models
       cache=$CALIB_DIR/yolov3-416.calib.json
-      say "int8diag: build best b64 (-v: each INT8 conv's form, each conv's INT8 and FP16 time, the choice)"
-      timeout 300 "$RTDET" -v build "$WORK/yolov3-416.onnx" --device cuda --precision best --calib-cache "$cache" \
-        --max-batch 64 --timing-cache "$WORK/timing_i8.cache" -o "$WORK/best.b64.plan" > "$WORK/best_build.log" 2>&1
+      dd=${INT8_DEVICE:-cuda} nb=${INT8DIAG_BATCH:-64}
+      nt=(--no-transfers); [ "$dd" = cuda ] || nt=()  # host plans have no device buffers
+      say "int8diag: build best b$nb on $dd (-v: each INT8 conv's form, each conv's INT8 and float time, the choice)"
+      timeout 300 "$RTDET" -v build "$WORK/yolov3-416.onnx" --device "$dd" --precision best --calib-cache "$cache" \
+        --max-batch "$nb" --timing-cache "$WORK/timing_i8.cache" -o "$WORK/best.b$nb.plan" > "$WORK/best_build.log" 2>&1
       tail -1 "$WORK/best_build.log"
       grep -- "best: timed" "$WORK/best_build.log" | cut -c1-600
       grep -- "int8 .* -> " "$WORK/best_build.log" | sed 's/.*cuda: //' > "$OUT/int8diag_choices.txt"
-      grep -- ": int8 [0-9.]* ms, f16 " "$WORK/best_build.log" | sed 's/^.*yolov3-416: //' > "$OUT/int8diag_layers.txt"
+      grep -- ": int8 [0-9.]* ms, [a-z0-9]* [0-9.-]* ms$" "$WORK/best_build.log" | sed 's/^.*yolov3-416: //' \
+        > "$OUT/int8diag_layers.txt"
       echo "convs on cuDNN's graph: $(grep -c -- '-> graph' "$OUT/int8diag_choices.txt"), on our kernel: $(grep -c -- '-> tile' "$OUT/int8diag_choices.txt")"
       grep -- "-> tile" "$OUT/int8diag_choices.txt" | cut -c1-200 | head -20
-      echo "per conv at batch 64 (ms, each timed alone), INT8 slower than FP16:"
+      echo "per conv at batch $nb (ms, each timed alone; $(wc -l < "$OUT/int8diag_layers.txt") convs), INT8 slower than float:"
       awk '$3 > $6 {print}' "$OUT/int8diag_layers.txt" | head -30
-      timeout 200 "$RTDET" build "$WORK/yolov3-416.onnx" --device cuda --precision int8 --calib-cache "$cache" \
-        --max-batch 64 --timing-cache "$WORK/timing_i8.cache" -o "$WORK/i8.b64.plan" > /dev/null 2>&1
-      timeout 200 "$RTDET" build "$WORK/yolov3-416.onnx" --device cuda --precision fp16 --max-batch 64 \
-        --timing-cache "$WORK/timing.cache" -o "$WORK/f16.b64.plan" > /dev/null 2>&1
+      timeout 200 "$RTDET" build "$WORK/yolov3-416.onnx" --device "$dd" --precision int8 --calib-cache "$cache" \
+        --max-batch "$nb" --timing-cache "$WORK/timing_i8.cache" -o "$WORK/i8.b$nb.plan" > /dev/null 2>&1
+      timeout 200 "$RTDET" build "$WORK/yolov3-416.onnx" --device "$dd" --precision fp16 --max-batch "$nb" \
+        --timing-cache "$WORK/timing.cache" -o "$WORK/f16.b$nb.plan" > /dev/null 2>&1
       for p in best i8 f16; do
-        say "int8diag: $p b64 per-layer profile (synchronized per layer; --no-graphs --no-transfers)"
-        timeout 90 "$RTDET" bench "$WORK/$p.b64.plan" --batch 64 --no-graphs --no-transfers --warmup 3 \
+        say "int8diag: $p b$nb per-layer profile (synchronized per layer; --no-graphs ${nt[*]})"
+        timeout 90 "$RTDET" bench "$WORK/$p.b$nb.plan" --batch "$nb" --no-graphs "${nt[@]}" --warmup 3 \
           --iterations 10 --profile > "$OUT/int8diag_profile_$p.txt" 2>&1
         grep "sum of layers" "$OUT/int8diag_profile_$p.txt"
         sort -k5 -n -r "$OUT/int8diag_profile_$p.txt" | head -15
