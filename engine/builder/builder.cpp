@@ -441,9 +441,13 @@ MeasuredPrecision choose_int8_by_time(const Graph& all_int8, const Graph& base, 
     std::vector<Candidate> cands;
     cands.push_back({"int8", all_int8, finish_plan(all_int8, layout, r), {}});
     Graph no_int8 = base;
-    (void)assign_precisions(no_int8, reduced, supports, false, {});
+    // Named by what its layers compute: FP32 where the device has no kernels of the reduced type.
+    const bool any_reduced = assign_precisions(no_int8, reduced, supports, false, {}).reduced > 0;
     PlanContents b = finish_plan(no_int8, layout, r);
-    cands.push_back({std::string(dtype_name(reduced)), std::move(no_int8), std::move(b), {}});
+    cands.push_back({std::string(dtype_name(any_reduced ? reduced : DataType::F32)),
+                     std::move(no_int8),
+                     std::move(b),
+                     {}});
     const auto prof = profile_layers(cands[0].plan, cands[1].plan, r.options, kProfileRounds);
     std::vector<std::string> int8_convs;
     for (NodeId n = 0; n < cands[0].plan.graph.num_nodes(); ++n) {

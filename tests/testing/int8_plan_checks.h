@@ -312,7 +312,8 @@ inline ThreeConvs three_convs(const std::string& device, uint32_t seed, const Sh
 // tactics. Whatever the timings chose, the plan's conv precisions must be that choice (all INT8, none,
 // or INT8 but for the recorded float convs) and its output near the float reference. Without tactic
 // timing (BuildOptions::time_tactics false) nothing is timed: INT8 wherever it runs, as before.
-inline void expect_best_is_timed_and_consistent(const std::string& device, const std::string& reduced) {
+inline void expect_best_is_timed_and_consistent(const std::string& device,
+                                                const std::string& reduced_wanted) {
     const ThreeConvs tc = three_convs(device, 21, {2, 8, 12, 12}, 32, 5);
     const Graph& g = tc.g;
     const std::vector<Tensor>& inputs = tc.inputs;
@@ -325,6 +326,8 @@ inline void expect_best_is_timed_and_consistent(const std::string& device, const
     const auto& t = plan.info().tactics;
     ASSERT_TRUE(t.count("precision")) << "no precision choice recorded";
     const std::string choice = t.at("precision");
+    // The float plan is named by what it computes: `reduced`, or f32 on a device without its kernels.
+    const std::string reduced = t.count("precision.ms." + reduced_wanted) ? reduced_wanted : "f32";
     for (const std::string& k : {std::string("int8"), reduced, choice}) {
         ASSERT_TRUE(t.count("precision.ms." + k)) << k;
         EXPECT_GT(std::stod(t.at("precision.ms." + k)), 0.0) << k;
@@ -341,6 +344,7 @@ inline void expect_best_is_timed_and_consistent(const std::string& device, const
         EXPECT_TRUE(kept.empty());
     } else if (choice == reduced) {
         EXPECT_EQ(i8, 0);
+        EXPECT_EQ(count_precision(plan, "Conv", reduced), 3) << "the float plan is named by what it computes";
     } else {
         ASSERT_EQ(choice, "mixed" + std::to_string(kept.size()));
         EXPECT_EQ(i8, 3 - static_cast<int>(kept.size()));
