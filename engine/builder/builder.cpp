@@ -579,7 +579,10 @@ Plan build_plan(Graph graph, const BuildOptions& options, const std::string& mod
                 model_name, options.device, devices, dtype_name(reduced));
         }
     }
-    const Graph base = g;  // before precisions (best's measurement assigns them again)
+    // best with INT8 measures its precisions below, assigning them again from the graph as it is now.
+    const bool measure = options.precision == Precision::Best && options.time_tactics && int8;
+    std::optional<Graph> base;
+    if (measure) base = g;
     const PrecisionCounts counts = assign_precisions(g, reduced, supports, int8, {});
     if (int8 && (options.precision == Precision::INT8 || counts.int8_layers > 0))
         engine::logger().info("{}: INT8: {} of {} convolutions, {} layers in all", model_name,
@@ -597,8 +600,8 @@ Plan build_plan(Graph graph, const BuildOptions& options, const std::string& mod
     // layouts are then those of the chosen precisions (INT8 plans have fewer), the measured one first.
     std::optional<PlanContents> first;
     const Layout measured = candidates.front();
-    if (options.precision == Precision::Best && options.time_tactics && counts.int8_convs > 0) {
-        MeasuredPrecision m = choose_int8_by_time(g, base, reduced, supports, measured, request);
+    if (measure && counts.int8_convs > 0) {
+        MeasuredPrecision m = choose_int8_by_time(g, *base, reduced, supports, measured, request);
         g = std::move(m.graph);
         first = std::move(m.plan);
         tactics.merge(m.tactics);
