@@ -196,6 +196,68 @@ inline void expect_chain_matches_int8_reference(const std::string& device) {
     EXPECT_LT(fworst, 0.1);
 }
 
+// Yolo-Fastest's block: a 1x1 conv (leaky), a depthwise 3x3 conv (linear) and a 1x1 conv (linear)
+// whose output adds the block's input (residual), plus a depthwise stride-2 conv with leaky ReLU: every
+// conv INT8, the depthwise ones included (oneDNN's depthwise int8 convolution; CUDA's depthwise kernel).
+inline void expect_depthwise_block_matches_int8_reference(const std::string& device) {
+    testing_util::GraphBuilder b(13);
+    const ValueId x = b.input({2, 8, 10, 10});
+    const ValueId c1 = b.leaky_relu(b.conv(x, 16, 1), 0.1f);
+    const ValueId d = b.conv(c1, 16, 3, 1, 16);
+    const ValueId e = b.add(b.conv(d, 8, 1), x);
+    const ValueId d2 = b.leaky_relu(b.conv(c1, 16, 3, 2, 16), 0.1f);
+    b.output(e);
+    b.output(d2);
+    const Graph g = b.build();
+    const std::vector<Tensor> inputs = b.random_inputs(6);
+    const BuildOptions o = int8_options(device, {{g.value(x).name, 1.0},
+                                                 {g.value(c1).name, 2.0},
+                                                 {g.value(d).name, 3.0},
+                                                 {g.value(e).name, 2.5},
+                                                 {g.value(d2).name, 1.5}});
+    const Plan plan = build_plan(g, o, "depthwise", "");
+    EXPECT_EQ(count_precision(plan, "Conv", "i8"), 4);
+
+    auto producer = [&](ValueId v) { return g.value(v).producer; };
+    auto leaky = [](ConvRef k) {
+        k.p.act = Act{ActKind::LeakyRelu, 0.1f, 0};
+        return k;
+    };
+    const Q8 xq = quantize(inputs[0], 1.0f);
+    const Q8 c1q = run_conv(leaky(conv_ref(g, producer(g.node(producer(c1)).inputs[0]))), xq, 2.0f);
+    const Q8 dq = run_conv(conv_ref(g, producer(d)), c1q, 3.0f);
+    // e = conv(d) + x: the residual in float is the stored x.
+    std::vector<float> xf(xq.q.size());
+    dequantize_s8(xq.q.data(), xq.q.size(), xq.scale, xf.data());
+    ConvRef k3 = conv_ref(g, g.value(g.node(producer(e)).inputs[0]).producer);
+    k3.p.residual = true;  // the Add the builder fuses
+    std::vector<float> e_expected, d2_expected;
+    run_conv(k3, dq, 0, &e_expected, &xf);
+    run_conv(leaky(conv_ref(g, producer(g.node(producer(d2)).inputs[0]))), c1q, 0, &d2_expected);
+
+    auto engine = Engine::load(plan);
+    auto ctx = engine->create_context(1);
+    const std::vector<Tensor> out = ctx->run(inputs);
+    for (int i = 0; i < 2; ++i) {
+        const std::vector<float>& expected = i == 0 ? e_expected : d2_expected;
+        const std::vector<float> ours(
+            out[static_cast<size_t>(i)].data_as<float>(),
+            out[static_cast<size_t>(i)].data_as<float>() + out[static_cast<size_t>(i)].numel());
+        // A value moved across a rounding tie by the float epilogue upstream: one step of 3/127 in one
+        // input of the last conv; allow a few such elements.
+        const auto [worst, off] = compare(ours, expected, 1e-5);
+        EXPECT_LT(worst, 0.05) << "output " << i;
+        EXPECT_LE(off, expected.size() / 50) << "output " << i << ", worst " << worst;
+    }
+    // And it is a quantized result: near FP32, not equal to it.
+    const std::vector<Tensor> f = run_reference(g, inputs);
+    const std::vector<float> e_ours(out[0].data_as<float>(), out[0].data_as<float>() + out[0].numel());
+    const auto [fworst, foff] =
+        compare(e_ours, {f[0].data_as<float>(), f[0].data_as<float>() + f[0].numel()}, 1e-6);
+    EXPECT_GT(foff, 0u);
+    EXPECT_LT(fworst, 0.2);
+}
+
 // A residual conv (Sum post-op: r prefilled in y's units) and a Concat of two convs with different
 // ranges (both written with the larger one).
 inline void expect_residual_and_concat_match_int8_reference(const std::string& device) {

@@ -9,7 +9,8 @@
 // pointwise ops fused into cuDNN's kernel: conv_graph.h), over the first engine configurations of its
 // heuristics, and our kernel over its tile shapes. cuDNN's Hopper INT8 engines are the fast ones (a
 // 3x3 128 -> 256 conv on 64 x 52 x 52: 0.09 ms against our 0.5 ms); ours runs what cuDNN has no engine
-// for (mish, hard-sigmoid epilogues).
+// for (mish, hard-sigmoid epilogues). Depthwise convs (group == channels) have one form: our depthwise
+// kernel (dw_int8_core.h), its weights packed [kh][kw][C] without channel padding, the same epilogue.
 #include "engine/backends/cuda/kernels/conv_int8.cuh"
 
 #include <algorithm>
@@ -18,6 +19,7 @@
 
 #include "engine/backends/cuda/conv_graph.h"
 #include "engine/backends/cuda/cuda_kernels.h"
+#include "engine/backends/cuda/kernels/dw_int8_core.h"
 #include "engine/backends/cuda/kernels/fill.cuh"
 #include "engine/core/log.h"
 #include "engine/refmath/ref_int8.h"
@@ -25,10 +27,11 @@
 namespace engine::cuda {
 namespace {
 
-// The tactic blob: I32 [kTacticSize]. kForm: kOurs (kChoice: the tile) or kGraph (kChoice: the rank of
-// the engine configuration in cuDNN's heuristics at max batch).
+// The tactic blob: I32 [kTacticSize]. kForm: kOurs (kChoice: the tile), kGraph (kChoice: the rank of
+// the engine configuration in cuDNN's heuristics at max batch) or kDepthwise (our depthwise kernel, the
+// only form of a depthwise conv; kChoice 0).
 enum TacticField : int { kVersion, kForm, kChoice, kPaddedC, kTacticSize };
-enum Form : int32_t { kOurs = 0, kGraph = 1 };
+enum Form : int32_t { kOurs = 0, kGraph = 1, kDepthwise = 2 };
 constexpr int32_t kTacticVersion = 2;
 constexpr int kGraphTries = 6;       // engine configurations timed per layer
 constexpr int kChannelQuantum = 32;  // input channels per k block of the smallest tile depth
@@ -57,8 +60,14 @@ float value_scale(const Graph& g, NodeId n, ValueId v) {
     return val.amax / 127.0f;
 }
 
+// Depthwise: one 2-D filter per channel, as many outputs as inputs (the depthwise kernel's case).
+bool is_depthwise(const ConvParams& p, const Shape& x, const Shape& w) {
+    return p.group > 1 && p.group == x[1] && w[0] == x[1] && w[1] == 1;
+}
+
 struct I8Problem : ConvShapes {
     int padded_c = 0;
+    bool depthwise = false;
     bool has_bias = false;
     DataType y_dtype = DataType::I8, r_dtype = DataType::F32;
     float x_scale = 1, y_scale = 1, r_scale = 1;
@@ -75,7 +84,11 @@ I8Problem i8_problem(const Graph& g, NodeId n) {
     I8Problem c;
     static_cast<ConvShapes&>(c) = conv_shapes(g, n);
     const Value& x = g.value(node.inputs[0]);
-    c.padded_c = static_cast<int>((c.x[1] + kChannelQuantum - 1) / kChannelQuantum * kChannelQuantum);
+    c.depthwise = is_depthwise(c.p, c.x, c.w);
+    // The tensor-core kernel reads the channels in blocks of 32; the depthwise one reads them as they are.
+    c.padded_c = c.depthwise
+                     ? static_cast<int>(c.x[1])
+                     : static_cast<int>((c.x[1] + kChannelQuantum - 1) / kChannelQuantum * kChannelQuantum);
     c.has_bias = node.inputs.size() >= 3 && node.inputs[2] != kNoValue;
     ENGINE_CHECK(x.storage_dtype == DataType::I8, "cuda: ", c.name, ": an INT8 conv's input '", x.name,
                  "' is stored as ", dtype_name(x.storage_dtype), ", not i8");
@@ -171,6 +184,10 @@ void enqueue(const I8Problem& c, const Invocation& inv, ConvInt8Args a, const vo
         a.x = static_cast<const int8_t*>(x);
         a.x_batch_stride = x_bs;
     }
+    if (inv.form == kDepthwise) {
+        launch_conv_dw_int8(a, s);
+        return;
+    }
     if (inv.form == kGraph) {
         GraphInt8Operands ops;
         ops.alpha = inv.alpha;
@@ -182,10 +199,24 @@ void enqueue(const I8Problem& c, const Invocation& inv, ConvInt8Args a, const vo
     launch_conv_int8(a, inv.tile, s);
 }
 
-// W [O, C, kh, kw] F32 -> s8 [O][kh][kw][padded_c] (extra channels zero) and the per-channel scales.
+// The packed weights' element count: [O][kh][kw][padded_c], or [kh][kw][C] for a depthwise conv.
+int64_t packed_weight_count(const I8Problem& c) {
+    return c.w[0] * c.w[2] * c.w[3] * (c.depthwise ? 1 : c.padded_c);
+}
+
+// W [O, C, kh, kw] F32 -> s8 [O][kh][kw][padded_c] (extra channels zero), or [kh][kw][C] for a
+// depthwise conv (W [C, 1, kh, kw]), and the per-channel scales.
 std::pair<Tensor, Tensor> pack_weights(const I8Problem& c, const Tensor& w) {
     const QuantizedWeights q = quantize_weights_per_channel(w.data_as<float>(), w.shape());
     const int64_t o = c.w[0], ci = c.w[1], kh = c.w[2], kw = c.w[3], pc = c.padded_c;
+    Tensor scale(DataType::F32, {o});
+    std::memcpy(scale.data(), q.scale.data(), scale.bytes());
+    if (c.depthwise) {
+        Tensor packed(DataType::I8, {kh, kw, o});
+        pack_dw_int8_weights(q.q.data(), static_cast<int>(o), static_cast<int>(kh), static_cast<int>(kw),
+                             packed.data_as<int8_t>());
+        return {std::move(packed), std::move(scale)};
+    }
     Tensor packed(DataType::I8, {o, kh, kw, pc});
     std::memset(packed.data(), 0, packed.bytes());
     auto* dst = packed.data_as<int8_t>();
@@ -195,8 +226,6 @@ std::pair<Tensor, Tensor> pack_weights(const I8Problem& c, const Tensor& w) {
                 for (int64_t x = 0; x < kw; ++x)
                     dst[((oi * kh + y) * kw + x) * pc + ch] =
                         q.q[static_cast<size_t>(((oi * ci + ch) * kh + y) * kw + x)];
-    Tensor scale(DataType::F32, {o});
-    std::memcpy(scale.data(), q.scale.data(), scale.bytes());
     return {std::move(packed), std::move(scale)};
 }
 
@@ -388,6 +417,16 @@ void check_i8_layout(const Graph& g, NodeId n, ValueId v) {
                  "' is stored ", layout_name(val.layout), "; INT8 convolutions run on NHWC");
 }
 
+std::vector<Tensor> packed_int8(const std::array<int32_t, kTacticSize>& t, Tensor w, Tensor w_scale,
+                                Tensor bias) {
+    std::vector<Tensor> packed;
+    packed.push_back(Tensor::from_bytes(DataType::I32, {kTacticSize}, t.data(), sizeof(t)));
+    packed.push_back(std::move(w));
+    packed.push_back(std::move(w_scale));
+    packed.push_back(std::move(bias));
+    return packed;
+}
+
 }  // namespace
 
 bool conv_int8_supported(const CudaState& st, const Graph& g, NodeId n) {
@@ -395,8 +434,9 @@ bool conv_int8_supported(const CudaState& st, const Graph& g, NodeId n) {
     if (!conv_supported(g, n, nullptr)) return false;
     const Node& node = g.node(n);
     const auto& p = std::get<ConvParams>(node.params);
-    if (p.group != 1) return false;  // depthwise and grouped convs stay in float
     const Shape& x = g.value(node.inputs[0]).desc.shape;
+    // Group 1 on the tensor cores, depthwise on its own kernel; other grouped convs stay in float.
+    if (p.group != 1 && !is_depthwise(p, x, g.value(node.inputs[1]).desc.shape)) return false;
     const Shape& y = g.value(node.outputs[0]).desc.shape;
     // 32-bit indexing in the kernel: the pixels of the largest batch, and one sample's bytes.
     if (x[0] * y[2] * y[3] >= INT32_MAX || x[1] * x[2] * x[3] >= INT32_MAX / 4) return false;
@@ -413,6 +453,10 @@ std::vector<Tensor> conv_int8_pack(CudaState& st, const Graph& g, NodeId n, cons
     else
         std::memset(bias.data(), 0, bias.bytes());
     std::array<int32_t, kTacticSize> t{kTacticVersion, kOurs, 0, c.padded_c};
+    if (c.depthwise) {  // one form: nothing to time
+        t[kForm] = kDepthwise;
+        return packed_int8(t, std::move(w), std::move(w_scale), std::move(bias));
+    }
     const std::string key = problem_key(st, c) + (ctx.cudnn_graph_api ? "" : "|legacy");
     std::string cached;
     bool hit = false;
@@ -433,18 +477,14 @@ std::vector<Tensor> conv_int8_pack(CudaState& st, const Graph& g, NodeId n, cons
             t[kChoice] = c.padded_c % 64 == 0 ? 0 : 1;
         }
     }
-    std::vector<Tensor> packed;
-    packed.push_back(Tensor::from_bytes(DataType::I32, {kTacticSize}, t.data(), sizeof(t)));
-    packed.push_back(std::move(w));
-    packed.push_back(std::move(w_scale));
-    packed.push_back(std::move(bias));
-    return packed;
+    return packed_int8(t, std::move(w), std::move(w_scale), std::move(bias));
 }
 
 std::vector<Tensor> conv_int8_pack_forced(CudaState& st, const Graph& g, NodeId n, bool graph, int choice) {
     PackContext ctx;
     ctx.time_tactics = false;
     std::vector<Tensor> packed = conv_int8_pack(st, g, n, ctx);
+    if (packed[0].data_as<int32_t>()[kForm] == kDepthwise) return packed;  // its only form
     packed[0].data_as<int32_t>()[kForm] = graph ? kGraph : kOurs;
     packed[0].data_as<int32_t>()[kChoice] = choice;
     return packed;
@@ -452,7 +492,7 @@ std::vector<Tensor> conv_int8_pack_forced(CudaState& st, const Graph& g, NodeId 
 
 int conv_int8_graph_configs(CudaState& st, const Graph& g, NodeId n) {
     const I8Problem c = i8_problem(g, n);
-    if (!graph_epilogue_supported(c.p.act, c.p.post_act, c.p.residual)) return 0;
+    if (c.depthwise || !graph_epilogue_supported(c.p.act, c.p.post_act, c.p.residual)) return 0;
     int count = 0;
     (void)GraphConvPlan::make(st.cudnn(cudaStreamPerThread), graph_spec(c, c.max_batch), -1, &count);
     return count;
@@ -468,14 +508,15 @@ std::unique_ptr<Kernel> make_conv_int8_kernel(CudaState& st, const Graph& g, Nod
     std::memcpy(t.data(), packed[0].data(), sizeof(t));
     ENGINE_CHECK(t[kVersion] == kTacticVersion, "cuda: ", c.name, ": INT8 conv tactic version ", t[kVersion],
                  ", expected ", kTacticVersion, ": rebuild the plan");
-    ENGINE_CHECK(t[kPaddedC] == c.padded_c && (t[kForm] == kGraph || t[kForm] == kOurs) && t[kChoice] >= 0 &&
-                     (t[kForm] == kGraph || t[kChoice] < conv_int8_tile_count()),
-                 "cuda: ", c.name, ": INT8 tactic (form ", t[kForm], ", choice ", t[kChoice], ", ",
-                 t[kPaddedC], " channels) does not fit");
-    ENGINE_CHECK(
-        packed[1].dtype() == DataType::I8 && packed[1].numel() == c.w[0] * c.w[2] * c.w[3] * c.padded_c,
-        "cuda: ", c.name, ": packed INT8 weights have ", packed[1].numel(), " ",
-        dtype_name(packed[1].dtype()), " elements");
+    const bool form_fits =
+        c.depthwise ? t[kForm] == kDepthwise
+                    : (t[kForm] == kGraph || (t[kForm] == kOurs && t[kChoice] < conv_int8_tile_count()));
+    ENGINE_CHECK(t[kPaddedC] == c.padded_c && form_fits && t[kChoice] >= 0, "cuda: ", c.name,
+                 ": INT8 tactic (form ", t[kForm], ", choice ", t[kChoice], ", ", t[kPaddedC],
+                 " channels) does not fit");
+    ENGINE_CHECK(packed[1].dtype() == DataType::I8 && packed[1].numel() == packed_weight_count(c),
+                 "cuda: ", c.name, ": packed INT8 weights have ", packed[1].numel(), " ",
+                 dtype_name(packed[1].dtype()), " elements");
     ENGINE_CHECK(packed[2].dtype() == DataType::F32 && packed[2].numel() == c.w[0] &&
                      packed[3].dtype() == DataType::F32 && packed[3].numel() == c.w[0],
                  "cuda: ", c.name, ": packed weight scales or bias are not F32 [", c.w[0], "]");

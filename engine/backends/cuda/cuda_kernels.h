@@ -103,11 +103,12 @@ std::string conv_shapes_key(const ConvShapes& c);
 std::string act_key(const Act& a);
 
 // --- INT8 Conv (conv_int8.cpp; docs/int8.md) ---
-// Whether the node can run as an INT8 conv on this device: our tensor-core kernel (sm_80 and later),
-// group 1 (depthwise and grouped convs stay in float), the shapes within its 32-bit indexing.
+// Whether the node can run as an INT8 conv on this device (sm_80 and later): group 1 on our
+// tensor-core kernel, depthwise (group == channels == outputs) on our depthwise kernel (other grouped
+// convs stay in float), the shapes within the kernels' 32-bit indexing.
 bool conv_int8_supported(const CudaState& state, const Graph& g, NodeId n);
 // conv_pack / make_conv_kernel for a node of precision I8 (they forward there): packed {tactic,
-// s8 weights [O][kh][kw][C'], F32 weight scales [O], F32 bias [O]}.
+// s8 weights [O][kh][kw][C'] ([kh][kw][C] depthwise), F32 weight scales [O], F32 bias [O]}.
 std::vector<Tensor> conv_int8_pack(CudaState& state, const Graph& g, NodeId n, const PackContext& ctx);
 // conv_int8_pack with the tactic forced instead of timed (tests run every form): our kernel with tile
 // `choice`, or (graph) cuDNN's graph API with the engine configuration of rank `choice`.

@@ -3,7 +3,8 @@
 // product, the epilogue in float, requantization) for every tile configuration, output storage (s8,
 // F16, F32) and residual storage (s8, F16, F32), the shared conv cases (activations, residual +
 // post_act, stride, dilation, 1x1, the image's 3 channels, odd channel counts, partial batches) and
-// the YOLO head's 255 outputs; what the backend refuses to run in INT8 (grouped and depthwise convs);
+// the YOLO head's 255 outputs; depthwise convs on their own kernel (each vector width: 8, 4 and 1
+// channels a thread); what the backend refuses to run in INT8 (other grouped convs);
 // and whole INT8 plans built by the builder (tests/testing/int8_plan_checks.h, shared with oneDNN).
 #include <gtest/gtest.h>
 
@@ -73,6 +74,8 @@ void PrintTo(const Int8Case& c, std::ostream* os) {
     *os << c.conv.name << "_" << engine::dtype_name(c.out) << "_r" << engine::dtype_name(c.res);
 }
 
+bool depthwise(const ConvCase& c) { return c.group > 1 && c.group == c.c && c.o == c.c; }
+
 std::vector<Int8Case> int8_cases() {
     std::vector<ConvCase> base = testing_util::shared_conv_cases();
     auto add = [&](std::string name, auto&& edit) {
@@ -115,9 +118,25 @@ std::vector<Int8Case> int8_cases() {
         c.residual = true;
         c.act = {engine::ActKind::LeakyRelu, 0.1f};
     });
+    add("depthwise_c20_residual", [](ConvCase& c) {  // 4 channels a thread; a residual
+        c.c = 20;
+        c.o = 20;
+        c.group = 20;
+        c.residual = true;
+        c.act = {engine::ActKind::LeakyRelu, 0.1f};
+    });
+    add("depthwise_c6_dilation2_batch2_of_3", [](ConvCase& c) {  // one channel a thread
+        c.c = 6;
+        c.o = 6;
+        c.group = 6;
+        c.dilation = 2;
+        c.pads = {2, 2, 2, 2};
+        c.max_batch = 3;
+        c.batch = 2;
+    });
     std::vector<Int8Case> v;
     for (const ConvCase& c : base) {
-        if (c.group != 1) continue;  // INT8Refuses covers them
+        if (c.group != 1 && !depthwise(c)) continue;  // GroupedConvsStayFloat covers them
         for (DataType out : {DataType::I8, DataType::F32, DataType::F16})
             v.push_back({c, out, c.residual ? DataType::I8 : DataType::F32});
         if (c.residual)
@@ -295,6 +314,10 @@ int check_tactic(const Int8Case& tc, bool graph, int choice) {
 
 TEST_P(CudaInt8Conv, EveryTileMatchesTheInt8Reference) {
     const Int8Case& tc = GetParam();
+    if (depthwise(tc.conv)) {  // one form, our depthwise kernel
+        check_tactic(tc, false, 0);
+        return;
+    }
     const int padded_c = (tc.conv.c + 31) / 32 * 32;
     int ran = 0;
     for (int t = 0; t < engine::cuda::conv_int8_tile_count(); ++t) {
@@ -314,6 +337,7 @@ TEST_P(CudaInt8Conv, EveryTileMatchesTheInt8Reference) {
 TEST_P(CudaInt8Conv, CudnnGraphMatchesTheInt8Reference) {
     const Int8Case& tc = GetParam();
     const ConvCase& c = tc.conv;
+    if (depthwise(c)) GTEST_SKIP() << "depthwise: our kernel only";
     if (!engine::cuda::graph_epilogue_supported(c.act, c.post_act, c.residual))
         GTEST_SKIP() << "no cuDNN graph form for this epilogue (our kernel runs it)";
     const int configs = check_tactic(tc, true, 0);
@@ -328,15 +352,21 @@ INSTANTIATE_TEST_SUITE_P(Cases, CudaInt8Conv, ::testing::ValuesIn(int8_cases()),
                              return os.str();
                          });
 
-// Grouped and depthwise convs have no INT8 kernel here: the backend says so, so the builder keeps them
-// in float.
-TEST(CudaInt8Claims, GroupedAndDepthwiseConvsStayFloat) {
+// Grouped convs other than depthwise have no INT8 kernel here: the backend says so, so the builder
+// keeps them in float. Depthwise ones run INT8.
+TEST(CudaInt8Claims, GroupedConvsStayFloat) {
     SKIP_WITHOUT_CUDA();
     engine::cuda::CudaState state;
+    int grouped = 0, dw = 0;
     for (const ConvCase& c : testing_util::shared_conv_cases()) {
         ConvGraph cg = make_conv_graph(c);
-        EXPECT_EQ(engine::cuda::conv_int8_supported(state, cg.g, cg.conv), c.group == 1) << c.name;
+        EXPECT_EQ(engine::cuda::conv_int8_supported(state, cg.g, cg.conv), c.group == 1 || depthwise(c))
+            << c.name;
+        grouped += c.group != 1 && !depthwise(c);
+        dw += depthwise(c);
     }
+    EXPECT_GT(grouped, 0);
+    EXPECT_GT(dw, 0);
 }
 
 // Whole INT8 plans built for the GPU against the INT8 reference chain (the same checks as oneDNN's).
@@ -348,6 +378,11 @@ TEST(CudaInt8Plan, ChainMatchesTheInt8Reference) {
 TEST(CudaInt8Plan, ResidualAndConcatMatchTheInt8Reference) {
     SKIP_WITHOUT_CUDA();
     int8_checks::expect_residual_and_concat_match_int8_reference("cuda");
+}
+
+TEST(CudaInt8Plan, DepthwiseBlockMatchesTheInt8Reference) {
+    SKIP_WITHOUT_CUDA();
+    int8_checks::expect_depthwise_block_matches_int8_reference("cuda");
 }
 
 // `best`: INT8 only where it measures faster than FP16 (recorded and consistent; the same check as oneDNN's).

@@ -47,6 +47,11 @@ TEST(OneDnnPlan, Int8ResidualAndConcatMatchTheInt8Reference) {
 }
 
 // `best`: INT8 only where it measures faster than BF16 (engine/builder/measured_precision.h).
+TEST(OneDnnPlan, Int8DepthwiseBlockMatchesTheInt8Reference) {
+    if (!cpu_has_int8()) GTEST_SKIP() << "no VNNI/AMX: Int8FallsBackWithoutVnni covers this CPU";
+    expect_depthwise_block_matches_int8_reference("onednn");
+}
+
 TEST(OneDnnPlan, BestIsTimedAndConsistent) {
     if (!cpu_has_int8()) GTEST_SKIP() << "no VNNI/AMX: best has no INT8 layers to time";
     expect_best_is_timed_and_consistent("onednn", "bf16");

@@ -4,12 +4,18 @@
 // tile (BM pixels x BK input channels at tap (r, s): the implicit im2col, zero-filled where the tap
 // falls in the padding) and the B tile (BN output channels x BK channels of the same tap) stream
 // through a STAGES-deep ring in shared memory with cp.async; fragments come out with ldmatrix from
-// XOR-swizzled rows (conflict-free). The epilogue runs on the accumulators in registers.
+// XOR-swizzled rows (conflict-free). The epilogue stages the accumulators through shared memory and
+// writes runs of 16 bytes along the NHWC rows; its activation is a template argument (leaky ReLU and
+// none inline, others out of line), which keeps each kernel at 28-52 KB of SASS (the epilogue unrolled
+// per accumulator with every activation inline made 0.26-1.09 MB kernels, slower the larger the tile).
+// The depthwise kernel (dw_int8_core.h) shares the epilogue.
+#include <algorithm>
 #include <mutex>
 
 #include "engine/backends/cuda/cuda_util.h"
 #include "engine/backends/cuda/kernels/conv_int8.cuh"
 #include "engine/backends/cuda/kernels/device_util.cuh"
+#include "engine/backends/cuda/kernels/dw_int8_core.h"
 
 namespace engine::cuda {
 namespace {
@@ -26,7 +32,11 @@ struct Tile {
     static constexpr int A_LOADS = BM * CH / kCtaThreads, B_LOADS = BN * CH / kCtaThreads;
     static constexpr int A_BYTES = BM * BK, B_BYTES = BN * BK;
     static constexpr int STAGE_BYTES = A_BYTES + B_BYTES;
-    static constexpr int SMEM = STAGE_BYTES * STAGES;
+    // The epilogue stages WM rows of int32 accumulators at a time, rows padded by 8 words (conflict-free
+    // 8-byte fragment stores), in the pipeline's shared memory (or more, where that is smaller).
+    static constexpr int EPI_LD = BN + 8;
+    static constexpr int EPI_BYTES = WM * EPI_LD * 4;
+    static constexpr int SMEM = STAGE_BYTES * STAGES > EPI_BYTES ? STAGE_BYTES* STAGES : EPI_BYTES;
     static_assert(BK == 32 || BK == 64, "k depth 32 or 64");
     static_assert(MT >= 1 && NT % 2 == 0, "warp tile");
     static_assert((BM * CH) % kCtaThreads == 0 && (BN * CH) % kCtaThreads == 0, "loads per thread");
@@ -75,7 +85,7 @@ struct Params {
     int M, OHW, cblocks, KB;
     int64_t xbs, ybs, rbs;
     Act act, post;
-    bool pairs;  // K and the batch strides even, pointers aligned: two adjacent channels per access
+    bool vec;  // K and the output's batch stride multiples of 16 bytes of output, y aligned: 16-byte stores
 };
 
 // Saturated round-half-even to s8, as quantize_s8 (the division, not a multiplication by 1/scale).
@@ -97,6 +107,39 @@ __device__ __forceinline__ float load_res(const Params& p, int64_t at) {
     }
 }
 
+// Activations other than the ones compiled in (EpiAct): one out-of-line copy of every formula. The
+// epilogue is unrolled over each thread's 32 to 128 outputs; inlining act_dev_any's every formula into
+// each of them made kernels of 0.26 to 1.09 MB of SASS, far past the instruction cache (and the larger
+// the tile, the slower the kernel: 128x128 ran at a fifth of 64x64's rate on the H200).
+__device__ __noinline__ float act_out_of_line(Act a, float x) { return act_dev_any(a, x); }
+
+// The activation a kernel instance has inline: none, leaky ReLU (YOLO's two), or any other through
+// act_out_of_line.
+enum class EpiAct : uint8_t { None, Leaky, Other };
+
+inline EpiAct epi_act(const Act& a) {
+    return a.kind == ActKind::None ? EpiAct::None
+                                   : (a.kind == ActKind::LeakyRelu ? EpiAct::Leaky : EpiAct::Other);
+}
+
+// The epilogue of one output element before its storage conversion, in the reference's order and
+// rounding: acc * alpha + bias (no fused multiply-add), act, then with a residual (read at r_at)
+// post_act(v + residual).
+template <EpiAct A>
+__device__ __forceinline__ float epilogue(const Params& p, int32_t acc, float alpha, float bias,
+                                          int64_t r_at) {
+    float v = __fadd_rn(__fmul_rn(static_cast<float>(acc), alpha), bias);
+    if constexpr (A == EpiAct::Leaky)
+        v = act_dev<ActKind::LeakyRelu>(v, p.act.alpha, p.act.beta);
+    else if constexpr (A == EpiAct::Other)
+        v = act_out_of_line(p.act, v);
+    if (p.res_type != I8Elem::None) {
+        v = __fadd_rn(v, load_res(p, r_at));
+        if (p.post.kind != ActKind::None) v = act_out_of_line(p.post, v);
+    }
+    return v;
+}
+
 template <I8Elem OT>
 __device__ __forceinline__ void store_one(const Params& p, int64_t at, float v) {
     if constexpr (OT == I8Elem::S8)
@@ -107,22 +150,47 @@ __device__ __forceinline__ void store_one(const Params& p, int64_t at, float v) 
         static_cast<float*>(p.y)[at] = v;
 }
 
-template <I8Elem OT>
-__device__ __forceinline__ void store_pair(const Params& p, int64_t at, float v0, float v1) {
-    if constexpr (OT == I8Elem::S8) {
-        char2 q;
-        q.x = to_s8(v0, p.y_scale);
-        q.y = to_s8(v1, p.y_scale);
-        *reinterpret_cast<char2*>(static_cast<int8_t*>(p.y) + at) = q;
+// V outputs of adjacent channels stored as one access (y_at and y aligned to V elements), after
+// their storage conversion.
+template <I8Elem OT, int V>
+__device__ __forceinline__ void store_n(const Params& p, int64_t at, const float (&v)[V]) {
+    if constexpr (V == 1) {
+        store_one<OT>(p, at, v[0]);
+    } else if constexpr (OT == I8Elem::S8) {
+        Vec<int8_t, V> q;
+#pragma unroll
+        for (int e = 0; e < V; ++e) q.v[e] = to_s8(v[e], p.y_scale);
+        store_vec<int8_t, V>(static_cast<int8_t*>(p.y) + at, q);
     } else if constexpr (OT == I8Elem::F16) {
-        *reinterpret_cast<__half2*>(static_cast<__half*>(p.y) + at) =
-            __halves2half2(__float2half_rn(v0), __float2half_rn(v1));
+        Vec<__half, V> h;
+#pragma unroll
+        for (int e = 0; e < V; ++e) h.v[e] = __float2half_rn(v[e]);
+        store_vec<__half, V>(static_cast<__half*>(p.y) + at, h);
     } else {
-        *reinterpret_cast<float2*>(static_cast<float*>(p.y) + at) = make_float2(v0, v1);
+#pragma unroll
+        for (int e = 0; e < V; e += 4)
+            store_vec<float, 4>(static_cast<float*>(p.y) + at + e,
+                                Vec<float, 4>{{v[e], v[e + 1], v[e + 2], v[e + 3]}});
     }
 }
 
-template <class T, I8Elem OT>
+// The epilogue of output channel k (its alpha and bias read here).
+template <EpiAct A>
+__device__ __forceinline__ float epilogue_k(const Params& p, int32_t acc, int k, int64_t r_at) {
+    return epilogue<A>(p, acc, __ldg(p.alpha + k), p.bias != nullptr ? __ldg(p.bias + k) : 0.f, r_at);
+}
+
+// V adjacent channels k0.. of one output pixel through the epilogue, stored as one access.
+template <EpiAct A, I8Elem OT, int V>
+__device__ __forceinline__ void epilogue_run(const Params& p, const int32_t (&acc)[V], int k0, int64_t y_at,
+                                             int64_t r_at) {
+    float v[V];
+#pragma unroll
+    for (int e = 0; e < V; ++e) v[e] = epilogue_k<A>(p, acc[e], k0 + e, r_at + e);
+    store_n<OT, V>(p, y_at, v);
+}
+
+template <class T, I8Elem OT, EpiAct A>
 __global__ void __launch_bounds__(kCtaThreads) conv_int8_kernel(const Params p) {
     extern __shared__ __align__(128) uint8_t smem[];
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
@@ -221,71 +289,95 @@ __global__ void __launch_bounds__(kCtaThreads) conv_int8_kernel(const Params p) 
         }
     }
     cp_async_wait<0>();
+    __syncthreads();  // every warp is done with the pipeline's shared memory: the epilogue stages there
 
-    // Epilogue: accumulator element e of acc[mt][nt] is row g (+8 for e >= 2), channel 2 * tig + (e & 1).
+    // Epilogue through shared memory, in two passes of WM rows: the warps of row wm == pass write their
+    // int32 accumulators (rows of EPI_LD words), then every thread takes runs of V adjacent channels of a
+    // row (V: 16 bytes of output) in a plain loop, so that the epilogue's code is there once rather than
+    // once per accumulator, and the stores are 16-byte ones along NHWC rows. Accumulator element e of
+    // acc[mt][nt] is row g (+8 for e >= 2), channel 2 * tig + (e & 1).
+    auto* staged = reinterpret_cast<int32_t*>(smem);
     const int g = lane >> 2, tig = lane & 3;
-    float al[T::NT][2], bi[T::NT][2];
+    constexpr int V = OT == I8Elem::S8 ? 16 : (OT == I8Elem::F16 ? 8 : 4);
+    constexpr int RUNS = T::BN / V;  // runs per row
+#pragma unroll 1
+    for (int pass = 0; pass < 2; ++pass) {
+        if (wm == pass) {
 #pragma unroll
-    for (int nt = 0; nt < T::NT; ++nt)
+            for (int mt = 0; mt < T::MT; ++mt)
 #pragma unroll
-        for (int e = 0; e < 2; ++e) {
-            const int k = n0 + wn * T::WN + nt * 8 + 2 * tig + e;
-            al[nt][e] = k < p.K ? __ldg(p.alpha + k) : 0.f;
-            bi[nt][e] = (k < p.K && p.bias != nullptr) ? __ldg(p.bias + k) : 0.f;
+                for (int nt = 0; nt < T::NT; ++nt)
+#pragma unroll
+                    for (int half = 0; half < 2; ++half) {
+                        const int row = mt * 16 + g + half * 8, col = wn * T::WN + nt * 8 + 2 * tig;
+                        *reinterpret_cast<int2*>(staged + row * T::EPI_LD + col) =
+                            make_int2(acc[mt][nt][half * 2], acc[mt][nt][half * 2 + 1]);
+                    }
         }
-#pragma unroll
-    for (int mt = 0; mt < T::MT; ++mt)
-#pragma unroll
-        for (int half = 0; half < 2; ++half) {
-            const int m = m0 + wm * T::WM + mt * 16 + g + half * 8;
-            if (m >= p.M) continue;
+        __syncthreads();
+        for (int u = tid; u < T::WM * RUNS; u += kCtaThreads) {
+            const int row = u / RUNS, c0 = (u - row * RUNS) * V;
+            const int m = m0 + pass * T::WM + row, k0 = n0 + c0;
+            if (m >= p.M || k0 >= p.K) continue;
             const int n = m / p.OHW, q = m - n * p.OHW;
-            const int64_t y_at = n * p.ybs + static_cast<int64_t>(q) * p.K;
-            const int64_t r_at = n * p.rbs + static_cast<int64_t>(q) * p.K;
+            const int64_t y_at = n * p.ybs + static_cast<int64_t>(q) * p.K + k0;
+            const int64_t r_at = n * p.rbs + static_cast<int64_t>(q) * p.K + k0;
+            if (p.vec && k0 + V <= p.K) {
+                int32_t a[V];
 #pragma unroll
-            for (int nt = 0; nt < T::NT; ++nt) {
-                const int k = n0 + wn * T::WN + nt * 8 + 2 * tig;
-                if (k >= p.K) continue;
-                float v[2];
-#pragma unroll
-                for (int e = 0; e < 2; ++e) {
-                    // The reference's order and rounding: acc * alpha + bias, no fused multiply-add.
-                    v[e] = __fadd_rn(__fmul_rn(static_cast<float>(acc[mt][nt][half * 2 + e]), al[nt][e]),
-                                     bi[nt][e]);
-                    v[e] = act_dev_any(p.act, v[e]);
-                    if (p.res_type != I8Elem::None && k + e < p.K)
-                        v[e] = act_dev_any(p.post, __fadd_rn(v[e], load_res(p, r_at + k + e)));
+                for (int j = 0; j < V; j += 4) {
+                    const int4 t = *reinterpret_cast<const int4*>(staged + row * T::EPI_LD + c0 + j);
+                    a[j] = t.x;
+                    a[j + 1] = t.y;
+                    a[j + 2] = t.z;
+                    a[j + 3] = t.w;
                 }
-                if (p.pairs && k + 1 < p.K) {
-                    store_pair<OT>(p, y_at + k, v[0], v[1]);
-                } else {
-                    store_one<OT>(p, y_at + k, v[0]);
-                    if (k + 1 < p.K) store_one<OT>(p, y_at + k + 1, v[1]);
-                }
+                epilogue_run<A, OT, V>(p, a, k0, y_at, r_at);
+            } else {  // the row's last channels, or outputs not aligned for V-wide stores
+                const int32_t* run = staged + row * T::EPI_LD + c0;
+#pragma unroll 1
+                for (int e = 0; e < V && k0 + e < p.K; ++e)
+                    store_one<OT>(p, y_at + e, epilogue_k<A>(p, run[e], k0 + e, r_at + e));
             }
         }
+        __syncthreads();  // the next pass rewrites the staged rows
+    }
 }
 
-template <class T, I8Elem OT>
+template <class T, I8Elem OT, EpiAct A>
 void launch_typed(const Params& p, cudaStream_t stream) {
     static std::once_flag once;
     std::call_once(once, [] {
-        CUDA_CHECK(cudaFuncSetAttribute(conv_int8_kernel<T, OT>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                        T::SMEM));
+        CUDA_CHECK(cudaFuncSetAttribute(conv_int8_kernel<T, OT, A>,
+                                        cudaFuncAttributeMaxDynamicSharedMemorySize, T::SMEM));
     });
     const dim3 grid(static_cast<unsigned>((p.M + T::BM - 1) / T::BM),
                     static_cast<unsigned>((p.K + T::BN - 1) / T::BN));
-    conv_int8_kernel<T, OT><<<grid, kCtaThreads, T::SMEM, stream>>>(p);
+    conv_int8_kernel<T, OT, A><<<grid, kCtaThreads, T::SMEM, stream>>>(p);
+}
+
+// f.template operator()<OT, A>() with the output storage and the inline activation as template arguments.
+template <typename F>
+void dispatch_epilogue(I8Elem out, EpiAct act, F&& f) {
+    auto with_act = [&]<I8Elem OT>() {
+        if (act == EpiAct::None)
+            f.template operator()<OT, EpiAct::None>();
+        else if (act == EpiAct::Leaky)
+            f.template operator()<OT, EpiAct::Leaky>();
+        else
+            f.template operator()<OT, EpiAct::Other>();
+    };
+    if (out == I8Elem::S8)
+        with_act.template operator()<I8Elem::S8>();
+    else if (out == I8Elem::F16)
+        with_act.template operator()<I8Elem::F16>();
+    else
+        with_act.template operator()<I8Elem::F32>();
 }
 
 template <class T>
 void launch_tile(const Params& p, I8Elem out, cudaStream_t stream) {
-    if (out == I8Elem::S8)
-        launch_typed<T, I8Elem::S8>(p, stream);
-    else if (out == I8Elem::F16)
-        launch_typed<T, I8Elem::F16>(p, stream);
-    else
-        launch_typed<T, I8Elem::F32>(p, stream);
+    dispatch_epilogue(out, epi_act(p.act), [&]<I8Elem OT, EpiAct A>() { launch_typed<T, OT, A>(p, stream); });
 }
 
 struct TileInfo {
@@ -328,25 +420,8 @@ __global__ void pad_channels_s8_kernel(const int8_t* __restrict__ x, int8_t* __r
         }
 }
 
-}  // namespace
-
-int conv_int8_tile_count() { return kTileCount; }
-
-const char* conv_int8_tile_name(int tile) {
-    return tile >= 0 && tile < kTileCount ? kTiles[tile].name : "(no such tile)";
-}
-
-bool conv_int8_tile_fits(const ConvInt8Args& a, int tile) {
-    if (tile < 0 || tile >= kTileCount) return false;
-    if (a.c <= 0 || a.c % kTiles[tile].bk != 0) return false;
-    if (!aligned_to(a.x, 16) || !aligned_to(a.w, 16) || a.x_batch_stride % 16 != 0) return false;
-    const int64_t m = static_cast<int64_t>(a.batch) * a.oh * a.ow;
-    return m > 0 && m < INT32_MAX && a.k > 0 && a.y_type != I8Elem::None;
-}
-
-void launch_conv_int8(const ConvInt8Args& a, int tile, cudaStream_t stream) {
-    ENGINE_CHECK(conv_int8_tile_fits(a, tile), "cuda int8 conv: tile ", conv_int8_tile_name(tile),
-                 " does not fit ", a.c, " input channels (or the buffers are not 16-byte aligned)");
+// The launch parameters common to both kernels (the GEMM's k blocking left to its launcher).
+Params make_params(const ConvInt8Args& a) {
     Params p{};
     p.x = a.x;
     p.w = a.w;
@@ -373,18 +448,104 @@ void launch_conv_int8(const ConvInt8Args& a, int tile, cudaStream_t stream) {
     p.dw = a.dil_w;
     p.OHW = a.oh * a.ow;
     p.M = a.batch * p.OHW;
-    p.cblocks = a.c / kTiles[tile].bk;
-    p.KB = a.r * a.s * p.cblocks;
     p.xbs = a.x_batch_stride;
     p.ybs = a.y_batch_stride;
     p.rbs = a.r_batch_stride;
     p.act = a.act;
     p.post = a.post_act;
-    const size_t yb = elem_bytes(a.y_type), rb = p.res_type == I8Elem::None ? 1 : elem_bytes(p.res_type);
-    p.pairs = a.k % 2 == 0 && a.y_batch_stride % 2 == 0 && aligned_to(a.y, 2 * yb) &&
-              (p.res_type == I8Elem::None || (a.r_batch_stride % 2 == 0 && aligned_to(a.residual, 2 * rb)));
+    const auto per16 = static_cast<int64_t>(16 / elem_bytes(a.y_type));  // outputs per 16 bytes
+    p.vec = a.k % per16 == 0 && a.y_batch_stride % per16 == 0 && aligned_to(a.y, 16);
+    return p;
+}
+
+// Depthwise INT8 (dw_int8_core.h): a thread computes V adjacent channels of one output pixel, adjacent
+// threads the adjacent channel groups (coalesced loads and stores), grid-striding over every pixel of
+// the batch; the epilogue is the GEMM kernel's.
+template <int V, I8Elem OT, EpiAct A>
+__global__ void __launch_bounds__(kThreads)
+    conv_dw_int8_kernel(const Params p, const DwInt8Shape d, int64_t total) {
+    const int groups = p.K / V;
+    for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
+         i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+        const int64_t m = i / groups;
+        const int k0 = static_cast<int>(i - m * groups) * V;
+        const int n = static_cast<int>(m / p.OHW), q = static_cast<int>(m - static_cast<int64_t>(n) * p.OHW);
+        const int oh = q / p.OW, ow = q - oh * p.OW;
+        int32_t acc[V];
+        dw_int8_accumulate<V>(d, p.x + n * p.xbs, p.w, oh, ow, k0, acc);
+        const int64_t y_at = n * p.ybs + static_cast<int64_t>(q) * p.K + k0;
+        const int64_t r_at = n * p.rbs + static_cast<int64_t>(q) * p.K + k0;
+        epilogue_run<A, OT, V>(p, acc, k0, y_at, r_at);
+    }
+}
+
+template <int V>
+void launch_dw(const Params& p, const DwInt8Shape& d, I8Elem out, cudaStream_t stream) {
+    const int64_t total = static_cast<int64_t>(p.M) * (p.K / V);
+    const auto blocks = static_cast<unsigned>(std::min<int64_t>((total + kThreads - 1) / kThreads, 65536));
+    dispatch_epilogue(out, epi_act(p.act), [&]<I8Elem OT, EpiAct A>() {
+        conv_dw_int8_kernel<V, OT, A><<<blocks, kThreads, 0, stream>>>(p, d, total);
+    });
+}
+
+}  // namespace
+
+int conv_int8_tile_count() { return kTileCount; }
+
+const char* conv_int8_tile_name(int tile) {
+    return tile >= 0 && tile < kTileCount ? kTiles[tile].name : "(no such tile)";
+}
+
+bool conv_int8_tile_fits(const ConvInt8Args& a, int tile) {
+    if (tile < 0 || tile >= kTileCount) return false;
+    if (a.c <= 0 || a.c % kTiles[tile].bk != 0) return false;
+    if (!aligned_to(a.x, 16) || !aligned_to(a.w, 16) || a.x_batch_stride % 16 != 0) return false;
+    const int64_t m = static_cast<int64_t>(a.batch) * a.oh * a.ow;
+    return m > 0 && m < INT32_MAX && a.k > 0 && a.y_type != I8Elem::None;
+}
+
+void launch_conv_int8(const ConvInt8Args& a, int tile, cudaStream_t stream) {
+    ENGINE_CHECK(conv_int8_tile_fits(a, tile), "cuda int8 conv: tile ", conv_int8_tile_name(tile),
+                 " does not fit ", a.c, " input channels (or the buffers are not 16-byte aligned)");
+    Params p = make_params(a);
+    p.cblocks = a.c / kTiles[tile].bk;
+    p.KB = a.r * a.s * p.cblocks;
     if (p.M == 0) return;
     kTiles[tile].launch(p, a.y_type, stream);
+    CUDA_CHECK(cudaGetLastError());
+}
+
+bool conv_dw_int8_fits(const ConvInt8Args& a) {
+    const int64_t m = static_cast<int64_t>(a.batch) * a.oh * a.ow;
+    return a.c > 0 && a.c == a.k && m > 0 && m < INT32_MAX && a.y_type != I8Elem::None && a.x != nullptr &&
+           a.w != nullptr;
+}
+
+int conv_dw_int8_width(const ConvInt8Args& a) {
+    const size_t yb = elem_bytes(a.y_type);
+    for (int v : {8, 4}) {
+        const auto vb = static_cast<size_t>(v);
+        if (a.c % v == 0 && a.x_batch_stride % v == 0 && a.y_batch_stride % v == 0 && aligned_to(a.x, vb) &&
+            aligned_to(a.w, vb) && aligned_to(a.y, vb * yb))
+            return v;
+    }
+    return 1;
+}
+
+void launch_conv_dw_int8(const ConvInt8Args& a, cudaStream_t stream) {
+    ENGINE_CHECK(conv_dw_int8_fits(a), "cuda int8 depthwise conv: ", a.c, " input and ", a.k,
+                 " output channels (they must be equal)");
+    const Params p = make_params(a);
+    if (p.M == 0) return;
+    const DwInt8Shape d{a.h,        a.w_in,     a.c,     a.r,     a.s,     a.oh,   a.ow,
+                        a.stride_h, a.stride_w, a.pad_h, a.pad_w, a.dil_h, a.dil_w};
+    const int v = conv_dw_int8_width(a);
+    if (v == 8)
+        launch_dw<8>(p, d, a.y_type, stream);
+    else if (v == 4)
+        launch_dw<4>(p, d, a.y_type, stream);
+    else
+        launch_dw<1>(p, d, a.y_type, stream);
     CUDA_CHECK(cudaGetLastError());
 }
 

@@ -47,8 +47,15 @@ int conv_int8_tile_count();
 const char* conv_int8_tile_name(int tile);
 // Whether `tile` runs this problem (its k depth divides c, pointers aligned to 16 bytes).
 bool conv_int8_tile_fits(const ConvInt8Args& a, int tile);
-// Enqueues the conv with tile configuration `tile` (conv_int8_tile_fits must hold).
+// Enqueues the conv with tile configuration `tile` (conv_int8_tile_fits must hold; group 1).
 void launch_conv_int8(const ConvInt8Args& a, int tile, cudaStream_t stream);
+
+// Depthwise INT8 (group == c == k; dw_int8_core.h): `w` packed [r][s][c] (pack_dw_int8_weights), no
+// channel padding, the same epilogue as the tensor-core kernel. A thread takes 8, 4 or 1 adjacent
+// channels (conv_dw_int8_width: the widest the channel count, batch strides and alignments allow).
+bool conv_dw_int8_fits(const ConvInt8Args& a);
+int conv_dw_int8_width(const ConvInt8Args& a);
+void launch_conv_dw_int8(const ConvInt8Args& a, cudaStream_t stream);
 
 // NHWC s8 with `c` channels -> dense NHWC s8 with padded_c > c channels (a multiple of 16; y 16-byte
 // aligned), the extra channels zero (the input of a conv whose channel count is not a multiple of 32,
