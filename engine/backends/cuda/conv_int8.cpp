@@ -2,7 +2,8 @@
 // (kernels/conv_int8.cuh) with the epilogue fused. The input is s8 NHWC with the input value's
 // calibrated scale (amax / 127); weights are quantized per output channel at build time (the
 // reference's quantize_weights_per_channel) and packed [O][kh][kw][C'] s8, C' the input channels
-// rounded up to 32 (the image's 3 channels read a zero-padded copy); the output is s8 with its own
+// rounded up to 32 (the image's 3 channels read a zero-padded copy), or [O][64] with the taps packed
+// for our packed tiles (the image's channels padded to 4); the output is s8 with its own
 // scale, or F16/F32 when no INT8 node reads it (assign_int8's rule); a residual is read in its own
 // storage. Two forms, timed per layer at max batch on random data (remembered in the timing cache) and
 // recorded in the packed tactic: cuDNN's graph API (conv s8 x s8 -> int32, then the epilogue as
@@ -73,9 +74,16 @@ struct I8Problem : ConvShapes {
     float x_scale = 1, y_scale = 1, r_scale = 1;
 
     int64_t in_c() const { return x[1]; }
-    bool padded() const { return padded_c != x[1]; }
+    // The channels our tile reads x with: kPackedC for packed tiles (an image's few channels), else
+    // padded_c. The graph form reads padded_c, the depthwise kernel x's own.
+    int tile_c(int tile) const {
+        if (!conv_int8_tile_packed(tile)) return padded_c;
+        return x[1] <= kPackedC ? kPackedC : static_cast<int>(x[1]);
+    }
+    // Workspace for a padded copy of x, whichever form runs (padded_c >= kPackedC).
     size_t padded_bytes(int batch) const {
-        return padded() ? static_cast<size_t>(batch) * static_cast<size_t>(x[2] * x[3]) * padded_c : 0;
+        return padded_c != x[1] ? static_cast<size_t>(batch) * static_cast<size_t>(x[2] * x[3]) * padded_c
+                                : 0;
     }
 };
 
@@ -169,16 +177,22 @@ struct Invocation {
     cudnnHandle_t handle = nullptr;
 };
 
+// The channels the invocation reads x with.
+int input_c(const I8Problem& c, const Invocation& inv) {
+    return inv.form == kOurs ? c.tile_c(inv.tile) : c.padded_c;
+}
+
 // Enqueues the layer: the padded copy of x when needed (at the start of the workspace), then the conv.
 void enqueue(const I8Problem& c, const Invocation& inv, ConvInt8Args a, const void* x, int64_t x_bs,
              void* workspace, cudaStream_t s) {
     auto* ws = static_cast<std::byte*>(workspace);
-    if (c.padded()) {
+    a.c = input_c(c, inv);
+    if (a.c != c.in_c()) {
         auto* padded = reinterpret_cast<int8_t*>(ws);
         launch_pad_channels_s8(static_cast<const int8_t*>(x), padded, a.batch, c.x[2] * c.x[3],
-                               static_cast<int>(c.in_c()), c.padded_c, x_bs, s);
+                               static_cast<int>(c.in_c()), a.c, x_bs, s);
         a.x = padded;
-        a.x_batch_stride = c.x[2] * c.x[3] * c.padded_c;
+        a.x_batch_stride = c.x[2] * c.x[3] * a.c;
         ws += align_up(c.padded_bytes(a.batch));
     } else {
         a.x = static_cast<const int8_t*>(x);
@@ -199,16 +213,21 @@ void enqueue(const I8Problem& c, const Invocation& inv, ConvInt8Args a, const vo
     launch_conv_int8(a, inv.tile, s);
 }
 
-// The packed weights' element count: [O][kh][kw][padded_c], or [kh][kw][C] for a depthwise conv.
-int64_t packed_weight_count(const I8Problem& c) {
+// The packed weights' element count (pack_weights' layouts).
+int64_t packed_weight_count(const I8Problem& c, bool packed_taps) {
+    if (packed_taps) return c.w[0] * kPackedDepth;
     return c.w[0] * c.w[2] * c.w[3] * (c.depthwise ? 1 : c.padded_c);
 }
 
-// W [O, C, kh, kw] F32 -> s8 [O][kh][kw][padded_c] (extra channels zero), or [kh][kw][C] for a
-// depthwise conv (W [C, 1, kh, kw]), and the per-channel scales.
-std::pair<Tensor, Tensor> pack_weights(const I8Problem& c, const Tensor& w) {
+// W [O, C, kh, kw] F32 -> s8 [O][kh][kw][padded_c] (extra channels zero); [O][kPackedDepth] with tap
+// (y, x)'s channels at (y * kw + x) * kPackedC for packed tiles; [kh][kw][C] for a depthwise conv (W [C,
+// 1, kh, kw]). And the per-channel scales.
+std::pair<Tensor, Tensor> pack_weights(const I8Problem& c, const Tensor& w, bool packed_taps) {
     const QuantizedWeights q = quantize_weights_per_channel(w.data_as<float>(), w.shape());
-    const int64_t o = c.w[0], ci = c.w[1], kh = c.w[2], kw = c.w[3], pc = c.padded_c;
+    const int64_t o = c.w[0], ci = c.w[1], kh = c.w[2], kw = c.w[3];
+    // Where tap (y, x)'s channels start in an output channel's row, and the row's length.
+    const int64_t tap_stride = packed_taps ? kPackedC : c.padded_c;
+    const int64_t row = packed_taps ? kPackedDepth : kh * kw * c.padded_c;
     Tensor scale(DataType::F32, {o});
     std::memcpy(scale.data(), q.scale.data(), scale.bytes());
     if (c.depthwise) {
@@ -217,23 +236,27 @@ std::pair<Tensor, Tensor> pack_weights(const I8Problem& c, const Tensor& w) {
                              packed.data_as<int8_t>());
         return {std::move(packed), std::move(scale)};
     }
-    Tensor packed(DataType::I8, {o, kh, kw, pc});
+    ENGINE_CHECK(!packed_taps || (ci <= kPackedC && kh * kw * kPackedC <= kPackedDepth), "cuda: ", c.name,
+                 ": ", ci, " channels x ", kh, "x", kw, " taps do not pack into ", kPackedDepth, " bytes");
+    Tensor packed(DataType::I8, {packed_weight_count(c, packed_taps)});
     std::memset(packed.data(), 0, packed.bytes());
     auto* dst = packed.data_as<int8_t>();
     for (int64_t oi = 0; oi < o; ++oi)
         for (int64_t ch = 0; ch < ci; ++ch)
             for (int64_t y = 0; y < kh; ++y)
                 for (int64_t x = 0; x < kw; ++x)
-                    dst[((oi * kh + y) * kw + x) * pc + ch] =
+                    dst[oi * row + (y * kw + x) * tap_stride + ch] =
                         q.q[static_cast<size_t>(((oi * ci + ch) * kh + y) * kw + x)];
     return {std::move(packed), std::move(scale)};
 }
 
 std::string problem_key(const CudaState& st, const I8Problem& c) {
     std::ostringstream k;
-    k << "convi8|" << st.signature() << conv_shapes_key(c) << "|pc" << c.padded_c << "|y"
-      << dtype_name(c.y_dtype) << "|res" << (c.p.residual ? dtype_name(c.r_dtype) : "none") << "|"
-      << act_key(c.p.act) << "|" << act_key(c.p.post_act);
+    // "ours3.N": our kernels' generation and tile count (a cached choice of an older kernel set is stale).
+    k << "convi8|" << st.signature() << "|ours3." << conv_int8_tile_count() << conv_shapes_key(c) << "|pc"
+      << c.padded_c << "|y" << dtype_name(c.y_dtype) << "|res"
+      << (c.p.residual ? dtype_name(c.r_dtype) : "none") << "|" << act_key(c.p.act) << "|"
+      << act_key(c.p.post_act);
     return k.str();
 }
 
@@ -245,7 +268,8 @@ std::array<int32_t, 2> measure_tactic(CudaState& st, const I8Problem& c, bool gr
     const int64_t xe = batch * c.x[1] * c.x[2] * c.x[3];
     const int64_t ye = batch * c.y[1] * c.y[2] * c.y[3];
     const int64_t o = c.w[0];
-    DeviceBuffer x(static_cast<size_t>(xe)), w(static_cast<size_t>(o * c.w[2] * c.w[3] * c.padded_c));
+    DeviceBuffer x(static_cast<size_t>(xe)),
+        w(static_cast<size_t>(std::max(packed_weight_count(c, false), packed_weight_count(c, true))));
     DeviceBuffer alpha(static_cast<size_t>(o) * 4), bias(static_cast<size_t>(o) * 4);
     DeviceBuffer y(static_cast<size_t>(ye) * dtype_size(c.y_dtype));
     DeviceBuffer r(c.p.residual ? static_cast<size_t>(ye) * dtype_size(c.r_dtype) : 1);
@@ -269,8 +293,6 @@ std::array<int32_t, 2> measure_tactic(CudaState& st, const I8Problem& c, bool gr
     a.residual = c.p.residual ? r.get() : nullptr;
     a.y_batch_stride = c.y[1] * c.y[2] * c.y[3];
     a.r_batch_stride = a.y_batch_stride;
-    a.x = static_cast<const int8_t*>(c.padded() ? ws.get() : x.get());  // for the fit check
-    a.x_batch_stride = c.x[2] * c.x[3] * c.padded_c;
     const int64_t x_bs = c.x[1] * c.x[2] * c.x[3];
 
     std::array<int32_t, 2> best{-1, -1};
@@ -294,7 +316,12 @@ std::array<int32_t, 2> measure_tactic(CudaState& st, const I8Problem& c, bool gr
         }
     };
     for (int t = 0; t < conv_int8_tile_count(); ++t) {
-        if (!conv_int8_tile_fits(a, t)) continue;
+        // The fit as enqueue will launch it: x as the tile reads it (padded into the workspace or not).
+        ConvInt8Args at = a;
+        at.c = c.tile_c(t);
+        at.x = static_cast<const int8_t*>(at.c != c.in_c() ? ws.get() : x.get());
+        at.x_batch_stride = c.x[2] * c.x[3] * at.c;
+        if (!conv_int8_tile_fits(at, t)) continue;
         Invocation inv;
         inv.tile = t;
         consider(kOurs, t, time(inv), conv_int8_tile_name(t));
@@ -417,8 +444,21 @@ void check_i8_layout(const Graph& g, NodeId n, ValueId v) {
                  "' is stored ", layout_name(val.layout), "; INT8 convolutions run on NHWC");
 }
 
-std::vector<Tensor> packed_int8(const std::array<int32_t, kTacticSize>& t, Tensor w, Tensor w_scale,
-                                Tensor bias) {
+// Whether the tactic reads packed-tap weights (our packed tiles).
+bool packed_taps(const std::array<int32_t, kTacticSize>& t) {
+    return t[kForm] == kOurs && conv_int8_tile_packed(t[kChoice]);
+}
+
+// The packed tensors of tactic t: {tactic, weights in the layout its form reads, scales, bias}.
+std::vector<Tensor> pack_for(const Graph& g, NodeId n, const I8Problem& c,
+                             const std::array<int32_t, kTacticSize>& t) {
+    const Node& node = g.node(n);
+    auto [w, w_scale] = pack_weights(c, g.constant(node.inputs[1]), packed_taps(t));
+    Tensor bias(DataType::F32, {c.w[0]});
+    if (c.has_bias)
+        std::memcpy(bias.data(), g.constant(node.inputs[2]).data(), bias.bytes());
+    else
+        std::memset(bias.data(), 0, bias.bytes());
     std::vector<Tensor> packed;
     packed.push_back(Tensor::from_bytes(DataType::I32, {kTacticSize}, t.data(), sizeof(t)));
     packed.push_back(std::move(w));
@@ -444,18 +484,11 @@ bool conv_int8_supported(const CudaState& st, const Graph& g, NodeId n) {
 }
 
 std::vector<Tensor> conv_int8_pack(CudaState& st, const Graph& g, NodeId n, const PackContext& ctx) {
-    const Node& node = g.node(n);
     const I8Problem c = i8_problem(g, n);
-    auto [w, w_scale] = pack_weights(c, g.constant(node.inputs[1]));
-    Tensor bias(DataType::F32, {c.w[0]});
-    if (c.has_bias)
-        std::memcpy(bias.data(), g.constant(node.inputs[2]).data(), bias.bytes());
-    else
-        std::memset(bias.data(), 0, bias.bytes());
     std::array<int32_t, kTacticSize> t{kTacticVersion, kOurs, 0, c.padded_c};
     if (c.depthwise) {  // one form: nothing to time
         t[kForm] = kDepthwise;
-        return packed_int8(t, std::move(w), std::move(w_scale), std::move(bias));
+        return pack_for(g, n, c, t);
     }
     const std::string key = problem_key(st, c) + (ctx.cudnn_graph_api ? "" : "|legacy");
     std::string cached;
@@ -477,17 +510,24 @@ std::vector<Tensor> conv_int8_pack(CudaState& st, const Graph& g, NodeId n, cons
             t[kChoice] = c.padded_c % 64 == 0 ? 0 : 1;
         }
     }
-    return packed_int8(t, std::move(w), std::move(w_scale), std::move(bias));
+    return pack_for(g, n, c, t);
 }
 
 std::vector<Tensor> conv_int8_pack_forced(CudaState& st, const Graph& g, NodeId n, bool graph, int choice) {
-    PackContext ctx;
-    ctx.time_tactics = false;
-    std::vector<Tensor> packed = conv_int8_pack(st, g, n, ctx);
-    if (packed[0].data_as<int32_t>()[kForm] == kDepthwise) return packed;  // its only form
-    packed[0].data_as<int32_t>()[kForm] = graph ? kGraph : kOurs;
-    packed[0].data_as<int32_t>()[kChoice] = choice;
-    return packed;
+    (void)st;
+    const I8Problem c = i8_problem(g, n);
+    std::array<int32_t, kTacticSize> t{kTacticVersion, graph ? kGraph : kOurs, choice, c.padded_c};
+    if (c.depthwise) t = {kTacticVersion, kDepthwise, 0, c.padded_c};  // its only form
+    return pack_for(g, n, c, t);
+}
+
+bool conv_int8_tile_runs(const Graph& g, NodeId n, int tile) {
+    const ConvShapes c = conv_shapes(g, n);
+    if (c.p.group != 1) return false;
+    const int padded_c = static_cast<int>((c.x[1] + kChannelQuantum - 1) / kChannelQuantum * kChannelQuantum);
+    const int tc =
+        !conv_int8_tile_packed(tile) ? padded_c : (c.x[1] <= kPackedC ? kPackedC : static_cast<int>(c.x[1]));
+    return conv_int8_tile_shape_fits(tile, tc, static_cast<int>(c.w[2]), static_cast<int>(c.w[3]));
 }
 
 int conv_int8_graph_configs(CudaState& st, const Graph& g, NodeId n) {
@@ -514,9 +554,10 @@ std::unique_ptr<Kernel> make_conv_int8_kernel(CudaState& st, const Graph& g, Nod
     ENGINE_CHECK(t[kPaddedC] == c.padded_c && form_fits && t[kChoice] >= 0, "cuda: ", c.name,
                  ": INT8 tactic (form ", t[kForm], ", choice ", t[kChoice], ", ", t[kPaddedC],
                  " channels) does not fit");
-    ENGINE_CHECK(packed[1].dtype() == DataType::I8 && packed[1].numel() == packed_weight_count(c),
-                 "cuda: ", c.name, ": packed INT8 weights have ", packed[1].numel(), " ",
-                 dtype_name(packed[1].dtype()), " elements");
+    ENGINE_CHECK(
+        packed[1].dtype() == DataType::I8 && packed[1].numel() == packed_weight_count(c, packed_taps(t)),
+        "cuda: ", c.name, ": packed INT8 weights have ", packed[1].numel(), " ",
+        dtype_name(packed[1].dtype()), " elements");
     ENGINE_CHECK(packed[2].dtype() == DataType::F32 && packed[2].numel() == c.w[0] &&
                      packed[3].dtype() == DataType::F32 && packed[3].numel() == c.w[0],
                  "cuda: ", c.name, ": packed weight scales or bias are not F32 [", c.w[0], "]");

@@ -113,6 +113,8 @@ std::vector<Tensor> conv_int8_pack(CudaState& state, const Graph& g, NodeId n, c
 // conv_int8_pack with the tactic forced instead of timed (tests run every form): our kernel with tile
 // `choice`, or (graph) cuDNN's graph API with the engine configuration of rank `choice`.
 std::vector<Tensor> conv_int8_pack_forced(CudaState& state, const Graph& g, NodeId n, bool graph, int choice);
+// Whether our tile `tile` runs the node (its input channels as the tile reads them, its kernel size).
+bool conv_int8_tile_runs(const Graph& g, NodeId n, int tile);
 // How many engine configurations cuDNN's heuristics offer for the node's INT8 graph at max batch (0: the
 // epilogue has no graph form, or cuDNN has none).
 int conv_int8_graph_configs(CudaState& state, const Graph& g, NodeId n);

@@ -118,6 +118,21 @@ std::vector<Int8Case> int8_cases() {
         c.residual = true;
         c.act = {engine::ActKind::LeakyRelu, 0.1f};
     });
+    add("image_s2_o48_residual", [](ConvCase& c) {  // packed taps; a partial N tile; a residual
+        c.c = 3;
+        c.o = 48;
+        c.h = 15;
+        c.w = 17;
+        c.stride = 2;
+        c.residual = true;
+        c.act = {engine::ActKind::LeakyRelu, 0.1f};
+    });
+    add("image_c4_k1", [](ConvCase& c) {  // 4 channels (no padding), one tap
+        c.c = 4;
+        c.o = 32;
+        c.k = 1;
+        c.pads = {0, 0, 0, 0};
+    });
     add("depthwise_c20_residual", [](ConvCase& c) {  // 4 channels a thread; a residual
         c.c = 20;
         c.o = 20;
@@ -318,16 +333,18 @@ TEST_P(CudaInt8Conv, EveryTileMatchesTheInt8Reference) {
         check_tactic(tc, false, 0);
         return;
     }
-    const int padded_c = (tc.conv.c + 31) / 32 * 32;
-    int ran = 0;
+    const ConvGraph cg = make_conv_graph(tc.conv);
+    int ran = 0, packed = 0;
     for (int t = 0; t < engine::cuda::conv_int8_tile_count(); ++t) {
-        const std::string name = engine::cuda::conv_int8_tile_name(t);
-        const int depth = std::stoi(name.substr(name.rfind('x') + 1));
-        if (padded_c % depth != 0) continue;
+        if (!engine::cuda::conv_int8_tile_runs(cg.g, cg.conv, t)) continue;
         check_tactic(tc, false, t);
         ++ran;
+        packed += engine::cuda::conv_int8_tile_packed(t);
     }
     EXPECT_GE(ran, 2) << "tiles run";
+    // The image's channels (at most 4, 3x3 or smaller) also run on the packed tiles.
+    const bool packable = tc.conv.c <= engine::cuda::kPackedC && tc.conv.k <= 3;
+    EXPECT_EQ(packed > 0, packable) << packed << " packed tiles ran";
 }
 
 // cuDNN's INT8 graph engines (the first three configurations its heuristics offer), where the epilogue

@@ -22,9 +22,13 @@ namespace {
 
 constexpr int kCtaThreads = 128;
 
-template <int BM_, int BN_, int BK_, int STAGES_>
+// PACKED_: the taps packed into one k block (kPackedC input channels a tap, at most BK / kPackedC taps),
+// for the image's 3 channels: 9 taps x 4 bytes in one 64-deep block instead of nine 32-deep blocks of
+// zero-padded channels.
+template <int BM_, int BN_, int BK_, int STAGES_, bool PACKED_ = false>
 struct Tile {
     static constexpr int BM = BM_, BN = BN_, BK = BK_, STAGES = STAGES_;
+    static constexpr bool PACKED = PACKED_;
     static constexpr int WM = BM / 2, WN = BN / 2;   // warp tile
     static constexpr int MT = WM / 16, NT = WN / 8;  // MMAs per warp per k step
     static constexpr int CH = BK / 16;               // 16-byte chunks per row
@@ -40,6 +44,9 @@ struct Tile {
     static_assert(BK == 32 || BK == 64, "k depth 32 or 64");
     static_assert(MT >= 1 && NT % 2 == 0, "warp tile");
     static_assert((BM * CH) % kCtaThreads == 0 && (BN * CH) % kCtaThreads == 0, "loads per thread");
+    // Packed: a thread loads one 4-byte tap slot (tid % SLOTS) of every (kCtaThreads / SLOTS)-th row.
+    static constexpr int SLOTS = BK / 4, SLOT_ROWS = BM * SLOTS / kCtaThreads;
+    static_assert(!PACKED || (BK == 64 && STAGES == 2 && kCtaThreads % SLOTS == 0), "packed tiles");
 };
 
 // Byte offset of 16-byte chunk `ch` of tile row `row`: rows of BK bytes, the chunk index XORed with
@@ -53,6 +60,10 @@ __device__ __forceinline__ int swz(int row, int ch) {
 __device__ __forceinline__ void cp_async16(uint32_t smem, const void* gmem, bool ok) {
     const int n = ok ? 16 : 0;  // 0: no read, the 16 bytes are zero-filled
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem), "l"(gmem), "r"(n));
+}
+__device__ __forceinline__ void cp_async4(uint32_t smem, const void* gmem, bool ok) {
+    const int n = ok ? 4 : 0;
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(smem), "l"(gmem), "r"(n));
 }
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
 template <int N>
@@ -82,6 +93,7 @@ struct Params {
     I8Elem res_type;
     float res_scale, y_scale;
     int H, W, C, K, R, S, OH, OW, sh, sw, ph, pw, dh, dw;
+    int xc, taps_s, taps;  // packed tiles: the input's channels (kPackedC), the kernel's width, its taps
     int M, OHW, cblocks, KB;
     int64_t xbs, ybs, rbs;
     Act act, post;
@@ -228,7 +240,31 @@ __global__ void __launch_bounds__(kCtaThreads) conv_int8_kernel(const Params p) 
         b_ptr[j] = p.w + (b_ok[j] ? k : 0) * w_row + ch * 16;
     }
 
+    // Packed tiles (one k block): this thread's tap slot, and its rows' pixels.
+    auto load_packed = [&](uint32_t sa) {
+        const int slot = tid % T::SLOTS, r = slot / p.taps_s, s = slot - r * p.taps_s;
+#pragma unroll 4
+        for (int j = 0; j < T::SLOT_ROWS; ++j) {
+            const int row = tid / T::SLOTS + j * (kCtaThreads / T::SLOTS), m = m0 + row;
+            const int n = m / p.OHW, q = m - n * p.OHW, oh = q / p.OW, ow = q - oh * p.OW;
+            const int ih = oh * p.sh - p.ph + r * p.dh, iw = ow * p.sw - p.pw + s * p.dw;
+            const bool ok = m < p.M && slot < p.taps &&
+                            static_cast<unsigned>(ih) < static_cast<unsigned>(p.H) &&
+                            static_cast<unsigned>(iw) < static_cast<unsigned>(p.W);
+            const int8_t* src = ok ? p.x + n * p.xbs + (static_cast<int64_t>(ih) * p.W + iw) * p.xc : p.x;
+            cp_async4(sa + swz<T>(row, slot / 4) + (slot % 4) * 4, src, ok);
+        }
+    };
+
     auto load_stage = [&](int stage, int kb) {
+        if constexpr (T::PACKED) {
+            const uint32_t sa = sbase + stage * T::STAGE_BYTES;
+            load_packed(sa);
+#pragma unroll
+            for (int j = 0; j < T::B_LOADS; ++j)
+                cp_async16(sa + T::A_BYTES + b_so[j], b_ok[j] ? b_ptr[j] : p.w, b_ok[j]);
+            return;
+        }
         const int rs = kb / p.cblocks, c0 = (kb - rs * p.cblocks) * T::BK, r = rs / p.S, s = rs - r * p.S;
         const uint32_t sa = sbase + stage * T::STAGE_BYTES, sb = sa + T::A_BYTES;
 #pragma unroll
@@ -383,39 +419,55 @@ void launch_tile(const Params& p, I8Elem out, cudaStream_t stream) {
 struct TileInfo {
     const char* name;
     int bk;
+    bool packed;  // the taps packed into one k block (conv_int8_tile_packed)
     void (*launch)(const Params&, I8Elem, cudaStream_t);
 };
 const TileInfo kTiles[] = {
-    {"128x128x64/4", 64, launch_tile<Tile<128, 128, 64, 4>>},
-    {"128x128x32/4", 32, launch_tile<Tile<128, 128, 32, 4>>},
-    {"128x64x64/4", 64, launch_tile<Tile<128, 64, 64, 4>>},
-    {"64x128x64/4", 64, launch_tile<Tile<64, 128, 64, 4>>},
-    {"64x64x64/4", 64, launch_tile<Tile<64, 64, 64, 4>>},
-    {"64x64x32/4", 32, launch_tile<Tile<64, 64, 32, 4>>},
+    {"128x128x64/4", 64, false, launch_tile<Tile<128, 128, 64, 4>>},
+    {"128x128x32/4", 32, false, launch_tile<Tile<128, 128, 32, 4>>},
+    {"128x64x64/4", 64, false, launch_tile<Tile<128, 64, 64, 4>>},
+    {"64x128x64/4", 64, false, launch_tile<Tile<64, 128, 64, 4>>},
+    {"64x64x64/4", 64, false, launch_tile<Tile<64, 64, 64, 4>>},
+    {"64x64x32/4", 32, false, launch_tile<Tile<64, 64, 32, 4>>},
+    // Narrow outputs (YOLOv3's 32- and 64-channel layers at 208x208 and 416x416): no half-empty tiles.
+    {"128x64x32/4", 32, false, launch_tile<Tile<128, 64, 32, 4>>},
+    {"128x32x64/4", 64, false, launch_tile<Tile<128, 32, 64, 4>>},
+    // The image's channels, taps packed (at most 16 taps of kPackedC channels).
+    {"128x32x64/2 packed", kPackedDepth, true, launch_tile<Tile<128, 32, kPackedDepth, 2, true>>},
+    {"128x64x64/2 packed", kPackedDepth, true, launch_tile<Tile<128, 64, kPackedDepth, 2, true>>},
+    {"64x64x64/2 packed", kPackedDepth, true, launch_tile<Tile<64, 64, kPackedDepth, 2, true>>},
 };
 constexpr int kTileCount = static_cast<int>(sizeof(kTiles) / sizeof(kTiles[0]));
 
 size_t elem_bytes(I8Elem t) { return t == I8Elem::S8 ? 1 : (t == I8Elem::F16 ? 2 : 4); }
 
-// One thread per pixel: its c bytes read, its padded_c bytes (a multiple of 16) written as 16-byte
-// stores. (A byte per thread with a 64-bit division each is slow for what it moves: at batch 64 of a
-// 416 x 416 image it writes 354 MB.)
+// Bytes c0 .. c0 + 3 of a pixel's c channels as one little-endian word, zeros past c.
+__device__ __forceinline__ uint32_t padded_word(const int8_t* src, int c, int c0) {
+    uint32_t w = 0;
+    for (int b = 0; b < 4; ++b)
+        if (c0 + b < c) w |= static_cast<uint32_t>(static_cast<uint8_t>(src[c0 + b])) << (8 * b);
+    return w;
+}
+
+// One thread per pixel: its c bytes read, its padded_c bytes written as 16-byte stores (padded_c a
+// multiple of 16) or 4-byte ones (a multiple of 4: the packed tiles' kPackedC). (A byte per thread
+// with a 64-bit division each is slow for what it moves: at batch 64 of a 416 x 416 image padded to 32
+// channels it writes 354 MB.)
 __global__ void pad_channels_s8_kernel(const int8_t* __restrict__ x, int8_t* __restrict__ y, int64_t pixels,
                                        int c, int pc, int64_t xbs, int batch) {
-    const int chunks = pc / 16;
     for (int n = blockIdx.y; n < batch; n += gridDim.y)
         for (int64_t px = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; px < pixels;
              px += static_cast<int64_t>(gridDim.x) * blockDim.x) {
             const int8_t* src = x + n * xbs + px * c;
-            uint4* dst = reinterpret_cast<uint4*>(y + (n * pixels + px) * pc);
-            for (int j = 0; j < chunks; ++j) {
-                uint32_t w[4] = {0, 0, 0, 0};
-                for (int b = 0; b < 16; ++b) {
-                    const int ch = j * 16 + b;
-                    if (ch < c)
-                        w[b / 4] |= static_cast<uint32_t>(static_cast<uint8_t>(src[ch])) << (8 * (b % 4));
-                }
-                dst[j] = make_uint4(w[0], w[1], w[2], w[3]);
+            int8_t* dst = y + (n * pixels + px) * pc;
+            if (pc % 16 == 0) {
+                for (int j = 0; j < pc / 16; ++j)
+                    reinterpret_cast<uint4*>(dst)[j] =
+                        make_uint4(padded_word(src, c, 16 * j), padded_word(src, c, 16 * j + 4),
+                                   padded_word(src, c, 16 * j + 8), padded_word(src, c, 16 * j + 12));
+            } else {
+                for (int j = 0; j < pc / 4; ++j)
+                    reinterpret_cast<uint32_t*>(dst)[j] = padded_word(src, c, 4 * j);
             }
         }
 }
@@ -496,20 +548,37 @@ const char* conv_int8_tile_name(int tile) {
     return tile >= 0 && tile < kTileCount ? kTiles[tile].name : "(no such tile)";
 }
 
+bool conv_int8_tile_packed(int tile) { return tile >= 0 && tile < kTileCount && kTiles[tile].packed; }
+
+bool conv_int8_tile_shape_fits(int tile, int c, int r, int s) {
+    if (tile < 0 || tile >= kTileCount || c <= 0) return false;
+    if (kTiles[tile].packed) return c == kPackedC && r * s * kPackedC <= kPackedDepth;
+    return c % kTiles[tile].bk == 0;
+}
+
 bool conv_int8_tile_fits(const ConvInt8Args& a, int tile) {
-    if (tile < 0 || tile >= kTileCount) return false;
-    if (a.c <= 0 || a.c % kTiles[tile].bk != 0) return false;
-    if (!aligned_to(a.x, 16) || !aligned_to(a.w, 16) || a.x_batch_stride % 16 != 0) return false;
+    if (!conv_int8_tile_shape_fits(tile, a.c, a.r, a.s)) return false;
+    const int x_align = kTiles[tile].packed ? 4 : 16;  // packed: 4-byte taps
+    if (!aligned_to(a.x, x_align) || !aligned_to(a.w, 16) || a.x_batch_stride % x_align != 0) return false;
     const int64_t m = static_cast<int64_t>(a.batch) * a.oh * a.ow;
     return m > 0 && m < INT32_MAX && a.k > 0 && a.y_type != I8Elem::None;
 }
 
 void launch_conv_int8(const ConvInt8Args& a, int tile, cudaStream_t stream) {
     ENGINE_CHECK(conv_int8_tile_fits(a, tile), "cuda int8 conv: tile ", conv_int8_tile_name(tile),
-                 " does not fit ", a.c, " input channels (or the buffers are not 16-byte aligned)");
+                 " does not fit ", a.c, " input channels (or the buffers are not aligned)");
     Params p = make_params(a);
-    p.cblocks = a.c / kTiles[tile].bk;
-    p.KB = a.r * a.s * p.cblocks;
+    if (kTiles[tile].packed) {  // one k block: W [k][bk] as a 1x1 conv's, x read a tap at a time
+        p.xc = a.c;
+        p.taps_s = a.s;
+        p.taps = a.r * a.s;
+        p.C = kTiles[tile].bk;
+        p.R = p.S = 1;
+        p.cblocks = p.KB = 1;
+    } else {
+        p.cblocks = a.c / kTiles[tile].bk;
+        p.KB = a.r * a.s * p.cblocks;
+    }
     if (p.M == 0) return;
     kTiles[tile].launch(p, a.y_type, stream);
     CUDA_CHECK(cudaGetLastError());
@@ -551,8 +620,8 @@ void launch_conv_dw_int8(const ConvInt8Args& a, cudaStream_t stream) {
 
 void launch_pad_channels_s8(const int8_t* x, int8_t* y, int batch, int64_t pixels, int c, int padded_c,
                             int64_t x_batch_stride, cudaStream_t stream) {
-    ENGINE_CHECK(padded_c >= c && c > 0 && padded_c % 16 == 0 && aligned_to(y, 16), "cuda int8 pad: ", c,
-                 " channels padded to ", padded_c, " (a multiple of 16, into 16-byte aligned memory)");
+    ENGINE_CHECK(padded_c >= c && c > 0 && padded_c % 4 == 0 && aligned_to(y, 16), "cuda int8 pad: ", c,
+                 " channels padded to ", padded_c, " (a multiple of 4, into 16-byte aligned memory)");
     if (batch <= 0 || pixels <= 0) return;
     pad_channels_s8_kernel<<<grid_2d(pixels, batch), kThreads, 0, stream>>>(x, y, pixels, c, padded_c,
                                                                             x_batch_stride, batch);

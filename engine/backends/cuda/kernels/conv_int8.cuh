@@ -22,8 +22,9 @@ namespace engine::cuda {
 enum class I8Elem : uint8_t { None, S8, F16, F32 };
 
 struct ConvInt8Args {
-    const int8_t* x = nullptr;     // NHWC s8, `c` channels (a multiple of the tile's k depth: 32 or 64)
-    const int8_t* w = nullptr;     // [k][r][s][c] s8
+    const int8_t* x = nullptr;     // NHWC s8, `c` channels (a multiple of the tile's k depth: 32 or 64;
+                                   // kPackedC for packed tiles)
+    const int8_t* w = nullptr;     // [k][r][s][c] s8 ([k][64] for packed tiles)
     const float* alpha = nullptr;  // [k] x_scale * w_scale[k]
     const float* bias = nullptr;   // [k] or nullptr
     const void* residual = nullptr;
@@ -45,7 +46,16 @@ struct ConvInt8Args {
 int conv_int8_tile_count();
 // "128x128x64/4" and the like, for logs.
 const char* conv_int8_tile_name(int tile);
-// Whether `tile` runs this problem (its k depth divides c, pointers aligned to 16 bytes).
+// Packed tiles take the image's few channels: `c` == kPackedC (the input zero-padded to it), the kernel's
+// taps packed into one k block (kh * kw * kPackedC <= kPackedDepth: 3x3 and smaller), weights
+// [k][kPackedDepth] with tap (r, s)'s channels at (r * kw + s) * kPackedC (conv_int8.cpp packs them);
+// the other tiles read `c` channels a tap (a multiple of their k depth), weights [k][r][s][c].
+inline constexpr int kPackedC = 4;
+inline constexpr int kPackedDepth = 64;  // the packed tiles' k depth
+bool conv_int8_tile_packed(int tile);
+// Whether `tile` runs a conv of `c` input channels (as the tile reads them) and an r x s kernel.
+bool conv_int8_tile_shape_fits(int tile, int c, int r, int s);
+// conv_int8_tile_shape_fits, and the pointers aligned (16 bytes; packed tiles' x to 4).
 bool conv_int8_tile_fits(const ConvInt8Args& a, int tile);
 // Enqueues the conv with tile configuration `tile` (conv_int8_tile_fits must hold; group 1).
 void launch_conv_int8(const ConvInt8Args& a, int tile, cudaStream_t stream);
@@ -57,7 +67,7 @@ bool conv_dw_int8_fits(const ConvInt8Args& a);
 int conv_dw_int8_width(const ConvInt8Args& a);
 void launch_conv_dw_int8(const ConvInt8Args& a, cudaStream_t stream);
 
-// NHWC s8 with `c` channels -> dense NHWC s8 with padded_c > c channels (a multiple of 16; y 16-byte
+// NHWC s8 with `c` channels -> dense NHWC s8 with padded_c > c channels (a multiple of 4; y 16-byte
 // aligned), the extra channels zero (the input of a conv whose channel count is not a multiple of 32,
 // such as the image's 3).
 void launch_pad_channels_s8(const int8_t* x, int8_t* y, int batch, int64_t pixels, int c, int padded_c,
