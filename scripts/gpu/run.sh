@@ -2,7 +2,7 @@
 # Runs on the GPU machine (device tool), from the repository root, with .gpu_bundle/ carried (made by
 # scripts/gpu/bundle.sh here). Writes its results under $OUT (at most 8 files come back):
 #   run.log        everything printed (nvidia-smi, library check, tests, builds, benchmarks, peer)
-#   tests.xml      engine_cuda_tests' GoogleTest report
+#   tests.xml, tests_int8.xml  engine_cuda_tests' GoogleTest reports (the INT8 suites in the second)
 #   bench.jsonl    one JSON line per `rtdet bench` run (model, precision, batch, timings)
 #   peer.json      the PyTorch peer's timings (scripts/gpu/torch_peer.py)
 #   summary.txt    ours vs PyTorch, with the ratios
@@ -74,9 +74,16 @@ nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,memory.total --f
 echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
 ldd "$B/bin/engine_cuda_tests" | grep -E "cud|cublas|not found|stdc" || true
 
+# The INT8 suites first, in their own process and report (tests_int8.xml: about 2-3 minutes with every
+# tile of our kernel against the reference), then the rest (tests.xml).
 run_tests() {
-  say "engine_cuda_tests"
-  timeout 300 "$B/bin/engine_cuda_tests" --gtest_output="xml:$OUT/tests.xml" --gtest_brief=1
+  say "engine_cuda_tests: INT8 suites"
+  timeout 280 "$B/bin/engine_cuda_tests" --gtest_filter='*Int8*' --gtest_output="xml:$OUT/tests_int8.xml" \
+    --gtest_brief=1
+  echo "engine_cuda_tests (INT8) exit code $?"
+  say "engine_cuda_tests: the rest"
+  timeout 280 "$B/bin/engine_cuda_tests" --gtest_filter='-*Int8*' --gtest_output="xml:$OUT/tests.xml" \
+    --gtest_brief=1
   echo "engine_cuda_tests exit code $?"
   run_detector_tests
 }
