@@ -44,9 +44,13 @@ struct Tile {
     static_assert(BK == 32 || BK == 64, "k depth 32 or 64");
     static_assert(MT >= 1 && NT % 2 == 0, "warp tile");
     static_assert((BM * CH) % kCtaThreads == 0 && (BN * CH) % kCtaThreads == 0, "loads per thread");
-    // Packed: a thread loads one 4-byte tap slot (tid % SLOTS) of every (kCtaThreads / SLOTS)-th row.
-    static constexpr int SLOTS = BK / 4, SLOT_ROWS = BM * SLOTS / kCtaThreads;
-    static_assert(!PACKED || (BK == 64 && STAGES == 2 && kCtaThreads % SLOTS == 0), "packed tiles");
+    // Packed: a row (pixel) has SLOTS 4-byte tap slots; ROW_THREADS threads share a row, each loading
+    // ROW_SLOTS adjacent slots (one pixel's position worked out once per thread, not once per slot).
+    static constexpr int SLOTS = BK / 4, ROW_THREADS = kCtaThreads / BM,
+                         ROW_SLOTS = SLOTS / (ROW_THREADS > 0 ? ROW_THREADS : 1);
+    static_assert(!PACKED || (BK == 64 && STAGES == 2 && ROW_THREADS >= 1 &&
+                              ROW_THREADS * BM == kCtaThreads && ROW_SLOTS * ROW_THREADS == SLOTS),
+                  "packed tiles: 64 or 128 rows, one k block");
 };
 
 // Byte offset of 16-byte chunk `ch` of tile row `row`: rows of BK bytes, the chunk index XORed with
@@ -240,23 +244,33 @@ __global__ void __launch_bounds__(kCtaThreads) conv_int8_kernel(const Params p) 
         b_ptr[j] = p.w + (b_ok[j] ? k : 0) * w_row + ch * 16;
     }
 
-    // Packed tiles (one k block): this thread's tap slot, and its rows' pixels.
+    // Packed tiles (one k block): this thread's row (pixel) and its slots (taps); adjacent threads take
+    // adjacent pixels, so a warp's 4-byte reads of one tap are contiguous.
     auto load_packed = [&](uint32_t sa) {
-        const int slot = tid % T::SLOTS, r = slot / p.taps_s, s = slot - r * p.taps_s;
-#pragma unroll 4
-        for (int j = 0; j < T::SLOT_ROWS; ++j) {
-            const int row = tid / T::SLOTS + j * (kCtaThreads / T::SLOTS), m = m0 + row;
-            const int n = m / p.OHW, q = m - n * p.OHW, oh = q / p.OW, ow = q - oh * p.OW;
+        const int row = tid % T::BM, slot0 = (tid / T::BM) * T::ROW_SLOTS, m = m0 + row;
+        const int n = m / p.OHW, q = m - n * p.OHW, oh = q / p.OW, ow = q - oh * p.OW;
+        const int8_t* base = p.x + n * p.xbs;
+        int r = slot0 / p.taps_s, s = slot0 - r * p.taps_s;  // the slot's tap, stepped below
+#pragma unroll
+        for (int j = 0; j < T::ROW_SLOTS; ++j) {
+            const int slot = slot0 + j;
             const int ih = oh * p.sh - p.ph + r * p.dh, iw = ow * p.sw - p.pw + s * p.dw;
             const bool ok = m < p.M && slot < p.taps &&
                             static_cast<unsigned>(ih) < static_cast<unsigned>(p.H) &&
                             static_cast<unsigned>(iw) < static_cast<unsigned>(p.W);
-            const int8_t* src = ok ? p.x + n * p.xbs + (static_cast<int64_t>(ih) * p.W + iw) * p.xc : p.x;
+            const int8_t* src = ok ? base + (static_cast<int64_t>(ih) * p.W + iw) * p.xc : p.x;
             cp_async4(sa + swz<T>(row, slot / 4) + (slot % 4) * 4, src, ok);
+            if (++s == p.taps_s) {
+                s = 0;
+                ++r;
+            }
         }
     };
 
-    auto load_stage = [&](int stage, int kb) {
+    // The next k block to load (blocks are loaded in order): its channel block, tap and tap row and
+    // column, stepped after each load (no divisions in the main loop).
+    int ld_cb = 0, ld_rs = 0, ld_r = 0, ld_s = 0;
+    auto load_stage = [&](int stage) {
         if constexpr (T::PACKED) {
             const uint32_t sa = sbase + stage * T::STAGE_BYTES;
             load_packed(sa);
@@ -265,7 +279,15 @@ __global__ void __launch_bounds__(kCtaThreads) conv_int8_kernel(const Params p) 
                 cp_async16(sa + T::A_BYTES + b_so[j], b_ok[j] ? b_ptr[j] : p.w, b_ok[j]);
             return;
         }
-        const int rs = kb / p.cblocks, c0 = (kb - rs * p.cblocks) * T::BK, r = rs / p.S, s = rs - r * p.S;
+        const int rs = ld_rs, c0 = ld_cb * T::BK, r = ld_r, s = ld_s;
+        if (++ld_cb == p.cblocks) {
+            ld_cb = 0;
+            ++ld_rs;
+            if (++ld_s == p.S) {
+                ld_s = 0;
+                ++ld_r;
+            }
+        }
         const uint32_t sa = sbase + stage * T::STAGE_BYTES, sb = sa + T::A_BYTES;
 #pragma unroll
         for (int j = 0; j < T::A_LOADS; ++j) {
@@ -290,14 +312,14 @@ __global__ void __launch_bounds__(kCtaThreads) conv_int8_kernel(const Params p) 
 
 #pragma unroll
     for (int st = 0; st < T::STAGES - 1; ++st) {
-        if (st < p.KB) load_stage(st, st);
+        if (st < p.KB) load_stage(st);
         cp_async_commit();
     }
     for (int kb = 0; kb < p.KB; ++kb) {
         cp_async_wait<T::STAGES - 2>();
         __syncthreads();  // stage kb landed for all; everyone is done with the stage refilled next
         const int next = kb + T::STAGES - 1;
-        if (next < p.KB) load_stage(next % T::STAGES, next);
+        if (next < p.KB) load_stage(next % T::STAGES);
         cp_async_commit();
         const uint32_t sa = sbase + (kb % T::STAGES) * T::STAGE_BYTES, sb = sa + T::A_BYTES;
 #pragma unroll
