@@ -24,7 +24,7 @@
 #   int8diag_choices.txt, int8diag_layers.txt, int8diag_profile_{best,i8,f16}.txt  stage `int8diag`: each
 #                  INT8 conv's measured forms and choice, each conv's INT8 and FP16 time as `best` measured
 #                  them, and the per-layer profiles of YOLOv3-416 best, INT8 and FP16 at batch 64
-# Usage: scripts/gpu/run.sh [all|tests|dtests|dbench|bench|peer|compare|cache|quick|diag|eval|app|streams|mstreams|ab|csan|csan2|int8|peerc|int8eval]...   (default: all; stages run in the order given)
+# Usage: scripts/gpu/run.sh [all|tests|dtests|dbench|bench|peer|compare|cache|quick|diag|eval|app|streams|mstreams|ab|csan|csan2|int8|peerc|int8eval|int8tests|int8diag]...   (default: all; stages run in the order given)
 # Each stage fits well inside the device tool's 10-minute command limit; `all` is about 6 minutes, `ab`
 # about 6 (estimated; no pair starts that would end after AB_BUDGET_S, 430 s, but the first); `int8`
 # (ours at FP16/INT8/best + the PyTorch peer, issue 16) at most 9 by its budget, `peerc` (the peer's
@@ -75,12 +75,15 @@ echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
 ldd "$B/bin/engine_cuda_tests" | grep -E "cud|cublas|not found|stdc" || true
 
 # The INT8 suites first, in their own process and report (tests_int8.xml: about 2-3 minutes with every
-# tile of our kernel against the reference), then the rest (tests.xml).
-run_tests() {
+# tile of our kernel against the reference; stage `int8tests` alone), then the rest (tests.xml).
+run_int8_tests() {
   say "engine_cuda_tests: INT8 suites"
   timeout 280 "$B/bin/engine_cuda_tests" --gtest_filter='*Int8*' --gtest_output="xml:$OUT/tests_int8.xml" \
     --gtest_brief=1
   echo "engine_cuda_tests (INT8) exit code $?"
+}
+run_tests() {
+  run_int8_tests
   say "engine_cuda_tests: the rest"
   timeout 280 "$B/bin/engine_cuda_tests" --gtest_filter='-*Int8*' --gtest_output="xml:$OUT/tests.xml" \
     --gtest_brief=1
@@ -869,6 +872,7 @@ for s in "${stages[@]}"; do
       say "rebuild yolov3-416 fp16 max-batch 1 with the timing cache ($(wc -l < "$WORK/timing.cache" 2>/dev/null) entries)"
       timeout 100 "$RTDET" build "$WORK/yolov3-416.onnx" --device cuda --precision fp16 --max-batch 1 \
         --timing-cache "$WORK/timing.cache" -o "$WORK/cached.plan" ;;
+    int8tests) run_int8_tests ;;
     int8diag)  # issue 16: where YOLOv3-416 INT8 batch 64 spends its time, against FP16 (about 4 minutes)
       # INT8_DEVICE (cuda) and INT8DIAG_BATCH (64): a CPU dry run of the stage's logic at batch 1.
       convert_models
@@ -919,7 +923,7 @@ for s in "${stages[@]}"; do
       : > "$OUT/bench.jsonl"
       bench_one "$WORK/yolov3-416.onnx" yolov3-416 fp16 1 200
       bench_one "$WORK/yolo-fastest-1.1.onnx" yolo-fastest-1.1 fp16 1 200 ;;
-    *) echo "run: unknown stage '$s' (all, tests, dtests, dbench, bench, peer, compare, cache, quick, diag, eval, app, streams, mstreams, ab, csan, csan2, int8, peerc, int8eval, int8diag)"; exit 2 ;;
+    *) echo "run: unknown stage '$s' (all, tests, dtests, dbench, bench, peer, compare, cache, quick, diag, eval, app, streams, mstreams, ab, csan, csan2, int8, peerc, int8eval, int8tests, int8diag)"; exit 2 ;;
   esac
 done
 [ -d "$WORK/logs" ] && tar -C "$WORK" -czf "$OUT/logs.tar.gz" logs

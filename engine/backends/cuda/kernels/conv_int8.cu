@@ -95,7 +95,7 @@ struct Params {
     const void* res;
     void* y;
     I8Elem res_type;
-    float res_scale, y_scale;
+    float res_scale, y_scale, y_inv;  // y_inv = 1 / y_scale
     int H, W, C, K, R, S, OH, OW, sh, sw, ph, pw, dh, dw;
     int xc, taps_s, taps;  // packed tiles: the input's channels (kPackedC), the kernel's width, its taps
     int M, OHW, cblocks, KB;
@@ -104,10 +104,18 @@ struct Params {
     bool vec;  // K and the output's batch stride multiples of 16 bytes of output, y aligned: 16-byte stores
 };
 
-// Saturated round-half-even to s8, as quantize_s8 (the division, not a multiplication by 1/scale).
-__device__ __forceinline__ int8_t to_s8(float v, float scale) {
-    const int q = __float2int_rn(__fdiv_rn(v, scale));  // NaN -> 0
-    return static_cast<int8_t>(q < -128 ? -128 : (q > 127 ? 127 : q));
+// Saturated round-half-even to s8, as quantize_s8: of v / scale, IEEE's division. v * inv (inv = 1 /
+// scale) is within 2e-7 |v / scale| of it, so both round to the same integer unless v * inv lies within
+// that of a half step: below |v * inv| = 256 (past it both saturate) that is within 1e-4, where (and for
+// NaN and infinities) the division decides. Bit for bit quantize_s8's, at a multiplication's cost.
+__device__ __forceinline__ int8_t to_s8(float v, float scale, float inv) {
+    const float q = __fmul_rn(v, inv), r = rintf(q);
+    int i;
+    if (fabsf(q - r) < 0.4999f)  // false for NaN and infinities
+        i = __float2int_rn(r);
+    else
+        i = __float2int_rn(__fdiv_rn(v, scale));  // NaN -> 0
+    return static_cast<int8_t>(i < -128 ? -128 : (i > 127 ? 127 : i));
 }
 
 __device__ __forceinline__ float load_res(const Params& p, int64_t at) {
@@ -139,27 +147,73 @@ inline EpiAct epi_act(const Act& a) {
 }
 
 // The epilogue of one output element before its storage conversion, in the reference's order and
-// rounding: acc * alpha + bias (no fused multiply-add), act, then with a residual (read at r_at)
-// post_act(v + residual).
+// rounding: acc * alpha + bias (no fused multiply-add), act, then with a residual (`res`, its real value)
+// post_act(v + res).
 template <EpiAct A>
-__device__ __forceinline__ float epilogue(const Params& p, int32_t acc, float alpha, float bias,
-                                          int64_t r_at) {
+__device__ __forceinline__ float epilogue_with(const Params& p, int32_t acc, float alpha, float bias,
+                                               float res) {
     float v = __fadd_rn(__fmul_rn(static_cast<float>(acc), alpha), bias);
     if constexpr (A == EpiAct::Leaky)
         v = act_dev<ActKind::LeakyRelu>(v, p.act.alpha, p.act.beta);
     else if constexpr (A == EpiAct::Other)
         v = act_out_of_line(p.act, v);
     if (p.res_type != I8Elem::None) {
-        v = __fadd_rn(v, load_res(p, r_at));
+        v = __fadd_rn(v, res);
         if (p.post.kind != ActKind::None) v = act_out_of_line(p.post, v);
     }
     return v;
 }
 
+// The same with the residual read at r_at.
+template <EpiAct A>
+__device__ __forceinline__ float epilogue(const Params& p, int32_t acc, float alpha, float bias,
+                                          int64_t r_at) {
+    return epilogue_with<A>(p, acc, alpha, bias, p.res_type != I8Elem::None ? load_res(p, r_at) : 0.f);
+}
+
+// N elements of T from p as 16-byte (or N-element) loads, as real values (s8 times `scale`).
+template <typename T, int N>
+__device__ __forceinline__ void load_real_run(const T* src, float scale, float (&out)[N]) {
+    constexpr int C = N < 16 / static_cast<int>(sizeof(T)) ? N : 16 / static_cast<int>(sizeof(T));
+#pragma unroll
+    for (int j = 0; j < N; j += C) {
+        const Vec<T, C> t = load_vec<T, C>(src + j);
+#pragma unroll
+        for (int e = 0; e < C; ++e) out[j + e] = to_real(t.v[e], scale);
+    }
+}
+
+// The residual of V adjacent channels at r_at: vector loads when `vec` (r_at and the pointer aligned
+// for V elements and 16 bytes), else one element at a time; zeros without a residual.
+template <int V>
+__device__ __forceinline__ void load_res_run(const Params& p, int64_t r_at, bool vec, float (&r)[V]) {
+    if (p.res_type == I8Elem::None) {
+#pragma unroll
+        for (int e = 0; e < V; ++e) r[e] = 0.f;
+    } else if (vec && p.res_type == I8Elem::S8) {
+        load_real_run<int8_t, V>(static_cast<const int8_t*>(p.res) + r_at, p.res_scale, r);
+    } else if (vec && p.res_type == I8Elem::F16) {
+        load_real_run<__half, V>(static_cast<const __half*>(p.res) + r_at, 1.f, r);
+    } else if (vec && p.res_type == I8Elem::F32) {
+        load_real_run<float, V>(static_cast<const float*>(p.res) + r_at, 1.f, r);
+    } else {
+#pragma unroll
+        for (int e = 0; e < V; ++e) r[e] = load_res(p, r_at + e);
+    }
+}
+
+// Whether V-element residual runs can be loaded as vectors (K and the residual's batch stride multiples
+// of V, the pointer 16-byte aligned).
+template <int V>
+__device__ __forceinline__ bool res_runs_vectorized(const Params& p) {
+    return p.res_type != I8Elem::None && V > 1 && p.K % V == 0 && p.rbs % V == 0 &&
+           reinterpret_cast<uintptr_t>(p.res) % 16 == 0;
+}
+
 template <I8Elem OT>
 __device__ __forceinline__ void store_one(const Params& p, int64_t at, float v) {
     if constexpr (OT == I8Elem::S8)
-        static_cast<int8_t*>(p.y)[at] = to_s8(v, p.y_scale);
+        static_cast<int8_t*>(p.y)[at] = to_s8(v, p.y_scale, p.y_inv);
     else if constexpr (OT == I8Elem::F16)
         static_cast<__half*>(p.y)[at] = __float2half_rn(v);
     else
@@ -175,7 +229,7 @@ __device__ __forceinline__ void store_n(const Params& p, int64_t at, const float
     } else if constexpr (OT == I8Elem::S8) {
         Vec<int8_t, V> q;
 #pragma unroll
-        for (int e = 0; e < V; ++e) q.v[e] = to_s8(v[e], p.y_scale);
+        for (int e = 0; e < V; ++e) q.v[e] = to_s8(v[e], p.y_scale, p.y_inv);
         store_vec<int8_t, V>(static_cast<int8_t*>(p.y) + at, q);
     } else if constexpr (OT == I8Elem::F16) {
         Vec<__half, V> h;
@@ -196,13 +250,28 @@ __device__ __forceinline__ float epilogue_k(const Params& p, int32_t acc, int k,
     return epilogue<A>(p, acc, __ldg(p.alpha + k), p.bias != nullptr ? __ldg(p.bias + k) : 0.f, r_at);
 }
 
-// V adjacent channels k0.. of one output pixel through the epilogue, stored as one access.
-template <EpiAct A, I8Elem OT, int V>
-__device__ __forceinline__ void epilogue_run(const Params& p, const int32_t (&acc)[V], int k0, int64_t y_at,
-                                             int64_t r_at) {
-    float v[V];
+// The alpha and bias of V adjacent channels k0.. (zeros past K).
+template <int V>
+__device__ __forceinline__ void load_channel_consts(const Params& p, int k0, float (&alpha)[V],
+                                                    float (&bias)[V]) {
 #pragma unroll
-    for (int e = 0; e < V; ++e) v[e] = epilogue_k<A>(p, acc[e], k0 + e, r_at + e);
+    for (int e = 0; e < V; ++e) {
+        const bool in = k0 + e < p.K;
+        alpha[e] = in ? __ldg(p.alpha + k0 + e) : 0.f;
+        bias[e] = in && p.bias != nullptr ? __ldg(p.bias + k0 + e) : 0.f;
+    }
+}
+
+// V adjacent channels of one output pixel through the epilogue (their alpha and bias given), stored as
+// one access.
+template <EpiAct A, I8Elem OT, int V>
+__device__ __forceinline__ void epilogue_run(const Params& p, const int32_t (&acc)[V],
+                                             const float (&alpha)[V], const float (&bias)[V], int64_t y_at,
+                                             int64_t r_at, bool res_vec) {
+    float r[V], v[V];
+    load_res_run<V>(p, r_at, res_vec, r);
+#pragma unroll
+    for (int e = 0; e < V; ++e) v[e] = epilogue_with<A>(p, acc[e], alpha[e], bias[e], r[e]);
     store_n<OT, V>(p, y_at, v);
 }
 
@@ -358,6 +427,12 @@ __global__ void __launch_bounds__(kCtaThreads) conv_int8_kernel(const Params p) 
     const int g = lane >> 2, tig = lane & 3;
     constexpr int V = OT == I8Elem::S8 ? 16 : (OT == I8Elem::F16 ? 8 : 4);
     constexpr int RUNS = T::BN / V;  // runs per row
+    static_assert(kCtaThreads % RUNS == 0, "a thread keeps one run of channels");
+    // This thread's run of channels (the same in every row it takes), their alpha and bias.
+    const int c0 = (tid % RUNS) * V, k0 = n0 + c0;
+    float run_alpha[V], run_bias[V];
+    load_channel_consts<V>(p, k0, run_alpha, run_bias);
+    const bool res_vec = res_runs_vectorized<V>(p);
 #pragma unroll 1
     for (int pass = 0; pass < 2; ++pass) {
         if (wm == pass) {
@@ -373,9 +448,8 @@ __global__ void __launch_bounds__(kCtaThreads) conv_int8_kernel(const Params p) 
                     }
         }
         __syncthreads();
-        for (int u = tid; u < T::WM * RUNS; u += kCtaThreads) {
-            const int row = u / RUNS, c0 = (u - row * RUNS) * V;
-            const int m = m0 + pass * T::WM + row, k0 = n0 + c0;
+        for (int row = tid / RUNS; row < T::WM; row += kCtaThreads / RUNS) {
+            const int m = m0 + pass * T::WM + row;
             if (m >= p.M || k0 >= p.K) continue;
             const int n = m / p.OHW, q = m - n * p.OHW;
             const int64_t y_at = n * p.ybs + static_cast<int64_t>(q) * p.K + k0;
@@ -390,7 +464,7 @@ __global__ void __launch_bounds__(kCtaThreads) conv_int8_kernel(const Params p) 
                     a[j + 2] = t.z;
                     a[j + 3] = t.w;
                 }
-                epilogue_run<A, OT, V>(p, a, k0, y_at, r_at);
+                epilogue_run<A, OT, V>(p, a, run_alpha, run_bias, y_at, r_at, res_vec);
             } else {  // the row's last channels, or outputs not aligned for V-wide stores
                 const int32_t* run = staged + row * T::EPI_LD + c0;
 #pragma unroll 1
@@ -506,6 +580,7 @@ Params make_params(const ConvInt8Args& a) {
     p.res_scale = a.residual_scale;
     p.y = a.y;
     p.y_scale = a.y_scale;
+    p.y_inv = 1.0f / a.y_scale;
     p.H = a.h;
     p.W = a.w_in;
     p.C = a.c;
@@ -539,6 +614,7 @@ template <int V, I8Elem OT, EpiAct A>
 __global__ void __launch_bounds__(kThreads)
     conv_dw_int8_kernel(const Params p, const DwInt8Shape d, int64_t total) {
     const int groups = p.K / V;
+    const bool res_vec = res_runs_vectorized<V>(p);
     for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
          i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
         const int64_t m = i / groups;
@@ -549,7 +625,9 @@ __global__ void __launch_bounds__(kThreads)
         dw_int8_accumulate<V>(d, p.x + n * p.xbs, p.w, oh, ow, k0, acc);
         const int64_t y_at = n * p.ybs + static_cast<int64_t>(q) * p.K + k0;
         const int64_t r_at = n * p.rbs + static_cast<int64_t>(q) * p.K + k0;
-        epilogue_run<A, OT, V>(p, acc, k0, y_at, r_at);
+        float alpha[V], bias[V];
+        load_channel_consts<V>(p, k0, alpha, bias);
+        epilogue_run<A, OT, V>(p, acc, alpha, bias, y_at, r_at, res_vec);
     }
 }
 
