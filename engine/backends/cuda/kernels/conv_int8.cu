@@ -6,7 +6,7 @@
 // through a STAGES-deep ring in shared memory with cp.async; fragments come out with ldmatrix from
 // XOR-swizzled rows (conflict-free). The epilogue stages the accumulators through shared memory and
 // writes runs of 16 bytes along the NHWC rows; its activation is a template argument (leaky ReLU and
-// none inline, others out of line), which keeps each kernel at 28-52 KB of SASS (the epilogue unrolled
+// none inline, others out of line), which keeps each kernel at 28-63 KB of SASS (the epilogue unrolled
 // per accumulator with every activation inline made 0.26-1.09 MB kernels, slower the larger the tile).
 // The depthwise kernel (dw_int8_core.h) shares the epilogue.
 #include <algorithm>
