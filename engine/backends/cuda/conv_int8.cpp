@@ -61,6 +61,16 @@ float value_scale(const Graph& g, NodeId n, ValueId v) {
     return val.amax / 127.0f;
 }
 
+// The input channels our group-1 tiles read x with: rounded up to the k depth of the smallest tile
+// (32), or kPackedC for packed tiles when x has that few.
+int rounded_c(int64_t c) {
+    return static_cast<int>((c + kChannelQuantum - 1) / kChannelQuantum * kChannelQuantum);
+}
+int tile_input_c(int64_t c, int tile) {
+    if (!conv_int8_tile_packed(tile)) return rounded_c(c);
+    return c <= kPackedC ? kPackedC : static_cast<int>(c);
+}
+
 // Depthwise: one 2-D filter per channel, as many outputs as inputs (the depthwise kernel's case).
 bool is_depthwise(const ConvParams& p, const Shape& x, const Shape& w) {
     return p.group > 1 && p.group == x[1] && w[0] == x[1] && w[1] == 1;
@@ -74,12 +84,9 @@ struct I8Problem : ConvShapes {
     float x_scale = 1, y_scale = 1, r_scale = 1;
 
     int64_t in_c() const { return x[1]; }
-    // The channels our tile reads x with: kPackedC for packed tiles (an image's few channels), else
-    // padded_c. The graph form reads padded_c, the depthwise kernel x's own.
-    int tile_c(int tile) const {
-        if (!conv_int8_tile_packed(tile)) return padded_c;
-        return x[1] <= kPackedC ? kPackedC : static_cast<int>(x[1]);
-    }
+    // The channels our tile reads x with (tile_input_c). The graph form reads padded_c, the depthwise
+    // kernel x's own.
+    int tile_c(int tile) const { return tile_input_c(x[1], tile); }
     // Workspace for a padded copy of x, whichever form runs (padded_c >= kPackedC).
     size_t padded_bytes(int batch) const {
         return padded_c != x[1] ? static_cast<size_t>(batch) * static_cast<size_t>(x[2] * x[3]) * padded_c
@@ -94,9 +101,7 @@ I8Problem i8_problem(const Graph& g, NodeId n) {
     const Value& x = g.value(node.inputs[0]);
     c.depthwise = is_depthwise(c.p, c.x, c.w);
     // The tensor-core kernel reads the channels in blocks of 32; the depthwise one reads them as they are.
-    c.padded_c = c.depthwise
-                     ? static_cast<int>(c.x[1])
-                     : static_cast<int>((c.x[1] + kChannelQuantum - 1) / kChannelQuantum * kChannelQuantum);
+    c.padded_c = c.depthwise ? static_cast<int>(c.x[1]) : rounded_c(c.x[1]);
     c.has_bias = node.inputs.size() >= 3 && node.inputs[2] != kNoValue;
     ENGINE_CHECK(x.storage_dtype == DataType::I8, "cuda: ", c.name, ": an INT8 conv's input '", x.name,
                  "' is stored as ", dtype_name(x.storage_dtype), ", not i8");
@@ -524,10 +529,8 @@ std::vector<Tensor> conv_int8_pack_forced(CudaState& st, const Graph& g, NodeId 
 bool conv_int8_tile_runs(const Graph& g, NodeId n, int tile) {
     const ConvShapes c = conv_shapes(g, n);
     if (c.p.group != 1) return false;
-    const int padded_c = static_cast<int>((c.x[1] + kChannelQuantum - 1) / kChannelQuantum * kChannelQuantum);
-    const int tc =
-        !conv_int8_tile_packed(tile) ? padded_c : (c.x[1] <= kPackedC ? kPackedC : static_cast<int>(c.x[1]));
-    return conv_int8_tile_shape_fits(tile, tc, static_cast<int>(c.w[2]), static_cast<int>(c.w[3]));
+    return conv_int8_tile_shape_fits(tile, tile_input_c(c.x[1], tile), static_cast<int>(c.w[2]),
+                                     static_cast<int>(c.w[3]));
 }
 
 int conv_int8_graph_configs(CudaState& st, const Graph& g, NodeId n) {

@@ -104,26 +104,13 @@ struct Params {
     bool vec;  // K and the output's batch stride multiples of 16 bytes of output, y aligned: 16-byte stores
 };
 
-// Saturated round-half-even to s8, as quantize_s8: of v / scale, IEEE's division. v * inv (inv = 1 /
-// scale) is within 2e-7 |v / scale| of it, so both round to the same integer unless v * inv lies within
-// that of a half step: below |v * inv| = 256 (past it both saturate) that is within 1e-4, where (and for
-// NaN and infinities) the division decides. Bit for bit quantize_s8's, at a multiplication's cost.
-__device__ __forceinline__ int8_t to_s8(float v, float scale, float inv) {
-    const float q = __fmul_rn(v, inv), r = rintf(q);
-    int i;
-    if (fabsf(q - r) < 0.4999f)  // false for NaN and infinities
-        i = __float2int_rn(r);
-    else
-        i = __float2int_rn(__fdiv_rn(v, scale));  // NaN -> 0
-    return static_cast<int8_t>(i < -128 ? -128 : (i > 127 ? 127 : i));
-}
-
+// The residual element at `at` as a real value (s8 times its scale).
 __device__ __forceinline__ float load_res(const Params& p, int64_t at) {
     switch (p.res_type) {
         case I8Elem::S8:
-            return __fmul_rn(static_cast<float>(static_cast<const int8_t*>(p.res)[at]), p.res_scale);
+            return to_real(static_cast<const int8_t*>(p.res)[at], p.res_scale);
         case I8Elem::F16:
-            return __half2float(static_cast<const __half*>(p.res)[at]);
+            return to_real(static_cast<const __half*>(p.res)[at], 1.f);
         case I8Elem::F32:
             return static_cast<const float*>(p.res)[at];
         default:
@@ -213,7 +200,7 @@ __device__ __forceinline__ bool res_runs_vectorized(const Params& p) {
 template <I8Elem OT>
 __device__ __forceinline__ void store_one(const Params& p, int64_t at, float v) {
     if constexpr (OT == I8Elem::S8)
-        static_cast<int8_t*>(p.y)[at] = to_s8(v, p.y_scale, p.y_inv);
+        static_cast<int8_t*>(p.y)[at] = quantize_s8_dev(v, p.y_scale, p.y_inv);
     else if constexpr (OT == I8Elem::F16)
         static_cast<__half*>(p.y)[at] = __float2half_rn(v);
     else
@@ -229,7 +216,7 @@ __device__ __forceinline__ void store_n(const Params& p, int64_t at, const float
     } else if constexpr (OT == I8Elem::S8) {
         Vec<int8_t, V> q;
 #pragma unroll
-        for (int e = 0; e < V; ++e) q.v[e] = to_s8(v[e], p.y_scale, p.y_inv);
+        for (int e = 0; e < V; ++e) q.v[e] = quantize_s8_dev(v[e], p.y_scale, p.y_inv);
         store_vec<int8_t, V>(static_cast<int8_t*>(p.y) + at, q);
     } else if constexpr (OT == I8Elem::F16) {
         Vec<__half, V> h;
@@ -640,6 +627,12 @@ void launch_dw(const Params& p, const DwInt8Shape& d, I8Elem out, cudaStream_t s
     });
 }
 
+// What both kernels need of any problem: pixels within their 32-bit indexing, outputs, a storage type.
+bool launchable(const ConvInt8Args& a) {
+    const int64_t m = static_cast<int64_t>(a.batch) * a.oh * a.ow;
+    return m > 0 && m < INT32_MAX && a.k > 0 && a.y_type != I8Elem::None;
+}
+
 }  // namespace
 
 int conv_int8_tile_count() { return kTileCount; }
@@ -660,8 +653,7 @@ bool conv_int8_tile_fits(const ConvInt8Args& a, int tile) {
     if (!conv_int8_tile_shape_fits(tile, a.c, a.r, a.s)) return false;
     const int x_align = kTiles[tile].packed ? 4 : 16;  // packed: 4-byte taps
     if (!aligned_to(a.x, x_align) || !aligned_to(a.w, 16) || a.x_batch_stride % x_align != 0) return false;
-    const int64_t m = static_cast<int64_t>(a.batch) * a.oh * a.ow;
-    return m > 0 && m < INT32_MAX && a.k > 0 && a.y_type != I8Elem::None;
+    return launchable(a);
 }
 
 void launch_conv_int8(const ConvInt8Args& a, int tile, cudaStream_t stream) {
@@ -685,9 +677,7 @@ void launch_conv_int8(const ConvInt8Args& a, int tile, cudaStream_t stream) {
 }
 
 bool conv_dw_int8_fits(const ConvInt8Args& a) {
-    const int64_t m = static_cast<int64_t>(a.batch) * a.oh * a.ow;
-    return a.c > 0 && a.c == a.k && m > 0 && m < INT32_MAX && a.y_type != I8Elem::None && a.x != nullptr &&
-           a.w != nullptr;
+    return a.c > 0 && a.c == a.k && a.x != nullptr && a.w != nullptr && launchable(a);
 }
 
 int conv_dw_int8_width(const ConvInt8Args& a) {
