@@ -24,7 +24,8 @@
 #   int8diag_choices.txt, int8diag_layers.txt, int8diag_profile_{best,i8,f16}.txt  stage `int8diag`: each
 #                  INT8 conv's measured forms and choice, each conv's INT8 and FP16 time as `best` measured
 #                  them, and the per-layer profiles of YOLOv3-416 best, INT8 and FP16 at batch 64
-# Usage: scripts/gpu/run.sh [all|tests|dtests|dbench|bench|peer|compare|cache|quick|diag|eval|app|streams|mstreams|ab|csan|csan2|int8|peerc|int8eval|int8tests|int8diag]...   (default: all; stages run in the order given)
+#   int8ncu.txt    stage `int8ncu`: Nsight Compute's report on the first INT8 conv kernels of YOLOv3-416 b64
+# Usage: scripts/gpu/run.sh [all|tests|dtests|dbench|bench|peer|compare|cache|quick|diag|eval|app|streams|mstreams|ab|csan|csan2|int8|peerc|int8eval|int8tests|int8diag|int8ncu]...   (default: all; stages run in the order given)
 # Each stage fits well inside the device tool's 10-minute command limit; `all` is about 6 minutes, `ab`
 # about 6 (estimated; no pair starts that would end after AB_BUDGET_S, 430 s, but the first); `int8`
 # (ours at FP16/INT8/best + the PyTorch peer, issue 16) at most 9 by its budget, `peerc` (the peer's
@@ -902,6 +903,25 @@ for s in "${stages[@]}"; do
         grep "sum of layers" "$OUT/int8diag_profile_$p.txt"
         sort -k5 -n -r "$OUT/int8diag_profile_$p.txt" | head -15
       done ;;
+    int8ncu)  # issue 16: Nsight Compute on the first INT8 convs of YOLOv3-416 b64 (after int8diag; ~2 min)
+      # NCU_COUNT kernels (4) matching NCU_KERNEL (our conv kernel): throughput, occupancy, stall reasons.
+      convert_models
+      P=$WORK/i8.b64.plan
+      [ -f "$P" ] || timeout 200 "$RTDET" build "$WORK/yolov3-416.onnx" --device cuda --precision int8 \
+        --calib-cache "$CALIB_DIR/yolov3-416.calib.json" --max-batch 64 --timing-cache "$WORK/timing_i8.cache" \
+        -o "$P" > /dev/null 2>&1
+      NCU=$(command -v ncu || ls /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
+      if [ -z "$NCU" ]; then echo "int8ncu: no ncu on this machine"; else
+        say "int8ncu: $NCU on ${NCU_COUNT:-4} launches of ${NCU_KERNEL:-conv_int8_kernel}"
+        timeout 300 "$NCU" --clock-control none --kernel-name "regex:${NCU_KERNEL:-conv_int8_kernel}" \
+          --launch-count "${NCU_COUNT:-4}" --section SpeedOfLight --section LaunchStats --section Occupancy \
+          --section WarpStateStats --section SchedulerStats --section MemoryWorkloadAnalysis \
+          --section ComputeWorkloadAnalysis "$RTDET" bench "$P" --batch 64 --no-graphs --no-transfers \
+          --warmup 0 --iterations 1 > "$OUT/int8ncu.txt" 2>&1
+        echo "ncu exit code $?"
+        grep -E "conv_int8_kernel|Duration|Registers Per|Achieved Occupancy|Theoretical Occupancy|Memory Throughput|DRAM Throughput|Compute \(SM\) Throughput|Warp Cycles Per Issued|Issued Ipc|Block Limit" \
+          "$OUT/int8ncu.txt" | cut -c1-160 | head -80
+      fi ;;
     diag)  # where the time goes: graphs on/off, per-layer profile (synchronized per layer), batch 64
       convert_models
       P=$WORK/yolov3-416.fp16.b1.plan

@@ -257,8 +257,8 @@ std::pair<Tensor, Tensor> pack_weights(const I8Problem& c, const Tensor& w, bool
 
 std::string problem_key(const CudaState& st, const I8Problem& c) {
     std::ostringstream k;
-    // "ours3.N": our kernels' generation and tile count (a cached choice of an older kernel set is stale).
-    k << "convi8|" << st.signature() << "|ours3." << conv_int8_tile_count() << conv_shapes_key(c) << "|pc"
+    // "ours4.N": our kernels' generation and tile count (a cached choice of an older kernel set is stale).
+    k << "convi8|" << st.signature() << "|ours4." << conv_int8_tile_count() << conv_shapes_key(c) << "|pc"
       << c.padded_c << "|y" << dtype_name(c.y_dtype) << "|res"
       << (c.p.residual ? dtype_name(c.r_dtype) : "none") << "|" << act_key(c.p.act) << "|"
       << act_key(c.p.post_act);

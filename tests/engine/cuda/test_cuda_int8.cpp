@@ -100,7 +100,7 @@ std::vector<Int8Case> int8_cases() {
         c.k = 1;
         c.pads = {0, 0, 0, 0};
     });
-    add("big_m", [](ConvCase& c) {  // several M tiles per sample, partial last tile
+    add("big_m", [](ConvCase& c) {  // several M tiles per sample, partial last tile (x8 tiles: 2 CTAs)
         c.c = 32;
         c.o = 160;
         c.h = 23;
@@ -124,6 +124,23 @@ std::vector<Int8Case> int8_cases() {
         c.h = 15;
         c.w = 17;
         c.stride = 2;
+        c.residual = true;
+        c.act = {engine::ActKind::LeakyRelu, 0.1f};
+    });
+    // Packed taps over 25 M tiles: the x8 tiles' loop, a ragged last CTA.
+    add("image_big_m", [](ConvCase& c) {
+        c.c = 3;
+        c.o = 32;
+        c.h = 40;
+        c.w = 40;
+        c.max_batch = 2;
+        c.batch = 2;
+        c.act = {engine::ActKind::LeakyRelu, 0.1f};
+    });
+    // An odd channel count with a residual: the element-at-a-time epilogue's residual reads.
+    add("odd_k_residual", [](ConvCase& c) {
+        c.c = 32;
+        c.o = 37;
         c.residual = true;
         c.act = {engine::ActKind::LeakyRelu, 0.1f};
     });

@@ -41,6 +41,9 @@ struct Tile {
     static constexpr int EPI_LD = BN + 8;
     static constexpr int EPI_BYTES = WM * EPI_LD * 4;
     static constexpr int SMEM = STAGE_BYTES * STAGES > EPI_BYTES ? STAGE_BYTES* STAGES : EPI_BYTES;
+    // Several M tiles a CTA (Params::tpc > 1): the epilogue stages after the pipeline's ring instead of
+    // in it, since the next tile's first k blocks are in flight there while it runs.
+    static constexpr int SMEM_SEPARATE = STAGE_BYTES * STAGES + EPI_BYTES;
     static_assert(BK == 32 || BK == 64, "k depth 32 or 64");
     static_assert(MT >= 1 && NT % 2 == 0, "warp tile");
     static_assert((BM * CH) % kCtaThreads == 0 && (BN * CH) % kCtaThreads == 0, "loads per thread");
@@ -99,6 +102,8 @@ struct Params {
     int H, W, C, K, R, S, OH, OW, sh, sw, ph, pw, dh, dw;
     int xc, taps_s, taps;  // packed tiles: the input's channels (kPackedC), the kernel's width, its taps
     int M, OHW, cblocks, KB;
+    int tpc;  // M tiles a CTA takes in turn (adjacent ones), the next tile's loads overlapping this one's
+              // epilogue
     int64_t xbs, ybs, rbs;
     Act act, post;
     bool vec;  // K and the output's batch stride multiples of 16 bytes of output, y aligned: 16-byte stores
@@ -231,12 +236,6 @@ __device__ __forceinline__ void store_n(const Params& p, int64_t at, const float
     }
 }
 
-// The epilogue of output channel k (its alpha and bias read here).
-template <EpiAct A>
-__device__ __forceinline__ float epilogue_k(const Params& p, int32_t acc, int k, int64_t r_at) {
-    return epilogue<A>(p, acc, __ldg(p.alpha + k), p.bias != nullptr ? __ldg(p.bias + k) : 0.f, r_at);
-}
-
 // The alpha and bias of V adjacent channels k0.. (zeros past K).
 template <int V>
 __device__ __forceinline__ void load_channel_consts(const Params& p, int k0, float (&alpha)[V],
@@ -267,27 +266,35 @@ __global__ void __launch_bounds__(kCtaThreads) conv_int8_kernel(const Params p) 
     extern __shared__ __align__(128) uint8_t smem[];
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const int wm = warp >> 1, wn = warp & 1;
-    const int m0 = blockIdx.x * T::BM, n0 = blockIdx.y * T::BN;
+    const int n0 = blockIdx.y * T::BN;
     const auto sbase = static_cast<uint32_t>(__cvta_generic_to_shared(smem));
+    // This CTA's M tiles: tpc adjacent ones from blockIdx.x * tpc (fewer in the last CTA), run as one
+    // stream of k blocks, so that the pipeline does not drain between tiles.
+    const int m_tiles = (p.M + T::BM - 1) / T::BM, t_first = blockIdx.x * p.tpc;
+    const int t_count = min(p.tpc, m_tiles - t_first), total = t_count * p.KB;
 
-    // The rows this thread loads: A (pixels) and B (output channels), one 16-byte chunk each.
+    // The rows this thread loads: A (pixels, of the tile being loaded) and B (output channels), one
+    // 16-byte chunk each.
     const int8_t* a_ptr[T::A_LOADS];
     int a_ih[T::A_LOADS], a_iw[T::A_LOADS], a_so[T::A_LOADS];
+    auto set_rows = [&](int tile) {
 #pragma unroll
-    for (int j = 0; j < T::A_LOADS; ++j) {
-        const int i = tid + j * kCtaThreads, row = i / T::CH, ch = i % T::CH, m = m0 + row;
-        a_so[j] = swz<T>(row, ch);
-        if (m < p.M) {
-            const int n = m / p.OHW, q = m - n * p.OHW, oh = q / p.OW, ow = q - oh * p.OW;
-            a_ih[j] = oh * p.sh - p.ph;
-            a_iw[j] = ow * p.sw - p.pw;
-            a_ptr[j] = p.x + n * p.xbs + ch * 16;
-        } else {
-            a_ih[j] = -(1 << 30);  // every tap out of range: zeros
-            a_iw[j] = 0;
-            a_ptr[j] = p.x;
+        for (int j = 0; j < T::A_LOADS; ++j) {
+            const int i = tid + j * kCtaThreads, row = i / T::CH, ch = i % T::CH, m = tile * T::BM + row;
+            a_so[j] = swz<T>(row, ch);
+            if (m < p.M) {
+                const int n = m / p.OHW, q = m - n * p.OHW, oh = q / p.OW, ow = q - oh * p.OW;
+                a_ih[j] = oh * p.sh - p.ph;
+                a_iw[j] = ow * p.sw - p.pw;
+                a_ptr[j] = p.x + n * p.xbs + ch * 16;
+            } else {
+                a_ih[j] = -(1 << 30);  // every tap out of range: zeros
+                a_iw[j] = 0;
+                a_ptr[j] = p.x;
+            }
         }
-    }
+    };
+    if constexpr (!T::PACKED) set_rows(t_first);
     const int8_t* b_ptr[T::B_LOADS];
     bool b_ok[T::B_LOADS];
     int b_so[T::B_LOADS];
@@ -302,7 +309,7 @@ __global__ void __launch_bounds__(kCtaThreads) conv_int8_kernel(const Params p) 
 
     // Packed tiles (one k block): this thread's row (pixel) and its slots (taps); adjacent threads take
     // adjacent pixels, so a warp's 4-byte reads of one tap are contiguous.
-    auto load_packed = [&](uint32_t sa) {
+    auto load_packed = [&](uint32_t sa, int m0) {
         const int row = tid % T::BM, slot0 = (tid / T::BM) * T::ROW_SLOTS, m = m0 + row;
         const int n = m / p.OHW, q = m - n * p.OHW, oh = q / p.OW, ow = q - oh * p.OW;
         const int8_t* base = p.x + n * p.xbs;
@@ -323,27 +330,21 @@ __global__ void __launch_bounds__(kCtaThreads) conv_int8_kernel(const Params p) 
         }
     };
 
-    // The next k block to load (blocks are loaded in order): its channel block, tap and tap row and
-    // column, stepped after each load (no divisions in the main loop).
-    int ld_cb = 0, ld_rs = 0, ld_r = 0, ld_s = 0;
+    // The next k block to load (blocks are loaded in order, tile after tile): its tile, channel block,
+    // tap and tap row and column, stepped after each load (no divisions in the main loop; the rows'
+    // positions are worked out once a tile).
+    int ld_tile = t_first, ld_cb = 0, ld_rs = 0, ld_r = 0, ld_s = 0;
     auto load_stage = [&](int stage) {
         if constexpr (T::PACKED) {
             const uint32_t sa = sbase + stage * T::STAGE_BYTES;
-            load_packed(sa);
+            load_packed(sa, ld_tile * T::BM);
+            ++ld_tile;
 #pragma unroll
             for (int j = 0; j < T::B_LOADS; ++j)
                 cp_async16(sa + T::A_BYTES + b_so[j], b_ok[j] ? b_ptr[j] : p.w, b_ok[j]);
             return;
         }
         const int rs = ld_rs, c0 = ld_cb * T::BK, r = ld_r, s = ld_s;
-        if (++ld_cb == p.cblocks) {
-            ld_cb = 0;
-            ++ld_rs;
-            if (++ld_s == p.S) {
-                ld_s = 0;
-                ++ld_r;
-            }
-        }
         const uint32_t sa = sbase + stage * T::STAGE_BYTES, sb = sa + T::A_BYTES;
 #pragma unroll
         for (int j = 0; j < T::A_LOADS; ++j) {
@@ -356,28 +357,120 @@ __global__ void __launch_bounds__(kCtaThreads) conv_int8_kernel(const Params p) 
 #pragma unroll
         for (int j = 0; j < T::B_LOADS; ++j)
             cp_async16(sb + b_so[j], b_ok[j] ? b_ptr[j] + static_cast<int64_t>(rs) * p.C + c0 : p.w, b_ok[j]);
+        if (++ld_cb == p.cblocks) {
+            ld_cb = 0;
+            ++ld_rs;
+            if (++ld_s == p.S) {
+                ld_s = 0;
+                if (++ld_r == p.R) {  // the tile's last k block: the next load is the next tile's first
+                    ld_r = 0;
+                    ld_rs = 0;
+                    if (ld_tile + 1 < t_first + t_count) set_rows(++ld_tile);
+                }
+            }
+        }
     };
 
     int32_t acc[T::MT][T::NT][4];
+    auto zero_acc = [&] {
 #pragma unroll
-    for (int a = 0; a < T::MT; ++a)
+        for (int a = 0; a < T::MT; ++a)
 #pragma unroll
-        for (int b = 0; b < T::NT; ++b)
+            for (int b = 0; b < T::NT; ++b)
 #pragma unroll
-            for (int e = 0; e < 4; ++e) acc[a][b][e] = 0;
+                for (int e = 0; e < 4; ++e) acc[a][b][e] = 0;
+    };
+    zero_acc();
+
+    // Epilogue through shared memory, in two passes of WM rows: the warps of row wm == pass write their
+    // int32 accumulators (rows of EPI_LD words), then every thread takes runs of V adjacent channels of a
+    // row (V: 16 bytes of output) in a plain loop, so that the epilogue's code is there once rather than
+    // once per accumulator, and the stores are 16-byte ones along NHWC rows. Accumulator element e of
+    // acc[mt][nt] is row g (+8 for e >= 2), channel 2 * tig + (e & 1). With one tile a CTA the rows are
+    // staged in the pipeline's ring (drained first); with several, after it (SMEM_SEPARATE).
+    const bool separate = p.tpc > 1;
+    auto* staged = reinterpret_cast<int32_t*>(smem + (separate ? T::STAGES * T::STAGE_BYTES : 0));
+    const int g = lane >> 2, tig = lane & 3;
+    constexpr int V = OT == I8Elem::S8 ? 16 : (OT == I8Elem::F16 ? 8 : 4);
+    constexpr int RUNS = T::BN / V;  // runs per row
+    static_assert(kCtaThreads % RUNS == 0, "a thread keeps one run of channels");
+    // This thread's run of channels (the same in every row it takes).
+    const int c0 = (tid % RUNS) * V, k0 = n0 + c0;
+    const bool res_vec = res_runs_vectorized<V>(p);
+    auto epilogue_tile = [&](int m0) {
+        if (!separate) {
+            cp_async_wait<0>();
+            __syncthreads();  // every warp is done with the pipeline's shared memory
+        }
+        float run_alpha[V], run_bias[V];
+        load_channel_consts<V>(p, k0, run_alpha, run_bias);
+        const int kc = n0 + tid % T::BN;  // without vector stores: this thread's channel
+#pragma unroll 1
+        for (int pass = 0; pass < 2; ++pass) {
+            if (wm == pass) {
+#pragma unroll
+                for (int mt = 0; mt < T::MT; ++mt)
+#pragma unroll
+                    for (int nt = 0; nt < T::NT; ++nt)
+#pragma unroll
+                        for (int half = 0; half < 2; ++half) {
+                            const int row = mt * 16 + g + half * 8, col = wn * T::WN + nt * 8 + 2 * tig;
+                            *reinterpret_cast<int2*>(staged + row * T::EPI_LD + col) =
+                                make_int2(acc[mt][nt][half * 2], acc[mt][nt][half * 2 + 1]);
+                        }
+            }
+            __syncthreads();
+            if (p.vec) {  // K a multiple of V: every run whole
+                for (int row = tid / RUNS; row < T::WM; row += kCtaThreads / RUNS) {
+                    const int m = m0 + pass * T::WM + row;
+                    if (m >= p.M || k0 >= p.K) continue;
+                    const int n = m / p.OHW, q = m - n * p.OHW;
+                    const int64_t y_at = n * p.ybs + static_cast<int64_t>(q) * p.K + k0;
+                    const int64_t r_at = n * p.rbs + static_cast<int64_t>(q) * p.K + k0;
+                    int32_t a[V];
+#pragma unroll
+                    for (int j = 0; j < V; j += 4) {
+                        const int4 t = *reinterpret_cast<const int4*>(staged + row * T::EPI_LD + c0 + j);
+                        a[j] = t.x;
+                        a[j + 1] = t.y;
+                        a[j + 2] = t.z;
+                        a[j + 3] = t.w;
+                    }
+                    epilogue_run<A, OT, V>(p, a, run_alpha, run_bias, y_at, r_at, res_vec);
+                }
+            } else if (kc < p.K) {  // one element at a time (YOLO's 255-channel heads): a thread keeps
+                // channel kc, adjacent threads adjacent channels, so that each store is coalesced
+                static_assert(kCtaThreads % T::BN == 0, "a thread keeps one channel");
+                float kc_alpha[1], kc_bias[1];
+                load_channel_consts<1>(p, kc, kc_alpha, kc_bias);
+                for (int row = tid / T::BN; row < T::WM; row += kCtaThreads / T::BN) {
+                    const int m = m0 + pass * T::WM + row;
+                    if (m >= p.M) break;
+                    const int n = m / p.OHW, q = m - n * p.OHW;
+                    const int64_t y_at = n * p.ybs + static_cast<int64_t>(q) * p.K + kc;
+                    const int64_t r_at = n * p.rbs + static_cast<int64_t>(q) * p.K + kc;
+                    store_one<OT>(
+                        p, y_at,
+                        epilogue<A>(p, staged[row * T::EPI_LD + tid % T::BN], kc_alpha[0], kc_bias[0], r_at));
+                }
+            }
+            __syncthreads();  // the next pass (or tile) rewrites the staged rows
+        }
+    };
 
 #pragma unroll
     for (int st = 0; st < T::STAGES - 1; ++st) {
-        if (st < p.KB) load_stage(st);
+        if (st < total) load_stage(st);
         cp_async_commit();
     }
-    for (int kb = 0; kb < p.KB; ++kb) {
+    int tile = t_first, kb = 0;
+    for (int it = 0; it < total; ++it) {
         cp_async_wait<T::STAGES - 2>();
-        __syncthreads();  // stage kb landed for all; everyone is done with the stage refilled next
-        const int next = kb + T::STAGES - 1;
-        if (next < p.KB) load_stage(next % T::STAGES);
+        __syncthreads();  // stage it landed for all; everyone is done with the stage refilled next
+        const int next = it + T::STAGES - 1;
+        if (next < total) load_stage(next % T::STAGES);
         cp_async_commit();
-        const uint32_t sa = sbase + (kb % T::STAGES) * T::STAGE_BYTES, sb = sa + T::A_BYTES;
+        const uint32_t sa = sbase + (it % T::STAGES) * T::STAGE_BYTES, sb = sa + T::A_BYTES;
 #pragma unroll
         for (int ks = 0; ks < T::BK / 32; ++ks) {
             uint32_t af[T::MT][4], bf[T::NT][2];
@@ -401,65 +494,12 @@ __global__ void __launch_bounds__(kCtaThreads) conv_int8_kernel(const Params p) 
 #pragma unroll
                 for (int nt = 0; nt < T::NT; ++nt) mma_s8(acc[mt][nt], af[mt], bf[nt][0], bf[nt][1]);
         }
-    }
-    cp_async_wait<0>();
-    __syncthreads();  // every warp is done with the pipeline's shared memory: the epilogue stages there
-
-    // Epilogue through shared memory, in two passes of WM rows: the warps of row wm == pass write their
-    // int32 accumulators (rows of EPI_LD words), then every thread takes runs of V adjacent channels of a
-    // row (V: 16 bytes of output) in a plain loop, so that the epilogue's code is there once rather than
-    // once per accumulator, and the stores are 16-byte ones along NHWC rows. Accumulator element e of
-    // acc[mt][nt] is row g (+8 for e >= 2), channel 2 * tig + (e & 1).
-    auto* staged = reinterpret_cast<int32_t*>(smem);
-    const int g = lane >> 2, tig = lane & 3;
-    constexpr int V = OT == I8Elem::S8 ? 16 : (OT == I8Elem::F16 ? 8 : 4);
-    constexpr int RUNS = T::BN / V;  // runs per row
-    static_assert(kCtaThreads % RUNS == 0, "a thread keeps one run of channels");
-    // This thread's run of channels (the same in every row it takes), their alpha and bias.
-    const int c0 = (tid % RUNS) * V, k0 = n0 + c0;
-    float run_alpha[V], run_bias[V];
-    load_channel_consts<V>(p, k0, run_alpha, run_bias);
-    const bool res_vec = res_runs_vectorized<V>(p);
-#pragma unroll 1
-    for (int pass = 0; pass < 2; ++pass) {
-        if (wm == pass) {
-#pragma unroll
-            for (int mt = 0; mt < T::MT; ++mt)
-#pragma unroll
-                for (int nt = 0; nt < T::NT; ++nt)
-#pragma unroll
-                    for (int half = 0; half < 2; ++half) {
-                        const int row = mt * 16 + g + half * 8, col = wn * T::WN + nt * 8 + 2 * tig;
-                        *reinterpret_cast<int2*>(staged + row * T::EPI_LD + col) =
-                            make_int2(acc[mt][nt][half * 2], acc[mt][nt][half * 2 + 1]);
-                    }
+        if (++kb == p.KB) {  // the tile's last k block: its epilogue, while the next tile's loads fly
+            epilogue_tile(tile * T::BM);
+            zero_acc();
+            kb = 0;
+            ++tile;
         }
-        __syncthreads();
-        for (int row = tid / RUNS; row < T::WM; row += kCtaThreads / RUNS) {
-            const int m = m0 + pass * T::WM + row;
-            if (m >= p.M || k0 >= p.K) continue;
-            const int n = m / p.OHW, q = m - n * p.OHW;
-            const int64_t y_at = n * p.ybs + static_cast<int64_t>(q) * p.K + k0;
-            const int64_t r_at = n * p.rbs + static_cast<int64_t>(q) * p.K + k0;
-            if (p.vec && k0 + V <= p.K) {
-                int32_t a[V];
-#pragma unroll
-                for (int j = 0; j < V; j += 4) {
-                    const int4 t = *reinterpret_cast<const int4*>(staged + row * T::EPI_LD + c0 + j);
-                    a[j] = t.x;
-                    a[j + 1] = t.y;
-                    a[j + 2] = t.z;
-                    a[j + 3] = t.w;
-                }
-                epilogue_run<A, OT, V>(p, a, run_alpha, run_bias, y_at, r_at, res_vec);
-            } else {  // the row's last channels, or outputs not aligned for V-wide stores
-                const int32_t* run = staged + row * T::EPI_LD + c0;
-#pragma unroll 1
-                for (int e = 0; e < V && k0 + e < p.K; ++e)
-                    store_one<OT>(p, y_at + e, epilogue_k<A>(p, run[e], k0 + e, r_at + e));
-            }
-        }
-        __syncthreads();  // the next pass rewrites the staged rows
     }
 }
 
@@ -468,11 +508,14 @@ void launch_typed(const Params& p, cudaStream_t stream) {
     static std::once_flag once;
     std::call_once(once, [] {
         CUDA_CHECK(cudaFuncSetAttribute(conv_int8_kernel<T, OT, A>,
-                                        cudaFuncAttributeMaxDynamicSharedMemorySize, T::SMEM));
+                                        cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                        std::max(T::SMEM, T::SMEM_SEPARATE)));
     });
-    const dim3 grid(static_cast<unsigned>((p.M + T::BM - 1) / T::BM),
+    const int m_tiles = (p.M + T::BM - 1) / T::BM;
+    const dim3 grid(static_cast<unsigned>((m_tiles + p.tpc - 1) / p.tpc),
                     static_cast<unsigned>((p.K + T::BN - 1) / T::BN));
-    conv_int8_kernel<T, OT, A><<<grid, kCtaThreads, T::SMEM, stream>>>(p);
+    const int smem = p.tpc > 1 ? T::SMEM_SEPARATE : T::SMEM;
+    conv_int8_kernel<T, OT, A><<<grid, kCtaThreads, smem, stream>>>(p);
 }
 
 // f.template operator()<OT, A>() with the output storage and the inline activation as template arguments.
@@ -504,6 +547,7 @@ struct TileInfo {
     int bk;
     bool packed;  // the taps packed into one k block (conv_int8_tile_packed)
     void (*launch)(const Params&, I8Elem, cudaStream_t);
+    int tpc = 1;  // M tiles a CTA (Params::tpc)
 };
 const TileInfo kTiles[] = {
     {"128x128x64/4", 64, false, launch_tile<Tile<128, 128, 64, 4>>},
@@ -519,6 +563,14 @@ const TileInfo kTiles[] = {
     {"128x32x64/2 packed", kPackedDepth, true, launch_tile<Tile<128, 32, kPackedDepth, 2, true>>},
     {"128x64x64/2 packed", kPackedDepth, true, launch_tile<Tile<128, 64, kPackedDepth, 2, true>>},
     {"64x64x64/2 packed", kPackedDepth, true, launch_tile<Tile<64, 64, kPackedDepth, 2, true>>},
+    // Eight M tiles a CTA, the next tile's loads in flight during this one's epilogue: for the large
+    // early layers, where each tile's reduction is short (9 k blocks, or one packed) and a CTA a tile
+    // spends most of its life waiting on its first loads and in its epilogue.
+    {"128x32x64/2 packed x8", kPackedDepth, true, launch_tile<Tile<128, 32, kPackedDepth, 2, true>>, 8},
+    {"128x64x32/4 x8", 32, false, launch_tile<Tile<128, 64, 32, 4>>, 8},
+    {"64x64x32/4 x8", 32, false, launch_tile<Tile<64, 64, 32, 4>>, 8},
+    {"128x64x64/4 x8", 64, false, launch_tile<Tile<128, 64, 64, 4>>, 8},
+    {"64x64x64/4 x8", 64, false, launch_tile<Tile<64, 64, 64, 4>>, 8},
 };
 constexpr int kTileCount = static_cast<int>(sizeof(kTiles) / sizeof(kTiles[0]));
 
@@ -660,6 +712,7 @@ void launch_conv_int8(const ConvInt8Args& a, int tile, cudaStream_t stream) {
     ENGINE_CHECK(conv_int8_tile_fits(a, tile), "cuda int8 conv: tile ", conv_int8_tile_name(tile),
                  " does not fit ", a.c, " input channels (or the buffers are not aligned)");
     Params p = make_params(a);
+    p.tpc = kTiles[tile].tpc;
     if (kTiles[tile].packed) {  // one k block: W [k][bk] as a 1x1 conv's, x read a tap at a time
         p.xc = a.c;
         p.taps_s = a.s;
