@@ -14,6 +14,7 @@
 
 #include "engine/backends/cuda/cuda_util.h"
 #include "engine/backends/cuda/kernels/conv_int8.cuh"
+#include "engine/backends/cuda/kernels/conv_int8_walk.h"
 #include "engine/backends/cuda/kernels/device_util.cuh"
 #include "engine/backends/cuda/kernels/dw_int8_core.h"
 
@@ -330,21 +331,21 @@ __global__ void __launch_bounds__(kCtaThreads) conv_int8_kernel(const Params p) 
         }
     };
 
-    // The next k block to load (blocks are loaded in order, tile after tile): its tile, channel block,
-    // tap and tap row and column, stepped after each load (no divisions in the main loop; the rows'
-    // positions are worked out once a tile).
-    int ld_tile = t_first, ld_cb = 0, ld_rs = 0, ld_r = 0, ld_s = 0;
+    // The next k block to load (conv_int8_walk.h: tile after tile, tap after tap, channel block after
+    // channel block).
+    KBlockWalk ld;
+    ld.tile = t_first;
     auto load_stage = [&](int stage) {
-        if constexpr (T::PACKED) {
+        if constexpr (T::PACKED) {  // one k block a tile
             const uint32_t sa = sbase + stage * T::STAGE_BYTES;
-            load_packed(sa, ld_tile * T::BM);
-            ++ld_tile;
+            load_packed(sa, ld.tile * T::BM);
+            ++ld.tile;
 #pragma unroll
             for (int j = 0; j < T::B_LOADS; ++j)
                 cp_async16(sa + T::A_BYTES + b_so[j], b_ok[j] ? b_ptr[j] : p.w, b_ok[j]);
             return;
         }
-        const int rs = ld_rs, c0 = ld_cb * T::BK, r = ld_r, s = ld_s;
+        const int rs = ld.rs, c0 = ld.cb * T::BK, r = ld.r, s = ld.s;
         const uint32_t sa = sbase + stage * T::STAGE_BYTES, sb = sa + T::A_BYTES;
 #pragma unroll
         for (int j = 0; j < T::A_LOADS; ++j) {
@@ -357,18 +358,7 @@ __global__ void __launch_bounds__(kCtaThreads) conv_int8_kernel(const Params p) 
 #pragma unroll
         for (int j = 0; j < T::B_LOADS; ++j)
             cp_async16(sb + b_so[j], b_ok[j] ? b_ptr[j] + static_cast<int64_t>(rs) * p.C + c0 : p.w, b_ok[j]);
-        if (++ld_cb == p.cblocks) {
-            ld_cb = 0;
-            ++ld_rs;
-            if (++ld_s == p.S) {
-                ld_s = 0;
-                if (++ld_r == p.R) {  // the tile's last k block: the next load is the next tile's first
-                    ld_r = 0;
-                    ld_rs = 0;
-                    if (ld_tile + 1 < t_first + t_count) set_rows(++ld_tile);
-                }
-            }
-        }
+        if (ld.step(p.cblocks, p.R, p.S) && ld.tile < t_first + t_count) set_rows(ld.tile);
     };
 
     int32_t acc[T::MT][T::NT][4];
