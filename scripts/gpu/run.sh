@@ -76,10 +76,11 @@ echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
 ldd "$B/bin/engine_cuda_tests" | grep -E "cud|cublas|not found|stdc" || true
 
 # The INT8 suites first, in their own process and report (tests_int8.xml: about 2-3 minutes with every
-# tile of our kernel against the reference; stage `int8tests` alone), then the rest (tests.xml).
+# tile of our kernel against the reference; stage `int8tests` alone; INT8_TEST_FILTER narrows them),
+# then the rest (tests.xml).
 run_int8_tests() {
   say "engine_cuda_tests: INT8 suites"
-  timeout 280 "$B/bin/engine_cuda_tests" --gtest_filter='*Int8*' --gtest_output="xml:$OUT/tests_int8.xml" \
+  timeout 280 "$B/bin/engine_cuda_tests" --gtest_filter="${INT8_TEST_FILTER:-*Int8*}" --gtest_output="xml:$OUT/tests_int8.xml" \
     --gtest_brief=1
   echo "engine_cuda_tests (INT8) exit code $?"
 }
