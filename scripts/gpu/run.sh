@@ -893,6 +893,7 @@ for s in "${stages[@]}"; do
       grep -- "-> tile" "$OUT/int8diag_choices.txt" | cut -c1-200 | head -20
       echo "per conv at batch $nb (ms, each timed alone; $(wc -l < "$OUT/int8diag_layers.txt") convs), INT8 slower than float:"
       awk '$3 > $6 {print}' "$OUT/int8diag_layers.txt" | head -30
+      [ -n "${INT8DIAG_QUICK:-}" ] && continue  # INT8DIAG_QUICK: the timed build alone (about 2 minutes)
       timeout 200 "$RTDET" build "$WORK/yolov3-416.onnx" --device "$dd" --precision int8 --calib-cache "$cache" \
         --max-batch "$nb" --timing-cache "$WORK/timing_i8.cache" -o "$WORK/i8.b$nb.plan" > /dev/null 2>&1
       timeout 200 "$RTDET" build "$WORK/yolov3-416.onnx" --device "$dd" --precision fp16 --max-batch "$nb" \
