@@ -8,6 +8,7 @@
 
 #include <cstdint>
 
+#include "engine/backends/cuda/kernels/requant_core.h"
 #include "engine/ir/params.h"
 
 namespace engine::cuda {
@@ -31,26 +32,12 @@ __device__ __forceinline__ __half from_f32<__half>(float v) {
 // ---- INT8 (docs/int8.md): an s8 element q stands for the real value q * scale, scale = amax / 127 ----
 
 // saturate_s8(round_half_even(x / scale)), NaN giving 0: quantize_s8 (engine/refmath/ref_int8.h) bit for
-// bit. __fdiv_rn is the IEEE division whatever the compile flags (-prec-div=false, --use_fast_math),
-// and x / scale rather than x * (1 / scale) because the reference divides (the two differ next to the
-// half steps). __float2int_rn rounds half to even and saturates out-of-range values (+-inf included)
-// to the int32 range; the clamp then saturates to s8. NaN is tested for explicitly rather than left to
-// the conversion instruction.
-__device__ __forceinline__ int8_t quantize_s8_dev(float x, float scale) {
-    const float r = __fdiv_rn(x, scale);
-    if (isnan(r)) return 0;
-    const int q = __float2int_rn(r);
-    return static_cast<int8_t>(q < -128 ? -128 : (q > 127 ? 127 : q));
-}
-// quantize_s8_dev with inv = 1 / scale given, at a multiplication's cost in all but rare cases, bit for
-// bit the same: x * inv is within 2e-7 |x / scale| of IEEE's x / scale, so both round to the same
-// integer unless x * inv lies within that of a half step; below |x * inv| = 256 (past it both saturate)
-// that is within 1e-4, where (and for NaN and infinities) the division decides.
+// bit (requant_core.h, shared with the host's tests).
+__device__ __forceinline__ int8_t quantize_s8_dev(float x, float scale) { return quantize_s8_div(x, scale); }
+// The same with inv = 1 / scale given: a multiplication but where the product lies next to a half step
+// (requant_core.h).
 __device__ __forceinline__ int8_t quantize_s8_dev(float x, float scale, float inv) {
-    const float q = __fmul_rn(x, inv), r = rintf(q);
-    if (!(fabsf(q - r) < 0.4999f)) return quantize_s8_dev(x, scale);  // true for NaN and infinities
-    const int i = __float2int_rn(r);
-    return static_cast<int8_t>(i < -128 ? -128 : (i > 127 ? 127 : i));
+    return quantize_s8_mul(x, scale, inv);
 }
 // q * scale in FP32 (dequantize_s8), unfused.
 __device__ __forceinline__ float dequantize_s8_dev(int8_t q, float scale) {
