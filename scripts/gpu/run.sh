@@ -792,6 +792,12 @@ PY
   python3 scripts/gpu/int8_summary.py speed "$OUT/int8_bench.jsonl" "$OUT/peer.json" | tee "$OUT/int8_summary.txt"
 }
 
+i8_plan() {  # DEVICE BATCH: YOLOv3-416's INT8 plan at that max batch, $WORK/i8.bBATCH.plan (the timing cache kept)
+  timeout 200 "$RTDET" build "$WORK/yolov3-416.onnx" --device "$1" --precision int8 \
+    --calib-cache "$CALIB_DIR/yolov3-416.calib.json" --max-batch "$2" --timing-cache "$WORK/timing_i8.cache" \
+    -o "$WORK/i8.b$2.plan" > /dev/null 2>&1
+}
+
 run_peerc() {
   local batches=${PEERC_BATCHES:-64 1}
   inductor_unpack || echo "peerc: no Inductor cache carried: a cold compile"
@@ -894,8 +900,7 @@ for s in "${stages[@]}"; do
       echo "per conv at batch $nb (ms, each timed alone; $(wc -l < "$OUT/int8diag_layers.txt") convs), INT8 slower than float:"
       awk '$3 > $6 {print}' "$OUT/int8diag_layers.txt" | head -30
       [ -n "${INT8DIAG_QUICK:-}" ] && continue  # INT8DIAG_QUICK: the timed build alone (about 2 minutes)
-      timeout 200 "$RTDET" build "$WORK/yolov3-416.onnx" --device "$dd" --precision int8 --calib-cache "$cache" \
-        --max-batch "$nb" --timing-cache "$WORK/timing_i8.cache" -o "$WORK/i8.b$nb.plan" > /dev/null 2>&1
+      i8_plan "$dd" "$nb"
       timeout 200 "$RTDET" build "$WORK/yolov3-416.onnx" --device "$dd" --precision fp16 --max-batch "$nb" \
         --timing-cache "$WORK/timing.cache" -o "$WORK/f16.b$nb.plan" > /dev/null 2>&1
       for p in best i8 f16; do
@@ -909,9 +914,7 @@ for s in "${stages[@]}"; do
       # NCU_COUNT kernels (4) matching NCU_KERNEL (our conv kernel): throughput, occupancy, stall reasons.
       convert_models
       P=$WORK/i8.b64.plan
-      [ -f "$P" ] || timeout 200 "$RTDET" build "$WORK/yolov3-416.onnx" --device cuda --precision int8 \
-        --calib-cache "$CALIB_DIR/yolov3-416.calib.json" --max-batch 64 --timing-cache "$WORK/timing_i8.cache" \
-        -o "$P" > /dev/null 2>&1
+      [ -f "$P" ] || i8_plan cuda 64
       NCU=$(command -v ncu || ls /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
       if [ -z "$NCU" ]; then echo "int8ncu: no ncu on this machine"; else
         say "int8ncu: $NCU on ${NCU_COUNT:-4} launches of ${NCU_KERNEL:-conv_int8_kernel}"
@@ -945,7 +948,7 @@ for s in "${stages[@]}"; do
       : > "$OUT/bench.jsonl"
       bench_one "$WORK/yolov3-416.onnx" yolov3-416 fp16 1 200
       bench_one "$WORK/yolo-fastest-1.1.onnx" yolo-fastest-1.1 fp16 1 200 ;;
-    *) echo "run: unknown stage '$s' (all, tests, dtests, dbench, bench, peer, compare, cache, quick, diag, eval, app, streams, mstreams, ab, csan, csan2, int8, peerc, int8eval, int8tests, int8diag)"; exit 2 ;;
+    *) echo "run: unknown stage '$s' (all, tests, dtests, dbench, bench, peer, compare, cache, quick, diag, eval, app, streams, mstreams, ab, csan, csan2, int8, peerc, int8eval, int8tests, int8diag, int8ncu)"; exit 2 ;;
   esac
 done
 [ -d "$WORK/logs" ] && tar -C "$WORK" -czf "$OUT/logs.tar.gz" logs

@@ -157,11 +157,11 @@ __device__ __forceinline__ float epilogue_with(const Params& p, int32_t acc, flo
     return v;
 }
 
-// The same with the residual read at r_at.
+// The same with the residual read at r_at (load_res: 0 without one).
 template <EpiAct A>
 __device__ __forceinline__ float epilogue(const Params& p, int32_t acc, float alpha, float bias,
                                           int64_t r_at) {
-    return epilogue_with<A>(p, acc, alpha, bias, p.res_type != I8Elem::None ? load_res(p, r_at) : 0.f);
+    return epilogue_with<A>(p, acc, alpha, bias, load_res(p, r_at));
 }
 
 // N elements of T from p as 16-byte (or N-element) loads, as real values (s8 times `scale`).
