@@ -22,6 +22,7 @@
 #include "engine/backends/cuda/cuda_kernels.h"
 #include "engine/backends/cuda/kernels/dw_int8_core.h"
 #include "engine/backends/cuda/kernels/fill.cuh"
+#include "engine/backends/cuda/kernels/requant_core.h"
 #include "engine/core/log.h"
 #include "engine/refmath/ref_int8.h"
 
@@ -369,6 +370,7 @@ class ConvInt8Kernel final : public Kernel {
         w_ = st.device_copy(w);
         // alpha = x_scale * w_scale[k], in float as the reference computes it.
         const int64_t o = c_.w[0];
+        small_acc_ = t_[kForm] == kOurs && int8_sums_small(w.data_as<int8_t>(), o, w.numel() / o);
         std::vector<float> alpha(static_cast<size_t>(o));
         for (int64_t k = 0; k < o; ++k)
             alpha[static_cast<size_t>(k)] = c_.x_scale * w_scale.data_as<float>()[k];
@@ -392,6 +394,7 @@ class ConvInt8Kernel final : public Kernel {
         a.w = static_cast<const int8_t*>(w_->get());
         a.alpha = alpha_.as<float>();
         a.bias = c_.has_bias ? bias_->as<float>() : nullptr;
+        a.small_acc = small_acc_;
         a.y = args.outputs[0].data;
         a.y_batch_stride = args.outputs[0].batch_stride;
         if (c_.p.residual) {
@@ -438,6 +441,7 @@ class ConvInt8Kernel final : public Kernel {
     std::shared_ptr<DeviceBuffer> w_, bias_;
     DeviceBuffer alpha_;
     size_t workspace_ = 0;
+    bool small_acc_ = false;  // our tiles: every accumulator within +-2^22 (int8_sums_small)
     std::vector<std::unique_ptr<GraphConvPlan>> plans_;  // index: batch (graph form)
     cudaStream_t stream_ = nullptr;
     cudnnHandle_t handle_ = nullptr;

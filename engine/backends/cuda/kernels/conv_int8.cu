@@ -5,9 +5,11 @@
 // falls in the padding) and the B tile (BN output channels x BK channels of the same tap) stream
 // through a STAGES-deep ring in shared memory with cp.async; fragments come out with ldmatrix from
 // XOR-swizzled rows (conflict-free). The epilogue stages the accumulators through shared memory and
-// writes runs of 16 bytes along the NHWC rows; its activation is a template argument (leaky ReLU and
+// writes runs of 8 channels along the NHWC rows; its activation is a template argument (leaky ReLU and
 // none inline, others out of line), which keeps each kernel at 28-63 KB of SASS (the epilogue unrolled
 // per accumulator with every activation inline made 0.26-1.09 MB kernels, slower the larger the tile).
+// It has no conversion instruction on its usual path (the accumulators start at a magic bias, the s8
+// rounding is an add: requant_core.h), since a conversion issues at an eighth of an add's rate.
 // The depthwise kernel (dw_int8_core.h) shares the epilogue.
 #include <algorithm>
 #include <mutex>
@@ -32,8 +34,13 @@ struct Tile {
     static constexpr bool PACKED = PACKED_;
     static constexpr int WM = BM / 2, WN = BN / 2;   // warp tile
     static constexpr int MT = WM / 16, NT = WN / 8;  // MMAs per warp per k step
-    static constexpr int CH = BK / 16;               // 16-byte chunks per row
-    static constexpr int ROWS_PER_LINE = 8 / CH;     // rows per 128-byte line
+    // CTAs an SM should hold (the register budget: 128, 168 or 255 a thread): 4 for the tiles of 32
+    // accumulators a thread, 3 for 64, 2 for 128. Left to itself ptxas took 160-230 registers for the
+    // small tiles (3 or 2 CTAs: 12 or 8 warps an SM), too few to hide the loads' and the epilogue's
+    // latencies (Nsight Compute, 2026-12-05: 2.24 instructions a cycle on the packed first conv).
+    static constexpr int MIN_BLOCKS = BM * BN / kCtaThreads <= 32 ? 4 : (BM * BN / kCtaThreads <= 64 ? 3 : 2);
+    static constexpr int CH = BK / 16;            // 16-byte chunks per row
+    static constexpr int ROWS_PER_LINE = 8 / CH;  // rows per 128-byte line
     static constexpr int A_LOADS = BM * CH / kCtaThreads, B_LOADS = BN * CH / kCtaThreads;
     static constexpr int A_BYTES = BM * BK, B_BYTES = BN * BK;
     static constexpr int STAGE_BYTES = A_BYTES + B_BYTES;
@@ -41,10 +48,14 @@ struct Tile {
     // 8-byte fragment stores), in the pipeline's shared memory (or more, where that is smaller).
     static constexpr int EPI_LD = BN + 8;
     static constexpr int EPI_BYTES = WM * EPI_LD * 4;
-    static constexpr int SMEM = STAGE_BYTES * STAGES > EPI_BYTES ? STAGE_BYTES* STAGES : EPI_BYTES;
+    // The CTA's channel constants (alpha, bias: BN floats each) follow, read from shared memory in the
+    // epilogue rather than held in registers across it.
+    static constexpr int CONST_BYTES = 2 * BN * 4;
+    static constexpr int SMEM =
+        (STAGE_BYTES * STAGES > EPI_BYTES ? STAGE_BYTES * STAGES : EPI_BYTES) + CONST_BYTES;
     // Several M tiles a CTA (Params::tpc > 1): the epilogue stages after the pipeline's ring instead of
     // in it, since the next tile's first k blocks are in flight there while it runs.
-    static constexpr int SMEM_SEPARATE = STAGE_BYTES * STAGES + EPI_BYTES;
+    static constexpr int SMEM_SEPARATE = STAGE_BYTES * STAGES + EPI_BYTES + CONST_BYTES;
     static_assert(BK == 32 || BK == 64, "k depth 32 or 64");
     static_assert(MT >= 1 && NT % 2 == 0, "warp tile");
     static_assert((BM * CH) % kCtaThreads == 0 && (BN * CH) % kCtaThreads == 0, "loads per thread");
@@ -108,6 +119,7 @@ struct Params {
     int64_t xbs, ybs, rbs;
     Act act, post;
     bool vec;  // K and the output's batch stride multiples of 16 bytes of output, y aligned: 16-byte stores
+    bool small_acc;  // every accumulator within +-2^22 (ConvInt8Args::small_acc)
 };
 
 // The residual element at `at` as a real value (s8 times its scale).
@@ -130,38 +142,39 @@ __device__ __forceinline__ float load_res(const Params& p, int64_t at) {
 // the tile, the slower the kernel: 128x128 ran at a fifth of 64x64's rate on the H200).
 __device__ __noinline__ float act_out_of_line(Act a, float x) { return act_dev_any(a, x); }
 
-// The activation a kernel instance has inline: none, leaky ReLU (YOLO's two), or any other through
-// act_out_of_line.
+// The activation a kernel instance has inline: none, leaky ReLU with a slope in (0, 1] (YOLO's two), or
+// any other through act_out_of_line.
 enum class EpiAct : uint8_t { None, Leaky, Other };
 
 inline EpiAct epi_act(const Act& a) {
-    return a.kind == ActKind::None ? EpiAct::None
-                                   : (a.kind == ActKind::LeakyRelu ? EpiAct::Leaky : EpiAct::Other);
+    if (a.kind == ActKind::None) return EpiAct::None;
+    return a.kind == ActKind::LeakyRelu && a.alpha > 0.f && a.alpha <= 1.f ? EpiAct::Leaky : EpiAct::Other;
 }
 
 // The epilogue of one output element before its storage conversion, in the reference's order and
-// rounding: acc * alpha + bias (no fused multiply-add), act, then with a residual (`res`, its real value)
-// post_act(v + res).
-template <EpiAct A>
-__device__ __forceinline__ float epilogue_with(const Params& p, int32_t acc, float alpha, float bias,
+// rounding: acc * alpha + bias (no fused multiply-add; acc the int32 sum as a float), act, then with a
+// residual (RES; `res` its real value) post_act(v + res). Leaky ReLU with a slope a in (0, 1] is
+// max(v, a v): the reference's v >= 0 ? v : a v for every v, infinities, zeros' signs and NaN included.
+template <EpiAct A, bool RES>
+__device__ __forceinline__ float epilogue_with(const Params& p, float acc, float alpha, float bias,
                                                float res) {
-    float v = __fadd_rn(__fmul_rn(static_cast<float>(acc), alpha), bias);
+    float v = __fadd_rn(__fmul_rn(acc, alpha), bias);
     if constexpr (A == EpiAct::Leaky)
-        v = act_dev<ActKind::LeakyRelu>(v, p.act.alpha, p.act.beta);
+        v = fmaxf(v, __fmul_rn(p.act.alpha, v));
     else if constexpr (A == EpiAct::Other)
         v = act_out_of_line(p.act, v);
-    if (p.res_type != I8Elem::None) {
+    if constexpr (RES) {
         v = __fadd_rn(v, res);
         if (p.post.kind != ActKind::None) v = act_out_of_line(p.post, v);
     }
     return v;
 }
 
-// The same with the residual read at r_at (load_res: 0 without one).
+// The same with the residual, if any, read at r_at.
 template <EpiAct A>
-__device__ __forceinline__ float epilogue(const Params& p, int32_t acc, float alpha, float bias,
-                                          int64_t r_at) {
-    return epilogue_with<A>(p, acc, alpha, bias, load_res(p, r_at));
+__device__ __forceinline__ float epilogue(const Params& p, float acc, float alpha, float bias, int64_t r_at) {
+    if (p.res_type == I8Elem::None) return epilogue_with<A, false>(p, acc, alpha, bias, 0.f);
+    return epilogue_with<A, true>(p, acc, alpha, bias, load_res(p, r_at));
 }
 
 // N elements of T from p as 16-byte (or N-element) loads, as real values (s8 times `scale`).
@@ -176,6 +189,25 @@ __device__ __forceinline__ void load_real_run(const T* src, float scale, float (
     }
 }
 
+// N s8 from src (16-byte aligned runs; N a multiple of 4) as real values q * scale: the floats made
+// without conversion instructions (s8x4_to_f32), the product as dequantize_s8_dev's.
+template <int N>
+__device__ __forceinline__ void load_real_run_s8(const int8_t* src, float scale, float (&out)[N]) {
+    static_assert(N % 4 == 0, "whole words");
+    constexpr int W = N / 4 < 4 ? N / 4 : 4;  // words per load: at most 16 bytes
+#pragma unroll
+    for (int j = 0; j < N / 4; j += W) {
+        const Vec<uint32_t, W> t = load_vec<uint32_t, W>(reinterpret_cast<const uint32_t*>(src) + j);
+#pragma unroll
+        for (int e = 0; e < W; ++e) {
+            float q[4];
+            s8x4_to_f32(t.v[e], q);
+#pragma unroll
+            for (int b = 0; b < 4; ++b) out[(j + e) * 4 + b] = __fmul_rn(q[b], scale);
+        }
+    }
+}
+
 // The residual of V adjacent channels at r_at: vector loads when `vec` (r_at and the pointer aligned
 // for V elements and 16 bytes), else one element at a time; zeros without a residual.
 template <int V>
@@ -184,7 +216,10 @@ __device__ __forceinline__ void load_res_run(const Params& p, int64_t r_at, bool
 #pragma unroll
         for (int e = 0; e < V; ++e) r[e] = 0.f;
     } else if (vec && p.res_type == I8Elem::S8) {
-        load_real_run<int8_t, V>(static_cast<const int8_t*>(p.res) + r_at, p.res_scale, r);
+        if constexpr (V % 4 == 0)
+            load_real_run_s8<V>(static_cast<const int8_t*>(p.res) + r_at, p.res_scale, r);
+        else
+            load_real_run<int8_t, V>(static_cast<const int8_t*>(p.res) + r_at, p.res_scale, r);
     } else if (vec && p.res_type == I8Elem::F16) {
         load_real_run<__half, V>(static_cast<const __half*>(p.res) + r_at, 1.f, r);
     } else if (vec && p.res_type == I8Elem::F32) {
@@ -219,11 +254,23 @@ template <I8Elem OT, int V>
 __device__ __forceinline__ void store_n(const Params& p, int64_t at, const float (&v)[V]) {
     if constexpr (V == 1) {
         store_one<OT>(p, at, v[0]);
-    } else if constexpr (OT == I8Elem::S8) {
-        Vec<int8_t, V> q;
+    } else if constexpr (OT == I8Elem::S8) {  // V a multiple of 4: the words' low bytes packed by 4
+        static_assert(V % 4 == 0, "s8 runs of whole words");
+        Vec<uint32_t, V / 4> q;
 #pragma unroll
-        for (int e = 0; e < V; ++e) q.v[e] = quantize_s8_dev(v[e], p.y_scale, p.y_inv);
-        store_vec<int8_t, V>(static_cast<int8_t*>(p.y) + at, q);
+        for (int e = 0; e < V; e += 4) {
+            bool ok = true;  // one test for 4 outputs; the division only where a product is near a half step
+            uint32_t w[4];
+#pragma unroll
+            for (int j = 0; j < 4; ++j) w[j] = quantize_s8_word_try(v[e + j], p.y_inv, ok);
+            if (!ok) {  // unrolled: v stays in registers
+#pragma unroll
+                for (int j = 0; j < 4; ++j) w[j] = quantize_s8_word(v[e + j], p.y_scale, p.y_inv);
+            }
+            q.v[e / 4] =
+                __byte_perm(__byte_perm(w[0], w[1], 0x0040), __byte_perm(w[2], w[3], 0x0040), 0x5410);
+        }
+        store_vec<uint32_t, V / 4>(reinterpret_cast<uint32_t*>(static_cast<int8_t*>(p.y) + at), q);
     } else if constexpr (OT == I8Elem::F16) {
         Vec<__half, V> h;
 #pragma unroll
@@ -251,19 +298,20 @@ __device__ __forceinline__ void load_channel_consts(const Params& p, int k0, flo
 
 // V adjacent channels of one output pixel through the epilogue (their alpha and bias given), stored as
 // one access.
-template <EpiAct A, I8Elem OT, int V>
-__device__ __forceinline__ void epilogue_run(const Params& p, const int32_t (&acc)[V],
-                                             const float (&alpha)[V], const float (&bias)[V], int64_t y_at,
-                                             int64_t r_at, bool res_vec) {
+// RES: with the residual (the caller tests p.res_type once for many runs).
+template <EpiAct A, I8Elem OT, int V, bool RES>
+__device__ __forceinline__ void epilogue_run(const Params& p, const float (&acc)[V], const float (&alpha)[V],
+                                             const float (&bias)[V], int64_t y_at, int64_t r_at,
+                                             bool res_vec) {
     float r[V], v[V];
-    load_res_run<V>(p, r_at, res_vec, r);
+    if constexpr (RES) load_res_run<V>(p, r_at, res_vec, r);
 #pragma unroll
-    for (int e = 0; e < V; ++e) v[e] = epilogue_with<A>(p, acc[e], alpha[e], bias[e], r[e]);
+    for (int e = 0; e < V; ++e) v[e] = epilogue_with<A, RES>(p, acc[e], alpha[e], bias[e], RES ? r[e] : 0.f);
     store_n<OT, V>(p, y_at, v);
 }
 
 template <class T, I8Elem OT, EpiAct A>
-__global__ void __launch_bounds__(kCtaThreads) conv_int8_kernel(const Params p) {
+__global__ void __launch_bounds__(kCtaThreads, T::MIN_BLOCKS) conv_int8_kernel(const Params p) {
     extern __shared__ __align__(128) uint8_t smem[];
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const int wm = warp >> 1, wn = warp & 1;
@@ -309,7 +357,8 @@ __global__ void __launch_bounds__(kCtaThreads) conv_int8_kernel(const Params p) 
     }
 
     // Packed tiles (one k block): this thread's row (pixel) and its slots (taps); adjacent threads take
-    // adjacent pixels, so a warp's 4-byte reads of one tap are contiguous.
+    // adjacent pixels, so a warp's 4-byte reads of one tap are contiguous. Slots past the kernel's taps
+    // are not loaded: their weights are zero, so whatever the A tile holds there adds nothing.
     auto load_packed = [&](uint32_t sa, int m0) {
         const int row = tid % T::BM, slot0 = (tid / T::BM) * T::ROW_SLOTS, m = m0 + row;
         const int n = m / p.OHW, q = m - n * p.OHW, oh = q / p.OW, ow = q - oh * p.OW;
@@ -318,9 +367,9 @@ __global__ void __launch_bounds__(kCtaThreads) conv_int8_kernel(const Params p) 
 #pragma unroll
         for (int j = 0; j < T::ROW_SLOTS; ++j) {
             const int slot = slot0 + j;
+            if (slot >= p.taps) break;
             const int ih = oh * p.sh - p.ph + r * p.dh, iw = ow * p.sw - p.pw + s * p.dw;
-            const bool ok = m < p.M && slot < p.taps &&
-                            static_cast<unsigned>(ih) < static_cast<unsigned>(p.H) &&
+            const bool ok = m < p.M && static_cast<unsigned>(ih) < static_cast<unsigned>(p.H) &&
                             static_cast<unsigned>(iw) < static_cast<unsigned>(p.W);
             const int8_t* src = ok ? base + (static_cast<int64_t>(ih) * p.W + iw) * p.xc : p.x;
             cp_async4(sa + swz<T>(row, slot / 4) + (slot % 4) * 4, src, ok);
@@ -361,6 +410,7 @@ __global__ void __launch_bounds__(kCtaThreads) conv_int8_kernel(const Params p) 
         if (ld.step(p.cblocks, p.R, p.S) && ld.tile < t_first + t_count) set_rows(ld.tile);
     };
 
+    // The accumulators start at kRoundMagicBits rather than 0 (biased_acc_to_f32, requant_core.h).
     int32_t acc[T::MT][T::NT][4];
     auto zero_acc = [&] {
 #pragma unroll
@@ -368,20 +418,30 @@ __global__ void __launch_bounds__(kCtaThreads) conv_int8_kernel(const Params p) 
 #pragma unroll
             for (int b = 0; b < T::NT; ++b)
 #pragma unroll
-                for (int e = 0; e < 4; ++e) acc[a][b][e] = 0;
+                for (int e = 0; e < 4; ++e) acc[a][b][e] = static_cast<int32_t>(kRoundMagicBits);
     };
     zero_acc();
 
     // Epilogue through shared memory, in two passes of WM rows: the warps of row wm == pass write their
     // int32 accumulators (rows of EPI_LD words), then every thread takes runs of V adjacent channels of a
-    // row (V: 16 bytes of output) in a plain loop, so that the epilogue's code is there once rather than
-    // once per accumulator, and the stores are 16-byte ones along NHWC rows. Accumulator element e of
+    // row (V below) in a plain loop, so that the epilogue's code is there once rather than once per
+    // accumulator, and the stores are 8- or 16-byte ones along NHWC rows. Accumulator element e of
     // acc[mt][nt] is row g (+8 for e >= 2), channel 2 * tig + (e & 1). With one tile a CTA the rows are
     // staged in the pipeline's ring (drained first); with several, after it (SMEM_SEPARATE).
     const bool separate = p.tpc > 1;
     auto* staged = reinterpret_cast<int32_t*>(smem + (separate ? T::STAGES * T::STAGE_BYTES : 0));
+    // alpha and bias of the CTA's BN channels (zeros past K), written here, read after the first
+    // epilogue's __syncthreads.
+    auto* consts = reinterpret_cast<float*>(smem + (separate ? T::SMEM_SEPARATE : T::SMEM) - T::CONST_BYTES);
+    for (int i = tid; i < T::BN; i += kCtaThreads) {
+        const bool in = n0 + i < p.K;
+        consts[i] = in ? __ldg(p.alpha + n0 + i) : 0.f;
+        consts[T::BN + i] = in && p.bias != nullptr ? __ldg(p.bias + n0 + i) : 0.f;
+    }
     const int g = lane >> 2, tig = lane & 3;
-    constexpr int V = OT == I8Elem::S8 ? 16 : (OT == I8Elem::F16 ? 8 : 4);
+    // Runs of 8 channels (8 or 16 bytes), 4 for F32: with 16 s8 a run, the epilogue's arrays took the
+    // registers the small tiles need to fit 4 CTAs an SM (ptxas spilled 150-700 bytes under the bound).
+    constexpr int V = OT == I8Elem::S8 ? 8 : (OT == I8Elem::F16 ? 8 : 4);
     constexpr int RUNS = T::BN / V;  // runs per row
     static_assert(kCtaThreads % RUNS == 0, "a thread keeps one run of channels");
     // This thread's run of channels (the same in every row it takes).
@@ -392,8 +452,6 @@ __global__ void __launch_bounds__(kCtaThreads) conv_int8_kernel(const Params p) 
             cp_async_wait<0>();
             __syncthreads();  // every warp is done with the pipeline's shared memory
         }
-        float run_alpha[V], run_bias[V];
-        load_channel_consts<V>(p, k0, run_alpha, run_bias);
         const int kc = n0 + tid % T::BN;  // without vector stores: this thread's channel
 #pragma unroll 1
         for (int pass = 0; pass < 2; ++pass) {
@@ -410,29 +468,54 @@ __global__ void __launch_bounds__(kCtaThreads) conv_int8_kernel(const Params p) 
                         }
             }
             __syncthreads();
-            if (p.vec) {  // K a multiple of V: every run whole
+            // The rows' runs, with the accumulators' conversion (SMALL) and the residual (RES) known
+            // for the whole loop.
+            auto runs = [&]<bool SMALL, bool RES>() {
                 for (int row = tid / RUNS; row < T::WM; row += kCtaThreads / RUNS) {
                     const int m = m0 + pass * T::WM + row;
                     if (m >= p.M || k0 >= p.K) continue;
                     const int n = m / p.OHW, q = m - n * p.OHW;
                     const int64_t y_at = n * p.ybs + static_cast<int64_t>(q) * p.K + k0;
                     const int64_t r_at = n * p.rbs + static_cast<int64_t>(q) * p.K + k0;
-                    int32_t a[V];
+                    float a[V], run_alpha[V], run_bias[V];
 #pragma unroll
                     for (int j = 0; j < V; j += 4) {
                         const int4 t = *reinterpret_cast<const int4*>(staged + row * T::EPI_LD + c0 + j);
-                        a[j] = t.x;
-                        a[j + 1] = t.y;
-                        a[j + 2] = t.z;
-                        a[j + 3] = t.w;
+                        a[j] = biased_acc_to_f32(t.x, SMALL);
+                        a[j + 1] = biased_acc_to_f32(t.y, SMALL);
+                        a[j + 2] = biased_acc_to_f32(t.z, SMALL);
+                        a[j + 3] = biased_acc_to_f32(t.w, SMALL);
+                        const float4 al = *reinterpret_cast<const float4*>(consts + c0 + j);
+                        const float4 bi = *reinterpret_cast<const float4*>(consts + T::BN + c0 + j);
+                        run_alpha[j] = al.x;
+                        run_alpha[j + 1] = al.y;
+                        run_alpha[j + 2] = al.z;
+                        run_alpha[j + 3] = al.w;
+                        run_bias[j] = bi.x;
+                        run_bias[j + 1] = bi.y;
+                        run_bias[j + 2] = bi.z;
+                        run_bias[j + 3] = bi.w;
                     }
-                    epilogue_run<A, OT, V>(p, a, run_alpha, run_bias, y_at, r_at, res_vec);
+                    epilogue_run<A, OT, V, RES>(p, a, run_alpha, run_bias, y_at, r_at, res_vec);
+                }
+            };
+            const bool res = p.res_type != I8Elem::None;
+            if (p.vec) {  // K a multiple of V: every run whole
+                if (p.small_acc) {
+                    if (res)
+                        runs.template operator()<true, true>();
+                    else
+                        runs.template operator()<true, false>();
+                } else {
+                    if (res)
+                        runs.template operator()<false, true>();
+                    else
+                        runs.template operator()<false, false>();
                 }
             } else if (kc < p.K) {  // one element at a time (YOLO's 255-channel heads): a thread keeps
                 // channel kc, adjacent threads adjacent channels, so that each store is coalesced
                 static_assert(kCtaThreads % T::BN == 0, "a thread keeps one channel");
-                float kc_alpha[1], kc_bias[1];
-                load_channel_consts<1>(p, kc, kc_alpha, kc_bias);
+                const float kc_alpha[1] = {consts[tid % T::BN]}, kc_bias[1] = {consts[T::BN + tid % T::BN]};
                 for (int row = tid / T::BN; row < T::WM; row += kCtaThreads / T::BN) {
                     const int m = m0 + pass * T::WM + row;
                     if (m >= p.M) break;
@@ -441,7 +524,8 @@ __global__ void __launch_bounds__(kCtaThreads) conv_int8_kernel(const Params p) 
                     const int64_t r_at = n * p.rbs + static_cast<int64_t>(q) * p.K + kc;
                     store_one<OT>(
                         p, y_at,
-                        epilogue<A>(p, staged[row * T::EPI_LD + tid % T::BN], kc_alpha[0], kc_bias[0], r_at));
+                        epilogue<A>(p, biased_acc_to_f32(staged[row * T::EPI_LD + tid % T::BN], p.small_acc),
+                                    kc_alpha[0], kc_bias[0], r_at));
                 }
             }
             __syncthreads();  // the next pass (or tile) rewrites the staged rows
@@ -633,6 +717,7 @@ Params make_params(const ConvInt8Args& a) {
     p.post = a.post_act;
     const auto per16 = static_cast<int64_t>(16 / elem_bytes(a.y_type));  // outputs per 16 bytes
     p.vec = a.k % per16 == 0 && a.y_batch_stride % per16 == 0 && aligned_to(a.y, 16);
+    p.small_acc = a.small_acc;
     return p;
 }
 
@@ -650,13 +735,19 @@ __global__ void __launch_bounds__(kThreads)
         const int k0 = static_cast<int>(i - m * groups) * V;
         const int n = static_cast<int>(m / p.OHW), q = static_cast<int>(m - static_cast<int64_t>(n) * p.OHW);
         const int oh = q / p.OW, ow = q - oh * p.OW;
-        int32_t acc[V];
-        dw_int8_accumulate<V>(d, p.x + n * p.xbs, p.w, oh, ow, k0, acc);
+        int32_t sum[V];
+        dw_int8_accumulate<V>(d, p.x + n * p.xbs, p.w, oh, ow, k0, sum);
+        float acc[V];
+#pragma unroll
+        for (int e = 0; e < V; ++e) acc[e] = static_cast<float>(sum[e]);
         const int64_t y_at = n * p.ybs + static_cast<int64_t>(q) * p.K + k0;
         const int64_t r_at = n * p.rbs + static_cast<int64_t>(q) * p.K + k0;
         float alpha[V], bias[V];
         load_channel_consts<V>(p, k0, alpha, bias);
-        epilogue_run<A, OT, V>(p, acc, alpha, bias, y_at, r_at, res_vec);
+        if (p.res_type == I8Elem::None)
+            epilogue_run<A, OT, V, false>(p, acc, alpha, bias, y_at, r_at, res_vec);
+        else
+            epilogue_run<A, OT, V, true>(p, acc, alpha, bias, y_at, r_at, res_vec);
     }
 }
 

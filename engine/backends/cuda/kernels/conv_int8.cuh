@@ -40,6 +40,9 @@ struct ConvInt8Args {
     int stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dil_h = 1, dil_w = 1;
     int64_t x_batch_stride = 0, y_batch_stride = 0, r_batch_stride = 0;  // elements
     Act act, post_act;
+    // Every accumulator within +-2^22 (int8_sums_small of the weights, requant_core.h): the tensor-core
+    // kernel turns it into a float with one add instead of a conversion. False is always right.
+    bool small_acc = false;
 };
 
 // The tile configurations (CTA tile M x N x K-depth, pipeline stages), timed per layer at build time.

@@ -34,10 +34,10 @@ __device__ __forceinline__ __half from_f32<__half>(float v) {
 // saturate_s8(round_half_even(x / scale)), NaN giving 0: quantize_s8 (engine/refmath/ref_int8.h) bit for
 // bit (requant_core.h, shared with the host's tests).
 __device__ __forceinline__ int8_t quantize_s8_dev(float x, float scale) { return quantize_s8_div(x, scale); }
-// The same with inv = 1 / scale given: a multiplication but where the product lies next to a half step
-// (requant_core.h).
+// The same with inv = 1 / scale given: a multiplication and adds (no conversion instruction) but where
+// the product lies next to a half step (requant_core.h's quantize_s8_fast).
 __device__ __forceinline__ int8_t quantize_s8_dev(float x, float scale, float inv) {
-    return quantize_s8_mul(x, scale, inv);
+    return quantize_s8_fast(x, scale, inv);
 }
 // q * scale in FP32 (dequantize_s8), unfused.
 __device__ __forceinline__ float dequantize_s8_dev(int8_t q, float scale) {
