@@ -657,7 +657,7 @@ PY
 #   INDUCTOR_MAX_MIB, 12, so that it travels with the bundle: 64 MiB in all). To carry it into the next
 #   call: mkdir -p .gpu_inductor && cp FILES_AT/inductor_cache.tar.xz .gpu_inductor/ (ignored), and
 #   carry [".gpu_bundle", ".gpu_inductor"].
-# Switches: INT8_PRECISIONS ("fp16 best int8"), INT8_BATCHES ("1 64"), INT8_BUDGET_S (520: the compile
+# Switches: INT8_PRECISIONS ("fp16 best int8"), INT8_BATCHES ("64 1": the goal's batch first), INT8_BUDGET_S (520: the compile
 #   gets what is left of it, less 60 s for the peer's graph modes), INT8_COMPILE (auto | 1 | 0), INT8_PEER (1; 0: no peer),
 #   INT8_ITER_SCALE (1), INT8EVAL_PRECS ("fp32 fp16 int8 int8mixed best"), INT8EVAL_MODELS; INT8_DEVICE
 #   (cuda): "cpu" runs the logic on a CPU build of rtdet (a dry run: RTDET_BUNDLE=a folder with
@@ -740,7 +740,7 @@ run_int8() {
   # best first: INT8 where it measures faster than FP16 (the plan the goal is about); int8 then reuses
   # the timing cache.
   for prec in ${INT8_PRECISIONS:-fp16 best int8}; do
-    for batch in ${INT8_BATCHES:-1 64}; do
+    for batch in ${INT8_BATCHES:-64 1}; do
       plan=$dir/yolov3-416.$prec.b$batch.plan
       log=$WORK/logs/int8/build.$prec.b$batch.log
       if [ $((SECONDS - t0)) -gt $(( ${INT8_BUDGET_S:-520} - 150 )) ]; then
