@@ -14,8 +14,10 @@
 
 #if defined(__CUDACC__)
 #define RTDET_RQ_HD __host__ __device__ __forceinline__
+#define RTDET_RQ_HD_OUTLINED inline __host__ __device__ __noinline__
 #else
 #define RTDET_RQ_HD inline
+#define RTDET_RQ_HD_OUTLINED inline
 #endif
 
 namespace engine::cuda {
@@ -38,13 +40,10 @@ RTDET_RQ_HD int8_t quantize_s8_div(float x, float scale) {
 #endif
 }
 
-#if defined(__CUDACC__)
-// The division's rare path, out of line on the device: inlined at each of an epilogue's 16 outputs a
-// run, IEEE division's code took registers from the common path (the s8-output kernels spilled).
-static __device__ __noinline__ int8_t quantize_s8_div_rare(float x, float scale) {
-    return quantize_s8_div(x, scale);
-}
-#endif
+// quantize_s8_div for the fast forms' rare path, out of line on the device: inlined at each output of an
+// epilogue's run, IEEE division's code took registers from the common path (the s8-output kernels
+// spilled).
+RTDET_RQ_HD_OUTLINED int8_t quantize_s8_div_rare(float x, float scale) { return quantize_s8_div(x, scale); }
 
 // quantize_s8_div with inv = 1 / scale given, at a multiplication's cost in all but rare cases, bit for
 // bit the same: x * inv is within 2e-7 |x / scale| of IEEE's x / scale, so both round to the same
@@ -57,11 +56,7 @@ RTDET_RQ_HD int8_t quantize_s8_mul(float x, float scale, float inv) {
     const float q = x * inv;
 #endif
     const float r = rintf(q);
-#if defined(__CUDA_ARCH__)
-    if (!(fabsf(q - r) < 0.4999f)) return quantize_s8_div_rare(x, scale);  // true for NaN and infinities
-#else
-    if (!(fabsf(q - r) < 0.4999f)) return quantize_s8_div(x, scale);
-#endif
+    if (!(fabsf(q - r) < 0.4999f)) return quantize_s8_div(x, scale);  // true for NaN and infinities
     return saturate_s8(r);
 }
 
@@ -138,12 +133,7 @@ RTDET_RQ_HD uint32_t quantize_s8_word_try(float x, float inv, bool& ok) {
 RTDET_RQ_HD uint32_t quantize_s8_word(float x, float scale, float inv) {
     bool ok = true;
     const uint32_t w = quantize_s8_word_try(x, inv, ok);
-    if (ok) return w;
-#if defined(__CUDA_ARCH__)
-    return static_cast<uint8_t>(quantize_s8_div_rare(x, scale));
-#else
-    return static_cast<uint8_t>(quantize_s8_div(x, scale));
-#endif
+    return ok ? w : static_cast<uint8_t>(quantize_s8_div_rare(x, scale));
 }
 RTDET_RQ_HD int8_t quantize_s8_fast(float x, float scale, float inv) {
     return static_cast<int8_t>(static_cast<uint8_t>(quantize_s8_word(x, scale, inv) & 0xffu));
