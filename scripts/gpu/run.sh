@@ -25,7 +25,9 @@
 #                  INT8 conv's measured forms and choice, each conv's INT8 and FP16 time as `best` measured
 #                  them, and the per-layer profiles of YOLOv3-416 best, INT8 and FP16 at batch 64
 #   int8ncu.txt    stage `int8ncu`: Nsight Compute's report on the first INT8 conv kernels of YOLOv3-416 b64
-# Usage: scripts/gpu/run.sh [all|tests|dtests|dbench|bench|peer|compare|cache|quick|diag|eval|app|streams|mstreams|ab|csan|csan2|int8|peerc|int8eval|int8tests|int8diag|int8ncu]...   (default: all; stages run in the order given)
+#   int8sass.txt.xz, int8sass_ncu.txt, int8sass_src.csv.xz  stage `int8sass`: the conv kernels' SASS, Nsight
+#                  Compute's instruction mix and per-instruction counts on the first INT8 convs
+# Usage: scripts/gpu/run.sh [all|tests|dtests|dbench|bench|peer|compare|cache|quick|diag|eval|app|streams|mstreams|ab|csan|csan2|int8|peerc|int8eval|int8tests|int8diag|int8ncu|int8sass]...   (default: all; stages run in the order given)
 # Each stage fits well inside the device tool's 10-minute command limit; `all` is about 6 minutes, `ab`
 # about 6 (estimated; no pair starts that would end after AB_BUDGET_S, 430 s, but the first); `int8`
 # (ours at FP16/INT8/best + the PyTorch peer, issue 16) at most 9 by its budget, `peerc` (the peer's
@@ -927,6 +929,24 @@ for s in "${stages[@]}"; do
         grep -E "conv_int8_kernel|Duration|Registers Per|Achieved Occupancy|Theoretical Occupancy|Memory Throughput|DRAM Throughput|Compute \(SM\) Throughput|Warp Cycles Per Issued|Issued Ipc|Block Limit" \
           "$OUT/int8ncu.txt" | cut -c1-160 | head -80
       fi ;;
+    int8sass)  # issue 16: the INT8 conv kernels' SASS and, on the first NCU_COUNT (3) of YOLOv3-416 b64,
+      # Nsight Compute's instruction mix and per-instruction counts (where the issue slots go)
+      convert_models
+      P=$WORK/i8.b64.plan
+      [ -f "$P" ] || i8_plan cuda 64
+      bin=$(dirname "$(command -v ncu || echo /usr/local/cuda/bin/ncu)")
+      say "int8sass: cuobjdump -sass of conv_int8_kernel"
+      "$bin/cuobjdump" -sass "$B/lib/librtdet_cuda.so.0.1" 2>&1 |
+        awk '/Function :/{f=index($0,"conv_int8_kernel")>0} f' | xz -6 > "$OUT/int8sass.txt.xz"
+      echo "sass: $(xz -dc "$OUT/int8sass.txt.xz" | grep -c 'Function :') kernels"
+      say "int8sass: ncu InstructionStats + SourceCounters"
+      timeout 300 "$bin/ncu" --clock-control none --kernel-name regex:conv_int8_kernel --launch-count "${NCU_COUNT:-3}" \
+        --section InstructionStats --section SourceCounters --section WarpStateStats -f -o "$WORK/src" \
+        "$RTDET" bench "$P" --batch 64 --no-graphs --no-transfers --warmup 0 --iterations 1 > "$WORK/ncu_src.log" 2>&1
+      echo "ncu exit code $?"; tail -3 "$WORK/ncu_src.log"
+      "$bin/ncu" -i "$WORK/src.ncu-rep" --print-details all > "$OUT/int8sass_ncu.txt" 2>&1
+      "$bin/ncu" -i "$WORK/src.ncu-rep" --page source --csv --print-source sass 2>&1 | xz -6 > "$OUT/int8sass_src.csv.xz"
+      echo "source page: $(xz -dc "$OUT/int8sass_src.csv.xz" | wc -l) lines" ;;
     diag)  # where the time goes: graphs on/off, per-layer profile (synchronized per layer), batch 64
       convert_models
       P=$WORK/yolov3-416.fp16.b1.plan

@@ -5,6 +5,9 @@
 // works out the next tile's rows). Checked against nested loops written out here, and by hand.
 #include <gtest/gtest.h>
 
+#include <climits>
+#include <cstdint>
+#include <random>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -57,6 +60,49 @@ TEST(ConvInt8Walk, ThreeByThreeTwoChannelBlocksByHand) {
     EXPECT_EQ(Block(w.tile, w.r, w.s, w.cb, w.rs), Block(0, 2, 2, 1, 8));
     EXPECT_TRUE(w.step(2, 3, 3));  // the 18th block was the tile's last
     EXPECT_EQ(Block(w.tile, w.r, w.s, w.cb, w.rs), Block(1, 0, 0, 0, 0));
+}
+
+}  // namespace
+
+namespace {
+
+using engine::cuda::FastDiv;
+
+// n / d as the kernels compute it, against C++'s division: every n near the multiples of d (where a
+// wrong multiplier shows first), the ends of the range, and random n, for divisors of every size
+// (powers of two and their neighbours, YOLO's pixel counts, primes, the largest).
+TEST(ConvInt8FastDiv, IsTheDivisionEverywhere) {
+    std::vector<uint32_t> divisors = {1,     2,     3,      5,       7,           13,          26,
+                                      52,    104,   169,    208,     416,         676,         2704,
+                                      10816, 43264, 173056, 1000003, 2147483647u, 2147483646u, 1073741825u};
+    for (int b = 1; b < 31; ++b)
+        for (int64_t e : {-1, 0, 1}) divisors.push_back(static_cast<uint32_t>((int64_t{1} << b) + e));
+    std::mt19937 rng(7);
+    std::uniform_int_distribution<int> any(0, INT32_MAX);
+    for (uint32_t d : divisors) {
+        const FastDiv f(d);
+        auto check = [&](int64_t n) {
+            if (n < 0 || n > INT32_MAX) return;
+            ASSERT_EQ(f.div(static_cast<int>(n)), static_cast<int>(n / d)) << n << " / " << d;
+        };
+        for (int64_t k = 0; k <= 64; ++k)
+            for (int64_t e : {-1, 0, 1}) check(k * d + e);
+        for (int64_t k = INT32_MAX / d - 2; k <= INT32_MAX / d + 1; ++k)
+            for (int64_t e : {-1, 0, 1}) check(k * d + e);
+        check(INT32_MAX);
+        check(INT32_MAX - 1);
+        for (int i = 0; i < 2000; ++i) check(any(rng));
+    }
+}
+
+// By hand: 416 * 416 = 173056 pixels an image, so pixel 11075583 (the last of batch 64) is image 63.
+TEST(ConvInt8FastDiv, ByHand) {
+    EXPECT_EQ(FastDiv(173056).div(11075583), 63);
+    EXPECT_EQ(FastDiv(173056).div(173055), 0);
+    EXPECT_EQ(FastDiv(173056).div(173056), 1);
+    EXPECT_EQ(FastDiv(416).div(415), 0);
+    EXPECT_EQ(FastDiv(416).div(832), 2);
+    EXPECT_EQ(FastDiv(1).div(12345), 12345);
 }
 
 }  // namespace

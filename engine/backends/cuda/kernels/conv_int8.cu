@@ -112,7 +112,12 @@ struct Params {
     I8Elem res_type;
     float res_scale, y_scale, y_inv;  // y_inv = 1 / y_scale
     int H, W, C, K, R, S, OH, OW, sh, sw, ph, pw, dh, dw;
-    int xc, taps_s, taps;  // packed tiles: the input's channels (kPackedC), the kernel's width, its taps
+    int xc, taps;  // packed tiles: the input's channels (kPackedC), the kernel's taps
+    // Packed tiles: tap t's byte offset from the window's origin pixel ((r dh W + s dw) xc), its rows
+    // and columns from it (r dh, s dw), and the window's height and width ((R - 1) dh + 1, ...).
+    int tap_off[kPackedDepth / kPackedC], tap_dh[kPackedDepth / kPackedC], tap_dw[kPackedDepth / kPackedC];
+    int span_h, span_w;
+    FastDiv div_ohw, div_ow;  // m / OHW, q / OW without a division instruction
     int M, OHW, cblocks, KB;
     int tpc;  // M tiles a CTA takes in turn (adjacent ones), the next tile's loads overlapping this one's
               // epilogue
@@ -257,19 +262,18 @@ __device__ __forceinline__ void store_n(const Params& p, int64_t at, const float
     } else if constexpr (OT == I8Elem::S8) {  // V a multiple of 4: the words' low bytes packed by 4
         static_assert(V % 4 == 0, "s8 runs of whole words");
         Vec<uint32_t, V / 4> q;
+        bool ok = true;  // one test for the run; the division only where a product is near a half step
+        uint32_t w[V];
 #pragma unroll
-        for (int e = 0; e < V; e += 4) {
-            bool ok = true;  // one test for 4 outputs; the division only where a product is near a half step
-            uint32_t w[4];
+        for (int e = 0; e < V; ++e) w[e] = quantize_s8_word_try(v[e], p.y_inv, ok);
+        if (!ok) {  // unrolled: v stays in registers
 #pragma unroll
-            for (int j = 0; j < 4; ++j) w[j] = quantize_s8_word_try(v[e + j], p.y_inv, ok);
-            if (!ok) {  // unrolled: v stays in registers
-#pragma unroll
-                for (int j = 0; j < 4; ++j) w[j] = quantize_s8_word(v[e + j], p.y_scale, p.y_inv);
-            }
-            q.v[e / 4] =
-                __byte_perm(__byte_perm(w[0], w[1], 0x0040), __byte_perm(w[2], w[3], 0x0040), 0x5410);
+            for (int e = 0; e < V; ++e) w[e] = quantize_s8_word(v[e], p.y_scale, p.y_inv);
         }
+#pragma unroll
+        for (int e = 0; e < V; e += 4)
+            q.v[e / 4] = __byte_perm(__byte_perm(w[e], w[e + 1], 0x0040),
+                                     __byte_perm(w[e + 2], w[e + 3], 0x0040), 0x5410);
         store_vec<uint32_t, V / 4>(reinterpret_cast<uint32_t*>(static_cast<int8_t*>(p.y) + at), q);
     } else if constexpr (OT == I8Elem::F16) {
         Vec<__half, V> h;
@@ -332,10 +336,11 @@ __global__ void __launch_bounds__(kCtaThreads, T::MIN_BLOCKS) conv_int8_kernel(c
             const int i = tid + j * kCtaThreads, row = i / T::CH, ch = i % T::CH, m = tile * T::BM + row;
             a_so[j] = swz<T>(row, ch);
             if (m < p.M) {
-                const int n = m / p.OHW, q = m - n * p.OHW, oh = q / p.OW, ow = q - oh * p.OW;
+                const int n = p.div_ohw.div(m), q = m - n * p.OHW, oh = p.div_ow.div(q), ow = q - oh * p.OW;
                 a_ih[j] = oh * p.sh - p.ph;
                 a_iw[j] = ow * p.sw - p.pw;
-                a_ptr[j] = p.x + n * p.xbs + ch * 16;
+                // The window's origin (which may lie outside the image: only in-range taps are read).
+                a_ptr[j] = p.x + n * p.xbs + static_cast<int64_t>(a_ih[j] * p.W + a_iw[j]) * p.C + ch * 16;
             } else {
                 a_ih[j] = -(1 << 30);  // every tap out of range: zeros
                 a_iw[j] = 0;
@@ -358,24 +363,33 @@ __global__ void __launch_bounds__(kCtaThreads, T::MIN_BLOCKS) conv_int8_kernel(c
 
     // Packed tiles (one k block): this thread's row (pixel) and its slots (taps); adjacent threads take
     // adjacent pixels, so a warp's 4-byte reads of one tap are contiguous. Slots past the kernel's taps
-    // are not loaded: their weights are zero, so whatever the A tile holds there adds nothing.
+    // are not loaded: their weights are zero, so whatever the A tile holds there adds nothing. A pixel
+    // whose whole window lies in the image (nearly all) reads each tap at its offset from the window's
+    // origin (Params::tap_off) without tests; one at the border tests each tap.
     auto load_packed = [&](uint32_t sa, int m0) {
-        const int row = tid % T::BM, slot0 = (tid / T::BM) * T::ROW_SLOTS, m = m0 + row;
-        const int n = m / p.OHW, q = m - n * p.OHW, oh = q / p.OW, ow = q - oh * p.OW;
-        const int8_t* base = p.x + n * p.xbs;
-        int r = slot0 / p.taps_s, s = slot0 - r * p.taps_s;  // the slot's tap, stepped below
+        const int row = tid % T::BM, slot0 = T::ROW_THREADS == 1 ? 0 : (tid / T::BM) * T::ROW_SLOTS;
+        const int m = m0 + row;
+        const int n = p.div_ohw.div(m), q = m - n * p.OHW, oh = p.div_ow.div(q), ow = q - oh * p.OW;
+        const int ih0 = oh * p.sh - p.ph, iw0 = ow * p.sw - p.pw;
+        const int8_t* origin = p.x + n * p.xbs + static_cast<int64_t>(ih0 * p.W + iw0) * p.xc;
+        const bool inside = m < p.M && ih0 >= 0 && iw0 >= 0 && ih0 + p.span_h <= p.H && iw0 + p.span_w <= p.W;
+        if (inside) {
 #pragma unroll
-        for (int j = 0; j < T::ROW_SLOTS; ++j) {
-            const int slot = slot0 + j;
-            if (slot >= p.taps) break;
-            const int ih = oh * p.sh - p.ph + r * p.dh, iw = ow * p.sw - p.pw + s * p.dw;
-            const bool ok = m < p.M && static_cast<unsigned>(ih) < static_cast<unsigned>(p.H) &&
-                            static_cast<unsigned>(iw) < static_cast<unsigned>(p.W);
-            const int8_t* src = ok ? base + (static_cast<int64_t>(ih) * p.W + iw) * p.xc : p.x;
-            cp_async4(sa + swz<T>(row, slot / 4) + (slot % 4) * 4, src, ok);
-            if (++s == p.taps_s) {
-                s = 0;
-                ++r;
+            for (int j = 0; j < T::ROW_SLOTS; ++j) {
+                const int slot = slot0 + j;
+                if (slot >= p.taps) break;
+                cp_async4(sa + swz<T>(row, slot / 4) + (slot % 4) * 4, origin + p.tap_off[slot], true);
+            }
+        } else {
+#pragma unroll
+            for (int j = 0; j < T::ROW_SLOTS; ++j) {
+                const int slot = slot0 + j;
+                if (slot >= p.taps) break;
+                const bool ok = m < p.M &&
+                                static_cast<unsigned>(ih0 + p.tap_dh[slot]) < static_cast<unsigned>(p.H) &&
+                                static_cast<unsigned>(iw0 + p.tap_dw[slot]) < static_cast<unsigned>(p.W);
+                cp_async4(sa + swz<T>(row, slot / 4) + (slot % 4) * 4, ok ? origin + p.tap_off[slot] : p.x,
+                          ok);
             }
         }
     };
@@ -394,19 +408,20 @@ __global__ void __launch_bounds__(kCtaThreads, T::MIN_BLOCKS) conv_int8_kernel(c
                 cp_async16(sa + T::A_BYTES + b_so[j], b_ok[j] ? b_ptr[j] : p.w, b_ok[j]);
             return;
         }
-        const int rs = ld.rs, c0 = ld.cb * T::BK, r = ld.r, s = ld.s;
+        // The block's offsets, the same for every thread: the tap's rows and columns from the window's
+        // origin, its byte offset there (channel block included), and the weights' offset.
+        const int c0 = ld.cb * T::BK, rdh = ld.r * p.dh, sdw = ld.s * p.dw;
+        const int a_off = (rdh * p.W + sdw) * p.C + c0, b_off = ld.rs * p.C + c0;
         const uint32_t sa = sbase + stage * T::STAGE_BYTES, sb = sa + T::A_BYTES;
 #pragma unroll
         for (int j = 0; j < T::A_LOADS; ++j) {
-            const int ih = a_ih[j] + r * p.dh, iw = a_iw[j] + s * p.dw;
-            const bool ok = static_cast<unsigned>(ih) < static_cast<unsigned>(p.H) &&
-                            static_cast<unsigned>(iw) < static_cast<unsigned>(p.W);
-            const int8_t* src = ok ? a_ptr[j] + (static_cast<int64_t>(ih) * p.W + iw) * p.C + c0 : p.x;
-            cp_async16(sa + a_so[j], src, ok);
+            const bool ok = static_cast<unsigned>(a_ih[j] + rdh) < static_cast<unsigned>(p.H) &&
+                            static_cast<unsigned>(a_iw[j] + sdw) < static_cast<unsigned>(p.W);
+            cp_async16(sa + a_so[j], ok ? a_ptr[j] + a_off : p.x, ok);
         }
 #pragma unroll
         for (int j = 0; j < T::B_LOADS; ++j)
-            cp_async16(sb + b_so[j], b_ok[j] ? b_ptr[j] + static_cast<int64_t>(rs) * p.C + c0 : p.w, b_ok[j]);
+            cp_async16(sb + b_so[j], b_ok[j] ? b_ptr[j] + b_off : p.w, b_ok[j]);
         if (ld.step(p.cblocks, p.R, p.S) && ld.tile < t_first + t_count) set_rows(ld.tile);
     };
 
@@ -474,7 +489,7 @@ __global__ void __launch_bounds__(kCtaThreads, T::MIN_BLOCKS) conv_int8_kernel(c
                 for (int row = tid / RUNS; row < T::WM; row += kCtaThreads / RUNS) {
                     const int m = m0 + pass * T::WM + row;
                     if (m >= p.M || k0 >= p.K) continue;
-                    const int n = m / p.OHW, q = m - n * p.OHW;
+                    const int n = p.div_ohw.div(m), q = m - n * p.OHW;
                     const int64_t y_at = n * p.ybs + static_cast<int64_t>(q) * p.K + k0;
                     const int64_t r_at = n * p.rbs + static_cast<int64_t>(q) * p.K + k0;
                     float a[V], run_alpha[V], run_bias[V];
@@ -519,7 +534,7 @@ __global__ void __launch_bounds__(kCtaThreads, T::MIN_BLOCKS) conv_int8_kernel(c
                 for (int row = tid / T::BN; row < T::WM; row += kCtaThreads / T::BN) {
                     const int m = m0 + pass * T::WM + row;
                     if (m >= p.M) break;
-                    const int n = m / p.OHW, q = m - n * p.OHW;
+                    const int n = p.div_ohw.div(m), q = m - n * p.OHW;
                     const int64_t y_at = n * p.ybs + static_cast<int64_t>(q) * p.K + kc;
                     const int64_t r_at = n * p.rbs + static_cast<int64_t>(q) * p.K + kc;
                     store_one<OT>(
@@ -710,6 +725,8 @@ Params make_params(const ConvInt8Args& a) {
     p.dw = a.dil_w;
     p.OHW = a.oh * a.ow;
     p.M = a.batch * p.OHW;
+    p.div_ohw = FastDiv(static_cast<uint32_t>(p.OHW));
+    p.div_ow = FastDiv(static_cast<uint32_t>(p.OW));
     p.xbs = a.x_batch_stride;
     p.ybs = a.y_batch_stride;
     p.rbs = a.r_batch_stride;
@@ -760,10 +777,12 @@ void launch_dw(const Params& p, const DwInt8Shape& d, I8Elem out, cudaStream_t s
     });
 }
 
-// What both kernels need of any problem: pixels within their 32-bit indexing, outputs, a storage type.
+// What both kernels need of any problem: pixels and offsets within an image (the image, the kernel's
+// window) within their 32-bit indexing, outputs, a storage type.
 bool launchable(const ConvInt8Args& a) {
     const int64_t m = static_cast<int64_t>(a.batch) * a.oh * a.ow;
-    return m > 0 && m < INT32_MAX && a.k > 0 && a.y_type != I8Elem::None;
+    const int64_t rows = std::max<int64_t>(a.h, static_cast<int64_t>(a.r - 1) * a.dil_h + 1);
+    return m > 0 && m < INT32_MAX && rows * a.w_in * a.c < INT32_MAX && a.k > 0 && a.y_type != I8Elem::None;
 }
 
 }  // namespace
@@ -796,8 +815,16 @@ void launch_conv_int8(const ConvInt8Args& a, int tile, cudaStream_t stream) {
     p.tpc = kTiles[tile].tpc;
     if (kTiles[tile].packed) {  // one k block: W [k][bk] as a 1x1 conv's, x read a tap at a time
         p.xc = a.c;
-        p.taps_s = a.s;
         p.taps = a.r * a.s;
+        for (int r = 0; r < a.r; ++r)
+            for (int s = 0; s < a.s; ++s) {
+                const int t = r * a.s + s;
+                p.tap_dh[t] = r * a.dil_h;
+                p.tap_dw[t] = s * a.dil_w;
+                p.tap_off[t] = (p.tap_dh[t] * a.w_in + p.tap_dw[t]) * a.c;
+            }
+        p.span_h = (a.r - 1) * a.dil_h + 1;
+        p.span_w = (a.s - 1) * a.dil_w + 1;
         p.C = kTiles[tile].bk;
         p.R = p.S = 1;
         p.cblocks = p.KB = 1;

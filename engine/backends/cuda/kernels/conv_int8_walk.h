@@ -3,7 +3,11 @@
 // `count` adjacent M tiles from `first` and loads, tile after tile, every kernel tap (r, s) in row-major
 // order and within a tap every block of channels. The walk is stepped after each load (no divisions in
 // the kernel's main loop); the tile's rows are worked out again only when it moves to the next tile.
+// FastDiv: the kernel's divisions of a pixel index by the output's size and width, as a multiply-high,
+// an add and a shift.
 #pragma once
+
+#include <cstdint>
 
 #if defined(__CUDACC__)
 #define RTDET_WALK_HD __host__ __device__ __forceinline__
@@ -12,6 +16,31 @@
 #endif
 
 namespace engine::cuda {
+
+// n / d for n in [0, 2^31) and a divisor d in [1, 2^31) fixed at launch, without a division instruction
+// (a 32-bit division by a register is about 20 instructions on the GPU, and the kernels did several a
+// tile and one an epilogue run): q = (mulhi(n, mul) + n) >> shift, with shift = ceil(log2 d) and
+// mul = floor(2^32 (2^shift - d) / d) + 1 (< 2^32 since 2^shift - d < d; the add cannot overflow since
+// mulhi(n, mul) <= n < 2^31). The round-up method: exact for every such n and d (the tests check it
+// against /, at every multiple of d and around it).
+struct FastDiv {
+    uint32_t d = 1, mul = 1, shift = 0;
+
+    FastDiv() = default;
+    explicit FastDiv(uint32_t divisor) : d(divisor) {
+        while (shift < 31 && (uint32_t{1} << shift) < d) ++shift;
+        mul = static_cast<uint32_t>(((uint64_t{1} << 32) * ((uint64_t{1} << shift) - d)) / d + 1);
+    }
+    RTDET_WALK_HD int div(int n) const {
+        const auto u = static_cast<uint32_t>(n);
+#if defined(__CUDA_ARCH__)
+        const uint32_t hi = __umulhi(u, mul);
+#else
+        const auto hi = static_cast<uint32_t>((static_cast<uint64_t>(u) * mul) >> 32);
+#endif
+        return static_cast<int>((hi + u) >> shift);
+    }
+};
 
 struct KBlockWalk {
     int tile = 0;  // the M tile of the next block to load
