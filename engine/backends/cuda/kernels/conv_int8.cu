@@ -777,12 +777,14 @@ void launch_dw(const Params& p, const DwInt8Shape& d, I8Elem out, cudaStream_t s
     });
 }
 
-// What both kernels need of any problem: pixels and offsets within an image (the image, the kernel's
-// window) within their 32-bit indexing, outputs, a storage type.
+// What both kernels need of any problem: pixels (with a last tile's rows past them: BM at most) and
+// offsets within an image (the image, the kernel's window) within their 32-bit indexing (FastDiv's
+// n < 2^31 included), outputs, a storage type.
 bool launchable(const ConvInt8Args& a) {
     const int64_t m = static_cast<int64_t>(a.batch) * a.oh * a.ow;
     const int64_t rows = std::max<int64_t>(a.h, static_cast<int64_t>(a.r - 1) * a.dil_h + 1);
-    return m > 0 && m < INT32_MAX && rows * a.w_in * a.c < INT32_MAX && a.k > 0 && a.y_type != I8Elem::None;
+    return m > 0 && m < INT32_MAX - 1024 && rows * a.w_in * a.c < INT32_MAX && a.k > 0 &&
+           a.y_type != I8Elem::None;
 }
 
 }  // namespace
