@@ -16,6 +16,7 @@
 
 namespace {
 
+using engine::cuda::FastDiv;
 using engine::cuda::KBlockWalk;
 using Block = std::tuple<int, int, int, int, int>;  // tile, r, s, cb, rs
 
@@ -61,12 +62,6 @@ TEST(ConvInt8Walk, ThreeByThreeTwoChannelBlocksByHand) {
     EXPECT_TRUE(w.step(2, 3, 3));  // the 18th block was the tile's last
     EXPECT_EQ(Block(w.tile, w.r, w.s, w.cb, w.rs), Block(1, 0, 0, 0, 0));
 }
-
-}  // namespace
-
-namespace {
-
-using engine::cuda::FastDiv;
 
 // n / d as the kernels compute it, against C++'s division: every n near the multiples of d (where a
 // wrong multiplier shows first), the ends of the range, and random n, for divisors of every size

@@ -24,10 +24,10 @@ namespace engine::cuda {
 // mulhi(n, mul) <= n < 2^31). The round-up method: exact for every such n and d (the tests check it
 // against /, at every multiple of d and around it).
 struct FastDiv {
-    uint32_t d = 1, mul = 1, shift = 0;
+    uint32_t mul = 1, shift = 0;
 
     FastDiv() = default;
-    explicit FastDiv(uint32_t divisor) : d(divisor) {
+    explicit FastDiv(uint32_t d) {
         while (shift < 31 && (uint32_t{1} << shift) < d) ++shift;
         mul = static_cast<uint32_t>(((uint64_t{1} << 32) * ((uint64_t{1} << shift) - d)) / d + 1);
     }
