@@ -26,6 +26,7 @@ fi
 
 PKGS=(
   cmake g++ make pkg-config git ca-certificates curl   # toolchain, downloads of the default model
+  ccache                                               # compiler cache (CMakeLists.txt: RTDET_CCACHE)
   libonnx-dev libprotobuf-dev protobuf-compiler        # ONNX import (protobuf classes of onnx.proto)
   libdnnl-dev ocl-icd-opencl-dev                       # oneDNN: fast CPU kernels (its CMake config needs OpenCL, only recommended)
   libopencv-dev                                        # images, video, window, OpenCV DNN (test oracle, peer)
