@@ -78,6 +78,14 @@ class Backend {
         const Value& v = g.value(node.inputs[slot]);
         return v.constant == nullptr && v.desc.shape.size() == 4 ? act : Layout::Plain;
     }
+    // Whether node `n` can write its runtime output `v`, a graph output, in Plain F32 itself (graph
+    // outputs are Plain F32) while its other outputs keep the plan's layout: then no Reorder converts
+    // it (assign_layouts' step 2). The kernel then receives the graph output's memory, host or device
+    // (ExecutionContext::run's IoMemory). Default: no.
+    virtual bool writes_plain_f32_output(const Graph& g, NodeId n, ValueId v) const {
+        (void)g, (void)n, (void)v;
+        return false;
+    }
     // Threads for this backend's kernels when run from the calling thread (0: all cores). The
     // runtime calls it before each run with the context's thread count.
     virtual void set_threads(int threads) { (void)threads; }

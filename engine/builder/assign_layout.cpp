@@ -77,7 +77,8 @@ class LayoutAssigner {
         }
     }
 
-    // 2. Graph outputs must be Plain F32: the producer writes a new value, a Reorder writes the output.
+    // 2. Graph outputs must be Plain F32: the producer writes a new value, a Reorder writes the output
+    // (or the producer writes it Plain F32 itself, where its backend can: F32 written in another layout).
     void split_graph_outputs() {
         const std::vector<ValueId> outputs = g_.outputs();
         for (ValueId v : outputs) {
@@ -87,6 +88,10 @@ class LayoutAssigner {
                 Storage{val.layout, val.storage_dtype} == Storage{Layout::Plain, DataType::F32})
                 continue;
             const NodeId p = val.producer;
+            if (val.storage_dtype == DataType::F32 && backend_of(p)->writes_plain_f32_output(g_, p, v)) {
+                set_storage(v, {Layout::Plain, DataType::F32});
+                continue;
+            }
             Value stored;
             stored.name = val.name + "/stored";
             stored.desc = val.desc;

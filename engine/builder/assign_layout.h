@@ -5,7 +5,8 @@
 //      backend lists L in activation_layouts() are L, everything else Plain; the storage dtype is
 //      the producer's precision for float values. Graph inputs are Plain F32.
 //   2. A graph output written in anything but Plain F32 becomes the output of a Reorder from a new
-//      value its producer writes instead.
+//      value its producer writes instead, unless it is F32 in another layout and the producer's
+//      backend writes it Plain F32 itself (Backend::writes_plain_f32_output): then it is Plain F32.
 //   3. An in-place Concat keeps in_place only when every input is written in the output's layout and
 //      storage dtype and the layout allows slices (Plain; Blocked16 at multiples of 16 channels;
 //      never NHWC). Otherwise in_place is cleared and the Concat copies.

@@ -4,19 +4,24 @@
 // reference's quantize_weights_per_channel) and packed [O][kh][kw][C'] s8, C' the input channels
 // rounded up to 32 (the image's 3 channels read a zero-padded copy), or [O][64] with the taps packed
 // for our packed tiles (the image's channels padded to 4); the output is s8 with its own
-// scale, or F16/F32 when no INT8 node reads it (assign_int8's rule); a residual is read in its own
-// storage. Two forms, timed per layer at max batch on random data (remembered in the timing cache) and
-// recorded in the packed tactic: cuDNN's graph API (conv s8 x s8 -> int32, then the epilogue as
-// pointwise ops fused into cuDNN's kernel: conv_graph.h), over the first engine configurations of its
-// heuristics, and our kernel over its tile shapes. cuDNN's Hopper INT8 engines are the fast ones (a
-// 3x3 128 -> 256 conv on 64 x 52 x 52: 0.09 ms against our 0.5 ms); ours runs what cuDNN has no engine
-// for (mish, hard-sigmoid epilogues). Depthwise convs (group == channels) have one form: our depthwise
-// kernel (dw_int8_core.h), its weights packed [kh][kw][C] without channel padding, the same epilogue.
+// scale, or F16/F32 when no INT8 node reads it (assign_int8's rule), NHWC, or NCHW F32 where the conv
+// writes a graph output itself (conv_int8_writes_plain: our kernel only; a host output through device
+// staging and a copy); a residual is read in its own storage. Two forms, timed per layer at max batch on
+// random data (remembered in the timing cache) and recorded in the packed tactic: cuDNN's graph API (conv s8
+// x s8 -> int32, then the epilogue as pointwise ops fused into cuDNN's kernel: conv_graph.h), over the first
+// engine configurations of its heuristics, and our kernel over its tile shapes. cuDNN's Hopper INT8 engines
+// are the fast ones (a 3x3 128 -> 256 conv on 64 x 52 x 52: 0.09 ms against our 0.5 ms); ours runs what cuDNN
+// has no engine for (mish, hard-sigmoid epilogues). Depthwise convs (group == channels) have one form: our
+// depthwise kernel (dw_int8_core.h), its weights packed [kh][kw][C] without channel padding, the same
+// epilogue.
 #include "engine/backends/cuda/kernels/conv_int8.cuh"
 
 #include <algorithm>
+#include <array>
+#include <cstddef>
 #include <cstring>
 #include <sstream>
+#include <utility>
 
 #include "engine/backends/cuda/conv_graph.h"
 #include "engine/backends/cuda/cuda_kernels.h"
@@ -81,6 +86,7 @@ struct I8Problem : ConvShapes {
     int padded_c = 0;
     bool depthwise = false;
     bool has_bias = false;
+    bool y_plain = false;  // y NCHW F32 (a graph output the conv writes itself): our kernel only
     DataType y_dtype = DataType::I8, r_dtype = DataType::F32;
     float x_scale = 1, y_scale = 1, r_scale = 1;
 
@@ -112,6 +118,11 @@ I8Problem i8_problem(const Graph& g, NodeId n) {
     ENGINE_CHECK(elem_of(c.y_dtype) != I8Elem::None, "cuda: ", c.name, ": output '", y.name, "' stored as ",
                  dtype_name(c.y_dtype));
     c.y_scale = value_scale(g, n, node.outputs[0]);
+    c.y_plain = y.layout == Layout::Plain && c.y.size() == 4;
+    ENGINE_CHECK(!c.y_plain || (c.y_dtype == DataType::F32 && !c.p.residual && !c.depthwise),
+                 "cuda: ", c.name, ": output '", y.name, "' stored Plain ", dtype_name(c.y_dtype),
+                 c.p.residual ? " with a residual" : (c.depthwise ? " by a depthwise conv" : ""),
+                 ": only F32 without a residual, and not depthwise, is written NCHW");
     if (c.p.residual) {
         const Value& r = g.value(node.inputs[3]);
         c.r_dtype = r.storage_dtype;
@@ -142,6 +153,7 @@ ConvInt8Args launch_args(const I8Problem& c, int batch) {
     a.dil_w = c.p.dilation[1];
     a.y_type = elem_of(c.y_dtype);
     a.y_scale = c.y_scale;
+    a.y_nchw = c.y_plain;
     a.residual_type = c.p.residual ? elem_of(c.r_dtype) : I8Elem::None;
     a.residual_scale = c.r_scale;
     a.act = c.p.act;
@@ -262,7 +274,7 @@ std::string problem_key(const CudaState& st, const I8Problem& c) {
     k << "convi8|" << st.signature() << "|ours4." << conv_int8_tile_count() << conv_shapes_key(c) << "|pc"
       << c.padded_c << "|y" << dtype_name(c.y_dtype) << "|res"
       << (c.p.residual ? dtype_name(c.r_dtype) : "none") << "|" << act_key(c.p.act) << "|"
-      << act_key(c.p.post_act);
+      << act_key(c.p.post_act) << (c.y_plain ? "|ynchw" : "");
     return k.str();
 }
 
@@ -332,7 +344,7 @@ std::array<int32_t, 2> measure_tactic(CudaState& st, const I8Problem& c, bool gr
         inv.tile = t;
         consider(kOurs, t, time(inv), conv_int8_tile_name(t));
     }
-    if (graph_api && graph_epilogue_supported(c.p.act, c.p.post_act, c.p.residual)) {
+    if (graph_api && !c.y_plain && graph_epilogue_supported(c.p.act, c.p.post_act, c.p.residual)) {
         int count = 0;
         (void)GraphConvPlan::make(h, graph_spec(c, batch), -1, &count);
         for (int rank = 0; rank < std::min(count, kGraphTries); ++rank) {
@@ -378,6 +390,10 @@ class ConvInt8Kernel final : public Kernel {
         alpha_.upload(alpha.data(), alpha.size() * sizeof(float));
         bias_ = st.device_copy(bias);  // zeros without a bias (the graph form always adds one)
         workspace_ = align_up(c_.padded_bytes(c_.max_batch));
+        if (c_.y_plain) {  // device staging for a graph output in host memory, after the padded copy
+            staging_at_ = workspace_;
+            workspace_ += align_up(static_cast<size_t>(c_.max_batch * y_sample()) * sizeof(float));
+        }
         if (t_[kForm] == kGraph) {
             plans_.resize(static_cast<size_t>(c_.max_batch) + 1);
             workspace_ += plan_for(c_.max_batch, st.cudnn(cudaStreamPerThread))->workspace();
@@ -397,6 +413,12 @@ class ConvInt8Kernel final : public Kernel {
         a.small_acc = small_acc_;
         a.y = args.outputs[0].data;
         a.y_batch_stride = args.outputs[0].batch_stride;
+        // A graph output in host memory (host graph I/O): written to the staging, then copied.
+        const bool y_host = c_.y_plain && on_host(a.y);
+        if (y_host) {
+            a.y = static_cast<std::byte*>(args.workspace) + staging_at_;
+            a.y_batch_stride = y_sample();
+        }
         if (c_.p.residual) {
             a.residual = args.inputs[3].data;
             a.r_batch_stride = args.inputs[3].batch_stride;
@@ -417,9 +439,27 @@ class ConvInt8Kernel final : public Kernel {
             inv.handle = handle_;
         }
         enqueue(c_, inv, a, args.inputs[0].data, args.inputs[0].batch_stride, args.workspace, s);
+        if (y_host) {
+            const size_t row = static_cast<size_t>(y_sample()) * sizeof(float);
+            CUDA_CHECK(cudaMemcpy2DAsync(
+                args.outputs[0].data, static_cast<size_t>(args.outputs[0].batch_stride) * sizeof(float), a.y,
+                row, row, static_cast<size_t>(args.batch), cudaMemcpyDeviceToHost, s));
+        }
     }
 
   private:
+    int64_t y_sample() const { return c_.y[1] * c_.y[2] * c_.y[3]; }
+
+    // Whether y is host memory; the last two pointers remembered (a context alternates between its host
+    // and device graph outputs at most).
+    bool on_host(const void* y) {
+        for (const auto& [p, host] : seen_y_)
+            if (p == y) return host;
+        seen_y_[1] = seen_y_[0];
+        seen_y_[0] = {y, is_host_pointer(y)};
+        return seen_y_[0].second;
+    }
+
     // cuDNN's plan at `batch` (made at first use): the measured configuration, or the next that fits the
     // workspace sized at max batch.
     GraphConvPlan* plan_for(int batch, cudnnHandle_t h) {
@@ -441,6 +481,8 @@ class ConvInt8Kernel final : public Kernel {
     std::shared_ptr<DeviceBuffer> w_, bias_;
     DeviceBuffer alpha_;
     size_t workspace_ = 0;
+    size_t staging_at_ = 0;  // y_plain: the staging's offset in the workspace
+    std::array<std::pair<const void*, bool>, 2> seen_y_{};
     bool small_acc_ = false;  // our tiles: every accumulator within +-2^22 (int8_sums_small)
     std::vector<std::unique_ptr<GraphConvPlan>> plans_;  // index: batch (graph form)
     cudaStream_t stream_ = nullptr;
@@ -525,9 +567,18 @@ std::vector<Tensor> conv_int8_pack(CudaState& st, const Graph& g, NodeId n, cons
 std::vector<Tensor> conv_int8_pack_forced(CudaState& st, const Graph& g, NodeId n, bool graph, int choice) {
     (void)st;
     const I8Problem c = i8_problem(g, n);
+    ENGINE_CHECK(!graph || !c.y_plain, "cuda: ", c.name,
+                 ": an NCHW output has no cuDNN graph form (our kernel writes it)");
     std::array<int32_t, kTacticSize> t{kTacticVersion, graph ? kGraph : kOurs, choice, c.padded_c};
     if (c.depthwise) t = {kTacticVersion, kDepthwise, 0, c.padded_c};  // its only form
     return pack_for(g, n, c, t);
+}
+
+bool conv_int8_writes_plain(const CudaState& st, const Graph& g, NodeId n, ValueId v) {
+    const Node& node = g.node(n);
+    if (node.outputs.empty() || node.outputs[0] != v || !conv_int8_supported(st, g, n)) return false;
+    const ConvShapes c = conv_shapes(g, n);
+    return !c.p.residual && !is_depthwise(c.p, c.x, c.w) && c.y.size() == 4;
 }
 
 bool conv_int8_tile_runs(const Graph& g, NodeId n, int tile) {
@@ -570,7 +621,11 @@ std::unique_ptr<Kernel> make_conv_int8_kernel(CudaState& st, const Graph& g, Nod
                  "cuda: ", c.name, ": packed weight scales or bias are not F32 [", c.w[0], "]");
     const Node& node = g.node(n);
     check_i8_layout(g, n, node.inputs[0]);
-    check_i8_layout(g, n, node.outputs[0]);
+    if (c.y_plain)
+        ENGINE_CHECK(t[kForm] == kOurs, "cuda: ", c.name, ": output '", g.value(node.outputs[0]).name,
+                     "' is written NCHW, which only our kernel does, but the tactic is cuDNN's graph form");
+    else
+        check_i8_layout(g, n, node.outputs[0]);
     if (c.p.residual) check_i8_layout(g, n, node.inputs[3]);
     return std::make_unique<ConvInt8Kernel>(st, std::move(c), t, packed[1], packed[2], packed[3]);
 }

@@ -70,7 +70,10 @@ bool storage_ok(DataType dt, bool i8 = false);
 float real_scale(const Graph& g, NodeId n, ValueId v);
 // Kernel k of node n (not a Reorder), checking on its first run with each set of arguments that every
 // runtime operand is in device memory: only Reorder kernels cross between host and device.
-std::unique_ptr<Kernel> with_device_check(const Graph& g, NodeId n, std::unique_ptr<Kernel> k);
+// host_ok_outputs[i]: output i may be in host memory (a graph output the kernel writes and copies out
+// itself).
+std::unique_ptr<Kernel> with_device_check(const Graph& g, NodeId n, std::unique_ptr<Kernel> k,
+                                          std::vector<char> host_ok_outputs = {});
 // Checks at kernel creation that the value is stored as the kernels expect (NHWC for 4-D runtime
 // values, a storage type storage_ok(dt, i8) accepts); throws engine::Error naming the node otherwise
 // (e.g. a plan forced to --layout plain).
@@ -113,6 +116,11 @@ std::vector<Tensor> conv_int8_pack(CudaState& state, const Graph& g, NodeId n, c
 // conv_int8_pack with the tactic forced instead of timed (tests run every form): our kernel with tile
 // `choice`, or (graph) cuDNN's graph API with the engine configuration of rank `choice`.
 std::vector<Tensor> conv_int8_pack_forced(CudaState& state, const Graph& g, NodeId n, bool graph, int choice);
+// Whether the INT8 conv writes its output v, a graph output, NCHW F32 itself
+// (Backend::writes_plain_f32_output): our tensor-core kernel's NCHW epilogue, for convs without a
+// residual that are not depthwise. Such a conv runs on our kernel only (never cuDNN's graph form); where
+// the output is in host memory (host graph I/O), the kernel writes it to device staging and copies it.
+bool conv_int8_writes_plain(const CudaState& state, const Graph& g, NodeId n, ValueId v);
 // Whether our tile `tile` runs the node (its input channels as the tile reads them, its kernel size).
 bool conv_int8_tile_runs(const Graph& g, NodeId n, int tile);
 // How many engine configurations cuDNN's heuristics offer for the node's INT8 graph at max batch (0: the

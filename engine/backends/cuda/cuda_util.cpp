@@ -30,6 +30,12 @@ void throw_cublas_error(cublasStatus_t s, const char* file, int line, const char
                  base_name(file), ":", line, " in ", call);
 }
 
+bool is_host_pointer(const void* p) {
+    cudaPointerAttributes a{};
+    CUDA_CHECK(cudaPointerGetAttributes(&a, p));
+    return a.type != cudaMemoryTypeDevice && a.type != cudaMemoryTypeManaged;
+}
+
 bool cuda_device_available(std::string* why) {
     auto no = [&](std::string reason) {
         if (why != nullptr) *why = std::move(reason);

@@ -53,6 +53,10 @@ namespace engine::cuda {
 // "CUDA driver 12.4 is older than the runtime 13.0"). Never throws; safe on machines without a GPU.
 bool cuda_device_available(std::string* why = nullptr);
 
+// Whether p points to host memory (pageable or pinned) rather than device or managed memory
+// (cudaPointerGetAttributes).
+bool is_host_pointer(const void* p);
+
 // The current device and the libraries, for plan signatures and logs.
 struct DeviceInfo {
     std::string name;  // "NVIDIA H200"

@@ -103,12 +103,6 @@ class ReorderKernel final : public Kernel {
         next_seen_ = (next_seen_ + 1) % seen_.size();
     }
 
-    static bool is_host_pointer(const void* p) {
-        cudaPointerAttributes a{};
-        CUDA_CHECK(cudaPointerGetAttributes(&a, p));
-        return a.type != cudaMemoryTypeDevice && a.type != cudaMemoryTypeManaged;
-    }
-
     int64_t outer() const { return shape_.empty() ? 1 : shape_[0]; }
 
     // Copies n samples of `sample_` elements between memories with their own batch strides.

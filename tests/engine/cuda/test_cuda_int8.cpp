@@ -69,9 +69,11 @@ struct Int8Case {
     ConvCase conv;
     DataType out = DataType::I8;
     DataType res = DataType::I8;  // the residual's storage (when the case has one)
+    bool nchw = false;            // the output NCHW F32 (a graph output the conv writes itself)
 };
 void PrintTo(const Int8Case& c, std::ostream* os) {
-    *os << c.conv.name << "_" << engine::dtype_name(c.out) << "_r" << engine::dtype_name(c.res);
+    *os << c.conv.name << "_" << engine::dtype_name(c.out) << "_r" << engine::dtype_name(c.res)
+        << (c.nchw ? "_nchw" : "");
 }
 
 bool depthwise(const ConvCase& c) { return c.group > 1 && c.group == c.c && c.o == c.c; }
@@ -171,6 +173,8 @@ std::vector<Int8Case> int8_cases() {
         if (c.group != 1 && !depthwise(c)) continue;  // GroupedConvsStayFloat covers them
         for (DataType out : {DataType::I8, DataType::F32, DataType::F16})
             v.push_back({c, out, c.residual ? DataType::I8 : DataType::F32});
+        // NCHW F32 output: group 1 without a residual (conv_int8_writes_plain).
+        if (c.group == 1 && !c.residual) v.push_back({c, DataType::F32, DataType::F32, true});
         if (c.residual)
             for (DataType r : {DataType::F32, DataType::F16}) v.push_back({c, DataType::I8, r});
     }
@@ -250,6 +254,7 @@ int check_tactic(const Int8Case& tc, bool graph, int choice) {
     g.value(xv).amax = kXAmax;
     g.value(yv).storage_dtype = tc.out;
     g.value(yv).amax = y_amax;
+    if (tc.nchw) g.value(yv).layout = Layout::Plain;
     if (c.residual) {
         g.value(node.inputs[3]).storage_dtype = tc.res;
         g.value(node.inputs[3]).amax = kRAmax;
@@ -302,6 +307,20 @@ int check_tactic(const Int8Case& tc, bool graph, int choice) {
     args.batch = batch;
     kernel->run(args);
     CUDA_CHECK(cudaDeviceSynchronize());
+    // NCHW: into device memory above; into pinned host memory (host graph I/O: the kernel's staging and
+    // copy) here, which must hold the same.
+    std::vector<float> host_got;
+    if (tc.nchw) {
+        engine::cuda::PinnedBuffer hy(yn * 4);
+        std::memset(hy.get(), 0x7F, yn * 4);
+        const std::vector<engine::TensorRef> host_outs{
+            {hy.get(), tc.out, ys, static_cast<int64_t>(yn) / batch}};
+        args.outputs = host_outs;
+        kernel->run(args);
+        CUDA_CHECK(cudaDeviceSynchronize());
+        const auto* h = static_cast<const float*>(hy.get());
+        host_got.assign(h, h + yn);
+    }
 
     const std::string what = engine::concat(
         c.name, graph ? " cuDNN graph #" : " tile ",
@@ -331,7 +350,10 @@ int check_tactic(const Int8Case& tc, bool graph, int choice) {
         } else {
             dy.download(got.data(), yn * 4);
         }
-        got = to_nchw(got, ys);
+        if (tc.nchw)
+            EXPECT_EQ(std::memcmp(got.data(), host_got.data(), yn * 4), 0) << what << ": host output";
+        else
+            got = to_nchw(got, ys);
         double worst = 0;
         for (size_t i = 0; i < yn; ++i) {
             const float want = tc.out == DataType::F16 ? f16_round(ref_f[i]) : ref_f[i];
@@ -372,6 +394,26 @@ TEST_P(CudaInt8Conv, CudnnGraphMatchesTheInt8Reference) {
     const Int8Case& tc = GetParam();
     const ConvCase& c = tc.conv;
     if (depthwise(c)) GTEST_SKIP() << "depthwise: our kernel only";
+    if (tc.nchw) {  // our kernel only: the forced graph form is refused with a clear line
+        ConvGraph cg = make_conv_graph(c);
+        for (engine::ValueId v = 0; v < cg.g.num_values(); ++v)
+            if (!cg.g.value(v).constant) cg.g.value(v).layout = Layout::NHWC;
+        const engine::ValueId x = cg.g.node(cg.conv).inputs[0], y = cg.g.node(cg.conv).outputs[0];
+        cg.g.value(x).storage_dtype = DataType::I8;
+        cg.g.value(x).amax = kXAmax;
+        cg.g.value(y).layout = Layout::Plain;
+        cg.g.node(cg.conv).precision = DataType::I8;
+        engine::cuda::CudaState state;
+        EXPECT_TRUE(engine::cuda::conv_int8_writes_plain(state, cg.g, cg.conv, y));
+        try {
+            (void)engine::cuda::conv_int8_pack_forced(state, cg.g, cg.conv, true, 0);
+            ADD_FAILURE() << "an NCHW output's graph form was not refused";
+        } catch (const engine::Error& e) {
+            EXPECT_NE(std::string(e.what()).find("NCHW output has no cuDNN graph form"), std::string::npos)
+                << e.what();
+        }
+        return;
+    }
     if (!engine::cuda::graph_epilogue_supported(c.act, c.post_act, c.residual))
         GTEST_SKIP() << "no cuDNN graph form for this epilogue (our kernel runs it)";
     const int configs = check_tactic(tc, true, 0);
@@ -403,6 +445,27 @@ TEST(CudaInt8Claims, GroupedConvsStayFloat) {
     EXPECT_GT(dw, 0);
 }
 
+// Which INT8 convs write a graph output NCHW F32 themselves (the builder then gives it no Reorder): group 1
+// without a residual; not depthwise ones, not those with a residual, not grouped ones (float).
+TEST(CudaInt8Claims, OnlyGroupOneConvsWithoutAResidualWriteTheirOutputNchw) {
+    SKIP_WITHOUT_CUDA();
+    engine::cuda::CudaState state;
+    int yes = 0, no = 0;
+    for (const ConvCase& c : testing_util::shared_conv_cases()) {
+        ConvGraph cg = make_conv_graph(c);
+        const engine::ValueId y = cg.g.node(cg.conv).outputs[0];
+        const bool want = c.group == 1 && !c.residual;
+        EXPECT_EQ(engine::cuda::conv_int8_writes_plain(state, cg.g, cg.conv, y), want) << c.name;
+        // Only the conv's own output.
+        EXPECT_FALSE(engine::cuda::conv_int8_writes_plain(state, cg.g, cg.conv, cg.g.node(cg.conv).inputs[0]))
+            << c.name;
+        yes += want;
+        no += !want;
+    }
+    EXPECT_GT(yes, 0);
+    EXPECT_GT(no, 0);
+}
+
 // Whole INT8 plans built for the GPU against the INT8 reference chain (the same checks as oneDNN's).
 TEST(CudaInt8Plan, ChainMatchesTheInt8Reference) {
     SKIP_WITHOUT_CUDA();
@@ -417,6 +480,69 @@ TEST(CudaInt8Plan, ResidualAndConcatMatchTheInt8Reference) {
 TEST(CudaInt8Plan, DepthwiseBlockMatchesTheInt8Reference) {
     SKIP_WITHOUT_CUDA();
     int8_checks::expect_depthwise_block_matches_int8_reference("cuda");
+}
+
+// YOLO's heads: linear 1x1 convs with 255 (odd) and 18 outputs as graph outputs. The INT8 convs write
+// them NCHW F32 themselves (CudaBackend::writes_plain_f32_output): the plan's one Reorder quantizes the
+// input. Host and device graph I/O (the host outputs through the kernel's staging) give the INT8
+// reference's values.
+TEST(CudaInt8Plan, HeadsWriteTheirGraphOutputsThemselves) {
+    SKIP_WITHOUT_CUDA();
+    using namespace int8_checks;
+    testing_util::GraphBuilder b(17);
+    const engine::ValueId x = b.input({2, 8, 13, 11});
+    const engine::ValueId c1 = b.leaky_relu(b.conv(x, 32, 3), 0.1f);
+    const engine::ValueId h1 = b.conv(c1, 255, 1);
+    const engine::ValueId h2 = b.conv(c1, 18, 1);
+    b.output(h1);
+    b.output(h2);
+    const engine::Graph g = b.build();
+    const std::vector<engine::Tensor> inputs = b.random_inputs(5);
+    const engine::BuildOptions o = int8_options(
+        "cuda",
+        {{g.value(x).name, 1.0}, {g.value(c1).name, 2.5}, {g.value(h1).name, 4.0}, {g.value(h2).name, 4.0}});
+    const engine::Plan plan = build_plan(g, o, "heads", "");
+    EXPECT_EQ(count_precision(plan, "Conv", "i8"), 3);
+    int reorders = 0;
+    for (const auto& l : plan.info().layers) reorders += l.op == "Reorder";
+    EXPECT_EQ(reorders, 1) << "the heads' outputs were converted by Reorders";
+
+    ConvRef k1 = conv_ref(g, g.value(g.node(g.value(c1).producer).inputs[0]).producer);
+    k1.p.act = engine::Act{engine::ActKind::LeakyRelu, 0.1f, 0};
+    const Q8 c1q = run_conv(k1, quantize(inputs[0], 1.0f), 2.5f);
+    std::vector<float> e1, e2;
+    run_conv(conv_ref(g, g.value(h1).producer), c1q, 0, &e1);
+    run_conv(conv_ref(g, g.value(h2).producer), c1q, 0, &e2);
+
+    auto engine = engine::Engine::load(plan);
+    auto ctx = engine->create_context(1);
+    auto expect_heads = [&](const std::vector<engine::Tensor>& out, const char* io) {
+        ASSERT_EQ(out.size(), 2u) << io;
+        int i = 0;
+        for (const std::vector<float>* e : {&e1, &e2}) {
+            const std::vector<float> got(out[i].data_as<float>(), out[i].data_as<float>() + out[i].numel());
+            // The same float operations as the reference: equal up to libm-free rounding, i.e. exactly
+            // here (no activation), with a margin for the reference's own summation order.
+            const auto [worst, off] = compare(got, *e, 1e-5);
+            EXPECT_EQ(off, 0u) << io << " output " << i << ": worst " << worst;
+            ++i;
+        }
+    };
+    expect_heads(ctx->run(inputs), "host");
+    // Device I/O: the outputs in the context's device buffers.
+    void* din = ctx->device_input(0);
+    ASSERT_NE(din, nullptr);
+    CUDA_CHECK(cudaMemcpy(din, inputs[0].data(), inputs[0].bytes(), cudaMemcpyHostToDevice));
+    ctx->run(2, engine::IoMemory::Device);
+    std::vector<engine::Tensor> dev;
+    for (size_t i = 0; i < ctx->num_outputs(); ++i) {
+        const void* dout = ctx->device_output(i);
+        ASSERT_NE(dout, nullptr);
+        engine::Tensor t(DataType::F32, ctx->output_shape(i, 2));
+        CUDA_CHECK(cudaMemcpy(t.data(), dout, t.bytes(), cudaMemcpyDeviceToHost));
+        dev.push_back(std::move(t));
+    }
+    expect_heads(dev, "device");
 }
 
 // `best`: INT8 only where it measures faster than FP16 (recorded and consistent; the same check as oneDNN's).

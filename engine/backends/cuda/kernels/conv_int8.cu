@@ -5,7 +5,8 @@
 // falls in the padding) and the B tile (BN output channels x BK channels of the same tap) stream
 // through a STAGES-deep ring in shared memory with cp.async; fragments come out with ldmatrix from
 // XOR-swizzled rows (conflict-free). The epilogue stages the accumulators through shared memory and
-// writes runs of 8 channels along the NHWC rows; its activation is a template argument (leaky ReLU and
+// writes runs of 8 channels along the NHWC rows (an NCHW F32 output, a graph output the conv writes
+// itself: runs of 8 pixels of a channel); its activation is a template argument (leaky ReLU and
 // none inline, others out of line), which keeps each kernel at 28-63 KB of SASS (the epilogue unrolled
 // per accumulator with every activation inline made 0.26-1.09 MB kernels, slower the larger the tile).
 // It has no conversion instruction on its usual path (the accumulators start at a magic bias, the s8
@@ -123,7 +124,8 @@ struct Params {
               // epilogue
     int64_t xbs, ybs, rbs;
     Act act, post;
-    bool vec;  // K and the output's batch stride multiples of 16 bytes of output, y aligned: 16-byte stores
+    bool vec;   // K and the output's batch stride multiples of 16 bytes of output, y aligned: 16-byte stores
+    bool nchw;  // y NCHW F32, no residual (ConvInt8Args::y_nchw)
     bool small_acc;  // every accumulator within +-2^22 (ConvInt8Args::small_acc)
 };
 
@@ -515,7 +517,27 @@ __global__ void __launch_bounds__(kCtaThreads, T::MIN_BLOCKS) conv_int8_kernel(c
                 }
             };
             const bool res = p.res_type != I8Elem::None;
-            if (p.vec) {  // K a multiple of V: every run whole
+            if (OT == I8Elem::F32 && p.nchw) {
+                // NCHW (no residual): a warp takes 8 rows (pixels) x 4 channels at a time, lane (pr, pc)
+                // = (lane % 8, lane / 8), so that each channel's 8 adjacent pixels are 32 adjacent bytes
+                // of y (whole sectors where aligned; the NHWC rows of YOLO's 255-channel heads start at
+                // any 4-byte offset), and a thread works out its pixel once for BN / 16 channels.
+                const int pr = lane & 7, pc = lane >> 3;
+                for (int rb = 0; rb < T::WM / 8; ++rb) {
+                    const int row = rb * 8 + pr, m = m0 + pass * T::WM + row;
+                    if (m >= p.M) break;  // the later rows are past M too
+                    const int n = p.div_ohw.div(m), q = m - n * p.OHW;
+                    float* y_px = static_cast<float*>(p.y) + n * p.ybs + q;
+#pragma unroll
+                    for (int cb = warp; cb < T::BN / 4; cb += kCtaThreads / 32) {
+                        const int col = cb * 4 + pc;
+                        if (n0 + col < p.K)
+                            y_px[static_cast<int64_t>(n0 + col) * p.OHW] = epilogue_with<A, false>(
+                                p, biased_acc_to_f32(staged[row * T::EPI_LD + col], p.small_acc), consts[col],
+                                consts[T::BN + col], 0.f);
+                    }
+                }
+            } else if (p.vec) {  // K a multiple of V: every run whole
                 if (p.small_acc) {
                     if (res)
                         runs.template operator()<true, true>();
@@ -735,6 +757,7 @@ Params make_params(const ConvInt8Args& a) {
     const auto per16 = static_cast<int64_t>(16 / elem_bytes(a.y_type));  // outputs per 16 bytes
     p.vec = a.k % per16 == 0 && a.y_batch_stride % per16 == 0 && aligned_to(a.y, 16);
     p.small_acc = a.small_acc;
+    p.nchw = a.y_nchw;
     return p;
 }
 
@@ -807,12 +830,15 @@ bool conv_int8_tile_fits(const ConvInt8Args& a, int tile) {
     if (!conv_int8_tile_shape_fits(tile, a.c, a.r, a.s)) return false;
     const int x_align = kTiles[tile].packed ? 4 : 16;  // packed: 4-byte taps
     if (!aligned_to(a.x, x_align) || !aligned_to(a.w, 16) || a.x_batch_stride % x_align != 0) return false;
+    if (a.y_nchw && (a.y_type != I8Elem::F32 || a.residual != nullptr)) return false;
     return launchable(a);
 }
 
 void launch_conv_int8(const ConvInt8Args& a, int tile, cudaStream_t stream) {
     ENGINE_CHECK(conv_int8_tile_fits(a, tile), "cuda int8 conv: tile ", conv_int8_tile_name(tile),
-                 " does not fit ", a.c, " input channels (or the buffers are not aligned)");
+                 " does not fit ", a.c,
+                 " input channels (or the buffers are not aligned, or an NCHW output is ",
+                 "not F32 or has a residual)");
     Params p = make_params(a);
     p.tpc = kTiles[tile].tpc;
     if (kTiles[tile].packed) {  // one k block: W [k][bk] as a 1x1 conv's, x read a tap at a time
@@ -840,7 +866,7 @@ void launch_conv_int8(const ConvInt8Args& a, int tile, cudaStream_t stream) {
 }
 
 bool conv_dw_int8_fits(const ConvInt8Args& a) {
-    return a.c > 0 && a.c == a.k && a.x != nullptr && a.w != nullptr && launchable(a);
+    return a.c > 0 && a.c == a.k && a.x != nullptr && a.w != nullptr && !a.y_nchw && launchable(a);
 }
 
 int conv_dw_int8_width(const ConvInt8Args& a) {
@@ -856,7 +882,7 @@ int conv_dw_int8_width(const ConvInt8Args& a) {
 
 void launch_conv_dw_int8(const ConvInt8Args& a, cudaStream_t stream) {
     ENGINE_CHECK(conv_dw_int8_fits(a), "cuda int8 depthwise conv: ", a.c, " input and ", a.k,
-                 " output channels (they must be equal)");
+                 " output channels (they must be equal; the output NHWC)");
     const Params p = make_params(a);
     if (p.M == 0) return;
     const DwInt8Shape d{a.h,        a.w_in,     a.c,     a.r,     a.s,     a.oh,   a.ow,

@@ -39,6 +39,9 @@ struct ConvInt8Args {
     int oh = 0, ow = 0;
     int stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dil_h = 1, dil_w = 1;
     int64_t x_batch_stride = 0, y_batch_stride = 0, r_batch_stride = 0;  // elements
+    // y NCHW (plain) rather than NHWC: the tensor-core kernel only, an F32 output without a residual (a
+    // graph output written by the conv itself, such as YOLO's heads).
+    bool y_nchw = false;
     Act act, post_act;
     // Every accumulator within +-2^22 (int8_sums_small of the weights, requant_core.h): the tensor-core
     // kernel turns it into a float with one add instead of a conversion. False is always right.
@@ -58,14 +61,15 @@ inline constexpr int kPackedDepth = 64;  // the packed tiles' k depth
 bool conv_int8_tile_packed(int tile);
 // Whether `tile` runs a conv of `c` input channels (as the tile reads them) and an r x s kernel.
 bool conv_int8_tile_shape_fits(int tile, int c, int r, int s);
-// conv_int8_tile_shape_fits, and the pointers aligned (16 bytes; packed tiles' x to 4).
+// conv_int8_tile_shape_fits, and the pointers aligned (16 bytes; packed tiles' x to 4); an NCHW output
+// F32 without a residual.
 bool conv_int8_tile_fits(const ConvInt8Args& a, int tile);
 // Enqueues the conv with tile configuration `tile` (conv_int8_tile_fits must hold; group 1).
 void launch_conv_int8(const ConvInt8Args& a, int tile, cudaStream_t stream);
 
 // Depthwise INT8 (group == c == k; dw_int8_core.h): `w` packed [r][s][c] (pack_dw_int8_weights), no
-// channel padding, the same epilogue as the tensor-core kernel. A thread takes 8, 4 or 1 adjacent
-// channels (conv_dw_int8_width: the widest the channel count, batch strides and alignments allow).
+// channel padding, the same epilogue as the tensor-core kernel, NHWC output only. A thread takes 8, 4 or 1
+// adjacent channels (conv_dw_int8_width: the widest the channel count, batch strides and alignments allow).
 bool conv_dw_int8_fits(const ConvInt8Args& a);
 int conv_dw_int8_width(const ConvInt8Args& a);
 void launch_conv_dw_int8(const ConvInt8Args& a, cudaStream_t stream);
