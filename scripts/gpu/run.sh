@@ -27,7 +27,7 @@
 #   int8ncu.txt    stage `int8ncu`: Nsight Compute's report on the first INT8 conv kernels of YOLOv3-416 b64
 #   int8sass.txt.xz, int8sass_ncu.txt, int8sass_src.csv.xz  stage `int8sass`: the conv kernels' SASS, Nsight
 #                  Compute's instruction mix and per-instruction counts on the first INT8 convs
-# Usage: scripts/gpu/run.sh [all|tests|dtests|dbench|bench|peer|compare|cache|quick|diag|eval|app|streams|mstreams|ab|csan|csan2|int8|peerc|int8eval|int8tests|int8diag|int8ncu|int8sass]...   (default: all; stages run in the order given)
+# Usage: scripts/gpu/run.sh [all|tests|dtests|dbench|bench|peer|compare|cache|quick|diag|eval|app|streams|mstreams|ab|csan|csan2|int8|peerc|int8eval|int8tests|int8diag|int8prof|int8ncu|int8sass]...   (default: all; stages run in the order given)
 # Each stage fits well inside the device tool's 10-minute command limit; `all` is about 6 minutes, `ab`
 # about 6 (estimated; no pair starts that would end after AB_BUDGET_S, 430 s, but the first); `int8`
 # (ours at FP16/INT8/best + the PyTorch peer, issue 16) at most 9 by its budget, `peerc` (the peer's
@@ -912,6 +912,14 @@ for s in "${stages[@]}"; do
         grep "sum of layers" "$OUT/int8diag_profile_$p.txt"
         sort -k5 -n -r "$OUT/int8diag_profile_$p.txt" | head -15
       done ;;
+    int8prof)  # issue 16: YOLOv3-416 INT8 batch 64's per-layer profile alone (int8diag's third part; ~1.5 min)
+      convert_models
+      i8_plan cuda 64
+      say "int8prof: i8 b64 per-layer profile (synchronized per layer; --no-graphs --no-transfers)"
+      timeout 90 "$RTDET" bench "$WORK/i8.b64.plan" --batch 64 --no-graphs --no-transfers --warmup 3 \
+        --iterations 10 --profile > "$OUT/int8diag_profile_i8.txt" 2>&1
+      grep "sum of layers" "$OUT/int8diag_profile_i8.txt"
+      sort -k5 -n -r "$OUT/int8diag_profile_i8.txt" | head -15 ;;
     int8ncu)  # issue 16: Nsight Compute on the first INT8 convs of YOLOv3-416 b64 (after int8diag; ~2 min)
       # NCU_COUNT kernels (4) matching NCU_KERNEL (our conv kernel): throughput, occupancy, stall reasons.
       convert_models

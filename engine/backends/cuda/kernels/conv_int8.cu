@@ -126,6 +126,10 @@ struct Params {
     Act act, post;
     bool vec;   // K and the output's batch stride multiples of 16 bytes of output, y aligned: 16-byte stores
     bool nchw;  // y NCHW F32, no residual (ConvInt8Args::y_nchw)
+    // S8 output with scales folded (fold_scales): alpha and bias times y_inv, an s8 residual's scale
+    // res_fold = res_scale * y_inv.
+    bool fold;
+    float res_fold;
     bool small_acc;  // every accumulator within +-2^22 (ConvInt8Args::small_acc)
 };
 
@@ -255,6 +259,18 @@ __device__ __forceinline__ void store_one(const Params& p, int64_t at, float v) 
         static_cast<float*>(p.y)[at] = v;
 }
 
+// V s8 outputs of adjacent channels, the low bytes of w, stored as one access (at and y aligned to V).
+template <int V>
+__device__ __forceinline__ void store_s8_words(const Params& p, int64_t at, const uint32_t (&w)[V]) {
+    static_assert(V % 4 == 0, "s8 runs of whole words");
+    Vec<uint32_t, V / 4> q;
+#pragma unroll
+    for (int e = 0; e < V; e += 4)
+        q.v[e / 4] =
+            __byte_perm(__byte_perm(w[e], w[e + 1], 0x0040), __byte_perm(w[e + 2], w[e + 3], 0x0040), 0x5410);
+    store_vec<uint32_t, V / 4>(reinterpret_cast<uint32_t*>(static_cast<int8_t*>(p.y) + at), q);
+}
+
 // V outputs of adjacent channels stored as one access (y_at and y aligned to V elements), after
 // their storage conversion.
 template <I8Elem OT, int V>
@@ -262,8 +278,6 @@ __device__ __forceinline__ void store_n(const Params& p, int64_t at, const float
     if constexpr (V == 1) {
         store_one<OT>(p, at, v[0]);
     } else if constexpr (OT == I8Elem::S8) {  // V a multiple of 4: the words' low bytes packed by 4
-        static_assert(V % 4 == 0, "s8 runs of whole words");
-        Vec<uint32_t, V / 4> q;
         bool ok = true;  // one test for the run; the division only where a product is near a half step
         uint32_t w[V];
 #pragma unroll
@@ -272,11 +286,7 @@ __device__ __forceinline__ void store_n(const Params& p, int64_t at, const float
 #pragma unroll
             for (int e = 0; e < V; ++e) w[e] = quantize_s8_word(v[e], p.y_scale, p.y_inv);
         }
-#pragma unroll
-        for (int e = 0; e < V; e += 4)
-            q.v[e / 4] = __byte_perm(__byte_perm(w[e], w[e + 1], 0x0040),
-                                     __byte_perm(w[e + 2], w[e + 3], 0x0040), 0x5410);
-        store_vec<uint32_t, V / 4>(reinterpret_cast<uint32_t*>(static_cast<int8_t*>(p.y) + at), q);
+        store_s8_words<V>(p, at, w);
     } else if constexpr (OT == I8Elem::F16) {
         Vec<__half, V> h;
 #pragma unroll
@@ -314,6 +324,44 @@ __device__ __forceinline__ void epilogue_run(const Params& p, const float (&acc)
 #pragma unroll
     for (int e = 0; e < V; ++e) v[e] = epilogue_with<A, RES>(p, acc[e], alpha[e], bias[e], RES ? r[e] : 0.f);
     store_n<OT, V>(p, y_at, v);
+}
+
+// epilogue_run with the scales folded (Params::fold: S8 output, act none or leaky, post_act none or leaky,
+// a residual s8 if any): alpha and bias come multiplied by y_inv, so each output is one fused
+// multiply-add, the activations (positively homogeneous: act(v) y_inv = act(v y_inv)), the residual's
+// q * res_fold added, then rounded and saturated through kRoundMagic, without the near-half-step test
+// and division of the exact path. TensorRT's form; it may differ from the reference by one step where
+// a value lies within a rounding error of a half step.
+template <EpiAct A, int V, bool RES>
+__device__ __forceinline__ void epilogue_run_folded(const Params& p, const float (&acc)[V],
+                                                    const float (&alpha)[V], const float (&bias)[V],
+                                                    int64_t y_at, int64_t r_at) {
+    static_assert(A != EpiAct::Other && V % 4 == 0, "folded runs: none or leaky, whole words");
+    float v[V];
+#pragma unroll
+    for (int e = 0; e < V; ++e) {
+        v[e] = __fmaf_rn(acc[e], alpha[e], bias[e]);
+        if constexpr (A == EpiAct::Leaky) v[e] = fmaxf(v[e], __fmul_rn(p.act.alpha, v[e]));
+    }
+    if constexpr (RES) {  // s8, 16-byte aligned runs (fold_scales and res_runs_vectorized)
+        const Vec<uint32_t, V / 4> t = load_vec<uint32_t, V / 4>(
+            reinterpret_cast<const uint32_t*>(static_cast<const int8_t*>(p.res) + r_at));
+#pragma unroll
+        for (int j = 0; j < V / 4; ++j) {
+            float q[4];
+            s8x4_to_f32(t.v[j], q);
+#pragma unroll
+            for (int b = 0; b < 4; ++b) {
+                float& x = v[j * 4 + b];
+                x = __fmaf_rn(q[b], p.res_fold, x);
+                if (p.post.kind != ActKind::None) x = fmaxf(x, __fmul_rn(p.post.alpha, x));
+            }
+        }
+    }
+    uint32_t w[V];
+#pragma unroll
+    for (int e = 0; e < V; ++e) w[e] = f32_bits(add_rn(clamp_keep_nan(v[e], -128.f, 127.f), kRoundMagic));
+    store_s8_words<V>(p, y_at, w);
 }
 
 template <class T, I8Elem OT, EpiAct A>
@@ -452,8 +500,10 @@ __global__ void __launch_bounds__(kCtaThreads, T::MIN_BLOCKS) conv_int8_kernel(c
     auto* consts = reinterpret_cast<float*>(smem + (separate ? T::SMEM_SEPARATE : T::SMEM) - T::CONST_BYTES);
     for (int i = tid; i < T::BN; i += kCtaThreads) {
         const bool in = n0 + i < p.K;
-        consts[i] = in ? __ldg(p.alpha + n0 + i) : 0.f;
-        consts[T::BN + i] = in && p.bias != nullptr ? __ldg(p.bias + n0 + i) : 0.f;
+        const float al = in ? __ldg(p.alpha + n0 + i) : 0.f,
+                    bi = in && p.bias != nullptr ? __ldg(p.bias + n0 + i) : 0.f;
+        consts[i] = p.fold ? __fmul_rn(al, p.y_inv) : al;
+        consts[T::BN + i] = p.fold ? __fmul_rn(bi, p.y_inv) : bi;
     }
     const int g = lane >> 2, tig = lane & 3;
     // Runs of 8 channels (8 or 16 bytes), 4 for F32: with 16 s8 a run, the epilogue's arrays took the
@@ -487,14 +537,29 @@ __global__ void __launch_bounds__(kCtaThreads, T::MIN_BLOCKS) conv_int8_kernel(c
             __syncthreads();
             // The rows' runs, with the accumulators' conversion (SMALL) and the residual (RES) known
             // for the whole loop.
-            auto runs = [&]<bool SMALL, bool RES>() {
+            auto runs = [&]<bool SMALL, bool RES, bool FOLD>() {
+                // This thread's channels are the same in every row: their constants read once.
+                float run_alpha[V], run_bias[V];
+#pragma unroll
+                for (int j = 0; j < V; j += 4) {
+                    const float4 al = *reinterpret_cast<const float4*>(consts + c0 + j);
+                    const float4 bi = *reinterpret_cast<const float4*>(consts + T::BN + c0 + j);
+                    run_alpha[j] = al.x;
+                    run_alpha[j + 1] = al.y;
+                    run_alpha[j + 2] = al.z;
+                    run_alpha[j + 3] = al.w;
+                    run_bias[j] = bi.x;
+                    run_bias[j + 1] = bi.y;
+                    run_bias[j + 2] = bi.z;
+                    run_bias[j + 3] = bi.w;
+                }
                 for (int row = tid / RUNS; row < T::WM; row += kCtaThreads / RUNS) {
                     const int m = m0 + pass * T::WM + row;
                     if (m >= p.M || k0 >= p.K) continue;
                     const int n = p.div_ohw.div(m), q = m - n * p.OHW;
                     const int64_t y_at = n * p.ybs + static_cast<int64_t>(q) * p.K + k0;
                     const int64_t r_at = n * p.rbs + static_cast<int64_t>(q) * p.K + k0;
-                    float a[V], run_alpha[V], run_bias[V];
+                    float a[V];
 #pragma unroll
                     for (int j = 0; j < V; j += 4) {
                         const int4 t = *reinterpret_cast<const int4*>(staged + row * T::EPI_LD + c0 + j);
@@ -502,19 +567,22 @@ __global__ void __launch_bounds__(kCtaThreads, T::MIN_BLOCKS) conv_int8_kernel(c
                         a[j + 1] = biased_acc_to_f32(t.y, SMALL);
                         a[j + 2] = biased_acc_to_f32(t.z, SMALL);
                         a[j + 3] = biased_acc_to_f32(t.w, SMALL);
-                        const float4 al = *reinterpret_cast<const float4*>(consts + c0 + j);
-                        const float4 bi = *reinterpret_cast<const float4*>(consts + T::BN + c0 + j);
-                        run_alpha[j] = al.x;
-                        run_alpha[j + 1] = al.y;
-                        run_alpha[j + 2] = al.z;
-                        run_alpha[j + 3] = al.w;
-                        run_bias[j] = bi.x;
-                        run_bias[j + 1] = bi.y;
-                        run_bias[j + 2] = bi.z;
-                        run_bias[j + 3] = bi.w;
                     }
-                    epilogue_run<A, OT, V, RES>(p, a, run_alpha, run_bias, y_at, r_at, res_vec);
+                    if constexpr (FOLD)
+                        epilogue_run_folded<A, V, RES>(p, a, run_alpha, run_bias, y_at, r_at);
+                    else
+                        epilogue_run<A, OT, V, RES>(p, a, run_alpha, run_bias, y_at, r_at, res_vec);
                 }
+            };
+            // The runs with the scales folded where the launch says so (S8 output, none or leaky).
+            auto go = [&]<bool SMALL, bool RES>() {
+                if constexpr (OT == I8Elem::S8 && A != EpiAct::Other) {
+                    if (p.fold) {
+                        runs.template operator()<SMALL, RES, true>();
+                        return;
+                    }
+                }
+                runs.template operator()<SMALL, RES, false>();
             };
             const bool res = p.res_type != I8Elem::None;
             if (OT == I8Elem::F32 && p.nchw) {
@@ -540,14 +608,14 @@ __global__ void __launch_bounds__(kCtaThreads, T::MIN_BLOCKS) conv_int8_kernel(c
             } else if (p.vec) {  // K a multiple of V: every run whole
                 if (p.small_acc) {
                     if (res)
-                        runs.template operator()<true, true>();
+                        go.template operator()<true, true>();
                     else
-                        runs.template operator()<true, false>();
+                        go.template operator()<true, false>();
                 } else {
                     if (res)
-                        runs.template operator()<false, true>();
+                        go.template operator()<false, true>();
                     else
-                        runs.template operator()<false, false>();
+                        go.template operator()<false, false>();
                 }
             } else if (kc < p.K) {  // one element at a time (YOLO's 255-channel heads): a thread keeps
                 // channel kc, adjacent threads adjacent channels, so that each store is coalesced
@@ -834,6 +902,17 @@ bool conv_int8_tile_fits(const ConvInt8Args& a, int tile) {
     return launchable(a);
 }
 
+// Whether the GEMM kernel folds the scales (Params::fold, epilogue_run_folded): an S8 output in whole
+// 16-byte runs (p.vec), act none or leaky, and no residual or an s8 one in 16-byte aligned runs with
+// post_act none or leaky.
+bool fold_scales(const ConvInt8Args& a, const Params& p) {
+    if (a.y_type != I8Elem::S8 || !p.vec || epi_act(a.act) == EpiAct::Other) return false;
+    if (a.residual == nullptr) return true;
+    return a.residual_type == I8Elem::S8 && a.k % 16 == 0 && a.r_batch_stride % 16 == 0 &&
+           aligned_to(a.residual, 16) &&
+           (a.post_act.kind == ActKind::None || epi_act(a.post_act) == EpiAct::Leaky);
+}
+
 void launch_conv_int8(const ConvInt8Args& a, int tile, cudaStream_t stream) {
     ENGINE_CHECK(conv_int8_tile_fits(a, tile), "cuda int8 conv: tile ", conv_int8_tile_name(tile),
                  " does not fit ", a.c,
@@ -841,6 +920,8 @@ void launch_conv_int8(const ConvInt8Args& a, int tile, cudaStream_t stream) {
                  "not F32 or has a residual)");
     Params p = make_params(a);
     p.tpc = kTiles[tile].tpc;
+    p.fold = fold_scales(a, p);
+    p.res_fold = p.res_scale * p.y_inv;
     if (kTiles[tile].packed) {  // one k block: W [k][bk] as a 1x1 conv's, x read a tap at a time
         p.xc = a.c;
         p.taps = a.r * a.s;
