@@ -346,17 +346,26 @@ __device__ __forceinline__ void epilogue_run_folded(const Params& p, const float
     if constexpr (RES) {  // s8, 16-byte aligned runs (fold_scales and res_runs_vectorized)
         const Vec<uint32_t, V / 4> t = load_vec<uint32_t, V / 4>(
             reinterpret_cast<const uint32_t*>(static_cast<const int8_t*>(p.res) + r_at));
+        // post_act's test once for the run (as a test per output, ptxas predicated the slope's load and
+        // the leaky ReLU of each output, issued whether they applied or not: 169 instructions a run of 8
+        // on the H100, against 92 without a residual).
+        auto add = [&]<bool POST>() {
 #pragma unroll
-        for (int j = 0; j < V / 4; ++j) {
-            float q[4];
-            s8x4_to_f32(t.v[j], q);
+            for (int j = 0; j < V / 4; ++j) {
+                float q[4];
+                s8x4_to_f32(t.v[j], q);
 #pragma unroll
-            for (int b = 0; b < 4; ++b) {
-                float& x = v[j * 4 + b];
-                x = __fmaf_rn(q[b], p.res_fold, x);
-                if (p.post.kind != ActKind::None) x = fmaxf(x, __fmul_rn(p.post.alpha, x));
+                for (int b = 0; b < 4; ++b) {
+                    float& x = v[j * 4 + b];
+                    x = __fmaf_rn(q[b], p.res_fold, x);
+                    if constexpr (POST) x = fmaxf(x, __fmul_rn(p.post.alpha, x));
+                }
             }
-        }
+        };
+        if (p.post.kind == ActKind::None)
+            add.template operator()<false>();
+        else
+            add.template operator()<true>();
     }
     uint32_t w[V];
 #pragma unroll

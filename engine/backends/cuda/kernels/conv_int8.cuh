@@ -6,9 +6,11 @@
 //   v = post_act(act(v) + residual)         (residual and post_act only with a residual)
 //   y = v (F32 / F16), or saturate_s8(round_half_even(v / y_scale))   (S8)
 //
-// in the order and rounding of the reference (engine/refmath/ref_int8.h: no fused multiply-add), so an
-// S8 output equals ref_conv_int8's bit for bit. The residual is read in its own storage (s8 times
-// r_scale, F16 or F32). Plain C++ launchers; device code in conv_int8.cu.
+// in the order and rounding of the reference (engine/refmath/ref_int8.h: no fused multiply-add), so the
+// output equals ref_conv_int8's bit for bit; except S8 outputs with act none or leaky (and no residual or
+// an s8 one, post_act none or leaky), which fold 1 / y_scale into alpha and bias (one fused multiply-add
+// an output, as TensorRT does) and may differ by one step at a rounding tie. The residual is read in its
+// own storage (s8 times r_scale, F16 or F32). Plain C++ launchers; device code in conv_int8.cu.
 #pragma once
 
 #include <cuda_runtime_api.h>
