@@ -794,6 +794,16 @@ PY
   python3 scripts/gpu/int8_summary.py speed "$OUT/int8_bench.jsonl" "$OUT/peer.json" | tee "$OUT/int8_summary.txt"
 }
 
+int8_profile() {  # NAME BATCH [BENCH ARGS...]: $WORK/NAME.bBATCH.plan's per-layer profile, int8diag_profile_NAME.txt
+  local name=$1 nb=$2
+  shift 2
+  say "int8: $name b$nb per-layer profile (synchronized per layer; --no-graphs $*)"
+  timeout 90 "$RTDET" bench "$WORK/$name.b$nb.plan" --batch "$nb" --no-graphs "$@" --warmup 3 \
+    --iterations 10 --profile > "$OUT/int8diag_profile_$name.txt" 2>&1
+  grep "sum of layers" "$OUT/int8diag_profile_$name.txt"
+  sort -k5 -n -r "$OUT/int8diag_profile_$name.txt" | head -15
+}
+
 i8_plan() {  # DEVICE BATCH: YOLOv3-416's INT8 plan at that max batch, $WORK/i8.bBATCH.plan (the timing cache kept)
   timeout 200 "$RTDET" build "$WORK/yolov3-416.onnx" --device "$1" --precision int8 \
     --calib-cache "$CALIB_DIR/yolov3-416.calib.json" --max-batch "$2" --timing-cache "$WORK/timing_i8.cache" \
@@ -905,21 +915,11 @@ for s in "${stages[@]}"; do
       i8_plan "$dd" "$nb"
       timeout 200 "$RTDET" build "$WORK/yolov3-416.onnx" --device "$dd" --precision fp16 --max-batch "$nb" \
         --timing-cache "$WORK/timing.cache" -o "$WORK/f16.b$nb.plan" > /dev/null 2>&1
-      for p in best i8 f16; do
-        say "int8diag: $p b$nb per-layer profile (synchronized per layer; --no-graphs ${nt[*]})"
-        timeout 90 "$RTDET" bench "$WORK/$p.b$nb.plan" --batch "$nb" --no-graphs "${nt[@]}" --warmup 3 \
-          --iterations 10 --profile > "$OUT/int8diag_profile_$p.txt" 2>&1
-        grep "sum of layers" "$OUT/int8diag_profile_$p.txt"
-        sort -k5 -n -r "$OUT/int8diag_profile_$p.txt" | head -15
-      done ;;
+      for p in best i8 f16; do int8_profile "$p" "$nb" "${nt[@]}"; done ;;
     int8prof)  # issue 16: YOLOv3-416 INT8 batch 64's per-layer profile alone (int8diag's third part; ~1.5 min)
       convert_models
       i8_plan cuda 64
-      say "int8prof: i8 b64 per-layer profile (synchronized per layer; --no-graphs --no-transfers)"
-      timeout 90 "$RTDET" bench "$WORK/i8.b64.plan" --batch 64 --no-graphs --no-transfers --warmup 3 \
-        --iterations 10 --profile > "$OUT/int8diag_profile_i8.txt" 2>&1
-      grep "sum of layers" "$OUT/int8diag_profile_i8.txt"
-      sort -k5 -n -r "$OUT/int8diag_profile_i8.txt" | head -15 ;;
+      int8_profile i8 64 --no-transfers ;;
     int8ncu)  # issue 16: Nsight Compute on the first INT8 convs of YOLOv3-416 b64 (after int8diag; ~2 min)
       # NCU_COUNT kernels (4) matching NCU_KERNEL (our conv kernel): throughput, occupancy, stall reasons.
       convert_models

@@ -439,12 +439,9 @@ class ConvInt8Kernel final : public Kernel {
             inv.handle = handle_;
         }
         enqueue(c_, inv, a, args.inputs[0].data, args.inputs[0].batch_stride, args.workspace, s);
-        if (y_host) {
-            const size_t row = static_cast<size_t>(y_sample()) * sizeof(float);
-            CUDA_CHECK(cudaMemcpy2DAsync(
-                args.outputs[0].data, static_cast<size_t>(args.outputs[0].batch_stride) * sizeof(float), a.y,
-                row, row, static_cast<size_t>(args.batch), cudaMemcpyDeviceToHost, s));
-        }
+        if (y_host)
+            copy_samples(args.outputs[0].data, args.outputs[0].batch_stride, a.y, y_sample(), args.batch,
+                         y_sample(), sizeof(float), cudaMemcpyDeviceToHost, s);
     }
 
   private:

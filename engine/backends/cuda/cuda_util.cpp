@@ -36,6 +36,17 @@ bool is_host_pointer(const void* p) {
     return a.type != cudaMemoryTypeDevice && a.type != cudaMemoryTypeManaged;
 }
 
+void copy_samples(void* dst, int64_t dst_bs, const void* src, int64_t src_bs, int64_t n, int64_t sample,
+                  size_t elem, cudaMemcpyKind kind, cudaStream_t s) {
+    const size_t row = static_cast<size_t>(sample) * elem;
+    if ((dst_bs == sample && src_bs == sample) || n == 1) {
+        CUDA_CHECK(cudaMemcpyAsync(dst, src, row * static_cast<size_t>(n), kind, s));
+        return;
+    }
+    CUDA_CHECK(cudaMemcpy2DAsync(dst, static_cast<size_t>(dst_bs) * elem, src,
+                                 static_cast<size_t>(src_bs) * elem, row, static_cast<size_t>(n), kind, s));
+}
+
 bool cuda_device_available(std::string* why) {
     auto no = [&](std::string reason) {
         if (why != nullptr) *why = std::move(reason);

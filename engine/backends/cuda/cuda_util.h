@@ -13,6 +13,7 @@
 #include <cudnn.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "engine/core/error.h"
@@ -56,6 +57,11 @@ bool cuda_device_available(std::string* why = nullptr);
 // Whether p points to host memory (pageable or pinned) rather than device or managed memory
 // (cudaPointerGetAttributes).
 bool is_host_pointer(const void* p);
+
+// Enqueues a copy of n samples of `sample` elements of `elem` bytes between memories with their own batch
+// strides (elements; one copy when both are dense or n is 1, a 2-D copy otherwise).
+void copy_samples(void* dst, int64_t dst_bs, const void* src, int64_t src_bs, int64_t n, int64_t sample,
+                  size_t elem, cudaMemcpyKind kind, cudaStream_t s);
 
 // The current device and the libraries, for plan signatures and logs.
 struct DeviceInfo {

@@ -69,8 +69,8 @@ class ReorderKernel final : public Kernel {
         int64_t src_bs = x.batch_stride;
         if (in_.host) {
             // Host -> staging: each sample densely.
-            copy_samples(args.workspace, sample_, x.data, x.batch_stride, n, in_elem, cudaMemcpyHostToDevice,
-                         s);
+            copy_samples(args.workspace, sample_, x.data, x.batch_stride, n, sample_, in_elem,
+                         cudaMemcpyHostToDevice, s);
             src = args.workspace;
             src_bs = sample_;
         }
@@ -82,7 +82,8 @@ class ReorderKernel final : public Kernel {
         }
         convert(src, src_bs, dst, dst_bs, static_cast<int>(n), in_elem, out_elem, s);
         if (out_.host)
-            copy_samples(y.data, y.batch_stride, dst, sample_, n, out_elem, cudaMemcpyDeviceToHost, s);
+            copy_samples(y.data, y.batch_stride, dst, sample_, n, sample_, out_elem, cudaMemcpyDeviceToHost,
+                         s);
     }
 
   private:
@@ -104,19 +105,6 @@ class ReorderKernel final : public Kernel {
     }
 
     int64_t outer() const { return shape_.empty() ? 1 : shape_[0]; }
-
-    // Copies n samples of `sample_` elements between memories with their own batch strides.
-    void copy_samples(void* dst, int64_t dst_bs, const void* src, int64_t src_bs, int64_t n, size_t elem,
-                      cudaMemcpyKind kind, cudaStream_t s) const {
-        const size_t row = static_cast<size_t>(sample_) * elem;
-        if ((dst_bs == sample_ && src_bs == sample_) || n == 1) {
-            CUDA_CHECK(cudaMemcpyAsync(dst, src, row * static_cast<size_t>(n), kind, s));
-            return;
-        }
-        CUDA_CHECK(cudaMemcpy2DAsync(dst, static_cast<size_t>(dst_bs) * elem, src,
-                                     static_cast<size_t>(src_bs) * elem, row, static_cast<size_t>(n), kind,
-                                     s));
-    }
 
     // Device-side conversion of n samples from the input's (layout, dtype) to the output's.
     void convert(const void* src, int64_t src_bs, void* dst, int64_t dst_bs, int n, size_t in_elem,

@@ -912,13 +912,12 @@ bool conv_int8_tile_fits(const ConvInt8Args& a, int tile) {
 }
 
 // Whether the GEMM kernel folds the scales (Params::fold, epilogue_run_folded): an S8 output in whole
-// 16-byte runs (p.vec), act none or leaky, and no residual or an s8 one in 16-byte aligned runs with
-// post_act none or leaky.
+// 16-byte runs (p.vec: K a multiple of 16), act none or leaky, and no residual or an s8 one in 16-byte
+// aligned runs with post_act none or leaky.
 bool fold_scales(const ConvInt8Args& a, const Params& p) {
     if (a.y_type != I8Elem::S8 || !p.vec || epi_act(a.act) == EpiAct::Other) return false;
     if (a.residual == nullptr) return true;
-    return a.residual_type == I8Elem::S8 && a.k % 16 == 0 && a.r_batch_stride % 16 == 0 &&
-           aligned_to(a.residual, 16) &&
+    return a.residual_type == I8Elem::S8 && a.r_batch_stride % 16 == 0 && aligned_to(a.residual, 16) &&
            (a.post_act.kind == ActKind::None || epi_act(a.post_act) == EpiAct::Leaky);
 }
 
