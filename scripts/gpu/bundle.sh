@@ -24,7 +24,9 @@
 #
 # The build: build-gpu/, Release, -DRTDET_WITH_OPENCV=OFF (detect/run need OpenCV, whose libraries are
 # far too big to carry; eval decodes JPEGs with libjpeg-turbo, bundled: libjpeg.so.62), -DRTDET_WITH_ONEDNN=OFF (libdnnl is 40 MB; the GPU tests compare
-# against the reference backend), -DRTDET_WITH_CUDA=ON, CUDA architecture 90 (H200) only.
+# against the reference backend), -DRTDET_WITH_CUDA=ON, CUDA architecture 90a-real: sm_90a machine code
+# only, no PTX (the H100 and H200 are sm_90; the PTX beside it had grown librtdet_cuda past 17 MB;
+# 90a: the INT8 conv's wgmma tiles, engine/backends/cuda/CMakeLists.txt).
 # Environment: BUILD_DIR (build-gpu), JOBS (2), RTDET_DATA (../shared), RTDET_CPU (make_calib.sh's rtdet),
 # BUNDLE_CALIB (1; 0: no calibration caches), BUNDLE_VIDEO (1; 0: no video frames, 11 MB less: room
 # for a carried Inductor cache, run.sh's .gpu_inductor/, in the 64 MiB; the int8 stages need no frames).
@@ -36,7 +38,7 @@ DATA=${RTDET_DATA:-../shared}
 JOBS=${JOBS:-2}
 
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DRTDET_WITH_OPENCV=OFF -DRTDET_WITH_ONEDNN=OFF \
-  -DRTDET_WITH_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 -DRTDET_BUILD_TESTS=ON > "$BUILD.configure.log" 2>&1 \
+  -DRTDET_WITH_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90a-real -DRTDET_BUILD_TESTS=ON > "$BUILD.configure.log" 2>&1 \
   || { cat "$BUILD.configure.log"; exit 1; }
 make -C "$BUILD" -j"$JOBS" engine_cuda_tests detector_cuda_tests
 have_rtdet=1
@@ -63,6 +65,8 @@ done | sort -u | while read -r lib; do
     *) cp -L "$lib" "$BUNDLE/lib/" ;;
   esac
 done
+# Our own libraries without their symbol tables (librtdet_cuda's INT8 tiles made it 18 MB).
+strip --strip-unneeded "$BUNDLE"/lib/librtdet_*.so*
 
 copy_data() {  # relative path under the data folder
   mkdir -p "$BUNDLE/data/$(dirname "$1")"

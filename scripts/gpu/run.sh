@@ -25,9 +25,11 @@
 #                  INT8 conv's measured forms and choice, each conv's INT8 and FP16 time as `best` measured
 #                  them, and the per-layer profiles of YOLOv3-416 best, INT8 and FP16 at batch 64
 #   int8ncu.txt    stage `int8ncu`: Nsight Compute's report on the first INT8 conv kernels of YOLOv3-416 b64
+#   int8tiles.txt, int8tiles_build.log  stage `int8tiles`: per INT8 conv of YOLOv3-416 b64, the chosen
+#                  form's time beside the fastest experimental (wgmma) tile's (scripts/gpu/tile_report.py)
 #   int8sass.txt.xz, int8sass_ncu.txt, int8sass_src.csv.xz  stage `int8sass`: the conv kernels' SASS, Nsight
 #                  Compute's instruction mix and per-instruction counts on the first INT8 convs
-# Usage: scripts/gpu/run.sh [all|tests|dtests|dbench|bench|peer|compare|cache|quick|diag|eval|app|streams|mstreams|ab|csan|csan2|int8|peerc|int8eval|int8tests|int8diag|int8prof|int8ncu|int8sass]...   (default: all; stages run in the order given)
+# Usage: scripts/gpu/run.sh [all|tests|dtests|dbench|bench|peer|compare|cache|quick|diag|eval|app|streams|mstreams|ab|csan|csan2|int8|peerc|int8eval|int8tests|int8diag|int8prof|int8tiles|int8ncu|int8sass]...   (default: all; stages run in the order given)
 # Each stage fits well inside the device tool's 10-minute command limit; `all` is about 6 minutes, `ab`
 # about 6 (estimated; no pair starts that would end after AB_BUDGET_S, 430 s, but the first); `int8`
 # (ours at FP16/INT8/best + the PyTorch peer, issue 16) at most 9 by its budget, `peerc` (the peer's
@@ -920,6 +922,15 @@ for s in "${stages[@]}"; do
       convert_models
       i8_plan cuda 64
       int8_profile i8 64 --no-transfers ;;
+    int8tiles)  # issue 16: every INT8 tile's time per layer of YOLOv3-416 b64, the experimental (wgmma)
+      # ones beside the chosen form (rtdet -v build without a timing cache; scripts/gpu/tile_report.py; ~1.5 min)
+      convert_models
+      say "int8tiles: rtdet -v build yolov3-416 int8 max-batch 64 (no timing cache)"
+      timeout 300 "$RTDET" -v build "$WORK/yolov3-416.onnx" --device cuda --precision int8 \
+        --calib-cache "$CALIB_DIR/yolov3-416.calib.json" --max-batch 64 -o "$WORK/i8tiles.b64.plan" \
+        > "$OUT/int8tiles_build.log" 2>&1
+      echo "build exit code $?"; grep -E "^built|error" "$OUT/int8tiles_build.log" | cut -c1-300 | head -3
+      python3 scripts/gpu/tile_report.py "$OUT/int8tiles_build.log" | tee "$OUT/int8tiles.txt" ;;
     int8ncu)  # issue 16: Nsight Compute on the first INT8 convs of YOLOv3-416 b64 (after int8diag; ~2 min)
       # NCU_COUNT kernels (4) matching NCU_KERNEL (our conv kernel): throughput, occupancy, stall reasons.
       convert_models

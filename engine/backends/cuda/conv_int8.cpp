@@ -342,7 +342,13 @@ std::array<int32_t, 2> measure_tactic(CudaState& st, const I8Problem& c, bool gr
         if (!conv_int8_tile_fits(at, t)) continue;
         Invocation inv;
         inv.tile = t;
-        consider(kOurs, t, time(inv), conv_int8_tile_name(t));
+        const float ms = time(inv);
+        if (conv_int8_tile_experimental(t)) {  // measured for the log (-v), never chosen
+            report +=
+                concat(report.empty() ? "" : ", ", conv_int8_tile_name(t), " ", ms, " ms (experimental)");
+            continue;
+        }
+        consider(kOurs, t, ms, conv_int8_tile_name(t));
     }
     if (graph_api && !c.y_plain && graph_epilogue_supported(c.p.act, c.p.post_act, c.p.residual)) {
         int count = 0;

@@ -373,14 +373,19 @@ TEST_P(CudaInt8Conv, EveryTileMatchesTheInt8Reference) {
         return;
     }
     const ConvGraph cg = make_conv_graph(tc.conv);
-    int ran = 0, packed = 0;
+    int ran = 0, packed = 0, experimental = 0;
     for (int t = 0; t < engine::cuda::conv_int8_tile_count(); ++t) {
         if (!engine::cuda::conv_int8_tile_runs(cg.g, cg.conv, t)) continue;
         check_tactic(tc, false, t);
         ++ran;
         packed += engine::cuda::conv_int8_tile_packed(t);
+        experimental += engine::cuda::conv_int8_tile_experimental(t);
     }
     EXPECT_GE(ran, 2) << "tiles run";
+    // The wgmma tiles (64-deep blocks) run wherever this build has them (sm_90a) and the channels allow.
+    if (engine::cuda::conv_int8_wgmma_built() && tc.conv.c % 64 == 0) {
+        EXPECT_GT(experimental, 0) << "wgmma tiles run";
+    }
     // The image's channels (at most 4, 3x3 or smaller) also run on the packed tiles.
     const bool packable = tc.conv.c <= engine::cuda::kPackedC && tc.conv.k <= 3;
     EXPECT_EQ(packed > 0, packable) << packed << " packed tiles ran";

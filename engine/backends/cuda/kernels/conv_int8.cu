@@ -29,12 +29,18 @@ constexpr int kCtaThreads = 128;
 // PACKED_: the taps packed into one k block (kPackedC input channels a tap, at most BK / kPackedC taps),
 // for the image's 3 channels: 9 taps x 4 bytes in one 64-deep block instead of nine 32-deep blocks of
 // zero-padded channels.
-template <int BM_, int BN_, int BK_, int STAGES_, bool PACKED_ = false>
+// WG_: Hopper's warpgroup MMA (wgmma, sm_90a) instead of mma.sync: the CTA's 4 warps are one warpgroup
+// that multiplies m64 x BN x k32 per instruction with A and B read from the pipeline's shared memory
+// (the swizzle below is wgmma's 64-byte one), the accumulators of each m64 half in registers.
+template <int BM_, int BN_, int BK_, int STAGES_, bool PACKED_ = false, bool WG_ = false>
 struct Tile {
     static constexpr int BM = BM_, BN = BN_, BK = BK_, STAGES = STAGES_;
-    static constexpr bool PACKED = PACKED_;
-    static constexpr int WM = BM / 2, WN = BN / 2;   // warp tile
-    static constexpr int MT = WM / 16, NT = WN / 8;  // MMAs per warp per k step
+    static constexpr bool PACKED = PACKED_, WG = WG_;
+    static constexpr int WM = BM / 2, WN = BN / 2;  // warp tile (mma.sync); the rows of an epilogue pass
+    // mma.sync: MMAs per warp per k step (16-row x 8-column ones); wgmma: m64 halves x n8 column blocks.
+    static constexpr int MT = WG ? BM / 64 : WM / 16, NT = WG ? BN / 8 : WN / 8;
+    static_assert(!WG || (BM == 128 && !PACKED && (BN == 64 || BN == 128)),
+                  "wgmma tiles: 128 rows (an epilogue pass is one m64 half), n64 or n128");
     // CTAs an SM should hold (the register budget: 128, 168 or 255 a thread): 4 for the tiles of 32
     // accumulators a thread, 3 for 64, 2 for 128. Left to itself ptxas took 160-230 registers for the
     // small tiles (3 or 2 CTAs: 12 or 8 warps an SM), too few to hide the loads' and the epilogue's
@@ -64,7 +70,7 @@ struct Tile {
     // ROW_SLOTS adjacent slots (one pixel's position worked out once per thread, not once per slot).
     static constexpr int SLOTS = BK / 4, ROW_THREADS = kCtaThreads / BM,
                          ROW_SLOTS = SLOTS / (ROW_THREADS > 0 ? ROW_THREADS : 1);
-    static_assert(!PACKED || (BK == 64 && STAGES == 2 && ROW_THREADS >= 1 &&
+    static_assert(!PACKED || (BK == 64 && STAGES >= 2 && ROW_THREADS >= 1 &&
                               ROW_THREADS * BM == kCtaThreads && ROW_SLOTS * ROW_THREADS == SLOTS),
                   "packed tiles: 64 or 128 rows, one k block");
 };
@@ -101,6 +107,95 @@ __device__ __forceinline__ void mma_s8(int32_t (&d)[4], const uint32_t (&a)[4], 
         "{%0,%1,%2,%3};\n"
         : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3])
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+// wgmma (conv_int8_wgmma_built): sm_90a only; elsewhere the bodies trap, and the host never launches
+// the WG tiles (conv_int8_tile_fits).
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define RTDET_WGMMA_BODY(...) __VA_ARGS__
+#else
+#define RTDET_WGMMA_BODY(...) __trap();
+#endif
+// The shared-memory matrix descriptor of a K-major tile of BK-byte rows as swz lays them out, which is
+// wgmma's BK-byte swizzle (64: address bits 4-5 XOR bits 7-8, mode 2; 32: bit 4 XOR bit 7, mode 3): the
+// start address, the leading byte offset unused (1) for a swizzled K-major layout, 8 rows of BK bytes
+// between 8-row groups. The start may step by 32 bytes (a 64-byte row's second k32) or by whole 8-row
+// groups; the tile's base is aligned to them.
+template <int BK>
+__device__ __forceinline__ uint64_t wgmma_desc(uint32_t smem_addr) {
+    static_assert(BK == 32 || BK == 64, "the 32- and 64-byte swizzles");
+    constexpr uint64_t mode = BK == 64 ? 2 : 3;
+    return static_cast<uint64_t>((smem_addr >> 4) & 0x3FFF) | (1ull << 16) |
+           (static_cast<uint64_t>(8 * BK >> 4) << 32) | (mode << 62);
+}
+// Orders the warpgroup's register and shared-memory accesses before the wgmmas that follow.
+__device__ __forceinline__ void wgmma_fence() {
+    RTDET_WGMMA_BODY(asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");)
+}
+__device__ __forceinline__ void wgmma_commit() {
+    RTDET_WGMMA_BODY(asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");)
+}
+__device__ __forceinline__ void wgmma_wait_all() {
+    RTDET_WGMMA_BODY(asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");)
+}
+// cp.async's writes (the generic proxy) made visible to wgmma's reads (the async proxy).
+__device__ __forceinline__ void fence_proxy_async() {
+    RTDET_WGMMA_BODY(asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");)
+}
+// D (m64 x N, s32) += A (m64 x k32 s8, descriptor a) x B (N x k32 s8, descriptor b), issued
+// asynchronously: d must not be touched until wgmma_wait_all. d[j][e]: row 16 warp + lane / 4 (+8 for
+// e >= 2), column 8 j + 2 (lane % 4) + e % 2, as mma.sync's m16n8 fragments.
+__device__ __forceinline__ void wgmma_m64n64k32_s8(int32_t (&d)[8][4], uint64_t a, uint64_t b) {
+    RTDET_WGMMA_BODY(
+        asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
+                     "wgmma.mma_async.sync.aligned.m64n64k32.s32.s8.s8 {"
+                     "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
+                     "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31"
+                     "}, %32, %33, p;\n}\n"
+                     : "+r"(d[0][0]), "+r"(d[0][1]), "+r"(d[0][2]), "+r"(d[0][3]), "+r"(d[1][0]),
+                       "+r"(d[1][1]), "+r"(d[1][2]), "+r"(d[1][3]), "+r"(d[2][0]), "+r"(d[2][1]),
+                       "+r"(d[2][2]), "+r"(d[2][3]), "+r"(d[3][0]), "+r"(d[3][1]), "+r"(d[3][2]),
+                       "+r"(d[3][3]), "+r"(d[4][0]), "+r"(d[4][1]), "+r"(d[4][2]), "+r"(d[4][3]),
+                       "+r"(d[5][0]), "+r"(d[5][1]), "+r"(d[5][2]), "+r"(d[5][3]), "+r"(d[6][0]),
+                       "+r"(d[6][1]), "+r"(d[6][2]), "+r"(d[6][3]), "+r"(d[7][0]), "+r"(d[7][1]),
+                       "+r"(d[7][2]), "+r"(d[7][3])
+                     : "l"(a), "l"(b), "n"(1));)
+}
+
+__device__ __forceinline__ void wgmma_m64n128k32_s8(int32_t (&d)[16][4], uint64_t a, uint64_t b) {
+    RTDET_WGMMA_BODY(
+        asm volatile(
+            "{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
+            "wgmma.mma_async.sync.aligned.m64n128k32.s32.s8.s8 {"
+            "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
+            "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
+            "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
+            "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63"
+            "}, %64, %65, p;\n}\n"
+            : "+r"(d[0][0]), "+r"(d[0][1]), "+r"(d[0][2]), "+r"(d[0][3]), "+r"(d[1][0]), "+r"(d[1][1]),
+              "+r"(d[1][2]), "+r"(d[1][3]), "+r"(d[2][0]), "+r"(d[2][1]), "+r"(d[2][2]), "+r"(d[2][3]),
+              "+r"(d[3][0]), "+r"(d[3][1]), "+r"(d[3][2]), "+r"(d[3][3]), "+r"(d[4][0]), "+r"(d[4][1]),
+              "+r"(d[4][2]), "+r"(d[4][3]), "+r"(d[5][0]), "+r"(d[5][1]), "+r"(d[5][2]), "+r"(d[5][3]),
+              "+r"(d[6][0]), "+r"(d[6][1]), "+r"(d[6][2]), "+r"(d[6][3]), "+r"(d[7][0]), "+r"(d[7][1]),
+              "+r"(d[7][2]), "+r"(d[7][3]), "+r"(d[8][0]), "+r"(d[8][1]), "+r"(d[8][2]), "+r"(d[8][3]),
+              "+r"(d[9][0]), "+r"(d[9][1]), "+r"(d[9][2]), "+r"(d[9][3]), "+r"(d[10][0]), "+r"(d[10][1]),
+              "+r"(d[10][2]), "+r"(d[10][3]), "+r"(d[11][0]), "+r"(d[11][1]), "+r"(d[11][2]), "+r"(d[11][3]),
+              "+r"(d[12][0]), "+r"(d[12][1]), "+r"(d[12][2]), "+r"(d[12][3]), "+r"(d[13][0]), "+r"(d[13][1]),
+              "+r"(d[13][2]), "+r"(d[13][3]), "+r"(d[14][0]), "+r"(d[14][1]), "+r"(d[14][2]), "+r"(d[14][3]),
+              "+r"(d[15][0]), "+r"(d[15][1]), "+r"(d[15][2]), "+r"(d[15][3])
+            : "l"(a), "l"(b), "n"(1));)
+}
+
+// Pins the accumulators' registers in program order around the asynchronous wgmmas: an empty asm that
+// reads and writes each (the compiler cannot move their other uses across it).
+template <int MT, int NT>
+__device__ __forceinline__ void pin_acc(int32_t (&acc)[MT][NT][4]) {
+#pragma unroll
+    for (int a = 0; a < MT; ++a)
+#pragma unroll
+        for (int b = 0; b < NT; ++b)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) asm volatile("" : "+r"(acc[a][b][e])::"memory");
 }
 
 struct Params {
@@ -375,7 +470,7 @@ __device__ __forceinline__ void epilogue_run_folded(const Params& p, const float
 
 template <class T, I8Elem OT, EpiAct A>
 __global__ void __launch_bounds__(kCtaThreads, T::MIN_BLOCKS) conv_int8_kernel(const Params p) {
-    extern __shared__ __align__(128) uint8_t smem[];
+    extern __shared__ __align__(1024) uint8_t smem[];  // wgmma: 512-byte swizzle atoms
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const int wm = warp >> 1, wn = warp & 1;
     const int n0 = blockIdx.y * T::BN;
@@ -531,7 +626,20 @@ __global__ void __launch_bounds__(kCtaThreads, T::MIN_BLOCKS) conv_int8_kernel(c
         const int kc = n0 + tid % T::BN;  // without vector stores: this thread's channel
 #pragma unroll 1
         for (int pass = 0; pass < 2; ++pass) {
-            if (wm == pass) {
+            if constexpr (T::WG) {  // every warp: 16 rows of m64 half `pass`, all BN columns
+#pragma unroll
+                for (int mh = 0; mh < T::MT; ++mh) {
+                    if (mh != pass) continue;
+#pragma unroll
+                    for (int nt = 0; nt < T::NT; ++nt)
+#pragma unroll
+                        for (int half = 0; half < 2; ++half) {
+                            const int row = warp * 16 + g + half * 8, col = nt * 8 + 2 * tig;
+                            *reinterpret_cast<int2*>(staged + row * T::EPI_LD + col) =
+                                make_int2(acc[mh][nt][half * 2], acc[mh][nt][half * 2 + 1]);
+                        }
+                }
+            } else if (wm == pass) {
 #pragma unroll
                 for (int mt = 0; mt < T::MT; ++mt)
 #pragma unroll
@@ -654,13 +762,34 @@ __global__ void __launch_bounds__(kCtaThreads, T::MIN_BLOCKS) conv_int8_kernel(c
     int tile = t_first, kb = 0;
     for (int it = 0; it < total; ++it) {
         cp_async_wait<T::STAGES - 2>();
+        if constexpr (T::WG) fence_proxy_async();  // this thread's copies, visible to wgmma
         __syncthreads();  // stage it landed for all; everyone is done with the stage refilled next
         const int next = it + T::STAGES - 1;
         if (next < total) load_stage(next % T::STAGES);
         cp_async_commit();
         const uint32_t sa = sbase + (it % T::STAGES) * T::STAGE_BYTES, sb = sa + T::A_BYTES;
+        if constexpr (T::WG) {
+            // The block's k32 steps for each m64 half, then the wait for them: the next iteration refills
+            // this stage after its barrier.
+            pin_acc(acc);
+            wgmma_fence();
 #pragma unroll
-        for (int ks = 0; ks < T::BK / 32; ++ks) {
+            for (int ks = 0; ks < T::BK / 32; ++ks)
+#pragma unroll
+                for (int mh = 0; mh < T::MT; ++mh) {
+                    const uint64_t da = wgmma_desc<T::BK>(sa + mh * 64 * T::BK + ks * 32),
+                                   db = wgmma_desc<T::BK>(sb + ks * 32);
+                    if constexpr (T::BN == 128)
+                        wgmma_m64n128k32_s8(acc[mh], da, db);
+                    else
+                        wgmma_m64n64k32_s8(acc[mh], da, db);
+                }
+            wgmma_commit();
+            wgmma_wait_all();
+            pin_acc(acc);
+        }
+#pragma unroll
+        for (int ks = 0; ks < (T::WG ? 0 : T::BK / 32); ++ks) {
             uint32_t af[T::MT][4], bf[T::NT][2];
 #pragma unroll
             for (int mt = 0; mt < T::MT; ++mt) {
@@ -735,7 +864,8 @@ struct TileInfo {
     int bk;
     bool packed;  // the taps packed into one k block (conv_int8_tile_packed)
     void (*launch)(const Params&, I8Elem, cudaStream_t);
-    int tpc = 1;  // M tiles a CTA (Params::tpc)
+    int tpc = 1;      // M tiles a CTA (Params::tpc)
+    bool wg = false;  // wgmma (Tile::WG): sm_90a builds only (conv_int8_wgmma_built)
 };
 const TileInfo kTiles[] = {
     {"128x128x64/4", 64, false, launch_tile<Tile<128, 128, 64, 4>>},
@@ -759,6 +889,27 @@ const TileInfo kTiles[] = {
     {"64x64x32/4 x8", 32, false, launch_tile<Tile<64, 64, 32, 4>>, 8},
     {"128x64x64/4 x8", 64, false, launch_tile<Tile<128, 64, 64, 4>>, 8},
     {"64x64x64/4 x8", 64, false, launch_tile<Tile<64, 64, 64, 4>>, 8},
+    // Deeper rings for the same early layers: with 4 stages of 32 (one tap of 32 channels) the warps of
+    // YOLOv3's layer_1 spent a quarter of their stall samples waiting on the block they were about to
+    // use (Nsight Compute's source view, H100, 2026-12-05); with one k block a tile, the packed tile's
+    // 2 stages keep one tile's loads in flight during the previous tile's epilogue.
+    {"128x64x32/6 x8", 32, false, launch_tile<Tile<128, 64, 32, 6>>, 8},
+    {"128x64x32/8 x8", 32, false, launch_tile<Tile<128, 64, 32, 8>>, 8},
+    {"64x64x32/8 x8", 32, false, launch_tile<Tile<64, 64, 32, 8>>, 8},
+    {"128x32x64/4 packed x8", kPackedDepth, true, launch_tile<Tile<128, 32, kPackedDepth, 4, true>>, 8},
+    // Two M tiles a CTA for the wide tile (YOLOv3's 52x52 3x3 convs, 18 k blocks a tile: 38 % of the
+    // dense peak against 62 % at 13x13, 72 blocks), the second tile's first loads hidden behind the
+    // first's epilogue; x8 would leave 1.3 waves of 2 CTAs an SM at batch 64.
+    {"128x128x64/4 x2", 64, false, launch_tile<Tile<128, 128, 64, 4>>, 2},
+    // wgmma (Hopper's warpgroup MMA, sm_90a): the same loads, ring and epilogue; the multiply reads A and
+    // B from shared memory itself (no ldmatrix), m64 x n128 (or n64) x k32 an instruction. Experimental
+    // (conv_int8_tile_experimental): tested, never chosen by the builder until measured on a GPU.
+    {"128x128x64/4 wg", 64, false, launch_tile<Tile<128, 128, 64, 4, false, true>>, 1, true},
+    {"128x64x64/4 wg", 64, false, launch_tile<Tile<128, 64, 64, 4, false, true>>, 1, true},
+    {"128x64x64/4 wg x8", 64, false, launch_tile<Tile<128, 64, 64, 4, false, true>>, 8, true},
+    // 32-deep blocks (layer_1 and layer_3: C = 32), the ring's 32-byte swizzle.
+    {"128x64x32/4 wg x8", 32, false, launch_tile<Tile<128, 64, 32, 4, false, true>>, 8, true},
+    {"128x64x32/6 wg x8", 32, false, launch_tile<Tile<128, 64, 32, 6, false, true>>, 8, true},
 };
 constexpr int kTileCount = static_cast<int>(sizeof(kTiles) / sizeof(kTiles[0]));
 
@@ -897,8 +1048,19 @@ const char* conv_int8_tile_name(int tile) {
 
 bool conv_int8_tile_packed(int tile) { return tile >= 0 && tile < kTileCount && kTiles[tile].packed; }
 
+bool conv_int8_wgmma_built() {
+#if defined(RTDET_CUDA_WGMMA)
+    return true;
+#else
+    return false;
+#endif
+}
+
+bool conv_int8_tile_experimental(int tile) { return tile >= 0 && tile < kTileCount && kTiles[tile].wg; }
+
 bool conv_int8_tile_shape_fits(int tile, int c, int r, int s) {
     if (tile < 0 || tile >= kTileCount || c <= 0) return false;
+    if (kTiles[tile].wg && !conv_int8_wgmma_built()) return false;
     if (kTiles[tile].packed) return c == kPackedC && r * s * kPackedC <= kPackedDepth;
     return c % kTiles[tile].bk == 0;
 }
