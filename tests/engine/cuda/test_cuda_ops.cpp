@@ -243,10 +243,12 @@ class CudaReorder : public ::testing::TestWithParam<ReorderCase> {
 
 TEST_P(CudaReorder, ConvertsLayoutAndType) {
     const ReorderCase rc = GetParam();
-    // Channel counts that take the few-rows/few-columns paths (1, 3, 8) and the tiled path (40, 33).
+    // Channel counts that take the few-rows/few-columns paths (1, 3, 8) and the tiled path (40, 33);
+    // the few-rows path four columns a thread where H x W is a multiple of 4 (1x4x5, 8x6x6, 3x16x20;
+    // 3x17x19 one a thread).
     for (const engine::Shape& s :
          {engine::Shape{2, 3, 17, 19}, engine::Shape{2, 40, 9, 35}, engine::Shape{2, 1, 4, 5},
-          engine::Shape{2, 8, 6, 6}, engine::Shape{2, 33, 33, 2}}) {
+          engine::Shape{2, 8, 6, 6}, engine::Shape{2, 33, 33, 2}, engine::Shape{2, 3, 16, 20}}) {
         for (int batch : {1, 2}) {
             testing_util::GraphBuilder b;
             const ValueId x = b.input(s);
@@ -482,11 +484,13 @@ TEST_P(CudaInt8Reorder, MatchesReferenceQuantization) {
     const Int8ReorderCase c = GetParam();
     const float sx = c.xt == DataType::I8 ? scale_of(c.xa) : 1.f;
     const float sy = c.yt == DataType::I8 ? scale_of(c.ya) : 1.f;
-    // Channel counts of the few-rows/few-columns paths (1, 3, 8), the tiled path (40, 33), and a 2-D
-    // tensor (Plain on both sides: the elementwise path).
+    // Channel counts of the few-rows/few-columns paths (1, 3, 8; four columns a thread where H x W is
+    // a multiple of 4: 3x16x20, the network input's case), the tiled path (40, 33), and a 2-D tensor
+    // (Plain on both sides: the elementwise path).
     for (const engine::Shape& s :
          {engine::Shape{3, 3, 17, 19}, engine::Shape{3, 40, 9, 35}, engine::Shape{3, 1, 4, 5},
-          engine::Shape{3, 8, 6, 6}, engine::Shape{3, 33, 33, 2}, engine::Shape{3, 300}}) {
+          engine::Shape{3, 8, 6, 6}, engine::Shape{3, 33, 33, 2}, engine::Shape{3, 300},
+          engine::Shape{3, 3, 16, 20}}) {
         for (int batch : {1, 3}) {
             const bool plain = s.size() != 4;
             ReorderGraph r = reorder_graph(s, plain ? Layout::Plain : c.xl, c.xt, c.xa,

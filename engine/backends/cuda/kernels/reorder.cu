@@ -56,6 +56,43 @@ __global__ void transpose_few_rows(const Tin* __restrict__ x, Tout* __restrict__
     }
 }
 
+// An element's bits, zero-extended (the words transpose_few_rows_x4 packs).
+__device__ __forceinline__ uint32_t elem_bits(int8_t v) { return static_cast<uint8_t>(v); }
+__device__ __forceinline__ uint32_t elem_bits(__half v) { return __half_as_ushort(v); }
+__device__ __forceinline__ uint32_t elem_bits(float v) { return __float_as_uint(v); }
+
+// transpose_few_rows, four columns a thread (cols a multiple of 4, x aligned for 4-element loads, y
+// and its batch stride to 4 bytes): R vector loads, the 4 x R outputs packed into R * sizeof(Tout)
+// 32-bit stores. For the network's input (3 x 416 x 416 floats to s8 NHWC) one column a thread made 3
+// byte stores a pixel, and the Reorder ran at about half the memory's rate (0.114 ms at batch 64 on an
+// H100, the bytes moved worth about 0.05).
+template <typename Tin, typename Tout, int R>
+__global__ void transpose_few_rows_x4(const Tin* __restrict__ x, Tout* __restrict__ y, int batch, int cols,
+                                      int64_t xbs, int64_t ybs, float x_scale, float y_scale) {
+    constexpr int S = static_cast<int>(sizeof(Tout)), NW = R * S;  // the words a thread writes
+    const int quads = cols / 4;
+    for (int n = blockIdx.y; n < batch; n += gridDim.y) {
+        const Tin* xs = x + n * xbs;
+        Tout* ys = y + n * ybs;
+        for (int q = blockIdx.x * blockDim.x + threadIdx.x; q < quads; q += gridDim.x * blockDim.x) {
+            uint32_t w[NW] = {};
+#pragma unroll
+            for (int r = 0; r < R; ++r) {
+                const Vec<Tin, 4> v = load_vec<Tin, 4>(xs + static_cast<int64_t>(r) * cols + 4 * q);
+#pragma unroll
+                for (int e = 0; e < 4; ++e) {
+                    const int byte = (e * R + r) * S;  // column 4q + e, row r: NHWC element (4q + e) R + r
+                    w[byte / 4] |= elem_bits(from_real<Tout>(to_real(v.v[e], x_scale), y_scale))
+                                   << (8 * (byte % 4));
+                }
+            }
+            auto* dst = reinterpret_cast<uint32_t*>(ys + static_cast<int64_t>(q) * 4 * R);
+#pragma unroll
+            for (int j = 0; j < NW; ++j) dst[j] = w[j];
+        }
+    }
+}
+
 // Few columns (NHWC -> NCHW with C <= 8): one thread per row.
 template <typename Tin, typename Tout, int C>
 __global__ void transpose_few_cols(const Tin* __restrict__ x, Tout* __restrict__ y, int batch, int rows,
@@ -104,8 +141,13 @@ template <typename Tin, typename Tout, int K>
 bool try_few(const Tin* x, Tout* y, int batch, int64_t rows, int64_t cols, int64_t xbs, int64_t ybs,
              float x_scale, float y_scale, cudaStream_t s) {
     if (rows == K) {
-        transpose_few_rows<Tin, Tout, K><<<grid_2d(cols, batch), kThreads, 0, s>>>(
-            x, y, batch, static_cast<int>(cols), xbs, ybs, x_scale, y_scale);
+        if (cols % 4 == 0 && xbs % 4 == 0 && aligned_to(x, 4 * sizeof(Tin)) && aligned_to(y, 4) &&
+            (ybs * static_cast<int64_t>(sizeof(Tout))) % 4 == 0)
+            transpose_few_rows_x4<Tin, Tout, K><<<grid_2d(cols / 4, batch), kThreads, 0, s>>>(
+                x, y, batch, static_cast<int>(cols), xbs, ybs, x_scale, y_scale);
+        else
+            transpose_few_rows<Tin, Tout, K><<<grid_2d(cols, batch), kThreads, 0, s>>>(
+                x, y, batch, static_cast<int>(cols), xbs, ybs, x_scale, y_scale);
         return true;
     }
     if (cols == K) {
