@@ -188,6 +188,14 @@ class CudaInt8Conv : public ::testing::TestWithParam<Int8Case> {
 
 constexpr float kXAmax = 2.0f, kRAmax = 1.5f;
 
+// "(n, k, h, w)" of element i of an NCHW tensor of shape s (where a kernel's wrong outputs are: a
+// whole channel range, a row of pixels, ...).
+std::string nchw_position(const Shape& s, size_t i) {
+    const auto hw = static_cast<size_t>(s[2] * s[3]), chw = static_cast<size_t>(s[1]) * hw;
+    return engine::concat("(n ", i / chw, ", k ", i % chw / hw, ", h ", i % hw / static_cast<size_t>(s[3]),
+                          ", w ", i % static_cast<size_t>(s[3]), ")");
+}
+
 // One case on one tactic (our tile `choice`, or cuDNN's graph configuration of rank `choice`): ours vs
 // ref_conv_int8. Returns how many configurations cuDNN offers for the case (graph; nothing is checked
 // when `choice` is beyond them), or 0.
@@ -332,14 +340,16 @@ int check_tactic(const Int8Case& tc, bool graph, int choice) {
         got = to_nchw(got, ys);
         // Bit for bit, but for libm's last-bit differences in exp/tanh/log1p (sigmoid, mish, ...) moving
         // a value across a rounding tie: at most one step, on very few elements.
-        size_t off = 0;
+        size_t off = 0, worst_at = 0;
         int worst = 0;
         for (size_t i = 0; i < yn; ++i) {
             const int d = std::abs(int{got[i]} - int{ref_q[i]});
+            if (d > worst) worst_at = i;
             worst = std::max(worst, d);
             off += d != 0;
         }
-        EXPECT_LE(worst, 1) << what;
+        EXPECT_LE(worst, 1) << what << "; the worst " << nchw_position(ys, worst_at) << ": "
+                            << int{got[worst_at]} << " against " << int{ref_q[worst_at]};
         EXPECT_LE(off, yn / 500) << what << ": " << off << " of " << yn << " differ";
     } else {
         std::vector<float> got(yn);
@@ -355,13 +365,17 @@ int check_tactic(const Int8Case& tc, bool graph, int choice) {
         else
             got = to_nchw(got, ys);
         double worst = 0;
+        size_t worst_at = 0;
         for (size_t i = 0; i < yn; ++i) {
             const float want = tc.out == DataType::F16 ? f16_round(ref_f[i]) : ref_f[i];
-            worst = std::max(worst, static_cast<double>(std::fabs(got[i] - want)));
+            const double d = std::fabs(got[i] - want);
+            if (d > worst) worst_at = i;
+            worst = std::max(worst, d);
         }
         // F32: the same float operations (libm's last bits aside); F16: one rounding of the same value.
         const double tol = (tc.out == DataType::F16 ? 1e-3 : 1e-6) * std::max(1.0f, ref_max);
-        EXPECT_LE(worst, tol) << what;
+        EXPECT_LE(worst, tol) << what << "; the worst " << nchw_position(ys, worst_at) << ": "
+                              << got[worst_at] << " against " << ref_f[worst_at];
     }
     return configs;
 }
