@@ -29,13 +29,19 @@ constexpr int kCtaThreads = 128;
 // PACKED_: the taps packed into one k block (kPackedC input channels a tap, at most BK / kPackedC taps),
 // for the image's 3 channels: 9 taps x 4 bytes in one 64-deep block instead of nine 32-deep blocks of
 // zero-padded channels.
-// WG_: Hopper's warpgroup MMA (wgmma, sm_90a) instead of mma.sync: the CTA's 4 warps are one warpgroup
-// that multiplies m64 x BN x k32 per instruction with A and B read from the pipeline's shared memory
-// (the swizzle below is wgmma's 64-byte one), the accumulators of each m64 half in registers.
-template <int BM_, int BN_, int BK_, int STAGES_, bool PACKED_ = false, bool WG_ = false>
+// WG_: Hopper's warpgroup MMA (wgmma, sm_90a) instead of mma.sync (0): the CTA's 4 warps are one
+// warpgroup that multiplies m64 x BN x k32 per instruction with A and B read from the pipeline's shared
+// memory (the swizzle below is wgmma's 64- or 32-byte one), the accumulators of each m64 half in
+// registers. 1: each k block's multiplies waited for before the next block; 2: one block's in flight
+// while the next is issued (the loads then run STAGES - 2 blocks ahead, not STAGES - 1, so that the
+// stage refilled is two blocks old).
+template <int BM_, int BN_, int BK_, int STAGES_, bool PACKED_ = false, int WG_ = 0>
 struct Tile {
     static constexpr int BM = BM_, BN = BN_, BK = BK_, STAGES = STAGES_;
-    static constexpr bool PACKED = PACKED_, WG = WG_;
+    static constexpr bool PACKED = PACKED_;
+    static constexpr int WG = WG_;
+    static constexpr int AHEAD = WG == 2 ? STAGES - 2 : STAGES - 1;  // k blocks loaded ahead
+    static_assert(WG >= 0 && WG <= 2 && AHEAD >= 1, "wgmma mode 0, 1 or 2; a block loaded ahead");
     static constexpr int WM = BM / 2, WN = BN / 2;  // warp tile (mma.sync); the rows of an epilogue pass
     // mma.sync: MMAs per warp per k step (16-row x 8-column ones); wgmma: m64 halves x n8 column blocks.
     static constexpr int MT = WG ? BM / 64 : WM / 16, NT = WG ? BN / 8 : WN / 8;
@@ -135,15 +141,17 @@ __device__ __forceinline__ void wgmma_fence() {
 __device__ __forceinline__ void wgmma_commit() {
     RTDET_WGMMA_BODY(asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");)
 }
-__device__ __forceinline__ void wgmma_wait_all() {
-    RTDET_WGMMA_BODY(asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");)
+// Waits until at most N of this warp's committed wgmma groups are pending.
+template <int N>
+__device__ __forceinline__ void wgmma_wait() {
+    RTDET_WGMMA_BODY(asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");)
 }
 // cp.async's writes (the generic proxy) made visible to wgmma's reads (the async proxy).
 __device__ __forceinline__ void fence_proxy_async() {
     RTDET_WGMMA_BODY(asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");)
 }
 // D (m64 x N, s32) += A (m64 x k32 s8, descriptor a) x B (N x k32 s8, descriptor b), issued
-// asynchronously: d must not be touched until wgmma_wait_all. d[j][e]: row 16 warp + lane / 4 (+8 for
+// asynchronously: d must not be touched until wgmma_wait. d[j][e]: row 16 warp + lane / 4 (+8 for
 // e >= 2), column 8 j + 2 (lane % 4) + e % 2, as mma.sync's m16n8 fragments.
 __device__ __forceinline__ void wgmma_m64n64k32_s8(int32_t (&d)[8][4], uint64_t a, uint64_t b) {
     RTDET_WGMMA_BODY(
@@ -755,23 +763,24 @@ __global__ void __launch_bounds__(kCtaThreads, T::MIN_BLOCKS) conv_int8_kernel(c
     };
 
 #pragma unroll
-    for (int st = 0; st < T::STAGES - 1; ++st) {
+    for (int st = 0; st < T::AHEAD; ++st) {
         if (st < total) load_stage(st);
         cp_async_commit();
     }
     int tile = t_first, kb = 0;
     for (int it = 0; it < total; ++it) {
-        cp_async_wait<T::STAGES - 2>();
+        cp_async_wait<T::AHEAD - 1>();
         if constexpr (T::WG) fence_proxy_async();  // this thread's copies, visible to wgmma
         __syncthreads();  // stage it landed for all; everyone is done with the stage refilled next
-        const int next = it + T::STAGES - 1;
+        const int next = it + T::AHEAD;
         if (next < total) load_stage(next % T::STAGES);
         cp_async_commit();
         const uint32_t sa = sbase + (it % T::STAGES) * T::STAGE_BYTES, sb = sa + T::A_BYTES;
         if constexpr (T::WG) {
-            // The block's k32 steps for each m64 half, then the wait for them: the next iteration refills
-            // this stage after its barrier.
-            pin_acc(acc);
+            // The block's k32 steps for each m64 half, then the wait for them (WG 1: the next iteration
+            // refills this stage after its barrier) or for the block before (WG 2: the one refilled next
+            // iteration, after every warp has waited for it and passed the barrier).
+            if (T::WG == 1 || kb == 0) pin_acc(acc);  // the reset before the first block's fence
             wgmma_fence();
 #pragma unroll
             for (int ks = 0; ks < T::BK / 32; ++ks)
@@ -785,8 +794,16 @@ __global__ void __launch_bounds__(kCtaThreads, T::MIN_BLOCKS) conv_int8_kernel(c
                         wgmma_m64n64k32_s8(acc[mh], da, db);
                 }
             wgmma_commit();
-            wgmma_wait_all();
-            pin_acc(acc);
+            if constexpr (T::WG == 1) {
+                wgmma_wait<0>();
+                pin_acc(acc);
+            } else {
+                wgmma_wait<1>();
+                if (kb + 1 == p.KB) {  // the epilogue reads the accumulators
+                    wgmma_wait<0>();
+                    pin_acc(acc);
+                }
+            }
         }
 #pragma unroll
         for (int ks = 0; ks < (T::WG ? 0 : T::BK / 32); ++ks) {
@@ -865,7 +882,7 @@ struct TileInfo {
     bool packed;  // the taps packed into one k block (conv_int8_tile_packed)
     void (*launch)(const Params&, I8Elem, cudaStream_t);
     int tpc = 1;      // M tiles a CTA (Params::tpc)
-    bool wg = false;  // wgmma (Tile::WG): sm_90a builds only (conv_int8_wgmma_built)
+    bool wg = false;  // wgmma (Tile::WG > 0): sm_90a builds only (conv_int8_wgmma_built)
 };
 const TileInfo kTiles[] = {
     {"128x128x64/4", 64, false, launch_tile<Tile<128, 128, 64, 4>>},
@@ -904,12 +921,16 @@ const TileInfo kTiles[] = {
     // wgmma (Hopper's warpgroup MMA, sm_90a): the same loads, ring and epilogue; the multiply reads A and
     // B from shared memory itself (no ldmatrix), m64 x n128 (or n64) x k32 an instruction. Experimental
     // (conv_int8_tile_experimental): tested, never chosen by the builder until measured on a GPU.
-    {"128x128x64/4 wg", 64, false, launch_tile<Tile<128, 128, 64, 4, false, true>>, 1, true},
-    {"128x64x64/4 wg", 64, false, launch_tile<Tile<128, 64, 64, 4, false, true>>, 1, true},
-    {"128x64x64/4 wg x8", 64, false, launch_tile<Tile<128, 64, 64, 4, false, true>>, 8, true},
+    {"128x128x64/4 wg", 64, false, launch_tile<Tile<128, 128, 64, 4, false, 1>>, 1, true},
+    {"128x64x64/4 wg", 64, false, launch_tile<Tile<128, 64, 64, 4, false, 1>>, 1, true},
+    {"128x64x64/4 wg x8", 64, false, launch_tile<Tile<128, 64, 64, 4, false, 1>>, 8, true},
     // 32-deep blocks (layer_1 and layer_3: C = 32), the ring's 32-byte swizzle.
-    {"128x64x32/4 wg x8", 32, false, launch_tile<Tile<128, 64, 32, 4, false, true>>, 8, true},
-    {"128x64x32/6 wg x8", 32, false, launch_tile<Tile<128, 64, 32, 6, false, true>>, 8, true},
+    {"128x64x32/4 wg x8", 32, false, launch_tile<Tile<128, 64, 32, 4, false, 1>>, 8, true},
+    {"128x64x32/6 wg x8", 32, false, launch_tile<Tile<128, 64, 32, 6, false, 1>>, 8, true},
+    // One block's multiplies in flight while the next block's are issued (WG 2).
+    {"128x128x64/4 wg2", 64, false, launch_tile<Tile<128, 128, 64, 4, false, 2>>, 1, true},
+    {"128x64x64/4 wg2 x8", 64, false, launch_tile<Tile<128, 64, 64, 4, false, 2>>, 8, true},
+    {"128x64x32/6 wg2 x8", 32, false, launch_tile<Tile<128, 64, 32, 6, false, 2>>, 8, true},
 };
 constexpr int kTileCount = static_cast<int>(sizeof(kTiles) / sizeof(kTiles[0]));
 
