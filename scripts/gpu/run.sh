@@ -26,7 +26,8 @@
 #                  them, and the per-layer profiles of YOLOv3-416 best, INT8 and FP16 at batch 64
 #   int8ncu.txt    stage `int8ncu`: Nsight Compute's report on the first INT8 conv kernels of YOLOv3-416 b64
 #   int8tiles.txt, int8tiles_build.log  stage `int8tiles`: per INT8 conv of YOLOv3-416 b64, the chosen
-#                  form's time beside the fastest experimental (wgmma) tile's (scripts/gpu/tile_report.py)
+#                  form's time beside the fastest experimental tile's (scripts/gpu/tile_report.py; the
+#                  builder may choose them here), int8tiles_bench.json: that plan's batch 64 bench
 #   int8sass.txt.xz, int8sass_ncu.txt, int8sass_src.csv.xz  stage `int8sass`: the conv kernels' SASS, Nsight
 #                  Compute's instruction mix and per-instruction counts on the first INT8 convs
 # Usage: scripts/gpu/run.sh [all|tests|dtests|dbench|bench|peer|compare|cache|quick|diag|eval|app|streams|mstreams|ab|csan|csan2|int8|peerc|int8eval|int8tests|int8diag|int8prof|int8tiles|int8ncu|int8sass]...   (default: all; stages run in the order given)
@@ -789,7 +790,7 @@ PY
       auto) if [ $warm = 1 ]; then budget=$left; else echo "int8: no Inductor cache carried (.gpu_inductor/): compile mode skipped (stage peerc compiles it cold, about 4-5 minutes a batch)"; fi ;;
     esac
     [ "$budget" -lt 60 ] && [ "$budget" != 0 ] && { echo "int8: $left s left: compile mode skipped"; budget=0; }
-    peer_best "$budget" 1 64
+    peer_best "$budget" 64 1  # batch 64 first: the headline, if the budget runs out
     [ "$budget" -gt 0 ] && inductor_pack
   fi
   say "int8: summary ($((SECONDS - t0)) s into the stage)"
@@ -922,15 +923,22 @@ for s in "${stages[@]}"; do
       convert_models
       i8_plan cuda 64
       int8_profile i8 64 --no-transfers ;;
-    int8tiles)  # issue 16: every INT8 tile's time per layer of YOLOv3-416 b64, the experimental (wgmma)
-      # ones beside the chosen form (rtdet -v build without a timing cache; scripts/gpu/tile_report.py; ~1.5 min)
+    int8tiles)  # issue 16: every INT8 tile's time per layer of YOLOv3-416 b64, the experimental (wgmma,
+      # two taps a block) ones beside the chosen form (rtdet -v build without a timing cache;
+      # scripts/gpu/tile_report.py; ~1.5 min). INT8_TILES_EXPERIMENTAL=1 (the default): the builder may
+      # choose them (RTDET_CUDA_INT8_EXPERIMENTAL), and the plan is benched (int8tiles_bench.json)
       convert_models
-      say "int8tiles: rtdet -v build yolov3-416 int8 max-batch 64 (no timing cache)"
-      timeout 300 "$RTDET" -v build "$WORK/yolov3-416.onnx" --device cuda --precision int8 \
-        --calib-cache "$CALIB_DIR/yolov3-416.calib.json" --max-batch 64 -o "$WORK/i8tiles.b64.plan" \
-        > "$OUT/int8tiles_build.log" 2>&1
+      say "int8tiles: rtdet -v build yolov3-416 int8 max-batch 64 (no timing cache; experimental tiles ${INT8_TILES_EXPERIMENTAL:-1})"
+      RTDET_CUDA_INT8_EXPERIMENTAL=${INT8_TILES_EXPERIMENTAL:-1} timeout 300 "$RTDET" -v build \
+        "$WORK/yolov3-416.onnx" --device cuda --precision int8 --calib-cache "$CALIB_DIR/yolov3-416.calib.json" \
+        --max-batch 64 -o "$WORK/i8tiles.b64.plan" > "$OUT/int8tiles_build.log" 2>&1
       echo "build exit code $?"; grep -E "^built|error" "$OUT/int8tiles_build.log" | cut -c1-300 | head -3
-      python3 scripts/gpu/tile_report.py "$OUT/int8tiles_build.log" | tee "$OUT/int8tiles.txt" ;;
+      python3 scripts/gpu/tile_report.py "$OUT/int8tiles_build.log" | tee "$OUT/int8tiles.txt"
+      if [ -f "$WORK/i8tiles.b64.plan" ]; then
+        say "int8tiles: bench that plan, batch 64, GPU time"
+        timeout 120 "$RTDET" bench "$WORK/i8tiles.b64.plan" --batch 64 --warmup 20 --iterations 60 --no-transfers \
+          --json "$OUT/int8tiles_bench.json" 2>&1 | grep -E "latency|throughput"
+      fi ;;
     int8ncu)  # issue 16: Nsight Compute on the first INT8 convs of YOLOv3-416 b64 (after int8diag; ~2 min)
       # NCU_COUNT kernels (4) matching NCU_KERNEL (our conv kernel): throughput, occupancy, stall reasons.
       convert_models

@@ -2,7 +2,7 @@
 """Per-layer INT8 tile times from `rtdet -v build`'s log (scripts/gpu/run.sh int8tiles).
 
 Each INT8 conv's debug line lists every form the builder timed ("NAME MS ms", experimental tiles
-marked "(experimental)": timed, never chosen) and its choice. Prints, per layer, the chosen form and
+marked "(experimental)": timed, chosen only under RTDET_CUDA_INT8_EXPERIMENTAL=1) and its choice. Prints, per layer, the chosen form and
 time and the fastest experimental tile, then the sums: how much the network would gain if each layer
 took the faster of the two.
 
@@ -11,7 +11,8 @@ usage: tile_report.py BUILD_LOG
 import re
 import sys
 
-LINE = re.compile(r"cuda: (\S+): int8 (.*) -> (tile|graph #) ?(.+)$")
+# "cuda: node 'NAME' [Conv]: int8 ..." (the builder's per-node debug prefix; "cuda: NAME: int8" also read)
+LINE = re.compile(r"cuda: (?:node '([^']+)' \[\w+\]|(\S+)): int8 (.*) -> (tile|graph #) ?(.+)$")
 ENTRY = re.compile(r"\s*(.+?) ([0-9.eE+-]+) ms( \(experimental\))?$")
 
 
@@ -21,7 +22,8 @@ def parse(text):
         m = LINE.search(line)
         if not m:
             continue
-        name, report, kind, choice = m.groups()
+        quoted, bare, report, kind, choice = m.groups()
+        name = quoted or bare
         chosen = ("graph #" if kind == "graph #" else "") + choice.strip()
         forms = {}
         experimental = {}
@@ -30,9 +32,11 @@ def parse(text):
             if not e:
                 raise SystemExit(f"tile_report: {name}: cannot read '{part}' in the report")
             (experimental if e.group(3) else forms)[e.group(1)] = float(e.group(2))
-        if chosen not in forms:
+        # An experimental tile is chosen only under RTDET_CUDA_INT8_EXPERIMENTAL=1.
+        chosen_ms = forms.get(chosen, experimental.get(chosen))
+        if chosen_ms is None:
             raise SystemExit(f"tile_report: {name}: the choice '{chosen}' is not among the timed forms")
-        layers.append((name, chosen, forms[chosen], experimental))
+        layers.append((name, chosen, chosen_ms, experimental))
     return layers
 
 

@@ -19,8 +19,10 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <cstdlib>
 #include <cstring>
 #include <sstream>
+#include <string_view>
 #include <utility>
 
 #include "engine/backends/cuda/conv_graph.h"
@@ -268,13 +270,26 @@ std::pair<Tensor, Tensor> pack_weights(const I8Problem& c, const Tensor& w, bool
     return {std::move(packed), std::move(scale)};
 }
 
+}  // namespace
+
+bool int8_experimental_tiles_enabled() {
+    const char* v = std::getenv("RTDET_CUDA_INT8_EXPERIMENTAL");
+    if (v == nullptr || *v == '\0' || std::string_view(v) == "0") return false;
+    ENGINE_CHECK(std::string_view(v) == "1", "RTDET_CUDA_INT8_EXPERIMENTAL='", v,
+                 "': 1 (the builder may choose the experimental INT8 tiles) or 0 (it may not)");
+    return true;
+}
+
+namespace {
+
 std::string problem_key(const CudaState& st, const I8Problem& c) {
     std::ostringstream k;
-    // "ours4.N": our kernels' generation and tile count (a cached choice of an older kernel set is stale).
-    k << "convi8|" << st.signature() << "|ours4." << conv_int8_tile_count() << conv_shapes_key(c) << "|pc"
+    // "ours5.N": our kernels' generation and tile count (a cached choice of an older kernel set is stale).
+    k << "convi8|" << st.signature() << "|ours5." << conv_int8_tile_count() << conv_shapes_key(c) << "|pc"
       << c.padded_c << "|y" << dtype_name(c.y_dtype) << "|res"
       << (c.p.residual ? dtype_name(c.r_dtype) : "none") << "|" << act_key(c.p.act) << "|"
-      << act_key(c.p.post_act) << (c.y_plain ? "|ynchw" : "");
+      << act_key(c.p.post_act) << (c.y_plain ? "|ynchw" : "")
+      << (int8_experimental_tiles_enabled() ? "|experimental" : "");
     return k.str();
 }
 
@@ -283,6 +298,7 @@ std::array<int32_t, 2> measure_tactic(CudaState& st, const I8Problem& c, bool gr
     CudaStream stream;
     cudnnHandle_t h = st.cudnn(stream.get());
     const int batch = c.max_batch;
+    const bool experimental_ok = int8_experimental_tiles_enabled();
     const int64_t xe = batch * c.x[1] * c.x[2] * c.x[3];
     const int64_t ye = batch * c.y[1] * c.y[2] * c.y[3];
     const int64_t o = c.w[0];
@@ -343,9 +359,13 @@ std::array<int32_t, 2> measure_tactic(CudaState& st, const I8Problem& c, bool gr
         Invocation inv;
         inv.tile = t;
         const float ms = time(inv);
-        if (conv_int8_tile_experimental(t)) {  // measured for the log (-v), never chosen
+        if (conv_int8_tile_experimental(t)) {  // measured for the log (-v); chosen only when allowed
             report +=
                 concat(report.empty() ? "" : ", ", conv_int8_tile_name(t), " ", ms, " ms (experimental)");
+            if (experimental_ok && ms < best_ms) {
+                best_ms = ms;
+                best = {kOurs, t};
+            }
             continue;
         }
         consider(kOurs, t, ms, conv_int8_tile_name(t));

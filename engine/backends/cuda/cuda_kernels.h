@@ -121,6 +121,10 @@ std::vector<Tensor> conv_int8_pack_forced(CudaState& state, const Graph& g, Node
 // residual that are not depthwise. Such a conv runs on our kernel only (never cuDNN's graph form); where
 // the output is in host memory (host graph I/O), the kernel writes it to device staging and copies it.
 bool conv_int8_writes_plain(const CudaState& state, const Graph& g, NodeId n, ValueId v);
+// RTDET_CUDA_INT8_EXPERIMENTAL: "1", the builder may choose the experimental INT8 tiles
+// (conv_int8_tile_experimental: measured on a GPU with it before they are promoted); unset, empty or "0",
+// it times them for its debug log only. Any other value: an error naming the variable.
+bool int8_experimental_tiles_enabled();
 // Whether our tile `tile` runs the node (its input channels as the tile reads them, its kernel size).
 bool conv_int8_tile_runs(const Graph& g, NodeId n, int tile);
 // How many engine configurations cuDNN's heuristics offer for the node's INT8 graph at max batch (0: the

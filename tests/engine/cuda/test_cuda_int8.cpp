@@ -9,9 +9,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <sstream>
+#include <string>
 
 #include "engine/backends/cuda/conv_graph.h"
 #include "engine/backends/cuda/cuda_kernels.h"
@@ -387,19 +389,24 @@ TEST_P(CudaInt8Conv, EveryTileMatchesTheInt8Reference) {
         return;
     }
     const ConvGraph cg = make_conv_graph(tc.conv);
-    int ran = 0, packed = 0, experimental = 0;
+    int ran = 0, packed = 0, wgmma = 0, two_taps = 0;
     for (int t = 0; t < engine::cuda::conv_int8_tile_count(); ++t) {
         if (!engine::cuda::conv_int8_tile_runs(cg.g, cg.conv, t)) continue;
         check_tactic(tc, false, t);
         ++ran;
         packed += engine::cuda::conv_int8_tile_packed(t);
-        experimental += engine::cuda::conv_int8_tile_experimental(t);
+        wgmma += std::string(engine::cuda::conv_int8_tile_name(t)).find(" wg") != std::string::npos;
+        two_taps += engine::cuda::conv_int8_tile_taps(t) == 2;
     }
     EXPECT_GE(ran, 2) << "tiles run";
+    // Two taps a 64-deep block: wherever the tiles read 32 channels (x's padded to 32: any conv of at most
+    // 32 channels).
+    const bool c32 = tc.conv.c <= 32;
+    EXPECT_EQ(two_taps > 0, c32) << two_taps << " tiles of two taps a block ran";
     // The wgmma tiles (32- and 64-deep blocks) run wherever this build has them (sm_90a); channels that
     // are a multiple of 64 fit both depths.
     if (engine::cuda::conv_int8_wgmma_built() && tc.conv.c % 64 == 0) {
-        EXPECT_GT(experimental, 0) << "wgmma tiles run";
+        EXPECT_GT(wgmma, 0) << "wgmma tiles run";
     }
     // The image's channels (at most 4, 3x3 or smaller) also run on the packed tiles.
     const bool packable = tc.conv.c <= engine::cuda::kPackedC && tc.conv.k <= 3;
@@ -447,6 +454,45 @@ INSTANTIATE_TEST_SUITE_P(Cases, CudaInt8Conv, ::testing::ValuesIn(int8_cases()),
                              PrintTo(param_info.param, &os);
                              return os.str();
                          });
+
+// RTDET_CUDA_INT8_EXPERIMENTAL: 1 lets the builder choose the experimental tiles; unset, empty or 0 not;
+// anything else is an error naming the variable and the value (no GPU needed: the switch alone). The
+// tiles of two taps a block are named so (" t2") and say so (conv_int8_tile_taps).
+TEST(CudaInt8Experimental, TheSwitchIsOneOrZero) {
+    const char* old = std::getenv("RTDET_CUDA_INT8_EXPERIMENTAL");
+    const std::string saved = old ? old : "";
+    ::unsetenv("RTDET_CUDA_INT8_EXPERIMENTAL");
+    EXPECT_FALSE(engine::cuda::int8_experimental_tiles_enabled());
+    for (const char* off : {"", "0"}) {
+        ::setenv("RTDET_CUDA_INT8_EXPERIMENTAL", off, 1);
+        EXPECT_FALSE(engine::cuda::int8_experimental_tiles_enabled()) << "'" << off << "'";
+    }
+    ::setenv("RTDET_CUDA_INT8_EXPERIMENTAL", "1", 1);
+    EXPECT_TRUE(engine::cuda::int8_experimental_tiles_enabled());
+    for (const char* bad : {"yes", "2", "1 "}) {
+        ::setenv("RTDET_CUDA_INT8_EXPERIMENTAL", bad, 1);
+        try {
+            (void)engine::cuda::int8_experimental_tiles_enabled();
+            ADD_FAILURE() << "'" << bad << "' was accepted";
+        } catch (const engine::Error& e) {
+            EXPECT_NE(std::string(e.what()).find(std::string("RTDET_CUDA_INT8_EXPERIMENTAL='") + bad + "'"),
+                      std::string::npos)
+                << e.what();
+        }
+    }
+    if (old)
+        ::setenv("RTDET_CUDA_INT8_EXPERIMENTAL", saved.c_str(), 1);
+    else
+        ::unsetenv("RTDET_CUDA_INT8_EXPERIMENTAL");
+    int two_taps = 0;
+    for (int t = 0; t < engine::cuda::conv_int8_tile_count(); ++t) {
+        const std::string name = engine::cuda::conv_int8_tile_name(t);
+        const bool is_t2 = engine::cuda::conv_int8_tile_taps(t) == 2;
+        EXPECT_EQ(is_t2, name.find(" t2") != std::string::npos) << name;
+        two_taps += is_t2;
+    }
+    EXPECT_GT(two_taps, 0);
+}
 
 // Grouped convs other than depthwise have no INT8 kernel here: the backend says so, so the builder
 // keeps them in float. Depthwise ones run INT8.

@@ -63,6 +63,37 @@ TEST(ConvInt8Walk, ThreeByThreeTwoChannelBlocksByHand) {
     EXPECT_EQ(Block(w.tile, w.r, w.s, w.cb, w.rs), Block(1, 0, 0, 0, 0));
 }
 
+// A thread's tap in the tiles of several taps a block (TapWalk): slot, slot + taps, ... with its row and
+// column, against r = t / S, s = t % S, for every slot, kernel width and count of taps a block; the
+// walk does not stop at R S (the kernel loads taps past it as zeros).
+TEST(ConvInt8TapWalk, StepsByTheTapsOfABlock) {
+    for (int taps : {2, 4})
+        for (int S : {1, 2, 3, 5, 7})
+            for (int slot = 0; slot < taps; ++slot) {
+                engine::cuda::TapWalk w;
+                w.reset(slot, S);
+                for (int b = 0; b < 12; ++b) {
+                    const int t = slot + b * taps;
+                    ASSERT_EQ(std::make_tuple(w.t, w.r, w.s), std::make_tuple(t, t / S, t % S))
+                        << "taps " << taps << " S " << S << " slot " << slot << " block " << b;
+                    w.step(taps, S);
+                }
+            }
+}
+
+// YOLOv3's 3x3 convs of 32 channels in blocks of two taps, by hand: the second slot's taps (0, 1),
+// (1, 0), (1, 2), (2, 1), then tap 9, past the kernel (the fifth block's zeros).
+TEST(ConvInt8TapWalk, ThreeByThreeSecondSlotByHand) {
+    engine::cuda::TapWalk w;
+    w.reset(1, 3);
+    const std::vector<std::tuple<int, int, int>> want = {
+        {1, 0, 1}, {3, 1, 0}, {5, 1, 2}, {7, 2, 1}, {9, 3, 0}};
+    for (const auto& b : want) {
+        EXPECT_EQ(std::make_tuple(w.t, w.r, w.s), b);
+        w.step(2, 3);
+    }
+}
+
 // n / d as the kernels compute it, against C++'s division: every n near the multiples of d (where a
 // wrong multiplier shows first), the ends of the range, and random n, for divisors of every size
 // (powers of two and their neighbours, YOLO's pixel counts, primes, the largest).

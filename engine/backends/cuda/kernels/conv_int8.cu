@@ -35,11 +35,17 @@ constexpr int kCtaThreads = 128;
 // registers. 1: each k block's multiplies waited for before the next block; 2: one block's in flight
 // while the next is issued (the loads then run STAGES - 2 blocks ahead, not STAGES - 1, so that the
 // stage refilled is two blocks old).
-template <int BM_, int BN_, int BK_, int STAGES_, bool PACKED_ = false, int WG_ = 0>
+// TAPS_: taps a k block (> 1: TAPS adjacent taps of TC = BK / TAPS channels, the input's channel count;
+// YOLOv3's 32-channel 3x3 convs in 5 blocks of 64 bytes rather than 9 of 32, the last one's second tap
+// zeros): fewer blocks, so fewer waits, barriers and per-block address work a tile (conv_int8_walk.h's
+// TapWalk: each thread's chunks lie in one tap of the block).
+template <int BM_, int BN_, int BK_, int STAGES_, bool PACKED_ = false, int WG_ = 0, int TAPS_ = 1>
 struct Tile {
     static constexpr int BM = BM_, BN = BN_, BK = BK_, STAGES = STAGES_;
     static constexpr bool PACKED = PACKED_;
     static constexpr int WG = WG_;
+    static constexpr int TAPS = TAPS_, TC = BK / TAPS, TCH = TC / 16;  // TCH: 16-byte chunks a tap
+    static_assert(TAPS == 1 || (!PACKED && TC % 16 == 0 && TC * TAPS == BK), "whole chunks a tap");
     static constexpr int AHEAD = WG == 2 ? STAGES - 2 : STAGES - 1;  // k blocks loaded ahead
     static_assert(WG >= 0 && WG <= 2 && AHEAD >= 1, "wgmma mode 0, 1 or 2; a block loaded ahead");
     static constexpr int WM = BM / 2, WN = BN / 2;  // warp tile (mma.sync); the rows of an epilogue pass
@@ -72,6 +78,7 @@ struct Tile {
     static_assert(BK == 32 || BK == 64, "k depth 32 or 64");
     static_assert(MT >= 1 && NT % 2 == 0, "warp tile");
     static_assert((BM * CH) % kCtaThreads == 0 && (BN * CH) % kCtaThreads == 0, "loads per thread");
+    static_assert(kCtaThreads % CH == 0, "a thread's chunks all at chunk tid % CH (TAPS > 1 relies on it)");
     // Packed: a row (pixel) has SLOTS 4-byte tap slots; ROW_THREADS threads share a row, each loading
     // ROW_SLOTS adjacent slots (one pixel's position worked out once per thread, not once per slot).
     static constexpr int SLOTS = BK / 4, ROW_THREADS = kCtaThreads / BM,
@@ -216,7 +223,8 @@ struct Params {
     I8Elem res_type;
     float res_scale, y_scale, y_inv;  // y_inv = 1 / y_scale
     int H, W, C, K, R, S, OH, OW, sh, sw, ph, pw, dh, dw;
-    int xc, taps;  // packed tiles: the input's channels (kPackedC), the kernel's taps
+    int xc;    // packed tiles: the input's channels (kPackedC)
+    int taps;  // packed and TAPS > 1 tiles: the kernel's taps
     // Packed tiles: tap t's byte offset from the window's origin pixel ((r dh W + s dw) xc), its rows
     // and columns from it (r dh, s dw), and the window's height and width ((R - 1) dh + 1, ...).
     int tap_off[kPackedDepth / kPackedC], tap_dh[kPackedDepth / kPackedC], tap_dw[kPackedDepth / kPackedC];
@@ -502,7 +510,8 @@ __global__ void __launch_bounds__(kCtaThreads, T::MIN_BLOCKS) conv_int8_kernel(c
                 a_ih[j] = oh * p.sh - p.ph;
                 a_iw[j] = ow * p.sw - p.pw;
                 // The window's origin (which may lie outside the image: only in-range taps are read).
-                a_ptr[j] = p.x + n * p.xbs + static_cast<int64_t>(a_ih[j] * p.W + a_iw[j]) * p.C + ch * 16;
+                a_ptr[j] = p.x + n * p.xbs + static_cast<int64_t>(a_ih[j] * p.W + a_iw[j]) * p.C +
+                           (ch % T::TCH) * 16;
             } else {
                 a_ih[j] = -(1 << 30);  // every tap out of range: zeros
                 a_iw[j] = 0;
@@ -557,9 +566,12 @@ __global__ void __launch_bounds__(kCtaThreads, T::MIN_BLOCKS) conv_int8_kernel(c
     };
 
     // The next k block to load (conv_int8_walk.h: tile after tile, tap after tap, channel block after
-    // channel block).
+    // channel block; with TAPS > 1, tile after tile, block after block, and this thread's own tap).
     KBlockWalk ld;
     ld.tile = t_first;
+    TapWalk my_tap;
+    const int tap_slot = (tid % T::CH) / T::TCH;  // every chunk this thread loads is at chunk tid % CH
+    if constexpr (T::TAPS > 1) my_tap.reset(tap_slot, p.S);
     auto load_stage = [&](int stage) {
         if constexpr (T::PACKED) {  // one k block a tile
             const uint32_t sa = sbase + stage * T::STAGE_BYTES;
@@ -570,21 +582,34 @@ __global__ void __launch_bounds__(kCtaThreads, T::MIN_BLOCKS) conv_int8_kernel(c
                 cp_async16(sa + T::A_BYTES + b_so[j], b_ok[j] ? b_ptr[j] : p.w, b_ok[j]);
             return;
         }
-        // The block's offsets, the same for every thread: the tap's rows and columns from the window's
-        // origin, its byte offset there (channel block included), and the weights' offset.
-        const int c0 = ld.cb * T::BK, rdh = ld.r * p.dh, sdw = ld.s * p.dw;
-        const int a_off = (rdh * p.W + sdw) * p.C + c0, b_off = ld.rs * p.C + c0;
+        // The block's offsets: the tap's rows and columns from the window's origin, its byte offset there
+        // (channel block included), and the weights' offset; the same for every thread, but with
+        // TAPS > 1, where the tap is this thread's (the weights' taps are adjacent: the block's offset).
+        const int c0 = ld.cb * T::BK, rdh = (T::TAPS > 1 ? my_tap.r : ld.r) * p.dh,
+                  sdw = (T::TAPS > 1 ? my_tap.s : ld.s) * p.dw;
+        const int a_off = (rdh * p.W + sdw) * p.C + (T::TAPS > 1 ? 0 : c0), b_off = ld.rs * p.C + c0;
+        const bool tap_in = T::TAPS == 1 || my_tap.t < p.taps;  // past the last tap: zeros
         const uint32_t sa = sbase + stage * T::STAGE_BYTES, sb = sa + T::A_BYTES;
 #pragma unroll
         for (int j = 0; j < T::A_LOADS; ++j) {
-            const bool ok = static_cast<unsigned>(a_ih[j] + rdh) < static_cast<unsigned>(p.H) &&
+            const bool ok = tap_in && static_cast<unsigned>(a_ih[j] + rdh) < static_cast<unsigned>(p.H) &&
                             static_cast<unsigned>(a_iw[j] + sdw) < static_cast<unsigned>(p.W);
             cp_async16(sa + a_so[j], ok ? a_ptr[j] + a_off : p.x, ok);
         }
 #pragma unroll
-        for (int j = 0; j < T::B_LOADS; ++j)
-            cp_async16(sb + b_so[j], b_ok[j] ? b_ptr[j] + b_off : p.w, b_ok[j]);
-        if (ld.step(p.cblocks, p.R, p.S) && ld.tile < t_first + t_count) set_rows(ld.tile);
+        for (int j = 0; j < T::B_LOADS; ++j) {
+            const bool ok = tap_in && b_ok[j];
+            cp_async16(sb + b_so[j], ok ? b_ptr[j] + b_off : p.w, ok);
+        }
+        if constexpr (T::TAPS > 1) {  // blocks (ld.cb) of a tile, R = S = 1 to the walk; taps per thread
+            my_tap.step(T::TAPS, p.S);
+            if (ld.step(p.cblocks, 1, 1)) {
+                my_tap.reset(tap_slot, p.S);
+                if (ld.tile < t_first + t_count) set_rows(ld.tile);
+            }
+        } else {
+            if (ld.step(p.cblocks, p.R, p.S) && ld.tile < t_first + t_count) set_rows(ld.tile);
+        }
     };
 
     // The accumulators start at kRoundMagicBits rather than 0 (biased_acc_to_f32, requant_core.h).
@@ -883,6 +908,10 @@ struct TileInfo {
     void (*launch)(const Params&, I8Elem, cudaStream_t);
     int tpc = 1;      // M tiles a CTA (Params::tpc)
     bool wg = false;  // wgmma (Tile::WG > 0): sm_90a builds only (conv_int8_wgmma_built)
+    int taps = 1;     // taps a k block (Tile::TAPS): the input's channels bk / taps
+    // Not yet validated on a GPU (conv_int8_tile_experimental). None now: the wgmma tiles and those of two
+    // taps a block passed the INT8 suites on the H200 on 2026-12-06 (docs/int8.md, eleventh session).
+    bool experimental = false;
 };
 const TileInfo kTiles[] = {
     {"128x128x64/4", 64, false, launch_tile<Tile<128, 128, 64, 4>>},
@@ -919,8 +948,8 @@ const TileInfo kTiles[] = {
     // first's epilogue; x8 would leave 1.3 waves of 2 CTAs an SM at batch 64.
     {"128x128x64/4 x2", 64, false, launch_tile<Tile<128, 128, 64, 4>>, 2},
     // wgmma (Hopper's warpgroup MMA, sm_90a): the same loads, ring and epilogue; the multiply reads A and
-    // B from shared memory itself (no ldmatrix), m64 x n128 (or n64) x k32 an instruction. Experimental
-    // (conv_int8_tile_experimental): tested, never chosen by the builder until measured on a GPU.
+    // B from shared memory itself (no ldmatrix), m64 x n128 (or n64) x k32 an instruction. On the H200
+    // they lose to cuDNN's graph engines on YOLOv3's deep convs (x0.5-0.8) and win on two small ones.
     {"128x128x64/4 wg", 64, false, launch_tile<Tile<128, 128, 64, 4, false, 1>>, 1, true},
     {"128x64x64/4 wg", 64, false, launch_tile<Tile<128, 64, 64, 4, false, 1>>, 1, true},
     {"128x64x64/4 wg x8", 64, false, launch_tile<Tile<128, 64, 64, 4, false, 1>>, 8, true},
@@ -931,6 +960,13 @@ const TileInfo kTiles[] = {
     {"128x128x64/4 wg2", 64, false, launch_tile<Tile<128, 128, 64, 4, false, 2>>, 1, true},
     {"128x64x64/4 wg2 x8", 64, false, launch_tile<Tile<128, 64, 64, 4, false, 2>>, 8, true},
     {"128x64x32/6 wg2 x8", 32, false, launch_tile<Tile<128, 64, 32, 6, false, 2>>, 8, true},
+    // Two taps of 32 channels a 64-deep block (layer_1 and layer_3 again): 5 k blocks a tile, not 9.
+    // (6 stages of 128x64 would leave 2 CTAs an SM, not 3.) H200, batch 64: layer_1 0.524 -> 0.347 ms
+    // (wg2 t2; 0.375 with mma.sync), layer_3 0.541 -> 0.513.
+    {"128x64x64/4 t2 x8", 64, false, launch_tile<Tile<128, 64, 64, 4, false, 0, 2>>, 8, false, 2},
+    {"64x64x64/5 t2 x8", 64, false, launch_tile<Tile<64, 64, 64, 5, false, 0, 2>>, 8, false, 2},
+    {"128x64x64/4 wg t2 x8", 64, false, launch_tile<Tile<128, 64, 64, 4, false, 1, 2>>, 8, true, 2},
+    {"128x64x64/4 wg2 t2 x8", 64, false, launch_tile<Tile<128, 64, 64, 4, false, 2, 2>>, 8, true, 2},
 };
 constexpr int kTileCount = static_cast<int>(sizeof(kTiles) / sizeof(kTiles[0]));
 
@@ -1105,12 +1141,17 @@ bool conv_int8_wgmma_built() {
 #endif
 }
 
-bool conv_int8_tile_experimental(int tile) { return tile >= 0 && tile < kTileCount && kTiles[tile].wg; }
+bool conv_int8_tile_experimental(int tile) {
+    return tile >= 0 && tile < kTileCount && kTiles[tile].experimental;
+}
+
+int conv_int8_tile_taps(int tile) { return tile >= 0 && tile < kTileCount ? kTiles[tile].taps : 1; }
 
 bool conv_int8_tile_shape_fits(int tile, int c, int r, int s) {
     if (tile < 0 || tile >= kTileCount || c <= 0) return false;
     if (kTiles[tile].wg && !conv_int8_wgmma_built()) return false;
     if (kTiles[tile].packed) return c == kPackedC && r * s * kPackedC <= kPackedDepth;
+    if (kTiles[tile].taps > 1) return c * kTiles[tile].taps == kTiles[tile].bk;
     return c % kTiles[tile].bk == 0;
 }
 
@@ -1156,6 +1197,9 @@ void launch_conv_int8(const ConvInt8Args& a, int tile, cudaStream_t stream) {
         p.C = kTiles[tile].bk;
         p.R = p.S = 1;
         p.cblocks = p.KB = 1;
+    } else if (kTiles[tile].taps > 1) {  // blocks of `taps` taps (the walk's channel blocks)
+        p.taps = a.r * a.s;
+        p.cblocks = p.KB = (p.taps + kTiles[tile].taps - 1) / kTiles[tile].taps;
     } else {
         p.cblocks = a.c / kTiles[tile].bk;
         p.KB = a.r * a.s * p.cblocks;

@@ -64,9 +64,12 @@ bool conv_int8_tile_packed(int tile);
 // Whether this build has the wgmma tiles' code (every CUDA architecture it targets is sm_90a:
 // RTDET_CUDA_WGMMA). Elsewhere those tiles fit nothing.
 bool conv_int8_wgmma_built();
-// Experimental tiles (the wgmma ones, not yet validated on a GPU): they fit and run (the tests run every
-// tile); the builder times them for its debug log (`rtdet -v build`) but never chooses them.
+// Experimental tiles (new ones, marked so until validated on a GPU; none at present): they fit and run
+// (the tests run every tile); the builder times them for its debug log (`rtdet -v build`) but chooses
+// them only with RTDET_CUDA_INT8_EXPERIMENTAL=1 (int8_experimental_tiles_enabled).
 bool conv_int8_tile_experimental(int tile);
+// Taps a k block (1, or 2 for the tiles of two 32-channel taps a 64-deep block: Tile::TAPS).
+int conv_int8_tile_taps(int tile);
 // Whether `tile` runs a conv of `c` input channels (as the tile reads them) and an r x s kernel.
 bool conv_int8_tile_shape_fits(int tile, int c, int r, int s);
 // conv_int8_tile_shape_fits, and the pointers aligned (16 bytes; packed tiles' x to 4); an NCHW output

@@ -63,4 +63,32 @@ struct KBlockWalk {
     }
 };
 
+// Tiles of several taps a k block (Tile::TAPS > 1: TAPS adjacent taps of BK / TAPS channels each): a
+// thread's 16-byte chunk of a row lies in one of the block's taps, its `slot`, the same in every block.
+// The thread's own tap walks slot, slot + TAPS, slot + 2 TAPS, ... (row-major, with its row r and column
+// s), stepped after each load; a tap at or past the kernel's R S (the last block of an odd count) is
+// loaded as zeros. reset at each tile's first block.
+struct TapWalk {
+    int t = 0;  // the tap, r * S + s
+    int r = 0, s = 0;
+
+    RTDET_WALK_HD void reset(int slot, int S) {
+        t = slot;
+        r = 0;
+        s = slot;
+        while (s >= S) {
+            s -= S;
+            ++r;
+        }
+    }
+    RTDET_WALK_HD void step(int taps, int S) {
+        t += taps;
+        for (int i = 0; i < taps; ++i)
+            if (++s == S) {
+                s = 0;
+                ++r;
+            }
+    }
+};
+
 }  // namespace engine::cuda
