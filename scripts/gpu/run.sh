@@ -923,8 +923,8 @@ for s in "${stages[@]}"; do
       convert_models
       i8_plan cuda 64
       int8_profile i8 64 --no-transfers ;;
-    int8tiles)  # issue 16: every INT8 tile's time per layer of YOLOv3-416 b64, the experimental (wgmma,
-      # two taps a block) ones beside the chosen form (rtdet -v build without a timing cache;
+    int8tiles)  # issue 16: every INT8 tile's time per layer of YOLOv3-416 b64, the experimental ones (none
+      # at present) beside the chosen form (rtdet -v build without a timing cache;
       # scripts/gpu/tile_report.py; ~1.5 min). INT8_TILES_EXPERIMENTAL=1 (the default): the builder may
       # choose them (RTDET_CUDA_INT8_EXPERIMENTAL), and the plan is benched (int8tiles_bench.json)
       convert_models

@@ -11,8 +11,8 @@ usage: tile_report.py BUILD_LOG
 import re
 import sys
 
-# "cuda: node 'NAME' [Conv]: int8 ..." (the builder's per-node debug prefix; "cuda: NAME: int8" also read)
-LINE = re.compile(r"cuda: (?:node '([^']+)' \[\w+\]|(\S+)): int8 (.*) -> (tile|graph #) ?(.+)$")
+# "cuda: node 'NAME' [Conv]: int8 ..." (the builder's per-node debug prefix)
+LINE = re.compile(r"cuda: node '([^']+)' \[\w+\]: int8 (.*) -> (tile|graph #) ?(.+)$")
 ENTRY = re.compile(r"\s*(.+?) ([0-9.eE+-]+) ms( \(experimental\))?$")
 
 
@@ -22,8 +22,7 @@ def parse(text):
         m = LINE.search(line)
         if not m:
             continue
-        quoted, bare, report, kind, choice = m.groups()
-        name = quoted or bare
+        name, report, kind, choice = m.groups()
         chosen = ("graph #" if kind == "graph #" else "") + choice.strip()
         forms = {}
         experimental = {}

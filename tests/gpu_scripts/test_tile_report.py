@@ -11,13 +11,12 @@ import tempfile
 
 REPORT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "gpu", "tile_report.py")
 
-# The engine's debug lines ("[debug] " + the message; the builder prefixes "node 'NAME' [Conv]", as
-# layer_1's; the bare name, as the others', is read too): a tile choice ("tile " then the name), a graph
+# The engine's debug lines ("[debug] " + the message, the node as "node 'NAME' [Conv]"): a tile choice ("tile " then the name), a graph
 # choice ("graph #" then the rank), refused graph configurations at 1e+30 ms.
 GOOD = """[info] yolov3-416: calibration cache 'x.json' (percentile, 16 inputs)
-[debug] cuda: layer_0_conv: int8 128x32x64/2 packed 0.6 ms, 128x32x64/2 packed x8 0.5 ms -> tile  128x32x64/2 packed x8
+[debug] cuda: node 'layer_0_conv' [Conv]: int8 128x32x64/2 packed 0.6 ms, 128x32x64/2 packed x8 0.5 ms -> tile  128x32x64/2 packed x8
 [debug] cuda: node 'layer_1_conv' [Conv]: int8 128x64x32/4 x8 0.48 ms, 128x64x32/4 wg x8 0.4 ms (experimental), graph #0 1e+30 ms -> tile  128x64x32/4 x8
-[debug] cuda: layer_2_conv: int8 128x64x32/4 x8 0.15 ms, graph #0 0.12 ms, 128x64x64/4 wg 0.3 ms (experimental), 128x64x32/4 wg x8 0.2 ms (experimental) -> graph # 0
+[debug] cuda: node 'layer_2_conv' [Conv]: int8 128x64x32/4 x8 0.15 ms, graph #0 0.12 ms, 128x64x64/4 wg 0.3 ms (experimental), 128x64x32/4 wg x8 0.2 ms (experimental) -> graph # 0
 built x.plan in 3 s
 """
 
@@ -56,7 +55,7 @@ expect("chosen 1.100 ms" in out and "where it wins 1.020 ms" in out and "x1.078"
 
 # Under RTDET_CUDA_INT8_EXPERIMENTAL=1 the builder may choose an experimental tile: its time is the
 # chosen one (0.4), and it is also the fastest experimental (ratio 1.00).
-rc, out, err = run("[debug] cuda: layer_3_conv: int8 128x64x32/4 x8 0.5 ms, 128x64x64/4 t2 x8 0.4 ms (experimental) "
+rc, out, err = run("[debug] cuda: node 'layer_3_conv' [Conv]: int8 128x64x32/4 x8 0.5 ms, 128x64x64/4 t2 x8 0.4 ms (experimental) "
                    "-> tile  128x64x64/4 t2 x8\n")
 row = next((line for line in out.splitlines() if line.startswith("layer_3_conv")), "")
 expect(rc == 0 and "0.4000" in row and row.split()[-1] == "1.00" and "chosen 0.400 ms" in out,
@@ -66,9 +65,9 @@ rc, out, err = run(None, "/nonexistent/build.log")
 expect(rc != 0 and "/nonexistent/build.log" in err and err.count("\n") == 1, f"missing log: {rc} {err!r}")
 rc, out, err = run("[info] nothing here\n")
 expect(rc != 0 and "no INT8 tile reports" in err, f"no reports: {rc} {err!r}")
-rc, out, err = run("[debug] cuda: layer_9: int8 128x64x32/4 x8 fast -> tile  128x64x32/4 x8\n")
+rc, out, err = run("[debug] cuda: node 'layer_9' [Conv]: int8 128x64x32/4 x8 fast -> tile  128x64x32/4 x8\n")
 expect(rc != 0 and "layer_9" in err and "fast" in err, f"unreadable entry: {rc} {err!r}")
-rc, out, err = run("[debug] cuda: layer_7: int8 128x64x32/4 x8 0.4 ms -> tile  64x64x32/4\n")
+rc, out, err = run("[debug] cuda: node 'layer_7' [Conv]: int8 128x64x32/4 x8 0.4 ms -> tile  64x64x32/4\n")
 expect(rc != 0 and "layer_7" in err and "64x64x32/4" in err, f"untimed choice: {rc} {err!r}")
 
 for f in failures:

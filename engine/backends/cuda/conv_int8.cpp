@@ -342,8 +342,12 @@ std::array<int32_t, 2> measure_tactic(CudaState& st, const I8Problem& c, bool gr
         end.synchronize();
         return CudaEvent::elapsed_ms(start, end) / kRuns;
     };
-    auto consider = [&](int32_t form, int choice, float ms, const std::string& name) {
-        report += concat(report.empty() ? "" : ", ", name, " ", ms, " ms");
+    // Experimental tiles: in the report (-v) always, chosen only when allowed.
+    auto consider = [&](int32_t form, int choice, float ms, const std::string& name,
+                        bool experimental = false) {
+        report +=
+            concat(report.empty() ? "" : ", ", name, " ", ms, " ms", experimental ? " (experimental)" : "");
+        if (experimental && !experimental_ok) return;
         if (ms < best_ms) {
             best_ms = ms;
             best = {form, choice};
@@ -358,17 +362,7 @@ std::array<int32_t, 2> measure_tactic(CudaState& st, const I8Problem& c, bool gr
         if (!conv_int8_tile_fits(at, t)) continue;
         Invocation inv;
         inv.tile = t;
-        const float ms = time(inv);
-        if (conv_int8_tile_experimental(t)) {  // measured for the log (-v); chosen only when allowed
-            report +=
-                concat(report.empty() ? "" : ", ", conv_int8_tile_name(t), " ", ms, " ms (experimental)");
-            if (experimental_ok && ms < best_ms) {
-                best_ms = ms;
-                best = {kOurs, t};
-            }
-            continue;
-        }
-        consider(kOurs, t, ms, conv_int8_tile_name(t));
+        consider(kOurs, t, time(inv), conv_int8_tile_name(t), conv_int8_tile_experimental(t));
     }
     if (graph_api && !c.y_plain && graph_epilogue_supported(c.p.act, c.p.post_act, c.p.residual)) {
         int count = 0;
