@@ -28,9 +28,12 @@
 #   int8tiles.txt, int8tiles_build.log  stage `int8tiles`: per INT8 conv of YOLOv3-416 b64, the chosen
 #                  form's time beside the fastest experimental tile's (scripts/gpu/tile_report.py; the
 #                  builder may choose them here), int8tiles_bench.json: that plan's batch 64 bench
+#   int8search.txt, int8search_build.log, int8search_bench_*.json  stage `int8search`: YOLOv3-416 b64
+#                  built with cuDNN's configurations searched widely (every one timed, per layer), that plan
+#                  and the default one benched alternately
 #   int8sass.txt.xz, int8sass_ncu.txt, int8sass_src.csv.xz  stage `int8sass`: the conv kernels' SASS, Nsight
 #                  Compute's instruction mix and per-instruction counts on the first INT8 convs
-# Usage: scripts/gpu/run.sh [all|tests|dtests|dbench|bench|peer|compare|cache|quick|diag|eval|app|streams|mstreams|ab|csan|csan2|int8|peerc|int8eval|int8tests|int8diag|int8prof|int8tiles|int8ncu|int8sass]...   (default: all; stages run in the order given)
+# Usage: scripts/gpu/run.sh [all|tests|dtests|dbench|bench|peer|compare|cache|quick|diag|eval|app|streams|mstreams|ab|csan|csan2|int8|peerc|int8eval|int8tests|int8diag|int8prof|int8tiles|int8search|int8ncu|int8sass]...   (default: all; stages run in the order given)
 # Each stage fits well inside the device tool's 10-minute command limit; `all` is about 6 minutes, `ab`
 # about 6 (estimated; no pair starts that would end after AB_BUDGET_S, 430 s, but the first); `int8`
 # (ours at FP16/INT8/best + the PyTorch peer, issue 16) at most 9 by its budget, `peerc` (the peer's
@@ -938,6 +941,31 @@ for s in "${stages[@]}"; do
         say "int8tiles: bench that plan, batch 64, GPU time"
         timeout 120 "$RTDET" bench "$WORK/i8tiles.b64.plan" --batch 64 --warmup 20 --iterations 60 --no-transfers \
           --json "$OUT/int8tiles_bench.json" 2>&1 | grep -E "latency|throughput"
+      fi ;;
+    int8search)  # issue 16: YOLOv3-416 INT8 b64 built with cuDNN's engine configurations searched widely
+      # (RTDET_CUDA_INT8_GRAPH_SEARCH=${INT8_GRAPH_SEARCH:-1}: every configuration of heuristics modes A, B
+      # and fallback; rtdet -v, no timing cache; int8search_build.log, tile_report), then that plan and
+      # the default one benched alternately, batch 64, GPU time (int8search_bench_{wide,default}_N.json)
+      convert_models
+      say "int8search: rtdet -v build yolov3-416 int8 max-batch 64 (graph search ${INT8_GRAPH_SEARCH:-1})"
+      start=$SECONDS
+      RTDET_CUDA_INT8_GRAPH_SEARCH=${INT8_GRAPH_SEARCH:-1} timeout 480 "$RTDET" -v build \
+        "$WORK/yolov3-416.onnx" --device cuda --precision int8 --calib-cache "$CALIB_DIR/yolov3-416.calib.json" \
+        --max-batch 64 -o "$WORK/i8search.b64.plan" > "$OUT/int8search_build.log" 2>&1
+      echo "build exit code $? after $((SECONDS - start)) s"
+      grep -E "^built|error" "$OUT/int8search_build.log" | cut -c1-300 | head -3
+      python3 scripts/gpu/tile_report.py "$OUT/int8search_build.log" > "$OUT/int8search.txt" 2>&1
+      tail -3 "$OUT/int8search.txt"
+      [ -f "$WORK/i8.b64.plan" ] || i8_plan cuda 64
+      if [ -f "$WORK/i8search.b64.plan" ]; then
+        for i in 1 2 3; do
+          for p in wide default; do
+            f=$WORK/i8search.b64.plan; [ $p = default ] && f=$WORK/i8.b64.plan
+            printf '%s %s: ' "$p" "$i"
+            timeout 120 "$RTDET" bench "$f" --batch 64 --warmup 20 --iterations 60 --no-transfers \
+              --json "$OUT/int8search_bench_${p}_$i.json" 2>&1 | grep -E "latency" | tr '\n' ' '; echo
+          done
+        done
       fi ;;
     int8ncu)  # issue 16: Nsight Compute on the first INT8 convs of YOLOv3-416 b64 (after int8diag; ~2 min)
       # NCU_COUNT kernels (4) matching NCU_KERNEL (our conv kernel): throughput, occupancy, stall reasons.

@@ -2,11 +2,12 @@
 //   x 1, w 2, y 3, bias 4, r 5, (INT8:) alpha 6, r_scale 7, y_inv 8; virtual (FP32) intermediates from
 //   10 on,
 // is   conv(x, w) -> t0 ; [INT8:] t0 * alpha ; [fused:] + bias -> t1 ; act(t1) -> t2 ;
-// [residual:] t2 + r (INT8 s8 r: r * r_scale) -> t3 ; post_act(t3) ; [INT8 s8 y:] * y_inv -> y
+// [residual:] t2 + r (INT8 s8 r: r * r_scale) -> t3 ; post_act(t3) ; [INT8 s8 y, not fold_y:] * y_inv -> y
 // (each optional step left out when it is the identity).
 #include "engine/backends/cuda/conv_graph.h"
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/backends/cuda/cuda_util.h"
@@ -192,7 +193,7 @@ cudnnBackendDescriptor_t build_graph(Builder& b, cudnnHandle_t h, const GraphCon
                 steps.push_back({m, slope, nullptr});
             }
         }
-        if (i8 && s.y_dtype == DataType::I8)
+        if (i8 && s.y_dtype == DataType::I8 && !s.fold_y)
             steps.push_back({CUDNN_POINTWISE_MUL, 0.0, &b.add(tensor(8, f32, 1, s.k, 1, 1, false))});
         for (size_t i = 0; i < steps.size(); ++i) {
             Desc* out = i + 1 == steps.size() ? &y : &virt();
@@ -207,6 +208,60 @@ cudnnBackendDescriptor_t build_graph(Builder& b, cudnnHandle_t h, const GraphCon
     graph.set(CUDNN_ATTR_OPERATIONGRAPH_HANDLE, CUDNN_TYPE_HANDLE, 1, &h);
     graph.finalize();
     return graph.get();
+}
+
+// An engine configuration's engine (its global index, whether it runs on tensor cores) and knob choices.
+struct EngineInfo {
+    int64_t index = -1;
+    bool tensor_core = false;
+    std::vector<std::pair<cudnnBackendKnobType_t, int64_t>> knobs;
+
+    std::string describe() const {
+        std::string s = "e" + std::to_string(index);
+        for (size_t i = 0; i < knobs.size(); ++i)
+            s += (i == 0 ? "[" : ";") + std::to_string(static_cast<int>(knobs[i].first)) + "=" +
+                 std::to_string(knobs[i].second);
+        return knobs.empty() ? s : s + "]";
+    }
+};
+
+EngineInfo engine_info(cudnnBackendDescriptor_t cfg) {
+    EngineInfo info;
+    Desc engine(CUDNN_BACKEND_ENGINE_DESCRIPTOR);
+    cudnnBackendDescriptor_t e = engine.get();
+    int64_t one = 0;
+    CUDNN_CHECK(cudnnBackendGetAttribute(cfg, CUDNN_ATTR_ENGINECFG_ENGINE, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1,
+                                         &one, &e));
+    CUDNN_CHECK(
+        cudnnBackendGetAttribute(e, CUDNN_ATTR_ENGINE_GLOBAL_INDEX, CUDNN_TYPE_INT64, 1, &one, &info.index));
+    cudnnBackendNumericalNote_t notes[CUDNN_NUMERICAL_NOTE_TYPE_COUNT];
+    int64_t nn = 0;
+    CUDNN_CHECK(cudnnBackendGetAttribute(e, CUDNN_ATTR_ENGINE_NUMERICAL_NOTE, CUDNN_TYPE_NUMERICAL_NOTE,
+                                         CUDNN_NUMERICAL_NOTE_TYPE_COUNT, &nn, notes));
+    for (int64_t i = 0; i < nn; ++i)
+        info.tensor_core = info.tensor_core || notes[i] == CUDNN_NUMERICAL_NOTE_TENSOR_CORE;
+    int64_t nk = 0;
+    CUDNN_CHECK(cudnnBackendGetAttribute(cfg, CUDNN_ATTR_ENGINECFG_KNOB_CHOICES,
+                                         CUDNN_TYPE_BACKEND_DESCRIPTOR, 0, &nk, nullptr));
+    std::vector<std::unique_ptr<Desc>> kc;
+    std::vector<cudnnBackendDescriptor_t> raw;
+    for (int64_t i = 0; i < nk; ++i) {
+        kc.push_back(std::make_unique<Desc>(CUDNN_BACKEND_KNOB_CHOICE_DESCRIPTOR));
+        raw.push_back(kc.back()->get());
+    }
+    if (nk > 0)
+        CUDNN_CHECK(cudnnBackendGetAttribute(cfg, CUDNN_ATTR_ENGINECFG_KNOB_CHOICES,
+                                             CUDNN_TYPE_BACKEND_DESCRIPTOR, nk, &nk, raw.data()));
+    for (int64_t i = 0; i < nk; ++i) {
+        cudnnBackendKnobType_t type{};
+        int64_t value = 0;
+        CUDNN_CHECK(cudnnBackendGetAttribute(raw[static_cast<size_t>(i)], CUDNN_ATTR_KNOB_CHOICE_KNOB_TYPE,
+                                             CUDNN_TYPE_KNOB_TYPE, 1, &one, &type));
+        CUDNN_CHECK(cudnnBackendGetAttribute(raw[static_cast<size_t>(i)], CUDNN_ATTR_KNOB_CHOICE_KNOB_VALUE,
+                                             CUDNN_TYPE_INT64, 1, &one, &value));
+        info.knobs.emplace_back(type, value);
+    }
+    return info;
 }
 
 }  // namespace
@@ -243,65 +298,63 @@ bool graph_epilogue_supported(const Act& act, const Act& post_act, bool residual
 }
 
 std::unique_ptr<GraphConvPlan> GraphConvPlan::make(cudnnHandle_t h, const GraphConvSpec& spec, int rank,
-                                                   int* count) {
+                                                   int* count, int lists) {
     if (count != nullptr) *count = 0;
     try {
         struct Keep {
             Builder b;
-            Desc heur{CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR};
-            std::vector<std::unique_ptr<Desc>> cfgs;
+            std::vector<std::unique_ptr<Desc>> descs;  // heuristics and configurations
         };
         auto keep = std::make_shared<Keep>();
         const cudnnBackendDescriptor_t graph = build_graph(keep->b, h, spec);
-        Desc& heur = keep->heur;
-        std::vector<std::unique_ptr<Desc>>& cfgs = keep->cfgs;
-        const cudnnBackendHeurMode_t mode = CUDNN_HEUR_MODE_A;
-        heur.set(CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &graph);
-        heur.set(CUDNN_ATTR_ENGINEHEUR_MODE, CUDNN_TYPE_HEUR_MODE, 1, &mode);
-        heur.finalize();
-        int64_t n = 0;
-        CUDNN_CHECK(cudnnBackendGetAttribute(heur.get(), CUDNN_ATTR_ENGINEHEUR_RESULTS,
-                                             CUDNN_TYPE_BACKEND_DESCRIPTOR, 0, &n, nullptr));
-        if (count != nullptr) *count = static_cast<int>(n);
-        if (rank < 0 || rank >= n) return nullptr;
-        std::vector<cudnnBackendDescriptor_t> raw;
-        for (int64_t i = 0; i < n; ++i) {
-            cfgs.push_back(std::make_unique<Desc>(CUDNN_BACKEND_ENGINECFG_DESCRIPTOR));
-            raw.push_back(cfgs.back()->get());
-        }
-        int64_t got = 0;
-        CUDNN_CHECK(cudnnBackendGetAttribute(heur.get(), CUDNN_ATTR_ENGINEHEUR_RESULTS,
-                                             CUDNN_TYPE_BACKEND_DESCRIPTOR, n, &got, raw.data()));
-        raw.resize(static_cast<size_t>(got));
-        if (spec.dtype == DataType::F32) {
-            // FP32 plans stay true FP32: leave out the engines that run on tensor cores (TF32).
-            std::vector<cudnnBackendDescriptor_t> kept;
-            for (cudnnBackendDescriptor_t cfg : raw) {
-                Desc engine(CUDNN_BACKEND_ENGINE_DESCRIPTOR);
-                cudnnBackendDescriptor_t e = engine.get();
-                int64_t one = 0;
-                CUDNN_CHECK(cudnnBackendGetAttribute(cfg, CUDNN_ATTR_ENGINECFG_ENGINE,
-                                                     CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &one, &e));
-                cudnnBackendNumericalNote_t notes[CUDNN_NUMERICAL_NOTE_TYPE_COUNT];
-                int64_t nn = 0;
-                CUDNN_CHECK(cudnnBackendGetAttribute(e, CUDNN_ATTR_ENGINE_NUMERICAL_NOTE,
-                                                     CUDNN_TYPE_NUMERICAL_NOTE,
-                                                     CUDNN_NUMERICAL_NOTE_TYPE_COUNT, &nn, notes));
-                bool tensor_core = false;
-                for (int64_t i = 0; i < nn; ++i)
-                    tensor_core = tensor_core || notes[i] == CUDNN_NUMERICAL_NOTE_TENSOR_CORE;
-                if (!tensor_core) kept.push_back(cfg);
+        auto own = [&](cudnnBackendDescriptorType_t type) -> Desc& {
+            keep->descs.push_back(std::make_unique<Desc>(type));
+            return *keep->descs.back();
+        };
+        // The configurations of one heuristics mode, in its order (FP32: those not on tensor cores, so
+        // that FP32 stays true FP32, not TF32). Modes B and fallback may refuse a graph: no configurations.
+        auto configs = [&](cudnnBackendHeurMode_t mode) {
+            std::vector<cudnnBackendDescriptor_t> raw;
+            Desc& heur = own(CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR);
+            heur.set(CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &graph);
+            heur.set(CUDNN_ATTR_ENGINEHEUR_MODE, CUDNN_TYPE_HEUR_MODE, 1, &mode);
+            if (cudnnBackendFinalize(heur.get()) != CUDNN_STATUS_SUCCESS) {
+                ENGINE_CHECK(mode != CUDNN_HEUR_MODE_A,
+                             "cuda graph conv: heuristics mode A refused the graph");
+                return raw;
             }
-            raw = std::move(kept);
-            if (count != nullptr) *count = static_cast<int>(raw.size());
+            int64_t n = 0;
+            CUDNN_CHECK(cudnnBackendGetAttribute(heur.get(), CUDNN_ATTR_ENGINEHEUR_RESULTS,
+                                                 CUDNN_TYPE_BACKEND_DESCRIPTOR, 0, &n, nullptr));
+            for (int64_t i = 0; i < n; ++i) raw.push_back(own(CUDNN_BACKEND_ENGINECFG_DESCRIPTOR).get());
+            int64_t got = 0;
+            CUDNN_CHECK(cudnnBackendGetAttribute(heur.get(), CUDNN_ATTR_ENGINEHEUR_RESULTS,
+                                                 CUDNN_TYPE_BACKEND_DESCRIPTOR, n, &got, raw.data()));
+            raw.resize(static_cast<size_t>(got));
+            if (spec.dtype != DataType::F32) return raw;
+            std::vector<cudnnBackendDescriptor_t> kept;
+            for (cudnnBackendDescriptor_t cfg : raw)
+                if (!engine_info(cfg).tensor_core) kept.push_back(cfg);
+            return kept;
+        };
+        // Mode A's list, then B's, then the fallback's (a rank past A's builds the next lists).
+        std::vector<cudnnBackendDescriptor_t> raw = configs(CUDNN_HEUR_MODE_A);
+        int64_t listed = static_cast<int64_t>(raw.size());
+        const cudnnBackendHeurMode_t more[] = {CUDNN_HEUR_MODE_B, CUDNN_HEUR_MODE_FALLBACK};
+        for (int l = 1; l < 3; ++l) {
+            if (l >= lists && rank < static_cast<int64_t>(raw.size())) break;
+            const auto next = configs(more[l - 1]);
+            raw.insert(raw.end(), next.begin(), next.end());
+            if (l < lists) listed = static_cast<int64_t>(raw.size());
         }
+        if (count != nullptr) *count = static_cast<int>(listed);
         if (rank < 0 || rank >= static_cast<int64_t>(raw.size())) return nullptr;
+        cudnnBackendDescriptor_t cfg = raw[static_cast<size_t>(rank)];
         Desc plan(CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR);
         plan.set(CUDNN_ATTR_EXECUTION_PLAN_HANDLE, CUDNN_TYPE_HANDLE, 1, &h);
-        plan.set(CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1,
-                 &raw[static_cast<size_t>(rank)]);
+        plan.set(CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &cfg);
         if (cudnnBackendFinalize(plan.get()) != CUDNN_STATUS_SUCCESS) return nullptr;
-        int64_t ws = 0;
+        int64_t ws = 0, got = 0;
         CUDNN_CHECK(cudnnBackendGetAttribute(plan.get(), CUDNN_ATTR_EXECUTION_PLAN_WORKSPACE_SIZE,
                                              CUDNN_TYPE_INT64, 1, &got, &ws));
         std::unique_ptr<GraphConvPlan> p(new GraphConvPlan());
@@ -312,7 +365,9 @@ std::unique_ptr<GraphConvPlan> GraphConvPlan::make(cudnnHandle_t h, const GraphC
         p->residual_ = spec.residual;
         p->r_i8_ = p->i8_ && spec.residual && spec.r_dtype == DataType::I8;
         p->y_i8_ = p->i8_ && spec.y_dtype == DataType::I8;
+        p->fold_y_ = p->y_i8_ && spec.fold_y;
         p->workspace_ = static_cast<size_t>(ws);
+        p->describe_ = engine_info(cfg).describe();
         return p;
     } catch (const Error& e) {
         engine::logger().debug("cuda graph conv: {}", e.what());
@@ -357,7 +412,7 @@ void GraphConvPlan::execute(cudnnHandle_t h, const void* x, const void* w, const
         }
         const std::pair<int64_t, const void*> extra[] = {{6, i8_ ? i8.alpha : nullptr},
                                                          {7, r_i8_ ? i8.r_scale : nullptr},
-                                                         {8, y_i8_ ? i8.y_inv : nullptr}};
+                                                         {8, y_i8_ && !fold_y_ ? i8.y_inv : nullptr}};
         for (const auto& [uid, ptr] : extra) {
             if (ptr == nullptr) continue;
             uids.push_back(uid);

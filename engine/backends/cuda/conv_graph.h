@@ -10,6 +10,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "engine/core/dtype.h"
@@ -31,6 +32,9 @@ struct GraphConvSpec {
     //   post_act, and for an s8 output * y_inv[k] (1 / y_scale) before cuDNN converts it to s8.
     DataType y_dtype = DataType::I8;  // I8, F16 or F32 (I8 plans only)
     DataType r_dtype = DataType::I8;  // the residual's storage (I8 plans only)
+    // I8 output: no final * y_inv; the caller passes alpha, bias and r_scale already multiplied by it
+    // (act and post_act positively homogeneous: none, ReLU, leaky ReLU).
+    bool fold_y = false;
 };
 
 // The extra operands of an INT8 graph (device pointers to F32 [k] vectors; unused ones nullptr).
@@ -53,12 +57,13 @@ bool graph_epilogue_supported(const Act& act, const Act& post_act, bool residual
 
 class GraphConvPlan {
   public:
-    // The execution plan from the heuristics' engine configuration number `rank` (0 = cuDNN's first
-    // choice). nullptr when there is no such configuration or it does not finalize for this graph.
-    // *count (when given) receives how many configurations the heuristics returned (F32: those that
-    // do not run on tensor cores, so that FP32 stays true FP32, not TF32).
+    // The execution plan from engine configuration `rank` of the heuristics' lists: mode A's (0 = cuDNN's
+    // first choice), then mode B's, then the fallback's. nullptr when there is no such configuration or
+    // it does not finalize for this graph. *count (when given) receives how many configurations the
+    // first `lists` lists hold (F32: those that do not run on tensor cores, so that FP32 stays true
+    // FP32, not TF32).
     static std::unique_ptr<GraphConvPlan> make(cudnnHandle_t h, const GraphConvSpec& spec, int rank,
-                                               int* count = nullptr);
+                                               int* count = nullptr, int lists = 1);
     // The plan from configuration `rank` when it finalizes and its workspace fits `max_ws`, else from the
     // first of the others that does (a batch below max runs in the workspace sized at max batch).
     // nullptr when none does.
@@ -69,6 +74,8 @@ class GraphConvPlan {
     GraphConvPlan& operator=(const GraphConvPlan&) = delete;
 
     size_t workspace() const { return workspace_; }
+    // The engine and its knob choices, "e<global index>[<knob type>=<value>;...]" (build reports).
+    const std::string& describe() const { return describe_; }
     // Enqueues the conv on the handle's stream. bias and r are ignored unless fused (r: residual only).
     void execute(cudnnHandle_t h, const void* x, const void* w, const void* bias, const void* r, void* y,
                  void* workspace, const GraphInt8Operands& i8 = {});
@@ -80,8 +87,9 @@ class GraphConvPlan {
     cudnnBackendDescriptor_t pack_ = nullptr;  // variant pack for the last pointers
     std::array<const void*, 9> pack_ptrs_{};
     bool fused_ = false, residual_ = false;
-    bool i8_ = false, r_i8_ = false, y_i8_ = false;
+    bool i8_ = false, r_i8_ = false, y_i8_ = false, fold_y_ = false;
     size_t workspace_ = 0;
+    std::string describe_;
 };
 
 }  // namespace engine::cuda

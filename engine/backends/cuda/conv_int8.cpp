@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
@@ -42,7 +43,12 @@ namespace {
 enum TacticField : int { kVersion, kForm, kChoice, kPaddedC, kTacticSize };
 enum Form : int32_t { kOurs = 0, kGraph = 1, kDepthwise = 2 };
 constexpr int32_t kTacticVersion = 2;
-constexpr int kGraphTries = 6;       // engine configurations timed per layer
+constexpr int kGraphTries = 6;  // engine configurations timed per layer
+// With RTDET_CUDA_INT8_GRAPH_SEARCH=1 (int8_graph_search_wide; experiments): every configuration of the
+// three heuristics modes, at most this many and for this long a layer (runtime-fusion engines compile
+// their kernel when a plan is finalized: about 0.6 s each on the H100).
+constexpr int kGraphWideTries = 48;
+constexpr std::chrono::seconds kGraphSearchBudget{10};
 constexpr int kChannelQuantum = 32;  // input channels per k block of the smallest tile depth
 constexpr size_t kAlign = 256;
 
@@ -163,26 +169,54 @@ ConvInt8Args launch_args(const I8Problem& c, int batch) {
     return a;
 }
 
+// act(v k) = k act(v) for k > 0: none, ReLU, leaky ReLU.
+bool positively_homogeneous(const Act& a) {
+    return a.kind == ActKind::None || a.kind == ActKind::Relu || a.kind == ActKind::LeakyRelu;
+}
+
+// Whether the graph form folds the output's 1 / y_scale into alpha, the bias and r_scale (an s8 output,
+// the activations positively homogeneous, no residual or an s8 one: a float residual has no scale to
+// fold into): one pointwise op fewer in cuDNN's epilogue.
+bool graph_folds_y(const I8Problem& c) {
+    return c.y_dtype == DataType::I8 && positively_homogeneous(c.p.act) &&
+           (!c.p.residual || (c.r_dtype == DataType::I8 && positively_homogeneous(c.p.post_act)));
+}
+
 GraphConvSpec graph_spec(const I8Problem& c, int batch) {
     GraphConvSpec s = graph_conv_geometry(c.p, c.x, c.w, c.y, batch, c.padded_c, c.padded_c);
     s.dtype = DataType::I8;
     s.fused = true;
     s.y_dtype = c.y_dtype;
     s.r_dtype = c.r_dtype;
+    s.fold_y = graph_folds_y(c);
     return s;
 }
 
 // The per-layer device vectors the graph form reads besides alpha and the bias: r_scale and y_inv
-// ([k] F32; one value repeated, cuDNN's per-channel operand form).
+// ([k] F32; one value repeated, cuDNN's per-channel operand form); where it folds y (graph_folds_y),
+// r_scale / y_scale, and alpha and the bias divided by y_scale (fold(), before a run).
 struct GraphVectors {
-    DeviceBuffer r_scale, y_inv;
+    DeviceBuffer r_scale, y_inv, alpha, bias;
+    bool folded = false;
     explicit GraphVectors(const I8Problem& c) {
         const auto k = static_cast<size_t>(c.w[0]);
-        const std::vector<float> rs(k, c.r_scale), yi(k, 1.0f / c.y_scale);
+        const float yi = 1.0f / c.y_scale;
+        const std::vector<float> rs(k, graph_folds_y(c) ? c.r_scale * yi : c.r_scale), yis(k, yi);
         r_scale = DeviceBuffer(k * sizeof(float));
         r_scale.upload(rs.data(), k * sizeof(float));
         y_inv = DeviceBuffer(k * sizeof(float));
-        y_inv.upload(yi.data(), k * sizeof(float));
+        y_inv.upload(yis.data(), k * sizeof(float));
+    }
+    // alpha and the bias (host, [k]) times 1 / y_scale, for the graph form that folds y.
+    void fold(const I8Problem& c, std::vector<float> a, std::vector<float> b) {
+        const float yi = 1.0f / c.y_scale;
+        for (float& v : a) v *= yi;
+        for (float& v : b) v *= yi;
+        alpha = DeviceBuffer(a.size() * sizeof(float));
+        alpha.upload(a.data(), a.size() * sizeof(float));
+        bias = DeviceBuffer(b.size() * sizeof(float));
+        bias.upload(b.data(), b.size() * sizeof(float));
+        folded = true;
     }
 };
 
@@ -272,6 +306,15 @@ std::pair<Tensor, Tensor> pack_weights(const I8Problem& c, const Tensor& w, bool
 
 }  // namespace
 
+bool int8_graph_search_wide() {
+    const char* v = std::getenv("RTDET_CUDA_INT8_GRAPH_SEARCH");
+    if (v == nullptr || *v == '\0' || std::string_view(v) == "0") return false;
+    ENGINE_CHECK(std::string_view(v) == "1", "RTDET_CUDA_INT8_GRAPH_SEARCH='", v, "': 0 (cuDNN's first ",
+                 kGraphTries,
+                 " configurations) or 1 (every configuration of heuristics modes A, B and fallback)");
+    return true;
+}
+
 bool int8_experimental_tiles_enabled() {
     const char* v = std::getenv("RTDET_CUDA_INT8_EXPERIMENTAL");
     if (v == nullptr || *v == '\0' || std::string_view(v) == "0") return false;
@@ -285,11 +328,12 @@ namespace {
 std::string problem_key(const CudaState& st, const I8Problem& c) {
     std::ostringstream k;
     // "ours5.N": our kernels' generation and tile count (a cached choice of an older kernel set is stale).
-    k << "convi8|" << st.signature() << "|ours5." << conv_int8_tile_count() << conv_shapes_key(c) << "|pc"
-      << c.padded_c << "|y" << dtype_name(c.y_dtype) << "|res"
+    k << "convi8|" << st.signature() << "|ours5." << conv_int8_tile_count() << (graph_folds_y(c) ? "g" : "")
+      << conv_shapes_key(c) << "|pc" << c.padded_c << "|y" << dtype_name(c.y_dtype) << "|res"
       << (c.p.residual ? dtype_name(c.r_dtype) : "none") << "|" << act_key(c.p.act) << "|"
       << act_key(c.p.post_act) << (c.y_plain ? "|ynchw" : "")
-      << (int8_experimental_tiles_enabled() ? "|experimental" : "");
+      << (int8_experimental_tiles_enabled() ? "|experimental" : "")
+      << (int8_graph_search_wide() ? "|wide" : "");
     return k.str();
 }
 
@@ -331,7 +375,7 @@ std::array<int32_t, 2> measure_tactic(CudaState& st, const I8Problem& c, bool gr
 
     std::array<int32_t, 2> best{-1, -1};
     float best_ms = 1e30f;
-    std::string report;
+    std::string report, best_name;
     auto time = [&](const Invocation& inv) {
         constexpr int kRuns = 10;
         for (int i = 0; i < 2; ++i) enqueue(c, inv, a, x.get(), x_bs, ws.get(), stream.get());
@@ -351,6 +395,7 @@ std::array<int32_t, 2> measure_tactic(CudaState& st, const I8Problem& c, bool gr
         if (ms < best_ms) {
             best_ms = ms;
             best = {form, choice};
+            best_name = name;
         }
     };
     for (int t = 0; t < conv_int8_tile_count(); ++t) {
@@ -365,9 +410,20 @@ std::array<int32_t, 2> measure_tactic(CudaState& st, const I8Problem& c, bool gr
         consider(kOurs, t, time(inv), conv_int8_tile_name(t), conv_int8_tile_experimental(t));
     }
     if (graph_api && !c.y_plain && graph_epilogue_supported(c.p.act, c.p.post_act, c.p.residual)) {
+        // Mode A's first kGraphTries configurations; with RTDET_CUDA_INT8_GRAPH_SEARCH=1 every configuration
+        // of modes A, B and fallback (up to kGraphWideTries, kGraphSearchBudget a layer).
+        const bool wide = int8_graph_search_wide();
         int count = 0;
-        (void)GraphConvPlan::make(h, graph_spec(c, batch), -1, &count);
-        for (int rank = 0; rank < std::min(count, kGraphTries); ++rank) {
+        (void)GraphConvPlan::make(h, graph_spec(c, batch), -1, &count, wide ? 3 : 1);
+        const int tries = std::min(count, wide ? kGraphWideTries : kGraphTries);
+        const auto search_start = std::chrono::steady_clock::now();
+        for (int rank = 0; rank < tries; ++rank) {
+            if (wide && std::chrono::steady_clock::now() - search_start > kGraphSearchBudget) {
+                engine::logger().debug(
+                    "cuda: {}: int8 graph search stopped after {} of {} configurations (time)", c.name, rank,
+                    tries);
+                break;
+            }
             auto plan = GraphConvPlan::make(h, graph_spec(c, batch), rank);
             if (!plan || plan->workspace() > cap) continue;
             Invocation inv;
@@ -383,14 +439,13 @@ std::array<int32_t, 2> measure_tactic(CudaState& st, const I8Problem& c, bool gr
             } catch (const Error& e) {
                 engine::logger().debug("cuda: {}: int8 graph config {} refused: {}", c.name, rank, e.what());
             }
-            consider(kGraph, rank, ms, concat("graph #", rank));
+            consider(kGraph, rank, ms, concat("graph #", rank, " ", plan->describe()));
         }
     }
     ENGINE_CHECK(best[0] >= 0 && best_ms < 1e29f, "cuda: ", c.name, ": no INT8 kernel runs this layer (",
                  c.padded_c, " input channels)");
-    engine::logger().debug("cuda: {}: int8 {} -> {} {}", c.name, report,
-                           best[0] == kGraph ? "graph #" : "tile ",
-                           best[0] == kGraph ? std::to_string(best[1]) : conv_int8_tile_name(best[1]));
+    engine::logger().debug("cuda: {}: int8 {} -> {}{}", c.name, report, best[0] == kGraph ? "" : "tile ",
+                           best_name);
     return best;
 }
 
@@ -415,6 +470,9 @@ class ConvInt8Kernel final : public Kernel {
             workspace_ += align_up(static_cast<size_t>(c_.max_batch * y_sample()) * sizeof(float));
         }
         if (t_[kForm] == kGraph) {
+            if (graph_folds_y(c_))
+                vectors_.fold(c_, alpha,
+                              std::vector<float>(bias.data_as<float>(), bias.data_as<float>() + o));
             plans_.resize(static_cast<size_t>(c_.max_batch) + 1);
             workspace_ += plan_for(c_.max_batch, st.cudnn(cudaStreamPerThread))->workspace();
         }
@@ -453,8 +511,8 @@ class ConvInt8Kernel final : public Kernel {
                 handle_ = st_.cudnn(s);
             }
             inv.plan = plan_for(args.batch, handle_);
-            inv.alpha = alpha_.as<float>();
-            inv.bias = bias_->as<float>();
+            inv.alpha = vectors_.folded ? vectors_.alpha.as<float>() : alpha_.as<float>();
+            inv.bias = vectors_.folded ? vectors_.bias.as<float>() : bias_->as<float>();
             inv.vectors = &vectors_;
             inv.handle = handle_;
         }
@@ -605,11 +663,12 @@ bool conv_int8_tile_runs(const Graph& g, NodeId n, int tile) {
                                      static_cast<int>(c.w[3]));
 }
 
-int conv_int8_graph_configs(CudaState& st, const Graph& g, NodeId n) {
+int conv_int8_graph_configs(CudaState& st, const Graph& g, NodeId n, bool wide) {
     const I8Problem c = i8_problem(g, n);
     if (c.depthwise || !graph_epilogue_supported(c.p.act, c.p.post_act, c.p.residual)) return 0;
     int count = 0;
-    (void)GraphConvPlan::make(st.cudnn(cudaStreamPerThread), graph_spec(c, c.max_batch), -1, &count);
+    (void)GraphConvPlan::make(st.cudnn(cudaStreamPerThread), graph_spec(c, c.max_batch), -1, &count,
+                              wide ? 3 : 1);
     return count;
 }
 

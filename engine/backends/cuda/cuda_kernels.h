@@ -125,11 +125,16 @@ bool conv_int8_writes_plain(const CudaState& state, const Graph& g, NodeId n, Va
 // (conv_int8_tile_experimental: measured on a GPU with it before they are promoted); unset, empty or "0",
 // it times them for its debug log only. Any other value: an error naming the variable.
 bool int8_experimental_tiles_enabled();
+// RTDET_CUDA_INT8_GRAPH_SEARCH: "1", the INT8 builder times every engine configuration of cuDNN's
+// heuristics modes A, B and fallback (an experiment: on the H100 it found nothing faster than mode A's
+// first six, docs/int8.md); unset, empty or "0", mode A's first few. Any other value: an error naming it.
+bool int8_graph_search_wide();
 // Whether our tile `tile` runs the node (its input channels as the tile reads them, its kernel size).
 bool conv_int8_tile_runs(const Graph& g, NodeId n, int tile);
 // How many engine configurations cuDNN's heuristics offer for the node's INT8 graph at max batch (0: the
-// epilogue has no graph form, or cuDNN has none).
-int conv_int8_graph_configs(CudaState& state, const Graph& g, NodeId n);
+// epilogue has no graph form, or cuDNN has none): mode A's, or with `wide` modes A, B and fallback's
+// (the ranks RTDET_CUDA_INT8_GRAPH_SEARCH=1 times).
+int conv_int8_graph_configs(CudaState& state, const Graph& g, NodeId n, bool wide = false);
 std::unique_ptr<Kernel> make_conv_int8_kernel(CudaState& state, const Graph& g, NodeId n,
                                               std::span<const Tensor> packed);
 bool conv_has_fused_form(const Graph& g, NodeId n);

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 #include <random>
 #include <sstream>
 #include <string>
@@ -198,9 +199,9 @@ std::string nchw_position(const Shape& s, size_t i) {
                           ", w ", i % static_cast<size_t>(s[3]), ")");
 }
 
-// One case on one tactic (our tile `choice`, or cuDNN's graph configuration of rank `choice`): ours vs
-// ref_conv_int8. Returns how many configurations cuDNN offers for the case (graph; nothing is checked
-// when `choice` is beyond them), or 0.
+// One case on one tactic (our tile `choice`, or cuDNN's graph configuration of rank `choice` in the lists
+// of heuristics modes A, B and fallback): ours vs ref_conv_int8. Returns how many configurations mode A
+// offers for the case (graph; nothing is checked when `choice` is beyond all three lists), or 0.
 int check_tactic(const Int8Case& tc, bool graph, int choice) {
     const ConvCase& c = tc.conv;
     ConvGraph cg = make_conv_graph(c);
@@ -274,7 +275,7 @@ int check_tactic(const Int8Case& tc, bool graph, int choice) {
     engine::cuda::CudaState state;
     EXPECT_TRUE(engine::cuda::conv_int8_supported(state, g, cg.conv)) << c.name;
     const int configs = graph ? engine::cuda::conv_int8_graph_configs(state, g, cg.conv) : 0;
-    if (graph && choice >= configs) return configs;
+    if (graph && choice >= engine::cuda::conv_int8_graph_configs(state, g, cg.conv, true)) return configs;
     std::vector<engine::Tensor> packed =
         engine::cuda::conv_int8_pack_forced(state, g, cg.conv, graph, choice);
     auto kernel = engine::cuda::make_conv_int8_kernel(state, g, cg.conv, packed);
@@ -446,6 +447,9 @@ TEST_P(CudaInt8Conv, CudnnGraphMatchesTheInt8Reference) {
     const int configs = check_tactic(tc, true, 0);
     EXPECT_GT(configs, 0) << "cuDNN offers no INT8 graph engine";
     for (int rank = 1; rank < std::min(configs, 3); ++rank) check_tactic(tc, true, rank);
+    // The first configuration past mode A's (mode B's first, or the fallback's), as the wide search
+    // (RTDET_CUDA_INT8_GRAPH_SEARCH=1) times and a plan may record it.
+    check_tactic(tc, true, configs);
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, CudaInt8Conv, ::testing::ValuesIn(int8_cases()),
@@ -455,35 +459,48 @@ INSTANTIATE_TEST_SUITE_P(Cases, CudaInt8Conv, ::testing::ValuesIn(int8_cases()),
                              return os.str();
                          });
 
-// RTDET_CUDA_INT8_EXPERIMENTAL: 1 lets the builder choose the experimental tiles; unset, empty or 0 not;
-// anything else is an error naming the variable and the value (no GPU needed: the switch alone). The
-// tiles of two taps a block are named so (" t2") and say so (conv_int8_tile_taps).
-TEST(CudaInt8Experimental, TheSwitchIsOneOrZero) {
-    const char* old = std::getenv("RTDET_CUDA_INT8_EXPERIMENTAL");
+// A 0/1 switch read from environment variable `var` by `on`: unset, empty and "0" off, "1" on, each of
+// `bad` an error naming the variable and the value; the variable restored afterwards.
+void expect_zero_one_switch(const char* var, bool (*on)(), std::initializer_list<const char*> bad) {
+    const char* old = std::getenv(var);
     const std::string saved = old ? old : "";
-    ::unsetenv("RTDET_CUDA_INT8_EXPERIMENTAL");
-    EXPECT_FALSE(engine::cuda::int8_experimental_tiles_enabled());
+    ::unsetenv(var);
+    EXPECT_FALSE(on()) << var << " unset";
     for (const char* off : {"", "0"}) {
-        ::setenv("RTDET_CUDA_INT8_EXPERIMENTAL", off, 1);
-        EXPECT_FALSE(engine::cuda::int8_experimental_tiles_enabled()) << "'" << off << "'";
+        ::setenv(var, off, 1);
+        EXPECT_FALSE(on()) << var << "='" << off << "'";
     }
-    ::setenv("RTDET_CUDA_INT8_EXPERIMENTAL", "1", 1);
-    EXPECT_TRUE(engine::cuda::int8_experimental_tiles_enabled());
-    for (const char* bad : {"yes", "2", "1 "}) {
-        ::setenv("RTDET_CUDA_INT8_EXPERIMENTAL", bad, 1);
+    ::setenv(var, "1", 1);
+    EXPECT_TRUE(on()) << var << "='1'";
+    for (const char* b : bad) {
+        ::setenv(var, b, 1);
         try {
-            (void)engine::cuda::int8_experimental_tiles_enabled();
-            ADD_FAILURE() << "'" << bad << "' was accepted";
+            (void)on();
+            ADD_FAILURE() << var << "='" << b << "' was accepted";
         } catch (const engine::Error& e) {
-            EXPECT_NE(std::string(e.what()).find(std::string("RTDET_CUDA_INT8_EXPERIMENTAL='") + bad + "'"),
-                      std::string::npos)
+            EXPECT_NE(std::string(e.what()).find(std::string(var) + "='" + b + "'"), std::string::npos)
                 << e.what();
         }
     }
     if (old)
-        ::setenv("RTDET_CUDA_INT8_EXPERIMENTAL", saved.c_str(), 1);
+        ::setenv(var, saved.c_str(), 1);
     else
-        ::unsetenv("RTDET_CUDA_INT8_EXPERIMENTAL");
+        ::unsetenv(var);
+}
+
+// RTDET_CUDA_INT8_GRAPH_SEARCH: 1 times every configuration of cuDNN's three heuristics modes; unset, empty
+// or 0 mode A's first few; anything else an error (no GPU needed: the switch alone).
+TEST(CudaInt8GraphSearch, TheSwitchIsOneOrZero) {
+    expect_zero_one_switch("RTDET_CUDA_INT8_GRAPH_SEARCH", engine::cuda::int8_graph_search_wide,
+                           {"wide", "2", " 1"});
+}
+
+// RTDET_CUDA_INT8_EXPERIMENTAL: 1 lets the builder choose the experimental tiles; unset, empty or 0 not;
+// anything else is an error naming the variable and the value (no GPU needed: the switch alone). The
+// tiles of two taps a block are named so (" t2") and say so (conv_int8_tile_taps).
+TEST(CudaInt8Experimental, TheSwitchIsOneOrZero) {
+    expect_zero_one_switch("RTDET_CUDA_INT8_EXPERIMENTAL", engine::cuda::int8_experimental_tiles_enabled,
+                           {"yes", "2", "1 "});
     int two_taps = 0;
     for (int t = 0; t < engine::cuda::conv_int8_tile_count(); ++t) {
         const std::string name = engine::cuda::conv_int8_tile_name(t);

@@ -443,10 +443,18 @@ __device__ __forceinline__ void epilogue_run(const Params& p, const float (&acc)
 // q * res_fold added, then rounded and saturated through kRoundMagic, without the near-half-step test
 // and division of the exact path. TensorRT's form; it may differ from the reference by one step where
 // a value lies within a rounding error of a half step.
+// The s8 residual run at r_at as words (fold_scales: 16-byte aligned runs).
+template <int V>
+__device__ __forceinline__ Vec<uint32_t, V / 4> load_res_words(const Params& p, int64_t r_at) {
+    return load_vec<uint32_t, V / 4>(
+        reinterpret_cast<const uint32_t*>(static_cast<const int8_t*>(p.res) + r_at));
+}
+
+// `t`: the residual run's words (RES), loaded beforehand (load_res_words).
 template <EpiAct A, int V, bool RES>
 __device__ __forceinline__ void epilogue_run_folded(const Params& p, const float (&acc)[V],
                                                     const float (&alpha)[V], const float (&bias)[V],
-                                                    int64_t y_at, int64_t r_at) {
+                                                    int64_t y_at, const Vec<uint32_t, V / 4>& t) {
     static_assert(A != EpiAct::Other && V % 4 == 0, "folded runs: none or leaky, whole words");
     float v[V];
 #pragma unroll
@@ -455,8 +463,6 @@ __device__ __forceinline__ void epilogue_run_folded(const Params& p, const float
         if constexpr (A == EpiAct::Leaky) v[e] = fmaxf(v[e], __fmul_rn(p.act.alpha, v[e]));
     }
     if constexpr (RES) {  // s8, 16-byte aligned runs (fold_scales and res_runs_vectorized)
-        const Vec<uint32_t, V / 4> t = load_vec<uint32_t, V / 4>(
-            reinterpret_cast<const uint32_t*>(static_cast<const int8_t*>(p.res) + r_at));
         // post_act's test once for the run (as a test per output, ptxas predicated the slope's load and
         // the leaky ReLU of each output, issued whether they applied or not: 169 instructions a run of 8
         // on the H100, against 92 without a residual).
@@ -651,6 +657,10 @@ __global__ void __launch_bounds__(kCtaThreads, T::MIN_BLOCKS) conv_int8_kernel(c
     // This thread's run of channels (the same in every row it takes).
     const int c0 = (tid % RUNS) * V, k0 = n0 + c0;
     const bool res_vec = res_runs_vectorized<V>(p);
+    // A thread's rows in an epilogue pass: tid / RUNS, then every kRowStep-th.
+    constexpr int kRowStep = kCtaThreads / RUNS, kPreRows = (T::WM + kRowStep - 1) / kRowStep;
+    constexpr bool kPrefetchRes = OT == I8Elem::S8 && A != EpiAct::Other;  // the folded path exists
+    Vec<uint32_t, V / 4> res_pre[kPrefetchRes ? kPreRows : 1];
     auto epilogue_tile = [&](int m0) {
         if (!separate) {
             cp_async_wait<0>();
@@ -659,6 +669,21 @@ __global__ void __launch_bounds__(kCtaThreads, T::MIN_BLOCKS) conv_int8_kernel(c
         const int kc = n0 + tid % T::BN;  // without vector stores: this thread's channel
 #pragma unroll 1
         for (int pass = 0; pass < 2; ++pass) {
+            // Folded runs with an s8 residual: the rows' residual words this thread will add, loaded
+            // before the staging and its barrier (in the runs' loop, each row waited on its own load:
+            // YOLOv3's layer_3 took half as long again as layer_1, the same multiplies without a residual).
+            if constexpr (kPrefetchRes) {
+                if (p.fold && p.res_type != I8Elem::None) {
+#pragma unroll
+                    for (int i = 0; i < kPreRows; ++i) {
+                        const int row = tid / RUNS + i * kRowStep, m = m0 + pass * T::WM + row;
+                        if (row < T::WM && m < p.M && k0 < p.K) {
+                            const int n = p.div_ohw.div(m), q = m - n * p.OHW;
+                            res_pre[i] = load_res_words<V>(p, n * p.rbs + static_cast<int64_t>(q) * p.K + k0);
+                        }
+                    }
+                }
+            }
             if constexpr (T::WG) {  // every warp: 16 rows of m64 half `pass`, all BN columns
 #pragma unroll
                 for (int mh = 0; mh < T::MT; ++mh) {
@@ -703,9 +728,9 @@ __global__ void __launch_bounds__(kCtaThreads, T::MIN_BLOCKS) conv_int8_kernel(c
                     run_bias[j + 2] = bi.z;
                     run_bias[j + 3] = bi.w;
                 }
-                for (int row = tid / RUNS; row < T::WM; row += kCtaThreads / RUNS) {
+                auto one_row = [&](int row, const Vec<uint32_t, V / 4>& words) {
                     const int m = m0 + pass * T::WM + row;
-                    if (m >= p.M || k0 >= p.K) continue;
+                    if (m >= p.M || k0 >= p.K) return;
                     const int n = p.div_ohw.div(m), q = m - n * p.OHW;
                     const int64_t y_at = n * p.ybs + static_cast<int64_t>(q) * p.K + k0;
                     const int64_t r_at = n * p.rbs + static_cast<int64_t>(q) * p.K + k0;
@@ -719,9 +744,19 @@ __global__ void __launch_bounds__(kCtaThreads, T::MIN_BLOCKS) conv_int8_kernel(c
                         a[j + 3] = biased_acc_to_f32(t.w, SMALL);
                     }
                     if constexpr (FOLD)
-                        epilogue_run_folded<A, V, RES>(p, a, run_alpha, run_bias, y_at, r_at);
+                        epilogue_run_folded<A, V, RES>(p, a, run_alpha, run_bias, y_at, words);
                     else
                         epilogue_run<A, OT, V, RES>(p, a, run_alpha, run_bias, y_at, r_at, res_vec);
+                };
+                if constexpr (FOLD && RES) {  // the residual's words loaded at the pass's start (res_pre)
+#pragma unroll
+                    for (int i = 0; i < kPreRows; ++i) {
+                        const int row = tid / RUNS + i * kRowStep;
+                        if (row < T::WM) one_row(row, res_pre[i]);
+                    }
+                } else {
+                    const Vec<uint32_t, V / 4> none{};
+                    for (int row = tid / RUNS; row < T::WM; row += kRowStep) one_row(row, none);
                 }
             };
             // The runs with the scales folded where the launch says so (S8 output, none or leaky).
