@@ -121,9 +121,9 @@ std::vector<Tensor> conv_int8_pack_forced(CudaState& state, const Graph& g, Node
 // residual that are not depthwise. Such a conv runs on our kernel only (never cuDNN's graph form); where
 // the output is in host memory (host graph I/O), the kernel writes it to device staging and copies it.
 bool conv_int8_writes_plain(const CudaState& state, const Graph& g, NodeId n, ValueId v);
-// RTDET_CUDA_INT8_EXPERIMENTAL: "1", the builder may choose the experimental INT8 tiles
+// RTDET_CUDA_INT8_EXPERIMENTAL: "1", the builder times and may choose the experimental INT8 tiles
 // (conv_int8_tile_experimental: measured on a GPU with it before they are promoted); unset, empty or "0",
-// it times them for its debug log only. Any other value: an error naming the variable.
+// it leaves them out (one never run on a GPU may not even finish). Any other value: an error naming it.
 bool int8_experimental_tiles_enabled();
 // RTDET_CUDA_INT8_GRAPH_SEARCH: "1", the INT8 builder times every engine configuration of cuDNN's
 // heuristics modes A, B and fallback (an experiment: on the H100 it found nothing faster than mode A's

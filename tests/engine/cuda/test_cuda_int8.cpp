@@ -105,7 +105,7 @@ std::vector<Int8Case> int8_cases() {
         c.k = 1;
         c.pads = {0, 0, 0, 0};
     });
-    add("big_m", [](ConvCase& c) {  // several M tiles per sample, partial last tile (x8 tiles: 2 CTAs)
+    auto big_m = [](ConvCase& c) {  // several M tiles per sample, partial last tile (x8 tiles: 2 CTAs)
         c.c = 32;
         c.o = 160;
         c.h = 23;
@@ -114,6 +114,12 @@ std::vector<Int8Case> int8_cases() {
         c.batch = 3;
         c.residual = true;
         c.act = {engine::ActKind::LeakyRelu, 0.1f};
+    };
+    add("big_m", big_m);
+    // The same on 64-deep tiles: several M tiles of 256 pixels, a partial last one, a partial N tile.
+    add("c64_residual_big_m", [&](ConvCase& c) {
+        big_m(c);
+        c.c = 64;
     });
     add("residual_leaky_batch1_of_3", [](ConvCase& c) {  // cuDNN's plan made at a batch below max
         c.c = 32;
@@ -383,6 +389,18 @@ int check_tactic(const Int8Case& tc, bool graph, int choice) {
     return configs;
 }
 
+// The folded S8 epilogue's cases (the kernel's fold_scales): an s8 output in whole 16-byte runs, act
+// none or leaky ReLU (slope in (0, 1]), no residual or an s8 one with post_act none or leaky.
+bool foldable(const Int8Case& tc) {
+    auto inline_act = [](const engine::Act& a) {
+        return a.kind == engine::ActKind::None ||
+               (a.kind == engine::ActKind::LeakyRelu && a.alpha > 0.f && a.alpha <= 1.f);
+    };
+    const ConvCase& c = tc.conv;
+    return tc.out == DataType::I8 && !tc.nchw && c.o % 16 == 0 && inline_act(c.act) &&
+           (!c.residual || (tc.res == DataType::I8 && inline_act(c.post_act)));
+}
+
 TEST_P(CudaInt8Conv, EveryTileMatchesTheInt8Reference) {
     const Int8Case& tc = GetParam();
     if (depthwise(tc.conv)) {  // one form, our depthwise kernel
@@ -390,11 +408,13 @@ TEST_P(CudaInt8Conv, EveryTileMatchesTheInt8Reference) {
         return;
     }
     const ConvGraph cg = make_conv_graph(tc.conv);
-    int ran = 0, packed = 0, wgmma = 0, two_taps = 0;
+    int ran = 0, packed = 0, wgmma = 0, two_taps = 0, folded_only = 0;
     for (int t = 0; t < engine::cuda::conv_int8_tile_count(); ++t) {
         if (!engine::cuda::conv_int8_tile_runs(cg.g, cg.conv, t)) continue;
+        if (engine::cuda::conv_int8_tile_folded_only(t) && !foldable(tc)) continue;
         check_tactic(tc, false, t);
         ++ran;
+        folded_only += engine::cuda::conv_int8_tile_folded_only(t);
         packed += engine::cuda::conv_int8_tile_packed(t);
         wgmma += std::string(engine::cuda::conv_int8_tile_name(t)).find(" wg") != std::string::npos;
         two_taps += engine::cuda::conv_int8_tile_taps(t) == 2;
@@ -408,6 +428,8 @@ TEST_P(CudaInt8Conv, EveryTileMatchesTheInt8Reference) {
     // are a multiple of 64 fit both depths.
     if (engine::cuda::conv_int8_wgmma_built() && tc.conv.c % 64 == 0) {
         EXPECT_GT(wgmma, 0) << "wgmma tiles run";
+        // The warp-specialized tiles (64-deep, wgmma) wherever the folded epilogue runs.
+        EXPECT_EQ(folded_only > 0, foldable(tc)) << folded_only << " warp-specialized tiles ran";
     }
     // The image's channels (at most 4, 3x3 or smaller) also run on the packed tiles.
     const bool packable = tc.conv.c <= engine::cuda::kPackedC && tc.conv.k <= 3;

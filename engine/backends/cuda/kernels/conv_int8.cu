@@ -201,16 +201,28 @@ __device__ __forceinline__ void wgmma_m64n128k32_s8(int32_t (&d)[16][4], uint64_
             : "l"(a), "l"(b), "n"(1));)
 }
 
-// Pins the accumulators' registers in program order around the asynchronous wgmmas: an empty asm that
-// reads and writes each (the compiler cannot move their other uses across it).
-template <int MT, int NT>
-__device__ __forceinline__ void pin_acc(int32_t (&acc)[MT][NT][4]) {
+// f(v) for every accumulator register of a thread's tile.
+template <int MT, int NT, typename F>
+__device__ __forceinline__ void for_each_acc(int32_t (&acc)[MT][NT][4], F&& f) {
 #pragma unroll
     for (int a = 0; a < MT; ++a)
 #pragma unroll
         for (int b = 0; b < NT; ++b)
 #pragma unroll
-            for (int e = 0; e < 4; ++e) asm volatile("" : "+r"(acc[a][b][e])::"memory");
+            for (int e = 0; e < 4; ++e) f(acc[a][b][e]);
+}
+
+// Pins the accumulators' registers in program order around the asynchronous wgmmas: an empty asm that
+// reads and writes each (the compiler cannot move their other uses across it).
+template <int MT, int NT>
+__device__ __forceinline__ void pin_acc(int32_t (&acc)[MT][NT][4]) {
+    for_each_acc(acc, [](int32_t& v) { asm volatile("" : "+r"(v)::"memory"); });
+}
+
+// The accumulators' start: kRoundMagicBits rather than 0 (biased_acc_to_f32, requant_core.h).
+template <int MT, int NT>
+__device__ __forceinline__ void reset_acc(int32_t (&acc)[MT][NT][4]) {
+    for_each_acc(acc, [](int32_t& v) { v = static_cast<int32_t>(kRoundMagicBits); });
 }
 
 struct Params {
@@ -490,6 +502,26 @@ __device__ __forceinline__ void epilogue_run_folded(const Params& p, const float
     store_s8_words<V>(p, y_at, w);
 }
 
+// The weight rows (output channels n0 + row, [k][r][s][c]) a thread loads a 16-byte chunk of, thread
+// `tid` of `threads` taking chunks tid, tid + threads, ...: each chunk's swizzled offset in the B tile,
+// whether its channel exists (else zeros) and its pointer at the first tap.
+template <class T, int LOADS>
+struct WeightRows {
+    const int8_t* ptr[LOADS];
+    bool ok[LOADS];
+    int so[LOADS];
+    __device__ __forceinline__ WeightRows(const Params& p, int n0, int tid, int threads) {
+        const int64_t w_row = static_cast<int64_t>(p.R) * p.S * p.C;
+#pragma unroll
+        for (int j = 0; j < LOADS; ++j) {
+            const int i = tid + j * threads, row = i / T::CH, ch = i % T::CH, k = n0 + row;
+            so[j] = swz<T>(row, ch);
+            ok[j] = k < p.K;
+            ptr[j] = p.w + (ok[j] ? k : 0) * w_row + ch * 16;
+        }
+    }
+};
+
 template <class T, I8Elem OT, EpiAct A>
 __global__ void __launch_bounds__(kCtaThreads, T::MIN_BLOCKS) conv_int8_kernel(const Params p) {
     extern __shared__ __align__(1024) uint8_t smem[];  // wgmma: 512-byte swizzle atoms
@@ -526,17 +558,10 @@ __global__ void __launch_bounds__(kCtaThreads, T::MIN_BLOCKS) conv_int8_kernel(c
         }
     };
     if constexpr (!T::PACKED) set_rows(t_first);
-    const int8_t* b_ptr[T::B_LOADS];
-    bool b_ok[T::B_LOADS];
-    int b_so[T::B_LOADS];
-    const int64_t w_row = static_cast<int64_t>(p.R) * p.S * p.C;
-#pragma unroll
-    for (int j = 0; j < T::B_LOADS; ++j) {
-        const int i = tid + j * kCtaThreads, row = i / T::CH, ch = i % T::CH, k = n0 + row;
-        b_so[j] = swz<T>(row, ch);
-        b_ok[j] = k < p.K;
-        b_ptr[j] = p.w + (b_ok[j] ? k : 0) * w_row + ch * 16;
-    }
+    const WeightRows<T, T::B_LOADS> wr(p, n0, tid, kCtaThreads);
+    const int8_t* const(&b_ptr)[T::B_LOADS] = wr.ptr;
+    const bool(&b_ok)[T::B_LOADS] = wr.ok;
+    const int(&b_so)[T::B_LOADS] = wr.so;
 
     // Packed tiles (one k block): this thread's row (pixel) and its slots (taps); adjacent threads take
     // adjacent pixels, so a warp's 4-byte reads of one tap are contiguous. Slots past the kernel's taps
@@ -620,14 +645,7 @@ __global__ void __launch_bounds__(kCtaThreads, T::MIN_BLOCKS) conv_int8_kernel(c
 
     // The accumulators start at kRoundMagicBits rather than 0 (biased_acc_to_f32, requant_core.h).
     int32_t acc[T::MT][T::NT][4];
-    auto zero_acc = [&] {
-#pragma unroll
-        for (int a = 0; a < T::MT; ++a)
-#pragma unroll
-            for (int b = 0; b < T::NT; ++b)
-#pragma unroll
-                for (int e = 0; e < 4; ++e) acc[a][b][e] = static_cast<int32_t>(kRoundMagicBits);
-    };
+    auto zero_acc = [&] { reset_acc(acc); };
     zero_acc();
 
     // Epilogue through shared memory, in two passes of WM rows: the warps of row wm == pass write their
@@ -912,6 +930,241 @@ void launch_typed(const Params& p, cudaStream_t stream) {
     conv_int8_kernel<T, OT, A><<<grid, kCtaThreads, smem, stream>>>(p);
 }
 
+// --- The warp-specialized wgmma kernel (sm_90a; experimental: not yet run on a GPU) ---------------------
+// For the deep convs, where cuDNN's engines beat the kernel above (docs/int8.md, "Twelfth session"): a
+// CTA of three warpgroups takes tpc adjacent M tiles of 256 pixels for one N tile of 128 channels. The
+// producer warpgroup (0) walks every tile's k blocks with cp.async into a STAGES-deep ring and marks each
+// block full on an mbarrier once its copies have landed (waiting on them DEPTH blocks later, so that
+// DEPTH blocks stay in flight); the two consumer warpgroups (1, 2: rows 0-127 and 128-255) wait for a
+// block, multiply it with wgmma (m64 x n128 x k32, two m64 halves each) and mark it empty once their
+// multiplies have read it. No CTA-wide barrier in the main loop; the producer runs on into the next
+// tile's blocks while the consumers run the epilogue (the folded S8 one only: fold_scales' cases, which
+// are YOLO's deep convs). The accumulators start at kRoundMagicBits as above.
+template <int STAGES_>
+struct WsTile {
+    static constexpr int BM = 256, BN = 128, BK = 64, STAGES = STAGES_;
+    static constexpr int THREADS = 384, CONSUMER_ROWS = 128;
+    static constexpr int DEPTH = STAGES - 2;  // k blocks whose copies are in flight (see the producer)
+    static constexpr int CH = BK / 16, ROWS_PER_LINE = 8 / CH;  // swz's
+    static constexpr int A_BYTES = BM * BK, B_BYTES = BN * BK, STAGE_BYTES = A_BYTES + B_BYTES;
+    static constexpr int A_LOADS = BM * CH / 128, B_LOADS = BN * CH / 128;  // per producer thread
+    static constexpr int MT = CONSUMER_ROWS / 64, NT = BN / 8;              // m64 halves, n8 blocks
+    static constexpr int EPI_LD = BN + 8, EPI_BYTES = 64 * EPI_LD * 4;      // one m64 half, per consumer
+    static constexpr int RING = STAGE_BYTES * STAGES, STAGED_AT = RING, CONSTS_AT = RING + 2 * EPI_BYTES;
+    static constexpr int BARS_AT = CONSTS_AT + 2 * BN * 4;
+    static constexpr int SMEM = BARS_AT + 2 * STAGES * 8;
+    static_assert(DEPTH >= 1 && SMEM <= 227 * 1024, "a block in flight; the SM's shared memory");
+};
+
+__device__ __forceinline__ void mbar_init(uint32_t bar, int count) {
+    RTDET_WGMMA_BODY(asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count)
+                                  : "memory");)
+}
+__device__ __forceinline__ void mbar_arrive(uint32_t bar) {
+    RTDET_WGMMA_BODY(
+        asm volatile("{\n.reg .b64 st;\nmbarrier.arrive.shared::cta.b64 st, [%0];\n}\n" ::"r"(bar)
+                     : "memory");)
+}
+// Waits until the barrier's phase `parity` has completed. A wait past 2^34 cycles (about 9 s; a block's
+// copies take microseconds) traps: a pipeline that never fills fails its launch instead of hanging the
+// process (the warp-specialized kernel is new and not yet run on a GPU).
+__device__ __forceinline__ void mbar_wait(uint32_t bar, uint32_t parity) {
+    RTDET_WGMMA_BODY(const long long start = clock64(); uint32_t done = 0; while (!done) {
+        asm volatile(
+            "{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\nselp.u32 %0, 1, 0, "
+            "p;\n}\n"
+            : "=r"(done)
+            : "r"(bar), "r"(parity)
+            : "memory");
+        if (!done && clock64() - start > (1ll << 34)) __trap();
+    })
+}
+// A barrier of `count` threads (a multiple of 32) on hardware barrier `id` (1-15; 0 is __syncthreads').
+__device__ __forceinline__ void named_barrier(int id, int count) {
+    asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(count) : "memory");
+}
+
+template <class W, EpiAct A>
+__global__ void __launch_bounds__(W::THREADS, 1) conv_int8_ws_kernel(const Params p) {
+    extern __shared__ __align__(1024) uint8_t smem[];
+    const int wg = threadIdx.x / 128, t = threadIdx.x % 128, lane = t & 31, warp = t >> 5;
+    const int n0 = blockIdx.y * W::BN;
+    const auto sbase = static_cast<uint32_t>(__cvta_generic_to_shared(smem));
+    const uint32_t full = sbase + W::BARS_AT, empty = full + W::STAGES * 8;  // barrier s at + 8 s
+    const int m_tiles = (p.M + W::BM - 1) / W::BM, t_first = blockIdx.x * p.tpc;
+    const int t_count = min(p.tpc, m_tiles - t_first), total = t_count * p.KB;
+    auto* consts = reinterpret_cast<float*>(smem + W::CONSTS_AT);
+    if (threadIdx.x == 0) {
+        for (int s = 0; s < W::STAGES; ++s) {
+            mbar_init(full + 8 * s, 128);  // every producer thread arrives once a phase
+            mbar_init(empty + 8 * s, 8);   // lane 0 of each consumer warp
+        }
+        RTDET_WGMMA_BODY(asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");)
+    }
+    for (int i = threadIdx.x; i < W::BN; i += W::THREADS) {  // alpha and the bias, folded (fold_scales)
+        const bool in = n0 + i < p.K;
+        consts[i] = in ? __fmul_rn(__ldg(p.alpha + n0 + i), p.y_inv) : 0.f;
+        consts[W::BN + i] = in && p.bias != nullptr ? __fmul_rn(__ldg(p.bias + n0 + i), p.y_inv) : 0.f;
+    }
+    __syncthreads();
+
+    if (wg == 0) {  // the producer
+        const int8_t* a_ptr[W::A_LOADS];
+        int a_ih[W::A_LOADS], a_iw[W::A_LOADS], a_so[W::A_LOADS];
+        auto rows_of = [&](int tile) {  // this thread's A rows (pixels) of M tile `tile`
+#pragma unroll
+            for (int j = 0; j < W::A_LOADS; ++j) {
+                const int i = t + j * 128, row = i / W::CH, m = tile * W::BM + row;
+                a_so[j] = swz<W>(row, i % W::CH);
+                const int mm = m < p.M ? m : 0, n = p.div_ohw.div(mm), q = mm - n * p.OHW,
+                          oh = p.div_ow.div(q), ow = q - oh * p.OW, ih = oh * p.sh - p.ph;
+                a_iw[j] = ow * p.sw - p.pw;
+                a_ptr[j] =
+                    p.x + n * p.xbs + static_cast<int64_t>(ih * p.W + a_iw[j]) * p.C + (i % W::CH) * 16;
+                a_ih[j] = m < p.M ? ih : -(1 << 30);  // past M: every tap out of range, zeros
+            }
+        };
+        const WeightRows<W, W::B_LOADS> wr(p, n0, t, 128);
+        KBlockWalk ld;
+        ld.tile = t_first;
+        if (total > 0) rows_of(t_first);
+        for (int g = 0; g < total; ++g) {
+            const int s = g % W::STAGES;
+            if (g >= W::STAGES) mbar_wait(empty + 8 * s, ((g / W::STAGES) - 1) & 1);
+            const uint32_t sa = sbase + s * W::STAGE_BYTES, sb = sa + W::A_BYTES;
+            const int rdh = ld.r * p.dh, sdw = ld.s * p.dw;
+            const int a_off = (rdh * p.W + sdw) * p.C + ld.cb * W::BK, b_off = ld.rs * p.C + ld.cb * W::BK;
+#pragma unroll
+            for (int j = 0; j < W::A_LOADS; ++j) {
+                const bool ok = static_cast<unsigned>(a_ih[j] + rdh) < static_cast<unsigned>(p.H) &&
+                                static_cast<unsigned>(a_iw[j] + sdw) < static_cast<unsigned>(p.W);
+                cp_async16(sa + a_so[j], ok ? a_ptr[j] + a_off : p.x, ok);
+            }
+#pragma unroll
+            for (int j = 0; j < W::B_LOADS; ++j)
+                cp_async16(sb + wr.so[j], wr.ok[j] ? wr.ptr[j] + b_off : p.w, wr.ok[j]);
+            cp_async_commit();
+            if (ld.step(p.cblocks, p.R, p.S) && ld.tile < t_first + t_count) rows_of(ld.tile);
+            // Block g - DEPTH's copies (this thread's) have landed: visible to wgmma, then marked full.
+            if (g >= W::DEPTH) {
+                cp_async_wait<W::DEPTH>();
+                fence_proxy_async();
+                mbar_arrive(full + 8 * ((g - W::DEPTH) % W::STAGES));
+            }
+        }
+        cp_async_wait<0>();
+        fence_proxy_async();
+        for (int g = max(total - W::DEPTH, 0); g < total; ++g) mbar_arrive(full + 8 * (g % W::STAGES));
+        return;
+    }
+
+    // A consumer: rows c * 128 .. + 127 of each tile.
+    const int c = wg - 1;
+    int32_t acc[W::MT][W::NT][4];
+    auto* staged = reinterpret_cast<int32_t*>(smem + W::STAGED_AT + c * W::EPI_BYTES);
+    constexpr int V = 8, RUNS = W::BN / V, ROW_STEP = 128 / RUNS, PRE = 64 / ROW_STEP;
+    const int c0 = (t % RUNS) * V, k0 = n0 + c0;
+    float run_alpha[V], run_bias[V];
+#pragma unroll
+    for (int e = 0; e < V; ++e) {
+        run_alpha[e] = consts[c0 + e];
+        run_bias[e] = consts[W::BN + c0 + e];
+    }
+    const bool res = p.res_type != I8Elem::None;
+    int g = 0;
+    for (int tile = t_first; tile < t_first + t_count; ++tile) {
+        reset_acc(acc);
+        pin_acc(acc);
+        for (int kb = 0; kb < p.KB; ++kb, ++g) {
+            const int s = g % W::STAGES;
+            mbar_wait(full + 8 * s, (g / W::STAGES) & 1);
+            const uint32_t sa = sbase + s * W::STAGE_BYTES + c * W::CONSUMER_ROWS * W::BK,
+                           sb = sbase + s * W::STAGE_BYTES + W::A_BYTES;
+            wgmma_fence();
+#pragma unroll
+            for (int ks = 0; ks < W::BK / 32; ++ks)
+#pragma unroll
+                for (int mh = 0; mh < W::MT; ++mh)
+                    wgmma_m64n128k32_s8(acc[mh], wgmma_desc<W::BK>(sa + mh * 64 * W::BK + ks * 32),
+                                        wgmma_desc<W::BK>(sb + ks * 32));
+            wgmma_commit();
+            wgmma_wait<1>();  // the block before this one has been read: its stage may be refilled
+            if (kb > 0 && lane == 0) mbar_arrive(empty + 8 * ((g - 1) % W::STAGES));
+        }
+        wgmma_wait<0>();
+        pin_acc(acc);
+        if (p.KB > 0 && lane == 0) mbar_arrive(empty + 8 * ((g - 1) % W::STAGES));
+
+        // The epilogue, one m64 half at a time through this consumer's staging rows.
+        const int m_base = tile * W::BM + c * W::CONSUMER_ROWS;
+#pragma unroll
+        for (int mh = 0; mh < W::MT; ++mh) {
+#pragma unroll
+            for (int nt = 0; nt < W::NT; ++nt)
+#pragma unroll
+                for (int half = 0; half < 2; ++half) {
+                    const int row = warp * 16 + (lane >> 2) + half * 8, col = nt * 8 + 2 * (lane & 3);
+                    *reinterpret_cast<int2*>(staged + row * W::EPI_LD + col) =
+                        make_int2(acc[mh][nt][half * 2], acc[mh][nt][half * 2 + 1]);
+                }
+            Vec<uint32_t, V / 4> words[PRE];
+#pragma unroll
+            for (int i = 0; i < PRE; ++i) {
+                const int m = m_base + mh * 64 + t / RUNS + i * ROW_STEP;
+                words[i] = Vec<uint32_t, V / 4>{};
+                if (res && m < p.M && k0 < p.K) {
+                    const int n = p.div_ohw.div(m), q = m - n * p.OHW;
+                    words[i] = load_res_words<V>(p, n * p.rbs + static_cast<int64_t>(q) * p.K + k0);
+                }
+            }
+            named_barrier(1 + c, 128);
+#pragma unroll
+            for (int i = 0; i < PRE; ++i) {
+                const int row = t / RUNS + i * ROW_STEP, m = m_base + mh * 64 + row;
+                if (m >= p.M || k0 >= p.K) continue;
+                const int n = p.div_ohw.div(m), q = m - n * p.OHW;
+                float a[V];
+#pragma unroll
+                for (int j = 0; j < V; j += 4) {
+                    const int4 v = *reinterpret_cast<const int4*>(staged + row * W::EPI_LD + c0 + j);
+                    a[j] = biased_acc_to_f32(v.x, p.small_acc);
+                    a[j + 1] = biased_acc_to_f32(v.y, p.small_acc);
+                    a[j + 2] = biased_acc_to_f32(v.z, p.small_acc);
+                    a[j + 3] = biased_acc_to_f32(v.w, p.small_acc);
+                }
+                const int64_t y_at = n * p.ybs + static_cast<int64_t>(q) * p.K + k0;
+                if (res)
+                    epilogue_run_folded<A, V, true>(p, a, run_alpha, run_bias, y_at, words[i]);
+                else
+                    epilogue_run_folded<A, V, false>(p, a, run_alpha, run_bias, y_at, words[i]);
+            }
+            named_barrier(1 + c, 128);  // the staging rows are rewritten next
+        }
+    }
+}
+
+template <class W, EpiAct A>
+void launch_ws_typed(const Params& p, cudaStream_t stream) {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        CUDA_CHECK(cudaFuncSetAttribute(conv_int8_ws_kernel<W, A>,
+                                        cudaFuncAttributeMaxDynamicSharedMemorySize, W::SMEM));
+    });
+    const dim3 grid(static_cast<unsigned>(((p.M + W::BM - 1) / W::BM + p.tpc - 1) / p.tpc),
+                    static_cast<unsigned>((p.K + W::BN - 1) / W::BN));
+    conv_int8_ws_kernel<W, A><<<grid, W::THREADS, W::SMEM, stream>>>(p);
+}
+
+template <class W>
+void launch_ws(const Params& p, I8Elem out, cudaStream_t stream) {
+    ENGINE_CHECK(out == I8Elem::S8 && p.fold && epi_act(p.act) != EpiAct::Other,
+                 "cuda int8 conv: the warp-specialized tile runs folded s8 outputs only");
+    if (epi_act(p.act) == EpiAct::Leaky)
+        launch_ws_typed<W, EpiAct::Leaky>(p, stream);
+    else
+        launch_ws_typed<W, EpiAct::None>(p, stream);
+}
+
 // f.template operator()<OT, A>() with the output storage and the inline activation as template arguments.
 template <typename F>
 void dispatch_epilogue(I8Elem out, EpiAct act, F&& f) {
@@ -944,9 +1197,11 @@ struct TileInfo {
     int tpc = 1;      // M tiles a CTA (Params::tpc)
     bool wg = false;  // wgmma (Tile::WG > 0): sm_90a builds only (conv_int8_wgmma_built)
     int taps = 1;     // taps a k block (Tile::TAPS): the input's channels bk / taps
-    // Not yet validated on a GPU (conv_int8_tile_experimental). None now: the wgmma tiles and those of two
-    // taps a block passed the INT8 suites on the H200 on 2026-12-06 (docs/int8.md, eleventh session).
+    // Not yet validated on a GPU (conv_int8_tile_experimental): the warp-specialized tiles (twelfth
+    // session, compiled only). The wgmma tiles and those of two taps a block passed the INT8 suites on
+    // the H200 on 2026-12-06 (docs/int8.md, eleventh session).
     bool experimental = false;
+    bool folded_only = false;  // runs fold_scales' cases only (the warp-specialized kernel's epilogue)
 };
 const TileInfo kTiles[] = {
     {"128x128x64/4", 64, false, launch_tile<Tile<128, 128, 64, 4>>},
@@ -1002,6 +1257,10 @@ const TileInfo kTiles[] = {
     {"64x64x64/5 t2 x8", 64, false, launch_tile<Tile<64, 64, 64, 5, false, 0, 2>>, 8, false, 2},
     {"128x64x64/4 wg t2 x8", 64, false, launch_tile<Tile<128, 64, 64, 4, false, 1, 2>>, 8, true, 2},
     {"128x64x64/4 wg2 t2 x8", 64, false, launch_tile<Tile<128, 64, 64, 4, false, 2, 2>>, 8, true, 2},
+    // Warp-specialized (a producer warpgroup and two consumers, mbarriers, no CTA-wide barrier in the main
+    // loop; 256x128 tiles, 1 CTA an SM): for the deep convs. Experimental until run on a GPU.
+    {"256x128x64/5 ws x4", 64, false, launch_ws<WsTile<5>>, 4, true, 1, true, true},
+    {"256x128x64/6 ws x2", 64, false, launch_ws<WsTile<6>>, 2, true, 1, true, true},
 };
 constexpr int kTileCount = static_cast<int>(sizeof(kTiles) / sizeof(kTiles[0]));
 
@@ -1180,6 +1439,10 @@ bool conv_int8_tile_experimental(int tile) {
     return tile >= 0 && tile < kTileCount && kTiles[tile].experimental;
 }
 
+bool conv_int8_tile_folded_only(int tile) {
+    return tile >= 0 && tile < kTileCount && kTiles[tile].folded_only;
+}
+
 int conv_int8_tile_taps(int tile) { return tile >= 0 && tile < kTileCount ? kTiles[tile].taps : 1; }
 
 bool conv_int8_tile_shape_fits(int tile, int c, int r, int s) {
@@ -1190,14 +1453,6 @@ bool conv_int8_tile_shape_fits(int tile, int c, int r, int s) {
     return c % kTiles[tile].bk == 0;
 }
 
-bool conv_int8_tile_fits(const ConvInt8Args& a, int tile) {
-    if (!conv_int8_tile_shape_fits(tile, a.c, a.r, a.s)) return false;
-    const int x_align = kTiles[tile].packed ? 4 : 16;  // packed: 4-byte taps
-    if (!aligned_to(a.x, x_align) || !aligned_to(a.w, 16) || a.x_batch_stride % x_align != 0) return false;
-    if (a.y_nchw && (a.y_type != I8Elem::F32 || a.residual != nullptr)) return false;
-    return launchable(a);
-}
-
 // Whether the GEMM kernel folds the scales (Params::fold, epilogue_run_folded): an S8 output in whole
 // 16-byte runs (p.vec: K a multiple of 16), act none or leaky, and no residual or an s8 one in 16-byte
 // aligned runs with post_act none or leaky.
@@ -1206,6 +1461,15 @@ bool fold_scales(const ConvInt8Args& a, const Params& p) {
     if (a.residual == nullptr) return true;
     return a.residual_type == I8Elem::S8 && a.r_batch_stride % 16 == 0 && aligned_to(a.residual, 16) &&
            (a.post_act.kind == ActKind::None || epi_act(a.post_act) == EpiAct::Leaky);
+}
+
+bool conv_int8_tile_fits(const ConvInt8Args& a, int tile) {
+    if (!conv_int8_tile_shape_fits(tile, a.c, a.r, a.s)) return false;
+    const int x_align = kTiles[tile].packed ? 4 : 16;  // packed: 4-byte taps
+    if (!aligned_to(a.x, x_align) || !aligned_to(a.w, 16) || a.x_batch_stride % x_align != 0) return false;
+    if (a.y_nchw && (a.y_type != I8Elem::F32 || a.residual != nullptr)) return false;
+    if (kTiles[tile].folded_only && !fold_scales(a, make_params(a))) return false;
+    return launchable(a);
 }
 
 void launch_conv_int8(const ConvInt8Args& a, int tile, cudaStream_t stream) {
