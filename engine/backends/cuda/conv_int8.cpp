@@ -306,21 +306,29 @@ std::pair<Tensor, Tensor> pack_weights(const I8Problem& c, const Tensor& w, bool
 
 }  // namespace
 
-bool int8_graph_search_wide() {
-    const char* v = std::getenv("RTDET_CUDA_INT8_GRAPH_SEARCH");
+namespace {
+
+// Environment variable `var` as a switch: unset, empty or "0" off, "1" on, anything else an error naming
+// the variable, the value and what 0 and 1 mean.
+bool zero_one_switch(const char* var, const std::string& meaning) {
+    const char* v = std::getenv(var);
     if (v == nullptr || *v == '\0' || std::string_view(v) == "0") return false;
-    ENGINE_CHECK(std::string_view(v) == "1", "RTDET_CUDA_INT8_GRAPH_SEARCH='", v, "': 0 (cuDNN's first ",
-                 kGraphTries,
-                 " configurations) or 1 (every configuration of heuristics modes A, B and fallback)");
+    ENGINE_CHECK(std::string_view(v) == "1", var, "='", v, "': ", meaning);
     return true;
 }
 
+}  // namespace
+
+bool int8_graph_search_wide() {
+    return zero_one_switch("RTDET_CUDA_INT8_GRAPH_SEARCH",
+                           concat("0 (cuDNN's first ", kGraphTries,
+                                  " configurations) or 1 (every configuration of heuristics modes A, B and "
+                                  "fallback)"));
+}
+
 bool int8_experimental_tiles_enabled() {
-    const char* v = std::getenv("RTDET_CUDA_INT8_EXPERIMENTAL");
-    if (v == nullptr || *v == '\0' || std::string_view(v) == "0") return false;
-    ENGINE_CHECK(std::string_view(v) == "1", "RTDET_CUDA_INT8_EXPERIMENTAL='", v,
-                 "': 1 (the builder may choose the experimental INT8 tiles) or 0 (it may not)");
-    return true;
+    return zero_one_switch("RTDET_CUDA_INT8_EXPERIMENTAL",
+                           "1 (the builder may choose the experimental INT8 tiles) or 0 (it may not)");
 }
 
 namespace {

@@ -502,6 +502,48 @@ __device__ __forceinline__ void epilogue_run_folded(const Params& p, const float
     store_s8_words<V>(p, y_at, w);
 }
 
+// alpha and the bias of channels n0 .. n0 + bn - 1 into consts[0, bn) and consts[bn, 2 bn) (zeros past
+// K), times y_inv where the epilogue folds the scales (p.fold); thread `tid` of `threads`.
+__device__ __forceinline__ void stage_channel_consts(const Params& p, int n0, int bn, float* consts, int tid,
+                                                     int threads) {
+    for (int i = tid; i < bn; i += threads) {
+        const bool in = n0 + i < p.K;
+        const float al = in ? __ldg(p.alpha + n0 + i) : 0.f,
+                    bi = in && p.bias != nullptr ? __ldg(p.bias + n0 + i) : 0.f;
+        consts[i] = p.fold ? __fmul_rn(al, p.y_inv) : al;
+        consts[bn + i] = p.fold ? __fmul_rn(bi, p.y_inv) : bi;
+    }
+}
+
+// Accumulator fragments into staged int32 rows of `ld` words: NT m16 x n8 blocks in mma.sync's (and
+// wgmma's) layout, element e of block nt at row r0 + lane / 4 (+ 8 for e >= 2), column c0 + 8 nt +
+// 2 (lane % 4) + e % 2; a pair of columns a store.
+template <int NT>
+__device__ __forceinline__ void stage_fragments(const int32_t (&acc)[NT][4], int32_t* staged, int ld, int r0,
+                                                int c0, int lane) {
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+        for (int half = 0; half < 2; ++half) {
+            const int row = r0 + (lane >> 2) + half * 8, col = c0 + nt * 8 + 2 * (lane & 3);
+            *reinterpret_cast<int2*>(staged + row * ld + col) =
+                make_int2(acc[nt][half * 2], acc[nt][half * 2 + 1]);
+        }
+}
+
+// V staged accumulators from `at` (16-byte aligned) as floats (biased_acc_to_f32).
+template <int V>
+__device__ __forceinline__ void staged_run(const int32_t* at, bool small, float (&a)[V]) {
+#pragma unroll
+    for (int j = 0; j < V; j += 4) {
+        const int4 t = *reinterpret_cast<const int4*>(at + j);
+        a[j] = biased_acc_to_f32(t.x, small);
+        a[j + 1] = biased_acc_to_f32(t.y, small);
+        a[j + 2] = biased_acc_to_f32(t.z, small);
+        a[j + 3] = biased_acc_to_f32(t.w, small);
+    }
+}
+
 // The weight rows (output channels n0 + row, [k][r][s][c]) a thread loads a 16-byte chunk of, thread
 // `tid` of `threads` taking chunks tid, tid + threads, ...: each chunk's swizzled offset in the B tile,
 // whether its channel exists (else zeros) and its pointer at the first tap.
@@ -520,6 +562,55 @@ struct WeightRows {
             ptr[j] = p.w + (ok[j] ? k : 0) * w_row + ch * 16;
         }
     }
+    // The rows' chunks at the block's offset `b_off` into the B tile at `sb` (zeros past K, or for every
+    // row when !tap_in).
+    __device__ __forceinline__ void load(const Params& p, uint32_t sb, int b_off, bool tap_in) const {
+#pragma unroll
+        for (int j = 0; j < LOADS; ++j) {
+            const bool in = tap_in && ok[j];
+            cp_async16(sb + so[j], in ? ptr[j] + b_off : p.w, in);
+        }
+    }
+};
+
+// The pixel rows (output pixels of an M tile, implicit im2col) a thread loads a 16-byte chunk of, thread
+// `tid` of `threads` taking chunks tid, tid + threads, ...: each chunk's swizzled offset in the A tile,
+// its window's origin row and column (which may lie outside the image: only in-range taps are read; past
+// M every tap is out of range) and address (T::TCH chunks a tap: the chunk's place in its tap).
+template <class T, int LOADS>
+struct PixelRows {
+    const int8_t* ptr[LOADS];
+    int ih[LOADS], iw[LOADS], so[LOADS];
+    __device__ __forceinline__ void set(const Params& p, int tile, int tid, int threads) {
+#pragma unroll
+        for (int j = 0; j < LOADS; ++j) {
+            const int i = tid + j * threads, row = i / T::CH, ch = i % T::CH, m = tile * T::BM + row;
+            so[j] = swz<T>(row, ch);
+            if (m < p.M) {
+                const int n = p.div_ohw.div(m), q = m - n * p.OHW, oh = p.div_ow.div(q), ow = q - oh * p.OW;
+                ih[j] = oh * p.sh - p.ph;
+                iw[j] = ow * p.sw - p.pw;
+                ptr[j] =
+                    p.x + n * p.xbs + static_cast<int64_t>(ih[j] * p.W + iw[j]) * p.C + (ch % T::TCH) * 16;
+            } else {
+                ih[j] = -(1 << 30);  // every tap out of range: zeros
+                iw[j] = 0;
+                ptr[j] = p.x;
+            }
+        }
+    }
+    // The rows' chunks at tap offset (rdh, sdw) from their windows' origins, `a_off` bytes from them,
+    // into the A tile at `sa` (zeros where the tap falls outside the image, or for every row when
+    // !tap_in).
+    __device__ __forceinline__ void load(const Params& p, uint32_t sa, int a_off, int rdh, int sdw,
+                                         bool tap_in) const {
+#pragma unroll
+        for (int j = 0; j < LOADS; ++j) {
+            const bool ok = tap_in && static_cast<unsigned>(ih[j] + rdh) < static_cast<unsigned>(p.H) &&
+                            static_cast<unsigned>(iw[j] + sdw) < static_cast<unsigned>(p.W);
+            cp_async16(sa + so[j], ok ? ptr[j] + a_off : p.x, ok);
+        }
+    }
 };
 
 template <class T, I8Elem OT, EpiAct A>
@@ -536,32 +627,10 @@ __global__ void __launch_bounds__(kCtaThreads, T::MIN_BLOCKS) conv_int8_kernel(c
 
     // The rows this thread loads: A (pixels, of the tile being loaded) and B (output channels), one
     // 16-byte chunk each.
-    const int8_t* a_ptr[T::A_LOADS];
-    int a_ih[T::A_LOADS], a_iw[T::A_LOADS], a_so[T::A_LOADS];
-    auto set_rows = [&](int tile) {
-#pragma unroll
-        for (int j = 0; j < T::A_LOADS; ++j) {
-            const int i = tid + j * kCtaThreads, row = i / T::CH, ch = i % T::CH, m = tile * T::BM + row;
-            a_so[j] = swz<T>(row, ch);
-            if (m < p.M) {
-                const int n = p.div_ohw.div(m), q = m - n * p.OHW, oh = p.div_ow.div(q), ow = q - oh * p.OW;
-                a_ih[j] = oh * p.sh - p.ph;
-                a_iw[j] = ow * p.sw - p.pw;
-                // The window's origin (which may lie outside the image: only in-range taps are read).
-                a_ptr[j] = p.x + n * p.xbs + static_cast<int64_t>(a_ih[j] * p.W + a_iw[j]) * p.C +
-                           (ch % T::TCH) * 16;
-            } else {
-                a_ih[j] = -(1 << 30);  // every tap out of range: zeros
-                a_iw[j] = 0;
-                a_ptr[j] = p.x;
-            }
-        }
-    };
+    PixelRows<T, T::A_LOADS> ar;
+    auto set_rows = [&](int tile) { ar.set(p, tile, tid, kCtaThreads); };
     if constexpr (!T::PACKED) set_rows(t_first);
     const WeightRows<T, T::B_LOADS> wr(p, n0, tid, kCtaThreads);
-    const int8_t* const(&b_ptr)[T::B_LOADS] = wr.ptr;
-    const bool(&b_ok)[T::B_LOADS] = wr.ok;
-    const int(&b_so)[T::B_LOADS] = wr.so;
 
     // Packed tiles (one k block): this thread's row (pixel) and its slots (taps); adjacent threads take
     // adjacent pixels, so a warp's 4-byte reads of one tap are contiguous. Slots past the kernel's taps
@@ -608,9 +677,7 @@ __global__ void __launch_bounds__(kCtaThreads, T::MIN_BLOCKS) conv_int8_kernel(c
             const uint32_t sa = sbase + stage * T::STAGE_BYTES;
             load_packed(sa, ld.tile * T::BM);
             ++ld.tile;
-#pragma unroll
-            for (int j = 0; j < T::B_LOADS; ++j)
-                cp_async16(sa + T::A_BYTES + b_so[j], b_ok[j] ? b_ptr[j] : p.w, b_ok[j]);
+            wr.load(p, sa + T::A_BYTES, 0, true);
             return;
         }
         // The block's offsets: the tap's rows and columns from the window's origin, its byte offset there
@@ -621,17 +688,8 @@ __global__ void __launch_bounds__(kCtaThreads, T::MIN_BLOCKS) conv_int8_kernel(c
         const int a_off = (rdh * p.W + sdw) * p.C + (T::TAPS > 1 ? 0 : c0), b_off = ld.rs * p.C + c0;
         const bool tap_in = T::TAPS == 1 || my_tap.t < p.taps;  // past the last tap: zeros
         const uint32_t sa = sbase + stage * T::STAGE_BYTES, sb = sa + T::A_BYTES;
-#pragma unroll
-        for (int j = 0; j < T::A_LOADS; ++j) {
-            const bool ok = tap_in && static_cast<unsigned>(a_ih[j] + rdh) < static_cast<unsigned>(p.H) &&
-                            static_cast<unsigned>(a_iw[j] + sdw) < static_cast<unsigned>(p.W);
-            cp_async16(sa + a_so[j], ok ? a_ptr[j] + a_off : p.x, ok);
-        }
-#pragma unroll
-        for (int j = 0; j < T::B_LOADS; ++j) {
-            const bool ok = tap_in && b_ok[j];
-            cp_async16(sb + b_so[j], ok ? b_ptr[j] + b_off : p.w, ok);
-        }
+        ar.load(p, sa, a_off, rdh, sdw, tap_in);
+        wr.load(p, sb, b_off, tap_in);
         if constexpr (T::TAPS > 1) {  // blocks (ld.cb) of a tile, R = S = 1 to the walk; taps per thread
             my_tap.step(T::TAPS, p.S);
             if (ld.step(p.cblocks, 1, 1)) {
@@ -651,22 +709,15 @@ __global__ void __launch_bounds__(kCtaThreads, T::MIN_BLOCKS) conv_int8_kernel(c
     // Epilogue through shared memory, in two passes of WM rows: the warps of row wm == pass write their
     // int32 accumulators (rows of EPI_LD words), then every thread takes runs of V adjacent channels of a
     // row (V below) in a plain loop, so that the epilogue's code is there once rather than once per
-    // accumulator, and the stores are 8- or 16-byte ones along NHWC rows. Accumulator element e of
-    // acc[mt][nt] is row g (+8 for e >= 2), channel 2 * tig + (e & 1). With one tile a CTA the rows are
+    // accumulator, and the stores are 8- or 16-byte ones along NHWC rows (stage_fragments lays the
+    // accumulators out). With one tile a CTA the rows are
     // staged in the pipeline's ring (drained first); with several, after it (SMEM_SEPARATE).
     const bool separate = p.tpc > 1;
     auto* staged = reinterpret_cast<int32_t*>(smem + (separate ? T::STAGES * T::STAGE_BYTES : 0));
     // alpha and bias of the CTA's BN channels (zeros past K), written here, read after the first
     // epilogue's __syncthreads.
     auto* consts = reinterpret_cast<float*>(smem + (separate ? T::SMEM_SEPARATE : T::SMEM) - T::CONST_BYTES);
-    for (int i = tid; i < T::BN; i += kCtaThreads) {
-        const bool in = n0 + i < p.K;
-        const float al = in ? __ldg(p.alpha + n0 + i) : 0.f,
-                    bi = in && p.bias != nullptr ? __ldg(p.bias + n0 + i) : 0.f;
-        consts[i] = p.fold ? __fmul_rn(al, p.y_inv) : al;
-        consts[T::BN + i] = p.fold ? __fmul_rn(bi, p.y_inv) : bi;
-    }
-    const int g = lane >> 2, tig = lane & 3;
+    stage_channel_consts(p, n0, T::BN, consts, tid, kCtaThreads);
     // Runs of 8 channels (8 or 16 bytes), 4 for F32: with 16 s8 a run, the epilogue's arrays took the
     // registers the small tiles need to fit 4 CTAs an SM (ptxas spilled 150-700 bytes under the bound).
     constexpr int V = OT == I8Elem::S8 ? 8 : (OT == I8Elem::F16 ? 8 : 4);
@@ -706,26 +757,12 @@ __global__ void __launch_bounds__(kCtaThreads, T::MIN_BLOCKS) conv_int8_kernel(c
 #pragma unroll
                 for (int mh = 0; mh < T::MT; ++mh) {
                     if (mh != pass) continue;
-#pragma unroll
-                    for (int nt = 0; nt < T::NT; ++nt)
-#pragma unroll
-                        for (int half = 0; half < 2; ++half) {
-                            const int row = warp * 16 + g + half * 8, col = nt * 8 + 2 * tig;
-                            *reinterpret_cast<int2*>(staged + row * T::EPI_LD + col) =
-                                make_int2(acc[mh][nt][half * 2], acc[mh][nt][half * 2 + 1]);
-                        }
+                    stage_fragments(acc[mh], staged, T::EPI_LD, warp * 16, 0, lane);
                 }
             } else if (wm == pass) {
 #pragma unroll
                 for (int mt = 0; mt < T::MT; ++mt)
-#pragma unroll
-                    for (int nt = 0; nt < T::NT; ++nt)
-#pragma unroll
-                        for (int half = 0; half < 2; ++half) {
-                            const int row = mt * 16 + g + half * 8, col = wn * T::WN + nt * 8 + 2 * tig;
-                            *reinterpret_cast<int2*>(staged + row * T::EPI_LD + col) =
-                                make_int2(acc[mt][nt][half * 2], acc[mt][nt][half * 2 + 1]);
-                        }
+                    stage_fragments(acc[mt], staged, T::EPI_LD, mt * 16, wn * T::WN, lane);
             }
             __syncthreads();
             // The rows' runs, with the accumulators' conversion (SMALL) and the residual (RES) known
@@ -753,14 +790,7 @@ __global__ void __launch_bounds__(kCtaThreads, T::MIN_BLOCKS) conv_int8_kernel(c
                     const int64_t y_at = n * p.ybs + static_cast<int64_t>(q) * p.K + k0;
                     const int64_t r_at = n * p.rbs + static_cast<int64_t>(q) * p.K + k0;
                     float a[V];
-#pragma unroll
-                    for (int j = 0; j < V; j += 4) {
-                        const int4 t = *reinterpret_cast<const int4*>(staged + row * T::EPI_LD + c0 + j);
-                        a[j] = biased_acc_to_f32(t.x, SMALL);
-                        a[j + 1] = biased_acc_to_f32(t.y, SMALL);
-                        a[j + 2] = biased_acc_to_f32(t.z, SMALL);
-                        a[j + 3] = biased_acc_to_f32(t.w, SMALL);
-                    }
+                    staged_run(staged + row * T::EPI_LD + c0, SMALL, a);
                     if constexpr (FOLD)
                         epilogue_run_folded<A, V, RES>(p, a, run_alpha, run_bias, y_at, words);
                     else
@@ -945,7 +975,7 @@ struct WsTile {
     static constexpr int BM = 256, BN = 128, BK = 64, STAGES = STAGES_;
     static constexpr int THREADS = 384, CONSUMER_ROWS = 128;
     static constexpr int DEPTH = STAGES - 2;  // k blocks whose copies are in flight (see the producer)
-    static constexpr int CH = BK / 16, ROWS_PER_LINE = 8 / CH;  // swz's
+    static constexpr int CH = BK / 16, ROWS_PER_LINE = 8 / CH, TCH = CH;  // swz's; one tap a block
     static constexpr int A_BYTES = BM * BK, B_BYTES = BN * BK, STAGE_BYTES = A_BYTES + B_BYTES;
     static constexpr int A_LOADS = BM * CH / 128, B_LOADS = BN * CH / 128;  // per producer thread
     static constexpr int MT = CONSUMER_ROWS / 64, NT = BN / 8;              // m64 halves, n8 blocks
@@ -1001,50 +1031,25 @@ __global__ void __launch_bounds__(W::THREADS, 1) conv_int8_ws_kernel(const Param
         }
         RTDET_WGMMA_BODY(asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");)
     }
-    for (int i = threadIdx.x; i < W::BN; i += W::THREADS) {  // alpha and the bias, folded (fold_scales)
-        const bool in = n0 + i < p.K;
-        consts[i] = in ? __fmul_rn(__ldg(p.alpha + n0 + i), p.y_inv) : 0.f;
-        consts[W::BN + i] = in && p.bias != nullptr ? __fmul_rn(__ldg(p.bias + n0 + i), p.y_inv) : 0.f;
-    }
+    stage_channel_consts(p, n0, W::BN, consts, threadIdx.x, W::THREADS);  // folded (p.fold: launch_ws)
     __syncthreads();
 
     if (wg == 0) {  // the producer
-        const int8_t* a_ptr[W::A_LOADS];
-        int a_ih[W::A_LOADS], a_iw[W::A_LOADS], a_so[W::A_LOADS];
-        auto rows_of = [&](int tile) {  // this thread's A rows (pixels) of M tile `tile`
-#pragma unroll
-            for (int j = 0; j < W::A_LOADS; ++j) {
-                const int i = t + j * 128, row = i / W::CH, m = tile * W::BM + row;
-                a_so[j] = swz<W>(row, i % W::CH);
-                const int mm = m < p.M ? m : 0, n = p.div_ohw.div(mm), q = mm - n * p.OHW,
-                          oh = p.div_ow.div(q), ow = q - oh * p.OW, ih = oh * p.sh - p.ph;
-                a_iw[j] = ow * p.sw - p.pw;
-                a_ptr[j] =
-                    p.x + n * p.xbs + static_cast<int64_t>(ih * p.W + a_iw[j]) * p.C + (i % W::CH) * 16;
-                a_ih[j] = m < p.M ? ih : -(1 << 30);  // past M: every tap out of range, zeros
-            }
-        };
+        PixelRows<W, W::A_LOADS> ar;
         const WeightRows<W, W::B_LOADS> wr(p, n0, t, 128);
         KBlockWalk ld;
         ld.tile = t_first;
-        if (total > 0) rows_of(t_first);
+        if (total > 0) ar.set(p, t_first, t, 128);
         for (int g = 0; g < total; ++g) {
             const int s = g % W::STAGES;
             if (g >= W::STAGES) mbar_wait(empty + 8 * s, ((g / W::STAGES) - 1) & 1);
             const uint32_t sa = sbase + s * W::STAGE_BYTES, sb = sa + W::A_BYTES;
             const int rdh = ld.r * p.dh, sdw = ld.s * p.dw;
             const int a_off = (rdh * p.W + sdw) * p.C + ld.cb * W::BK, b_off = ld.rs * p.C + ld.cb * W::BK;
-#pragma unroll
-            for (int j = 0; j < W::A_LOADS; ++j) {
-                const bool ok = static_cast<unsigned>(a_ih[j] + rdh) < static_cast<unsigned>(p.H) &&
-                                static_cast<unsigned>(a_iw[j] + sdw) < static_cast<unsigned>(p.W);
-                cp_async16(sa + a_so[j], ok ? a_ptr[j] + a_off : p.x, ok);
-            }
-#pragma unroll
-            for (int j = 0; j < W::B_LOADS; ++j)
-                cp_async16(sb + wr.so[j], wr.ok[j] ? wr.ptr[j] + b_off : p.w, wr.ok[j]);
+            ar.load(p, sa, a_off, rdh, sdw, true);
+            wr.load(p, sb, b_off, true);
             cp_async_commit();
-            if (ld.step(p.cblocks, p.R, p.S) && ld.tile < t_first + t_count) rows_of(ld.tile);
+            if (ld.step(p.cblocks, p.R, p.S) && ld.tile < t_first + t_count) ar.set(p, ld.tile, t, 128);
             // Block g - DEPTH's copies (this thread's) have landed: visible to wgmma, then marked full.
             if (g >= W::DEPTH) {
                 cp_async_wait<W::DEPTH>();
@@ -1099,14 +1104,7 @@ __global__ void __launch_bounds__(W::THREADS, 1) conv_int8_ws_kernel(const Param
         const int m_base = tile * W::BM + c * W::CONSUMER_ROWS;
 #pragma unroll
         for (int mh = 0; mh < W::MT; ++mh) {
-#pragma unroll
-            for (int nt = 0; nt < W::NT; ++nt)
-#pragma unroll
-                for (int half = 0; half < 2; ++half) {
-                    const int row = warp * 16 + (lane >> 2) + half * 8, col = nt * 8 + 2 * (lane & 3);
-                    *reinterpret_cast<int2*>(staged + row * W::EPI_LD + col) =
-                        make_int2(acc[mh][nt][half * 2], acc[mh][nt][half * 2 + 1]);
-                }
+            stage_fragments(acc[mh], staged, W::EPI_LD, warp * 16, 0, lane);
             Vec<uint32_t, V / 4> words[PRE];
 #pragma unroll
             for (int i = 0; i < PRE; ++i) {
@@ -1124,14 +1122,7 @@ __global__ void __launch_bounds__(W::THREADS, 1) conv_int8_ws_kernel(const Param
                 if (m >= p.M || k0 >= p.K) continue;
                 const int n = p.div_ohw.div(m), q = m - n * p.OHW;
                 float a[V];
-#pragma unroll
-                for (int j = 0; j < V; j += 4) {
-                    const int4 v = *reinterpret_cast<const int4*>(staged + row * W::EPI_LD + c0 + j);
-                    a[j] = biased_acc_to_f32(v.x, p.small_acc);
-                    a[j + 1] = biased_acc_to_f32(v.y, p.small_acc);
-                    a[j + 2] = biased_acc_to_f32(v.z, p.small_acc);
-                    a[j + 3] = biased_acc_to_f32(v.w, p.small_acc);
-                }
+                staged_run(staged + row * W::EPI_LD + c0, p.small_acc, a);
                 const int64_t y_at = n * p.ybs + static_cast<int64_t>(q) * p.K + k0;
                 if (res)
                     epilogue_run_folded<A, V, true>(p, a, run_alpha, run_bias, y_at, words[i]);
