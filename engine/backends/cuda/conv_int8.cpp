@@ -406,7 +406,8 @@ std::array<int32_t, 2> measure_tactic(CudaState& st, const I8Problem& c, bool gr
         }
     };
     for (int t = 0; t < conv_int8_tile_count(); ++t) {
-        // Experimental tiles only when allowed: one not yet run on a GPU may not even finish.
+        // Experimental tiles only when allowed (new ones may not even finish; the warp-specialized ones
+        // cost build time and lose).
         if (conv_int8_tile_experimental(t) && !experimental_ok) continue;
         // The fit as enqueue will launch it: x as the tile reads it (padded into the workspace or not).
         ConvInt8Args at = a;

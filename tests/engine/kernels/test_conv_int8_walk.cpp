@@ -63,6 +63,38 @@ TEST(ConvInt8Walk, ThreeByThreeTwoChannelBlocksByHand) {
     EXPECT_EQ(Block(w.tile, w.r, w.s, w.cb, w.rs), Block(1, 0, 0, 0, 0));
 }
 
+// The warp-specialized kernel's walk (TapInnerWalk): within a tile every tap of a channel block, then
+// the next block; against nested loops.
+TEST(ConvInt8TapInnerWalk, VisitsChannelBlocksThenTaps) {
+    for (int R : {1, 2, 3})
+        for (int S : {1, 3, 5})
+            for (int cblocks : {1, 2, 8}) {
+                const std::string what = "R " + std::to_string(R) + " S " + std::to_string(S) + " cblocks " +
+                                         std::to_string(cblocks);
+                engine::cuda::TapInnerWalk w;
+                int i = 0;
+                for (int cb = 0; cb < cblocks; ++cb)
+                    for (int r = 0; r < R; ++r)
+                        for (int s = 0; s < S; ++s, ++i) {
+                            ASSERT_EQ(Block(0, w.r, w.s, w.cb, w.rs), Block(0, r, s, cb, r * S + s))
+                                << what << ", block " << i;
+                            w.step(R, S);
+                        }
+                EXPECT_EQ(Block(0, w.r, w.s, w.cb, w.rs), Block(0, 0, 0, cblocks, 0)) << what;
+            }
+}
+
+// 3x3 over two channel blocks, by hand: the first block's nine taps, then the second's.
+TEST(ConvInt8TapInnerWalk, ThreeByThreeByHand) {
+    engine::cuda::TapInnerWalk w;
+    for (int i = 0; i < 8; ++i) w.step(3, 3);
+    EXPECT_EQ(Block(0, w.r, w.s, w.cb, w.rs), Block(0, 2, 2, 0, 8));
+    w.step(3, 3);
+    EXPECT_EQ(Block(0, w.r, w.s, w.cb, w.rs), Block(0, 0, 0, 1, 0));
+    w.step(3, 3);
+    EXPECT_EQ(Block(0, w.r, w.s, w.cb, w.rs), Block(0, 0, 1, 1, 1));
+}
+
 // A thread's tap in the tiles of several taps a block (TapWalk): slot, slot + taps, ... with its row and
 // column, against r = t / S, s = t % S, for every slot, kernel width and count of taps a block; the
 // walk does not stop at R S (the kernel loads taps past it as zeros).

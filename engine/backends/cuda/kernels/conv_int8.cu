@@ -13,6 +13,8 @@
 // rounding is an add: requant_core.h), since a conversion issues at an eighth of an add's rate.
 // The depthwise kernel (dw_int8_core.h) shares the epilogue.
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <mutex>
 
 #include "engine/backends/cuda/cuda_util.h"
@@ -96,9 +98,14 @@ __device__ __forceinline__ int swz(int row, int ch) {
     return row * T::BK + ((ch ^ ((row / T::ROWS_PER_LINE) % T::CH)) << 4);
 }
 
+// L1: through L1 (.ca, kept there for the next reads of the same lines) rather than L2 only (.cg).
+template <bool L1 = false>
 __device__ __forceinline__ void cp_async16(uint32_t smem, const void* gmem, bool ok) {
     const int n = ok ? 16 : 0;  // 0: no read, the 16 bytes are zero-filled
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem), "l"(gmem), "r"(n));
+    if constexpr (L1)
+        asm volatile("cp.async.ca.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem), "l"(gmem), "r"(n));
+    else
+        asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem), "l"(gmem), "r"(n));
 }
 __device__ __forceinline__ void cp_async4(uint32_t smem, const void* gmem, bool ok) {
     const int n = ok ? 4 : 0;
@@ -177,28 +184,37 @@ __device__ __forceinline__ void wgmma_m64n64k32_s8(int32_t (&d)[8][4], uint64_t 
                      : "l"(a), "l"(b), "n"(1));)
 }
 
+// m64nNk32's accumulator operands (d[j][e], the fragments' order): 16 n8 blocks from block i.
+#define RTDET_ACC4(i) "+r"(d[i][0]), "+r"(d[i][1]), "+r"(d[i][2]), "+r"(d[i][3])
+#define RTDET_ACC16(i) RTDET_ACC4(i), RTDET_ACC4((i) + 1), RTDET_ACC4((i) + 2), RTDET_ACC4((i) + 3)
+#define RTDET_ACC64(i) RTDET_ACC16(i), RTDET_ACC16((i) + 4), RTDET_ACC16((i) + 8), RTDET_ACC16((i) + 12)
+// Their register lists in the instruction's text: %0 .. %63, %64 .. %127.
+#define RTDET_REGS_0_63                                                                     \
+    "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, " \
+    "%19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, " \
+    "%36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, " \
+    "%53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63"
+#define RTDET_REGS_64_127                                                                   \
+    "%64, %65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79, %80, " \
+    "%81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, %92, %93, %94, %95, %96, %97, " \
+    "%98, %99, %100, %101, %102, %103, %104, %105, %106, %107, %108, %109, %110, %111, "    \
+    "%112, %113, %114, %115, %116, %117, %118, %119, %120, %121, %122, %123, %124, %125, "  \
+    "%126, %127"
+
 __device__ __forceinline__ void wgmma_m64n128k32_s8(int32_t (&d)[16][4], uint64_t a, uint64_t b) {
-    RTDET_WGMMA_BODY(
-        asm volatile(
-            "{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
-            "wgmma.mma_async.sync.aligned.m64n128k32.s32.s8.s8 {"
-            "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
-            "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
-            "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
-            "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63"
-            "}, %64, %65, p;\n}\n"
-            : "+r"(d[0][0]), "+r"(d[0][1]), "+r"(d[0][2]), "+r"(d[0][3]), "+r"(d[1][0]), "+r"(d[1][1]),
-              "+r"(d[1][2]), "+r"(d[1][3]), "+r"(d[2][0]), "+r"(d[2][1]), "+r"(d[2][2]), "+r"(d[2][3]),
-              "+r"(d[3][0]), "+r"(d[3][1]), "+r"(d[3][2]), "+r"(d[3][3]), "+r"(d[4][0]), "+r"(d[4][1]),
-              "+r"(d[4][2]), "+r"(d[4][3]), "+r"(d[5][0]), "+r"(d[5][1]), "+r"(d[5][2]), "+r"(d[5][3]),
-              "+r"(d[6][0]), "+r"(d[6][1]), "+r"(d[6][2]), "+r"(d[6][3]), "+r"(d[7][0]), "+r"(d[7][1]),
-              "+r"(d[7][2]), "+r"(d[7][3]), "+r"(d[8][0]), "+r"(d[8][1]), "+r"(d[8][2]), "+r"(d[8][3]),
-              "+r"(d[9][0]), "+r"(d[9][1]), "+r"(d[9][2]), "+r"(d[9][3]), "+r"(d[10][0]), "+r"(d[10][1]),
-              "+r"(d[10][2]), "+r"(d[10][3]), "+r"(d[11][0]), "+r"(d[11][1]), "+r"(d[11][2]), "+r"(d[11][3]),
-              "+r"(d[12][0]), "+r"(d[12][1]), "+r"(d[12][2]), "+r"(d[12][3]), "+r"(d[13][0]), "+r"(d[13][1]),
-              "+r"(d[13][2]), "+r"(d[13][3]), "+r"(d[14][0]), "+r"(d[14][1]), "+r"(d[14][2]), "+r"(d[14][3]),
-              "+r"(d[15][0]), "+r"(d[15][1]), "+r"(d[15][2]), "+r"(d[15][3])
-            : "l"(a), "l"(b), "n"(1));)
+    RTDET_WGMMA_BODY(asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
+                                  "wgmma.mma_async.sync.aligned.m64n128k32.s32.s8.s8 {" RTDET_REGS_0_63
+                                  "}, %64, %65, p;\n}\n"
+                                  : RTDET_ACC64(0)
+                                  : "l"(a), "l"(b), "n"(1));)
+}
+
+__device__ __forceinline__ void wgmma_m64n256k32_s8(int32_t (&d)[32][4], uint64_t a, uint64_t b) {
+    RTDET_WGMMA_BODY(asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %130, 0;\n"
+                                  "wgmma.mma_async.sync.aligned.m64n256k32.s32.s8.s8 {" RTDET_REGS_0_63
+                                  ", " RTDET_REGS_64_127 "}, %128, %129, p;\n}\n"
+                                  : RTDET_ACC64(0), RTDET_ACC64(16)
+                                  : "l"(a), "l"(b), "n"(1));)
 }
 
 // f(v) for every accumulator register of a thread's tile.
@@ -601,14 +617,15 @@ struct PixelRows {
     }
     // The rows' chunks at tap offset (rdh, sdw) from their windows' origins, `a_off` bytes from them,
     // into the A tile at `sa` (zeros where the tap falls outside the image, or for every row when
-    // !tap_in).
+    // !tap_in); through L1 with L1 (cp_async16).
+    template <bool L1 = false>
     __device__ __forceinline__ void load(const Params& p, uint32_t sa, int a_off, int rdh, int sdw,
                                          bool tap_in) const {
 #pragma unroll
         for (int j = 0; j < LOADS; ++j) {
             const bool ok = tap_in && static_cast<unsigned>(ih[j] + rdh) < static_cast<unsigned>(p.H) &&
                             static_cast<unsigned>(iw[j] + sdw) < static_cast<unsigned>(p.W);
-            cp_async16(sa + so[j], ok ? ptr[j] + a_off : p.x, ok);
+            cp_async16<L1>(sa + so[j], ok ? ptr[j] + a_off : p.x, ok);
         }
     }
 };
@@ -960,31 +977,46 @@ void launch_typed(const Params& p, cudaStream_t stream) {
     conv_int8_kernel<T, OT, A><<<grid, kCtaThreads, smem, stream>>>(p);
 }
 
-// --- The warp-specialized wgmma kernel (sm_90a; experimental: not yet run on a GPU) ---------------------
-// For the deep convs, where cuDNN's engines beat the kernel above (docs/int8.md, "Twelfth session"): a
-// CTA of three warpgroups takes tpc adjacent M tiles of 256 pixels for one N tile of 128 channels. The
-// producer warpgroup (0) walks every tile's k blocks with cp.async into a STAGES-deep ring and marks each
-// block full on an mbarrier once its copies have landed (waiting on them DEPTH blocks later, so that
-// DEPTH blocks stay in flight); the two consumer warpgroups (1, 2: rows 0-127 and 128-255) wait for a
-// block, multiply it with wgmma (m64 x n128 x k32, two m64 halves each) and mark it empty once their
-// multiplies have read it. No CTA-wide barrier in the main loop; the producer runs on into the next
-// tile's blocks while the consumers run the epilogue (the folded S8 one only: fold_scales' cases, which
-// are YOLO's deep convs). The accumulators start at kRoundMagicBits as above.
-template <int STAGES_>
+// --- The warp-specialized wgmma kernel (sm_90a; experimental) -------------------------------------------
+// For the deep convs, where cuDNN's engines beat the kernel above (docs/int8.md). A persistent CTA of
+// three warpgroups (one an SM; the grid the SM count, at most the tiles) takes tiles BM x BN in turn,
+// tile j = blockIdx.x + i gridDim.x, the N tiles of one M tile adjacent (CTAs running together share
+// their pixel rows in L2). The producer warpgroup (0) walks every tile's k blocks with cp.async into a
+// STAGES-deep ring and marks each block full on an mbarrier once its copies have landed (waiting on them
+// DEPTH blocks later, so that DEPTH blocks stay in flight); the two consumer warpgroups (1, 2: rows
+// 0 .. BM/2 - 1 and BM/2 ..) wait for a block, multiply it with wgmma (m64 x nBN x k32) and mark it empty
+// once their multiplies have read it. No CTA-wide barrier in the main loop; the producer runs on into the
+// next tile's blocks while the consumers run the epilogue (the folded S8 one only: fold_scales' cases,
+// which YOLO's deep convs are), 128 columns at a time through each consumer's staging rows. The k blocks
+// go channel block by channel block and within one every tap (TapInnerWalk order), and the pixel rows
+// are read through L1 (cp.async.ca): a block's rows overlap the previous tap's but for a row or a column
+// of the window, so most of them are L1 hits rather than L2 reads. The accumulators start at
+// kRoundMagicBits as above.
+template <int STAGES_, int BM_, int BN_>
 struct WsTile {
-    static constexpr int BM = 256, BN = 128, BK = 64, STAGES = STAGES_;
-    static constexpr int THREADS = 384, CONSUMER_ROWS = 128;
+    static constexpr int BM = BM_, BN = BN_, BK = 64, STAGES = STAGES_;
+    static constexpr int THREADS = 384, CONSUMER_ROWS = BM / 2;
     static constexpr int DEPTH = STAGES - 2;  // k blocks whose copies are in flight (see the producer)
     static constexpr int CH = BK / 16, ROWS_PER_LINE = 8 / CH, TCH = CH;  // swz's; one tap a block
     static constexpr int A_BYTES = BM * BK, B_BYTES = BN * BK, STAGE_BYTES = A_BYTES + B_BYTES;
     static constexpr int A_LOADS = BM * CH / 128, B_LOADS = BN * CH / 128;  // per producer thread
     static constexpr int MT = CONSUMER_ROWS / 64, NT = BN / 8;              // m64 halves, n8 blocks
-    static constexpr int EPI_LD = BN + 8, EPI_BYTES = 64 * EPI_LD * 4;      // one m64 half, per consumer
-    static constexpr int RING = STAGE_BYTES * STAGES, STAGED_AT = RING, CONSTS_AT = RING + 2 * EPI_BYTES;
-    static constexpr int BARS_AT = CONSTS_AT + 2 * BN * 4;
+    static constexpr int CHUNK = 128, CHUNKS = BN / CHUNK;                  // epilogue column chunks
+    static constexpr int EPI_LD = CHUNK + 8, EPI_BYTES = 64 * EPI_LD * 4;   // one m64 x chunk, per consumer
+    static constexpr int RING = STAGE_BYTES * STAGES, STAGED_AT = RING, BARS_AT = RING + 2 * EPI_BYTES;
     static constexpr int SMEM = BARS_AT + 2 * STAGES * 8;
     static_assert(DEPTH >= 1 && SMEM <= 227 * 1024, "a block in flight; the SM's shared memory");
+    static_assert(MT >= 1 && (BN == 128 || BN == 256), "m64 halves; wgmma n128 or n256");
 };
+
+// D (m64 x BN) += A x B (k32), m64n128k32 or m64n256k32.
+template <int BN>
+__device__ __forceinline__ void wgmma_k32_s8(int32_t (&d)[BN / 8][4], uint64_t a, uint64_t b) {
+    if constexpr (BN == 128)
+        wgmma_m64n128k32_s8(d, a, b);
+    else
+        wgmma_m64n256k32_s8(d, a, b);
+}
 
 __device__ __forceinline__ void mbar_init(uint32_t bar, int count) {
     RTDET_WGMMA_BODY(asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count)
@@ -997,7 +1029,7 @@ __device__ __forceinline__ void mbar_arrive(uint32_t bar) {
 }
 // Waits until the barrier's phase `parity` has completed. A wait past 2^34 cycles (about 9 s; a block's
 // copies take microseconds) traps: a pipeline that never fills fails its launch instead of hanging the
-// process (the warp-specialized kernel is new and not yet run on a GPU).
+// process.
 __device__ __forceinline__ void mbar_wait(uint32_t bar, uint32_t parity) {
     RTDET_WGMMA_BODY(const long long start = clock64(); uint32_t done = 0; while (!done) {
         asm volatile(
@@ -1018,12 +1050,9 @@ template <class W, EpiAct A>
 __global__ void __launch_bounds__(W::THREADS, 1) conv_int8_ws_kernel(const Params p) {
     extern __shared__ __align__(1024) uint8_t smem[];
     const int wg = threadIdx.x / 128, t = threadIdx.x % 128, lane = t & 31, warp = t >> 5;
-    const int n0 = blockIdx.y * W::BN;
     const auto sbase = static_cast<uint32_t>(__cvta_generic_to_shared(smem));
     const uint32_t full = sbase + W::BARS_AT, empty = full + W::STAGES * 8;  // barrier s at + 8 s
-    const int m_tiles = (p.M + W::BM - 1) / W::BM, t_first = blockIdx.x * p.tpc;
-    const int t_count = min(p.tpc, m_tiles - t_first), total = t_count * p.KB;
-    auto* consts = reinterpret_cast<float*>(smem + W::CONSTS_AT);
+    const int n_tiles = (p.K + W::BN - 1) / W::BN, tiles = (p.M + W::BM - 1) / W::BM * n_tiles;
     if (threadIdx.x == 0) {
         for (int s = 0; s < W::STAGES; ++s) {
             mbar_init(full + 8 * s, 128);  // every producer thread arrives once a phase
@@ -1031,53 +1060,49 @@ __global__ void __launch_bounds__(W::THREADS, 1) conv_int8_ws_kernel(const Param
         }
         RTDET_WGMMA_BODY(asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");)
     }
-    stage_channel_consts(p, n0, W::BN, consts, threadIdx.x, W::THREADS);  // folded (p.fold: launch_ws)
     __syncthreads();
 
     if (wg == 0) {  // the producer
-        PixelRows<W, W::A_LOADS> ar;
-        const WeightRows<W, W::B_LOADS> wr(p, n0, t, 128);
-        KBlockWalk ld;
-        ld.tile = t_first;
-        if (total > 0) ar.set(p, t_first, t, 128);
-        for (int g = 0; g < total; ++g) {
-            const int s = g % W::STAGES;
-            if (g >= W::STAGES) mbar_wait(empty + 8 * s, ((g / W::STAGES) - 1) & 1);
-            const uint32_t sa = sbase + s * W::STAGE_BYTES, sb = sa + W::A_BYTES;
-            const int rdh = ld.r * p.dh, sdw = ld.s * p.dw;
-            const int a_off = (rdh * p.W + sdw) * p.C + ld.cb * W::BK, b_off = ld.rs * p.C + ld.cb * W::BK;
-            ar.load(p, sa, a_off, rdh, sdw, true);
-            wr.load(p, sb, b_off, true);
-            cp_async_commit();
-            if (ld.step(p.cblocks, p.R, p.S) && ld.tile < t_first + t_count) ar.set(p, ld.tile, t, 128);
-            // Block g - DEPTH's copies (this thread's) have landed: visible to wgmma, then marked full.
-            if (g >= W::DEPTH) {
-                cp_async_wait<W::DEPTH>();
-                fence_proxy_async();
-                mbar_arrive(full + 8 * ((g - W::DEPTH) % W::STAGES));
+        int g = 0;  // blocks loaded so far
+        for (int j = blockIdx.x; j < tiles; j += gridDim.x) {
+            const int mt = j / n_tiles;
+            PixelRows<W, W::A_LOADS> ar;
+            ar.set(p, mt, t, 128);
+            const WeightRows<W, W::B_LOADS> wr(p, (j - mt * n_tiles) * W::BN, t, 128);
+            TapInnerWalk ld;
+            for (int kb = 0; kb < p.KB; ++kb, ++g) {
+                const int s = g % W::STAGES;
+                if (g >= W::STAGES) mbar_wait(empty + 8 * s, ((g / W::STAGES) - 1) & 1);
+                const uint32_t sa = sbase + s * W::STAGE_BYTES, sb = sa + W::A_BYTES;
+                const int rdh = ld.r * p.dh, sdw = ld.s * p.dw;
+                ar.template load<true>(p, sa, (rdh * p.W + sdw) * p.C + ld.cb * W::BK, rdh, sdw, true);
+                wr.load(p, sb, ld.rs * p.C + ld.cb * W::BK, true);
+                cp_async_commit();
+                ld.step(p.R, p.S);
+                // Block g - DEPTH's copies (this thread's) have landed: visible to wgmma, then marked full.
+                if (g >= W::DEPTH) {
+                    cp_async_wait<W::DEPTH>();
+                    fence_proxy_async();
+                    mbar_arrive(full + 8 * ((g - W::DEPTH) % W::STAGES));
+                }
             }
         }
         cp_async_wait<0>();
         fence_proxy_async();
-        for (int g = max(total - W::DEPTH, 0); g < total; ++g) mbar_arrive(full + 8 * (g % W::STAGES));
+        for (int b = max(g - W::DEPTH, 0); b < g; ++b) mbar_arrive(full + 8 * (b % W::STAGES));
         return;
     }
 
-    // A consumer: rows c * 128 .. + 127 of each tile.
+    // A consumer: rows c * CONSUMER_ROWS .. + CONSUMER_ROWS - 1 of each tile.
     const int c = wg - 1;
     int32_t acc[W::MT][W::NT][4];
     auto* staged = reinterpret_cast<int32_t*>(smem + W::STAGED_AT + c * W::EPI_BYTES);
-    constexpr int V = 8, RUNS = W::BN / V, ROW_STEP = 128 / RUNS, PRE = 64 / ROW_STEP;
-    const int c0 = (t % RUNS) * V, k0 = n0 + c0;
-    float run_alpha[V], run_bias[V];
-#pragma unroll
-    for (int e = 0; e < V; ++e) {
-        run_alpha[e] = consts[c0 + e];
-        run_bias[e] = consts[W::BN + c0 + e];
-    }
+    constexpr int V = 8, RUNS = W::CHUNK / V, ROW_STEP = 128 / RUNS, PRE = 64 / ROW_STEP;
+    const int c0 = (t % RUNS) * V;
     const bool res = p.res_type != I8Elem::None;
     int g = 0;
-    for (int tile = t_first; tile < t_first + t_count; ++tile) {
+    for (int j = blockIdx.x; j < tiles; j += gridDim.x) {
+        const int mt = j / n_tiles, n0 = (j - mt * n_tiles) * W::BN;
         reset_acc(acc);
         pin_acc(acc);
         for (int kb = 0; kb < p.KB; ++kb, ++g) {
@@ -1090,7 +1115,7 @@ __global__ void __launch_bounds__(W::THREADS, 1) conv_int8_ws_kernel(const Param
             for (int ks = 0; ks < W::BK / 32; ++ks)
 #pragma unroll
                 for (int mh = 0; mh < W::MT; ++mh)
-                    wgmma_m64n128k32_s8(acc[mh], wgmma_desc<W::BK>(sa + mh * 64 * W::BK + ks * 32),
+                    wgmma_k32_s8<W::BN>(acc[mh], wgmma_desc<W::BK>(sa + mh * 64 * W::BK + ks * 32),
                                         wgmma_desc<W::BK>(sb + ks * 32));
             wgmma_commit();
             wgmma_wait<1>();  // the block before this one has been read: its stage may be refilled
@@ -1100,39 +1125,66 @@ __global__ void __launch_bounds__(W::THREADS, 1) conv_int8_ws_kernel(const Param
         pin_acc(acc);
         if (p.KB > 0 && lane == 0) mbar_arrive(empty + 8 * ((g - 1) % W::STAGES));
 
-        // The epilogue, one m64 half at a time through this consumer's staging rows.
-        const int m_base = tile * W::BM + c * W::CONSUMER_ROWS;
+        // The epilogue, one m64 half and 128 columns at a time through this consumer's staging rows.
+        const int m_base = mt * W::BM + c * W::CONSUMER_ROWS;
 #pragma unroll
-        for (int mh = 0; mh < W::MT; ++mh) {
-            stage_fragments(acc[mh], staged, W::EPI_LD, warp * 16, 0, lane);
-            Vec<uint32_t, V / 4> words[PRE];
+        for (int mh = 0; mh < W::MT; ++mh)
 #pragma unroll
-            for (int i = 0; i < PRE; ++i) {
-                const int m = m_base + mh * 64 + t / RUNS + i * ROW_STEP;
-                words[i] = Vec<uint32_t, V / 4>{};
-                if (res && m < p.M && k0 < p.K) {
-                    const int n = p.div_ohw.div(m), q = m - n * p.OHW;
-                    words[i] = load_res_words<V>(p, n * p.rbs + static_cast<int64_t>(q) * p.K + k0);
+            for (int ck = 0; ck < W::CHUNKS; ++ck) {
+                const int k0 = n0 + ck * W::CHUNK + c0;
+                stage_fragments(*reinterpret_cast<int32_t(*)[W::CHUNK / 8][4]>(&acc[mh][ck * (W::CHUNK / 8)]),
+                                staged, W::EPI_LD, warp * 16, 0, lane);
+                float run_alpha[V], run_bias[V];
+                load_channel_consts<V>(p, k0, run_alpha, run_bias);
+#pragma unroll
+                for (int e = 0; e < V; ++e) {
+                    run_alpha[e] = __fmul_rn(run_alpha[e], p.y_inv);  // folded (launch_ws)
+                    run_bias[e] = __fmul_rn(run_bias[e], p.y_inv);
                 }
-            }
-            named_barrier(1 + c, 128);
+                Vec<uint32_t, V / 4> words[PRE];
 #pragma unroll
-            for (int i = 0; i < PRE; ++i) {
-                const int row = t / RUNS + i * ROW_STEP, m = m_base + mh * 64 + row;
-                if (m >= p.M || k0 >= p.K) continue;
-                const int n = p.div_ohw.div(m), q = m - n * p.OHW;
-                float a[V];
-                staged_run(staged + row * W::EPI_LD + c0, p.small_acc, a);
-                const int64_t y_at = n * p.ybs + static_cast<int64_t>(q) * p.K + k0;
-                if (res)
-                    epilogue_run_folded<A, V, true>(p, a, run_alpha, run_bias, y_at, words[i]);
-                else
-                    epilogue_run_folded<A, V, false>(p, a, run_alpha, run_bias, y_at, words[i]);
+                for (int i = 0; i < PRE; ++i) {
+                    const int m = m_base + mh * 64 + t / RUNS + i * ROW_STEP;
+                    words[i] = Vec<uint32_t, V / 4>{};
+                    if (res && m < p.M && k0 < p.K) {
+                        const int n = p.div_ohw.div(m), q = m - n * p.OHW;
+                        words[i] = load_res_words<V>(p, n * p.rbs + static_cast<int64_t>(q) * p.K + k0);
+                    }
+                }
+                named_barrier(1 + c, 128);
+#pragma unroll
+                for (int i = 0; i < PRE; ++i) {
+                    const int row = t / RUNS + i * ROW_STEP, m = m_base + mh * 64 + row;
+                    if (m >= p.M || k0 >= p.K) continue;
+                    const int n = p.div_ohw.div(m), q = m - n * p.OHW;
+                    float a[V];
+                    staged_run(staged + row * W::EPI_LD + c0, p.small_acc, a);
+                    const int64_t y_at = n * p.ybs + static_cast<int64_t>(q) * p.K + k0;
+                    if (res)
+                        epilogue_run_folded<A, V, true>(p, a, run_alpha, run_bias, y_at, words[i]);
+                    else
+                        epilogue_run_folded<A, V, false>(p, a, run_alpha, run_bias, y_at, words[i]);
+                }
+                named_barrier(1 + c, 128);  // the staging rows are rewritten next
             }
-            named_barrier(1 + c, 128);  // the staging rows are rewritten next
-        }
     }
 }
+
+// The SMs of the current device (the persistent grid), looked up once a device.
+int sm_count() {
+    static std::array<std::atomic<int>, 64> counts{};
+    int dev = 0;
+    CUDA_CHECK(cudaGetDevice(&dev));
+    if (dev < 0 || dev >= static_cast<int>(counts.size())) dev = 0;
+    int n = counts[static_cast<size_t>(dev)].load(std::memory_order_relaxed);
+    if (n == 0) {
+        CUDA_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev));
+        counts[static_cast<size_t>(dev)].store(n, std::memory_order_relaxed);
+    }
+    return n;
+}
+
+std::atomic<int> g_ws_grid_cap{0};  // conv_int8_ws_grid_cap
 
 template <class W, EpiAct A>
 void launch_ws_typed(const Params& p, cudaStream_t stream) {
@@ -1141,8 +1193,9 @@ void launch_ws_typed(const Params& p, cudaStream_t stream) {
         CUDA_CHECK(cudaFuncSetAttribute(conv_int8_ws_kernel<W, A>,
                                         cudaFuncAttributeMaxDynamicSharedMemorySize, W::SMEM));
     });
-    const dim3 grid(static_cast<unsigned>(((p.M + W::BM - 1) / W::BM + p.tpc - 1) / p.tpc),
-                    static_cast<unsigned>((p.K + W::BN - 1) / W::BN));
+    const int64_t tiles = static_cast<int64_t>((p.M + W::BM - 1) / W::BM) * ((p.K + W::BN - 1) / W::BN);
+    const int cap = g_ws_grid_cap.load(std::memory_order_relaxed);
+    const auto grid = static_cast<unsigned>(std::min<int64_t>(tiles, cap > 0 ? cap : sm_count()));
     conv_int8_ws_kernel<W, A><<<grid, W::THREADS, W::SMEM, stream>>>(p);
 }
 
@@ -1188,9 +1241,9 @@ struct TileInfo {
     int tpc = 1;      // M tiles a CTA (Params::tpc)
     bool wg = false;  // wgmma (Tile::WG > 0): sm_90a builds only (conv_int8_wgmma_built)
     int taps = 1;     // taps a k block (Tile::TAPS): the input's channels bk / taps
-    // Not yet validated on a GPU (conv_int8_tile_experimental): the warp-specialized tiles (twelfth
-    // session, compiled only). The wgmma tiles and those of two taps a block passed the INT8 suites on
-    // the H200 on 2026-12-06 (docs/int8.md, eleventh session).
+    // Timed by the builder only when allowed (conv_int8_tile_experimental): the warp-specialized tiles
+    // (correct on the H100 on 2026-12-06, docs/int8.md thirteenth session, but slower than cuDNN). The
+    // wgmma tiles and those of two taps a block passed the INT8 suites on the H200 on 2026-12-06.
     bool experimental = false;
     bool folded_only = false;  // runs fold_scales' cases only (the warp-specialized kernel's epilogue)
 };
@@ -1249,9 +1302,12 @@ const TileInfo kTiles[] = {
     {"128x64x64/4 wg t2 x8", 64, false, launch_tile<Tile<128, 64, 64, 4, false, 1, 2>>, 8, true, 2},
     {"128x64x64/4 wg2 t2 x8", 64, false, launch_tile<Tile<128, 64, 64, 4, false, 2, 2>>, 8, true, 2},
     // Warp-specialized (a producer warpgroup and two consumers, mbarriers, no CTA-wide barrier in the main
-    // loop; 256x128 tiles, 1 CTA an SM): for the deep convs. Experimental until run on a GPU.
-    {"256x128x64/5 ws x4", 64, false, launch_ws<WsTile<5>>, 4, true, 1, true, true},
-    {"256x128x64/6 ws x2", 64, false, launch_ws<WsTile<6>>, 2, true, 1, true, true},
+    // loop; persistent, 1 CTA an SM): for the deep convs. Experimental: correct on the H100 (2026-12-06),
+    // not yet faster than cuDNN (docs/int8.md, thirteenth session).
+    {"256x128x64/5 ws", 64, false, launch_ws<WsTile<5, 256, 128>>, 1, true, 1, true, true},
+    {"256x128x64/6 ws", 64, false, launch_ws<WsTile<6, 256, 128>>, 1, true, 1, true, true},
+    {"128x256x64/5 ws", 64, false, launch_ws<WsTile<5, 128, 256>>, 1, true, 1, true, true},
+    {"128x256x64/6 ws", 64, false, launch_ws<WsTile<6, 128, 256>>, 1, true, 1, true, true},
 };
 constexpr int kTileCount = static_cast<int>(sizeof(kTiles) / sizeof(kTiles[0]));
 
@@ -1433,6 +1489,8 @@ bool conv_int8_tile_experimental(int tile) {
 bool conv_int8_tile_folded_only(int tile) {
     return tile >= 0 && tile < kTileCount && kTiles[tile].folded_only;
 }
+
+void conv_int8_ws_grid_cap(int ctas) { g_ws_grid_cap.store(std::max(ctas, 0), std::memory_order_relaxed); }
 
 int conv_int8_tile_taps(int tile) { return tile >= 0 && tile < kTileCount ? kTiles[tile].taps : 1; }
 

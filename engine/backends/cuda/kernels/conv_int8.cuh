@@ -64,14 +64,18 @@ bool conv_int8_tile_packed(int tile);
 // Whether this build has the wgmma tiles' code (every CUDA architecture it targets is sm_90a:
 // RTDET_CUDA_WGMMA). Elsewhere those tiles fit nothing.
 bool conv_int8_wgmma_built();
-// Experimental tiles (new ones, marked so until validated on a GPU: the warp-specialized tiles, "ws"):
-// they fit and run (the tests run every tile); the builder times and chooses them only with
+// Experimental tiles (new ones, or ones still being made fast: the warp-specialized tiles, "ws", correct
+// on the H100 but at half cuDNN's speed): they fit and run (the tests run every tile); the builder
+// times and chooses them only with
 // RTDET_CUDA_INT8_EXPERIMENTAL=1 (int8_experimental_tiles_enabled).
 bool conv_int8_tile_experimental(int tile);
 // Tiles that run only the folded S8 epilogue's cases (an s8 output in whole 16-byte runs, act none or
 // leaky ReLU, no residual or an s8 one with post_act none or leaky): the warp-specialized ones.
 // conv_int8_tile_fits refuses them elsewhere.
 bool conv_int8_tile_folded_only(int tile);
+// Tests: the warp-specialized tiles' persistent grid capped at `ctas` CTAs (0: the device's SM count),
+// so that small problems take several tiles a CTA.
+void conv_int8_ws_grid_cap(int ctas);
 // Taps a k block (1, or 2 for the tiles of two 32-channel taps a 64-deep block: Tile::TAPS).
 int conv_int8_tile_taps(int tile);
 // Whether `tile` runs a conv of `c` input channels (as the tile reads them) and an r x s kernel.

@@ -1,4 +1,4 @@
-// The order in which the CUDA INT8 implicit-GEMM kernel (conv_int8.cu) loads its k blocks, written once
+// The order in which the CUDA INT8 implicit-GEMM kernels (conv_int8.cu) load their k blocks, written once
 // for the device and the host so that the CPU build's tests check it without a GPU: a CTA takes
 // `count` adjacent M tiles from `first` and loads, tile after tile, every kernel tap (r, s) in row-major
 // order and within a tap every block of channels. The walk is stepped after each load (no divisions in
@@ -60,6 +60,22 @@ struct KBlockWalk {
         rs = 0;
         ++tile;
         return true;
+    }
+};
+
+// The warp-specialized kernel's order within a tile: every tap of a block of channels, then the next
+// block (so that a block's pixel rows overlap the previous block's, L1 hits). rs = r * S + s.
+struct TapInnerWalk {
+    int cb = 0, rs = 0, r = 0, s = 0;
+
+    RTDET_WALK_HD void step(int R, int S) {
+        ++rs;
+        if (++s < S) return;
+        s = 0;
+        if (++r < R) return;
+        r = 0;
+        rs = 0;
+        ++cb;
     }
 };
 
