@@ -992,10 +992,16 @@ void launch_typed(const Params& p, cudaStream_t stream) {
 // are read through L1 (cp.async.ca): a block's rows overlap the previous tap's but for a row or a column
 // of the window, so most of them are L1 hits rather than L2 reads. The accumulators start at
 // kRoundMagicBits as above.
-template <int STAGES_, int BM_, int BN_>
+// PINGPONG: the two consumers take whole tiles by turns (the CTA's tiles 0, 2, 4, ... the first, 1, 3, ...
+// the second), so that one's epilogue runs while the other multiplies; otherwise they split each tile's
+// rows and run their epilogues at the same time, the tensor cores idle meanwhile (Nsight Compute, H100,
+// YOLOv3's layer_14: 45 % of the consumers' samples in the epilogue, docs/int8.md thirteenth session).
+template <int STAGES_, int BM_, int BN_, bool PINGPONG_ = false>
 struct WsTile {
     static constexpr int BM = BM_, BN = BN_, BK = 64, STAGES = STAGES_;
-    static constexpr int THREADS = 384, CONSUMER_ROWS = BM / 2;
+    static constexpr bool PINGPONG = PINGPONG_;
+    static constexpr int THREADS = 384, CONSUMER_ROWS = PINGPONG ? BM : BM / 2;
+    static constexpr int EMPTY_ARRIVALS = PINGPONG ? 4 : 8;  // lane 0 of each warp that reads a block
     static constexpr int DEPTH = STAGES - 2;  // k blocks whose copies are in flight (see the producer)
     static constexpr int CH = BK / 16, ROWS_PER_LINE = 8 / CH, TCH = CH;  // swz's; one tap a block
     static constexpr int A_BYTES = BM * BK, B_BYTES = BN * BK, STAGE_BYTES = A_BYTES + B_BYTES;
@@ -1004,7 +1010,7 @@ struct WsTile {
     static constexpr int CHUNK = 128, CHUNKS = BN / CHUNK;                  // epilogue column chunks
     static constexpr int EPI_LD = CHUNK + 8, EPI_BYTES = 64 * EPI_LD * 4;   // one m64 x chunk, per consumer
     static constexpr int RING = STAGE_BYTES * STAGES, STAGED_AT = RING, BARS_AT = RING + 2 * EPI_BYTES;
-    static constexpr int SMEM = BARS_AT + 2 * STAGES * 8;
+    static constexpr int SMEM = BARS_AT + 2 * STAGES * 8 + 2 * 8;  // full, empty; PINGPONG's done
     static_assert(DEPTH >= 1 && SMEM <= 227 * 1024, "a block in flight; the SM's shared memory");
     static_assert(MT >= 1 && (BN == 128 || BN == 256), "m64 halves; wgmma n128 or n256");
 };
@@ -1052,12 +1058,19 @@ __global__ void __launch_bounds__(W::THREADS, 1) conv_int8_ws_kernel(const Param
     const int wg = threadIdx.x / 128, t = threadIdx.x % 128, lane = t & 31, warp = t >> 5;
     const auto sbase = static_cast<uint32_t>(__cvta_generic_to_shared(smem));
     const uint32_t full = sbase + W::BARS_AT, empty = full + W::STAGES * 8;  // barrier s at + 8 s
+    // PINGPONG: done + 8 c completes a phase each time consumer c has multiplied one of its tiles. A
+    // consumer starts a tile's multiplies only once the other has finished the CTA's tile before it, so
+    // that it never waits on a `full` barrier two phases ahead of the blocks still in use (a parity
+    // wait cannot tell phase k from phase k - 2).
+    const uint32_t done = empty + W::STAGES * 8;
     const int n_tiles = (p.K + W::BN - 1) / W::BN, tiles = (p.M + W::BM - 1) / W::BM * n_tiles;
     if (threadIdx.x == 0) {
         for (int s = 0; s < W::STAGES; ++s) {
             mbar_init(full + 8 * s, 128);  // every producer thread arrives once a phase
-            mbar_init(empty + 8 * s, 8);   // lane 0 of each consumer warp
+            mbar_init(empty + 8 * s, W::EMPTY_ARRIVALS);
         }
+        mbar_init(done, 4);  // lane 0 of each warp of the consumer
+        mbar_init(done + 8, 4);
         RTDET_WGMMA_BODY(asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");)
     }
     __syncthreads();
@@ -1093,22 +1106,28 @@ __global__ void __launch_bounds__(W::THREADS, 1) conv_int8_ws_kernel(const Param
         return;
     }
 
-    // A consumer: rows c * CONSUMER_ROWS .. + CONSUMER_ROWS - 1 of each tile.
+    // A consumer: rows c * CONSUMER_ROWS .. + CONSUMER_ROWS - 1 of each tile (PINGPONG: every row of
+    // every other tile).
     const int c = wg - 1;
     int32_t acc[W::MT][W::NT][4];
     auto* staged = reinterpret_cast<int32_t*>(smem + W::STAGED_AT + c * W::EPI_BYTES);
     constexpr int V = 8, RUNS = W::CHUNK / V, ROW_STEP = 128 / RUNS, PRE = 64 / ROW_STEP;
     const int c0 = (t % RUNS) * V;
     const bool res = p.res_type != I8Elem::None;
-    int g = 0;
-    for (int j = blockIdx.x; j < tiles; j += gridDim.x) {
+    int g = 0, i = 0;  // the CTA's blocks and tiles so far
+    for (int j = blockIdx.x; j < tiles; j += gridDim.x, ++i) {
+        if (W::PINGPONG && (i & 1) != c) {  // the other consumer's tile: its blocks are skipped
+            g += p.KB;
+            continue;
+        }
         const int mt = j / n_tiles, n0 = (j - mt * n_tiles) * W::BN;
+        if (W::PINGPONG && i > 0) mbar_wait(done + 8 * (1 - c), ((i - 1) / 2) & 1);
         reset_acc(acc);
         pin_acc(acc);
         for (int kb = 0; kb < p.KB; ++kb, ++g) {
             const int s = g % W::STAGES;
             mbar_wait(full + 8 * s, (g / W::STAGES) & 1);
-            const uint32_t sa = sbase + s * W::STAGE_BYTES + c * W::CONSUMER_ROWS * W::BK,
+            const uint32_t sa = sbase + s * W::STAGE_BYTES + (W::PINGPONG ? 0 : c * W::CONSUMER_ROWS * W::BK),
                            sb = sbase + s * W::STAGE_BYTES + W::A_BYTES;
             wgmma_fence();
 #pragma unroll
@@ -1124,9 +1143,10 @@ __global__ void __launch_bounds__(W::THREADS, 1) conv_int8_ws_kernel(const Param
         wgmma_wait<0>();
         pin_acc(acc);
         if (p.KB > 0 && lane == 0) mbar_arrive(empty + 8 * ((g - 1) % W::STAGES));
+        if (W::PINGPONG && lane == 0) mbar_arrive(done + 8 * c);
 
         // The epilogue, one m64 half and 128 columns at a time through this consumer's staging rows.
-        const int m_base = mt * W::BM + c * W::CONSUMER_ROWS;
+        const int m_base = mt * W::BM + (W::PINGPONG ? 0 : c * W::CONSUMER_ROWS);
 #pragma unroll
         for (int mh = 0; mh < W::MT; ++mh)
 #pragma unroll
@@ -1308,6 +1328,10 @@ const TileInfo kTiles[] = {
     {"256x128x64/6 ws", 64, false, launch_ws<WsTile<6, 256, 128>>, 1, true, 1, true, true},
     {"128x256x64/5 ws", 64, false, launch_ws<WsTile<5, 128, 256>>, 1, true, 1, true, true},
     {"128x256x64/6 ws", 64, false, launch_ws<WsTile<6, 128, 256>>, 1, true, 1, true, true},
+    // Ping-pong consumers (whole tiles by turns): the order between them (done barriers) added after the
+    // session's device time was spent, not yet run on a GPU (its first version trapped).
+    {"128x128x64/6 ws pp", 64, false, launch_ws<WsTile<6, 128, 128, true>>, 1, true, 1, true, true},
+    {"128x128x64/8 ws pp", 64, false, launch_ws<WsTile<8, 128, 128, true>>, 1, true, 1, true, true},
 };
 constexpr int kTileCount = static_cast<int>(sizeof(kTiles) / sizeof(kTiles[0]));
 
