@@ -121,6 +121,28 @@ std::vector<Int8Case> int8_cases() {
         big_m(c);
         c.c = 64;
     });
+    // 64-deep tiles (the warp-specialized ones and their TMA copies: the im2col box's corners, strides
+    // and tap offsets) with a stride of 2, pads differing by side and between H and W, H != W.
+    add("c64_s2_pads", [](ConvCase& c) {
+        c.c = 64;
+        c.o = 64;
+        c.h = 13;
+        c.w = 10;
+        c.stride = 2;
+        c.pads = {1, 0, 0, 1};  // H begin, W begin, H end, W end
+        c.act = {engine::ActKind::LeakyRelu, 0.1f};
+    });
+    // Dilation 2 over two images (the box running on from one image into the next).
+    add("c64_dilation2_batch2", [](ConvCase& c) {
+        c.c = 64;
+        c.o = 32;
+        c.h = 9;
+        c.w = 7;
+        c.dilation = 2;
+        c.pads = {2, 2, 2, 2};
+        c.max_batch = 2;
+        c.batch = 2;
+    });
     add("residual_leaky_batch1_of_3", [](ConvCase& c) {  // cuDNN's plan made at a batch below max
         c.c = 32;
         c.o = 64;
