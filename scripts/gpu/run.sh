@@ -31,9 +31,11 @@
 #   int8search.txt, int8search_build.log, int8search_bench_*.json  stage `int8search`: YOLOv3-416 b64
 #                  built with cuDNN's configurations searched widely (every one timed, per layer), that plan
 #                  and the default one benched alternately
+#   int8wsncu.txt  stage `int8wsncu`: Nsight Compute on one launch of a warp-specialized tile (the TMA 128x256
+#                  by default) as the builder times it on YOLOv3-416 b64
 #   int8sass.txt.xz, int8sass_ncu.txt, int8sass_src.csv.xz  stage `int8sass`: the conv kernels' SASS, Nsight
 #                  Compute's instruction mix and per-instruction counts on the first INT8 convs
-# Usage: scripts/gpu/run.sh [all|tests|dtests|dbench|bench|peer|compare|cache|quick|diag|eval|app|streams|mstreams|ab|csan|csan2|int8|peerc|int8eval|int8tests|int8diag|int8prof|int8tiles|int8search|int8ncu|int8sass]...   (default: all; stages run in the order given)
+# Usage: scripts/gpu/run.sh [all|tests|dtests|dbench|bench|peer|compare|cache|quick|diag|eval|app|streams|mstreams|ab|csan|csan2|int8|peerc|int8eval|int8tests|int8diag|int8prof|int8tiles|int8search|int8ncu|int8wsncu|int8sass]...   (default: all; stages run in the order given)
 # Each stage fits well inside the device tool's 10-minute command limit; `all` is about 6 minutes, `ab`
 # about 6 (estimated; no pair starts that would end after AB_BUDGET_S, 430 s, but the first); `int8`
 # (ours at FP16/INT8/best + the PyTorch peer, issue 16) at most 9 by its budget, `peerc` (the peer's
@@ -984,6 +986,24 @@ for s in "${stages[@]}"; do
         grep -E "conv_int8_kernel|Duration|Registers Per|Achieved Occupancy|Theoretical Occupancy|Memory Throughput|DRAM Throughput|Compute \(SM\) Throughput|Warp Cycles Per Issued|Issued Ipc|Block Limit" \
           "$OUT/int8ncu.txt" | cut -c1-160 | head -80
       fi ;;
+    int8wsncu)  # issue 16: Nsight Compute on one launch of a warp-specialized tile while the builder times
+      # it (RTDET_CUDA_INT8_EXPERIMENTAL=1): NCU_WS_KERNEL (a regex on the demangled name; the TMA 128x256
+      # tile by default), NCU_WS_SKIP (48: about layer_14, the seventh conv it fits, ~8 launches a layer)
+      # launches skipped; int8wsncu.txt (speed of light, memory, warp states, scheduler); ~2 min
+      convert_models
+      NCU=$(command -v ncu || ls /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
+      if [ -z "$NCU" ]; then echo "int8wsncu: no ncu on this machine"; else
+        say "int8wsncu: $NCU, launch ${NCU_WS_SKIP:-48} of ${NCU_WS_KERNEL:-WsTile<5, 128, 256, false, true>}"
+        RTDET_CUDA_INT8_EXPERIMENTAL=1 timeout 300 "$NCU" --clock-control none --kill yes \
+          --kernel-name-base demangled --kernel-name "regex:${NCU_WS_KERNEL:-WsTile<5, 128, 256, false, true>}" \
+          --launch-skip "${NCU_WS_SKIP:-48}" --launch-count 1 --section SpeedOfLight --section MemoryWorkloadAnalysis \
+          --section WarpStateStats --section SchedulerStats --section LaunchStats "$RTDET" build \
+          "$WORK/yolov3-416.onnx" --device cuda --precision int8 --calib-cache "$CALIB_DIR/yolov3-416.calib.json" \
+          --max-batch 64 -o "$WORK/wsncu.plan" > "$OUT/int8wsncu.txt" 2>&1
+        echo "ncu exit code $?"
+        grep -E "Grid Size|Duration|Memory Throughput|DRAM Throughput|L1/TEX Cache Throughput|L2 Cache Throughput|Compute \(SM\) Throughput|Issued Ipc|Warp Cycles Per Issued|L2 Hit|Mem Busy|Max Bandwidth|Stall" \
+          "$OUT/int8wsncu.txt" | cut -c1-160 | head -40
+      fi ;;
     int8sass)  # issue 16: the INT8 conv kernels' SASS and, on the first NCU_COUNT (3) of YOLOv3-416 b64,
       # Nsight Compute's instruction mix and per-instruction counts (where the issue slots go)
       convert_models
@@ -1023,7 +1043,7 @@ for s in "${stages[@]}"; do
       : > "$OUT/bench.jsonl"
       bench_one "$WORK/yolov3-416.onnx" yolov3-416 fp16 1 200
       bench_one "$WORK/yolo-fastest-1.1.onnx" yolo-fastest-1.1 fp16 1 200 ;;
-    *) echo "run: unknown stage '$s' (all, tests, dtests, dbench, bench, peer, compare, cache, quick, diag, eval, app, streams, mstreams, ab, csan, csan2, int8, peerc, int8eval, int8tests, int8diag, int8ncu)"; exit 2 ;;
+    *) echo "run: unknown stage '$s' (all, tests, dtests, dbench, bench, peer, compare, cache, quick, diag, eval, app, streams, mstreams, ab, csan, csan2, int8, peerc, int8eval, int8tests, int8diag, int8ncu, int8wsncu, ...)"; exit 2 ;;
   esac
 done
 [ -d "$WORK/logs" ] && tar -C "$WORK" -czf "$OUT/logs.tar.gz" logs

@@ -122,14 +122,15 @@ std::vector<Int8Case> int8_cases() {
         c.c = 64;
     });
     // 64-deep tiles (the warp-specialized ones and their TMA copies: the im2col box's corners, strides
-    // and tap offsets) with a stride of 2, pads differing by side and between H and W, H != W.
+    // and tap offsets) with a stride of 2, H != W and pads differing between H and W (7 x 4 outputs: the
+    // box's lower corner (W, H) is (0, -1), its upper one (-3, -1): W and H swapped would read other rows).
     add("c64_s2_pads", [](ConvCase& c) {
         c.c = 64;
         c.o = 64;
         c.h = 13;
         c.w = 10;
         c.stride = 2;
-        c.pads = {1, 0, 0, 1};  // H begin, W begin, H end, W end
+        c.pads = {1, 0, 1, 0};  // H begin, W begin, H end, W end
         c.act = {engine::ActKind::LeakyRelu, 0.1f};
     });
     // Dilation 2 over two images (the box running on from one image into the next).
