@@ -1007,13 +1007,18 @@ void launch_typed(const Params& p, cudaStream_t stream) {
 // `full` barrier completing when their bytes have landed; otherwise 128 threads copy 16 bytes each with
 // cp.async (Nsight Compute, thirteenth session: the copies in flight, not the ring's depth, held the
 // consumers back).
-template <int STAGES_, int BM_, int BN_, bool PINGPONG_ = false, bool TMA_ = false>
+// CLUSTER 2 (TMA only): CTAs in pairs (a thread-block cluster) taking adjacent M tiles of the same N tile
+// at the same time; each producer loads half of the pair's weight rows and multicasts them into both
+// CTAs' stages, so that a CTA reads 16 KB a k block from L2 instead of 24 (128x256). A stage is refilled
+// once the consumers of both CTAs have released it (each consumer warp arrives on both CTAs' `empty`).
+template <int STAGES_, int BM_, int BN_, bool PINGPONG_ = false, bool TMA_ = false, int CLUSTER_ = 1>
 struct WsTile {
-    static constexpr int BM = BM_, BN = BN_, BK = 64, STAGES = STAGES_;
+    static constexpr int BM = BM_, BN = BN_, BK = 64, STAGES = STAGES_, CLUSTER = CLUSTER_;
     static constexpr bool PINGPONG = PINGPONG_, TMA = TMA_;
     static constexpr int FULL_ARRIVALS = TMA ? 1 : 128;  // the TMA thread's arrive (with its bytes)
     static constexpr int THREADS = 384, CONSUMER_ROWS = PINGPONG ? BM : BM / 2;
-    static constexpr int EMPTY_ARRIVALS = PINGPONG ? 4 : 8;  // lane 0 of each warp that reads a block
+    // Lane 0 of each warp that reads a block, in each CTA of the cluster.
+    static constexpr int EMPTY_ARRIVALS = (PINGPONG ? 4 : 8) * CLUSTER;
     static constexpr int DEPTH = STAGES - 2;  // k blocks whose copies are in flight (see the producer)
     static constexpr int CH = BK / 16, ROWS_PER_LINE = 8 / CH, TCH = CH;  // swz's; one tap a block
     static constexpr int A_BYTES = BM * BK, B_BYTES = BN * BK, STAGE_BYTES = A_BYTES + B_BYTES;
@@ -1027,6 +1032,7 @@ struct WsTile {
     static_assert(MT >= 1 && (BN == 128 || BN == 256), "m64 halves; wgmma n128 or n256");
     static_assert(!TMA || (BM <= 256 && BN <= 256 && STAGE_BYTES % 1024 == 0 && A_BYTES % 1024 == 0),
                   "a TMA box holds at most 256 rows; its 64-byte swizzle starts at 512-byte boundaries");
+    static_assert(CLUSTER == 1 || (CLUSTER == 2 && TMA && BN / 2 * BK % 512 == 0), "pairs, TMA multicast");
 };
 
 // D (m64 x BN) += A x B (k32), m64n128k32 or m64n256k32.
@@ -1092,6 +1098,29 @@ __device__ __forceinline__ void tma_tile_2d(uint32_t smem, const CUtensorMap* ma
                      "l"(reinterpret_cast<uint64_t>(map)), "r"(x0), "r"(x1), "r"(bar)
                      : "memory");)
 }
+// tma_tile_2d, the box written at the same offset into the shared memory of every CTA of the cluster in
+// `mask`, completing bytes on each one's barrier at `bar`'s offset.
+__device__ __forceinline__ void tma_tile_2d_multicast(uint32_t smem, const CUtensorMap* map, int x0, int x1,
+                                                      uint32_t bar, uint16_t mask) {
+    RTDET_WGMMA_BODY(
+        asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::"
+                     "bytes.multicast::cluster [%0], [%1, {%2, %3}], [%4], %5;\n" ::"r"(smem),
+                     "l"(reinterpret_cast<uint64_t>(map)), "r"(x0), "r"(x1), "r"(bar), "h"(mask)
+                     : "memory");)
+}
+// Arrives on the barrier at offset `bar` in the shared memory of cluster CTA `rank` (this one included).
+__device__ __forceinline__ void mbar_arrive_cluster(uint32_t bar, uint32_t rank) {
+    RTDET_WGMMA_BODY(
+        asm volatile("{\n.reg .b32 ra;\nmapa.shared::cluster.u32 ra, %0, %1;\n"
+                     "mbarrier.arrive.release.cluster.shared::cluster.b64 _, [ra];\n}\n" ::"r"(bar),
+                     "r"(rank)
+                     : "memory");)
+}
+// Every thread of the cluster (those not exited) here before any goes on.
+__device__ __forceinline__ void cluster_sync() {
+    RTDET_WGMMA_BODY(asm volatile("barrier.cluster.arrive.release;\nbarrier.cluster.wait.acquire;\n" ::
+                                      : "memory");)
+}
 // A barrier of `count` threads (a multiple of 32) on hardware barrier `id` (1-15; 0 is __syncthreads').
 __device__ __forceinline__ void named_barrier(int id, int count) {
     asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(count) : "memory");
@@ -1110,7 +1139,13 @@ __global__ void __launch_bounds__(W::THREADS, 1)
     // that it never waits on a `full` barrier two phases ahead of the blocks still in use (a parity
     // wait cannot tell phase k from phase k - 2).
     const uint32_t done = empty + W::STAGES * 8;
-    const int n_tiles = (p.K + W::BN - 1) / W::BN, tiles = (p.M + W::BM - 1) / W::BM * n_tiles;
+    // The CTA's tiles: units u = first, first + step, ... of M tile groups (CLUSTER adjacent M tiles) by
+    // N tiles; this CTA takes M tile `rank` of each group (past M in a last, partial group: zeros loaded,
+    // nothing stored).
+    constexpr int CL = W::CLUSTER;
+    const int n_tiles = (p.K + W::BN - 1) / W::BN,
+              units = ((p.M + W::BM - 1) / W::BM + CL - 1) / CL * n_tiles;
+    const int first = blockIdx.x / CL, step = gridDim.x / CL, rank = blockIdx.x % CL;
     if (threadIdx.x == 0) {
         for (int s = 0; s < W::STAGES; ++s) {
             mbar_init(full + 8 * s, W::FULL_ARRIVALS);  // every producer thread once a phase (TMA: one)
@@ -1120,13 +1155,16 @@ __global__ void __launch_bounds__(W::THREADS, 1)
         mbar_init(done + 8, 4);
         RTDET_WGMMA_BODY(asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");)
     }
-    __syncthreads();
+    if constexpr (CL > 1)
+        cluster_sync();  // both CTAs' barriers initialized before either's copies or arrivals reach them
+    else
+        __syncthreads();
 
     if (W::TMA && wg == 0) {  // the producer: one thread issuing bulk copies
         if (t != 0) return;
         int g = 0;
-        for (int j = blockIdx.x; j < tiles; j += gridDim.x) {
-            const int mt = j / n_tiles, n0 = (j - mt * n_tiles) * W::BN;
+        for (int j = first; j < units; j += step) {
+            const int mt = j / n_tiles * CL + rank, n0 = j % n_tiles * W::BN;
             // The tile's first pixel, as the im2col box's first window origin.
             const int m0 = mt * W::BM, n = p.div_ohw.div(m0), q = m0 - n * p.OHW, oh = p.div_ow.div(q),
                       ow = q - oh * p.OW;
@@ -1139,15 +1177,20 @@ __global__ void __launch_bounds__(W::THREADS, 1)
                 mbar_arrive_expect_tx(bar, W::STAGE_BYTES);
                 tma_im2col_4d(sa, &map_x, ld.cb * W::BK, w0, h0, n, static_cast<uint16_t>(ld.s * p.dw),
                               static_cast<uint16_t>(ld.r * p.dh), bar);
-                tma_tile_2d(sb, &map_w, ld.rs * p.C + ld.cb * W::BK, n0, bar);
+                if constexpr (CL > 1)  // this CTA's share of the pair's weight rows, into both
+                    tma_tile_2d_multicast(sb + rank * (W::BN / CL) * W::BK, &map_w,
+                                          ld.rs * p.C + ld.cb * W::BK, n0 + rank * (W::BN / CL), bar,
+                                          static_cast<uint16_t>((1 << CL) - 1));
+                else
+                    tma_tile_2d(sb, &map_w, ld.rs * p.C + ld.cb * W::BK, n0, bar);
                 ld.step(p.R, p.S);
             }
         }
         return;
     }
-    if (wg == 0) {  // the producer
-        int g = 0;  // blocks loaded so far
-        for (int j = blockIdx.x; j < tiles; j += gridDim.x) {
+    if (wg == 0) {                                   // the producer
+        int g = 0;                                   // blocks loaded so far
+        for (int j = first; j < units; j += step) {  // CL 1
             const int mt = j / n_tiles;
             PixelRows<W, W::A_LOADS> ar;
             ar.set(p, mt, t, 128);
@@ -1184,13 +1227,23 @@ __global__ void __launch_bounds__(W::THREADS, 1)
     constexpr int V = 8, RUNS = W::CHUNK / V, ROW_STEP = 128 / RUNS, PRE = 64 / ROW_STEP;
     const int c0 = (t % RUNS) * V;
     const bool res = p.res_type != I8Elem::None;
+    // Stage s read: each warp's lane 0 releases it in every CTA of the cluster (their producers refill it).
+    auto release = [&](int s) {
+        if (lane != 0) return;
+        if constexpr (CL > 1) {
+#pragma unroll
+            for (int r = 0; r < CL; ++r) mbar_arrive_cluster(empty + 8 * s, static_cast<uint32_t>(r));
+        } else {
+            mbar_arrive(empty + 8 * s);
+        }
+    };
     int g = 0, i = 0;  // the CTA's blocks and tiles so far
-    for (int j = blockIdx.x; j < tiles; j += gridDim.x, ++i) {
+    for (int j = first; j < units; j += step, ++i) {
         if (W::PINGPONG && (i & 1) != c) {  // the other consumer's tile: its blocks are skipped
             g += p.KB;
             continue;
         }
-        const int mt = j / n_tiles, n0 = (j - mt * n_tiles) * W::BN;
+        const int mt = j / n_tiles * CL + rank, n0 = j % n_tiles * W::BN;
         if (W::PINGPONG && i > 0) mbar_wait(done + 8 * (1 - c), ((i - 1) / 2) & 1);
         reset_acc(acc);
         pin_acc(acc);
@@ -1208,11 +1261,11 @@ __global__ void __launch_bounds__(W::THREADS, 1)
                                         wgmma_desc<W::BK>(sb + ks * 32));
             wgmma_commit();
             wgmma_wait<1>();  // the block before this one has been read: its stage may be refilled
-            if (kb > 0 && lane == 0) mbar_arrive(empty + 8 * ((g - 1) % W::STAGES));
+            if (kb > 0) release((g - 1) % W::STAGES);
         }
         wgmma_wait<0>();
         pin_acc(acc);
-        if (p.KB > 0 && lane == 0) mbar_arrive(empty + 8 * ((g - 1) % W::STAGES));
+        if (p.KB > 0) release((g - 1) % W::STAGES);
         if (W::PINGPONG && lane == 0) mbar_arrive(done + 8 * c);
 
         // The epilogue, one m64 half and 128 columns at a time through this consumer's staging rows.
@@ -1254,6 +1307,9 @@ __global__ void __launch_bounds__(W::THREADS, 1)
                 named_barrier(1 + c, 128);  // the staging rows are rewritten next
             }
     }
+    // The other CTA's consumers may still arrive on this one's barriers: neither leaves before both are
+    // done (every copy into this CTA's stages was for a block its consumers have read).
+    if constexpr (CL > 1) cluster_sync();
 }
 
 // The SMs of the current device (the persistent grid), looked up once a device.
@@ -1332,12 +1388,37 @@ void launch_ws_typed(const Params& p, cudaStream_t stream) {
         CUDA_CHECK(cudaFuncSetAttribute(conv_int8_ws_kernel<W, A>,
                                         cudaFuncAttributeMaxDynamicSharedMemorySize, W::SMEM));
     });
-    const int64_t tiles = static_cast<int64_t>((p.M + W::BM - 1) / W::BM) * ((p.K + W::BN - 1) / W::BN);
+    // Units of work: groups of CLUSTER adjacent M tiles by the N tiles (CLUSTER 1: the tiles).
+    const int64_t units = static_cast<int64_t>(((p.M + W::BM - 1) / W::BM + W::CLUSTER - 1) / W::CLUSTER) *
+                          ((p.K + W::BN - 1) / W::BN);
     const int cap = g_ws_grid_cap.load(std::memory_order_relaxed);
-    const auto grid = static_cast<unsigned>(std::min<int64_t>(tiles, cap > 0 ? cap : sm_count()));
     CUtensorMap map_x{}, map_w{};  // unused by the cp.async tiles
-    if constexpr (W::TMA) encode_ws_maps(p, W::BM, W::BN, &map_x, &map_w);
-    conv_int8_ws_kernel<W, A><<<grid, W::THREADS, W::SMEM, stream>>>(p, map_x, map_w);
+    if constexpr (W::TMA) encode_ws_maps(p, W::BM, W::BN / W::CLUSTER, &map_x, &map_w);
+    if constexpr (W::CLUSTER == 1) {
+        const auto grid = static_cast<unsigned>(std::min<int64_t>(units, cap > 0 ? cap : sm_count()));
+        conv_int8_ws_kernel<W, A><<<grid, W::THREADS, W::SMEM, stream>>>(p, map_x, map_w);
+    } else {
+        // Clusters of CLUSTER CTAs: a grid of as many clusters as run at once (at most the units).
+        cudaLaunchConfig_t cfg{};
+        cudaLaunchAttribute attr[1]{};
+        attr[0].id = cudaLaunchAttributeClusterDimension;
+        attr[0].val.clusterDim.x = W::CLUSTER;
+        attr[0].val.clusterDim.y = attr[0].val.clusterDim.z = 1;
+        cfg.blockDim = dim3(W::THREADS);
+        cfg.dynamicSmemBytes = W::SMEM;
+        cfg.stream = stream;
+        cfg.attrs = attr;
+        cfg.numAttrs = 1;
+        static const int resident = [&] {  // clusters that fit on the device at once
+            int n = 0;
+            cfg.gridDim = dim3(static_cast<unsigned>(W::CLUSTER * sm_count() / W::CLUSTER));
+            CUDA_CHECK(cudaOccupancyMaxActiveClusters(&n, conv_int8_ws_kernel<W, A>, &cfg));
+            return std::max(n, 1);
+        }();
+        const int64_t clusters = std::min<int64_t>(units, cap > 0 ? std::max(cap / W::CLUSTER, 1) : resident);
+        cfg.gridDim = dim3(static_cast<unsigned>(clusters * W::CLUSTER));
+        CUDA_CHECK(cudaLaunchKernelEx(&cfg, conv_int8_ws_kernel<W, A>, p, map_x, map_w));
+    }
 }
 
 template <class W>
@@ -1464,6 +1545,11 @@ const TileInfo kTiles[] = {
      true},
     {"128x128x64/8 ws pp tma", 64, false, launch_ws<WsTile<8, 128, 128, true, true>>, 1, true, 1, true, true,
      true},
+    // In CTA pairs sharing their weight rows (TMA multicast): not yet run on a GPU.
+    {"128x256x64/5 ws tma c2", 64, false, launch_ws<WsTile<5, 128, 256, false, true, 2>>, 1, true, 1, true,
+     true, true},
+    {"128x128x64/8 ws pp tma c2", 64, false, launch_ws<WsTile<8, 128, 128, true, true, 2>>, 1, true, 1, true,
+     true, true},
 };
 constexpr int kTileCount = static_cast<int>(sizeof(kTiles) / sizeof(kTiles[0]));
 
