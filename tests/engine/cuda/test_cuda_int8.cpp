@@ -125,24 +125,20 @@ std::vector<Int8Case> int8_cases() {
     // and tap offsets) with a stride of 2, H != W and pads differing between H and W (7 x 4 outputs: the
     // box's lower corner (W, H) is (0, -1), its upper one (-3, -1): W and H swapped would read other rows).
     add("c64_s2_pads", [](ConvCase& c) {
-        c.c = 64;
-        c.o = 64;
+        c.c = c.o = 64;
         c.h = 13;
         c.w = 10;
         c.stride = 2;
         c.pads = {1, 0, 1, 0};  // H begin, W begin, H end, W end
         c.act = {engine::ActKind::LeakyRelu, 0.1f};
     });
-    // Dilation 2 over two images (the box running on from one image into the next).
+    // Dilation 2 over two images of 9 x 7 (the box running on from one image into the next).
     add("c64_dilation2_batch2", [](ConvCase& c) {
         c.c = 64;
         c.o = 32;
-        c.h = 9;
-        c.w = 7;
         c.dilation = 2;
         c.pads = {2, 2, 2, 2};
-        c.max_batch = 2;
-        c.batch = 2;
+        c.max_batch = c.batch = 2;
     });
     add("residual_leaky_batch1_of_3", [](ConvCase& c) {  // cuDNN's plan made at a batch below max
         c.c = 32;
