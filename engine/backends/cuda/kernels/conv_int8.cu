@@ -1033,6 +1033,12 @@ struct WsTile {
     static_assert(!TMA || (BM <= 256 && BN <= 256 && STAGE_BYTES % 1024 == 0 && A_BYTES % 1024 == 0),
                   "a TMA box holds at most 256 rows; its 64-byte swizzle starts at 512-byte boundaries");
     static_assert(CLUSTER == 1 || (CLUSTER == 2 && TMA && BN / 2 * BK % 512 == 0), "pairs, TMA multicast");
+    // Units of work: groups of CLUSTER adjacent M tiles by the N tiles (CLUSTER 1: the tiles); unit u's M
+    // tile group u / n_tiles(K), N tile u % n_tiles(K).
+    __host__ __device__ static int n_tiles(int K) { return (K + BN - 1) / BN; }
+    __host__ __device__ static int units(int M, int K) {
+        return ((M + BM - 1) / BM + CLUSTER - 1) / CLUSTER * n_tiles(K);
+    }
 };
 
 // D (m64 x BN) += A x B (k32), m64n128k32 or m64n256k32.
@@ -1143,9 +1149,10 @@ __global__ void __launch_bounds__(W::THREADS, 1)
     // N tiles; this CTA takes M tile `rank` of each group (past M in a last, partial group: zeros loaded,
     // nothing stored).
     constexpr int CL = W::CLUSTER;
-    const int n_tiles = (p.K + W::BN - 1) / W::BN,
-              units = ((p.M + W::BM - 1) / W::BM + CL - 1) / CL * n_tiles;
+    const int n_tiles = W::n_tiles(p.K), units = W::units(p.M, p.K);
     const int first = blockIdx.x / CL, step = gridDim.x / CL, rank = blockIdx.x % CL;
+    auto m_tile = [&](int j) { return j / n_tiles * CL + rank; };
+    auto n_start = [&](int j) { return j % n_tiles * W::BN; };
     if (threadIdx.x == 0) {
         for (int s = 0; s < W::STAGES; ++s) {
             mbar_init(full + 8 * s, W::FULL_ARRIVALS);  // every producer thread once a phase (TMA: one)
@@ -1164,7 +1171,7 @@ __global__ void __launch_bounds__(W::THREADS, 1)
         if (t != 0) return;
         int g = 0;
         for (int j = first; j < units; j += step) {
-            const int mt = j / n_tiles * CL + rank, n0 = j % n_tiles * W::BN;
+            const int mt = m_tile(j), n0 = n_start(j);
             // The tile's first pixel, as the im2col box's first window origin.
             const int m0 = mt * W::BM, n = p.div_ohw.div(m0), q = m0 - n * p.OHW, oh = p.div_ow.div(q),
                       ow = q - oh * p.OW;
@@ -1191,10 +1198,9 @@ __global__ void __launch_bounds__(W::THREADS, 1)
     if (wg == 0) {                                   // the producer
         int g = 0;                                   // blocks loaded so far
         for (int j = first; j < units; j += step) {  // CL 1
-            const int mt = j / n_tiles;
             PixelRows<W, W::A_LOADS> ar;
-            ar.set(p, mt, t, 128);
-            const WeightRows<W, W::B_LOADS> wr(p, (j - mt * n_tiles) * W::BN, t, 128);
+            ar.set(p, m_tile(j), t, 128);
+            const WeightRows<W, W::B_LOADS> wr(p, n_start(j), t, 128);
             TapInnerWalk ld;
             for (int kb = 0; kb < p.KB; ++kb, ++g) {
                 const int s = g % W::STAGES;
@@ -1243,7 +1249,7 @@ __global__ void __launch_bounds__(W::THREADS, 1)
             g += p.KB;
             continue;
         }
-        const int mt = j / n_tiles * CL + rank, n0 = j % n_tiles * W::BN;
+        const int mt = m_tile(j), n0 = n_start(j);
         if (W::PINGPONG && i > 0) mbar_wait(done + 8 * (1 - c), ((i - 1) / 2) & 1);
         reset_acc(acc);
         pin_acc(acc);
@@ -1388,9 +1394,7 @@ void launch_ws_typed(const Params& p, cudaStream_t stream) {
         CUDA_CHECK(cudaFuncSetAttribute(conv_int8_ws_kernel<W, A>,
                                         cudaFuncAttributeMaxDynamicSharedMemorySize, W::SMEM));
     });
-    // Units of work: groups of CLUSTER adjacent M tiles by the N tiles (CLUSTER 1: the tiles).
-    const int64_t units = static_cast<int64_t>(((p.M + W::BM - 1) / W::BM + W::CLUSTER - 1) / W::CLUSTER) *
-                          ((p.K + W::BN - 1) / W::BN);
+    const int64_t units = W::units(p.M, p.K);
     const int cap = g_ws_grid_cap.load(std::memory_order_relaxed);
     CUtensorMap map_x{}, map_w{};  // unused by the cp.async tiles
     if constexpr (W::TMA) encode_ws_maps(p, W::BM, W::BN / W::CLUSTER, &map_x, &map_w);
@@ -1411,7 +1415,7 @@ void launch_ws_typed(const Params& p, cudaStream_t stream) {
         cfg.numAttrs = 1;
         static const int resident = [&] {  // clusters that fit on the device at once
             int n = 0;
-            cfg.gridDim = dim3(static_cast<unsigned>(W::CLUSTER * sm_count() / W::CLUSTER));
+            cfg.gridDim = dim3(static_cast<unsigned>(sm_count() / W::CLUSTER * W::CLUSTER));
             CUDA_CHECK(cudaOccupancyMaxActiveClusters(&n, conv_int8_ws_kernel<W, A>, &cfg));
             return std::max(n, 1);
         }();
