@@ -993,11 +993,11 @@ for s in "${stages[@]}"; do
       convert_models
       NCU=$(command -v ncu || ls /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
       if [ -z "$NCU" ]; then echo "int8wsncu: no ncu on this machine"; else
-        say "int8wsncu: $NCU, launch ${NCU_WS_SKIP:-48} of ${NCU_WS_KERNEL:-WsTile<5, 128, 256, false, true>}"
+        say "int8wsncu: $NCU, launch ${NCU_WS_SKIP:-48} of ${NCU_WS_KERNEL:-WsTile<.int.5, .int.128, .int.256, .bool.0, .bool.1, .int.1>}"
         RTDET_CUDA_INT8_EXPERIMENTAL=1 timeout 300 "$NCU" --clock-control none --kill yes \
-          --kernel-name-base demangled --kernel-name "regex:${NCU_WS_KERNEL:-WsTile<5, 128, 256, false, true>}" \
+          --kernel-name-base demangled --kernel-name "regex:${NCU_WS_KERNEL:-WsTile<.int.5, .int.128, .int.256, .bool.0, .bool.1, .int.1>}" \
           --launch-skip "${NCU_WS_SKIP:-48}" --launch-count 1 --section SpeedOfLight --section MemoryWorkloadAnalysis \
-          --section WarpStateStats --section SchedulerStats --section LaunchStats "$RTDET" build \
+          --section WarpStateStats --section SchedulerStats --section LaunchStats --print-details all "$RTDET" build \
           "$WORK/yolov3-416.onnx" --device cuda --precision int8 --calib-cache "$CALIB_DIR/yolov3-416.calib.json" \
           --max-batch 64 -o "$WORK/wsncu.plan" > "$OUT/int8wsncu.txt" 2>&1
         echo "ncu exit code $?"

@@ -1011,9 +1011,13 @@ void launch_typed(const Params& p, cudaStream_t stream) {
 // at the same time; each producer loads half of the pair's weight rows and multicasts them into both
 // CTAs' stages, so that a CTA reads 16 KB a k block from L2 instead of 24 (128x256). A stage is refilled
 // once the consumers of both CTAs have released it (each consumer warp arrives on both CTAs' `empty`).
-template <int STAGES_, int BM_, int BN_, bool PINGPONG_ = false, bool TMA_ = false, int CLUSTER_ = 1>
+// BK 32 (TMA only): blocks of one tap of 32 channels in wgmma's 32-byte swizzle, for the 32-channel convs
+// (YOLOv3's layer_1 and layer_3, 64 outputs: BN 64), whose cp.async tiles spend their instructions on the
+// loads' addresses.
+template <int STAGES_, int BM_, int BN_, bool PINGPONG_ = false, bool TMA_ = false, int CLUSTER_ = 1,
+          int BK_ = 64>
 struct WsTile {
-    static constexpr int BM = BM_, BN = BN_, BK = 64, STAGES = STAGES_, CLUSTER = CLUSTER_;
+    static constexpr int BM = BM_, BN = BN_, BK = BK_, STAGES = STAGES_, CLUSTER = CLUSTER_;
     static constexpr bool PINGPONG = PINGPONG_, TMA = TMA_;
     static constexpr int FULL_ARRIVALS = TMA ? 1 : 128;  // the TMA thread's arrive (with its bytes)
     static constexpr int THREADS = 384, CONSUMER_ROWS = PINGPONG ? BM : BM / 2;
@@ -1024,14 +1028,15 @@ struct WsTile {
     static constexpr int A_BYTES = BM * BK, B_BYTES = BN * BK, STAGE_BYTES = A_BYTES + B_BYTES;
     static constexpr int A_LOADS = BM * CH / 128, B_LOADS = BN * CH / 128;  // per producer thread
     static constexpr int MT = CONSUMER_ROWS / 64, NT = BN / 8;              // m64 halves, n8 blocks
-    static constexpr int CHUNK = 128, CHUNKS = BN / CHUNK;                  // epilogue column chunks
+    static constexpr int CHUNK = BN < 128 ? BN : 128, CHUNKS = BN / CHUNK;  // epilogue column chunks
     static constexpr int EPI_LD = CHUNK + 8, EPI_BYTES = 64 * EPI_LD * 4;   // one m64 x chunk, per consumer
     static constexpr int RING = STAGE_BYTES * STAGES, STAGED_AT = RING, BARS_AT = RING + 2 * EPI_BYTES;
     static constexpr int SMEM = BARS_AT + 2 * STAGES * 8 + 2 * 8;  // full, empty; PINGPONG's done
     static_assert(DEPTH >= 1 && SMEM <= 227 * 1024, "a block in flight; the SM's shared memory");
-    static_assert(MT >= 1 && (BN == 128 || BN == 256), "m64 halves; wgmma n128 or n256");
+    static_assert(MT >= 1 && (BN == 64 || BN == 128 || BN == 256), "m64 halves; wgmma n64, n128 or n256");
+    static_assert(BK == 64 || (BK == 32 && TMA), "64-deep blocks, or 32-deep ones loaded by TMA");
     static_assert(!TMA || (BM <= 256 && BN <= 256 && STAGE_BYTES % 1024 == 0 && A_BYTES % 1024 == 0),
-                  "a TMA box holds at most 256 rows; its 64-byte swizzle starts at 512-byte boundaries");
+                  "a TMA box holds at most 256 rows; its swizzle starts at 1024-byte boundaries");
     static_assert(CLUSTER == 1 || (CLUSTER == 2 && TMA && BN / 2 * BK % 512 == 0), "pairs, TMA multicast");
     // Units of work: groups of CLUSTER adjacent M tiles by the N tiles (CLUSTER 1: the tiles); unit u's M
     // tile group u / n_tiles(K), N tile u % n_tiles(K).
@@ -1041,10 +1046,12 @@ struct WsTile {
     }
 };
 
-// D (m64 x BN) += A x B (k32), m64n128k32 or m64n256k32.
+// D (m64 x BN) += A x B (k32), m64n64k32, m64n128k32 or m64n256k32.
 template <int BN>
 __device__ __forceinline__ void wgmma_k32_s8(int32_t (&d)[BN / 8][4], uint64_t a, uint64_t b) {
-    if constexpr (BN == 128)
+    if constexpr (BN == 64)
+        wgmma_m64n64k32_s8(d, a, b);
+    else if constexpr (BN == 128)
         wgmma_m64n128k32_s8(d, a, b);
     else
         wgmma_m64n256k32_s8(d, a, b);
@@ -1114,13 +1121,15 @@ __device__ __forceinline__ void tma_tile_2d_multicast(uint32_t smem, const CUten
                      "l"(reinterpret_cast<uint64_t>(map)), "r"(x0), "r"(x1), "r"(bar), "h"(mask)
                      : "memory");)
 }
-// Arrives on the barrier at offset `bar` in the shared memory of cluster CTA `rank` (this one included).
+// Arrives on the barrier at offset `bar` in the shared memory of cluster CTA `rank` (this one included),
+// with a local arrive's CTA-scope release: what it orders are the consumer's wgmma reads, already done.
+// (A cluster-scope release is a memory barrier an arrival: Nsight Compute, H100, 2026-12-06, the pairs'
+// warps stalled on it half their cycles, 2.4x the time of the tile without a cluster.)
 __device__ __forceinline__ void mbar_arrive_cluster(uint32_t bar, uint32_t rank) {
-    RTDET_WGMMA_BODY(
-        asm volatile("{\n.reg .b32 ra;\nmapa.shared::cluster.u32 ra, %0, %1;\n"
-                     "mbarrier.arrive.release.cluster.shared::cluster.b64 _, [ra];\n}\n" ::"r"(bar),
-                     "r"(rank)
-                     : "memory");)
+    RTDET_WGMMA_BODY(asm volatile("{\n.reg .b32 ra;\nmapa.shared::cluster.u32 ra, %0, %1;\n"
+                                  "mbarrier.arrive.shared::cluster.b64 _, [ra];\n}\n" ::"r"(bar),
+                                  "r"(rank)
+                                  : "memory");)
 }
 // Every thread of the cluster (those not exited) here before any goes on.
 __device__ __forceinline__ void cluster_sync() {
@@ -1355,11 +1364,11 @@ bool tma_fits(const ConvInt8Args& a) {
            a.x_batch_stride % 16 == 0 && a.x_batch_stride >= static_cast<int64_t>(a.h) * a.w_in * a.c;
 }
 
-// The TMA tiles' maps: x as an NHWC im2col tensor (dims C, W, H, N; boxes of BM pixels by 64 channels,
+// The TMA tiles' maps: x as an NHWC im2col tensor (dims C, W, H, N; boxes of BM pixels by BK channels,
 // the window origins' box from (-pw, -ph) to the last output pixel's origin, the conv's strides), the
-// weights as a [K][R S C] matrix (boxes of BN rows by 64 bytes); both with wgmma's 64-byte swizzle, and
+// weights as a [K][R S C] matrix (boxes of BN rows by BK bytes); both with wgmma's BK-byte swizzle, and
 // zeros outside the tensors (the padding, a last tile's rows past M or K).
-void encode_ws_maps(const Params& p, int bm, int bn, CUtensorMap* map_x, CUtensorMap* map_w) {
+void encode_ws_maps(const Params& p, int bm, int bn, int bk, CUtensorMap* map_x, CUtensorMap* map_w) {
     static const auto im2col = driver_entry<PFN_cuTensorMapEncodeIm2col_v12000>("cuTensorMapEncodeIm2col");
     static const auto tiled = driver_entry<PFN_cuTensorMapEncodeTiled_v12000>("cuTensorMapEncodeTiled");
     const int batch = p.M / p.OHW;
@@ -1370,19 +1379,20 @@ void encode_ws_maps(const Params& p, int bm, int bn, CUtensorMap* map_x, CUtenso
     const int lower[2] = {-p.pw, -p.ph};  // W, H
     const int upper[2] = {(p.OW - 1) * p.sw - p.pw - (p.W - 1), (p.OH - 1) * p.sh - p.ph - (p.H - 1)};
     const cuuint32_t x_steps[4] = {1, static_cast<cuuint32_t>(p.sw), static_cast<cuuint32_t>(p.sh), 1};
+    const CUtensorMapSwizzle swizzle = bk == 64 ? CU_TENSOR_MAP_SWIZZLE_64B : CU_TENSOR_MAP_SWIZZLE_32B;
     CUresult r = im2col(map_x, CU_TENSOR_MAP_DATA_TYPE_UINT8, 4, const_cast<int8_t*>(p.x), x_dims, x_strides,
-                        lower, upper, 64, static_cast<cuuint32_t>(bm), x_steps, CU_TENSOR_MAP_INTERLEAVE_NONE,
-                        CU_TENSOR_MAP_SWIZZLE_64B, CU_TENSOR_MAP_L2_PROMOTION_L2_128B,
+                        lower, upper, static_cast<cuuint32_t>(bk), static_cast<cuuint32_t>(bm), x_steps,
+                        CU_TENSOR_MAP_INTERLEAVE_NONE, swizzle, CU_TENSOR_MAP_L2_PROMOTION_L2_128B,
                         CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
     ENGINE_CHECK(r == CUDA_SUCCESS, "cuda int8 conv: the input's TMA map (", p.H, "x", p.W, "x", p.C,
                  ", batch ", batch, "): error ", static_cast<int>(r));
     const int64_t row = static_cast<int64_t>(p.R) * p.S * p.C;
     const cuuint64_t w_dims[2] = {static_cast<cuuint64_t>(row), static_cast<cuuint64_t>(p.K)};
     const cuuint64_t w_strides[1] = {static_cast<cuuint64_t>(row)};
-    const cuuint32_t box[2] = {64, static_cast<cuuint32_t>(bn)}, w_steps[2] = {1, 1};
+    const cuuint32_t box[2] = {static_cast<cuuint32_t>(bk), static_cast<cuuint32_t>(bn)}, w_steps[2] = {1, 1};
     r = tiled(map_w, CU_TENSOR_MAP_DATA_TYPE_UINT8, 2, const_cast<int8_t*>(p.w), w_dims, w_strides, box,
-              w_steps, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_64B,
-              CU_TENSOR_MAP_L2_PROMOTION_L2_128B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+              w_steps, CU_TENSOR_MAP_INTERLEAVE_NONE, swizzle, CU_TENSOR_MAP_L2_PROMOTION_L2_128B,
+              CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
     ENGINE_CHECK(r == CUDA_SUCCESS, "cuda int8 conv: the weights' TMA map (", p.K, " x ", row, "): error ",
                  static_cast<int>(r));
 }
@@ -1397,7 +1407,7 @@ void launch_ws_typed(const Params& p, cudaStream_t stream) {
     const int64_t units = W::units(p.M, p.K);
     const int cap = g_ws_grid_cap.load(std::memory_order_relaxed);
     CUtensorMap map_x{}, map_w{};  // unused by the cp.async tiles
-    if constexpr (W::TMA) encode_ws_maps(p, W::BM, W::BN / W::CLUSTER, &map_x, &map_w);
+    if constexpr (W::TMA) encode_ws_maps(p, W::BM, W::BN / W::CLUSTER, W::BK, &map_x, &map_w);
     if constexpr (W::CLUSTER == 1) {
         const auto grid = static_cast<unsigned>(std::min<int64_t>(units, cap > 0 ? cap : sm_count()));
         conv_int8_ws_kernel<W, A><<<grid, W::THREADS, W::SMEM, stream>>>(p, map_x, map_w);
@@ -1554,6 +1564,14 @@ const TileInfo kTiles[] = {
      true, true},
     {"128x128x64/8 ws pp tma c2", 64, false, launch_ws<WsTile<8, 128, 128, true, true, 2>>, 1, true, 1, true,
      true, true},
+    // One tap of 32 channels a block (YOLOv3's layer_1 and layer_3: C = 32, 64 outputs): not yet run.
+    {"128x64x32/12 ws pp tma", 32, false, launch_ws<WsTile<12, 128, 64, true, true, 1, 32>>, 1, true, 1, true,
+     true, true},
+    {"256x64x32/10 ws tma", 32, false, launch_ws<WsTile<10, 256, 64, false, true, 1, 32>>, 1, true, 1, true,
+     true, true},
+    // 64 outputs, 64-deep blocks (YOLOv3's 1x1 convs to 64 channels at 104x104: two k blocks a tile).
+    {"128x64x64/8 ws pp tma", 64, false, launch_ws<WsTile<8, 128, 64, true, true>>, 1, true, 1, true, true,
+     true},
 };
 constexpr int kTileCount = static_cast<int>(sizeof(kTiles) / sizeof(kTiles[0]));
 
