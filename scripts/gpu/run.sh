@@ -993,14 +993,18 @@ for s in "${stages[@]}"; do
       convert_models
       NCU=$(command -v ncu || ls /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
       if [ -z "$NCU" ]; then echo "int8wsncu: no ncu on this machine"; else
-        say "int8wsncu: $NCU, launch ${NCU_WS_SKIP:-48} of ${NCU_WS_KERNEL:-WsTile<.int.5, .int.128, .int.256, .bool.0, .bool.1, .int.1>}"
+        say "int8wsncu: $NCU, launch ${NCU_WS_SKIP:-48} of ${NCU_WS_KERNEL:-WsTile<.int.5, .int.128, .int.256, .bool.0, .bool.1, .int.1, .int.64>}"
         RTDET_CUDA_INT8_EXPERIMENTAL=1 timeout 300 "$NCU" --clock-control none --kill yes \
-          --kernel-name-base demangled --kernel-name "regex:${NCU_WS_KERNEL:-WsTile<.int.5, .int.128, .int.256, .bool.0, .bool.1, .int.1>}" \
+          --kernel-name-base demangled --kernel-name "regex:${NCU_WS_KERNEL:-WsTile<.int.5, .int.128, .int.256, .bool.0, .bool.1, .int.1, .int.64>}" \
           --launch-skip "${NCU_WS_SKIP:-48}" --launch-count 1 --section SpeedOfLight --section MemoryWorkloadAnalysis \
-          --section WarpStateStats --section SchedulerStats --section LaunchStats --print-details all "$RTDET" build \
+          --section WarpStateStats --section SchedulerStats --section LaunchStats --section SourceCounters \
+          --print-details all -f -o "$WORK/wsncu" "$RTDET" build \
           "$WORK/yolov3-416.onnx" --device cuda --precision int8 --calib-cache "$CALIB_DIR/yolov3-416.calib.json" \
           --max-batch 64 -o "$WORK/wsncu.plan" > "$OUT/int8wsncu.txt" 2>&1
         echo "ncu exit code $?"
+        # The report's text, and its stall samples per SASS line (int8wsncu_src.csv.xz)
+        "$NCU" -i "$WORK/wsncu.ncu-rep" --print-details all >> "$OUT/int8wsncu.txt" 2>&1
+        "$NCU" -i "$WORK/wsncu.ncu-rep" --page source --csv --print-source sass 2>/dev/null | xz -6 > "$OUT/int8wsncu_src.csv.xz"
         grep -E "Grid Size|Duration|Memory Throughput|DRAM Throughput|L1/TEX Cache Throughput|L2 Cache Throughput|Compute \(SM\) Throughput|Issued Ipc|Warp Cycles Per Issued|L2 Hit|Mem Busy|Max Bandwidth|Stall" \
           "$OUT/int8wsncu.txt" | cut -c1-160 | head -40
       fi ;;

@@ -121,6 +121,12 @@ std::vector<Int8Case> int8_cases() {
         big_m(c);
         c.c = 64;
     });
+    // 256 channels: the 128-deep warp-specialized tiles' two channel blocks a tap (their TMA boxes' channel
+    // coordinate and the weights' column), partial M and N tiles, the residual.
+    add("c256_residual_big_m", [&](ConvCase& c) {
+        big_m(c);
+        c.c = 256;
+    });
     // 64-deep tiles (the warp-specialized ones and their TMA copies: the im2col box's corners, strides
     // and tap offsets) with a stride of 2, H != W and pads differing between H and W (7 x 4 outputs: the
     // box's lower corner (W, H) is (0, -1), its upper one (-3, -1): W and H swapped would read other rows).
