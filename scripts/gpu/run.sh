@@ -31,8 +31,9 @@
 #   int8search.txt, int8search_build.log, int8search_bench_*.json  stage `int8search`: YOLOv3-416 b64
 #                  built with cuDNN's configurations searched widely (every one timed, per layer), that plan
 #                  and the default one benched alternately
-#   int8wsncu.txt  stage `int8wsncu`: Nsight Compute on one launch of a warp-specialized tile (the TMA 128x256
-#                  by default) as the builder times it on YOLOv3-416 b64
+#   int8wsncu.txt, int8wsncu_src.csv.xz  stage `int8wsncu`: Nsight Compute on one launch of a warp-specialized
+#                  tile (the TMA 128x256 by default) as the builder times it on YOLOv3-416 b64, and its stall
+#                  samples per SASS line
 #   int8sass.txt.xz, int8sass_ncu.txt, int8sass_src.csv.xz  stage `int8sass`: the conv kernels' SASS, Nsight
 #                  Compute's instruction mix and per-instruction counts on the first INT8 convs
 # Usage: scripts/gpu/run.sh [all|tests|dtests|dbench|bench|peer|compare|cache|quick|diag|eval|app|streams|mstreams|ab|csan|csan2|int8|peerc|int8eval|int8tests|int8diag|int8prof|int8tiles|int8search|int8ncu|int8wsncu|int8sass]...   (default: all; stages run in the order given)
@@ -989,7 +990,8 @@ for s in "${stages[@]}"; do
     int8wsncu)  # issue 16: Nsight Compute on one launch of a warp-specialized tile while the builder times
       # it (RTDET_CUDA_INT8_EXPERIMENTAL=1): NCU_WS_KERNEL (a regex on the demangled name; the TMA 128x256
       # tile by default), NCU_WS_SKIP (48: about layer_14, the seventh conv it fits, ~8 launches a layer)
-      # launches skipped; int8wsncu.txt (speed of light, memory, warp states, scheduler); ~2 min
+      # launches skipped; int8wsncu.txt (speed of light, memory, warp states, scheduler, source counters)
+      # and int8wsncu_src.csv.xz (the samples per SASS line); ~2 min
       convert_models
       NCU=$(command -v ncu || ls /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
       if [ -z "$NCU" ]; then echo "int8wsncu: no ncu on this machine"; else
@@ -998,7 +1000,7 @@ for s in "${stages[@]}"; do
           --kernel-name-base demangled --kernel-name "regex:${NCU_WS_KERNEL:-WsTile<.int.5, .int.128, .int.256, .bool.0, .bool.1, .int.1, .int.64>}" \
           --launch-skip "${NCU_WS_SKIP:-48}" --launch-count 1 --section SpeedOfLight --section MemoryWorkloadAnalysis \
           --section WarpStateStats --section SchedulerStats --section LaunchStats --section SourceCounters \
-          --print-details all -f -o "$WORK/wsncu" "$RTDET" build \
+          -f -o "$WORK/wsncu" "$RTDET" build \
           "$WORK/yolov3-416.onnx" --device cuda --precision int8 --calib-cache "$CALIB_DIR/yolov3-416.calib.json" \
           --max-batch 64 -o "$WORK/wsncu.plan" > "$OUT/int8wsncu.txt" 2>&1
         echo "ncu exit code $?"

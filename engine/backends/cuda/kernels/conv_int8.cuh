@@ -65,7 +65,7 @@ bool conv_int8_tile_packed(int tile);
 // RTDET_CUDA_WGMMA). Elsewhere those tiles fit nothing.
 bool conv_int8_wgmma_built();
 // Experimental tiles (new ones, or ones still being made fast: the warp-specialized tiles, "ws", correct
-// on the H100 but at half cuDNN's speed with cp.async copies, 0.65-0.81x with TMA): they fit and run (the
+// on the H100 but at half cuDNN's speed with cp.async copies, 0.62-0.83x with TMA): they fit and run (the
 // tests run every tile); the builder times and chooses them only with
 // RTDET_CUDA_INT8_EXPERIMENTAL=1 (int8_experimental_tiles_enabled).
 bool conv_int8_tile_experimental(int tile);
