@@ -670,7 +670,8 @@ bool conv_int8_tile_runs(const Graph& g, NodeId n, int tile) {
     const ConvShapes c = conv_shapes(g, n);
     if (c.p.group != 1) return false;
     return conv_int8_tile_shape_fits(tile, tile_input_c(c.x[1], tile), static_cast<int>(c.w[2]),
-                                     static_cast<int>(c.w[3]));
+                                     static_cast<int>(c.w[3])) &&
+           conv_int8_tile_k_fits(tile, static_cast<int>(c.w[0]));
 }
 
 int conv_int8_graph_configs(CudaState& st, const Graph& g, NodeId n, bool wide) {

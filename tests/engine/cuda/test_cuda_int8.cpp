@@ -146,6 +146,36 @@ std::vector<Int8Case> int8_cases() {
         c.pads = {2, 2, 2, 2};
         c.max_batch = c.batch = 2;
     });
+    // The direct tiles' shapes (YOLOv3's layer_1 to layer_3, layer_6): 23 x 19 images, several warp tiles an
+    // image and a partial last one; c input channels to o, a k x k kernel (padding 1 for 3x3), leaky ReLU.
+    auto direct_shape = [](ConvCase& c, int ci, int o, int k, int batch) {
+        c.c = ci;
+        c.o = o;
+        c.k = k;
+        c.pads = k == 1 ? std::array<int32_t, 4>{0, 0, 0, 0} : std::array<int32_t, 4>{1, 1, 1, 1};
+        c.h = 23;
+        c.w = 19;
+        c.max_batch = c.batch = batch;
+        c.act = {engine::ActKind::LeakyRelu, 0.1f};
+    };
+    add("c32_o64_s2_big_m", [&](ConvCase& c) {  // a stride of 2, pads differing between H and W
+        direct_shape(c, 32, 64, 3, 3);
+        c.stride = 2;
+        c.pads = {1, 0, 1, 1};
+    });
+    add("c32_o64_residual_big_m", [&](ConvCase& c) {
+        direct_shape(c, 32, 64, 3, 3);
+        c.residual = true;
+    });
+    // 1x1: 50 channels (read padded to 64) to 32 with a residual; 128 to 64 with a stride of 2.
+    add("c50_o32_k1_residual_big_m", [&](ConvCase& c) {
+        direct_shape(c, 50, 32, 1, 2);
+        c.residual = true;
+    });
+    add("c128_o64_k1_s2_big_m", [&](ConvCase& c) {
+        direct_shape(c, 128, 64, 1, 2);
+        c.stride = 2;
+    });
     add("residual_leaky_batch1_of_3", [](ConvCase& c) {  // cuDNN's plan made at a batch below max
         c.c = 32;
         c.o = 64;
@@ -433,7 +463,7 @@ TEST_P(CudaInt8Conv, EveryTileMatchesTheInt8Reference) {
         return;
     }
     const ConvGraph cg = make_conv_graph(tc.conv);
-    int ran = 0, packed = 0, wgmma = 0, two_taps = 0, folded_only = 0;
+    int ran = 0, packed = 0, wgmma = 0, two_taps = 0, folded_only = 0, direct = 0;
     for (int t = 0; t < engine::cuda::conv_int8_tile_count(); ++t) {
         if (!engine::cuda::conv_int8_tile_runs(cg.g, cg.conv, t)) continue;
         if (engine::cuda::conv_int8_tile_folded_only(t) && !foldable(tc)) continue;
@@ -450,8 +480,16 @@ TEST_P(CudaInt8Conv, EveryTileMatchesTheInt8Reference) {
         packed += engine::cuda::conv_int8_tile_packed(t);
         wgmma += std::string(engine::cuda::conv_int8_tile_name(t)).find(" wg") != std::string::npos;
         two_taps += engine::cuda::conv_int8_tile_taps(t) == 2;
+        direct += std::string(engine::cuda::conv_int8_tile_name(t)).starts_with("direct ");
     }
     EXPECT_GE(ran, 2) << "tiles run";
+    // The direct tiles (the folded epilogue): 3x3 from at most 32 input channels to 32 or 64, 1x1 from 64
+    // (33-64) to 32 and from 128 (97-128) to 64.
+    const int rc = (tc.conv.c + 31) / 32 * 32, o = tc.conv.o;
+    const bool direct_fits =
+        foldable(tc) && ((tc.conv.k == 3 && rc == 32 && (o == 32 || o == 64)) ||
+                         (tc.conv.k == 1 && ((rc == 64 && o == 32) || (rc == 128 && o == 64))));
+    EXPECT_EQ(direct > 0, direct_fits) << direct << " direct tiles ran";
     // Two taps a 64-deep block: wherever the tiles read 32 channels (x's padded to 32: any conv of at most
     // 32 channels).
     const bool c32 = tc.conv.c <= 32;

@@ -1451,6 +1451,263 @@ void launch_ws(const Params& p, I8Elem out, cudaStream_t stream) {
         launch_ws_typed<W, EpiAct::None>(p, stream);
 }
 
+// --- The direct kernel: fragments from global memory, the epilogue in registers ------------------------
+// For YOLO's first convs (the image's 3 channels packed, and the 32-channel 3x3 convs to 32 or 64
+// outputs at 208x208), whose time in the kernels above went to instructions rather than to memory or the
+// multiplies (docs/int8.md: 25-44 a thread per output, most of them the shared-memory ring's loads and
+// addresses and the epilogue's staging). Here each warp owns whole tiles of ROWS pixels x every output
+// channel (N = 8 NT, the conv's K) and never waits on another warp: no shared-memory ring, no barrier past
+// the start. A thread's A fragments come straight from global memory (through L1): mma.sync m16n8k32's
+// A registers a0/a2 of row g are k bytes 4t.. and 16 + 4t.., so with each tap's 32 input channels taken
+// in the order 8t .. 8t + 7 (the weights' k order permuted to match) they are one 8-byte load of the
+// pixel's tap; packed taps (4 channels each) are one 4-byte load a slot. The output channels are
+// permuted likewise (column 8 j + 2 t + e of the MMA is channel RUN t + 2 j + e), so that each thread's
+// accumulators of a row are RUN adjacent channels: the folded epilogue (epilogue_run_folded) runs on
+// them in registers and stores 8 or 16 bytes, with no staging through shared memory. The B fragments
+// (the whole conv's weights) are loaded once: into registers (packed: 2 k steps) or into shared memory in
+// fragment order (one 16-byte load a thread per two n8 blocks of a tap). Persistent: warp tiles
+// blockIdx.x * WARPS + warp, then every gridDim.x * WARPS-th. Folded S8 outputs only (fold_scales), 3x3
+// or 1x1 kernels (any stride, padding, dilation), K exactly N.
+// TAPS: 9 (3x3) or 1 (1x1); CS: 32-channel blocks a tap (the input's C = 32 CS: 1x1 convs of 64 or 128).
+template <int MT_, int NT_, bool PACKED_, int MINB_, int TAPS_ = 9, int CS_ = 1>
+struct DirectTile {
+    static constexpr int MT = MT_, NT = NT_, MINB = MINB_, TAPS = TAPS_, CS = CS_;
+    static constexpr bool PACKED = PACKED_;
+    static constexpr int N = 8 * NT, ROWS = 16 * MT, RUN = 2 * NT;  // RUN: a thread's channels a row
+    // k32 steps: packed, 16 slots of a tap's 4 channels (taps 0-7, then 8 and zeros); else a 32-channel
+    // block of a tap each (step s: tap s / CS, block s % CS).
+    static constexpr int STEPS = PACKED ? 2 : TAPS * CS;
+    static constexpr int XC = PACKED ? kPackedC : 32 * CS;               // x's channels
+    static constexpr int ROW_BYTES = PACKED ? kPackedDepth : TAPS * XC;  // a weight row (output channel)
+    static constexpr int WARPS = 4, THREADS = 32 * WARPS;
+    // The B fragments in registers (packed, or at most 16 of them a thread), else in shared memory:
+    // [step][n8 block pair][lane] 16 bytes.
+    static constexpr bool B_REGS = PACKED || STEPS * NT <= 8;
+    static constexpr int B_SMEM = B_REGS ? 0 : STEPS * NT * 32 * 8;
+    static_assert(NT == 4 || NT == 8, "32 or 64 output channels");
+    static_assert(!PACKED || (kPackedDepth == 64 && TAPS == 9 && CS == 1), "packed rows of 16 slots, 3x3");
+    static_assert(TAPS == 9 || TAPS == 1, "3x3 or 1x1");
+};
+
+__device__ __forceinline__ void mma_s8_from(int32_t (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1,
+                                            int32_t c) {
+    asm volatile(
+        "mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+        "{%10,%10,%10,%10};\n"
+        : "=r"(d[0]), "=r"(d[1]), "=r"(d[2]), "=r"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1), "r"(c));
+}
+
+// A row (pixel) of a warp tile: where its window starts and whether every tap lies in the image.
+struct DirectRow {
+    const int8_t* origin;
+    int ih0, iw0;
+    bool valid, inside;
+};
+
+__device__ __forceinline__ DirectRow direct_row(const Params& p, int m, int xc) {
+    DirectRow r{};
+    r.valid = m < p.M;
+    const int mm = r.valid ? m : 0;
+    const int n = p.div_ohw.div(mm), q = mm - n * p.OHW, oh = p.div_ow.div(q), ow = q - oh * p.OW;
+    r.ih0 = oh * p.sh - p.ph;
+    r.iw0 = ow * p.sw - p.pw;
+    r.origin = p.x + n * p.xbs + static_cast<int64_t>(r.ih0 * p.W + r.iw0) * xc;
+    r.inside = r.valid && r.ih0 >= 0 && r.iw0 >= 0 && r.ih0 + p.span_h <= p.H && r.iw0 + p.span_w <= p.W;
+    return r;
+}
+
+__device__ __forceinline__ bool direct_tap_ok(const Params& p, const DirectRow& r, int tap) {
+    return r.inside ||
+           (r.valid && static_cast<unsigned>(r.ih0 + p.tap_dh[tap]) < static_cast<unsigned>(p.H) &&
+            static_cast<unsigned>(r.iw0 + p.tap_dw[tap]) < static_cast<unsigned>(p.W));
+}
+
+template <class T, EpiAct A, bool RES, bool SMALL>
+__global__ void __launch_bounds__(T::THREADS, T::MINB) conv_int8_direct_kernel(const Params p) {
+    extern __shared__ __align__(16) uint8_t smem[];
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
+    constexpr int NT = T::NT, MT = T::MT, RUN = T::RUN, STEPS = T::STEPS, ROW_BYTES = T::ROW_BYTES;
+    // Column n of n8 block j is output channel RUN (n / 2) + 2 j + n % 2.
+    auto och = [&](int j, int n) { return RUN * (n >> 1) + 2 * j + (n & 1); };
+    // B fragments: b0 = k 4t.., b1 = k 16 + 4t.. of column g (packed: the rows' natural k order; else the
+    // tap's channels 8t .. 8t + 7, one 8-byte load).
+    uint32_t breg[T::B_REGS ? STEPS : 1][T::B_REGS ? NT : 1][2];
+    if constexpr (T::B_REGS) {
+#pragma unroll
+        for (int s = 0; s < STEPS; ++s)
+#pragma unroll
+            for (int j = 0; j < NT; ++j) {
+                const int8_t* row = p.w + static_cast<int64_t>(och(j, g)) * ROW_BYTES + 32 * s;
+                if constexpr (T::PACKED) {
+                    breg[s][j][0] = __ldg(reinterpret_cast<const uint32_t*>(row + 4 * t));
+                    breg[s][j][1] = __ldg(reinterpret_cast<const uint32_t*>(row + 16 + 4 * t));
+                } else {
+                    const uint2 v = __ldg(reinterpret_cast<const uint2*>(row + 8 * t));
+                    breg[s][j][0] = v.x;
+                    breg[s][j][1] = v.y;
+                }
+            }
+    } else {
+        auto* bs = reinterpret_cast<uint2*>(smem);
+        for (int i = threadIdx.x; i < STEPS * NT * 32; i += T::THREADS) {
+            const int ln = i & 31, j = (i >> 5) % NT, s = (i >> 5) / NT;
+            const int8_t* row =
+                p.w + static_cast<int64_t>(och(j, ln >> 2)) * ROW_BYTES + 32 * s + 8 * (ln & 3);
+            // [step][j / 2][lane] 16 bytes: blocks j and j + 1 side by side
+            bs[((s * (NT / 2) + (j >> 1)) * 32 + ln) * 2 + (j & 1)] =
+                __ldg(reinterpret_cast<const uint2*>(row));
+        }
+        __syncthreads();
+    }
+    // This thread's channels: RUN t .. RUN t + RUN - 1, their folded alpha and bias.
+    const int k0 = RUN * t;
+    float alpha[RUN], bias[RUN];
+#pragma unroll
+    for (int i = 0; i < RUN; ++i) channel_consts(p, k0 + i, alpha[i], bias[i]);
+
+    const int tiles = (p.M + T::ROWS - 1) / T::ROWS;
+    for (int tile = blockIdx.x * T::WARPS + warp; tile < tiles; tile += gridDim.x * T::WARPS) {
+        const int m0 = tile * T::ROWS;
+        // Every step's A fragments loaded up front (the loads all in flight before the first multiply).
+        uint32_t a[STEPS][MT][4];
+#pragma unroll
+        for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+            for (int h = 0; h < 2; ++h) {
+                const DirectRow r = direct_row(p, m0 + mt * 16 + h * 8 + g, T::XC);
+                if constexpr (T::PACKED) {
+#pragma unroll
+                    for (int s = 0; s < STEPS; ++s)
+#pragma unroll
+                        for (int hi = 0; hi < 2; ++hi) {
+                            const int slot = 8 * s + 4 * hi + t;  // a[.][2 hi + h]
+                            uint32_t v = 0;
+                            if (slot < p.taps && direct_tap_ok(p, r, slot))
+                                v = __ldg(reinterpret_cast<const uint32_t*>(r.origin + p.tap_off[slot]));
+                            a[s][mt][2 * hi + h] = v;
+                        }
+                } else {
+#pragma unroll
+                    for (int s = 0; s < STEPS; ++s) {
+                        constexpr int CS = T::CS;
+                        uint2 v = make_uint2(0, 0);
+                        if (direct_tap_ok(p, r, s / CS))
+                            v = __ldg(reinterpret_cast<const uint2*>(r.origin + p.tap_off[s / CS] +
+                                                                     32 * (s % CS) + 8 * t));
+                        a[s][mt][h] = v.x;
+                        a[s][mt][2 + h] = v.y;
+                    }
+                }
+            }
+        // The residual's words of this thread's rows, before the multiplies.
+        Vec<uint32_t, RUN / 4> res[MT][2];
+        if constexpr (RES) {
+#pragma unroll
+            for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+                for (int h = 0; h < 2; ++h) {
+                    const int m = m0 + mt * 16 + h * 8 + g;
+                    if (m < p.M) {
+                        const int n = p.div_ohw.div(m), q = m - n * p.OHW;
+                        res[mt][h] = load_res_words<RUN>(p, n * p.rbs + static_cast<int64_t>(q) * p.K + k0);
+                    }
+                }
+        }
+        int32_t acc[MT][NT][4];
+#pragma unroll
+        for (int s = 0; s < STEPS; ++s) {
+            uint32_t b[NT][2];
+            if constexpr (T::B_REGS) {
+#pragma unroll
+                for (int j = 0; j < NT; ++j) {
+                    b[j][0] = breg[s][j][0];
+                    b[j][1] = breg[s][j][1];
+                }
+            } else {
+                const auto* bs = reinterpret_cast<const uint4*>(smem) + s * (NT / 2) * 32 + lane;
+#pragma unroll
+                for (int jp = 0; jp < NT / 2; ++jp) {
+                    const uint4 v = bs[jp * 32];
+                    b[2 * jp][0] = v.x;
+                    b[2 * jp][1] = v.y;
+                    b[2 * jp + 1][0] = v.z;
+                    b[2 * jp + 1][1] = v.w;
+                }
+            }
+#pragma unroll
+            for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+                for (int j = 0; j < NT; ++j) {
+                    if (s == 0)  // the accumulators start at kRoundMagicBits (biased_acc_to_f32)
+                        mma_s8_from(acc[mt][j], a[s][mt], b[j][0], b[j][1],
+                                    static_cast<int32_t>(kRoundMagicBits));
+                    else
+                        mma_s8(acc[mt][j], a[s][mt], b[j][0], b[j][1]);
+                }
+        }
+        // The epilogue of each row: acc[mt][j][2 h + e] is channel k0 + 2 j + e.
+#pragma unroll
+        for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+            for (int h = 0; h < 2; ++h) {
+                const int m = m0 + mt * 16 + h * 8 + g;
+                if (m >= p.M) continue;
+                const int n = p.div_ohw.div(m), q = m - n * p.OHW;
+                float v[RUN];
+#pragma unroll
+                for (int j = 0; j < NT; ++j)
+#pragma unroll
+                    for (int e = 0; e < 2; ++e)
+                        v[2 * j + e] = biased_acc_to_f32(acc[mt][j][2 * h + e], SMALL);
+                const Vec<uint32_t, RUN / 4> none{};
+                epilogue_run_folded<A, RUN, RES>(p, v, alpha, bias,
+                                                 n * p.ybs + static_cast<int64_t>(q) * p.K + k0,
+                                                 RES ? res[mt][h] : none);
+            }
+    }
+}
+
+template <class T, EpiAct A, bool RES, bool SMALL>
+void launch_direct_typed(const Params& p, cudaStream_t stream) {
+    static const int resident = [] {  // CTAs an SM holds
+        if constexpr (T::B_SMEM > 48 * 1024)
+            CUDA_CHECK(cudaFuncSetAttribute(conv_int8_direct_kernel<T, A, RES, SMALL>,
+                                            cudaFuncAttributeMaxDynamicSharedMemorySize, T::B_SMEM));
+        int n = 0;
+        CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(
+            &n, conv_int8_direct_kernel<T, A, RES, SMALL>, T::THREADS, T::B_SMEM));
+        return std::max(n, 1);
+    }();
+    const int64_t ctas = ((p.M + T::ROWS - 1) / T::ROWS + T::WARPS - 1) / T::WARPS;
+    const int cap = g_ws_grid_cap.load(std::memory_order_relaxed);
+    const auto grid = static_cast<unsigned>(
+        std::min<int64_t>(ctas, cap > 0 ? cap : static_cast<int64_t>(sm_count()) * resident));
+    conv_int8_direct_kernel<T, A, RES, SMALL><<<grid, T::THREADS, T::B_SMEM, stream>>>(p);
+}
+
+template <class T>
+void launch_direct(const Params& p, I8Elem out, cudaStream_t stream) {
+    ENGINE_CHECK(out == I8Elem::S8 && p.fold && epi_act(p.act) != EpiAct::Other && p.K == T::N &&
+                     (p.res_type == I8Elem::None || p.res_type == I8Elem::S8),
+                 "cuda int8 conv: the direct tile runs folded s8 outputs of ", T::N, " channels only");
+    auto go = [&]<EpiAct A>() {
+        const bool res = p.res_type != I8Elem::None;
+        if (res && p.small_acc)
+            launch_direct_typed<T, A, true, true>(p, stream);
+        else if (res)
+            launch_direct_typed<T, A, true, false>(p, stream);
+        else if (p.small_acc)
+            launch_direct_typed<T, A, false, true>(p, stream);
+        else
+            launch_direct_typed<T, A, false, false>(p, stream);
+    };
+    if (epi_act(p.act) == EpiAct::Leaky)
+        go.template operator()<EpiAct::Leaky>();
+    else
+        go.template operator()<EpiAct::None>();
+}
+
 // f.template operator()<OT, A>() with the output storage and the inline activation as template arguments.
 template <typename F>
 void dispatch_epilogue(I8Elem out, EpiAct act, F&& f) {
@@ -1489,6 +1746,8 @@ struct TileInfo {
     bool experimental = false;
     bool folded_only = false;  // runs fold_scales' cases only (the warp-specialized kernel's epilogue)
     bool tma = false;          // TMA's copies (WsTile::TMA): within tma_fits
+    int out_k = 0;             // direct tiles (DirectTile): the output channels they compute, K exactly
+    int d_taps = 9;            // direct tiles: the kernel's taps (DirectTile::TAPS)
 };
 const TileInfo kTiles[] = {
     {"128x128x64/4", 64, false, launch_tile<Tile<128, 128, 64, 4>>},
@@ -1589,6 +1848,26 @@ const TileInfo kTiles[] = {
     // correct on the H100, 0.70x cuDNN on layer_6.
     {"128x64x64/8 ws pp tma", 64, false, launch_ws<WsTile<8, 128, 64, true, true>>, 1, true, 1, true, true,
      true},
+    // Direct (DirectTile: fragments from global memory, the epilogue in registers; a warp's tile of pixels
+    // x all 32 or 64 outputs): the image's packed taps (YOLOv3's layer_0) and the 32-channel 3x3 convs
+    // (layer_1, layer_3). Experimental: new.
+    {"direct 64x32 packed", kPackedDepth, true, launch_direct<DirectTile<4, 4, true, 3>>, 1, false, 1, true,
+     true, false, 32},
+    {"direct 32x32 packed", kPackedDepth, true, launch_direct<DirectTile<2, 4, true, 4>>, 1, false, 1, true,
+     true, false, 32},
+    {"direct 16x64 c32", 32, false, launch_direct<DirectTile<1, 8, false, 3>>, 1, false, 1, true, true, false,
+     64},
+    {"direct 32x64 c32", 32, false, launch_direct<DirectTile<2, 8, false, 2>>, 1, false, 1, true, true, false,
+     64},
+    {"direct 32x32 c32", 32, false, launch_direct<DirectTile<2, 4, false, 3>>, 1, false, 1, true, true, false,
+     32},
+    // 1x1 convs of 64 channels to 32 (YOLOv3's layer_2) and of 128 to 64 (layer_6, layer_9).
+    {"direct 32x32 1x1 c64", 64, false, launch_direct<DirectTile<2, 4, false, 4, 1, 2>>, 1, false, 1, true,
+     true, false, 32, 1},
+    {"direct 64x32 1x1 c64", 64, false, launch_direct<DirectTile<4, 4, false, 3, 1, 2>>, 1, false, 1, true,
+     true, false, 32, 1},
+    {"direct 32x64 1x1 c128", 128, false, launch_direct<DirectTile<2, 8, false, 3, 1, 4>>, 1, false, 1, true,
+     true, false, 64, 1},
 };
 constexpr int kTileCount = static_cast<int>(sizeof(kTiles) / sizeof(kTiles[0]));
 
@@ -1773,12 +2052,18 @@ bool conv_int8_tile_folded_only(int tile) {
 
 void conv_int8_ws_grid_cap(int ctas) { g_ws_grid_cap.store(std::max(ctas, 0), std::memory_order_relaxed); }
 
+bool conv_int8_tile_k_fits(int tile, int k) {
+    return tile >= 0 && tile < kTileCount && (kTiles[tile].out_k == 0 || kTiles[tile].out_k == k);
+}
+
 int conv_int8_tile_taps(int tile) { return tile >= 0 && tile < kTileCount ? kTiles[tile].taps : 1; }
 
 bool conv_int8_tile_shape_fits(int tile, int c, int r, int s) {
     if (tile < 0 || tile >= kTileCount || c <= 0) return false;
     if (kTiles[tile].wg && !conv_int8_wgmma_built()) return false;
+    if (kTiles[tile].out_k > 0 && r * s != kTiles[tile].d_taps) return false;  // direct: 3x3 or 1x1
     if (kTiles[tile].packed) return c == kPackedC && r * s * kPackedC <= kPackedDepth;
+    if (kTiles[tile].out_k > 0) return c == kTiles[tile].bk;
     if (kTiles[tile].taps > 1) return c * kTiles[tile].taps == kTiles[tile].bk;
     return c % kTiles[tile].bk == 0;
 }
@@ -1799,6 +2084,7 @@ bool conv_int8_tile_fits(const ConvInt8Args& a, int tile) {
     if (!aligned_to(a.x, x_align) || !aligned_to(a.w, 16) || a.x_batch_stride % x_align != 0) return false;
     if (a.y_nchw && (a.y_type != I8Elem::F32 || a.residual != nullptr)) return false;
     if (kTiles[tile].folded_only && !fold_scales(a, make_params(a))) return false;
+    if (!conv_int8_tile_k_fits(tile, a.k)) return false;
     if (kTiles[tile].tma && !tma_fits(a)) return false;
     return launchable(a);
 }
@@ -1812,7 +2098,7 @@ void launch_conv_int8(const ConvInt8Args& a, int tile, cudaStream_t stream) {
     p.tpc = kTiles[tile].tpc;
     p.fold = fold_scales(a, p);
     p.res_fold = p.res_scale * p.y_inv;
-    if (kTiles[tile].packed) {  // one k block: W [k][bk] as a 1x1 conv's, x read a tap at a time
+    if (kTiles[tile].packed || kTiles[tile].out_k > 0) {  // each tap's offset, rows and columns
         p.xc = a.c;
         p.taps = a.r * a.s;
         for (int r = 0; r < a.r; ++r)
@@ -1824,8 +2110,12 @@ void launch_conv_int8(const ConvInt8Args& a, int tile, cudaStream_t stream) {
             }
         p.span_h = (a.r - 1) * a.dil_h + 1;
         p.span_w = (a.s - 1) * a.dil_w + 1;
+    }
+    if (kTiles[tile].packed) {  // one k block: W [k][bk] as a 1x1 conv's, x read a tap at a time
         p.C = kTiles[tile].bk;
         p.R = p.S = 1;
+        p.cblocks = p.KB = 1;
+    } else if (kTiles[tile].out_k > 0) {  // direct: every tap in the kernel's own loop
         p.cblocks = p.KB = 1;
     } else if (kTiles[tile].taps > 1) {  // blocks of `taps` taps (the walk's channel blocks)
         p.taps = a.r * a.s;

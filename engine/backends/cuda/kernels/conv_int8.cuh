@@ -76,6 +76,9 @@ bool conv_int8_tile_folded_only(int tile);
 // Tests: the warp-specialized tiles' persistent grid capped at `ctas` CTAs (0: the device's SM count),
 // so that small problems take several tiles a CTA.
 void conv_int8_ws_grid_cap(int ctas);
+// Whether `tile` computes `k` output channels: the direct tiles compute exactly theirs (32 or 64), the
+// others any.
+bool conv_int8_tile_k_fits(int tile, int k);
 // Taps a k block (1, or 2 for the tiles of two 32-channel taps a 64-deep block: Tile::TAPS).
 int conv_int8_tile_taps(int tile);
 // Whether `tile` runs a conv of `c` input channels (as the tile reads them) and an r x s kernel.
