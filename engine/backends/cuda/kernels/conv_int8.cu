@@ -1469,10 +1469,11 @@ void launch_ws(const Params& p, I8Elem out, cudaStream_t stream) {
 // blockIdx.x * WARPS + warp, then every gridDim.x * WARPS-th. Folded S8 outputs only (fold_scales), 3x3
 // or 1x1 kernels (any stride, padding, dilation), K exactly N.
 // TAPS: 9 (3x3) or 1 (1x1); CS: 32-channel blocks a tap (the input's C = 32 CS: 1x1 convs of 64 or 128).
-template <int MT_, int NT_, bool PACKED_, int MINB_, int TAPS_ = 9, int CS_ = 1>
+// PF: the next tile's A fragments prefetched (kernel below).
+template <int MT_, int NT_, bool PACKED_, int MINB_, int TAPS_ = 9, int CS_ = 1, bool PF_ = false>
 struct DirectTile {
     static constexpr int MT = MT_, NT = NT_, MINB = MINB_, TAPS = TAPS_, CS = CS_;
-    static constexpr bool PACKED = PACKED_;
+    static constexpr bool PACKED = PACKED_, PF = PF_;
     static constexpr int N = 8 * NT, ROWS = 16 * MT, RUN = 2 * NT;  // RUN: a thread's channels a row
     // k32 steps: packed, 16 slots of a tap's 4 channels (taps 0-7, then 8 and zeros); else a 32-channel
     // block of a tap each (step s: tap s / CS, block s % CS).
@@ -1517,10 +1518,10 @@ __device__ __forceinline__ DirectRow direct_row(const Params& p, int m, int xc) 
     return r;
 }
 
-__device__ __forceinline__ bool direct_tap_ok(const Params& p, const DirectRow& r, int tap) {
-    return r.inside ||
-           (r.valid && static_cast<unsigned>(r.ih0 + p.tap_dh[tap]) < static_cast<unsigned>(p.H) &&
-            static_cast<unsigned>(r.iw0 + p.tap_dw[tap]) < static_cast<unsigned>(p.W));
+// Whether the tap at rows dh and columns dw from the row's window origin lies in the image.
+__device__ __forceinline__ bool direct_tap_ok(const Params& p, const DirectRow& r, int dh, int dw) {
+    return r.inside || (r.valid && static_cast<unsigned>(r.ih0 + dh) < static_cast<unsigned>(p.H) &&
+                        static_cast<unsigned>(r.iw0 + dw) < static_cast<unsigned>(p.W));
 }
 
 template <class T, EpiAct A, bool RES, bool SMALL>
@@ -1566,11 +1567,23 @@ __global__ void __launch_bounds__(T::THREADS, T::MINB) conv_int8_direct_kernel(c
 #pragma unroll
     for (int i = 0; i < RUN; ++i) channel_consts(p, k0 + i, alpha[i], bias[i]);
 
-    const int tiles = (p.M + T::ROWS - 1) / T::ROWS;
-    for (int tile = blockIdx.x * T::WARPS + warp; tile < tiles; tile += gridDim.x * T::WARPS) {
-        const int m0 = tile * T::ROWS;
-        // Every step's A fragments loaded up front (the loads all in flight before the first multiply).
-        uint32_t a[STEPS][MT][4];
+    // Packed: this thread's slots 4 i + t (i = 2 s + hi), their offsets and rows and columns in registers
+    // (indexed by the lane in the launch's parameters, each access would be 4 serialized constant reads).
+    constexpr int PSLOTS = T::PACKED ? 4 : 1;
+    int poff[PSLOTS], pdh[PSLOTS], pdw[PSLOTS];
+    bool pin[PSLOTS];
+    if constexpr (T::PACKED) {
+#pragma unroll
+        for (int i = 0; i < PSLOTS; ++i) {
+            const int slot = 4 * i + t;
+            pin[i] = slot < p.taps;
+            poff[i] = pin[i] ? p.tap_off[slot] : 0;
+            pdh[i] = pin[i] ? p.tap_dh[slot] : 0;
+            pdw[i] = pin[i] ? p.tap_dw[slot] : 0;
+        }
+    }
+    // Every step's A fragments of the tile at m0 into `a` (the loads all issued before any is used).
+    auto load_a = [&](int m0, uint32_t(&a)[STEPS][MT][4]) {
 #pragma unroll
         for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
@@ -1581,10 +1594,10 @@ __global__ void __launch_bounds__(T::THREADS, T::MINB) conv_int8_direct_kernel(c
                     for (int s = 0; s < STEPS; ++s)
 #pragma unroll
                         for (int hi = 0; hi < 2; ++hi) {
-                            const int slot = 8 * s + 4 * hi + t;  // a[.][2 hi + h]
+                            const int i = 2 * s + hi;  // slot 8 s + 4 hi + t: a[.][2 hi + h]
                             uint32_t v = 0;
-                            if (slot < p.taps && direct_tap_ok(p, r, slot))
-                                v = __ldg(reinterpret_cast<const uint32_t*>(r.origin + p.tap_off[slot]));
+                            if (pin[i] && direct_tap_ok(p, r, pdh[i], pdw[i]))
+                                v = __ldg(reinterpret_cast<const uint32_t*>(r.origin + poff[i]));
                             a[s][mt][2 * hi + h] = v;
                         }
                 } else {
@@ -1592,7 +1605,7 @@ __global__ void __launch_bounds__(T::THREADS, T::MINB) conv_int8_direct_kernel(c
                     for (int s = 0; s < STEPS; ++s) {
                         constexpr int CS = T::CS;
                         uint2 v = make_uint2(0, 0);
-                        if (direct_tap_ok(p, r, s / CS))
+                        if (direct_tap_ok(p, r, p.tap_dh[s / CS], p.tap_dw[s / CS]))
                             v = __ldg(reinterpret_cast<const uint2*>(r.origin + p.tap_off[s / CS] +
                                                                      32 * (s % CS) + 8 * t));
                         a[s][mt][h] = v.x;
@@ -1600,6 +1613,23 @@ __global__ void __launch_bounds__(T::THREADS, T::MINB) conv_int8_direct_kernel(c
                     }
                 }
             }
+    };
+    const int tiles = (p.M + T::ROWS - 1) / T::ROWS, stride = gridDim.x * T::WARPS;
+    int tile = blockIdx.x * T::WARPS + warp;
+    uint32_t a[STEPS][MT][4];
+    // PF: the next tile's fragments loaded before this tile's multiplies and epilogue (twice the
+    // registers for A), so that a warp waits on memory once, not once a tile.
+    if constexpr (T::PF) {
+        if (tile < tiles) load_a(tile * T::ROWS, a);
+    }
+    for (; tile < tiles; tile += stride) {
+        const int m0 = tile * T::ROWS;
+        uint32_t an[T::PF ? STEPS : 1][T::PF ? MT : 1][4];
+        if constexpr (T::PF) {
+            if (tile + stride < tiles) load_a((tile + stride) * T::ROWS, an);
+        } else {
+            load_a(m0, a);
+        }
         // The residual's words of this thread's rows, before the multiplies.
         Vec<uint32_t, RUN / 4> res[MT][2];
         if constexpr (RES) {
@@ -1665,6 +1695,14 @@ __global__ void __launch_bounds__(T::THREADS, T::MINB) conv_int8_direct_kernel(c
                                                  n * p.ybs + static_cast<int64_t>(q) * p.K + k0,
                                                  RES ? res[mt][h] : none);
             }
+        if constexpr (T::PF) {
+#pragma unroll
+            for (int s = 0; s < STEPS; ++s)
+#pragma unroll
+                for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+                    for (int e = 0; e < 4; ++e) a[s][mt][e] = an[s][mt][e];
+        }
     }
 }
 
@@ -1859,8 +1897,17 @@ const TileInfo kTiles[] = {
      64},
     {"direct 32x64 c32", 32, false, launch_direct<DirectTile<2, 8, false, 2>>, 1, false, 1, true, true, false,
      64},
-    {"direct 32x32 c32", 32, false, launch_direct<DirectTile<2, 4, false, 3>>, 1, false, 1, true, true, false,
+    {"direct 32x32 c32", 32, false, launch_direct<DirectTile<2, 4, false, 2>>, 1, false, 1, true, true, false,
      32},
+    // H100, b64 (build timing, 2026-12-06): layer_0 0.473 ms (32x32 packed) against 0.526, layer_1 0.324
+    // (16x64) against 0.358, layer_3 0.358 against 0.420; the smaller tiles (more warps an SM) won, so
+    // latency is the limit: a smaller packed tile, and the next tile's fragments prefetched (pf).
+    {"direct 16x32 packed", kPackedDepth, true, launch_direct<DirectTile<1, 4, true, 5>>, 1, false, 1, true,
+     true, false, 32},
+    {"direct 32x32 packed pf", kPackedDepth, true, launch_direct<DirectTile<2, 4, true, 3, 9, 1, true>>, 1,
+     false, 1, true, true, false, 32},
+    {"direct 16x64 c32 pf", 32, false, launch_direct<DirectTile<1, 8, false, 2, 9, 1, true>>, 1, false, 1,
+     true, true, false, 64},
     // 1x1 convs of 64 channels to 32 (YOLOv3's layer_2) and of 128 to 64 (layer_6, layer_9).
     {"direct 32x32 1x1 c64", 64, false, launch_direct<DirectTile<2, 4, false, 4, 1, 2>>, 1, false, 1, true,
      true, false, 32, 1},
