@@ -94,7 +94,7 @@ ldd "$B/bin/engine_cuda_tests" | grep -E "cud|cublas|not found|stdc" || true
 run_int8_tests() {
   say "engine_cuda_tests: INT8 suites"
   timeout "${INT8_TEST_TIMEOUT:-280}" "$B/bin/engine_cuda_tests" --gtest_filter="${INT8_TEST_FILTER:-*Int8*}" --gtest_output="xml:$OUT/tests_int8.xml" \
-    --gtest_brief=1
+    --gtest_brief="${INT8_TEST_BRIEF:-1}"  # INT8_TEST_BRIEF=0: every test's name and time (a hang's place)
   echo "engine_cuda_tests (INT8) exit code $?"
 }
 run_tests() {
