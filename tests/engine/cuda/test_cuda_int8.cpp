@@ -176,6 +176,17 @@ std::vector<Int8Case> int8_cases() {
         direct_shape(c, 128, 64, 1, 2);
         c.stride = 2;
     });
+    // 3x3 from 64 channels (YOLOv3's layer_5, layer_7): 128 outputs in two parts of 64 or four of 32, with
+    // a residual; with a stride of 2 and uneven pads, the grid capped below the parts' groups.
+    add("c64_o128_residual_big_m", [&](ConvCase& c) {
+        direct_shape(c, 64, 128, 3, 3);
+        c.residual = true;
+    });
+    add("c64_o128_s2_big_m", [&](ConvCase& c) {
+        direct_shape(c, 64, 128, 3, 2);
+        c.stride = 2;
+        c.pads = {0, 1, 1, 1};
+    });
     add("residual_leaky_batch1_of_3", [](ConvCase& c) {  // cuDNN's plan made at a batch below max
         c.c = 32;
         c.o = 64;
@@ -489,11 +500,12 @@ TEST_P(CudaInt8Conv, EveryTileMatchesTheInt8Reference) {
         two_taps += engine::cuda::conv_int8_tile_taps(t) == 2;
         direct += std::string(engine::cuda::conv_int8_tile_name(t)).starts_with("direct ");
     }
-    // The direct tiles (the folded epilogue): 3x3 from at most 32 input channels to 32 or 64, 1x1 from 64
-    // (33-64) to 32 and from 128 (97-128) to 64.
+    // The direct tiles (the folded epilogue): 3x3 from at most 32 input channels to 32 or 64 and from 64
+    // (33-64) to any multiple of 32, 1x1 from 64 to 32 and from 128 (97-128) to 64.
     const int rc = (tc.conv.c + 31) / 32 * 32, o = tc.conv.o;
     const bool direct_fits =
         foldable(tc) && ((tc.conv.k == 3 && rc == 32 && (o == 32 || o == 64)) ||
+                         (tc.conv.k == 3 && rc == 64 && o % 32 == 0) ||
                          (tc.conv.k == 1 && ((rc == 64 && o == 32) || (rc == 128 && o == 64))));
     if (only == "direct") {
         EXPECT_EQ(direct > 0, direct_fits) << direct << " direct tiles ran";

@@ -1466,14 +1466,21 @@ void launch_ws(const Params& p, I8Elem out, cudaStream_t stream) {
 // them in registers and stores 8 or 16 bytes, with no staging through shared memory. The B fragments
 // (the whole conv's weights) are loaded once: into registers (packed: 2 k steps) or into shared memory in
 // fragment order (one 16-byte load a thread per two n8 blocks of a tap). Persistent: warp tiles
-// blockIdx.x * WARPS + warp, then every gridDim.x * WARPS-th. Folded S8 outputs only (fold_scales), 3x3
-// or 1x1 kernels (any stride, padding, dilation), K exactly N.
-// TAPS: 9 (3x3) or 1 (1x1); CS: 32-channel blocks a tap (the input's C = 32 CS: 1x1 convs of 64 or 128).
-// PF: the next tile's A fragments prefetched (kernel below).
-template <int MT_, int NT_, bool PACKED_, int MINB_, int TAPS_ = 9, int CS_ = 1, bool PF_ = false>
+// blockIdx.x * WARPS + warp, then every gridDim.x * WARPS-th. K = N, or (TileInfo::k_parts) any multiple:
+// each CTA then computes one part of N channels (its weights alone in shared memory), the CTAs of a group
+// (blockIdx.x / parts) the same pixels. Folded S8 outputs only (fold_scales), 3x3 or 1x1 kernels (any
+// stride, padding, dilation).
+// TAPS: 9 (3x3) or 1 (1x1); CS: 32-channel blocks a tap (the input's C = 32 CS: 1x1 convs of 64 or 128,
+// 3x3 convs of 64).
+// PF: the next tile's A fragments prefetched (kernel below). LATE: the next tile's A fragments loaded
+// into the same registers as soon as this tile's multiplies are issued, so that its epilogue runs while
+// they are in flight (no extra registers, unlike PF).
+template <int MT_, int NT_, bool PACKED_, int MINB_, int TAPS_ = 9, int CS_ = 1, bool PF_ = false,
+          bool LATE_ = false>
 struct DirectTile {
     static constexpr int MT = MT_, NT = NT_, MINB = MINB_, TAPS = TAPS_, CS = CS_;
-    static constexpr bool PACKED = PACKED_, PF = PF_;
+    static constexpr bool PACKED = PACKED_, PF = PF_, LATE = LATE_;
+    static_assert(!(PF && LATE), "one of the two prefetches");
     static constexpr int N = 8 * NT, ROWS = 16 * MT, RUN = 2 * NT;  // RUN: a thread's channels a row
     // k32 steps: packed, 16 slots of a tap's 4 channels (taps 0-7, then 8 and zeros); else a 32-channel
     // block of a tap each (step s: tap s / CS, block s % CS).
@@ -1529,8 +1536,11 @@ __global__ void __launch_bounds__(T::THREADS, T::MINB) conv_int8_direct_kernel(c
     extern __shared__ __align__(16) uint8_t smem[];
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
     constexpr int NT = T::NT, MT = T::MT, RUN = T::RUN, STEPS = T::STEPS, ROW_BYTES = T::ROW_BYTES;
-    // Column n of n8 block j is output channel RUN (n / 2) + 2 j + n % 2.
-    auto och = [&](int j, int n) { return RUN * (n >> 1) + 2 * j + (n & 1); };
+    // This CTA's part of the output channels (K = parts x N: CTA b computes channels N (b % parts) ..; its
+    // warps' tiles are those of CTA group b / parts), and column n of n8 block j is its channel RUN (n / 2)
+    // + 2 j + n % 2.
+    const int parts = p.K / T::N, part = static_cast<int>(blockIdx.x) % parts, nbase = part * T::N;
+    auto och = [&](int j, int n) { return nbase + RUN * (n >> 1) + 2 * j + (n & 1); };
     // B fragments: b0 = k 4t.., b1 = k 16 + 4t.. of column g (packed: the rows' natural k order; else the
     // tap's channels 8t .. 8t + 7, one 8-byte load).
     uint32_t breg[T::B_REGS ? STEPS : 1][T::B_REGS ? NT : 1][2];
@@ -1562,7 +1572,7 @@ __global__ void __launch_bounds__(T::THREADS, T::MINB) conv_int8_direct_kernel(c
         __syncthreads();
     }
     // This thread's channels: RUN t .. RUN t + RUN - 1, their folded alpha and bias.
-    const int k0 = RUN * t;
+    const int k0 = nbase + RUN * t;
     float alpha[RUN], bias[RUN];
 #pragma unroll
     for (int i = 0; i < RUN; ++i) channel_consts(p, k0 + i, alpha[i], bias[i]);
@@ -1614,12 +1624,12 @@ __global__ void __launch_bounds__(T::THREADS, T::MINB) conv_int8_direct_kernel(c
                 }
             }
     };
-    const int tiles = (p.M + T::ROWS - 1) / T::ROWS, stride = gridDim.x * T::WARPS;
-    int tile = blockIdx.x * T::WARPS + warp;
+    const int tiles = (p.M + T::ROWS - 1) / T::ROWS, stride = static_cast<int>(gridDim.x) / parts * T::WARPS;
+    int tile = static_cast<int>(blockIdx.x) / parts * T::WARPS + warp;
     uint32_t a[STEPS][MT][4];
     // PF: the next tile's fragments loaded before this tile's multiplies and epilogue (twice the
     // registers for A), so that a warp waits on memory once, not once a tile.
-    if constexpr (T::PF) {
+    if constexpr (T::PF || T::LATE) {
         if (tile < tiles) load_a(tile * T::ROWS, a);
     }
     for (; tile < tiles; tile += stride) {
@@ -1627,7 +1637,7 @@ __global__ void __launch_bounds__(T::THREADS, T::MINB) conv_int8_direct_kernel(c
         uint32_t an[T::PF ? STEPS : 1][T::PF ? MT : 1][4];
         if constexpr (T::PF) {
             if (tile + stride < tiles) load_a((tile + stride) * T::ROWS, an);
-        } else {
+        } else if constexpr (!T::LATE) {
             load_a(m0, a);
         }
         // The residual's words of this thread's rows, before the multiplies.
@@ -1676,6 +1686,9 @@ __global__ void __launch_bounds__(T::THREADS, T::MINB) conv_int8_direct_kernel(c
                         mma_s8(acc[mt][j], a[s][mt], b[j][0], b[j][1]);
                 }
         }
+        if constexpr (T::LATE) {  // the multiplies issued: `a` is free for the next tile's fragments
+            if (tile + stride < tiles) load_a((tile + stride) * T::ROWS, a);
+        }
         // The epilogue of each row: acc[mt][j][2 h + e] is channel k0 + 2 j + e.
 #pragma unroll
         for (int mt = 0; mt < MT; ++mt)
@@ -1717,18 +1730,22 @@ void launch_direct_typed(const Params& p, cudaStream_t stream) {
             &n, conv_int8_direct_kernel<T, A, RES, SMALL>, T::THREADS, T::B_SMEM));
         return std::max(n, 1);
     }();
-    const int64_t ctas = ((p.M + T::ROWS - 1) / T::ROWS + T::WARPS - 1) / T::WARPS;
+    // CTA groups of `parts` CTAs (one a part of K), as many as the M tiles need or the GPU holds at once.
+    const int parts = p.K / T::N;
+    const int64_t groups = ((p.M + T::ROWS - 1) / T::ROWS + T::WARPS - 1) / T::WARPS;
     const int cap = g_ws_grid_cap.load(std::memory_order_relaxed);
-    const auto grid = static_cast<unsigned>(
-        std::min<int64_t>(ctas, cap > 0 ? cap : static_cast<int64_t>(sm_count()) * resident));
+    const int64_t most = cap > 0 ? cap : static_cast<int64_t>(sm_count()) * resident;
+    const auto grid =
+        static_cast<unsigned>(std::min<int64_t>(groups, std::max<int64_t>(most / parts, 1)) * parts);
     conv_int8_direct_kernel<T, A, RES, SMALL><<<grid, T::THREADS, T::B_SMEM, stream>>>(p);
 }
 
 template <class T>
 void launch_direct(const Params& p, I8Elem out, cudaStream_t stream) {
-    ENGINE_CHECK(out == I8Elem::S8 && p.fold && epi_act(p.act) != EpiAct::Other && p.K == T::N &&
+    ENGINE_CHECK(out == I8Elem::S8 && p.fold && epi_act(p.act) != EpiAct::Other && p.K % T::N == 0 &&
                      (p.res_type == I8Elem::None || p.res_type == I8Elem::S8),
-                 "cuda int8 conv: the direct tile runs folded s8 outputs of ", T::N, " channels only");
+                 "cuda int8 conv: the direct tile runs folded s8 outputs of a multiple of ", T::N,
+                 " channels only");
     auto go = [&]<EpiAct A>() {
         const bool res = p.res_type != I8Elem::None;
         if (res && p.small_acc)
@@ -1786,6 +1803,7 @@ struct TileInfo {
     bool tma = false;          // TMA's copies (WsTile::TMA): within tma_fits
     int out_k = 0;             // direct tiles (DirectTile): the output channels they compute, K exactly
     int d_taps = 9;            // direct tiles: the kernel's taps (DirectTile::TAPS)
+    bool k_parts = false;      // direct tiles: K any multiple of out_k (a CTA a part), not out_k exactly
 };
 const TileInfo kTiles[] = {
     {"128x128x64/4", 64, false, launch_tile<Tile<128, 128, 64, 4>>},
@@ -1887,34 +1905,54 @@ const TileInfo kTiles[] = {
     {"128x64x64/8 ws pp tma", 64, false, launch_ws<WsTile<8, 128, 64, true, true>>, 1, true, 1, true, true,
      true},
     // Direct (DirectTile: fragments from global memory, the epilogue in registers; a warp's tile of pixels
-    // x all 32 or 64 outputs): the image's packed taps (YOLOv3's layer_0) and the 32-channel 3x3 convs
-    // (layer_1, layer_3). Experimental: new.
+    // x all 32 or 64 outputs): the image's packed taps (YOLOv3's layer_0), the 32-channel 3x3 convs
+    // (layer_1, layer_3) and the 1x1 convs of 64 channels to 32 (layer_2) and of 128 to 64 (layer_6,
+    // layer_9). Correct on the H100 (2026-12-06, every case of EveryTileMatchesTheInt8Reference). The
+    // builder's timing there (b64, ms): layer_0 0.421 (32x32 packed; 16x32 0.432, 64x32 0.445, 32x32 pf
+    // 0.463) against 0.526 before; layer_1 0.316 (16x64 c32 pf; 16x64 0.322, 32x64 0.354) against 0.358;
+    // layer_2 0.108 (32x32 1x1 c64; 64x32 0.122) against cuDNN's 0.114; layer_3 0.357 (16x64 c32; pf
+    // 0.377, 32x64 0.396) against 0.420; layer_6 0.064 (32x64 1x1 c128) against cuDNN's 0.058. The
+    // winners and the close ones are timed by default, the others only when experimental tiles are.
+    {"direct 32x32 packed", kPackedDepth, true, launch_direct<DirectTile<2, 4, true, 4>>, 1, false, 1, false,
+     true, false, 32},
+    {"direct 16x32 packed", kPackedDepth, true, launch_direct<DirectTile<1, 4, true, 5>>, 1, false, 1, false,
+     true, false, 32},
+    {"direct 16x64 c32", 32, false, launch_direct<DirectTile<1, 8, false, 3>>, 1, false, 1, false, true,
+     false, 64},
+    {"direct 16x64 c32 pf", 32, false, launch_direct<DirectTile<1, 8, false, 2, 9, 1, true>>, 1, false, 1,
+     false, true, false, 64},
+    {"direct 32x32 1x1 c64", 64, false, launch_direct<DirectTile<2, 4, false, 4, 1, 2>>, 1, false, 1, false,
+     true, false, 32, 1},
     {"direct 64x32 packed", kPackedDepth, true, launch_direct<DirectTile<4, 4, true, 3>>, 1, false, 1, true,
      true, false, 32},
-    {"direct 32x32 packed", kPackedDepth, true, launch_direct<DirectTile<2, 4, true, 4>>, 1, false, 1, true,
-     true, false, 32},
-    {"direct 16x64 c32", 32, false, launch_direct<DirectTile<1, 8, false, 3>>, 1, false, 1, true, true, false,
-     64},
+    {"direct 32x32 packed pf", kPackedDepth, true, launch_direct<DirectTile<2, 4, true, 3, 9, 1, true>>, 1,
+     false, 1, true, true, false, 32},
     {"direct 32x64 c32", 32, false, launch_direct<DirectTile<2, 8, false, 2>>, 1, false, 1, true, true, false,
      64},
     {"direct 32x32 c32", 32, false, launch_direct<DirectTile<2, 4, false, 2>>, 1, false, 1, true, true, false,
      32},
-    // H100, b64 (build timing, 2026-12-06): layer_0 0.473 ms (32x32 packed) against 0.526, layer_1 0.324
-    // (16x64) against 0.358, layer_3 0.358 against 0.420; the smaller tiles (more warps an SM) won, so
-    // latency is the limit: a smaller packed tile, and the next tile's fragments prefetched (pf).
-    {"direct 16x32 packed", kPackedDepth, true, launch_direct<DirectTile<1, 4, true, 5>>, 1, false, 1, true,
-     true, false, 32},
-    {"direct 32x32 packed pf", kPackedDepth, true, launch_direct<DirectTile<2, 4, true, 3, 9, 1, true>>, 1,
-     false, 1, true, true, false, 32},
-    {"direct 16x64 c32 pf", 32, false, launch_direct<DirectTile<1, 8, false, 2, 9, 1, true>>, 1, false, 1,
-     true, true, false, 64},
-    // 1x1 convs of 64 channels to 32 (YOLOv3's layer_2) and of 128 to 64 (layer_6, layer_9).
-    {"direct 32x32 1x1 c64", 64, false, launch_direct<DirectTile<2, 4, false, 4, 1, 2>>, 1, false, 1, true,
-     true, false, 32, 1},
     {"direct 64x32 1x1 c64", 64, false, launch_direct<DirectTile<4, 4, false, 3, 1, 2>>, 1, false, 1, true,
      true, false, 32, 1},
     {"direct 32x64 1x1 c128", 128, false, launch_direct<DirectTile<2, 8, false, 3, 1, 4>>, 1, false, 1, true,
      true, false, 64, 1},
+    // 3x3 convs of 64 channels to any multiple of 64 or 32 (YOLOv3's layer_5 and the 104x104 residual
+    // convs layer_7 and layer_10: 64 to 128), one part of the outputs a CTA (k_parts). New.
+    {"direct 16x64 c64", 64, false, launch_direct<DirectTile<1, 8, false, 2, 9, 2>>, 1, false, 1, true, true,
+     false, 64, 9, true},
+    {"direct 16x32 c64", 64, false, launch_direct<DirectTile<1, 4, false, 3, 9, 2>>, 1, false, 1, true, true,
+     false, 32, 9, true},
+    // LATE: the next tile's fragments loaded right after this tile's multiplies (its epilogue overlapping
+    // their latency, no extra registers). New.
+    {"direct 32x32 packed late", kPackedDepth, true,
+     launch_direct<DirectTile<2, 4, true, 4, 9, 1, false, true>>, 1, false, 1, true, true, false, 32},
+    {"direct 16x32 packed late", kPackedDepth, true,
+     launch_direct<DirectTile<1, 4, true, 5, 9, 1, false, true>>, 1, false, 1, true, true, false, 32},
+    {"direct 16x64 c32 late", 32, false, launch_direct<DirectTile<1, 8, false, 3, 9, 1, false, true>>, 1,
+     false, 1, true, true, false, 64},
+    {"direct 32x32 1x1 c64 late", 64, false, launch_direct<DirectTile<2, 4, false, 4, 1, 2, false, true>>, 1,
+     false, 1, true, true, false, 32, 1},
+    {"direct 16x64 c64 late", 64, false, launch_direct<DirectTile<1, 8, false, 2, 9, 2, false, true>>, 1,
+     false, 1, true, true, false, 64, 9, true},
 };
 constexpr int kTileCount = static_cast<int>(sizeof(kTiles) / sizeof(kTiles[0]));
 
@@ -2100,7 +2138,9 @@ bool conv_int8_tile_folded_only(int tile) {
 void conv_int8_ws_grid_cap(int ctas) { g_ws_grid_cap.store(std::max(ctas, 0), std::memory_order_relaxed); }
 
 bool conv_int8_tile_k_fits(int tile, int k) {
-    return tile >= 0 && tile < kTileCount && (kTiles[tile].out_k == 0 || kTiles[tile].out_k == k);
+    if (tile < 0 || tile >= kTileCount) return false;
+    const TileInfo& t = kTiles[tile];
+    return t.out_k == 0 || t.out_k == k || (t.k_parts && k % t.out_k == 0);
 }
 
 int conv_int8_tile_taps(int tile) { return tile >= 0 && tile < kTileCount ? kTiles[tile].taps : 1; }

@@ -76,8 +76,8 @@ bool conv_int8_tile_folded_only(int tile);
 // Tests: the warp-specialized tiles' persistent grid capped at `ctas` CTAs (0: the device's SM count),
 // so that small problems take several tiles a CTA.
 void conv_int8_ws_grid_cap(int ctas);
-// Whether `tile` computes `k` output channels: the direct tiles compute exactly theirs (32 or 64), the
-// others any.
+// Whether `tile` computes `k` output channels: the direct tiles compute exactly theirs (32 or 64), or
+// any multiple of them (those of TileInfo::k_parts), the others any.
 bool conv_int8_tile_k_fits(int tile, int k);
 // Taps a k block (1, or 2 for the tiles of two 32-channel taps a 64-deep block: Tile::TAPS).
 int conv_int8_tile_taps(int tile);
