@@ -114,6 +114,10 @@ __device__ __forceinline__ void cp_async4(uint32_t smem, const void* gmem, bool 
     const int n = ok ? 4 : 0;
     asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(smem), "l"(gmem), "r"(n));
 }
+__device__ __forceinline__ void cp_async8(uint32_t smem, const void* gmem, bool ok) {
+    const int n = ok ? 8 : 0;
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 8, %2;\n" ::"r"(smem), "l"(gmem), "r"(n));
+}
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
 template <int N>
 __device__ __forceinline__ void cp_async_wait() {
@@ -1474,13 +1478,17 @@ void launch_ws(const Params& p, I8Elem out, cudaStream_t stream) {
 // 3x3 convs of 64).
 // PF: the next tile's A fragments prefetched (kernel below). LATE: the next tile's A fragments loaded
 // into the same registers as soon as this tile's multiplies are issued, so that its epilogue runs while
-// they are in flight (no extra registers, unlike PF).
+// they are in flight (no extra registers, unlike PF). ASYNC (stages): the fragments of the warp's next
+// ASYNC - 1 tiles copied into its own ring in shared memory (cp.async, zeros for the taps outside the
+// image), each thread reading back only what it copied (so no barrier but its own wait): loads in flight
+// hold no registers.
 template <int MT_, int NT_, bool PACKED_, int MINB_, int TAPS_ = 9, int CS_ = 1, bool PF_ = false,
-          bool LATE_ = false>
+          bool LATE_ = false, int ASYNC_ = 0>
 struct DirectTile {
     static constexpr int MT = MT_, NT = NT_, MINB = MINB_, TAPS = TAPS_, CS = CS_;
     static constexpr bool PACKED = PACKED_, PF = PF_, LATE = LATE_;
-    static_assert(!(PF && LATE), "one of the two prefetches");
+    static constexpr int ASYNC = ASYNC_;
+    static_assert(int{PF} + int{LATE} + int{ASYNC > 0} <= 1, "one of the prefetches");
     static constexpr int N = 8 * NT, ROWS = 16 * MT, RUN = 2 * NT;  // RUN: a thread's channels a row
     // k32 steps: packed, 16 slots of a tap's 4 channels (taps 0-7, then 8 and zeros); else a 32-channel
     // block of a tap each (step s: tap s / CS, block s % CS).
@@ -1492,6 +1500,11 @@ struct DirectTile {
     // [step][n8 block pair][lane] 16 bytes.
     static constexpr bool B_REGS = PACKED || STEPS * NT <= 8;
     static constexpr int B_SMEM = B_REGS ? 0 : STEPS * NT * 32 * 8;
+    // ASYNC: each warp's ring of ASYNC tiles' A fragments, copied by cp.async: a thread's units (4-byte
+    // packed slots, or the 8 bytes of a0/a2) a tile, each unit's 32 lanes side by side.
+    static constexpr int UNIT = PACKED ? 4 : 8, UNITS = PACKED ? STEPS * MT * 4 : STEPS * MT * 2;
+    static constexpr int A_SMEM = ASYNC * WARPS * UNITS * 32 * UNIT;
+    static constexpr int SMEM = B_SMEM + A_SMEM;
     static_assert(NT == 4 || NT == 8, "32 or 64 output channels");
     static_assert(!PACKED || (kPackedDepth == 64 && TAPS == 9 && CS == 1), "packed rows of 16 slots, 3x3");
     static_assert(TAPS == 9 || TAPS == 1, "3x3 or 1x1");
@@ -1627,6 +1640,66 @@ __global__ void __launch_bounds__(T::THREADS, T::MINB) conv_int8_direct_kernel(c
     const int tiles = (p.M + T::ROWS - 1) / T::ROWS, stride = static_cast<int>(gridDim.x) / parts * T::WARPS;
     int tile = static_cast<int>(blockIdx.x) / parts * T::WARPS + warp;
     uint32_t a[STEPS][MT][4];
+    // ASYNC: unit u of ring stage `st` (this thread's), copy_a (the tile at m0 into a stage) and read_a.
+    constexpr int UNITS = T::UNITS, UNIT = T::UNIT;
+    const uint32_t ring = static_cast<uint32_t>(__cvta_generic_to_shared(smem)) + T::B_SMEM +
+                          warp * (T::ASYNC * UNITS * 32 * UNIT);
+    auto unit_at = [&](int st, int u) { return ring + ((st * UNITS + u) * 32 + lane) * UNIT; };
+    auto copy_a = [&](int m0, int st) {
+#pragma unroll
+        for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+            for (int h = 0; h < 2; ++h) {
+                const DirectRow r = direct_row(p, m0 + mt * 16 + h * 8 + g, T::XC);
+                if constexpr (T::PACKED) {
+#pragma unroll
+                    for (int s = 0; s < STEPS; ++s)
+#pragma unroll
+                        for (int hi = 0; hi < 2; ++hi) {
+                            const int i = 2 * s + hi;
+                            const bool ok = pin[i] && direct_tap_ok(p, r, pdh[i], pdw[i]);
+                            cp_async4(unit_at(st, ((s * MT + mt) * 2 + hi) * 2 + h),
+                                      ok ? r.origin + poff[i] : p.x, ok);
+                        }
+                } else {
+#pragma unroll
+                    for (int s = 0; s < STEPS; ++s) {
+                        constexpr int CS = T::CS;
+                        const bool ok = direct_tap_ok(p, r, p.tap_dh[s / CS], p.tap_dw[s / CS]);
+                        cp_async8(unit_at(st, (s * MT + mt) * 2 + h),
+                                  ok ? r.origin + p.tap_off[s / CS] + 32 * (s % CS) + 8 * t : p.x, ok);
+                    }
+                }
+            }
+    };
+    auto read_a = [&](int st) {
+#pragma unroll
+        for (int s = 0; s < STEPS; ++s)
+#pragma unroll
+            for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+                for (int h = 0; h < 2; ++h) {
+                    if constexpr (T::PACKED) {
+#pragma unroll
+                        for (int hi = 0; hi < 2; ++hi)
+                            asm volatile("ld.shared.u32 %0, [%1];\n"
+                                         : "=r"(a[s][mt][2 * hi + h])
+                                         : "r"(unit_at(st, ((s * MT + mt) * 2 + hi) * 2 + h)));
+                    } else {
+                        asm volatile("ld.shared.v2.u32 {%0, %1}, [%2];\n"
+                                     : "=r"(a[s][mt][h]), "=r"(a[s][mt][2 + h])
+                                     : "r"(unit_at(st, (s * MT + mt) * 2 + h)));
+                    }
+                }
+    };
+    int stage = 0;  // ASYNC: the ring stage of this tile
+    if constexpr (T::ASYNC > 0) {
+#pragma unroll
+        for (int d = 0; d + 1 < T::ASYNC; ++d) {
+            if (tile + d * stride < tiles) copy_a((tile + d * stride) * T::ROWS, d);
+            cp_async_commit();
+        }
+    }
     // PF: the next tile's fragments loaded before this tile's multiplies and epilogue (twice the
     // registers for A), so that a warp waits on memory once, not once a tile.
     if constexpr (T::PF || T::LATE) {
@@ -1637,6 +1710,14 @@ __global__ void __launch_bounds__(T::THREADS, T::MINB) conv_int8_direct_kernel(c
         uint32_t an[T::PF ? STEPS : 1][T::PF ? MT : 1][4];
         if constexpr (T::PF) {
             if (tile + stride < tiles) load_a((tile + stride) * T::ROWS, an);
+        } else if constexpr (T::ASYNC > 0) {  // the tile ASYNC - 1 ahead into the stage before this one
+            constexpr int D = T::ASYNC;
+            const int ahead = tile + (D - 1) * stride;
+            if (ahead < tiles) copy_a(ahead * T::ROWS, stage == 0 ? D - 1 : stage - 1);
+            cp_async_commit();
+            cp_async_wait<D - 1>();  // this tile's group complete
+            read_a(stage);
+            stage = stage + 1 == D ? 0 : stage + 1;
         } else if constexpr (!T::LATE) {
             load_a(m0, a);
         }
@@ -1722,12 +1803,12 @@ __global__ void __launch_bounds__(T::THREADS, T::MINB) conv_int8_direct_kernel(c
 template <class T, EpiAct A, bool RES, bool SMALL>
 void launch_direct_typed(const Params& p, cudaStream_t stream) {
     static const int resident = [] {  // CTAs an SM holds
-        if constexpr (T::B_SMEM > 48 * 1024)
+        if constexpr (T::SMEM > 48 * 1024)
             CUDA_CHECK(cudaFuncSetAttribute(conv_int8_direct_kernel<T, A, RES, SMALL>,
-                                            cudaFuncAttributeMaxDynamicSharedMemorySize, T::B_SMEM));
+                                            cudaFuncAttributeMaxDynamicSharedMemorySize, T::SMEM));
         int n = 0;
         CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(
-            &n, conv_int8_direct_kernel<T, A, RES, SMALL>, T::THREADS, T::B_SMEM));
+            &n, conv_int8_direct_kernel<T, A, RES, SMALL>, T::THREADS, T::SMEM));
         return std::max(n, 1);
     }();
     // CTA groups of `parts` CTAs (one a part of K), as many as the M tiles need or the GPU holds at once.
@@ -1737,7 +1818,7 @@ void launch_direct_typed(const Params& p, cudaStream_t stream) {
     const int64_t most = cap > 0 ? cap : static_cast<int64_t>(sm_count()) * resident;
     const auto grid =
         static_cast<unsigned>(std::min<int64_t>(groups, std::max<int64_t>(most / parts, 1)) * parts);
-    conv_int8_direct_kernel<T, A, RES, SMALL><<<grid, T::THREADS, T::B_SMEM, stream>>>(p);
+    conv_int8_direct_kernel<T, A, RES, SMALL><<<grid, T::THREADS, T::SMEM, stream>>>(p);
 }
 
 template <class T>
@@ -1953,6 +2034,15 @@ const TileInfo kTiles[] = {
      false, 1, true, true, false, 32, 1},
     {"direct 16x64 c64 late", 64, false, launch_direct<DirectTile<1, 8, false, 2, 9, 2, false, true>>, 1,
      false, 1, true, true, false, 64, 9, true},
+    // ASYNC: the next tiles' fragments copied into a per-warp ring (cp.async), 2-4 tiles deep. New.
+    {"direct 32x32 packed a3", kPackedDepth, true,
+     launch_direct<DirectTile<2, 4, true, 4, 9, 1, false, false, 3>>, 1, false, 1, true, true, false, 32},
+    {"direct 16x32 packed a4", kPackedDepth, true,
+     launch_direct<DirectTile<1, 4, true, 5, 9, 1, false, false, 4>>, 1, false, 1, true, true, false, 32},
+    {"direct 16x64 c32 a2", 32, false, launch_direct<DirectTile<1, 8, false, 3, 9, 1, false, false, 2>>, 1,
+     false, 1, true, true, false, 64},
+    {"direct 32x32 1x1 c64 a3", 64, false, launch_direct<DirectTile<2, 4, false, 4, 1, 2, false, false, 3>>,
+     1, false, 1, true, true, false, 32, 1},
 };
 constexpr int kTileCount = static_cast<int>(sizeof(kTiles) / sizeof(kTiles[0]));
 
