@@ -187,6 +187,14 @@ std::vector<Int8Case> int8_cases() {
         c.stride = 2;
         c.pads = {0, 1, 1, 1};
     });
+    // The heads' 1x1 convs to 255 (NCHW F32 on the direct tiles: four parts, the last ragged) from 256
+    // (leaky) and from 512 (linear) with a stride of 2.
+    add("c256_o255_k1_big_m", [&](ConvCase& c) { direct_shape(c, 256, 255, 1, 2); });
+    add("c512_o255_k1_s2_big_m", [&](ConvCase& c) {
+        direct_shape(c, 512, 255, 1, 2);
+        c.stride = 2;
+        c.act = {};
+    });
     add("residual_leaky_batch1_of_3", [](ConvCase& c) {  // cuDNN's plan made at a batch below max
         c.c = 32;
         c.o = 64;
@@ -455,13 +463,13 @@ int check_tactic(const Int8Case& tc, bool graph, int choice) {
     return configs;
 }
 
+bool inline_act(const engine::Act& a) {  // the activations compiled into the kernels (EpiAct)
+    return a.kind == engine::ActKind::None ||
+           (a.kind == engine::ActKind::LeakyRelu && a.alpha > 0.f && a.alpha <= 1.f);
+}
 // The folded S8 epilogue's cases (the kernel's fold_scales): an s8 output in whole 16-byte runs, act
 // none or leaky ReLU (slope in (0, 1]), no residual or an s8 one with post_act none or leaky.
 bool foldable(const Int8Case& tc) {
-    auto inline_act = [](const engine::Act& a) {
-        return a.kind == engine::ActKind::None ||
-               (a.kind == engine::ActKind::LeakyRelu && a.alpha > 0.f && a.alpha <= 1.f);
-    };
     const ConvCase& c = tc.conv;
     return tc.out == DataType::I8 && !tc.nchw && c.o % 16 == 0 && inline_act(c.act) &&
            (!c.residual || (tc.res == DataType::I8 && inline_act(c.post_act)));
@@ -485,8 +493,10 @@ TEST_P(CudaInt8Conv, EveryTileMatchesTheInt8Reference) {
             std::string(engine::cuda::conv_int8_tile_name(t)).find(only) == std::string::npos)
             continue;
         if (engine::cuda::conv_int8_tile_folded_only(t) && !foldable(tc)) continue;
+        if (engine::cuda::conv_int8_tile_nchw_only(t) && !(tc.nchw && inline_act(tc.conv.act))) continue;
         check_tactic(tc, false, t);
-        if (engine::cuda::conv_int8_tile_folded_only(t)) {
+        const bool direct_t = std::string(engine::cuda::conv_int8_tile_name(t)).starts_with("direct ");
+        if (engine::cuda::conv_int8_tile_folded_only(t) || direct_t) {
             // The persistent grid capped at 5 CTAs: each takes two or more tiles in turn (their N tiles
             // differ), as on a GPU whose SMs are fewer than the tiles.
             engine::cuda::conv_int8_ws_grid_cap(5);
@@ -498,15 +508,17 @@ TEST_P(CudaInt8Conv, EveryTileMatchesTheInt8Reference) {
         packed += engine::cuda::conv_int8_tile_packed(t);
         wgmma += std::string(engine::cuda::conv_int8_tile_name(t)).find(" wg") != std::string::npos;
         two_taps += engine::cuda::conv_int8_tile_taps(t) == 2;
-        direct += std::string(engine::cuda::conv_int8_tile_name(t)).starts_with("direct ");
+        direct += direct_t;
     }
-    // The direct tiles (the folded epilogue): 3x3 from at most 32 input channels to 32 or 64 and from 64
-    // (33-64) to any multiple of 32, 1x1 from 64 to 32 and from 128 (97-128) to 64.
+    // The direct tiles: with the folded epilogue, 3x3 from at most 32 input channels to 32 or 64 and from
+    // 64 (33-64) to any multiple of 32, 1x1 from 64 to 32 and from 128 (97-128) to 64; with an NCHW F32
+    // output (act none or leaky, no residual), 1x1 from 256 or 512 to any count.
     const int rc = (tc.conv.c + 31) / 32 * 32, o = tc.conv.o;
     const bool direct_fits =
-        foldable(tc) && ((tc.conv.k == 3 && rc == 32 && (o == 32 || o == 64)) ||
-                         (tc.conv.k == 3 && rc == 64 && o % 32 == 0) ||
-                         (tc.conv.k == 1 && ((rc == 64 && o == 32) || (rc == 128 && o == 64))));
+        (foldable(tc) && ((tc.conv.k == 3 && rc == 32 && (o == 32 || o == 64)) ||
+                          (tc.conv.k == 3 && rc == 64 && o % 32 == 0) ||
+                          (tc.conv.k == 1 && ((rc == 64 && o == 32) || (rc == 128 && o == 64))))) ||
+        (tc.nchw && inline_act(tc.conv.act) && tc.conv.k == 1 && (rc == 256 || rc == 512));
     if (only == "direct") {
         EXPECT_EQ(direct > 0, direct_fits) << direct << " direct tiles ran";
     }

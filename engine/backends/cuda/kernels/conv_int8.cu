@@ -1482,14 +1482,20 @@ void launch_ws(const Params& p, I8Elem out, cudaStream_t stream) {
 // ASYNC - 1 tiles copied into its own ring in shared memory (cp.async, zeros for the taps outside the
 // image), each thread reading back only what it copied (so no barrier but its own wait): loads in flight
 // hold no registers.
+// NCHW: the F32 NCHW output of a graph output the conv writes itself (YOLO's 255-channel heads: act none
+// or leaky, no residual, the reference's unfolded epilogue), K any count: its last part ragged (the
+// channels past K computed from zero weights and not stored). Each store of a warp is 8 adjacent pixels
+// (32 bytes) of 4 channels.
 template <int MT_, int NT_, bool PACKED_, int MINB_, int TAPS_ = 9, int CS_ = 1, bool PF_ = false,
-          bool LATE_ = false, int ASYNC_ = 0>
+          bool LATE_ = false, int ASYNC_ = 0, bool NCHW_ = false>
 struct DirectTile {
     static constexpr int MT = MT_, NT = NT_, MINB = MINB_, TAPS = TAPS_, CS = CS_;
-    static constexpr bool PACKED = PACKED_, PF = PF_, LATE = LATE_;
+    static constexpr bool PACKED = PACKED_, PF = PF_, LATE = LATE_, NCHW = NCHW_;
     static constexpr int ASYNC = ASYNC_;
     static_assert(int{PF} + int{LATE} + int{ASYNC > 0} <= 1, "one of the prefetches");
     static constexpr int N = 8 * NT, ROWS = 16 * MT, RUN = 2 * NT;  // RUN: a thread's channels a row
+    // The CTAs of a group (one a part of K's channels): NCHW's last part may be partial.
+    __host__ __device__ static constexpr int parts(int k) { return NCHW ? (k + N - 1) / N : k / N; }
     // k32 steps: packed, 16 slots of a tap's 4 channels (taps 0-7, then 8 and zeros); else a 32-channel
     // block of a tap each (step s: tap s / CS, block s % CS).
     static constexpr int STEPS = PACKED ? 2 : TAPS * CS;
@@ -1552,7 +1558,7 @@ __global__ void __launch_bounds__(T::THREADS, T::MINB) conv_int8_direct_kernel(c
     // This CTA's part of the output channels (K = parts x N: CTA b computes channels N (b % parts) ..; its
     // warps' tiles are those of CTA group b / parts), and column n of n8 block j is its channel RUN (n / 2)
     // + 2 j + n % 2.
-    const int parts = p.K / T::N, part = static_cast<int>(blockIdx.x) % parts, nbase = part * T::N;
+    const int parts = T::parts(p.K), part = static_cast<int>(blockIdx.x) % parts, nbase = part * T::N;
     auto och = [&](int j, int n) { return nbase + RUN * (n >> 1) + 2 * j + (n & 1); };
     // B fragments: b0 = k 4t.., b1 = k 16 + 4t.. of column g (packed: the rows' natural k order; else the
     // tap's channels 8t .. 8t + 7, one 8-byte load).
@@ -1563,6 +1569,10 @@ __global__ void __launch_bounds__(T::THREADS, T::MINB) conv_int8_direct_kernel(c
 #pragma unroll
             for (int j = 0; j < NT; ++j) {
                 const int8_t* row = p.w + static_cast<int64_t>(och(j, g)) * ROW_BYTES + 32 * s;
+                if (T::NCHW && och(j, g) >= p.K) {  // a ragged last part's columns past K
+                    breg[s][j][0] = breg[s][j][1] = 0;
+                    continue;
+                }
                 if constexpr (T::PACKED) {
                     breg[s][j][0] = __ldg(reinterpret_cast<const uint32_t*>(row + 4 * t));
                     breg[s][j][1] = __ldg(reinterpret_cast<const uint32_t*>(row + 16 + 4 * t));
@@ -1580,7 +1590,8 @@ __global__ void __launch_bounds__(T::THREADS, T::MINB) conv_int8_direct_kernel(c
                 p.w + static_cast<int64_t>(och(j, ln >> 2)) * ROW_BYTES + 32 * s + 8 * (ln & 3);
             // [step][j / 2][lane] 16 bytes: blocks j and j + 1 side by side
             bs[((s * (NT / 2) + (j >> 1)) * 32 + ln) * 2 + (j & 1)] =
-                __ldg(reinterpret_cast<const uint2*>(row));
+                T::NCHW && och(j, ln >> 2) >= p.K ? make_uint2(0, 0)
+                                                  : __ldg(reinterpret_cast<const uint2*>(row));
         }
         __syncthreads();
     }
@@ -1784,10 +1795,19 @@ __global__ void __launch_bounds__(T::THREADS, T::MINB) conv_int8_direct_kernel(c
 #pragma unroll
                     for (int e = 0; e < 2; ++e)
                         v[2 * j + e] = biased_acc_to_f32(acc[mt][j][2 * h + e], SMALL);
-                const Vec<uint32_t, RUN / 4> none{};
-                epilogue_run_folded<A, RUN, RES>(p, v, alpha, bias,
-                                                 n * p.ybs + static_cast<int64_t>(q) * p.K + k0,
-                                                 RES ? res[mt][h] : none);
+                if constexpr (T::NCHW) {  // channel k0 + i's plane, pixel q
+                    float* y_px = static_cast<float*>(p.y) + n * p.ybs + q;
+#pragma unroll
+                    for (int i = 0; i < RUN; ++i)
+                        if (k0 + i < p.K)
+                            y_px[static_cast<int64_t>(k0 + i) * p.OHW] =
+                                epilogue_with<A, false>(p, v[i], alpha[i], bias[i], 0.f);
+                } else {
+                    const Vec<uint32_t, RUN / 4> none{};
+                    epilogue_run_folded<A, RUN, RES>(p, v, alpha, bias,
+                                                     n * p.ybs + static_cast<int64_t>(q) * p.K + k0,
+                                                     RES ? res[mt][h] : none);
+                }
             }
         if constexpr (T::PF) {
 #pragma unroll
@@ -1812,7 +1832,7 @@ void launch_direct_typed(const Params& p, cudaStream_t stream) {
         return std::max(n, 1);
     }();
     // CTA groups of `parts` CTAs (one a part of K), as many as the M tiles need or the GPU holds at once.
-    const int parts = p.K / T::N;
+    const int parts = T::parts(p.K);
     const int64_t groups = ((p.M + T::ROWS - 1) / T::ROWS + T::WARPS - 1) / T::WARPS;
     const int cap = g_ws_grid_cap.load(std::memory_order_relaxed);
     const int64_t most = cap > 0 ? cap : static_cast<int64_t>(sm_count()) * resident;
@@ -1823,17 +1843,26 @@ void launch_direct_typed(const Params& p, cudaStream_t stream) {
 
 template <class T>
 void launch_direct(const Params& p, I8Elem out, cudaStream_t stream) {
-    ENGINE_CHECK(out == I8Elem::S8 && p.fold && epi_act(p.act) != EpiAct::Other && p.K % T::N == 0 &&
-                     (p.res_type == I8Elem::None || p.res_type == I8Elem::S8),
-                 "cuda int8 conv: the direct tile runs folded s8 outputs of a multiple of ", T::N,
-                 " channels only");
+    if constexpr (T::NCHW)
+        ENGINE_CHECK(
+            out == I8Elem::F32 && p.nchw && epi_act(p.act) != EpiAct::Other && p.res_type == I8Elem::None,
+            "cuda int8 conv: the direct NCHW tile runs F32 NCHW outputs without a residual only");
+    else
+        ENGINE_CHECK(out == I8Elem::S8 && p.fold && epi_act(p.act) != EpiAct::Other && p.K % T::N == 0 &&
+                         (p.res_type == I8Elem::None || p.res_type == I8Elem::S8),
+                     "cuda int8 conv: the direct tile runs folded s8 outputs of a multiple of ", T::N,
+                     " channels only");
     auto go = [&]<EpiAct A>() {
-        const bool res = p.res_type != I8Elem::None;
-        if (res && p.small_acc)
-            launch_direct_typed<T, A, true, true>(p, stream);
-        else if (res)
-            launch_direct_typed<T, A, true, false>(p, stream);
-        else if (p.small_acc)
+        if constexpr (!T::NCHW) {  // (NCHW: no residual)
+            if (p.res_type != I8Elem::None) {
+                if (p.small_acc)
+                    launch_direct_typed<T, A, true, true>(p, stream);
+                else
+                    launch_direct_typed<T, A, true, false>(p, stream);
+                return;
+            }
+        }
+        if (p.small_acc)
             launch_direct_typed<T, A, false, true>(p, stream);
         else
             launch_direct_typed<T, A, false, false>(p, stream);
@@ -1885,6 +1914,7 @@ struct TileInfo {
     int out_k = 0;             // direct tiles (DirectTile): the output channels they compute, K exactly
     int d_taps = 9;            // direct tiles: the kernel's taps (DirectTile::TAPS)
     bool k_parts = false;      // direct tiles: K any multiple of out_k (a CTA a part), not out_k exactly
+    bool nchw = false;         // direct tiles (DirectTile::NCHW): F32 NCHW outputs only, K any count
 };
 const TileInfo kTiles[] = {
     {"128x128x64/4", 64, false, launch_tile<Tile<128, 128, 64, 4>>},
@@ -1993,15 +2023,18 @@ const TileInfo kTiles[] = {
     // 0.463) against 0.526 before; layer_1 0.316 (16x64 c32 pf; 16x64 0.322, 32x64 0.354) against 0.358;
     // layer_2 0.108 (32x32 1x1 c64; 64x32 0.122) against cuDNN's 0.114; layer_3 0.357 (16x64 c32; pf
     // 0.377, 32x64 0.396) against 0.420; layer_6 0.064 (32x64 1x1 c128) against cuDNN's 0.058. The
+    // eighteenth session (H100, b64, ms): layer_0 0.411 (32x32 packed late; a3 0.429), layer_1 0.281
+    // (16x64 c32 late; a2 0.294), layer_2 0.098 (32x32 1x1 c64 a3; late 0.101), layer_3 0.307 (16x64 c32
+    // a2; late 0.348); the c64 tiles 0.33-0.48 against cuDNN's 0.14-0.20 on layer_5 and layer_7. The
     // winners and the close ones are timed by default, the others only when experimental tiles are.
     {"direct 32x32 packed", kPackedDepth, true, launch_direct<DirectTile<2, 4, true, 4>>, 1, false, 1, false,
      true, false, 32},
-    {"direct 16x32 packed", kPackedDepth, true, launch_direct<DirectTile<1, 4, true, 5>>, 1, false, 1, false,
+    {"direct 16x32 packed", kPackedDepth, true, launch_direct<DirectTile<1, 4, true, 5>>, 1, false, 1, true,
      true, false, 32},
     {"direct 16x64 c32", 32, false, launch_direct<DirectTile<1, 8, false, 3>>, 1, false, 1, false, true,
      false, 64},
     {"direct 16x64 c32 pf", 32, false, launch_direct<DirectTile<1, 8, false, 2, 9, 1, true>>, 1, false, 1,
-     false, true, false, 64},
+     true, true, false, 64},
     {"direct 32x32 1x1 c64", 64, false, launch_direct<DirectTile<2, 4, false, 4, 1, 2>>, 1, false, 1, false,
      true, false, 32, 1},
     {"direct 64x32 packed", kPackedDepth, true, launch_direct<DirectTile<4, 4, true, 3>>, 1, false, 1, true,
@@ -2025,13 +2058,13 @@ const TileInfo kTiles[] = {
     // LATE: the next tile's fragments loaded right after this tile's multiplies (its epilogue overlapping
     // their latency, no extra registers). New.
     {"direct 32x32 packed late", kPackedDepth, true,
-     launch_direct<DirectTile<2, 4, true, 4, 9, 1, false, true>>, 1, false, 1, true, true, false, 32},
+     launch_direct<DirectTile<2, 4, true, 4, 9, 1, false, true>>, 1, false, 1, false, true, false, 32},
     {"direct 16x32 packed late", kPackedDepth, true,
      launch_direct<DirectTile<1, 4, true, 5, 9, 1, false, true>>, 1, false, 1, true, true, false, 32},
     {"direct 16x64 c32 late", 32, false, launch_direct<DirectTile<1, 8, false, 3, 9, 1, false, true>>, 1,
-     false, 1, true, true, false, 64},
+     false, 1, false, true, false, 64},
     {"direct 32x32 1x1 c64 late", 64, false, launch_direct<DirectTile<2, 4, false, 4, 1, 2, false, true>>, 1,
-     false, 1, true, true, false, 32, 1},
+     false, 1, false, true, false, 32, 1},
     {"direct 16x64 c64 late", 64, false, launch_direct<DirectTile<1, 8, false, 2, 9, 2, false, true>>, 1,
      false, 1, true, true, false, 64, 9, true},
     // ASYNC: the next tiles' fragments copied into a per-warp ring (cp.async), 2-4 tiles deep. New.
@@ -2040,9 +2073,20 @@ const TileInfo kTiles[] = {
     {"direct 16x32 packed a4", kPackedDepth, true,
      launch_direct<DirectTile<1, 4, true, 5, 9, 1, false, false, 4>>, 1, false, 1, true, true, false, 32},
     {"direct 16x64 c32 a2", 32, false, launch_direct<DirectTile<1, 8, false, 3, 9, 1, false, false, 2>>, 1,
-     false, 1, true, true, false, 64},
+     false, 1, false, true, false, 64},
     {"direct 32x32 1x1 c64 a3", 64, false, launch_direct<DirectTile<2, 4, false, 4, 1, 2, false, false, 3>>,
-     1, false, 1, true, true, false, 32, 1},
+     1, false, 1, false, true, false, 32, 1},
+    // YOLOv3's heads: 1x1 from 256 or 512 channels to 255, F32 NCHW (four parts of 64 channels, the last
+    // ragged). H100, b64 (eighteenth session): layer_105 (52x52, from 256) 0.125 ms against 0.144 on our
+    // GEMM tiles (64x128x64/4; without LATE 0.181), layer_93 (26x26, from 512) 0.057 against 0.065. The
+    // same 1x1 tiles for folded s8 outputs (to 128 and 256 channels) lost to cuDNN there: layer_13 0.042
+    // against 0.033, layer_38 0.039 against 0.019.
+    {"direct 16x64 1x1 c256 nchw late", 256, false,
+     launch_direct<DirectTile<1, 8, false, 3, 1, 8, false, true, 0, true>>, 1, false, 1, false, false, false,
+     64, 1, true, true},
+    {"direct 16x64 1x1 c512 nchw late", 512, false,
+     launch_direct<DirectTile<1, 8, false, 2, 1, 16, false, true, 0, true>>, 1, false, 1, false, false, false,
+     64, 1, true, true},
 };
 constexpr int kTileCount = static_cast<int>(sizeof(kTiles) / sizeof(kTiles[0]));
 
@@ -2225,12 +2269,14 @@ bool conv_int8_tile_folded_only(int tile) {
     return tile >= 0 && tile < kTileCount && kTiles[tile].folded_only;
 }
 
+bool conv_int8_tile_nchw_only(int tile) { return tile >= 0 && tile < kTileCount && kTiles[tile].nchw; }
+
 void conv_int8_ws_grid_cap(int ctas) { g_ws_grid_cap.store(std::max(ctas, 0), std::memory_order_relaxed); }
 
 bool conv_int8_tile_k_fits(int tile, int k) {
     if (tile < 0 || tile >= kTileCount) return false;
     const TileInfo& t = kTiles[tile];
-    return t.out_k == 0 || t.out_k == k || (t.k_parts && k % t.out_k == 0);
+    return t.out_k == 0 || t.out_k == k || (t.k_parts && (t.nchw || k % t.out_k == 0));
 }
 
 int conv_int8_tile_taps(int tile) { return tile >= 0 && tile < kTileCount ? kTiles[tile].taps : 1; }
@@ -2261,6 +2307,8 @@ bool conv_int8_tile_fits(const ConvInt8Args& a, int tile) {
     if (!aligned_to(a.x, x_align) || !aligned_to(a.w, 16) || a.x_batch_stride % x_align != 0) return false;
     if (a.y_nchw && (a.y_type != I8Elem::F32 || a.residual != nullptr)) return false;
     if (kTiles[tile].folded_only && !fold_scales(a, make_params(a))) return false;
+    if (kTiles[tile].nchw && !(a.y_nchw && a.residual == nullptr && epi_act(a.act) != EpiAct::Other))
+        return false;  // (y_nchw: F32, above)
     if (!conv_int8_tile_k_fits(tile, a.k)) return false;
     if (kTiles[tile].tma && !tma_fits(a)) return false;
     return launchable(a);

@@ -73,11 +73,14 @@ bool conv_int8_tile_experimental(int tile);
 // leaky ReLU, no residual or an s8 one with post_act none or leaky): the warp-specialized ones.
 // conv_int8_tile_fits refuses them elsewhere.
 bool conv_int8_tile_folded_only(int tile);
+// Tiles that run only an F32 NCHW output (the graph's own output; act none or leaky ReLU, no residual):
+// the direct ones for YOLO's heads. conv_int8_tile_fits refuses them elsewhere.
+bool conv_int8_tile_nchw_only(int tile);
 // Tests: the warp-specialized tiles' persistent grid capped at `ctas` CTAs (0: the device's SM count),
 // so that small problems take several tiles a CTA.
 void conv_int8_ws_grid_cap(int ctas);
 // Whether `tile` computes `k` output channels: the direct tiles compute exactly theirs (32 or 64), or
-// any multiple of them (those of TileInfo::k_parts), the others any.
+// any multiple of them (those of TileInfo::k_parts; the NCHW ones any count), the others any.
 bool conv_int8_tile_k_fits(int tile, int k);
 // Taps a k block (1, or 2 for the tiles of two 32-channel taps a 64-deep block: Tile::TAPS).
 int conv_int8_tile_taps(int tile);
