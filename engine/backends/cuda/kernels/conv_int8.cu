@@ -2087,6 +2087,20 @@ const TileInfo kTiles[] = {
     {"direct 16x64 1x1 c512 nchw late", 512, false,
      launch_direct<DirectTile<1, 8, false, 2, 1, 16, false, true, 0, true>>, 1, false, 1, false, false, false,
      64, 1, true, true},
+    // Their variants for the next GPU call (experimental, not yet run): parts of 32 channels (half the
+    // registers: more warps an SM for the stores' latency), 32 pixels a tile, the cp.async ring.
+    {"direct 16x32 1x1 c256 nchw late", 256, false,
+     launch_direct<DirectTile<1, 4, false, 3, 1, 8, false, true, 0, true>>, 1, false, 1, true, false, false,
+     32, 1, true, true},
+    {"direct 16x32 1x1 c512 nchw late", 512, false,
+     launch_direct<DirectTile<1, 4, false, 3, 1, 16, false, true, 0, true>>, 1, false, 1, true, false, false,
+     32, 1, true, true},
+    {"direct 32x64 1x1 c256 nchw late", 256, false,
+     launch_direct<DirectTile<2, 8, false, 2, 1, 8, false, true, 0, true>>, 1, false, 1, true, false, false,
+     64, 1, true, true},
+    {"direct 16x64 1x1 c256 nchw a2", 256, false,
+     launch_direct<DirectTile<1, 8, false, 3, 1, 8, false, false, 2, true>>, 1, false, 1, true, false, false,
+     64, 1, true, true},
 };
 constexpr int kTileCount = static_cast<int>(sizeof(kTiles) / sizeof(kTiles[0]));
 
