@@ -1916,6 +1916,20 @@ struct TileInfo {
     bool k_parts = false;      // direct tiles: K any multiple of out_k (a CTA a part), not out_k exactly
     bool nchw = false;         // direct tiles (DirectTile::NCHW): F32 NCHW outputs only, K any count
 };
+// A direct tile's entry, its depth (the input's channels), packing, outputs, taps and output form those of
+// its DirectTile type T: folded s8 outputs of exactly T::N channels (k_parts: any multiple), or (T::NCHW)
+// F32 NCHW ones of any count.
+template <class T>
+TileInfo direct_tile(const char* name, bool experimental, bool k_parts = false) {
+    TileInfo t{name, T::PACKED ? kPackedDepth : T::XC, T::PACKED, launch_direct<T>};
+    t.experimental = experimental;
+    t.folded_only = !T::NCHW;
+    t.out_k = T::N;
+    t.d_taps = T::TAPS;
+    t.k_parts = k_parts;
+    t.nchw = T::NCHW;
+    return t;
+}
 const TileInfo kTiles[] = {
     {"128x128x64/4", 64, false, launch_tile<Tile<128, 128, 64, 4>>},
     {"128x128x32/4", 32, false, launch_tile<Tile<128, 128, 32, 4>>},
@@ -2027,80 +2041,52 @@ const TileInfo kTiles[] = {
     // (16x64 c32 late; a2 0.294), layer_2 0.098 (32x32 1x1 c64 a3; late 0.101), layer_3 0.307 (16x64 c32
     // a2; late 0.348); the c64 tiles 0.33-0.48 against cuDNN's 0.14-0.20 on layer_5 and layer_7. The
     // winners and the close ones are timed by default, the others only when experimental tiles are.
-    {"direct 32x32 packed", kPackedDepth, true, launch_direct<DirectTile<2, 4, true, 4>>, 1, false, 1, false,
-     true, false, 32},
-    {"direct 16x32 packed", kPackedDepth, true, launch_direct<DirectTile<1, 4, true, 5>>, 1, false, 1, true,
-     true, false, 32},
-    {"direct 16x64 c32", 32, false, launch_direct<DirectTile<1, 8, false, 3>>, 1, false, 1, false, true,
-     false, 64},
-    {"direct 16x64 c32 pf", 32, false, launch_direct<DirectTile<1, 8, false, 2, 9, 1, true>>, 1, false, 1,
-     true, true, false, 64},
-    {"direct 32x32 1x1 c64", 64, false, launch_direct<DirectTile<2, 4, false, 4, 1, 2>>, 1, false, 1, false,
-     true, false, 32, 1},
-    {"direct 64x32 packed", kPackedDepth, true, launch_direct<DirectTile<4, 4, true, 3>>, 1, false, 1, true,
-     true, false, 32},
-    {"direct 32x32 packed pf", kPackedDepth, true, launch_direct<DirectTile<2, 4, true, 3, 9, 1, true>>, 1,
-     false, 1, true, true, false, 32},
-    {"direct 32x64 c32", 32, false, launch_direct<DirectTile<2, 8, false, 2>>, 1, false, 1, true, true, false,
-     64},
-    {"direct 32x32 c32", 32, false, launch_direct<DirectTile<2, 4, false, 2>>, 1, false, 1, true, true, false,
-     32},
-    {"direct 64x32 1x1 c64", 64, false, launch_direct<DirectTile<4, 4, false, 3, 1, 2>>, 1, false, 1, true,
-     true, false, 32, 1},
-    {"direct 32x64 1x1 c128", 128, false, launch_direct<DirectTile<2, 8, false, 3, 1, 4>>, 1, false, 1, true,
-     true, false, 64, 1},
+    direct_tile<DirectTile<2, 4, true, 4>>("direct 32x32 packed", false),
+    direct_tile<DirectTile<1, 4, true, 5>>("direct 16x32 packed", true),
+    direct_tile<DirectTile<1, 8, false, 3>>("direct 16x64 c32", false),
+    direct_tile<DirectTile<1, 8, false, 2, 9, 1, true>>("direct 16x64 c32 pf", true),
+    direct_tile<DirectTile<2, 4, false, 4, 1, 2>>("direct 32x32 1x1 c64", false),
+    direct_tile<DirectTile<4, 4, true, 3>>("direct 64x32 packed", true),
+    direct_tile<DirectTile<2, 4, true, 3, 9, 1, true>>("direct 32x32 packed pf", true),
+    direct_tile<DirectTile<2, 8, false, 2>>("direct 32x64 c32", true),
+    direct_tile<DirectTile<2, 4, false, 2>>("direct 32x32 c32", true),
+    direct_tile<DirectTile<4, 4, false, 3, 1, 2>>("direct 64x32 1x1 c64", true),
+    direct_tile<DirectTile<2, 8, false, 3, 1, 4>>("direct 32x64 1x1 c128", true),
     // 3x3 convs of 64 channels to any multiple of 64 or 32 (YOLOv3's layer_5 and the 104x104 residual
     // convs layer_7 and layer_10: 64 to 128), one part of the outputs a CTA (k_parts). New.
-    {"direct 16x64 c64", 64, false, launch_direct<DirectTile<1, 8, false, 2, 9, 2>>, 1, false, 1, true, true,
-     false, 64, 9, true},
-    {"direct 16x32 c64", 64, false, launch_direct<DirectTile<1, 4, false, 3, 9, 2>>, 1, false, 1, true, true,
-     false, 32, 9, true},
+    direct_tile<DirectTile<1, 8, false, 2, 9, 2>>("direct 16x64 c64", true, true),
+    direct_tile<DirectTile<1, 4, false, 3, 9, 2>>("direct 16x32 c64", true, true),
     // LATE: the next tile's fragments loaded right after this tile's multiplies (its epilogue overlapping
     // their latency, no extra registers). New.
-    {"direct 32x32 packed late", kPackedDepth, true,
-     launch_direct<DirectTile<2, 4, true, 4, 9, 1, false, true>>, 1, false, 1, false, true, false, 32},
-    {"direct 16x32 packed late", kPackedDepth, true,
-     launch_direct<DirectTile<1, 4, true, 5, 9, 1, false, true>>, 1, false, 1, true, true, false, 32},
-    {"direct 16x64 c32 late", 32, false, launch_direct<DirectTile<1, 8, false, 3, 9, 1, false, true>>, 1,
-     false, 1, false, true, false, 64},
-    {"direct 32x32 1x1 c64 late", 64, false, launch_direct<DirectTile<2, 4, false, 4, 1, 2, false, true>>, 1,
-     false, 1, false, true, false, 32, 1},
-    {"direct 16x64 c64 late", 64, false, launch_direct<DirectTile<1, 8, false, 2, 9, 2, false, true>>, 1,
-     false, 1, true, true, false, 64, 9, true},
+    direct_tile<DirectTile<2, 4, true, 4, 9, 1, false, true>>("direct 32x32 packed late", false),
+    direct_tile<DirectTile<1, 4, true, 5, 9, 1, false, true>>("direct 16x32 packed late", true),
+    direct_tile<DirectTile<1, 8, false, 3, 9, 1, false, true>>("direct 16x64 c32 late", false),
+    direct_tile<DirectTile<2, 4, false, 4, 1, 2, false, true>>("direct 32x32 1x1 c64 late", false),
+    direct_tile<DirectTile<1, 8, false, 2, 9, 2, false, true>>("direct 16x64 c64 late", true, true),
     // ASYNC: the next tiles' fragments copied into a per-warp ring (cp.async), 2-4 tiles deep. New.
-    {"direct 32x32 packed a3", kPackedDepth, true,
-     launch_direct<DirectTile<2, 4, true, 4, 9, 1, false, false, 3>>, 1, false, 1, true, true, false, 32},
-    {"direct 16x32 packed a4", kPackedDepth, true,
-     launch_direct<DirectTile<1, 4, true, 5, 9, 1, false, false, 4>>, 1, false, 1, true, true, false, 32},
-    {"direct 16x64 c32 a2", 32, false, launch_direct<DirectTile<1, 8, false, 3, 9, 1, false, false, 2>>, 1,
-     false, 1, false, true, false, 64},
-    {"direct 32x32 1x1 c64 a3", 64, false, launch_direct<DirectTile<2, 4, false, 4, 1, 2, false, false, 3>>,
-     1, false, 1, false, true, false, 32, 1},
+    direct_tile<DirectTile<2, 4, true, 4, 9, 1, false, false, 3>>("direct 32x32 packed a3", true),
+    direct_tile<DirectTile<1, 4, true, 5, 9, 1, false, false, 4>>("direct 16x32 packed a4", true),
+    direct_tile<DirectTile<1, 8, false, 3, 9, 1, false, false, 2>>("direct 16x64 c32 a2", false),
+    direct_tile<DirectTile<2, 4, false, 4, 1, 2, false, false, 3>>("direct 32x32 1x1 c64 a3", false),
     // YOLOv3's heads: 1x1 from 256 or 512 channels to 255, F32 NCHW (four parts of 64 channels, the last
     // ragged). H100, b64 (eighteenth session): layer_105 (52x52, from 256) 0.125 ms against 0.144 on our
     // GEMM tiles (64x128x64/4; without LATE 0.181), layer_93 (26x26, from 512) 0.057 against 0.065. The
     // same 1x1 tiles for folded s8 outputs (to 128 and 256 channels) lost to cuDNN there: layer_13 0.042
     // against 0.033, layer_38 0.039 against 0.019.
-    {"direct 16x64 1x1 c256 nchw late", 256, false,
-     launch_direct<DirectTile<1, 8, false, 3, 1, 8, false, true, 0, true>>, 1, false, 1, false, false, false,
-     64, 1, true, true},
-    {"direct 16x64 1x1 c512 nchw late", 512, false,
-     launch_direct<DirectTile<1, 8, false, 2, 1, 16, false, true, 0, true>>, 1, false, 1, false, false, false,
-     64, 1, true, true},
+    direct_tile<DirectTile<1, 8, false, 3, 1, 8, false, true, 0, true>>("direct 16x64 1x1 c256 nchw late",
+                                                                        false, true),
+    direct_tile<DirectTile<1, 8, false, 2, 1, 16, false, true, 0, true>>("direct 16x64 1x1 c512 nchw late",
+                                                                         false, true),
     // Their variants for the next GPU call (experimental, not yet run): parts of 32 channels (half the
     // registers: more warps an SM for the stores' latency), 32 pixels a tile, the cp.async ring.
-    {"direct 16x32 1x1 c256 nchw late", 256, false,
-     launch_direct<DirectTile<1, 4, false, 3, 1, 8, false, true, 0, true>>, 1, false, 1, true, false, false,
-     32, 1, true, true},
-    {"direct 16x32 1x1 c512 nchw late", 512, false,
-     launch_direct<DirectTile<1, 4, false, 3, 1, 16, false, true, 0, true>>, 1, false, 1, true, false, false,
-     32, 1, true, true},
-    {"direct 32x64 1x1 c256 nchw late", 256, false,
-     launch_direct<DirectTile<2, 8, false, 2, 1, 8, false, true, 0, true>>, 1, false, 1, true, false, false,
-     64, 1, true, true},
-    {"direct 16x64 1x1 c256 nchw a2", 256, false,
-     launch_direct<DirectTile<1, 8, false, 3, 1, 8, false, false, 2, true>>, 1, false, 1, true, false, false,
-     64, 1, true, true},
+    direct_tile<DirectTile<1, 4, false, 3, 1, 8, false, true, 0, true>>("direct 16x32 1x1 c256 nchw late",
+                                                                        true, true),
+    direct_tile<DirectTile<1, 4, false, 3, 1, 16, false, true, 0, true>>("direct 16x32 1x1 c512 nchw late",
+                                                                         true, true),
+    direct_tile<DirectTile<2, 8, false, 2, 1, 8, false, true, 0, true>>("direct 32x64 1x1 c256 nchw late",
+                                                                        true, true),
+    direct_tile<DirectTile<1, 8, false, 3, 1, 8, false, false, 2, true>>("direct 16x64 1x1 c256 nchw a2",
+                                                                         true, true),
 };
 constexpr int kTileCount = static_cast<int>(sizeof(kTiles) / sizeof(kTiles[0]));
 
