@@ -86,6 +86,15 @@ class Backend {
         (void)g, (void)n, (void)v;
         return false;
     }
+    // Whether node `n` can read its runtime input `slot`, a graph input (Plain F32, as graph inputs are),
+    // itself while it reads its other inputs in the plan's layout and its precision, converting it as
+    // its kernel needs: then no Reorder converts it for `n` (assign_layouts' step 4; other consumers keep
+    // theirs). The kernel then receives the graph input's memory, host or device (ExecutionContext::run's
+    // IoMemory). Default: no.
+    virtual bool reads_plain_f32_input(const Graph& g, NodeId n, size_t slot) const {
+        (void)g, (void)n, (void)slot;
+        return false;
+    }
     // Threads for this backend's kernels when run from the calling thread (0: all cores). The
     // runtime calls it before each run with the context's thread count.
     virtual void set_threads(int threads) { (void)threads; }

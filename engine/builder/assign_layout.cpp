@@ -159,6 +159,11 @@ class LayoutAssigner {
                 const Storage need{keeps ? backend_of(c)->input_layout(g_, c, i, layout_) : Layout::Plain,
                                    g_.node(c).precision};
                 if (need == Storage{val.layout, val.storage_dtype}) continue;
+                // A graph input the node converts itself (Backend::reads_plain_f32_input).
+                if (val.is_graph_input &&
+                    Storage{val.layout, val.storage_dtype} == Storage{Layout::Plain, DataType::F32} &&
+                    backend_of(c)->reads_plain_f32_input(g_, c, i))
+                    continue;
                 const auto key = std::make_tuple(v, need.layout, need.dtype);
                 auto it = made.find(key);
                 if (it == made.end()) {

@@ -13,7 +13,8 @@
 //   4. Wherever a node reads an input in another (layout, dtype) than the value is stored in (the
 //      node's backend says which layout through Backend::input_layout; the dtype is the node's
 //      precision; reference nodes read Plain F32), a Reorder converts it. One Reorder per value and
-//      target is shared by all consumers that need that target.
+//      target is shared by all consumers that need that target. A graph input read by a node whose
+//      backend converts it itself (Backend::reads_plain_f32_input) gets none for that node.
 // Reorder nodes go to the first backend (in priority order) that supports them.
 #pragma once
 

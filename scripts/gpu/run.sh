@@ -975,7 +975,7 @@ for s in "${stages[@]}"; do
     int8ncu)  # issue 16: Nsight Compute on the first INT8 convs of YOLOv3-416 b64 (after int8diag; ~2 min)
       # NCU_COUNT kernels (4) matching NCU_KERNEL (our conv kernel): throughput, occupancy, stall reasons.
       convert_models
-      P=$WORK/i8.b64.plan
+      P=${NCU_PLAN:-$WORK/i8.b64.plan}  # NCU_PLAN: another plan (int8tiles' $WORK/i8tiles.b64.plan)
       [ -f "$P" ] || i8_plan cuda 64
       NCU=$(command -v ncu || ls /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
       if [ -z "$NCU" ]; then echo "int8ncu: no ncu on this machine"; else
@@ -986,7 +986,7 @@ for s in "${stages[@]}"; do
           --section ComputeWorkloadAnalysis "$RTDET" bench "$P" --batch 64 --no-graphs --no-transfers \
           --warmup 0 --iterations 1 > "$OUT/int8ncu.txt" 2>&1
         echo "ncu exit code $?"
-        grep -E "conv_int8_kernel|Duration|Registers Per|Achieved Occupancy|Theoretical Occupancy|Memory Throughput|DRAM Throughput|Compute \(SM\) Throughput|Warp Cycles Per Issued|Issued Ipc|Block Limit" \
+        grep -E "conv_int8_kernel|conv_int8_direct_kernel|Duration|Registers Per|Achieved Occupancy|Theoretical Occupancy|Memory Throughput|DRAM Throughput|Compute \(SM\) Throughput|Warp Cycles Per Issued|Issued Ipc|Block Limit" \
           "$OUT/int8ncu.txt" | cut -c1-160 | head -80
       fi ;;
     int8wsncu)  # issue 16: Nsight Compute on one launch of a warp-specialized tile while the builder times
@@ -1014,20 +1014,26 @@ for s in "${stages[@]}"; do
       fi ;;
     int8sass)  # issue 16: the INT8 conv kernels' SASS and, on the first NCU_COUNT (3) of YOLOv3-416 b64,
       # Nsight Compute's instruction mix and per-instruction counts (where the issue slots go)
+      # NCU_KERNEL: another kernel (conv_int8_direct_kernel: the direct tiles); NCU_PLAN: another plan
+      # (the int8tiles stage's $WORK/i8tiles.b64.plan)
       convert_models
-      P=$WORK/i8.b64.plan
+      P=${NCU_PLAN:-$WORK/i8.b64.plan}
       [ -f "$P" ] || i8_plan cuda 64
+      K=${NCU_KERNEL:-conv_int8_kernel}
       bin=$(dirname "$(command -v ncu || echo /usr/local/cuda/bin/ncu)")
-      say "int8sass: cuobjdump -sass of conv_int8_kernel"
+      say "int8sass: cuobjdump -sass of $K"
       "$bin/cuobjdump" -sass "$B/lib/librtdet_cuda.so.0.1" 2>&1 |
-        awk '/Function :/{f=index($0,"conv_int8_kernel")>0} f' | xz -6 > "$OUT/int8sass.txt.xz"
+        awk -v k="$K" '/Function :/{f=index($0,k)>0} f' | xz -6 > "$OUT/int8sass.txt.xz"
       echo "sass: $(xz -dc "$OUT/int8sass.txt.xz" | grep -c 'Function :') kernels"
-      say "int8sass: ncu InstructionStats + SourceCounters"
-      timeout 300 "$bin/ncu" --clock-control none --kernel-name regex:conv_int8_kernel --launch-count "${NCU_COUNT:-3}" \
-        --section InstructionStats --section SourceCounters --section WarpStateStats -f -o "$WORK/src" \
+      say "int8sass: ncu InstructionStats + SourceCounters on $P"
+      timeout 300 "$bin/ncu" --clock-control none --kernel-name "regex:$K" --launch-count "${NCU_COUNT:-3}" \
+        --section InstructionStats --section SourceCounters --section WarpStateStats --section SpeedOfLight \
+        --section MemoryWorkloadAnalysis --section Occupancy --section LaunchStats -f -o "$WORK/src" \
         "$RTDET" bench "$P" --batch 64 --no-graphs --no-transfers --warmup 0 --iterations 1 > "$WORK/ncu_src.log" 2>&1
       echo "ncu exit code $?"; tail -3 "$WORK/ncu_src.log"
       "$bin/ncu" -i "$WORK/src.ncu-rep" --print-details all > "$OUT/int8sass_ncu.txt" 2>&1
+      grep -E "  conv_int8|Duration|Registers Per|Achieved Occupancy|DRAM Throughput|Compute \(SM\) Throughput|Warp Cycles Per Issued|Issued Ipc|Executed Instructions  " \
+        "$OUT/int8sass_ncu.txt" | cut -c1-160 | head -60
       "$bin/ncu" -i "$WORK/src.ncu-rep" --page source --csv --print-source sass 2>&1 | xz -6 > "$OUT/int8sass_src.csv.xz"
       echo "source page: $(xz -dc "$OUT/int8sass_src.csv.xz" | wc -l) lines" ;;
     diag)  # where the time goes: graphs on/off, per-layer profile (synchronized per layer), batch 64

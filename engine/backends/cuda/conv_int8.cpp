@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cmath>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
@@ -30,6 +31,7 @@
 #include "engine/backends/cuda/cuda_kernels.h"
 #include "engine/backends/cuda/kernels/dw_int8_core.h"
 #include "engine/backends/cuda/kernels/fill.cuh"
+#include "engine/backends/cuda/kernels/reorder.cuh"
 #include "engine/backends/cuda/kernels/requant_core.h"
 #include "engine/core/log.h"
 #include "engine/refmath/ref_int8.h"
@@ -95,6 +97,8 @@ struct I8Problem : ConvShapes {
     bool depthwise = false;
     bool has_bias = false;
     bool y_plain = false;  // y NCHW F32 (a graph output the conv writes itself): our kernel only
+    bool x_plain = false;  // x NCHW F32 (a graph input the conv reads itself, conv_int8_reads_plain):
+                           // quantized with x_scale into the padded copy, whichever form runs
     DataType y_dtype = DataType::I8, r_dtype = DataType::F32;
     float x_scale = 1, y_scale = 1, r_scale = 1;
 
@@ -102,11 +106,14 @@ struct I8Problem : ConvShapes {
     // The channels our tile reads x with (tile_input_c). The graph form reads padded_c, the depthwise
     // kernel x's own.
     int tile_c(int tile) const { return tile_input_c(x[1], tile); }
-    // Workspace for a padded copy of x, whichever form runs (padded_c >= kPackedC).
+    // Workspace for a padded copy of x, whichever form runs (padded_c >= kPackedC); x_plain: always.
     size_t padded_bytes(int batch) const {
-        return padded_c != x[1] ? static_cast<size_t>(batch) * static_cast<size_t>(x[2] * x[3]) * padded_c
-                                : 0;
+        return padded_c != x[1] || x_plain
+                   ? static_cast<size_t>(batch) * static_cast<size_t>(x[2] * x[3]) * padded_c
+                   : 0;
     }
+    // x_plain: one sample of x in F32 (its device staging where it is in host memory).
+    int64_t x_sample() const { return x[1] * x[2] * x[3]; }
 };
 
 I8Problem i8_problem(const Graph& g, NodeId n) {
@@ -118,9 +125,18 @@ I8Problem i8_problem(const Graph& g, NodeId n) {
     // The tensor-core kernel reads the channels in blocks of 32; the depthwise one reads them as they are.
     c.padded_c = c.depthwise ? static_cast<int>(c.x[1]) : rounded_c(c.x[1]);
     c.has_bias = node.inputs.size() >= 3 && node.inputs[2] != kNoValue;
-    ENGINE_CHECK(x.storage_dtype == DataType::I8, "cuda: ", c.name, ": an INT8 conv's input '", x.name,
-                 "' is stored as ", dtype_name(x.storage_dtype), ", not i8");
-    c.x_scale = value_scale(g, n, node.inputs[0]);
+    c.x_plain = x.is_graph_input && x.layout == Layout::Plain && x.storage_dtype == DataType::F32;
+    ENGINE_CHECK(x.storage_dtype == DataType::I8 || c.x_plain, "cuda: ", c.name, ": an INT8 conv's input '",
+                 x.name, "' is stored as ", dtype_name(x.storage_dtype), ", not i8");
+    if (c.x_plain) {
+        ENGINE_CHECK(!c.depthwise && c.x[1] <= kPackedC && x.amax > 0 && std::isfinite(x.amax),
+                     "cuda: ", c.name, ": graph input '", x.name,
+                     "' read as F32 NCHW, which only convs of at most ", kPackedC,
+                     " input channels with a calibrated range do (amax ", x.amax, ")");
+        c.x_scale = x.amax / 127.0f;  // the scale a Reorder to i8 would quantize it with
+    } else {
+        c.x_scale = value_scale(g, n, node.inputs[0]);
+    }
     const Value& y = g.value(node.outputs[0]);
     c.y_dtype = y.storage_dtype;
     ENGINE_CHECK(elem_of(c.y_dtype) != I8Elem::None, "cuda: ", c.name, ": output '", y.name, "' stored as ",
@@ -241,7 +257,15 @@ void enqueue(const I8Problem& c, const Invocation& inv, ConvInt8Args a, const vo
              void* workspace, cudaStream_t s) {
     auto* ws = static_cast<std::byte*>(workspace);
     a.c = input_c(c, inv);
-    if (a.c != c.in_c()) {
+    if (c.x_plain) {  // F32 NCHW: quantized and padded in one pass
+        auto* padded = reinterpret_cast<int8_t*>(ws);
+        launch_quantize_nchw_to_nhwc_padded(static_cast<const float*>(x), padded, a.batch,
+                                            static_cast<int>(c.in_c()), c.x[2] * c.x[3], a.c, x_bs, c.x_scale,
+                                            s);
+        a.x = padded;
+        a.x_batch_stride = c.x[2] * c.x[3] * a.c;
+        ws += align_up(c.padded_bytes(a.batch));
+    } else if (a.c != c.in_c()) {
         auto* padded = reinterpret_cast<int8_t*>(ws);
         launch_pad_channels_s8(static_cast<const int8_t*>(x), padded, a.batch, c.x[2] * c.x[3],
                                static_cast<int>(c.in_c()), a.c, x_bs, s);
@@ -339,7 +363,7 @@ std::string problem_key(const CudaState& st, const I8Problem& c) {
     k << "convi8|" << st.signature() << "|ours5." << conv_int8_tile_count() << (graph_folds_y(c) ? "g" : "")
       << conv_shapes_key(c) << "|pc" << c.padded_c << "|y" << dtype_name(c.y_dtype) << "|res"
       << (c.p.residual ? dtype_name(c.r_dtype) : "none") << "|" << act_key(c.p.act) << "|"
-      << act_key(c.p.post_act) << (c.y_plain ? "|ynchw" : "")
+      << act_key(c.p.post_act) << (c.y_plain ? "|ynchw" : "") << (c.x_plain ? "|xnchw" : "")
       << (int8_experimental_tiles_enabled() ? "|experimental" : "")
       << (int8_graph_search_wide() ? "|wide" : "");
     return k.str();
@@ -354,7 +378,7 @@ std::array<int32_t, 2> measure_tactic(CudaState& st, const I8Problem& c, bool gr
     const int64_t xe = batch * c.x[1] * c.x[2] * c.x[3];
     const int64_t ye = batch * c.y[1] * c.y[2] * c.y[3];
     const int64_t o = c.w[0];
-    DeviceBuffer x(static_cast<size_t>(xe)),
+    DeviceBuffer x(static_cast<size_t>(xe) * (c.x_plain ? sizeof(float) : 1)),
         w(static_cast<size_t>(std::max(packed_weight_count(c, false), packed_weight_count(c, true))));
     DeviceBuffer alpha(static_cast<size_t>(o) * 4), bias(static_cast<size_t>(o) * 4);
     DeviceBuffer y(static_cast<size_t>(ye) * dtype_size(c.y_dtype));
@@ -363,8 +387,13 @@ std::array<int32_t, 2> measure_tactic(CudaState& st, const I8Problem& c, bool gr
     CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
     const size_t cap = std::min<size_t>(free_b / 4, size_t{1} << 30);
     DeviceBuffer ws(align_up(c.padded_bytes(batch)) + cap);
-    // Random s8 for x and W, small scales so that the epilogue sees ordinary magnitudes.
-    launch_fill_uniform(x.get(), ElemType::S8, xe, 1, -127.f, 127.f, stream.get());
+    // Random s8 for x (x_plain: F32 over its range) and W, small scales so that the epilogue sees ordinary
+    // magnitudes.
+    if (c.x_plain)
+        launch_fill_uniform(x.get(), ElemType::F32, xe, 1, -127.f * c.x_scale, 127.f * c.x_scale,
+                            stream.get());
+    else
+        launch_fill_uniform(x.get(), ElemType::S8, xe, 1, -127.f, 127.f, stream.get());
     launch_fill_uniform(w.get(), ElemType::S8, static_cast<int64_t>(w.bytes()), 2, -127.f, 127.f,
                         stream.get());
     launch_fill_uniform(alpha.get(), ElemType::F32, o, 3, 1e-4f, 2e-4f, stream.get());
@@ -412,7 +441,7 @@ std::array<int32_t, 2> measure_tactic(CudaState& st, const I8Problem& c, bool gr
         // The fit as enqueue will launch it: x as the tile reads it (padded into the workspace or not).
         ConvInt8Args at = a;
         at.c = c.tile_c(t);
-        at.x = static_cast<const int8_t*>(at.c != c.in_c() ? ws.get() : x.get());
+        at.x = static_cast<const int8_t*>(at.c != c.in_c() || c.x_plain ? ws.get() : x.get());
         at.x_batch_stride = c.x[2] * c.x[3] * at.c;
         if (!conv_int8_tile_fits(at, t)) continue;
         Invocation inv;
@@ -479,6 +508,10 @@ class ConvInt8Kernel final : public Kernel {
             staging_at_ = workspace_;
             workspace_ += align_up(static_cast<size_t>(c_.max_batch * y_sample()) * sizeof(float));
         }
+        if (c_.x_plain) {  // and for a graph input in host memory
+            x_staging_at_ = workspace_;
+            workspace_ += align_up(static_cast<size_t>(c_.max_batch * c_.x_sample()) * sizeof(float));
+        }
         if (t_[kForm] == kGraph) {
             if (graph_folds_y(c_))
                 vectors_.fold(c_, alpha,
@@ -503,6 +536,17 @@ class ConvInt8Kernel final : public Kernel {
         a.y_batch_stride = args.outputs[0].batch_stride;
         // A graph output in host memory (host graph I/O): written to the staging, then copied.
         const bool y_host = c_.y_plain && on_host(a.y);
+        const cudaStream_t s = kernel_stream();
+        // A graph input in host memory: copied to its staging first, each sample densely.
+        const void* x = args.inputs[0].data;
+        int64_t x_bs = args.inputs[0].batch_stride;
+        if (c_.x_plain && on_host(x)) {
+            void* staged = static_cast<std::byte*>(args.workspace) + x_staging_at_;
+            copy_samples(staged, c_.x_sample(), x, x_bs, args.batch, c_.x_sample(), sizeof(float),
+                         cudaMemcpyHostToDevice, s);
+            x = staged;
+            x_bs = c_.x_sample();
+        }
         if (y_host) {
             a.y = static_cast<std::byte*>(args.workspace) + staging_at_;
             a.y_batch_stride = y_sample();
@@ -511,7 +555,6 @@ class ConvInt8Kernel final : public Kernel {
             a.residual = args.inputs[3].data;
             a.r_batch_stride = args.inputs[3].batch_stride;
         }
-        const cudaStream_t s = kernel_stream();
         Invocation inv;
         inv.form = t_[kForm];
         inv.tile = t_[kChoice];
@@ -526,7 +569,7 @@ class ConvInt8Kernel final : public Kernel {
             inv.vectors = &vectors_;
             inv.handle = handle_;
         }
-        enqueue(c_, inv, a, args.inputs[0].data, args.inputs[0].batch_stride, args.workspace, s);
+        enqueue(c_, inv, a, x, x_bs, args.workspace, s);
         if (y_host)
             copy_samples(args.outputs[0].data, args.outputs[0].batch_stride, a.y, y_sample(), args.batch,
                          y_sample(), sizeof(float), cudaMemcpyDeviceToHost, s);
@@ -535,14 +578,14 @@ class ConvInt8Kernel final : public Kernel {
   private:
     int64_t y_sample() const { return c_.y[1] * c_.y[2] * c_.y[3]; }
 
-    // Whether y is host memory; the last two pointers remembered (a context alternates between its host
-    // and device graph outputs at most).
-    bool on_host(const void* y) {
-        for (const auto& [p, host] : seen_y_)
-            if (p == y) return host;
-        seen_y_[1] = seen_y_[0];
-        seen_y_[0] = {y, is_host_pointer(y)};
-        return seen_y_[0].second;
+    // Whether p (y or x) is host memory; the last four pointers remembered (a context alternates between
+    // its host and device graph inputs and outputs at most).
+    bool on_host(const void* p) {
+        for (const auto& [q, host] : seen_)
+            if (q == p) return host;
+        std::move_backward(seen_.begin(), seen_.end() - 1, seen_.end());
+        seen_[0] = {p, is_host_pointer(p)};
+        return seen_[0].second;
     }
 
     // cuDNN's plan at `batch` (made at first use): the measured configuration, or the next that fits the
@@ -566,8 +609,9 @@ class ConvInt8Kernel final : public Kernel {
     std::shared_ptr<DeviceBuffer> w_, bias_;
     DeviceBuffer alpha_;
     size_t workspace_ = 0;
-    size_t staging_at_ = 0;  // y_plain: the staging's offset in the workspace
-    std::array<std::pair<const void*, bool>, 2> seen_y_{};
+    size_t staging_at_ = 0;    // y_plain: the staging's offset in the workspace
+    size_t x_staging_at_ = 0;  // x_plain: x's
+    std::array<std::pair<const void*, bool>, 4> seen_{};
     bool small_acc_ = false;  // our tiles: every accumulator within +-2^22 (int8_sums_small)
     std::vector<std::unique_ptr<GraphConvPlan>> plans_;  // index: batch (graph form)
     cudaStream_t stream_ = nullptr;
@@ -666,6 +710,16 @@ bool conv_int8_writes_plain(const CudaState& st, const Graph& g, NodeId n, Value
     return !c.p.residual && !is_depthwise(c.p, c.x, c.w) && c.y.size() == 4;
 }
 
+bool conv_int8_reads_plain(const CudaState& st, const Graph& g, NodeId n, size_t slot) {
+    const Node& node = g.node(n);
+    if (slot != 0 || node.inputs.empty() || !conv_int8_supported(st, g, n)) return false;
+    const Value& x = g.value(node.inputs[0]);
+    if (!x.is_graph_input || x.desc.dtype != DataType::F32 || !(x.amax > 0 && std::isfinite(x.amax)))
+        return false;
+    const ConvShapes c = conv_shapes(g, n);
+    return c.x.size() == 4 && c.x[1] <= kPackedC && c.p.group == 1;
+}
+
 bool conv_int8_tile_runs(const Graph& g, NodeId n, int tile) {
     const ConvShapes c = conv_shapes(g, n);
     if (c.p.group != 1) return false;
@@ -707,7 +761,7 @@ std::unique_ptr<Kernel> make_conv_int8_kernel(CudaState& st, const Graph& g, Nod
                      packed[3].dtype() == DataType::F32 && packed[3].numel() == c.w[0],
                  "cuda: ", c.name, ": packed weight scales or bias are not F32 [", c.w[0], "]");
     const Node& node = g.node(n);
-    check_i8_layout(g, n, node.inputs[0]);
+    if (!c.x_plain) check_i8_layout(g, n, node.inputs[0]);
     if (c.y_plain)
         ENGINE_CHECK(t[kForm] == kOurs, "cuda: ", c.name, ": output '", g.value(node.outputs[0]).name,
                      "' is written NCHW, which only our kernel does, but the tactic is cuDNN's graph form");

@@ -37,13 +37,18 @@ namespace {
 // Wraps a kernel other than Reorder: the first time it sees a set of arguments, checks that every
 // runtime operand is in device memory (the runtime keeps graph inputs and outputs and host backends'
 // values on the host; only Reorder crosses, and the graph outputs a node writes itself,
-// Backend::writes_plain_f32_output, its kernel copying them out), so a plan that would hand a kernel
+// Backend::writes_plain_f32_output, its kernel copying them out, and the graph inputs a node reads
+// itself, Backend::reads_plain_f32_input, its kernel copying them in), so a plan that would hand a kernel
 // host memory fails with one clear line instead of an illegal address. Later runs with the same
 // arguments cost one comparison.
 class DeviceOperandCheck final : public Kernel {
   public:
-    DeviceOperandCheck(const Graph& g, NodeId n, std::unique_ptr<Kernel> inner, std::vector<char> host_ok)
-        : inner_(std::move(inner)), label_(node_label(g, n)), out_host_ok_(std::move(host_ok)) {
+    DeviceOperandCheck(const Graph& g, NodeId n, std::unique_ptr<Kernel> inner, std::vector<char> in_host_ok,
+                       std::vector<char> out_host_ok)
+        : inner_(std::move(inner)),
+          label_(node_label(g, n)),
+          in_host_ok_(std::move(in_host_ok)),
+          out_host_ok_(std::move(out_host_ok)) {
         const Node& node = g.node(n);
         for (ValueId v : node.inputs) {
             in_runtime_.push_back(g.value(v).constant == nullptr ? 1 : 0);
@@ -55,7 +60,8 @@ class DeviceOperandCheck final : public Kernel {
     void run(const KernelArgs& args) override {
         if (args.inputs.data() != seen_in_ || args.outputs.data() != seen_out_) {
             for (size_t i = 0; i < args.inputs.size() && i < in_runtime_.size(); ++i)
-                if (in_runtime_[i]) check(args.inputs[i].data, in_names_[i]);
+                if (in_runtime_[i] && (i >= in_host_ok_.size() || !in_host_ok_[i]))
+                    check(args.inputs[i].data, in_names_[i]);
             for (size_t i = 0; i < args.outputs.size() && i < out_names_.size(); ++i)
                 if (i >= out_host_ok_.size() || !out_host_ok_[i]) check(args.outputs[i].data, out_names_[i]);
             seen_in_ = args.inputs.data();
@@ -75,7 +81,7 @@ class DeviceOperandCheck final : public Kernel {
     std::string label_;
     std::vector<char> in_runtime_;
     std::vector<std::string> in_names_, out_names_;
-    std::vector<char> out_host_ok_;  // outputs the kernel may find in host memory
+    std::vector<char> in_host_ok_, out_host_ok_;  // operands the kernel may find in host memory
     const TensorRef* seen_in_ = nullptr;
     const TensorRef* seen_out_ = nullptr;
 };
@@ -83,8 +89,10 @@ class DeviceOperandCheck final : public Kernel {
 }  // namespace
 
 std::unique_ptr<Kernel> with_device_check(const Graph& g, NodeId n, std::unique_ptr<Kernel> k,
+                                          std::vector<char> host_ok_inputs,
                                           std::vector<char> host_ok_outputs) {
-    return std::make_unique<DeviceOperandCheck>(g, n, std::move(k), std::move(host_ok_outputs));
+    return std::make_unique<DeviceOperandCheck>(g, n, std::move(k), std::move(host_ok_inputs),
+                                                std::move(host_ok_outputs));
 }
 
 cudaStream_t kernel_stream() { return cudaStreamPerThread; }
@@ -276,6 +284,12 @@ class CudaBackend final : public Backend {
                conv_int8_writes_plain(*state_, g, n, v);
     }
 
+    bool reads_plain_f32_input(const Graph& g, NodeId n, size_t slot) const override {
+        const Node& node = g.node(n);
+        return node.op == OpType::Conv && node.precision == DataType::I8 &&
+               conv_int8_reads_plain(*state_, g, n, slot);
+    }
+
     std::vector<Tensor> pack(const Graph& g, NodeId n, const PackContext& ctx) override {
         if (g.node(n).op == OpType::Conv) return conv_pack(*state_, g, n, ctx);
         return {};
@@ -284,14 +298,20 @@ class CudaBackend final : public Backend {
     std::unique_ptr<Kernel> create_kernel(const Graph& g, NodeId n, std::span<const Tensor> packed) override {
         const OpType op = g.node(n).op;
         if (op == OpType::Reorder) return make_reorder_kernel(g, n);
-        // Graph outputs the node writes Plain F32 itself may be in host memory: its kernel copies them out.
-        std::vector<char> host_ok;
+        // Graph outputs the node writes Plain F32 itself, and graph inputs it reads so, may be in host
+        // memory: its kernel copies them out or in.
+        std::vector<char> in_ok, out_ok;
+        for (size_t i = 0; i < g.node(n).inputs.size(); ++i) {
+            const Value& v = g.value(g.node(n).inputs[i]);
+            in_ok.push_back(
+                v.is_graph_input && v.layout == Layout::Plain && reads_plain_f32_input(g, n, i) ? 1 : 0);
+        }
         for (ValueId v : g.node(n).outputs)
-            host_ok.push_back(g.value(v).is_graph_output && g.value(v).layout == Layout::Plain &&
-                                      writes_plain_f32_output(g, n, v)
-                                  ? 1
-                                  : 0);
-        return with_device_check(g, n, make_device_kernel(g, n, packed), std::move(host_ok));
+            out_ok.push_back(g.value(v).is_graph_output && g.value(v).layout == Layout::Plain &&
+                                     writes_plain_f32_output(g, n, v)
+                                 ? 1
+                                 : 0);
+        return with_device_check(g, n, make_device_kernel(g, n, packed), std::move(in_ok), std::move(out_ok));
     }
 
   private:

@@ -70,9 +70,10 @@ bool storage_ok(DataType dt, bool i8 = false);
 float real_scale(const Graph& g, NodeId n, ValueId v);
 // Kernel k of node n (not a Reorder), checking on its first run with each set of arguments that every
 // runtime operand is in device memory: only Reorder kernels cross between host and device.
-// host_ok_outputs[i]: output i may be in host memory (a graph output the kernel writes and copies out
-// itself).
+// host_ok_inputs[i] / host_ok_outputs[i]: input / output i may be in host memory (a graph input or
+// output the kernel copies in or out itself).
 std::unique_ptr<Kernel> with_device_check(const Graph& g, NodeId n, std::unique_ptr<Kernel> k,
+                                          std::vector<char> host_ok_inputs = {},
                                           std::vector<char> host_ok_outputs = {});
 // Checks at kernel creation that the value is stored as the kernels expect (NHWC for 4-D runtime
 // values, a storage type storage_ok(dt, i8) accepts); throws engine::Error naming the node otherwise
@@ -121,6 +122,12 @@ std::vector<Tensor> conv_int8_pack_forced(CudaState& state, const Graph& g, Node
 // residual that are not depthwise. Such a conv runs on our kernel only (never cuDNN's graph form); where
 // the output is in host memory (host graph I/O), the kernel writes it to device staging and copies it.
 bool conv_int8_writes_plain(const CudaState& state, const Graph& g, NodeId n, ValueId v);
+// Whether the INT8 conv reads its input `slot`, a graph input (Plain F32), itself
+// (Backend::reads_plain_f32_input): slot 0 of an image of at most kPackedC (4) channels with a calibrated
+// range, read by a conv that is not depthwise. Its kernel quantizes it into its padded NHWC copy in one
+// pass (launch_quantize_nchw_to_nhwc_padded) in place of the Reorder and the padding; where the input is
+// in host memory (host graph I/O), it copies it to device staging first.
+bool conv_int8_reads_plain(const CudaState& state, const Graph& g, NodeId n, size_t slot);
 // RTDET_CUDA_INT8_EXPERIMENTAL: "1", the builder times and may choose the experimental INT8 tiles
 // (conv_int8_tile_experimental: measured on a GPU with it before they are promoted); unset, empty or "0",
 // it leaves them out (one never run on a GPU may not even finish). Any other value: an error naming it.

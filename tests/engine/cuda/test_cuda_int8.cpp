@@ -19,6 +19,7 @@
 #include "engine/backends/cuda/conv_graph.h"
 #include "engine/backends/cuda/cuda_kernels.h"
 #include "engine/backends/cuda/kernels/conv_int8.cuh"
+#include "engine/backends/cuda/kernels/reorder.cuh"
 #include "engine/refmath/ref_int8.h"
 #include "tests/engine/cuda/cuda_test_util.h"
 #include "tests/testing/conv_cases.h"
@@ -756,6 +757,113 @@ TEST(CudaInt8Plan, HeadsWriteTheirGraphOutputsThemselves) {
         dev.push_back(std::move(t));
     }
     expect_heads(dev, "device");
+}
+
+// The network input's quantization into an INT8 conv's padded NHWC copy (launch_quantize_nchw_to_nhwc_padded,
+// for convs that read the F32 input themselves) against quantize_s8 element by element, by hand: the
+// four-pixel kernel (4 channels, pixels a multiple of 4, aligned) and the general one (odd pixel
+// counts, 32 channels as cuDNN's form reads, an unaligned batch stride), values on half steps, past
+// the range and NaN.
+TEST(CudaInt8Quantize, NchwToPaddedNhwcMatchesQuantizeS8) {
+    SKIP_WITHOUT_CUDA();
+    struct Case {
+        int batch, c, h, w, padded_c;
+        int64_t extra;  // x's batch stride past the sample's elements
+    };
+    const float scale = 0.05f;
+    for (const Case& k : {Case{2, 3, 4, 8, 4, 0}, Case{3, 1, 2, 6, 4, 4}, Case{2, 4, 4, 4, 4, 0},
+                          Case{2, 3, 5, 7, 4, 0}, Case{2, 2, 3, 3, 32, 0}, Case{2, 3, 4, 8, 4, 1}}) {
+        const int64_t pixels = static_cast<int64_t>(k.h) * k.w, xbs = k.c * pixels + k.extra;
+        std::vector<float> x(static_cast<size_t>(k.batch * xbs));
+        for (size_t i = 0; i < x.size(); ++i) {
+            // Half steps (i / 2 + 0.5 quantization steps, both signs), beyond +-127 steps, and NaN.
+            const float steps = static_cast<float>(static_cast<int>(i % 23) - 11) * 13.5f + 0.5f;
+            x[i] = i % 17 == 5 ? std::nanf("") : steps * scale;
+        }
+        engine::cuda::DeviceBuffer dx(x.size() * sizeof(float)),
+            dy(static_cast<size_t>(k.batch * pixels * k.padded_c));
+        dx.upload(x.data(), dx.bytes());
+        CUDA_CHECK(cudaMemset(dy.get(), 0x55, dy.bytes()));  // every byte must be written
+        engine::cuda::launch_quantize_nchw_to_nhwc_padded(dx.as<float>(), dy.as<int8_t>(), k.batch, k.c,
+                                                          pixels, k.padded_c, xbs, scale, nullptr);
+        CUDA_CHECK(cudaDeviceSynchronize());
+        std::vector<int8_t> y(dy.bytes());
+        dy.download(y.data(), y.size());
+        int wrong = 0;
+        for (int n = 0; n < k.batch; ++n)
+            for (int64_t p = 0; p < pixels; ++p)
+                for (int ch = 0; ch < k.padded_c; ++ch) {
+                    const int8_t want =
+                        ch < k.c
+                            ? engine::quantize_s8(x[static_cast<size_t>(n * xbs + ch * pixels + p)], scale)
+                            : 0;
+                    const int8_t got = y[static_cast<size_t>((n * pixels + p) * k.padded_c + ch)];
+                    if (got != want && ++wrong <= 3)
+                        ADD_FAILURE()
+                            << k.batch << "x" << k.c << "x" << k.h << "x" << k.w << " -> " << k.padded_c
+                            << " (stride +" << k.extra << "): sample " << n << " pixel " << p << " channel "
+                            << ch << ": " << int{got} << ", expected " << int{want};
+                }
+        EXPECT_EQ(wrong, 0);
+    }
+    // Bad arguments: one clear line, nothing launched.
+    engine::cuda::DeviceBuffer d(64);
+    EXPECT_THROW(engine::cuda::launch_quantize_nchw_to_nhwc_padded(d.as<float>(), d.as<int8_t>(), 1, 3, 4, 6,
+                                                                   12, scale, nullptr),
+                 engine::Error);  // 6 channels: not a multiple of 4
+    EXPECT_THROW(engine::cuda::launch_quantize_nchw_to_nhwc_padded(d.as<float>(), d.as<int8_t>(), 1, 3, 4, 4,
+                                                                   12, 0.f, nullptr),
+                 engine::Error);  // scale 0
+}
+
+// A conv reading the network's F32 image itself (CudaBackend::reads_plain_f32_input: at most 4
+// channels, a calibrated range): the plan has no Reorder at all (the heads write their outputs
+// themselves), and host and device graph I/O give the INT8 reference's values, for image sizes that
+// take the four-pixel quantization (16 x 20) and the general one (13 x 11), and 1 and 3 channels.
+TEST(CudaInt8Plan, AConvReadsTheImageItself) {
+    SKIP_WITHOUT_CUDA();
+    using namespace int8_checks;
+    for (const Shape& shape : {Shape{2, 3, 16, 20}, Shape{2, 3, 13, 11}, Shape{2, 1, 8, 12}}) {
+        SCOPED_TRACE(testing::PrintToString(shape));
+        testing_util::GraphBuilder b(23);
+        const engine::ValueId x = b.input(shape);
+        const engine::ValueId c1 = b.leaky_relu(b.conv(x, 32, 3), 0.1f);
+        const engine::ValueId h = b.conv(c1, 18, 1);
+        b.output(h);
+        const engine::Graph g = b.build();
+        const std::vector<engine::Tensor> inputs = b.random_inputs(9);
+        const engine::BuildOptions o =
+            int8_options("cuda", {{g.value(x).name, 0.9}, {g.value(c1).name, 2.5}, {g.value(h).name, 4.0}});
+        const engine::Plan plan = build_plan(g, o, "image", "");
+        EXPECT_EQ(count_precision(plan, "Conv", "i8"), 2);
+        int reorders = 0;
+        for (const auto& l : plan.info().layers) reorders += l.op == "Reorder";
+        EXPECT_EQ(reorders, 0) << "the image was converted by a Reorder";
+
+        ConvRef k1 = conv_ref(g, g.value(g.node(g.value(c1).producer).inputs[0]).producer);
+        k1.p.act = engine::Act{engine::ActKind::LeakyRelu, 0.1f, 0};
+        const Q8 c1q = run_conv(k1, quantize(inputs[0], 0.9f), 2.5f);
+        std::vector<float> e;
+        run_conv(conv_ref(g, g.value(h).producer), c1q, 0, &e);
+
+        auto engine = engine::Engine::load(plan);
+        auto ctx = engine->create_context(1);
+        auto expect_out = [&](const engine::Tensor& out, const char* io) {
+            const std::vector<float> got(out.data_as<float>(), out.data_as<float>() + out.numel());
+            const auto [worst, off] = compare(got, e, 1e-5);
+            EXPECT_EQ(off, 0u) << io << ": worst " << worst;
+        };
+        const std::vector<engine::Tensor> host = ctx->run(inputs);
+        ASSERT_EQ(host.size(), 1u);
+        expect_out(host[0], "host");
+        void* din = ctx->device_input(0);
+        ASSERT_NE(din, nullptr);
+        CUDA_CHECK(cudaMemcpy(din, inputs[0].data(), inputs[0].bytes(), cudaMemcpyHostToDevice));
+        ctx->run(2, engine::IoMemory::Device);
+        engine::Tensor dev(DataType::F32, ctx->output_shape(0, 2));
+        CUDA_CHECK(cudaMemcpy(dev.data(), ctx->device_output(0), dev.bytes(), cudaMemcpyDeviceToHost));
+        expect_out(dev, "device");
+    }
 }
 
 // `best`: INT8 only where it measures faster than FP16 (recorded and consistent; the same check as oneDNN's).

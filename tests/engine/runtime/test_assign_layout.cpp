@@ -1,7 +1,10 @@
 // assign_layouts' graph outputs (engine/builder/assign_layout.h, step 2): a graph output written in the
 // plan's layout gets its own Reorder to Plain F32, unless its producer's backend writes it Plain F32
-// itself (Backend::writes_plain_f32_output). A backend of the test's own, which claims every node,
-// keeps NHWC and says which nodes write their graph outputs Plain F32; the expectations are by hand.
+// itself (Backend::writes_plain_f32_output); and its graph inputs (step 4): a node reading one in the
+// plan's layout gets a Reorder, unless its backend reads it Plain F32 itself
+// (Backend::reads_plain_f32_input). A backend of the test's own, which claims every node, keeps NHWC
+// and says which nodes write their graph outputs or read their graph inputs Plain F32; the
+// expectations are by hand.
 #include <gtest/gtest.h>
 
 #include <set>
@@ -22,7 +25,8 @@ using engine::ValueId;
 
 class NhwcBackend final : public Backend {
   public:
-    explicit NhwcBackend(std::set<std::string> plain_writers) : plain_writers_(std::move(plain_writers)) {}
+    explicit NhwcBackend(std::set<std::string> plain_writers, std::set<std::string> plain_readers = {})
+        : plain_writers_(std::move(plain_writers)), plain_readers_(std::move(plain_readers)) {}
     std::string_view name() const override { return "nhwc"; }
     std::string device_signature() const override { return "test"; }
     bool supports(const Graph&, NodeId, std::string*) const override { return true; }
@@ -36,10 +40,15 @@ class NhwcBackend final : public Backend {
         asked.insert(g.node(n).name);
         return plain_writers_.count(g.node(n).name) > 0;
     }
-    mutable std::set<std::string> asked;  // the nodes the pass asked about
+    bool reads_plain_f32_input(const Graph& g, NodeId n, size_t slot) const override {
+        asked_in.insert(g.node(n).name + "/" + std::to_string(slot));
+        return plain_readers_.count(g.node(n).name) > 0;
+    }
+    mutable std::set<std::string> asked;     // the nodes the pass asked about (outputs)
+    mutable std::set<std::string> asked_in;  // "node/slot" it asked about (inputs)
 
   private:
-    std::set<std::string> plain_writers_;
+    std::set<std::string> plain_writers_, plain_readers_;
 };
 
 // x -> conv "head_a" (graph output a) -> conv "mid" -> conv "head_b" (graph output b); a is also read by
@@ -138,6 +147,58 @@ TEST(AssignLayout, OnlyF32OutputsInAnotherLayoutAreOffered) {
     Backend* pb[] = {&plain};
     EXPECT_EQ(engine::assign_layouts(p, Layout::Plain, pb), 0);
     EXPECT_TRUE(plain.asked.empty());
+}
+
+// x -> conv "stem" -> conv "tail" (graph output t); x also read by conv "side" (graph output s).
+Graph shared_input() {
+    testing_util::GraphBuilder b(5);
+    const ValueId x = b.input({1, 3, 6, 6}, true, "x");
+    const ValueId m = b.conv(x, 8, 3);
+    const ValueId t = b.conv(m, 5, 1);
+    const ValueId s = b.conv(x, 4, 1);
+    b.output(t);
+    b.output(s);
+    Graph g = b.build();
+    g.node(g.value(m).producer).name = "stem";
+    g.node(g.value(t).producer).name = "tail";
+    g.node(g.value(s).producer).name = "side";
+    return g;
+}
+
+TEST(AssignLayout, ANodeThatReadsAGraphInputItselfNeedsNoReorder) {
+    // stem reads x itself; side does not (a Reorder to NHWC for it alone); tail says it would, but its
+    // input is no graph input: it reads stem's NHWC value, and the pass does not ask. The graph
+    // outputs are written Plain F32 by their producers (no Reorders there).
+    Graph g = shared_input();
+    NhwcBackend nhwc({"tail", "side"}, {"stem", "tail"});
+    for (NodeId n = 0; n < g.num_nodes(); ++n) g.node(n).backend = "nhwc";
+    Backend* backends[] = {&nhwc};
+    EXPECT_EQ(engine::assign_layouts(g, Layout::NHWC, backends), 1);
+    EXPECT_EQ(count_reorders(g), 1);
+    const ValueId x = g.inputs()[0];
+    const ValueId stem_in = g.node(node_named(g, "stem")).inputs[0];
+    EXPECT_EQ(stem_in, x);
+    EXPECT_EQ(g.value(x).layout, Layout::Plain);
+    EXPECT_EQ(g.value(x).storage_dtype, DataType::F32);
+    const ValueId side_in = g.node(node_named(g, "side")).inputs[0];
+    ASSERT_NE(side_in, x);
+    EXPECT_EQ(g.node(g.value(side_in).producer).op, OpType::Reorder);
+    EXPECT_EQ(g.node(g.value(side_in).producer).inputs[0], x);
+    EXPECT_EQ(g.value(side_in).layout, Layout::NHWC);
+    const ValueId tail_in = g.node(node_named(g, "tail")).inputs[0];
+    EXPECT_EQ(g.node(g.value(tail_in).producer).name, "stem");
+    EXPECT_EQ(g.value(tail_in).layout, Layout::NHWC);
+    // Asked only where a graph input needed converting: the weights (constants) and tail's NHWC input
+    // are not offered.
+    EXPECT_EQ(nhwc.asked_in, (std::set<std::string>{"stem/0", "side/0"}));
+    // Without readers, both convs reading x share one Reorder.
+    Graph g2 = shared_input();
+    NhwcBackend none({"tail", "side"});
+    for (NodeId n = 0; n < g2.num_nodes(); ++n) g2.node(n).backend = "nhwc";
+    Backend* backends2[] = {&none};
+    EXPECT_EQ(engine::assign_layouts(g2, Layout::NHWC, backends2), 1);
+    EXPECT_EQ(g2.node(node_named(g2, "stem")).inputs[0], g2.node(node_named(g2, "side")).inputs[0]);
+    EXPECT_NE(g2.node(node_named(g2, "stem")).inputs[0], g2.inputs()[0]);
 }
 
 }  // namespace

@@ -137,6 +137,48 @@ __global__ void pad_channels_kernel(const T* __restrict__ x, T* __restrict__ y, 
     }
 }
 
+// F32 NCHW (C <= 4 planes) -> s8 NHWC padded to 4 channels, four pixels a thread: C 16-byte loads, one
+// 16-byte store (pixels a multiple of 4; x, its batch stride and y aligned for them).
+template <int C>
+__global__ void quantize_nchw_to_nhwc4_x4(const float* __restrict__ x, int8_t* __restrict__ y, int batch,
+                                          int64_t pixels, int64_t xbs, float scale, float inv) {
+    static_assert(C >= 1 && C <= 4, "at most 4 channels");
+    const int64_t quads = pixels / 4;
+    for (int n = blockIdx.y; n < batch; n += gridDim.y)
+        for (int64_t q = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; q < quads;
+             q += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+            uint32_t w[4] = {0, 0, 0, 0};  // pixel e's word: channel r in byte r
+#pragma unroll
+            for (int r = 0; r < C; ++r) {
+                const Vec<float, 4> v = load_vec<float, 4>(x + n * xbs + r * pixels + 4 * q);
+#pragma unroll
+                for (int e = 0; e < 4; ++e)
+                    w[e] |= static_cast<uint32_t>(static_cast<uint8_t>(quantize_s8_dev(v.v[e], scale, inv)))
+                            << (8 * r);
+            }
+            *reinterpret_cast<uint4*>(y + (n * pixels + 4 * q) * 4) = make_uint4(w[0], w[1], w[2], w[3]);
+        }
+}
+
+// The same for any C <= padded_c and alignment: one pixel a thread, padded_c / 4 word stores.
+__global__ void quantize_nchw_to_nhwc_padded_kernel(const float* __restrict__ x, int8_t* __restrict__ y,
+                                                    int batch, int c, int64_t pixels, int padded_c,
+                                                    int64_t xbs, float scale, float inv) {
+    for (int n = blockIdx.y; n < batch; n += gridDim.y)
+        for (int64_t px = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; px < pixels;
+             px += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+            auto* dst = reinterpret_cast<uint32_t*>(y + (n * pixels + px) * padded_c);
+            for (int j = 0; j < padded_c / 4; ++j) {
+                uint32_t w = 0;
+                for (int b = 0; b < 4 && 4 * j + b < c; ++b)
+                    w |= static_cast<uint32_t>(static_cast<uint8_t>(
+                             quantize_s8_dev(x[n * xbs + (4 * j + b) * pixels + px], scale, inv)))
+                         << (8 * b);
+                dst[j] = w;
+            }
+        }
+}
+
 template <typename Tin, typename Tout, int K>
 bool try_few(const Tin* x, Tout* y, int batch, int64_t rows, int64_t cols, int64_t xbs, int64_t ybs,
              float x_scale, float y_scale, cudaStream_t s) {
@@ -226,6 +268,36 @@ void launch_convert(const void* x, ElemType xt, void* y, ElemType yt, int batch,
             static_cast<const Tin*>(x), static_cast<Tout*>(y), batch, sample, x_batch_stride, y_batch_stride,
             x_scale, y_scale);
     });
+    CUDA_CHECK(cudaGetLastError());
+}
+
+void launch_quantize_nchw_to_nhwc_padded(const float* x, int8_t* y, int batch, int c, int64_t pixels,
+                                         int padded_c, int64_t x_batch_stride, float y_scale,
+                                         cudaStream_t stream) {
+    ENGINE_CHECK(c > 0 && padded_c >= c && padded_c % 4 == 0 && aligned_to(y, 4), "cuda quantize: ", c,
+                 " channels padded to ", padded_c, " (a multiple of 4, into 4-byte aligned memory)");
+    check_scales(ElemType::F32, ElemType::S8, 1.f, y_scale, "quantize");
+    if (batch <= 0 || pixels <= 0) return;
+    const float inv = 1.f / y_scale;
+    if (padded_c == 4 && pixels % 4 == 0 && x_batch_stride % 4 == 0 && aligned_to(x, 16) &&
+        aligned_to(y, 16)) {
+        const dim3 grid = grid_2d(pixels / 4, batch);
+        if (c == 3)
+            quantize_nchw_to_nhwc4_x4<3>
+                <<<grid, kThreads, 0, stream>>>(x, y, batch, pixels, x_batch_stride, y_scale, inv);
+        else if (c == 1)
+            quantize_nchw_to_nhwc4_x4<1>
+                <<<grid, kThreads, 0, stream>>>(x, y, batch, pixels, x_batch_stride, y_scale, inv);
+        else if (c == 2)
+            quantize_nchw_to_nhwc4_x4<2>
+                <<<grid, kThreads, 0, stream>>>(x, y, batch, pixels, x_batch_stride, y_scale, inv);
+        else
+            quantize_nchw_to_nhwc4_x4<4>
+                <<<grid, kThreads, 0, stream>>>(x, y, batch, pixels, x_batch_stride, y_scale, inv);
+    } else {
+        quantize_nchw_to_nhwc_padded_kernel<<<grid_2d(pixels, batch), kThreads, 0, stream>>>(
+            x, y, batch, c, pixels, padded_c, x_batch_stride, y_scale, inv);
+    }
     CUDA_CHECK(cudaGetLastError());
 }
 

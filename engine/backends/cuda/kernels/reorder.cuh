@@ -36,4 +36,13 @@ void launch_convert(const void* x, ElemType xt, void* y, ElemType yt, int batch,
 void launch_pad_channels_nhwc(const void* x, void* y, size_t elem_size, int batch, int64_t pixels, int c,
                               int padded_c, int64_t x_batch_stride, cudaStream_t stream);
 
+// F32 NCHW with C channels (an image: the network's input) -> s8 NHWC with padded_c >= C channels, the
+// extra channels zero: the Reorder's quantization (saturate_s8(round_half_even(x / y_scale)), NaN -> 0)
+// and the channel padding of an INT8 conv's input in one pass, for a conv that reads the network's F32
+// input itself (conv_int8_reads_plain). padded_c a multiple of 4, y dense (pixels * padded_c a sample)
+// and 4-byte aligned.
+void launch_quantize_nchw_to_nhwc_padded(const float* x, int8_t* y, int batch, int c, int64_t pixels,
+                                         int padded_c, int64_t x_batch_stride, float y_scale,
+                                         cudaStream_t stream);
+
 }  // namespace engine::cuda
