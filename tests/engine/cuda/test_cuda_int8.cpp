@@ -696,6 +696,22 @@ TEST(CudaInt8Plan, DepthwiseBlockMatchesTheInt8Reference) {
     int8_checks::expect_depthwise_block_matches_int8_reference("cuda");
 }
 
+int count_reorders(const engine::Plan& plan) {
+    int n = 0;
+    for (const auto& l : plan.info().layers) n += l.op == "Reorder";
+    return n;
+}
+
+// The INT8 reference of conv c1 (3x3, leaky 0.1, reading the graph input x): x quantized with its range
+// x_amax, c1 requantized to c1_amax.
+int8_checks::Q8 leaky_stem(const engine::Graph& g, engine::ValueId c1, const engine::Tensor& x, float x_amax,
+                           float c1_amax) {
+    using namespace int8_checks;
+    ConvRef k1 = conv_ref(g, g.value(g.node(g.value(c1).producer).inputs[0]).producer);
+    k1.p.act = engine::Act{engine::ActKind::LeakyRelu, 0.1f, 0};
+    return run_conv(k1, quantize(x, x_amax), c1_amax);
+}
+
 // YOLO's heads: linear 1x1 convs with 255 (odd) and 18 outputs as graph outputs. The INT8 convs write
 // them NCHW F32 themselves (CudaBackend::writes_plain_f32_output): the plan's one Reorder quantizes the
 // input. Host and device graph I/O (the host outputs through the kernel's staging) give the INT8
@@ -717,13 +733,8 @@ TEST(CudaInt8Plan, HeadsWriteTheirGraphOutputsThemselves) {
         {{g.value(x).name, 1.0}, {g.value(c1).name, 2.5}, {g.value(h1).name, 4.0}, {g.value(h2).name, 4.0}});
     const engine::Plan plan = build_plan(g, o, "heads", "");
     EXPECT_EQ(count_precision(plan, "Conv", "i8"), 3);
-    int reorders = 0;
-    for (const auto& l : plan.info().layers) reorders += l.op == "Reorder";
-    EXPECT_EQ(reorders, 1) << "the heads' outputs were converted by Reorders";
-
-    ConvRef k1 = conv_ref(g, g.value(g.node(g.value(c1).producer).inputs[0]).producer);
-    k1.p.act = engine::Act{engine::ActKind::LeakyRelu, 0.1f, 0};
-    const Q8 c1q = run_conv(k1, quantize(inputs[0], 1.0f), 2.5f);
+    EXPECT_EQ(count_reorders(plan), 1) << "the heads' outputs were converted by Reorders";
+    const Q8 c1q = leaky_stem(g, c1, inputs[0], 1.0f, 2.5f);
     std::vector<float> e1, e2;
     run_conv(conv_ref(g, g.value(h1).producer), c1q, 0, &e1);
     run_conv(conv_ref(g, g.value(h2).producer), c1q, 0, &e2);
@@ -836,13 +847,8 @@ TEST(CudaInt8Plan, AConvReadsTheImageItself) {
             int8_options("cuda", {{g.value(x).name, 0.9}, {g.value(c1).name, 2.5}, {g.value(h).name, 4.0}});
         const engine::Plan plan = build_plan(g, o, "image", "");
         EXPECT_EQ(count_precision(plan, "Conv", "i8"), 2);
-        int reorders = 0;
-        for (const auto& l : plan.info().layers) reorders += l.op == "Reorder";
-        EXPECT_EQ(reorders, 0) << "the image was converted by a Reorder";
-
-        ConvRef k1 = conv_ref(g, g.value(g.node(g.value(c1).producer).inputs[0]).producer);
-        k1.p.act = engine::Act{engine::ActKind::LeakyRelu, 0.1f, 0};
-        const Q8 c1q = run_conv(k1, quantize(inputs[0], 0.9f), 2.5f);
+        EXPECT_EQ(count_reorders(plan), 0) << "the image was converted by a Reorder";
+        const Q8 c1q = leaky_stem(g, c1, inputs[0], 0.9f, 2.5f);
         std::vector<float> e;
         run_conv(conv_ref(g, g.value(h).producer), c1q, 0, &e);
 

@@ -51,22 +51,31 @@ class NhwcBackend final : public Backend {
     std::set<std::string> plain_writers_, plain_readers_;
 };
 
-// x -> conv "head_a" (graph output a) -> conv "mid" -> conv "head_b" (graph output b); a is also read by
-// "mid".
-Graph two_heads() {
+// Three convs named names[0..2]: x (`channels`) -> first -> second; third reads x (third_reads_x) or
+// second's value. Graph outputs: first's value (first_is_output) or second's, then third's.
+struct ThreeConvs {
+    const char* names[3];
+    int channels;
+    bool first_is_output;
+    bool third_reads_x;
+};
+Graph three_convs(const ThreeConvs& t) {
     testing_util::GraphBuilder b(3);
-    const ValueId x = b.input({1, 4, 6, 6}, true, "x");
+    const ValueId x = b.input({1, t.channels, 6, 6}, true, "x");
     const ValueId a = b.conv(x, 8, 3);
     const ValueId m = b.conv(a, 8, 3);
-    const ValueId h = b.conv(m, 5, 1);
-    b.output(a);
+    const ValueId h = b.conv(t.third_reads_x ? x : m, t.third_reads_x ? 4 : 5, 1);
+    if (t.first_is_output) b.output(a);
+    if (!t.first_is_output) b.output(m);
     b.output(h);
     Graph g = b.build();
-    g.node(g.value(a).producer).name = "head_a";
-    g.node(g.value(m).producer).name = "mid";
-    g.node(g.value(h).producer).name = "head_b";
+    g.node(g.value(a).producer).name = t.names[0];
+    g.node(g.value(m).producer).name = t.names[1];
+    g.node(g.value(h).producer).name = t.names[2];
     return g;
 }
+// x -> conv "head_a" (graph output a) -> conv "mid" -> conv "head_b" (graph output b).
+Graph two_heads() { return three_convs({{"head_a", "mid", "head_b"}, 4, true, false}); }
 
 int count_reorders(const Graph& g) {
     int n = 0;
@@ -149,21 +158,8 @@ TEST(AssignLayout, OnlyF32OutputsInAnotherLayoutAreOffered) {
     EXPECT_TRUE(plain.asked.empty());
 }
 
-// x -> conv "stem" -> conv "tail" (graph output t); x also read by conv "side" (graph output s).
-Graph shared_input() {
-    testing_util::GraphBuilder b(5);
-    const ValueId x = b.input({1, 3, 6, 6}, true, "x");
-    const ValueId m = b.conv(x, 8, 3);
-    const ValueId t = b.conv(m, 5, 1);
-    const ValueId s = b.conv(x, 4, 1);
-    b.output(t);
-    b.output(s);
-    Graph g = b.build();
-    g.node(g.value(m).producer).name = "stem";
-    g.node(g.value(t).producer).name = "tail";
-    g.node(g.value(s).producer).name = "side";
-    return g;
-}
+// x -> conv "stem" -> conv "tail" (graph output); x also read by conv "side" (graph output).
+Graph shared_input() { return three_convs({{"stem", "tail", "side"}, 3, false, true}); }
 
 TEST(AssignLayout, ANodeThatReadsAGraphInputItselfNeedsNoReorder) {
     // stem reads x itself; side does not (a Reorder to NHWC for it alone); tail says it would, but its
