@@ -418,6 +418,35 @@ int check_tactic(const Int8Case& tc, bool graph, int choice) {
         c.name, graph ? " cuDNN graph #" : " tile ",
         graph ? std::to_string(choice) : std::string(engine::cuda::conv_int8_tile_name(choice)), " out ",
         engine::dtype_name(tc.out), " residual ", engine::dtype_name(tc.res));
+    // A conv of at most 4 input channels also reads the network's F32 image itself (x a graph input
+    // stored Plain F32: conv_int8_reads_plain), quantizing it in its own pass with the same scale: the
+    // same output bytes as from the s8 input above (checked against the reference below).
+    if (c.c <= engine::cuda::kPackedC && c.group == 1) {
+        engine::Value& xval = g.value(xv);
+        xval.is_graph_input = true;
+        xval.layout = Layout::Plain;
+        xval.storage_dtype = DataType::F32;
+        auto plain = engine::cuda::make_conv_int8_kernel(
+            state, g, cg.conv, engine::cuda::conv_int8_pack_forced(state, g, cg.conv, graph, choice));
+        DeviceBuffer dxf(xn * 4), dyp(dy.bytes()), wsp(plain->workspace_bytes(batch) + 256);
+        dxf.upload(xf.data(), xn * 4);
+        CUDA_CHECK(cudaMemset(dyp.get(), 0x7F, dyp.bytes()));
+        std::vector<engine::TensorRef> pins = ins;
+        pins[0] = {dxf.get(), DataType::F32, xs, static_cast<int64_t>(xn) / batch};
+        std::vector<engine::TensorRef> pouts = outs;
+        pouts[0].data = dyp.get();
+        engine::KernelArgs pargs = args;
+        pargs.inputs = pins;
+        pargs.outputs = pouts;
+        pargs.workspace = wsp.get();
+        plain->run(pargs);
+        CUDA_CHECK(cudaDeviceSynchronize());
+        std::vector<uint8_t> a_bytes(dy.bytes()), b_bytes(dy.bytes());
+        dy.download(a_bytes.data(), a_bytes.size());
+        dyp.download(b_bytes.data(), b_bytes.size());
+        EXPECT_EQ(std::memcmp(a_bytes.data(), b_bytes.data(), a_bytes.size()), 0)
+            << what << ": from the F32 image, another output than from its s8 copy";
+    }
     if (tc.out == DataType::I8) {
         std::vector<int8_t> got(yn);
         dy.download(got.data(), yn);
