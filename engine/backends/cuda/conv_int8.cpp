@@ -106,11 +106,13 @@ struct I8Problem : ConvShapes {
     // The channels our tile reads x with (tile_input_c). The graph form reads padded_c, the depthwise
     // kernel x's own.
     int tile_c(int tile) const { return tile_input_c(x[1], tile); }
-    // Workspace for a padded copy of x, whichever form runs (padded_c >= kPackedC); x_plain: always.
+    // Whether a form reading x with `channels` channels reads a copy of it in the workspace (padded, or
+    // x_plain: quantized and padded).
+    bool x_copied(int64_t channels) const { return x_plain || channels != x[1]; }
+    // Workspace for that copy, whichever form runs (padded_c >= kPackedC).
     size_t padded_bytes(int batch) const {
-        return padded_c != x[1] || x_plain
-                   ? static_cast<size_t>(batch) * static_cast<size_t>(x[2] * x[3]) * padded_c
-                   : 0;
+        return x_copied(padded_c) ? static_cast<size_t>(batch) * static_cast<size_t>(x[2] * x[3]) * padded_c
+                                  : 0;
     }
     // x_plain: one sample of x in F32 (its device staging where it is in host memory).
     int64_t x_sample() const { return x[1] * x[2] * x[3]; }
@@ -257,18 +259,15 @@ void enqueue(const I8Problem& c, const Invocation& inv, ConvInt8Args a, const vo
              void* workspace, cudaStream_t s) {
     auto* ws = static_cast<std::byte*>(workspace);
     a.c = input_c(c, inv);
-    if (c.x_plain) {  // F32 NCHW: quantized and padded in one pass
+    if (c.x_copied(a.c)) {
         auto* padded = reinterpret_cast<int8_t*>(ws);
-        launch_quantize_nchw_to_nhwc_padded(static_cast<const float*>(x), padded, a.batch,
-                                            static_cast<int>(c.in_c()), c.x[2] * c.x[3], a.c, x_bs, c.x_scale,
-                                            s);
-        a.x = padded;
-        a.x_batch_stride = c.x[2] * c.x[3] * a.c;
-        ws += align_up(c.padded_bytes(a.batch));
-    } else if (a.c != c.in_c()) {
-        auto* padded = reinterpret_cast<int8_t*>(ws);
-        launch_pad_channels_s8(static_cast<const int8_t*>(x), padded, a.batch, c.x[2] * c.x[3],
-                               static_cast<int>(c.in_c()), a.c, x_bs, s);
+        if (c.x_plain)  // F32 NCHW: quantized and padded in one pass
+            launch_quantize_nchw_to_nhwc_padded(static_cast<const float*>(x), padded, a.batch,
+                                                static_cast<int>(c.in_c()), c.x[2] * c.x[3], a.c, x_bs,
+                                                c.x_scale, s);
+        else
+            launch_pad_channels_s8(static_cast<const int8_t*>(x), padded, a.batch, c.x[2] * c.x[3],
+                                   static_cast<int>(c.in_c()), a.c, x_bs, s);
         a.x = padded;
         a.x_batch_stride = c.x[2] * c.x[3] * a.c;
         ws += align_up(c.padded_bytes(a.batch));
@@ -441,7 +440,7 @@ std::array<int32_t, 2> measure_tactic(CudaState& st, const I8Problem& c, bool gr
         // The fit as enqueue will launch it: x as the tile reads it (padded into the workspace or not).
         ConvInt8Args at = a;
         at.c = c.tile_c(t);
-        at.x = static_cast<const int8_t*>(at.c != c.in_c() || c.x_plain ? ws.get() : x.get());
+        at.x = static_cast<const int8_t*>(c.x_copied(at.c) ? ws.get() : x.get());
         at.x_batch_stride = c.x[2] * c.x[3] * at.c;
         if (!conv_int8_tile_fits(at, t)) continue;
         Invocation inv;

@@ -1918,7 +1918,7 @@ struct TileInfo {
 };
 // A direct tile's entry, its depth (the input's channels), packing, outputs, taps and output form those of
 // its DirectTile type T: folded s8 outputs of exactly T::N channels (k_parts: any multiple), or (T::NCHW)
-// F32 NCHW ones of any count.
+// F32 NCHW ones of any count (always in parts).
 template <class T>
 TileInfo direct_tile(const char* name, bool experimental, bool k_parts = false) {
     TileInfo t{name, T::PACKED ? kPackedDepth : T::XC, T::PACKED, launch_direct<T>};
@@ -1926,7 +1926,7 @@ TileInfo direct_tile(const char* name, bool experimental, bool k_parts = false) 
     t.folded_only = !T::NCHW;
     t.out_k = T::N;
     t.d_taps = T::TAPS;
-    t.k_parts = k_parts;
+    t.k_parts = k_parts || T::NCHW;
     t.nchw = T::NCHW;
     return t;
 }
@@ -2074,16 +2074,16 @@ const TileInfo kTiles[] = {
     // same 1x1 tiles for folded s8 outputs (to 128 and 256 channels) lost to cuDNN there: layer_13 0.042
     // against 0.033, layer_38 0.039 against 0.019.
     direct_tile<DirectTile<1, 8, false, 3, 1, 8, false, true, 0, true>>("direct 16x64 1x1 c256 nchw late",
-                                                                        false, true),
+                                                                        false),
     direct_tile<DirectTile<1, 8, false, 2, 1, 16, false, true, 0, true>>("direct 16x64 1x1 c512 nchw late",
-                                                                         false, true),
+                                                                         false),
     // Their variants (H100, b64, nineteenth session): the cp.async ring, layer_105 0.120 ms against
     // 0.124 (late); 32 pixels a tile (experimental) 0.123. Parts of 32 channels lost (layer_105 0.154,
     // layer_93 0.073 against 0.058) and were dropped.
     direct_tile<DirectTile<1, 8, false, 3, 1, 8, false, false, 2, true>>("direct 16x64 1x1 c256 nchw a2",
-                                                                         false, true),
+                                                                         false),
     direct_tile<DirectTile<2, 8, false, 2, 1, 8, false, true, 0, true>>("direct 32x64 1x1 c256 nchw late",
-                                                                        true, true),
+                                                                        true),
 };
 constexpr int kTileCount = static_cast<int>(sizeof(kTiles) / sizeof(kTiles[0]));
 
