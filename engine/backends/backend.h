@@ -40,6 +40,17 @@ class Backend {
         (void)g, (void)n;
         return dt == DataType::F32;
     }
+    // Whether this backend runs Conv `first` and Conv `second` as one ConvPair node (OpType::ConvPair,
+    // engine/ir/params.h): one kernel, the middle value never stored. The builder asks after backends
+    // and precisions are assigned and before layouts (fuse_conv_pairs, engine/passes/pass.h), for two
+    // live Conv nodes of this backend, of the same precision, neither with a residual, where `second`
+    // reads `first`'s only output as its input 0 and nothing else reads it. Yes: the builder replaces
+    // both by a ConvPair node of this backend, whose supports()/pack()/packed_inputs()/create_kernel()
+    // this backend then handles. Default: no.
+    virtual bool fuses_conv_pair(const Graph& g, NodeId first, NodeId second) const {
+        (void)g, (void)first, (void)second;
+        return false;
+    }
     // Build time: constant data the kernel wants stored in the plan for node `n`, already in the
     // layout it runs on (packed weights). Default: nothing; the kernel reads the constant inputs.
     virtual std::vector<Tensor> pack(const Graph& g, NodeId n, const PackContext& ctx) {

@@ -12,6 +12,7 @@
 
 #include "engine/builder/assign_layout.h"
 #include "engine/builder/calibration.h"
+#include "engine/builder/conv_pairs.h"
 #include "engine/builder/measured_precision.h"
 #include "engine/core/error.h"
 #include "engine/core/log.h"
@@ -191,13 +192,25 @@ std::set<std::string> apply_calibration(Graph& g, const CalibrationTable* table,
             t.float_layers.empty() ? "" : concat(", ", t.float_layers.size(), " layers kept in float"));
         float_layers.insert(t.float_layers.begin(), t.float_layers.end());
     }
+    const auto has_layer = [&](const std::string& name) {
+        for (NodeId n = 0; n < g.num_nodes(); ++n)
+            if (!g.node(n).dead && g.node(n).name == name) return true;
+        return false;
+    };
+    // A ConvPair layer, "first+second" as `rtdet info --layers` lists it (engine/builder/conv_pairs.h),
+    // stands for its two convs: the pairs are made later, from the graph these names are checked on.
+    std::set<std::string> layers;
     for (const std::string& name : float_layers) {
-        bool found = false;
-        for (NodeId n = 0; n < g.num_nodes() && !found; ++n)
-            found = !g.node(n).dead && g.node(n).name == name;
+        bool found = has_layer(name);
+        if (found) layers.insert(name);
+        for (size_t i = name.find('+'); !found && i != std::string::npos; i = name.find('+', i + 1)) {
+            const std::string first = name.substr(0, i), second = name.substr(i + 1);
+            found = has_layer(first) && has_layer(second);
+            if (found) layers.insert({first, second});
+        }
         ENGINE_CHECK(found, "float layer '", name, "': model '", model_name, "' has no such layer");
     }
-    return float_layers;
+    return layers;
 }
 
 bool any_calibrated(const Graph& g) {
@@ -267,6 +280,9 @@ void elide_packed_constants(Graph& g, const std::vector<NodeId>& order,
 PlanContents finish_plan(Graph g, Layout layout, const PlanRequest& r) {
     std::vector<Backend*> ordered;
     for (const auto& b : r.backends) ordered.push_back(b.get());
+    // Convs the backend runs two at a time become ConvPair nodes first: layouts, memory, packing and
+    // the plan's layers then see one node (engine/builder/conv_pairs.h).
+    (void)fuse_backend_conv_pairs(g, ordered, r.options.disabled_passes);
     const int reorders = assign_layouts(g, layout, ordered);
     const std::vector<NodeId> order = g.topo_order();
 
@@ -422,12 +438,38 @@ struct MeasuredPrecision {
     std::map<std::string, std::string> tactics;  // what was measured, for PlanInfo::tactics
 };
 
+// The INT8 convolution layers of `plan` (an INT8 plan's graph, made by finish_plan from `before`): each
+// I8 Conv, and each I8 ConvPair with the two convs of `before` it runs, found by its middle value
+// (ConvPairParams::mid_name): the first conv produces it, the second reads it.
+std::vector<Int8Layer> int8_conv_layers(const Graph& plan, const Graph& before) {
+    std::vector<Int8Layer> out;
+    for (NodeId n = 0; n < plan.num_nodes(); ++n) {
+        const Node& node = plan.node(n);
+        if (node.dead || node.precision != DataType::I8) continue;
+        if (node.op == OpType::Conv) out.push_back({node.name, {node.name}});
+        const auto* pp = std::get_if<ConvPairParams>(&node.params);
+        if (node.op != OpType::ConvPair || pp == nullptr) continue;
+        const ValueId mid = before.find_value(pp->mid_name);
+        ENGINE_CHECK(mid != kNoValue && before.value(mid).producer != kNoNode &&
+                         before.value(mid).consumers.size() == 1,
+                     node_desc(node), ": its middle value '", pp->mid_name,
+                     "' is not one conv's output read by one conv in the graph it was made from");
+        out.push_back({node.name,
+                       {before.node(before.value(mid).producer).name,
+                        before.node(before.value(mid).consumers[0]).name}});
+    }
+    return out;
+}
+
 // `best` with INT8 layers (TensorRT's rule: INT8 where it is faster). `all_int8` has INT8 wherever it
 // can run (assign_precisions on `base` with no layer kept float). Its plan and the plan without INT8
 // are profiled per layer at max batch. The convs whose float kernel beat their INT8 one by a margin
 // (float < ratio x INT8, for each ratio of kRatios) make the mixed candidates. Every candidate is then
 // timed whole, in turn, so the reorders a float layer between INT8 ones adds are counted, and the
-// fastest wins.
+// fastest wins. A ConvPair of the INT8 plan is weighed as one layer (int8_slower_convs): its time
+// against the float plan's pair of the same name, or the sum of its two convs there; both its convs
+// go to float together or stay in INT8 together. A conv that is alone in the INT8 plan but paired in
+// the float one has no float time of its own and stays in INT8 (int8_slower_layers' rule).
 MeasuredPrecision choose_int8_by_time(const Graph& all_int8, const Graph& base, DataType reduced,
                                       const PrecisionSupport& supports, Layout layout, const PlanRequest& r) {
     constexpr int kProfileRounds = 5, kWholeRounds = 7;
@@ -449,16 +491,14 @@ MeasuredPrecision choose_int8_by_time(const Graph& all_int8, const Graph& base, 
                      std::move(b),
                      {}});
     const auto prof = profile_layers(cands[0].plan, cands[1].plan, r.options, kProfileRounds);
+    const std::vector<Int8Layer> int8_layers = int8_conv_layers(cands[0].plan.graph, all_int8);
     std::vector<std::string> int8_convs;
-    for (NodeId n = 0; n < cands[0].plan.graph.num_nodes(); ++n) {
-        const Node& node = cands[0].plan.graph.node(n);
-        if (!node.dead && node.op == OpType::Conv && node.precision == DataType::I8)
-            int8_convs.push_back(node.name);
-    }
+    for (const Int8Layer& l : int8_layers)
+        int8_convs.insert(int8_convs.end(), l.convs.begin(), l.convs.end());
     for (double ratio : kRatios) {
         std::map<std::string, double> scaled = prof[0];
         for (auto& [name, ms] : scaled) ms *= ratio;
-        std::vector<std::string> slower = int8_slower_layers(int8_convs, scaled, prof[1]);
+        std::vector<std::string> slower = int8_slower_convs(int8_layers, scaled, prof[1]);
         if (slower.empty() || slower.size() == int8_convs.size()) continue;
         if (cands.back().float_convs == slower) continue;  // the same set as the last ratio's
         Graph mixed = base;
@@ -495,9 +535,10 @@ MeasuredPrecision choose_int8_by_time(const Graph& all_int8, const Graph& base, 
         const auto it = p.find(name);
         return it == p.end() ? -1.0 : it->second;
     };
-    for (const std::string& name : int8_convs)
-        engine::logger().debug("{}: {}: int8 {:.4f} ms, {} {:.4f} ms", r.model_name, name,
-                               ms_of(prof[0], name), cands[1].name, ms_of(prof[1], name));
+    for (const Int8Layer& l : int8_layers)
+        engine::logger().debug("{}: {}: int8 {:.4f} ms, {} {:.4f} ms", r.model_name, l.name,
+                               ms_of(prof[0], l.name), cands[1].name,
+                               layer_float_ms(l, prof[1]).value_or(-1.0));
     m.graph = std::move(cands[win].graph);
     m.plan = std::move(cands[win].plan);
     return m;

@@ -7,6 +7,7 @@
 #include "engine/builder/builder.h"
 #include "engine/core/error.h"
 #include "engine/core/log.h"
+#include "engine/passes/pass.h"
 #include "engine/runtime/runtime.h"
 
 namespace engine {
@@ -56,6 +57,12 @@ Int8Sensitivity measure_int8_sensitivity(const Graph& g, BuildOptions int8,
     int8.precision = Precision::INT8;
     int8.time_tactics = false;
     int8.layout = int8.layout == "auto" ? "nhwc" : int8.layout;
+    // One layer per conv: a ConvPair (a backend's two convs in one kernel, engine/builder/conv_pairs.h)
+    // would list two convs under one name, which float_layers cannot name. Pairing changes where the
+    // middle value lives, not what the convs compute, so the errors measured apart hold for the pairs.
+    if (std::find(int8.disabled_passes.begin(), int8.disabled_passes.end(), kFuseConvPairPass) ==
+        int8.disabled_passes.end())
+        int8.disabled_passes.emplace_back(kFuseConvPairPass);
     BuildOptions fp32 = int8;
     fp32.precision = Precision::FP32;
     fp32.calibration.reset();

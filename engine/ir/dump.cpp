@@ -56,6 +56,15 @@ struct ParamsPrinter {
         if (p.residual) os << " +residual";
         if (p.post_act.kind != ActKind::None) os << " post_act=" << act_str(p.post_act);
     }
+    // first(k=3x3 s=1 ...) second(k=3x3 s=2 ...) mid=name amax=...: each conv as a Conv prints.
+    void operator()(const ConvPairParams& p) const {
+        os << "first(";
+        (*this)(p.first);
+        os << ") second(";
+        (*this)(p.second);
+        os << ") mid=" << p.mid_name;
+        if (p.mid_amax > 0) os << " amax=" << p.mid_amax;
+    }
     void operator()(const BatchNormParams& p) const { os << "eps=" << p.epsilon; }
     void operator()(const UnaryParams& p) const {
         const OpDesc& d = op_desc(op);

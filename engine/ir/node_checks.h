@@ -20,6 +20,11 @@ bool is_runtime_4d(const Graph& g, ValueId v);
 // [O]; a residual input (ConvParams::residual) of the output's shape.
 bool check_conv_operands(const Graph& g, NodeId n, std::string* why);
 
+// ConvPair node n: ConvPairParams with no residual in either conv; inputs {x, W0, B0, W1, B1} and one
+// output; x and y runtime 4-D tensors; each conv's W and B as for a Conv, W1 matching W0's output
+// channels (the middle value's).
+bool check_conv_pair_operands(const Graph& g, NodeId n, std::string* why);
+
 // Concat node n joining runtime 4-D tensors along the channels (axis 1 or -3) into one output.
 bool check_channel_concat(const Graph& g, NodeId n, std::string* why);
 

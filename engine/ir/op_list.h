@@ -20,6 +20,10 @@
 // Unsqueeze of runtime tensors as Reshape, Constant as an initializer. Reorder is never imported: the
 // builder inserts it to convert a value's memory layout and storage type (engine/ir/layout.h).
 //
+// ConvPair (two Convs in one node, ConvPairParams) is never imported: the builder makes it, after
+// backends and precisions are assigned, where the backend of both convs runs them as one kernel
+// (Backend::fuses_conv_pair, engine/passes/fuse_conv_pair.cpp).
+//
 // Quantization ops (QuantParams, engine/ir/params.h; docs/int8.md): QuantizeLinear and
 // DequantizeLinear are ONNX's, and read or write integer tensors (their shape rules check the dtypes).
 // Integer tensors never flow at run time: fold_constants evaluates them on constants (quantized
@@ -43,6 +47,7 @@
 
 #define ENGINE_OP_LIST(X)                                                  \
     X(Conv,      2, 4, 1, 1, ConvParams,      Req, conv,      "", "")     \
+    X(ConvPair,  5, 5, 1, 1, ConvPairParams,  Req, conv_pair, "", "")     \
     X(BatchNorm, 5, 5, 1, 1, BatchNormParams, Req, batchnorm, "", "")     \
     ENGINE_ACTIVATION_LIST(X)                                              \
     X(Add,       2, 2, 1, 1, NoParams,        Req, binary,    "", "")     \

@@ -139,6 +139,22 @@ struct ConvParams {
     bool operator==(const ConvParams&) const = default;
 };
 
+// ConvPair: two Convs in a row as one node (fuse_conv_pairs, engine/passes/fuse_conv_pair.cpp), made
+// where a backend runs both in one kernel so that the middle tensor never reaches memory. Inputs
+// {x, W0, B0, W1, B1}:
+//   mid = first.act(conv(x, W0) + B0)        (the Conv formula with first's params)
+//   y   = second.act(conv(mid, W1) + B1)     (the Conv formula with second's params)
+// Neither conv has a residual. mid_amax and mid_name are those of the middle value the fusion removed
+// (Value::amax, 0 when it had none; INT8 kernels requantize the middle with it), for kernels, dumps
+// and messages.
+struct ConvPairParams {
+    ConvParams first;
+    ConvParams second;
+    float mid_amax = 0;
+    std::string mid_name;
+    bool operator==(const ConvPairParams&) const = default;
+};
+
 // BatchNorm (inference): y = (x - mean) / sqrt(var + eps) * scale + bias, per channel (dim 1).
 // Inputs {x, scale, bias, mean, var}.
 struct BatchNormParams {
@@ -272,7 +288,7 @@ struct QuantParams {
 // NoParams: "none"): params_kind_key().
 // clang-format off
 #define ENGINE_PARAMS_LIST(X) X(Conv) X(BatchNorm) X(Unary) X(Concat) X(Resize) X(MaxPool) X(Transpose) \
-                              X(Slice) X(Split) X(Softmax) X(Pad) X(Quant)
+                              X(Slice) X(Split) X(Softmax) X(Pad) X(Quant) X(ConvPair)
 // clang-format on
 using NoParams = std::monostate;
 #define ENGINE_PARAMS_ALT(Name) , Name##Params

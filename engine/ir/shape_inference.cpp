@@ -12,7 +12,9 @@
 #include <cmath>
 #include <initializer_list>
 #include <iterator>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "engine/core/checked.h"
 #include "engine/core/error.h"
@@ -103,41 +105,75 @@ int64_t window_out(int64_t in, int64_t pad_begin, int64_t pad_end, int64_t k, in
     return out;
 }
 
+// One operand of a conv's shape rule: its name (for messages) and shape. A ConvPair's middle value is
+// not a node input, so the rule takes operands rather than input slots.
+struct Operand {
+    std::string_view name;
+    const Shape& shape;
+};
+
+Operand operand(const Infer& c, size_t i) { return {c.in(i).name, c.shape(i)}; }
+
+// The Conv rule without its residual: the output shape of conv(x, w) + b with params p (b optional),
+// or a failure naming the operand at fault. `which` starts every message ("" for a Conv, "first conv: "
+// or "second conv: " for a ConvPair).
+Shape conv_shape(const Infer& c, std::string_view which, Operand x, Operand w, std::optional<Operand> b,
+                 const ConvParams& p) {
+    c.check(x.shape.size() == 4, which, "input '", x.name, "' has shape ", shape_str(x.shape),
+            ", expected 4-D NCHW");
+    c.check(w.shape.size() == 4, which, "weight '", w.name, "' has shape ", shape_str(w.shape),
+            ", expected [O, C/group, kh, kw]");
+    c.check(p.group >= 1, which, "group ", p.group, " must be >= 1");
+    for (int d = 0; d < 2; ++d)
+        c.check(p.stride[d] >= 1 && p.dilation[d] >= 1 && p.kernel[d] >= 1, which,
+                "kernel, stride and dilation must be >= 1");
+    for (int32_t pad : p.pads) c.check(pad >= 0, which, "pads must be >= 0");
+    const Shape& xs = x.shape;
+    const Shape& ws = w.shape;
+    c.check(ws[2] == p.kernel[0] && ws[3] == p.kernel[1], which, "kernel ", p.kernel[0], "x", p.kernel[1],
+            " does not match weight shape ", shape_str(ws));
+    const int64_t in_channels = checked_mul(ws[1], p.group, "weight channels times group");
+    c.check(xs[1] == in_channels, which, "input '", x.name, "' has ", xs[1], " channels but weight '", w.name,
+            "' ", shape_str(ws), " with group ", p.group, " expects ", in_channels);
+    c.check(ws[0] % p.group == 0, which, "output channels ", ws[0], " are not divisible by group ", p.group);
+    if (b)
+        c.check(b->shape == Shape{ws[0]}, which, "bias '", b->name, "' has shape ", shape_str(b->shape),
+                ", expected [", ws[0], "]");
+    Shape out{xs[0], ws[0], 0, 0};
+    for (int d = 0; d < 2; ++d) {
+        out[2 + d] =
+            window_out(xs[2 + d], p.pads[d], p.pads[2 + d], p.kernel[d], p.stride[d], p.dilation[d], false);
+        c.check(out[2 + d] >= 1, which, "input ", shape_str(xs), " is too small for kernel ", p.kernel[0],
+                "x", p.kernel[1], " with these pads and dilations");
+    }
+    return out;
+}
+
 void infer_conv(Infer& c) {
     const auto& p = c.params<ConvParams>();
     c.check(c.num_inputs() >= 2 && c.num_inputs() <= (p.residual ? 4u : 3u), "has ", c.num_inputs(),
             " inputs, expected x, W, B", p.residual ? " and the residual" : "");
     c.check(!p.residual || c.num_inputs() == 4, "residual is set but the node has no residual input");
     c.check(c.node().outputs.size() == 1, "expected 1 output");
-    const Shape& x = c.shape(0);
-    const Shape& w = c.shape(1);
-    c.check(x.size() == 4, "input '", c.in(0).name, "' has shape ", shape_str(x), ", expected 4-D NCHW");
-    c.check(w.size() == 4, "weight '", c.in(1).name, "' has shape ", shape_str(w),
-            ", expected [O, C/group, kh, kw]");
-    c.check(p.group >= 1, "group ", p.group, " must be >= 1");
-    for (int d = 0; d < 2; ++d)
-        c.check(p.stride[d] >= 1 && p.dilation[d] >= 1 && p.kernel[d] >= 1,
-                "kernel, stride and dilation must be >= 1");
-    for (int32_t pad : p.pads) c.check(pad >= 0, "pads must be >= 0");
-    c.check(w[2] == p.kernel[0] && w[3] == p.kernel[1], "kernel ", p.kernel[0], "x", p.kernel[1],
-            " does not match weight shape ", shape_str(w));
-    const int64_t in_channels = checked_mul(w[1], p.group, "weight channels times group");
-    c.check(x[1] == in_channels, "input '", c.in(0).name, "' has ", x[1], " channels but weight '",
-            c.in(1).name, "' ", shape_str(w), " with group ", p.group, " expects ", in_channels);
-    c.check(w[0] % p.group == 0, "output channels ", w[0], " are not divisible by group ", p.group);
-    if (c.num_inputs() >= 3)
-        c.check(c.shape(2) == Shape{w[0]}, "bias '", c.in(2).name, "' has shape ", shape_str(c.shape(2)),
-                ", expected [", w[0], "]");
-    Shape out{x[0], w[0], 0, 0};
-    for (int d = 0; d < 2; ++d) {
-        out[2 + d] =
-            window_out(x[2 + d], p.pads[d], p.pads[2 + d], p.kernel[d], p.stride[d], p.dilation[d], false);
-        c.check(out[2 + d] >= 1, "input ", shape_str(x), " is too small for kernel ", p.kernel[0], "x",
-                p.kernel[1], " with these pads and dilations");
-    }
+    std::optional<Operand> b;
+    if (c.num_inputs() >= 3) b.emplace(operand(c, 2));
+    const Shape out = conv_shape(c, "", operand(c, 0), operand(c, 1), b, p);
     if (p.residual)
         c.check(c.shape(3) == out, "residual '", c.in(3).name, "' has shape ", shape_str(c.shape(3)),
                 ", the conv output is ", shape_str(out));
+    c.set_out(0, out, c.batched(0));
+}
+
+// ConvPair {x, W0, B0, W1, B1}: the Conv rule on (x, W0, B0, first) gives the middle shape, the Conv
+// rule on (middle, W1, B1, second) the output. Neither conv takes a residual.
+void infer_conv_pair(Infer& c) {
+    c.check_arity(5, 5, 1);
+    const auto& p = c.params<ConvPairParams>();
+    c.check(!p.first.residual, "first conv: residual is set, but a ConvPair's convs take no residual");
+    c.check(!p.second.residual, "second conv: residual is set, but a ConvPair's convs take no residual");
+    const Shape mid = conv_shape(c, "first conv: ", operand(c, 0), operand(c, 1), operand(c, 2), p.first);
+    const std::string mid_name = p.mid_name.empty() ? std::string("middle") : p.mid_name;
+    const Shape out = conv_shape(c, "second conv: ", {mid_name, mid}, operand(c, 3), operand(c, 4), p.second);
     c.set_out(0, out, c.batched(0));
 }
 

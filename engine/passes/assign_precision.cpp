@@ -65,7 +65,8 @@ PassStats assign_precision(Graph& g, DataType reduced, const PrecisionSupport& s
 
 DataType written_dtype(const Graph& g, NodeId p, ValueId v) {
     const Node& node = g.node(p);
-    if (node.precision != DataType::I8 || node.op != OpType::Conv) return node.precision;
+    if (node.precision != DataType::I8 || (node.op != OpType::Conv && node.op != OpType::ConvPair))
+        return node.precision;
     for (NodeId c : g.value(v).consumers)
         if (!g.node(c).dead && g.node(c).precision == DataType::I8) return DataType::I8;
     return DataType::F32;

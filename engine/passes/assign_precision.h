@@ -33,7 +33,8 @@ PassStats assign_precision(Graph& g, DataType reduced, const PrecisionSupport& s
 PassStats assign_int8(Graph& g, const PrecisionSupport& supports);
 
 // The storage node `p` writes its output `v` in: its precision, except that an I8 Conv writes F32
-// when no consumer of `v` runs in I8 (oneDNN converts on write, cheaper than a Reorder after it).
+// when no consumer of `v` runs in I8 (oneDNN converts on write, cheaper than a Reorder after it). An
+// I8 ConvPair writes as its second conv did (assign_layouts asks again after the builder pairs convs).
 DataType written_dtype(const Graph& g, NodeId p, ValueId v);
 
 }  // namespace engine

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/passes/conv_bias.h"
 #include "engine/passes/pass.h"
 
 namespace engine {
@@ -58,13 +59,7 @@ PassStats fuse_conv_add(Graph& g) {
         const ValueId r = use_a ? b : a;
         const ValueId z = add.outputs[0];
 
-        if (g.node(conv_id).inputs.size() == 2) {
-            const Shape& ws = g.value(g.node(conv_id).inputs[1]).desc.shape;
-            if (ws.empty()) continue;
-            const ValueId zero_bias =
-                g.add_constant(g.node(conv_id).name + "/bias_zero", Tensor(DataType::F32, {ws[0]}));
-            g.add_input(conv_id, zero_bias);
-        }
+        if (ensure_conv_bias(g, conv_id) == kNoValue) continue;
         g.kill_node(add_id);
         g.add_input(conv_id, r);
         std::get<ConvParams>(g.node(conv_id).params).residual = true;

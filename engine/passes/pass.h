@@ -3,6 +3,7 @@
 // is in engine/passes/pipeline.cpp.
 #pragma once
 
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -43,9 +44,19 @@ PassStats eliminate_dead(Graph& g);      // nodes whose outputs nobody uses
 // Not in the default pipeline: INT8 builds whose calibration asked for it (CalibrationTable::equalize).
 PassStats equalize_channels(Graph& g);  // Conv -> Conv: per-channel weight ranges balanced across the pair
 
+// Not in the default pipeline: the builder runs it once backends and precisions are assigned, with
+// `fusable` asking the convs' backend (Backend::fuses_conv_pair; engine/builder/conv_pairs.h).
+// Conv -> Conv => one ConvPair node (engine/passes/fuse_conv_pair.cpp has the preconditions).
+PassStats fuse_conv_pairs(Graph& g,
+                          const std::function<bool(const Graph&, NodeId first, NodeId second)>& fusable);
+// Its name in BuildOptions::disabled_passes (`rtdet build --disable-pass fuse_conv_pair`), which
+// run_passes accepts alongside the pipeline's names.
+inline constexpr std::string_view kFuseConvPairPass = "fuse_conv_pair";
+
 // The default pipeline, in order.
 std::span<const Pass> default_pipeline();
-// Runs the default pipeline, skipping passes named in `disabled` (unknown names are an error) and,
+// Runs the default pipeline, skipping passes named in `disabled` (names neither of the pipeline nor
+// kFuseConvPairPass are an error) and,
 // unless options.int8, the int8_only ones, re-running shape inference and verify() after each, and
 // compacting at the end. Logs each pass's rewrite count at debug level.
 void run_passes(Graph& g, const std::vector<std::string>& disabled = {}, const PipelineOptions& options = {});

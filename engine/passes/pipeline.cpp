@@ -36,21 +36,27 @@ constexpr Pass kDefaultPipeline[] = {
 };
 // clang-format on
 
+// Passes the builder runs later, outside the pipeline, that `disabled` may name too (the builder reads
+// the same list).
+constexpr std::string_view kBuilderPasses[] = {kFuseConvPairPass};
+
 bool is_pass_name(std::string_view name) {
     return std::any_of(std::begin(kDefaultPipeline), std::end(kDefaultPipeline),
-                       [&](const Pass& p) { return p.name == name; });
+                       [&](const Pass& p) { return p.name == name; }) ||
+           std::find(std::begin(kBuilderPasses), std::end(kBuilderPasses), name) != std::end(kBuilderPasses);
 }
 
-// "fold_constants, eliminate_identity, ..." (each name once).
+// "fold_constants, eliminate_identity, ..., fuse_conv_pair" (each name once).
 std::string valid_pass_names() {
     std::vector<std::string_view> seen;
     std::string names;
-    for (const Pass& p : kDefaultPipeline) {
-        if (std::find(seen.begin(), seen.end(), p.name) != seen.end()) continue;
-        seen.push_back(p.name);
-        if (!names.empty()) names += ", ";
-        names += p.name;
-    }
+    const auto add = [&](std::string_view name) {
+        if (std::find(seen.begin(), seen.end(), name) != seen.end()) return;
+        seen.push_back(name);
+        names += concat(names.empty() ? "" : ", ", name);
+    };
+    for (const Pass& p : kDefaultPipeline) add(p.name);
+    for (std::string_view name : kBuilderPasses) add(name);
     return names;
 }
 

@@ -57,6 +57,13 @@ struct ToJson {
                 {"group", p.group},       {"act", act_to_json(p.act)},
                 {"residual", p.residual}, {"post_act", act_to_json(p.post_act)}};
     }
+    // Each conv as a Conv's params, nested.
+    json operator()(const ConvPairParams& p) const {
+        return {{"first", (*this)(p.first)},
+                {"second", (*this)(p.second)},
+                {"mid_amax", f32_to_json(p.mid_amax)},
+                {"mid_name", p.mid_name}};
+    }
     json operator()(const BatchNormParams& p) const { return {{"epsilon", f32_to_json(p.epsilon)}}; }
     json operator()(const UnaryParams& p) const {
         return {{"alpha", f32_to_json(p.alpha)}, {"beta", f32_to_json(p.beta)}};
@@ -94,6 +101,15 @@ void read(const JsonView& j, ConvParams& p) {
     p.act = act_from_json(j.at("act"));
     p.residual = j.at("residual").boolean();
     p.post_act = act_from_json(j.at("post_act"));
+}
+
+void read(const JsonView& j, ConvPairParams& p) {
+    read(j.at("first"), p.first);
+    read(j.at("second"), p.second);
+    const JsonView ja = j.at("mid_amax");
+    p.mid_amax = ja.f32();
+    if (!(p.mid_amax >= 0 && std::isfinite(p.mid_amax))) ja.fail("mid_amax must be a finite number >= 0");
+    p.mid_name = j.at("mid_name").str();
 }
 
 void read(const JsonView& j, BatchNormParams& p) { p.epsilon = j.at("epsilon").f32(); }

@@ -206,6 +206,20 @@ void ref_conv(const ConvParams& p, const KernelArgs& args) {
     }
 }
 
+void ref_conv_pair(const ConvPairParams& p, const KernelArgs& args) {
+    ref::check_arity(args, 5, 5, 1, "ConvPair");
+    ENGINE_CHECK(!p.first.residual && !p.second.residual, "ConvPair: a conv of the pair has a residual");
+    const ConvGeom g = conv_geom(p.first, args.inputs[0].shape, args.inputs[1].shape);
+    // The middle tensor, dense: the two Convs as the graph had them before fuse_conv_pairs.
+    const int64_t sample = checked_mul(checked_mul(g.o, g.oh, "ConvPair: middle"), g.ow, "ConvPair: middle");
+    std::vector<float> mid(static_cast<size_t>(checked_mul(sample, g.n, "ConvPair: middle")));
+    const TensorRef m{mid.data(), DataType::F32, {g.n, g.o, g.oh, g.ow}, sample};
+    const TensorRef first_out[] = {m};
+    ref_conv(p.first, {args.inputs.subspan(0, 3), first_out, nullptr, args.batch});
+    const TensorRef second_in[] = {m, args.inputs[3], args.inputs[4]};
+    ref_conv(p.second, {second_in, args.outputs, nullptr, args.batch});
+}
+
 void ref_maxpool(const MaxPoolParams& p, const KernelArgs& args) {
     ref::check_arity(args, 1, 1, 1, "MaxPool");
     const TensorRef& x = args.inputs[0];

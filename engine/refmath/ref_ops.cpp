@@ -29,6 +29,8 @@ void ref_run(OpType op, const OpParams& params, const KernelArgs& args) {
     switch (op) {
         case OpType::Conv:
             return ref_conv(params_as<ConvParams>(op, params), args);
+        case OpType::ConvPair:
+            return ref_conv_pair(params_as<ConvPairParams>(op, params), args);
         case OpType::BatchNorm:
             return ref_batch_norm(params_as<BatchNormParams>(op, params), args);
         case OpType::Add:

@@ -120,9 +120,9 @@ TEST(ParamsJson, EveryAlternativeRoundTripsExactly) {
 // The plan file's spellings, as plans written before the op descriptors (engine/ir/op_list.h) have
 // them: a renamed enumerator or params type must not change the format.
 TEST(ParamsJson, KeepsThePlanFileSpellings) {
-    const std::vector<std::string> kinds = {"none",    "conv",     "batch_norm", "unary", "concat",
-                                            "resize",  "max_pool", "transpose",  "slice", "split",
-                                            "softmax", "pad",      "quant"};
+    const std::vector<std::string> kinds = {"none",    "conv",     "batch_norm", "unary",    "concat",
+                                            "resize",  "max_pool", "transpose",  "slice",    "split",
+                                            "softmax", "pad",      "quant",      "conv_pair"};
     ASSERT_EQ(kinds.size(), std::variant_size_v<OpParams>);
     for (size_t i = 0; i < kinds.size(); ++i) {
         EXPECT_EQ(engine::params_kind_key(i), kinds[i]);

@@ -51,7 +51,7 @@ class ReferenceBackend final : public Backend {
             if (!any_dtype && dt != DataType::F32)
                 return no(concat("output dtype ", dtype_name(dt), " (f32 only)"));
         }
-        if ((node.op == OpType::Conv || node.op == OpType::MaxPool) &&
+        if ((node.op == OpType::Conv || node.op == OpType::ConvPair || node.op == OpType::MaxPool) &&
             g.value(node.inputs[0]).desc.shape.size() != 4)
             return no("input is not 4-D NCHW");
         return true;
