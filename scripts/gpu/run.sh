@@ -927,6 +927,24 @@ for s in "${stages[@]}"; do
       timeout 200 "$RTDET" build "$WORK/yolov3-416.onnx" --device "$dd" --precision fp16 --max-batch "$nb" \
         --timing-cache "$WORK/timing.cache" -o "$WORK/f16.b$nb.plan" > /dev/null 2>&1
       for p in best i8 f16; do int8_profile "$p" "$nb" "${nt[@]}"; done ;;
+    int8pair)  # issue 16: YOLOv3-416 INT8 b64 with the stem as one ConvPair kernel against the two convs
+      # apart (--disable-pass fuse_conv_pair), the same binary and timing cache, benched in turn
+      # (PAIR_ROUNDS, 3, of 200 iterations each, GPU time), then the fused plan's per-layer profile (~3 min)
+      convert_models
+      for v in pair apart; do
+        d=(); [ $v = apart ] && d=(--disable-pass fuse_conv_pair)
+        timeout 200 "$RTDET" build "$WORK/yolov3-416.onnx" --device cuda --precision int8 "${d[@]}" \
+          --calib-cache "$CALIB_DIR/yolov3-416.calib.json" --max-batch 64 --timing-cache "$WORK/timing_i8.cache" \
+          -o "$WORK/$v.b64.plan" > "$WORK/$v.build.log" 2>&1 || { echo "int8pair: $v build failed"; tail -3 "$WORK/$v.build.log"; }
+        echo "$v: $("$RTDET" info --layers "$WORK/$v.b64.plan" 2>&1 | awk '$1 ~ /^Conv/ {c[$1" "$NF]++} END {for (p in c) printf "%s %d  ", p, c[p]}')"
+      done
+      for r in $(seq "${PAIR_ROUNDS:-3}"); do
+        for v in pair apart; do
+          timeout 60 "$RTDET" bench "$WORK/$v.b64.plan" --batch 64 --warmup 20 --iterations 200 --no-transfers \
+            2>&1 | grep -m1 latency | sed "s/^/round $r $v: /"
+        done
+      done
+      cp "$WORK/pair.b64.plan" "$WORK/i8pair.b64.plan" 2>/dev/null && int8_profile i8pair 64 --no-transfers ;;
     int8prof)  # issue 16: YOLOv3-416 INT8 batch 64's per-layer profile alone (int8diag's third part; ~1.5 min)
       convert_models
       i8_plan cuda 64

@@ -29,6 +29,7 @@
 
 #include "engine/backends/cuda/conv_graph.h"
 #include "engine/backends/cuda/cuda_kernels.h"
+#include "engine/backends/cuda/kernels/conv_pair_int8.cuh"
 #include "engine/backends/cuda/kernels/dw_int8_core.h"
 #include "engine/backends/cuda/kernels/fill.cuh"
 #include "engine/backends/cuda/kernels/reorder.cuh"
@@ -487,6 +488,22 @@ std::array<int32_t, 2> measure_tactic(CudaState& st, const I8Problem& c, bool gr
     return best;
 }
 
+// Whether a graph input or output pointer is host memory; the last four pointers remembered (a context
+// alternates between its host and device graph inputs and outputs at most).
+class HostPointers {
+  public:
+    bool on_host(const void* p) {
+        for (const auto& [q, host] : seen_)
+            if (q == p) return host;
+        std::move_backward(seen_.begin(), seen_.end() - 1, seen_.end());
+        seen_[0] = {p, is_host_pointer(p)};
+        return seen_[0].second;
+    }
+
+  private:
+    std::array<std::pair<const void*, bool>, 4> seen_{};
+};
+
 class ConvInt8Kernel final : public Kernel {
   public:
     ConvInt8Kernel(CudaState& st, I8Problem c, std::array<int32_t, kTacticSize> t, const Tensor& w,
@@ -534,12 +551,12 @@ class ConvInt8Kernel final : public Kernel {
         a.y = args.outputs[0].data;
         a.y_batch_stride = args.outputs[0].batch_stride;
         // A graph output in host memory (host graph I/O): written to the staging, then copied.
-        const bool y_host = c_.y_plain && on_host(a.y);
+        const bool y_host = c_.y_plain && host_.on_host(a.y);
         const cudaStream_t s = kernel_stream();
         // A graph input in host memory: copied to its staging first, each sample densely.
         const void* x = args.inputs[0].data;
         int64_t x_bs = args.inputs[0].batch_stride;
-        if (c_.x_plain && on_host(x)) {
+        if (c_.x_plain && host_.on_host(x)) {
             void* staged = static_cast<std::byte*>(args.workspace) + x_staging_at_;
             copy_samples(staged, c_.x_sample(), x, x_bs, args.batch, c_.x_sample(), sizeof(float),
                          cudaMemcpyHostToDevice, s);
@@ -577,16 +594,6 @@ class ConvInt8Kernel final : public Kernel {
   private:
     int64_t y_sample() const { return c_.y[1] * c_.y[2] * c_.y[3]; }
 
-    // Whether p (y or x) is host memory; the last four pointers remembered (a context alternates between
-    // its host and device graph inputs and outputs at most).
-    bool on_host(const void* p) {
-        for (const auto& [q, host] : seen_)
-            if (q == p) return host;
-        std::move_backward(seen_.begin(), seen_.end() - 1, seen_.end());
-        seen_[0] = {p, is_host_pointer(p)};
-        return seen_[0].second;
-    }
-
     // cuDNN's plan at `batch` (made at first use): the measured configuration, or the next that fits the
     // workspace sized at max batch.
     GraphConvPlan* plan_for(int batch, cudnnHandle_t h) {
@@ -610,7 +617,7 @@ class ConvInt8Kernel final : public Kernel {
     size_t workspace_ = 0;
     size_t staging_at_ = 0;    // y_plain: the staging's offset in the workspace
     size_t x_staging_at_ = 0;  // x_plain: x's
-    std::array<std::pair<const void*, bool>, 4> seen_{};
+    HostPointers host_;
     bool small_acc_ = false;  // our tiles: every accumulator within +-2^22 (int8_sums_small)
     std::vector<std::unique_ptr<GraphConvPlan>> plans_;  // index: batch (graph form)
     cudaStream_t stream_ = nullptr;
@@ -768,6 +775,230 @@ std::unique_ptr<Kernel> make_conv_int8_kernel(CudaState& st, const Graph& g, Nod
         check_i8_layout(g, n, node.outputs[0]);
     if (c.p.residual) check_i8_layout(g, n, node.inputs[3]);
     return std::make_unique<ConvInt8Kernel>(st, std::move(c), t, packed[1], packed[2], packed[3]);
+}
+
+// --- The conv pair (kernels/conv_pair_int8.cuh): YOLO's stem in one kernel ---------------------------------
+
+namespace {
+
+// Leaky ReLU with a slope in (0, 1], or none: the folded epilogue's activations. The slope the kernel
+// takes (1: none).
+bool folded_act(const Act& a) {
+    return a.kind == ActKind::None || (a.kind == ActKind::LeakyRelu && a.alpha > 0.f && a.alpha <= 1.f);
+}
+float folded_slope(const Act& a) { return a.kind == ActKind::LeakyRelu ? a.alpha : 1.f; }
+
+// A 3x3 conv of padding 1, dilation 1, group 1, stride `stride`, no residual, act none or leaky: the two
+// convs of the pair.
+bool pair_conv_fits(const ConvParams& p, int stride) {
+    return p.group == 1 && p.kernel == std::array<int32_t, 2>{3, 3} &&
+           p.stride == std::array<int32_t, 2>{stride, stride} && p.dilation == std::array<int32_t, 2>{1, 1} &&
+           p.pads == std::array<int32_t, 4>{1, 1, 1, 1} && !p.residual && p.post_act.kind == ActKind::None &&
+           folded_act(p.act);
+}
+
+// Whether the two convs' params and shapes are the pair kernel's: the image's 3x3 conv (at most
+// kConvPairMaxC channels) to kConvPairMid, then 3x3 stride 2 to kConvPairOut.
+bool pair_shapes_fit(const ConvParams& p0, const Shape& x, const Shape& w0, const ConvParams& p1,
+                     const Shape& w1) {
+    return pair_conv_fits(p0, 1) && pair_conv_fits(p1, 2) && x.size() == 4 && x[1] >= 1 &&
+           x[1] <= kConvPairMaxC && w0.size() == 4 && w0[0] == kConvPairMid && w1.size() == 4 &&
+           w1[0] == kConvPairOut && w1[1] == kConvPairMid;
+}
+
+// A ConvPair node as the kernel needs it: shapes, the three scales, the folded activations.
+struct PairProblem {
+    std::string name;
+    ConvPairParams p;
+    Shape x, w0, w1, y;
+    int max_batch = 1;
+    float x_scale = 1, mid_scale = 1, y_scale = 1;
+};
+
+PairProblem pair_problem(const Graph& g, NodeId n) {
+    const Node& node = g.node(n);
+    PairProblem c;
+    c.name = node_label(g, n);
+    c.p = std::get<ConvPairParams>(node.params);
+    const Value& x = g.value(node.inputs[0]);
+    const Value& y = g.value(node.outputs[0]);
+    c.x = x.desc.shape;
+    c.w0 = g.value(node.inputs[1]).desc.shape;
+    c.w1 = g.value(node.inputs[3]).desc.shape;
+    c.y = y.desc.shape;
+    c.max_batch = x.batched ? static_cast<int>(c.x[0]) : 1;
+    ENGINE_CHECK(pair_shapes_fit(c.p.first, c.x, c.w0, c.p.second, c.w1), "cuda: ", c.name,
+                 ": not the INT8 conv pair's shapes (3x3 from at most ", kConvPairMaxC, " channels to ",
+                 kConvPairMid, ", then 3x3 stride 2 to ", kConvPairOut, ", padding 1, act none or leaky)");
+    ENGINE_CHECK(x.is_graph_input && x.layout == Layout::Plain && x.storage_dtype == DataType::F32 &&
+                     x.amax > 0 && std::isfinite(x.amax),
+                 "cuda: ", c.name, ": input '", x.name,
+                 "' is not a graph input read as F32 NCHW with a calibrated range (amax ", x.amax, ")");
+    ENGINE_CHECK(c.p.mid_amax > 0 && std::isfinite(c.p.mid_amax), "cuda: ", c.name, ": middle value '",
+                 c.p.mid_name, "' has no calibrated range (amax ", c.p.mid_amax, ")");
+    ENGINE_CHECK(y.storage_dtype == DataType::I8, "cuda: ", c.name, ": output '", y.name, "' is stored as ",
+                 dtype_name(y.storage_dtype), ", not i8");
+    c.x_scale = x.amax / 127.0f;  // as the Reorder to i8 and conv_int8_reads_plain's conv
+    c.mid_scale = c.p.mid_amax / 127.0f;
+    c.y_scale = value_scale(g, n, node.outputs[0]);
+    return c;
+}
+
+// The I8Problem pack_weights reads for one conv of the pair (its weights' shape; the channels its rows
+// hold: the second conv's 32, the first's packed taps).
+I8Problem pair_weights_problem(const PairProblem& c, const Shape& w) {
+    I8Problem q;
+    q.name = c.name;
+    q.w = w;
+    q.padded_c = rounded_c(w[1]);
+    return q;
+}
+
+constexpr int32_t kPairPackVersion = 1;
+
+// alpha (x_scale w_scale[k]) and the bias, both times 1 / y_scale: the direct tiles' folded constants
+// (conv_int8.cu's channel_consts), so that the pair's outputs equal theirs byte for byte.
+std::vector<float> folded_consts(const Tensor& w_scale, const Tensor& bias, float x_scale, float y_scale) {
+    const int64_t k = w_scale.numel();
+    const float yi = 1.0f / y_scale;
+    std::vector<float> v(static_cast<size_t>(2 * k));
+    for (int64_t i = 0; i < k; ++i) {
+        v[static_cast<size_t>(i)] = x_scale * w_scale.data_as<float>()[i] * yi;
+        v[static_cast<size_t>(k + i)] = bias.data_as<float>()[i] * yi;
+    }
+    return v;
+}
+
+class ConvPairInt8Kernel final : public Kernel {
+  public:
+    // packed: {version, w0 (packed taps), w0 scales, b0, w1, w1 scales, b1}.
+    ConvPairInt8Kernel(CudaState& st, PairProblem c, std::span<const Tensor> packed) : c_(std::move(c)) {
+        w0_ = st.device_copy(packed[1]);
+        w1_ = st.device_copy(packed[4]);
+        small0_ = int8_sums_small(packed[1].data_as<int8_t>(), kConvPairMid, kPackedDepth);
+        small1_ = int8_sums_small(packed[4].data_as<int8_t>(), kConvPairOut, 9 * kConvPairMid);
+        const std::vector<float> k0 = folded_consts(packed[2], packed[3], c_.x_scale, c_.mid_scale);
+        const std::vector<float> k1 = folded_consts(packed[5], packed[6], c_.mid_scale, c_.y_scale);
+        consts0_ = DeviceBuffer(k0.size() * sizeof(float));
+        consts0_.upload(k0.data(), consts0_.bytes());
+        consts1_ = DeviceBuffer(k1.size() * sizeof(float));
+        consts1_.upload(k1.data(), consts1_.bytes());
+    }
+
+    // A graph input in host memory is staged here, each sample densely.
+    size_t workspace_bytes(int max_batch) const override {
+        return align_up(static_cast<size_t>(max_batch * x_sample()) * sizeof(float));
+    }
+
+    void run(const KernelArgs& args) override {
+        const cudaStream_t s = kernel_stream();
+        ConvPairInt8Args a;
+        a.x = static_cast<const float*>(args.inputs[0].data);
+        a.x_batch_stride = args.inputs[0].batch_stride;
+        if (host_.on_host(a.x)) {
+            copy_samples(args.workspace, x_sample(), a.x, a.x_batch_stride, args.batch, x_sample(),
+                         sizeof(float), cudaMemcpyHostToDevice, s);
+            a.x = static_cast<const float*>(args.workspace);
+            a.x_batch_stride = x_sample();
+        }
+        a.x_scale = c_.x_scale;
+        a.batch = args.batch;
+        a.c = static_cast<int>(c_.x[1]);
+        a.h = static_cast<int>(c_.x[2]);
+        a.w = static_cast<int>(c_.x[3]);
+        a.w0 = static_cast<const int8_t*>(w0_->get());
+        a.alpha0 = consts0_.as<float>();
+        a.bias0 = a.alpha0 + kConvPairMid;
+        a.slope0 = folded_slope(c_.p.first.act);
+        a.w1 = static_cast<const int8_t*>(w1_->get());
+        a.alpha1 = consts1_.as<float>();
+        a.bias1 = a.alpha1 + kConvPairOut;
+        a.slope1 = folded_slope(c_.p.second.act);
+        a.y = static_cast<int8_t*>(args.outputs[0].data);
+        a.y_batch_stride = args.outputs[0].batch_stride;
+        a.oh = static_cast<int>(c_.y[2]);
+        a.ow = static_cast<int>(c_.y[3]);
+        a.small0 = small0_;
+        a.small1 = small1_;
+        launch_conv_pair_int8(a, s);
+    }
+
+  private:
+    int64_t x_sample() const { return c_.x[1] * c_.x[2] * c_.x[3]; }
+
+    PairProblem c_;
+    std::shared_ptr<DeviceBuffer> w0_, w1_;
+    DeviceBuffer consts0_, consts1_;  // [alpha | bias], folded
+    bool small0_ = false, small1_ = false;
+    HostPointers host_;
+};
+
+}  // namespace
+
+bool conv_pair_fusable(const CudaState& st, const Graph& g, NodeId first, NodeId second) {
+    const Node& a = g.node(first);
+    const Node& b = g.node(second);
+    if (a.op != OpType::Conv || b.op != OpType::Conv || a.precision != DataType::I8 ||
+        b.precision != DataType::I8 || b.inputs.empty() || a.outputs.size() != 1 ||
+        b.inputs[0] != a.outputs[0])
+        return false;
+    if (!conv_int8_supported(st, g, first) || !conv_int8_supported(st, g, second) ||
+        !conv_int8_reads_plain(st, g, first, 0))
+        return false;
+    const ConvShapes ca = conv_shapes(g, first), cb = conv_shapes(g, second);
+    if (!pair_shapes_fit(ca.p, ca.x, ca.w, cb.p, cb.w)) return false;
+    // The middle value s8 with a range; the output s8 (an INT8 layer reads it), not a graph output.
+    const Value& mid = g.value(a.outputs[0]);
+    const Value& y = g.value(b.outputs[0]);
+    return mid.storage_dtype == DataType::I8 && mid.amax > 0 && std::isfinite(mid.amax) &&
+           y.storage_dtype == DataType::I8 && !y.is_graph_output;
+}
+
+bool conv_pair_supported(const CudaState& st, const Graph& g, NodeId n, std::string* why) {
+    if (!check_conv_pair_operands(g, n, why)) return false;
+    if (st.info().cc_major < 8) return reject(why, "the INT8 conv pair needs sm_80 or later");
+    const Node& node = g.node(n);
+    const auto& p = std::get<ConvPairParams>(node.params);
+    if (!pair_shapes_fit(p.first, g.value(node.inputs[0]).desc.shape, g.value(node.inputs[1]).desc.shape,
+                         p.second, g.value(node.inputs[3]).desc.shape))
+        return reject(why, "not the INT8 conv pair's shapes");
+    return true;
+}
+
+std::vector<Tensor> conv_pair_pack(const Graph& g, NodeId n) {
+    const PairProblem c = pair_problem(g, n);
+    const Node& node = g.node(n);
+    auto [w0, s0] = pack_weights(pair_weights_problem(c, c.w0), g.constant(node.inputs[1]), true);
+    auto [w1, s1] = pack_weights(pair_weights_problem(c, c.w1), g.constant(node.inputs[3]), false);
+    std::vector<Tensor> packed;
+    packed.push_back(Tensor::from_bytes(DataType::I32, {1}, &kPairPackVersion, sizeof(kPairPackVersion)));
+    packed.push_back(std::move(w0));
+    packed.push_back(std::move(s0));
+    packed.push_back(g.constant(node.inputs[2]));
+    packed.push_back(std::move(w1));
+    packed.push_back(std::move(s1));
+    packed.push_back(g.constant(node.inputs[4]));
+    return packed;
+}
+
+std::unique_ptr<Kernel> make_conv_pair_kernel(CudaState& st, const Graph& g, NodeId n,
+                                              std::span<const Tensor> packed) {
+    PairProblem c = pair_problem(g, n);
+    ENGINE_CHECK(packed.size() == 7 && packed[0].dtype() == DataType::I32 && packed[0].numel() == 1 &&
+                     packed[0].data_as<int32_t>()[0] == kPairPackVersion,
+                 "cuda: ", c.name, ": expected the INT8 conv pair's packed tensors (version ",
+                 kPairPackVersion, "): rebuild the plan");
+    const auto f32_of = [](const Tensor& t, int64_t k) {
+        return t.dtype() == DataType::F32 && t.numel() == k;
+    };
+    ENGINE_CHECK(
+        packed[1].dtype() == DataType::I8 && packed[1].numel() == kConvPairMid * kPackedDepth &&
+            packed[4].dtype() == DataType::I8 && packed[4].numel() == kConvPairOut * 9 * kConvPairMid &&
+            f32_of(packed[2], kConvPairMid) && f32_of(packed[3], kConvPairMid) &&
+            f32_of(packed[5], kConvPairOut) && f32_of(packed[6], kConvPairOut),
+        "cuda: ", c.name, ": the INT8 conv pair's packed weights, scales or biases have the wrong size");
+    check_i8_layout(g, n, g.node(n).outputs[0]);
+    return std::make_unique<ConvPairInt8Kernel>(st, std::move(c), packed);
 }
 
 }  // namespace engine::cuda

@@ -181,6 +181,7 @@ class CudaBackend final : public Backend {
     bool supports(const Graph& g, NodeId n, std::string* why) const override {
         const OpType op = g.node(n).op;
         if (op == OpType::Conv) return conv_supported(g, n, why);
+        if (op == OpType::ConvPair) return conv_pair_supported(*state_, g, n, why);
         if (op == OpType::MaxPool) return pool_supported(g, n, why);
         if (op == OpType::Resize) return resize_supported(g, n, why);
         if (op == OpType::Concat) return concat_supported(g, n, why);
@@ -192,6 +193,7 @@ class CudaBackend final : public Backend {
 
     std::vector<size_t> packed_inputs(const Graph& g, NodeId n) const override {
         if (g.node(n).op == OpType::Conv) return {1, 2};
+        if (g.node(n).op == OpType::ConvPair) return {1, 2, 3, 4};
         return {};
     }
 
@@ -267,6 +269,7 @@ class CudaBackend final : public Backend {
             // one scale); Reorder quantizes and dequantizes.
             const OpType op = g.node(n).op;
             if (op == OpType::Conv) return conv_int8_supported(*state_, g, n);
+            if (op == OpType::ConvPair) return conv_pair_supported(*state_, g, n, nullptr);
             return (op == OpType::MaxPool || op == OpType::Resize || op == OpType::Concat ||
                     op == OpType::Reorder) &&
                    supports(g, n, nullptr);
@@ -286,12 +289,20 @@ class CudaBackend final : public Backend {
 
     bool reads_plain_f32_input(const Graph& g, NodeId n, size_t slot) const override {
         const Node& node = g.node(n);
+        if (node.op == OpType::ConvPair) return slot == 0;  // the pair reads the image itself, always
         return node.op == OpType::Conv && node.precision == DataType::I8 &&
                conv_int8_reads_plain(*state_, g, n, slot);
     }
 
+    // YOLO's stem (the image's 3x3 conv to 32 channels, then 3x3 stride 2 to 64) in INT8 as one kernel
+    // (conv_pair_fusable): its 32-channel middle tensor, 354 MB at batch 64 and 416x416, never written.
+    bool fuses_conv_pair(const Graph& g, NodeId first, NodeId second) const override {
+        return conv_pair_fusable(*state_, g, first, second);
+    }
+
     std::vector<Tensor> pack(const Graph& g, NodeId n, const PackContext& ctx) override {
         if (g.node(n).op == OpType::Conv) return conv_pack(*state_, g, n, ctx);
+        if (g.node(n).op == OpType::ConvPair) return conv_pair_pack(g, n);
         return {};
     }
 
@@ -318,6 +329,7 @@ class CudaBackend final : public Backend {
     std::unique_ptr<Kernel> make_device_kernel(const Graph& g, NodeId n, std::span<const Tensor> packed) {
         const OpType op = g.node(n).op;
         if (op == OpType::Conv) return make_conv_kernel(*state_, g, n, packed);
+        if (op == OpType::ConvPair) return make_conv_pair_kernel(*state_, g, n, packed);
         if (op == OpType::MaxPool) return make_pool_kernel(g, n);
         if (op == OpType::Resize) return make_resize_kernel(g, n);
         if (op == OpType::Concat) return make_concat_kernel(g, n);

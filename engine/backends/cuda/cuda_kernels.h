@@ -142,6 +142,19 @@ bool conv_int8_tile_runs(const Graph& g, NodeId n, int tile);
 // epilogue has no graph form, or cuDNN has none): mode A's, or with `wide` modes A, B and fallback's
 // (the ranks RTDET_CUDA_INT8_GRAPH_SEARCH=1 times).
 int conv_int8_graph_configs(CudaState& state, const Graph& g, NodeId n, bool wide = false);
+// --- The INT8 conv pair (conv_int8.cpp, kernels/conv_pair_int8.cuh): YOLO's stem in one kernel ---
+// Whether Conv `first` then Conv `second` (both I8, second reading first's only output) run as one
+// ConvPair node: first reads the graph's F32 image itself (conv_int8_reads_plain: at most 4 channels, a
+// calibrated range), 3x3 to 32 channels, then 3x3 stride 2 to 64; padding 1, act none or leaky, no
+// residual; the middle value and the output stored s8 (the output not a graph output).
+bool conv_pair_fusable(const CudaState& state, const Graph& g, NodeId first, NodeId second);
+// Whether this device runs ConvPair node n (its operands and shapes those of conv_pair_fusable).
+bool conv_pair_supported(const CudaState& state, const Graph& g, NodeId n, std::string* why);
+// Packed {version, first's weights in packed taps [32][kPackedDepth] s8, their scales [32], its bias [32],
+// second's weights [64][3][3][32] s8, their scales [64], its bias [64]}.
+std::vector<Tensor> conv_pair_pack(const Graph& g, NodeId n);
+std::unique_ptr<Kernel> make_conv_pair_kernel(CudaState& state, const Graph& g, NodeId n,
+                                              std::span<const Tensor> packed);
 std::unique_ptr<Kernel> make_conv_int8_kernel(CudaState& state, const Graph& g, NodeId n,
                                               std::span<const Tensor> packed);
 bool conv_has_fused_form(const Graph& g, NodeId n);

@@ -25,6 +25,7 @@
 #include "engine/backends/cuda/kernels/conv_int8_walk.h"
 #include "engine/backends/cuda/kernels/device_util.cuh"
 #include "engine/backends/cuda/kernels/dw_int8_core.h"
+#include "engine/backends/cuda/kernels/mma_int8.cuh"
 
 namespace engine::cuda {
 namespace {
@@ -127,13 +128,6 @@ __device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], uint32_t addr) {
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
                  : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
                  : "r"(addr));
-}
-__device__ __forceinline__ void mma_s8(int32_t (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
-    asm volatile(
-        "mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-        "{%0,%1,%2,%3};\n"
-        : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
 // wgmma (conv_int8_wgmma_built): sm_90a only; elsewhere the bodies trap, and the host never launches
@@ -1516,15 +1510,6 @@ struct DirectTile {
     static_assert(TAPS == 9 || TAPS == 1, "3x3 or 1x1");
 };
 
-__device__ __forceinline__ void mma_s8_from(int32_t (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1,
-                                            int32_t c) {
-    asm volatile(
-        "mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-        "{%10,%10,%10,%10};\n"
-        : "=r"(d[0]), "=r"(d[1]), "=r"(d[2]), "=r"(d[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1), "r"(c));
-}
-
 // A row (pixel) of a warp tile: where its window starts and whether every tap lies in the image.
 struct DirectRow {
     const int8_t* origin;
@@ -1834,8 +1819,7 @@ void launch_direct_typed(const Params& p, cudaStream_t stream) {
     // CTA groups of `parts` CTAs (one a part of K), as many as the M tiles need or the GPU holds at once.
     const int parts = T::parts(p.K);
     const int64_t groups = ((p.M + T::ROWS - 1) / T::ROWS + T::WARPS - 1) / T::WARPS;
-    const int cap = g_ws_grid_cap.load(std::memory_order_relaxed);
-    const int64_t most = cap > 0 ? cap : static_cast<int64_t>(sm_count()) * resident;
+    const int64_t most = conv_int8_persistent_grid(resident);
     const auto grid =
         static_cast<unsigned>(std::min<int64_t>(groups, std::max<int64_t>(most / parts, 1)) * parts);
     conv_int8_direct_kernel<T, A, RES, SMALL><<<grid, T::THREADS, T::SMEM, stream>>>(p);
@@ -2269,6 +2253,11 @@ bool conv_int8_tile_folded_only(int tile) {
 bool conv_int8_tile_nchw_only(int tile) { return tile >= 0 && tile < kTileCount && kTiles[tile].nchw; }
 
 void conv_int8_ws_grid_cap(int ctas) { g_ws_grid_cap.store(std::max(ctas, 0), std::memory_order_relaxed); }
+
+int64_t conv_int8_persistent_grid(int resident) {
+    const int cap = g_ws_grid_cap.load(std::memory_order_relaxed);
+    return cap > 0 ? cap : static_cast<int64_t>(sm_count()) * resident;
+}
 
 bool conv_int8_tile_k_fits(int tile, int k) {
     if (tile < 0 || tile >= kTileCount) return false;

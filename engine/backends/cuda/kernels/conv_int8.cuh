@@ -79,6 +79,10 @@ bool conv_int8_tile_nchw_only(int tile);
 // Tests: the warp-specialized tiles' persistent grid capped at `ctas` CTAs (0: the device's SM count),
 // so that small problems take several tiles a CTA.
 void conv_int8_ws_grid_cap(int ctas);
+// The CTAs of a persistent kernel's grid at most: `resident` a multiprocessor on each of the device's, or
+// the tests' cap (conv_int8_ws_grid_cap) where one is set. The direct tiles and the conv pair
+// (conv_pair_int8.cuh) launch that many, or fewer where the tiles are fewer.
+int64_t conv_int8_persistent_grid(int resident);
 // Whether `tile` computes `k` output channels: the direct tiles compute exactly theirs (32 or 64), or
 // any multiple of them (those of TileInfo::k_parts; the NCHW ones any count), the others any.
 bool conv_int8_tile_k_fits(int tile, int k);

@@ -1,0 +1,54 @@
+// Two INT8 convolutions in one kernel (docs/int8.md, "Twentieth session"): YOLO's stem, the image's
+// 3x3 conv to 32 channels (stride 1, padding 1) and the 3x3 stride-2 conv from those 32 channels to 64
+// (padding 1), whose 32-channel output at full resolution (354 MB at batch 64 and 416x416) never leaves
+// the SM. A CTA takes an 8 x 16 tile of the second conv's outputs: it quantizes the image's 19 x 35
+// window (F32 NCHW, the graph input, with the first conv's input scale: the Reorder's rounding) into
+// shared memory, computes the first conv's 17 x 33 outputs the tile reads (zeros where they fall outside
+// its output: the second conv's padding) into shared memory as s8 with the middle value's scale, then
+// the second conv from there, and stores its s8 NHWC output. Both convs are mma.sync m16n8k32 with the
+// folded epilogue of conv_int8.cu's direct tiles (one fused multiply-add an output, act none or leaky,
+// rounding through kRoundMagic), so the output bytes equal those of the two convs run apart by our
+// direct tiles (the image's packed taps; the 32-channel 3x3 tiles).
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+namespace engine::cuda {
+
+struct ConvPairInt8Args {
+    const float* x = nullptr;  // [batch][c][h][w] F32 (x_batch_stride elements a sample)
+    int64_t x_batch_stride = 0;
+    float x_scale = 1;  // the image's s8 scale (amax / 127)
+    int batch = 0, c = 0, h = 0, w = 0;
+    // First conv: [32][kPackedDepth] s8, tap (r, s)'s channels at (3 r + s) * kPackedC (conv_int8.cpp's
+    // packed taps); alpha0 / bias0 [32] folded: x_scale * w_scale[k] / mid_scale, bias[k] / mid_scale.
+    const int8_t* w0 = nullptr;
+    const float* alpha0 = nullptr;
+    const float* bias0 = nullptr;
+    float slope0 = 1;  // leaky ReLU's slope in (0, 1]; 1: no activation
+    // Second conv: [64][3][3][32] s8; alpha1 / bias1 [64] folded: mid_scale * w_scale[k] / y_scale, ...
+    const int8_t* w1 = nullptr;
+    const float* alpha1 = nullptr;
+    const float* bias1 = nullptr;
+    float slope1 = 1;
+    int8_t* y = nullptr;  // [batch][oh][ow][64] s8 (y_batch_stride elements a sample)
+    int64_t y_batch_stride = 0;
+    int oh = 0, ow = 0;  // (h + 1) / 2, (w + 1) / 2
+    // Every accumulator of the first / second conv within +-2^22 (int8_sums_small): one add turns it
+    // into a float instead of a conversion. False is always right.
+    bool small0 = false, small1 = false;
+};
+
+inline constexpr int kConvPairMid = 32;  // the first conv's outputs, the second's inputs
+inline constexpr int kConvPairOut = 64;  // the second conv's outputs
+inline constexpr int kConvPairMaxC = 4;  // the image's channels at most (kPackedC)
+
+// Whether the kernel runs these arguments: 1 to kConvPairMaxC channels, oh and ow the stride-2 sizes,
+// 32-bit indexing, x 4-byte and y 16-byte aligned, slopes in (0, 1]. The message says what does not fit.
+bool conv_pair_int8_fits(const ConvPairInt8Args& a, const char** why = nullptr);
+// Enqueues it (conv_pair_int8_fits must hold; it throws engine::Error otherwise).
+void launch_conv_pair_int8(const ConvPairInt8Args& a, cudaStream_t stream);
+
+}  // namespace engine::cuda

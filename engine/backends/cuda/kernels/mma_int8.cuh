@@ -1,0 +1,30 @@
+// mma.sync m16n8k32 on s8 (sm_80 and later), shared by the INT8 conv kernels (conv_int8.cu,
+// conv_pair_int8.cu). Fragments as PTX's ISA lays them out: a[0..3] row lane / 4 (+8 for a[1], a[3]),
+// k bytes 4 (lane % 4) (+16 for a[2], a[3]); b[0], b[1] column lane / 4, k bytes 4 (lane % 4) (+16);
+// d[e] row lane / 4 (+8 for e >= 2), column 2 (lane % 4) + e % 2.
+#pragma once
+
+#include <cstdint>
+
+namespace engine::cuda {
+
+// d += a x b.
+__device__ __forceinline__ void mma_s8(int32_t (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+    asm volatile(
+        "mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+        "{%0,%1,%2,%3};\n"
+        : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+// d = a x b + c (every accumulator starting at c: kRoundMagicBits, requant_core.h's biased_acc_to_f32).
+__device__ __forceinline__ void mma_s8_from(int32_t (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1,
+                                            int32_t c) {
+    asm volatile(
+        "mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+        "{%10,%10,%10,%10};\n"
+        : "=r"(d[0]), "=r"(d[1]), "=r"(d[2]), "=r"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1), "r"(c));
+}
+
+}  // namespace engine::cuda
