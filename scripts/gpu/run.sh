@@ -933,9 +933,10 @@ for s in "${stages[@]}"; do
       convert_models
       for v in pair apart; do
         d=(); [ $v = apart ] && d=(--disable-pass fuse_conv_pair)
-        timeout 200 "$RTDET" build "$WORK/yolov3-416.onnx" --device cuda --precision int8 "${d[@]}" \
+        timeout 200 "$RTDET" -v build "$WORK/yolov3-416.onnx" --device cuda --precision int8 "${d[@]}" \
           --calib-cache "$CALIB_DIR/yolov3-416.calib.json" --max-batch 64 --timing-cache "$WORK/timing_i8.cache" \
           -o "$WORK/$v.b64.plan" > "$WORK/$v.build.log" 2>&1 || { echo "int8pair: $v build failed"; tail -3 "$WORK/$v.build.log"; }
+        grep -m2 "int8 conv pair" "$WORK/$v.build.log" | sed 's/.*cuda: //'
         echo "$v: $("$RTDET" info --layers "$WORK/$v.b64.plan" 2>&1 | awk '$1 ~ /^Conv/ {c[$1" "$NF]++} END {for (p in c) printf "%s %d  ", p, c[p]}')"
       done
       for r in $(seq "${PAIR_ROUNDS:-3}"); do

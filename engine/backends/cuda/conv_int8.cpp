@@ -854,7 +854,8 @@ I8Problem pair_weights_problem(const PairProblem& c, const Shape& w) {
     return q;
 }
 
-constexpr int32_t kPairPackVersion = 1;
+// The pair's packed tactic: I32 {kPairPackVersion, the CTA shape (ConvPairInt8Args::cta)}.
+constexpr int32_t kPairPackVersion = 2;
 
 // alpha (x_scale w_scale[k]) and the bias, both times 1 / y_scale: the direct tiles' folded constants
 // (conv_int8.cu's channel_consts), so that the pair's outputs equal theirs byte for byte.
@@ -871,8 +872,9 @@ std::vector<float> folded_consts(const Tensor& w_scale, const Tensor& bias, floa
 
 class ConvPairInt8Kernel final : public Kernel {
   public:
-    // packed: {version, w0 (packed taps), w0 scales, b0, w1, w1 scales, b1}.
-    ConvPairInt8Kernel(CudaState& st, PairProblem c, std::span<const Tensor> packed) : c_(std::move(c)) {
+    // packed: {tactic {version, CTA shape}, w0 (packed taps), w0 scales, b0, w1, w1 scales, b1}.
+    ConvPairInt8Kernel(CudaState& st, PairProblem c, std::span<const Tensor> packed)
+        : c_(std::move(c)), cta_(packed[0].data_as<int32_t>()[1]) {
         w0_ = st.device_copy(packed[1]);
         w1_ = st.device_copy(packed[4]);
         small0_ = int8_sums_small(packed[1].data_as<int8_t>(), kConvPairMid, kPackedDepth);
@@ -892,17 +894,26 @@ class ConvPairInt8Kernel final : public Kernel {
 
     void run(const KernelArgs& args) override {
         const cudaStream_t s = kernel_stream();
-        ConvPairInt8Args a;
-        a.x = static_cast<const float*>(args.inputs[0].data);
-        a.x_batch_stride = args.inputs[0].batch_stride;
-        if (host_.on_host(a.x)) {
-            copy_samples(args.workspace, x_sample(), a.x, a.x_batch_stride, args.batch, x_sample(),
-                         sizeof(float), cudaMemcpyHostToDevice, s);
-            a.x = static_cast<const float*>(args.workspace);
-            a.x_batch_stride = x_sample();
+        const auto* x = static_cast<const float*>(args.inputs[0].data);
+        int64_t x_bs = args.inputs[0].batch_stride;
+        if (host_.on_host(x)) {
+            copy_samples(args.workspace, x_sample(), x, x_bs, args.batch, x_sample(), sizeof(float),
+                         cudaMemcpyHostToDevice, s);
+            x = static_cast<const float*>(args.workspace);
+            x_bs = x_sample();
         }
+        launch_conv_pair_int8(launch_args(x, x_bs, static_cast<int8_t*>(args.outputs[0].data),
+                                          args.outputs[0].batch_stride, args.batch),
+                              s);
+    }
+
+    // The kernel's arguments for device x and y at `batch`.
+    ConvPairInt8Args launch_args(const float* x, int64_t x_bs, int8_t* y, int64_t y_bs, int batch) const {
+        ConvPairInt8Args a;
+        a.x = x;
+        a.x_batch_stride = x_bs;
         a.x_scale = c_.x_scale;
-        a.batch = args.batch;
+        a.batch = batch;
         a.c = static_cast<int>(c_.x[1]);
         a.h = static_cast<int>(c_.x[2]);
         a.w = static_cast<int>(c_.x[3]);
@@ -914,24 +925,72 @@ class ConvPairInt8Kernel final : public Kernel {
         a.alpha1 = consts1_.as<float>();
         a.bias1 = a.alpha1 + kConvPairOut;
         a.slope1 = folded_slope(c_.p.second.act);
-        a.y = static_cast<int8_t*>(args.outputs[0].data);
-        a.y_batch_stride = args.outputs[0].batch_stride;
+        a.y = y;
+        a.y_batch_stride = y_bs;
         a.oh = static_cast<int>(c_.y[2]);
         a.ow = static_cast<int>(c_.y[3]);
         a.small0 = small0_;
         a.small1 = small1_;
-        launch_conv_pair_int8(a, s);
+        a.cta = cta_;
+        return a;
     }
 
-  private:
     int64_t x_sample() const { return c_.x[1] * c_.x[2] * c_.x[3]; }
+    int64_t y_sample() const { return c_.y[1] * c_.y[2] * c_.y[3]; }
 
+  private:
     PairProblem c_;
+    int cta_ = 0;
     std::shared_ptr<DeviceBuffer> w0_, w1_;
     DeviceBuffer consts0_, consts1_;  // [alpha | bias], folded
     bool small0_ = false, small1_ = false;
     HostPointers host_;
 };
+
+// Times the pair's CTA shapes at max batch on a random image (the timing cache keeps the choice); the
+// fastest.
+int measure_pair_cta(CudaState& st, const PairProblem& c, std::vector<Tensor>& packed,
+                     const PackContext& ctx) {
+    std::ostringstream key;
+    key << "convpair|" << st.signature() << "|1|x" << shape_str(c.x) << "|" << act_key(c.p.first.act) << "|"
+        << act_key(c.p.second.act);
+    std::string cached;
+    if (st.cache_lookup(ctx.timing_cache, key.str(), &cached) && cached.size() == 1 && cached[0] >= '0' &&
+        cached[0] < '0' + kConvPairCtas)
+        return cached[0] - '0';
+    CudaStream stream;
+    const int batch = c.max_batch;
+    std::string report;
+    int best = 0;
+    float best_ms = 1e30f;
+    for (int cta = 0; cta < kConvPairCtas; ++cta) {
+        packed[0].data_as<int32_t>()[1] = cta;
+        const ConvPairInt8Kernel k(st, c, packed);
+        DeviceBuffer x(static_cast<size_t>(batch * k.x_sample()) * sizeof(float)),
+            y(static_cast<size_t>(batch * k.y_sample()));
+        launch_fill_uniform(x.get(), ElemType::F32, batch * k.x_sample(), 1, -127.f * c.x_scale,
+                            127.f * c.x_scale, stream.get());
+        const ConvPairInt8Args a =
+            k.launch_args(x.as<float>(), k.x_sample(), y.as<int8_t>(), k.y_sample(), batch);
+        constexpr int kRuns = 10;
+        for (int i = 0; i < 2; ++i) launch_conv_pair_int8(a, stream.get());
+        CudaEvent start, end;
+        start.record(stream.get());
+        for (int i = 0; i < kRuns; ++i) launch_conv_pair_int8(a, stream.get());
+        end.record(stream.get());
+        end.synchronize();
+        const float ms = CudaEvent::elapsed_ms(start, end) / kRuns;
+        report += concat(report.empty() ? "" : ", ", conv_pair_int8_cta_name(cta), " ", ms, " ms");
+        if (ms < best_ms) {
+            best_ms = ms;
+            best = cta;
+        }
+    }
+    engine::logger().debug("cuda: {}: int8 conv pair {} -> {}", c.name, report,
+                           conv_pair_int8_cta_name(best));
+    st.cache_store(ctx.timing_cache, key.str(), std::to_string(best));
+    return best;
+}
 
 }  // namespace
 
@@ -965,27 +1024,30 @@ bool conv_pair_supported(const CudaState& st, const Graph& g, NodeId n, std::str
     return true;
 }
 
-std::vector<Tensor> conv_pair_pack(const Graph& g, NodeId n) {
+std::vector<Tensor> conv_pair_pack(CudaState& st, const Graph& g, NodeId n, const PackContext& ctx) {
     const PairProblem c = pair_problem(g, n);
     const Node& node = g.node(n);
     auto [w0, s0] = pack_weights(pair_weights_problem(c, c.w0), g.constant(node.inputs[1]), true);
     auto [w1, s1] = pack_weights(pair_weights_problem(c, c.w1), g.constant(node.inputs[3]), false);
     std::vector<Tensor> packed;
-    packed.push_back(Tensor::from_bytes(DataType::I32, {1}, &kPairPackVersion, sizeof(kPairPackVersion)));
+    const std::array<int32_t, 2> tactic{kPairPackVersion, 0};
+    packed.push_back(Tensor::from_bytes(DataType::I32, {2}, tactic.data(), sizeof(tactic)));
     packed.push_back(std::move(w0));
     packed.push_back(std::move(s0));
     packed.push_back(g.constant(node.inputs[2]));
     packed.push_back(std::move(w1));
     packed.push_back(std::move(s1));
     packed.push_back(g.constant(node.inputs[4]));
+    if (ctx.time_tactics) packed[0].data_as<int32_t>()[1] = measure_pair_cta(st, c, packed, ctx);
     return packed;
 }
 
 std::unique_ptr<Kernel> make_conv_pair_kernel(CudaState& st, const Graph& g, NodeId n,
                                               std::span<const Tensor> packed) {
     PairProblem c = pair_problem(g, n);
-    ENGINE_CHECK(packed.size() == 7 && packed[0].dtype() == DataType::I32 && packed[0].numel() == 1 &&
-                     packed[0].data_as<int32_t>()[0] == kPairPackVersion,
+    ENGINE_CHECK(packed.size() == 7 && packed[0].dtype() == DataType::I32 && packed[0].numel() == 2 &&
+                     packed[0].data_as<int32_t>()[0] == kPairPackVersion &&
+                     packed[0].data_as<int32_t>()[1] >= 0 && packed[0].data_as<int32_t>()[1] < kConvPairCtas,
                  "cuda: ", c.name, ": expected the INT8 conv pair's packed tensors (version ",
                  kPairPackVersion, "): rebuild the plan");
     const auto f32_of = [](const Tensor& t, int64_t k) {

@@ -302,7 +302,7 @@ class CudaBackend final : public Backend {
 
     std::vector<Tensor> pack(const Graph& g, NodeId n, const PackContext& ctx) override {
         if (g.node(n).op == OpType::Conv) return conv_pack(*state_, g, n, ctx);
-        if (g.node(n).op == OpType::ConvPair) return conv_pair_pack(g, n);
+        if (g.node(n).op == OpType::ConvPair) return conv_pair_pack(*state_, g, n, ctx);
         return {};
     }
 

@@ -150,9 +150,10 @@ int conv_int8_graph_configs(CudaState& state, const Graph& g, NodeId n, bool wid
 bool conv_pair_fusable(const CudaState& state, const Graph& g, NodeId first, NodeId second);
 // Whether this device runs ConvPair node n (its operands and shapes those of conv_pair_fusable).
 bool conv_pair_supported(const CudaState& state, const Graph& g, NodeId n, std::string* why);
-// Packed {version, first's weights in packed taps [32][kPackedDepth] s8, their scales [32], its bias [32],
-// second's weights [64][3][3][32] s8, their scales [64], its bias [64]}.
-std::vector<Tensor> conv_pair_pack(const Graph& g, NodeId n);
+// Packed {tactic {version, CTA shape}, first's weights in packed taps [32][kPackedDepth] s8, their scales
+// [32], its bias [32], second's weights [64][3][3][32] s8, their scales [64], its bias [64]}. Its tactic (the
+// CTA's shape) timed at max batch where ctx.time_tactics (else the first).
+std::vector<Tensor> conv_pair_pack(CudaState& state, const Graph& g, NodeId n, const PackContext& ctx);
 std::unique_ptr<Kernel> make_conv_pair_kernel(CudaState& state, const Graph& g, NodeId n,
                                               std::span<const Tensor> packed);
 std::unique_ptr<Kernel> make_conv_int8_kernel(CudaState& state, const Graph& g, NodeId n,

@@ -186,10 +186,20 @@ void check_pair(const PairCase& k) {
     pa.small1 = engine::cuda::int8_sums_small(w1p.data(), kOut, 9 * kMid);
     engine::cuda::conv_int8_ws_grid_cap(k.grid_cap);
     engine::cuda::launch_conv_pair_int8(pa, nullptr);
-    engine::cuda::conv_int8_ws_grid_cap(0);
     CUDA_CHECK(cudaDeviceSynchronize());
-    std::vector<int8_t> got(yn);
+    std::vector<int8_t> got(yn), other(yn);
     dy.download(got.data(), yn);
+    // The other CTA shapes: the same bytes.
+    for (int cta = 1; cta < engine::cuda::kConvPairCtas; ++cta) {
+        CUDA_CHECK(cudaMemset(dy.get(), 0x55, dy.bytes()));
+        pa.cta = cta;
+        engine::cuda::launch_conv_pair_int8(pa, nullptr);
+        CUDA_CHECK(cudaDeviceSynchronize());
+        dy.download(other.data(), yn);
+        EXPECT_EQ(std::memcmp(got.data(), other.data(), yn), 0)
+            << "CTA shape " << engine::cuda::conv_pair_int8_cta_name(cta) << ": other bytes than the first";
+    }
+    engine::cuda::conv_int8_ws_grid_cap(0);
 
     // Oracle 1: the reference chain (NCHW), within one step on at most 1 in 500 elements.
     size_t off = 0;
@@ -301,6 +311,7 @@ TEST(CudaConvPairInt8, RefusesWhatItDoesNotRun) {
     refused([](auto& b) { b.y = b.y + 4; }, "y not 16-byte aligned");
     refused([](auto& b) { b.slope0 = 1.5f; }, "a slope above 1");
     refused([](auto& b) { b.x_scale = 0.f; }, "a zero input scale");
+    refused([](auto& b) { b.cta = engine::cuda::kConvPairCtas; }, "no such CTA shape");
 }
 
 int count_op(const engine::Plan& plan, const std::string& op) {
@@ -388,7 +399,7 @@ TEST(CudaConvPairInt8, OnlyTheKernelsShapesArePaired) {
     for (const Variant& v :
          {Variant{32, 2, false}, Variant{32, 1, false}, Variant{48, 2, false}, Variant{32, 2, true}}) {
         testing_util::GraphBuilder b(32);
-        const engine::ValueId x = b.input(Shape{1, 3, 16, 16});
+        const engine::ValueId x = b.input(Shape{2, 3, 16, 16});
         const engine::ValueId c0 = b.leaky_relu(b.conv(x, v.mid, 3), 0.1f);
         const engine::ValueId c1 = b.leaky_relu(b.conv(c0, 64, 3, v.stride), 0.1f);
         b.output(b.conv(c1, 8, 1));

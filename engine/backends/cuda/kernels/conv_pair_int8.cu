@@ -1,22 +1,24 @@
 // The INT8 conv pair kernel (conv_pair_int8.cuh): YOLO's stem in one pass.
 //
-// A CTA of 4 warps is persistent over the tiles (8 x 16 outputs of the second conv, batch-major). Per tile:
+// A CTA of 4 or 8 warps is persistent over the tiles (8 x 16 outputs of the second conv, batch-major). Per
+// tile:
 //   A. the image window (19 x 35 pixels, 2 rows and columns around the 17 x 33 middle window) quantized
 //      into shared memory, one 4-byte word a pixel (its channels, zero padded to 4; zeros outside the
 //      image: the first conv's padding). Its global loads were issued into registers during the previous
 //      tile's second conv.
-//   B. the first conv over the middle window's 561 pixels (36 m16 tiles, 9 a warp): the packed taps as
-//      conv_int8.cu's packed direct tiles (9 taps x 4 channels in one 64-deep k block, 2 MMA steps, the
-//      32 x 64 weights in registers), A fragments from the window in shared memory; each thread's 8
-//      adjacent channels of a pixel through the folded epilogue into one 8-byte store of the middle
-//      tile. Pixels outside the first conv's output are stored as zeros (the second conv's padding).
-//   C. the second conv: warp w computes output rows 2w and 2w + 1 (two m16 tiles of 16 pixels) x 64
-//      channels over 9 taps of 32 channels (8-byte A fragment loads from the middle tile, B fragments
-//      from shared memory where the CTA put the whole 64 x 288 weights once), then the folded epilogue
-//      of 16 channels a thread into one 16-byte store.
+//   B. the first conv over the middle window's 561 pixels (36 m16 tiles, 9 a warp of 4): the packed taps
+//      as conv_int8.cu's packed direct tiles (9 taps x 4 channels in one 64-deep k block, 2 MMA steps,
+//      the 32 x 64 weights in registers), A fragments from the window in shared memory at the rows'
+//      places the CTA worked out once (row_entry); each thread's 8 adjacent channels of a pixel through
+//      the folded epilogue into one 8-byte store of the middle tile. Pixels outside the first conv's
+//      output are stored as zeros (the second conv's padding).
+//   C. the second conv: each warp computes 8 / W output rows (m16 tiles of 16 pixels) x 64 channels over
+//      9 taps of 32 channels (A fragments by ldmatrix from the middle tile, B fragments from shared memory
+//      where the CTA put the whole 64 x 288 weights once), then the folded epilogue of 16 channels a
+//      thread into one 16-byte store.
 // The middle tile keeps each row's even columns, then (after one pixel of padding) its odd ones: the
-// stride-2 reads of 8 adjacent outputs are then 8 adjacent pixels (conflict-free), and the epilogue's
-// stores of adjacent pixels fall in different bank groups.
+// stride-2 reads of 8 adjacent outputs are then 8 adjacent pixels, whose 16-byte halves (ldmatrix's
+// rows) are swapped every 4 pixels so that the 8 rows fall in 8 different bank groups (mid_half).
 #include <algorithm>
 
 #include "engine/backends/cuda/cuda_util.h"
@@ -29,7 +31,6 @@
 namespace engine::cuda {
 namespace {
 
-constexpr int kWarps = 4, kThreadsPair = 32 * kWarps;
 constexpr int kTileH = 8, kTileW = 16;                         // second conv's outputs a tile
 constexpr int kMidH = 2 * kTileH + 1, kMidW = 2 * kTileW + 1;  // 17 x 33 middle pixels
 constexpr int kMidPixels = kMidH * kMidW;                      // 561
@@ -38,17 +39,49 @@ constexpr int kMidRow = kMidEven + 1 + kMidW / 2;              // 34 pixel slots
 constexpr int kMidBytes = kMidH * kMidRow * kConvPairMid;      // 18,496
 constexpr int kImgH = kMidH + 2, kImgW = kMidW + 2;            // 19 x 35 image pixels
 constexpr int kImgRow = 48;  // words a window row: 48 % 32 = 16 keeps the taps' loads conflict-free
-constexpr int kImgPixels = kImgH * kImgW;                                  // 665
-constexpr int kImgLoads = (kImgPixels + kThreadsPair - 1) / kThreadsPair;  // 6 a thread
-constexpr int kMidTiles = (kMidPixels + 15) / 16;                          // 36 m16 tiles
-constexpr int kB1Bytes = 9 * (kConvPairOut / 8) * 32 * 8;                  // 18,432
-constexpr int kConstBytes = 2 * (kConvPairMid + kConvPairOut) * 4;         // alpha0, bias0, alpha1, bias1
-constexpr int kSmem = kB1Bytes + kConstBytes + kMidBytes + kImgH * kImgRow * 4;  // 41,344
+constexpr int kImgPixels = kImgH * kImgW;                           // 665
+constexpr int kMidTiles = (kMidPixels + 15) / 16;                   // 36 m16 tiles
+constexpr int kB1Bytes = 9 * (kConvPairOut / 8) * 32 * 8;           // 18,432
+constexpr int kConstBytes = 2 * (kConvPairMid + kConvPairOut) * 4;  // alpha0, bias0, alpha1, bias1
+constexpr int kImgBytes = kImgH * kImgRow * 4;                      // 3,648
+// The first conv's rows (middle pixels, 16 a m16 tile) as the CTA finds them once (row_entry): 2,304 bytes.
+constexpr int kRowBytes = kMidTiles * 16 * 4;
+constexpr int kSmem = kB1Bytes + kConstBytes + kMidBytes + kImgBytes + kRowBytes;  // 43,648
 constexpr int kRun0 = kConvPairMid / 4, kRun1 = kConvPairOut / 4;  // a thread's channels of a pixel
+
+// The CTA: W warps (4 or 8; conv_pair_int8_cta_name). Phase C gives each warp kTileH / W output rows (m16
+// tiles of 16 pixels);
+// MINB: the CTAs an SM holds (the register budget: 65536 / (32 W MINB) a thread).
+template <int W_, int MINB_>
+struct PairCta {
+    static constexpr int W = W_, THREADS = 32 * W, MINB = MINB_, ROWS = kTileH / W;
+    static constexpr int LOADS = (kImgPixels + THREADS - 1) / THREADS;  // window pixels a thread
+    static_assert(W * ROWS == kTileH, "whole output rows a warp");
+};
 
 // The slot of middle pixel (row, column) in its row: even columns first.
 __device__ __forceinline__ int mid_slot(int row, int col) {
     return row * kMidRow + ((col & 1) ? kMidEven + 1 + (col >> 1) : (col >> 1));
+}
+// The byte offset of 16-byte half `half` (channels 16 half ..) of the pixel in `slot`: the halves of
+// every other 4 slots swapped, so that ldmatrix's 8 rows (8 adjacent slots) read 8 different bank groups.
+__device__ __forceinline__ int mid_half(int slot, int half) {
+    return slot * kConvPairMid + 16 * (half ^ ((slot >> 2) & 1));
+}
+
+// Middle row r's (r < kMidTiles * 16; rows past the window repeat its last pixel) window word, slot,
+// row and column, one word: window word (10 bits), slot (10), row (5), column (6).
+__device__ __forceinline__ uint32_t row_entry(int r) {
+    r = min(r, kMidPixels - 1);
+    const int rr = r / kMidW, rc = r - rr * kMidW;
+    return static_cast<uint32_t>(rr * kImgRow + rc) | static_cast<uint32_t>(mid_slot(rr, rc)) << 10 |
+           static_cast<uint32_t>(rr) << 20 | static_cast<uint32_t>(rc) << 25;
+}
+
+__device__ __forceinline__ uint32_t lds32(uint32_t addr) {
+    uint32_t v;
+    asm volatile("ld.shared.u32 %0, [%1];\n" : "=r"(v) : "r"(addr));
+    return v;
 }
 
 // The folded epilogue of RUN accumulators (biased) of one pixel: acc * alpha + bias in one fused
@@ -81,14 +114,14 @@ __device__ __forceinline__ PairTile pair_tile(int tile, int tiles_y, int tiles_x
 
 // The image window of tile `t`: this thread's pixels (tid + i * threads), each its C channels as F32
 // (zeros outside the image).
-template <int C>
+template <class K, int C>
 __device__ __forceinline__ void load_window(const ConvPairInt8Args& a, const PairTile& t, int tid,
-                                            float (&v)[kImgLoads][C]) {
+                                            float (&v)[K::LOADS][C]) {
     const float* xs = a.x + static_cast<int64_t>(t.n) * a.x_batch_stride;
     const int64_t plane = static_cast<int64_t>(a.h) * a.w;
 #pragma unroll
-    for (int i = 0; i < kImgLoads; ++i) {
-        const int px = tid + i * kThreadsPair, r = px / kImgW, col = px - r * kImgW;
+    for (int i = 0; i < K::LOADS; ++i) {
+        const int px = tid + i * K::THREADS, r = px / kImgW, col = px - r * kImgW;
         const int iy = 2 * t.oy0 - 2 + r, ix = 2 * t.ox0 - 2 + col;
         const bool in = px < kImgPixels && static_cast<unsigned>(iy) < static_cast<unsigned>(a.h) &&
                         static_cast<unsigned>(ix) < static_cast<unsigned>(a.w);
@@ -98,12 +131,12 @@ __device__ __forceinline__ void load_window(const ConvPairInt8Args& a, const Pai
 }
 
 // Those pixels quantized (quantize_s8_dev with 1 / x_scale: the Reorder's rounding) into the window.
-template <int C>
+template <class K, int C>
 __device__ __forceinline__ void store_window(const ConvPairInt8Args& a, float inv, int tid,
-                                             const float (&v)[kImgLoads][C], uint32_t* img) {
+                                             const float (&v)[K::LOADS][C], uint32_t* img) {
 #pragma unroll
-    for (int i = 0; i < kImgLoads; ++i) {
-        const int px = tid + i * kThreadsPair, r = px / kImgW, col = px - r * kImgW;
+    for (int i = 0; i < K::LOADS; ++i) {
+        const int px = tid + i * K::THREADS, r = px / kImgW, col = px - r * kImgW;
         if (px >= kImgPixels) continue;
         uint32_t word = 0;
 #pragma unroll
@@ -114,8 +147,8 @@ __device__ __forceinline__ void store_window(const ConvPairInt8Args& a, float in
     }
 }
 
-template <int C, bool SMALL0, bool SMALL1>
-__global__ void __launch_bounds__(kThreadsPair, 3) conv_pair_int8_kernel(const ConvPairInt8Args a) {
+template <class K, int C, bool SMALL0, bool SMALL1>
+__global__ void __launch_bounds__(K::THREADS, K::MINB) conv_pair_int8_kernel(const ConvPairInt8Args a) {
     extern __shared__ __align__(16) uint8_t smem[];
     auto* b1s = reinterpret_cast<uint4*>(smem);  // [tap][n8 block pair][lane] 16 bytes
     // The folded channel constants (read in the epilogues rather than held in registers across them).
@@ -124,18 +157,23 @@ __global__ void __launch_bounds__(kThreadsPair, 3) conv_pair_int8_kernel(const C
     float* bi0 = al0 + kConvPairMid;
     float* al1 = bi0 + kConvPairMid;
     float* bi1 = al1 + kConvPairOut;
-    uint8_t* mid = smem + kB1Bytes + kConstBytes;              // [17][34 slots][32] s8
+    uint8_t* mid = smem + kB1Bytes + kConstBytes;  // [17][34 slots][32] s8
+    const auto mid_addr = static_cast<uint32_t>(__cvta_generic_to_shared(mid));
     auto* img = reinterpret_cast<uint32_t*>(mid + kMidBytes);  // [19][48] words
+    const auto img_addr = static_cast<uint32_t>(__cvta_generic_to_shared(img));
+    auto* rows = reinterpret_cast<uint32_t*>(mid + kMidBytes + kImgBytes);  // row_entry of each middle row
+    for (int r = static_cast<int>(threadIdx.x); r < kMidTiles * 16; r += K::THREADS) rows[r] = row_entry(r);
     const int tid = static_cast<int>(threadIdx.x), lane = tid & 31, warp = tid >> 5, g = lane >> 2,
               t = lane & 3;
 
     // The second conv's B fragments, once: column n of n8 block j is channel kRun1 (n / 2) + 2 j + n % 2,
-    // its k bytes 4t.. / 16 + 4t.. the tap's channels 8t .. 8t + 7 (one 8-byte load).
-    for (int i = tid; i < 9 * (kConvPairOut / 8) * 32; i += kThreadsPair) {
+    // its k bytes 4t.. / 16 + 4t.. the tap's channels 4t.. / 16 + 4t.. (ldmatrix's natural order).
+    for (int i = tid; i < 9 * (kConvPairOut / 8) * 32; i += K::THREADS) {
         const int ln = i & 31, j = (i >> 5) % (kConvPairOut / 8), s = (i >> 5) / (kConvPairOut / 8);
         const int ch = kRun1 * ((ln >> 2) >> 1) + 2 * j + ((ln >> 2) & 1);
-        const uint2 v =
-            __ldg(reinterpret_cast<const uint2*>(a.w1 + (ch * 9 + s) * kConvPairMid + 8 * (ln & 3)));
+        const int8_t* row = a.w1 + (ch * 9 + s) * kConvPairMid + 4 * (ln & 3);
+        const uint2 v = make_uint2(__ldg(reinterpret_cast<const uint32_t*>(row)),
+                                   __ldg(reinterpret_cast<const uint32_t*>(row + 16)));
         reinterpret_cast<uint2*>(b1s)[((s * (kConvPairOut / 16) + (j >> 1)) * 32 + ln) * 2 + (j & 1)] = v;
     }
     // The first conv's B fragments in registers (2 k32 steps x 4 n8 blocks): column g of block j is
@@ -149,54 +187,59 @@ __global__ void __launch_bounds__(kThreadsPair, 3) conv_pair_int8_kernel(const C
             b0[s][j][0] = __ldg(reinterpret_cast<const uint32_t*>(row + 4 * t));
             b0[s][j][1] = __ldg(reinterpret_cast<const uint32_t*>(row + 16 + 4 * t));
         }
-    for (int i = tid; i < kConvPairMid; i += kThreadsPair) {
+    for (int i = tid; i < kConvPairMid; i += K::THREADS) {
         al0[i] = __ldg(a.alpha0 + i);
         bi0[i] = __ldg(a.bias0 + i);
     }
-    for (int i = tid; i < kConvPairOut; i += kThreadsPair) {
+    for (int i = tid; i < kConvPairOut; i += K::THREADS) {
         al1[i] = __ldg(a.alpha1 + i);
         bi1[i] = __ldg(a.bias1 + i);
     }
-    // This thread's packed tap slots 4 i + t (i = 2 s + hi): word offsets in the window, and whether real.
-    int toff[4];
+    // This thread's packed tap slots 4 i + t (i = 2 s + hi): byte offsets in the window, and whether real.
+    uint32_t toff[4];
     bool tin[4];
 #pragma unroll
     for (int i = 0; i < 4; ++i) {
         const int slot = 4 * i + t;
         tin[i] = slot < 9;
-        toff[i] = tin[i] ? (slot / 3) * kImgRow + slot % 3 : 0;
+        toff[i] = tin[i] ? 4 * ((slot / 3) * kImgRow + slot % 3) : 0;
     }
 
     const float inv = 1.0f / a.x_scale;
     const int tiles_y = (a.oh + kTileH - 1) / kTileH, tiles_x = (a.ow + kTileW - 1) / kTileW;
     const int tiles = a.batch * tiles_y * tiles_x;
     int tile = static_cast<int>(blockIdx.x);
-    float win[kImgLoads][C];
-    if (tile < tiles) load_window<C>(a, pair_tile(tile, tiles_y, tiles_x), tid, win);
-    __syncthreads();  // the weights in shared memory
+    float win[K::LOADS][C];
+    if (tile < tiles) load_window<K, C>(a, pair_tile(tile, tiles_y, tiles_x), tid, win);
+    __syncthreads();  // the weights, constants and row entries in shared memory
     for (; tile < tiles; tile += static_cast<int>(gridDim.x)) {
         const PairTile pt = pair_tile(tile, tiles_y, tiles_x);
         // A. The window (the previous tile's first conv is done with it: the barrier after B).
-        store_window<C>(a, inv, tid, win, img);
+        store_window<K, C>(a, inv, tid, win, img);
         __syncthreads();  // the window written; the previous tile's second conv done with `mid`
 
         // B. The first conv over the middle window, m16 tiles warp, warp + 4, ...
         const int my0 = 2 * pt.oy0 - 1, mx0 = 2 * pt.ox0 - 1;  // the middle window's origin
-        for (int mt = warp; mt < kMidTiles; mt += kWarps) {
-            uint32_t af[2][4];
-            int rr[2], rc[2];
+        // This thread's channels' folded constants, in registers for the phase.
+        float c_al[kRun0], c_bi[kRun0];
+#pragma unroll
+        for (int e = 0; e < kRun0; ++e) {
+            c_al[e] = al0[kRun0 * t + e];
+            c_bi[e] = bi0[kRun0 * t + e];
+        }
+#pragma unroll 3
+        for (int mt = warp; mt < kMidTiles; mt += K::W) {
+            uint32_t af[2][4], e[2];
 #pragma unroll
             for (int h = 0; h < 2; ++h) {
-                const int r = min(mt * 16 + h * 8 + g, kMidPixels - 1);
-                rr[h] = r / kMidW;
-                rc[h] = r - rr[h] * kMidW;
-                const uint32_t* base = img + rr[h] * kImgRow + rc[h];
+                e[h] = rows[mt * 16 + h * 8 + g];
+                const uint32_t base = img_addr + 4 * (e[h] & 1023u);
 #pragma unroll
                 for (int s = 0; s < 2; ++s)
 #pragma unroll
                     for (int hi = 0; hi < 2; ++hi) {
                         const int i = 2 * s + hi;
-                        af[s][2 * hi + h] = tin[i] ? base[toff[i]] : 0u;
+                        af[s][2 * hi + h] = tin[i] ? lds32(base + toff[i]) : 0u;
                     }
             }
             int32_t acc[4][4];
@@ -215,11 +258,14 @@ __global__ void __launch_bounds__(kThreadsPair, 3) conv_pair_int8_kernel(const C
                     run[2 * j + 1] = acc[j][2 * h + 1];
                 }
                 uint32_t q[kRun0 / 4];
-                folded_run<kRun0, SMALL0>(run, al0 + kRun0 * t, bi0 + kRun0 * t, a.slope0, q);
-                const int my = my0 + rr[h], mx = mx0 + rc[h];
+                folded_run<kRun0, SMALL0>(run, c_al, c_bi, a.slope0, q);
+                const int slot = static_cast<int>((e[h] >> 10) & 1023u);
+                const int my = my0 + static_cast<int>((e[h] >> 20) & 31u),
+                          mx = mx0 + static_cast<int>(e[h] >> 25);
                 const bool inside = static_cast<unsigned>(my) < static_cast<unsigned>(a.h) &&
                                     static_cast<unsigned>(mx) < static_cast<unsigned>(a.w);
-                *reinterpret_cast<uint2*>(mid + mid_slot(rr[h], rc[h]) * kConvPairMid + kRun0 * t) =
+                // Channels 8t .. 8t + 7: half t / 2 of the pixel.
+                *reinterpret_cast<uint2*>(mid + mid_half(slot, t >> 1) + 8 * (t & 1)) =
                     inside ? make_uint2(q[0], q[1]) : make_uint2(0u, 0u);
             }
         }
@@ -227,30 +273,28 @@ __global__ void __launch_bounds__(kThreadsPair, 3) conv_pair_int8_kernel(const C
 
         // The next tile's window loads, in flight during the second conv.
         const int next = tile + static_cast<int>(gridDim.x);
-        if (next < tiles) load_window<C>(a, pair_tile(next, tiles_y, tiles_x), tid, win);
+        if (next < tiles) load_window<K, C>(a, pair_tile(next, tiles_y, tiles_x), tid, win);
 
-        // C. The second conv: this warp's output rows 2 warp + m (m16 tile m), columns g and 8 + g.
-        int32_t acc[2][8][4];
+        // C. The second conv: this warp's output rows ROWS warp + m (m16 tile m), columns g and 8 + g.
+        constexpr int R = K::ROWS;
+        int32_t acc[R][8][4];
 #pragma unroll
         for (int s = 0; s < 9; ++s) {
             const int dh = s / 3, dw = s % 3;
-            uint32_t af[2][4];
+            // A fragments by ldmatrix: lane l gives row l % 16 (output column 8 (l / 8 % 2) + l % 8) at
+            // channels 16 (l / 16) ..
+            uint32_t af[R][4];
 #pragma unroll
-            for (int m = 0; m < 2; ++m)
-#pragma unroll
-                for (int h = 0; h < 2; ++h) {
-                    const int orow = 2 * warp + m, ocol = h * 8 + g;
-                    const uint2 v = *reinterpret_cast<const uint2*>(
-                        mid + mid_slot(2 * orow + dh, 2 * ocol + dw) * kConvPairMid + 8 * t);
-                    af[m][h] = v.x;
-                    af[m][2 + h] = v.y;
-                }
+            for (int m = 0; m < R; ++m) {
+                const int orow = R * warp + m, ocol = (lane & 15);
+                ldmatrix_x4(af[m], mid_addr + mid_half(mid_slot(2 * orow + dh, 2 * ocol + dw), lane >> 4));
+            }
             const uint4* bs = b1s + s * (kConvPairOut / 16) * 32 + lane;
 #pragma unroll
             for (int jp = 0; jp < kConvPairOut / 16; ++jp) {
                 const uint4 bv = bs[jp * 32];
 #pragma unroll
-                for (int m = 0; m < 2; ++m) {
+                for (int m = 0; m < R; ++m) {
                     if (s == 0) {
                         mma_s8_from(acc[m][2 * jp], af[m], bv.x, bv.y, static_cast<int32_t>(kRoundMagicBits));
                         mma_s8_from(acc[m][2 * jp + 1], af[m], bv.z, bv.w,
@@ -264,10 +308,10 @@ __global__ void __launch_bounds__(kThreadsPair, 3) conv_pair_int8_kernel(const C
         }
         int8_t* ys = a.y + static_cast<int64_t>(pt.n) * a.y_batch_stride;
 #pragma unroll
-        for (int m = 0; m < 2; ++m)
+        for (int m = 0; m < R; ++m)
 #pragma unroll
             for (int h = 0; h < 2; ++h) {
-                const int oy = pt.oy0 + 2 * warp + m, ox = pt.ox0 + h * 8 + g;
+                const int oy = pt.oy0 + R * warp + m, ox = pt.ox0 + h * 8 + g;
                 if (oy >= a.oh || ox >= a.ow) continue;
                 int32_t run[kRun1];
 #pragma unroll
@@ -283,30 +327,50 @@ __global__ void __launch_bounds__(kThreadsPair, 3) conv_pair_int8_kernel(const C
     }
 }
 
-template <int C, bool S0, bool S1>
+template <class K, int C, bool S0, bool S1>
 void launch_typed(const ConvPairInt8Args& a, cudaStream_t stream) {
-    auto* kernel = conv_pair_int8_kernel<C, S0, S1>;
+    auto* kernel = conv_pair_int8_kernel<K, C, S0, S1>;
     static const int resident = [kernel] {
         int n = 0;
-        CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, kernel, kThreadsPair, kSmem));
+        CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, kernel, K::THREADS, kSmem));
         return std::max(n, 1);
     }();
     const int64_t tiles =
         static_cast<int64_t>(a.batch) * ((a.oh + kTileH - 1) / kTileH) * ((a.ow + kTileW - 1) / kTileW);
     const auto grid = static_cast<unsigned>(std::min<int64_t>(tiles, conv_int8_persistent_grid(resident)));
-    kernel<<<grid, kThreadsPair, kSmem, stream>>>(a);
+    kernel<<<grid, K::THREADS, kSmem, stream>>>(a);
     CUDA_CHECK(cudaGetLastError());
 }
 
-template <int C>
+template <class K, int C>
 void launch_c(const ConvPairInt8Args& a, cudaStream_t stream) {
     if (a.small0)
-        a.small1 ? launch_typed<C, true, true>(a, stream) : launch_typed<C, true, false>(a, stream);
+        a.small1 ? launch_typed<K, C, true, true>(a, stream) : launch_typed<K, C, true, false>(a, stream);
     else
-        a.small1 ? launch_typed<C, false, true>(a, stream) : launch_typed<C, false, false>(a, stream);
+        a.small1 ? launch_typed<K, C, false, true>(a, stream) : launch_typed<K, C, false, false>(a, stream);
+}
+
+// One CTA shape (conv_pair_int8_cta_name).
+template <class K>
+void launch_cta(const ConvPairInt8Args& a, cudaStream_t stream) {
+    switch (a.c) {
+        case 1:
+            return launch_c<K, 1>(a, stream);
+        case 2:
+            return launch_c<K, 2>(a, stream);
+        case 3:
+            return launch_c<K, 3>(a, stream);
+        default:
+            return launch_c<K, 4>(a, stream);
+    }
 }
 
 }  // namespace
+
+const char* conv_pair_int8_cta_name(int cta) {
+    static constexpr const char* kNames[kConvPairCtas] = {"4 warps x 3", "8 warps x 2"};
+    return cta >= 0 && cta < kConvPairCtas ? kNames[cta] : "?";
+}
 
 bool conv_pair_int8_fits(const ConvPairInt8Args& a, const char** why) {
     const char* no = nullptr;
@@ -327,6 +391,8 @@ bool conv_pair_int8_fits(const ConvPairInt8Args& a, const char** why) {
         no = "x 4-byte, y and the weights 16-byte aligned";
     else if (!(a.slope0 > 0.f && a.slope0 <= 1.f && a.slope1 > 0.f && a.slope1 <= 1.f) || !(a.x_scale > 0.f))
         no = "slopes in (0, 1] and a positive input scale";
+    else if (a.cta < 0 || a.cta >= kConvPairCtas)
+        no = "a CTA shape of the list (kConvPairCtas)";
     if (why != nullptr) *why = no;
     return no == nullptr;
 }
@@ -335,16 +401,10 @@ void launch_conv_pair_int8(const ConvPairInt8Args& a, cudaStream_t stream) {
     const char* why = nullptr;
     ENGINE_CHECK(conv_pair_int8_fits(a, &why), "cuda int8 conv pair: ", why);
     if (a.batch == 0) return;
-    switch (a.c) {
-        case 1:
-            return launch_c<1>(a, stream);
-        case 2:
-            return launch_c<2>(a, stream);
-        case 3:
-            return launch_c<3>(a, stream);
-        default:
-            return launch_c<4>(a, stream);
-    }
+    if (a.cta == 1)
+        launch_cta<PairCta<8, 2>>(a, stream);
+    else
+        launch_cta<PairCta<4, 3>>(a, stream);
 }
 
 }  // namespace engine::cuda

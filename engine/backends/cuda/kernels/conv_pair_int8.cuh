@@ -39,6 +39,9 @@ struct ConvPairInt8Args {
     // Every accumulator of the first / second conv within +-2^22 (int8_sums_small): one add turns it
     // into a float instead of a conversion. False is always right.
     bool small0 = false, small1 = false;
+    // The CTA shape (conv_pair_int8_cta_name): 0 to kConvPairCtas - 1; timed per layer at build time
+    // (conv_int8.cpp's conv_pair_pack).
+    int cta = 0;
 };
 
 inline constexpr int kConvPairMid = 32;  // the first conv's outputs, the second's inputs
@@ -46,8 +49,14 @@ inline constexpr int kConvPairOut = 64;  // the second conv's outputs
 inline constexpr int kConvPairMaxC = 4;  // the image's channels at most (kPackedC)
 
 // Whether the kernel runs these arguments: 1 to kConvPairMaxC channels, oh and ow the stride-2 sizes,
-// 32-bit indexing, x 4-byte and y 16-byte aligned, slopes in (0, 1]. The message says what does not fit.
+// 32-bit indexing, x 4-byte and y 16-byte aligned, slopes in (0, 1], a CTA shape of the list. The message
+// says what does not fit.
 bool conv_pair_int8_fits(const ConvPairInt8Args& a, const char** why = nullptr);
+// The CTA shapes: 4 warps (two output rows each in the second conv) and 3 CTAs an SM (168 registers a
+// thread); 8 warps (one row each), 2 an SM (128 registers). (4 warps and 4 CTAs an SM, 128 registers,
+// spilled and ran at 0.66 ms against 0.56 on the H100, YOLOv3-416 at batch 64.)
+inline constexpr int kConvPairCtas = 2;
+const char* conv_pair_int8_cta_name(int cta);
 // Enqueues it (conv_pair_int8_fits must hold; it throws engine::Error otherwise).
 void launch_conv_pair_int8(const ConvPairInt8Args& a, cudaStream_t stream);
 

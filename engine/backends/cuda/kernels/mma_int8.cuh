@@ -1,4 +1,4 @@
-// mma.sync m16n8k32 on s8 (sm_80 and later), shared by the INT8 conv kernels (conv_int8.cu,
+// mma.sync m16n8k32 on s8 (sm_80 and later) and ldmatrix, shared by the INT8 conv kernels (conv_int8.cu,
 // conv_pair_int8.cu). Fragments as PTX's ISA lays them out: a[0..3] row lane / 4 (+8 for a[1], a[3]),
 // k bytes 4 (lane % 4) (+16 for a[2], a[3]); b[0], b[1] column lane / 4, k bytes 4 (lane % 4) (+16);
 // d[e] row lane / 4 (+8 for e >= 2), column 2 (lane % 4) + e % 2.
@@ -25,6 +25,16 @@ __device__ __forceinline__ void mma_s8_from(int32_t (&d)[4], const uint32_t (&a)
         "{%10,%10,%10,%10};\n"
         : "=r"(d[0]), "=r"(d[1]), "=r"(d[2]), "=r"(d[3])
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1), "r"(c));
+}
+
+// Four 8x8 matrices of 16-byte rows from shared memory (lanes 8 i .. 8 i + 7 give matrix i's row addresses,
+// 16-byte aligned): for s8 data, r[i] of lane l is bytes 4 (l % 4) .. + 3 of matrix i's row l / 4, so
+// matrices (rows 0-7, k 0-15), (rows 8-15, k 0-15), (rows 0-7, k 16-31), (rows 8-15, k 16-31) make an
+// m16n8k32 A fragment.
+__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], uint32_t addr) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(addr));
 }
 
 }  // namespace engine::cuda
