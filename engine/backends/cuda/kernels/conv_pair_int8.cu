@@ -23,6 +23,7 @@
 
 #include "engine/backends/cuda/cuda_util.h"
 #include "engine/backends/cuda/kernels/conv_int8.cuh"
+#include "engine/backends/cuda/kernels/conv_int8_walk.h"
 #include "engine/backends/cuda/kernels/conv_pair_int8.cuh"
 #include "engine/backends/cuda/kernels/device_util.cuh"
 #include "engine/backends/cuda/kernels/mma_int8.cuh"
@@ -107,9 +108,15 @@ struct PairTile {
     int n, oy0, ox0;  // sample, the tile's first output row and column
 };
 
-__device__ __forceinline__ PairTile pair_tile(int tile, int tiles_y, int tiles_x) {
-    const int per = tiles_y * tiles_x, n = tile / per, q = tile - n * per, ty = q / tiles_x;
-    return {n, ty * kTileH, (q - ty * tiles_x) * kTileW};
+// The tiles: a sample's tiles_y x tiles_x (div_per, div_x: divisions by tiles_y tiles_x and by tiles_x).
+struct PairTiles {
+    int tiles_y, tiles_x;
+    FastDiv div_per, div_x;
+};
+
+__device__ __forceinline__ PairTile pair_tile(int tile, const PairTiles& d) {
+    const int n = d.div_per.div(tile), q = tile - n * d.tiles_y * d.tiles_x, ty = d.div_x.div(q);
+    return {n, ty * kTileH, (q - ty * d.tiles_x) * kTileW};
 }
 
 // The image window of tile `t`: this thread's pixels (tid + i * threads), each its C channels as F32
@@ -134,21 +141,34 @@ __device__ __forceinline__ void load_window(const ConvPairInt8Args& a, const Pai
 template <class K, int C>
 __device__ __forceinline__ void store_window(const ConvPairInt8Args& a, float inv, int tid,
                                              const float (&v)[K::LOADS][C], uint32_t* img) {
+    // Every value by multiplication and adds, one test for them all; the division only where one lies
+    // next to a half step (quantize_s8_fast's rule, value by value the same bytes).
+    bool ok = true;
+    uint32_t q[K::LOADS][4] = {};
+#pragma unroll
+    for (int i = 0; i < K::LOADS; ++i)
+#pragma unroll
+        for (int c = 0; c < C; ++c) q[i][c] = quantize_s8_word_try(v[i][c], inv, ok);
+    if (!ok) {
+#pragma unroll
+        for (int i = 0; i < K::LOADS; ++i)
+#pragma unroll
+            for (int c = 0; c < C; ++c)
+                q[i][c] = static_cast<uint8_t>(quantize_s8_dev(v[i][c], a.x_scale, inv));
+    }
 #pragma unroll
     for (int i = 0; i < K::LOADS; ++i) {
         const int px = tid + i * K::THREADS, r = px / kImgW, col = px - r * kImgW;
         if (px >= kImgPixels) continue;
-        uint32_t word = 0;
-#pragma unroll
-        for (int c = 0; c < C; ++c)
-            word |= static_cast<uint32_t>(static_cast<uint8_t>(quantize_s8_dev(v[i][c], a.x_scale, inv)))
-                    << (8 * c);
-        img[r * kImgRow + col] = word;
+        // The low bytes of the C words (zeros past C).
+        img[r * kImgRow + col] =
+            __byte_perm(__byte_perm(q[i][0], q[i][1], 0x0040), __byte_perm(q[i][2], q[i][3], 0x0040), 0x5410);
     }
 }
 
 template <class K, int C, bool SMALL0, bool SMALL1>
-__global__ void __launch_bounds__(K::THREADS, K::MINB) conv_pair_int8_kernel(const ConvPairInt8Args a) {
+__global__ void __launch_bounds__(K::THREADS, K::MINB)
+    conv_pair_int8_kernel(const ConvPairInt8Args a, const PairTiles pt_div) {
     extern __shared__ __align__(16) uint8_t smem[];
     auto* b1s = reinterpret_cast<uint4*>(smem);  // [tap][n8 block pair][lane] 16 bytes
     // The folded channel constants (read in the epilogues rather than held in registers across them).
@@ -206,14 +226,13 @@ __global__ void __launch_bounds__(K::THREADS, K::MINB) conv_pair_int8_kernel(con
     }
 
     const float inv = 1.0f / a.x_scale;
-    const int tiles_y = (a.oh + kTileH - 1) / kTileH, tiles_x = (a.ow + kTileW - 1) / kTileW;
-    const int tiles = a.batch * tiles_y * tiles_x;
+    const int tiles = a.batch * pt_div.tiles_y * pt_div.tiles_x;
     int tile = static_cast<int>(blockIdx.x);
     float win[K::LOADS][C];
-    if (tile < tiles) load_window<K, C>(a, pair_tile(tile, tiles_y, tiles_x), tid, win);
+    if (tile < tiles) load_window<K, C>(a, pair_tile(tile, pt_div), tid, win);
     __syncthreads();  // the weights, constants and row entries in shared memory
     for (; tile < tiles; tile += static_cast<int>(gridDim.x)) {
-        const PairTile pt = pair_tile(tile, tiles_y, tiles_x);
+        const PairTile pt = pair_tile(tile, pt_div);
         // A. The window (the previous tile's first conv is done with it: the barrier after B).
         store_window<K, C>(a, inv, tid, win, img);
         __syncthreads();  // the window written; the previous tile's second conv done with `mid`
@@ -273,7 +292,7 @@ __global__ void __launch_bounds__(K::THREADS, K::MINB) conv_pair_int8_kernel(con
 
         // The next tile's window loads, in flight during the second conv.
         const int next = tile + static_cast<int>(gridDim.x);
-        if (next < tiles) load_window<K, C>(a, pair_tile(next, tiles_y, tiles_x), tid, win);
+        if (next < tiles) load_window<K, C>(a, pair_tile(next, pt_div), tid, win);
 
         // C. The second conv: this warp's output rows ROWS warp + m (m16 tile m), columns g and 8 + g.
         constexpr int R = K::ROWS;
@@ -338,7 +357,12 @@ void launch_typed(const ConvPairInt8Args& a, cudaStream_t stream) {
     const int64_t tiles =
         static_cast<int64_t>(a.batch) * ((a.oh + kTileH - 1) / kTileH) * ((a.ow + kTileW - 1) / kTileW);
     const auto grid = static_cast<unsigned>(std::min<int64_t>(tiles, conv_int8_persistent_grid(resident)));
-    kernel<<<grid, K::THREADS, kSmem, stream>>>(a);
+    PairTiles d;
+    d.tiles_y = (a.oh + kTileH - 1) / kTileH;
+    d.tiles_x = (a.ow + kTileW - 1) / kTileW;
+    d.div_per = FastDiv(static_cast<uint32_t>(d.tiles_y * d.tiles_x));
+    d.div_x = FastDiv(static_cast<uint32_t>(d.tiles_x));
+    kernel<<<grid, K::THREADS, kSmem, stream>>>(a, d);
     CUDA_CHECK(cudaGetLastError());
 }
 
