@@ -307,14 +307,7 @@ float time_tactic(const ConvProblem& c, const std::array<int32_t, kTacticSize>& 
     b.workspace = rig.ws.get();
     b.x_bs = c.x[1] * c.x[2] * c.x[3];
     b.y_bs = b.r_bs = c.y[1] * c.y[2] * c.y[3];
-    constexpr int kRuns = 10;
-    CudaEvent start, end;
-    for (int i = 0; i < 2; ++i) enqueue_conv(c, t, d, b, c.max_batch, h, s);
-    start.record(s);
-    for (int i = 0; i < kRuns; ++i) enqueue_conv(c, t, d, b, c.max_batch, h, s);
-    end.record(s);
-    end.synchronize();
-    return CudaEvent::elapsed_ms(start, end) / kRuns;
+    return time_enqueue(s, [&] { enqueue_conv(c, t, d, b, c.max_batch, h, s); });
 }
 
 // Measures the candidate tactics (restricted to conv + epilogue, or to cuDNN's fused form, when
@@ -558,6 +551,17 @@ std::string conv_shapes_key(const ConvShapes& c) {
     k << "|x" << shape_str(c.x) << "|w" << shape_str(c.w) << "|s" << c.p.stride[0] << "," << c.p.stride[1]
       << "|d" << c.p.dilation[0] << "," << c.p.dilation[1] << "|p" << c.p.pads[0] << "," << c.p.pads[1];
     return k.str();
+}
+
+float time_enqueue(cudaStream_t s, const std::function<void()>& enqueue) {
+    constexpr int kRuns = 10;
+    for (int i = 0; i < 2; ++i) enqueue();
+    CudaEvent start, end;
+    start.record(s);
+    for (int i = 0; i < kRuns; ++i) enqueue();
+    end.record(s);
+    end.synchronize();
+    return CudaEvent::elapsed_ms(start, end) / kRuns;
 }
 
 std::string act_key(const Act& a) { return concat(act_kind_name(a.kind), "(", a.alpha, ",", a.beta, ")"); }

@@ -414,14 +414,7 @@ std::array<int32_t, 2> measure_tactic(CudaState& st, const I8Problem& c, bool gr
     float best_ms = 1e30f;
     std::string report, best_name;
     auto time = [&](const Invocation& inv) {
-        constexpr int kRuns = 10;
-        for (int i = 0; i < 2; ++i) enqueue(c, inv, a, x.get(), x_bs, ws.get(), stream.get());
-        CudaEvent start, end;
-        start.record(stream.get());
-        for (int i = 0; i < kRuns; ++i) enqueue(c, inv, a, x.get(), x_bs, ws.get(), stream.get());
-        end.record(stream.get());
-        end.synchronize();
-        return CudaEvent::elapsed_ms(start, end) / kRuns;
+        return time_enqueue(stream.get(), [&] { enqueue(c, inv, a, x.get(), x_bs, ws.get(), stream.get()); });
     };
     // Experimental tiles: timed (and marked so in the report) only when allowed.
     auto consider = [&](int32_t form, int choice, float ms, const std::string& name,
@@ -949,7 +942,7 @@ class ConvPairInt8Kernel final : public Kernel {
 
 // Times the pair's CTA shapes at max batch on a random image (the timing cache keeps the choice); the
 // fastest.
-int measure_pair_cta(CudaState& st, const PairProblem& c, std::vector<Tensor>& packed,
+int measure_pair_cta(CudaState& st, const PairProblem& c, const std::vector<Tensor>& packed,
                      const PackContext& ctx) {
     std::ostringstream key;
     key << "convpair|" << st.signature() << "|1|x" << shape_str(c.x) << "|" << act_key(c.p.first.act) << "|"
@@ -960,26 +953,18 @@ int measure_pair_cta(CudaState& st, const PairProblem& c, std::vector<Tensor>& p
         return cached[0] - '0';
     CudaStream stream;
     const int batch = c.max_batch;
+    const ConvPairInt8Kernel k(st, c, packed);
+    DeviceBuffer x(static_cast<size_t>(batch * k.x_sample()) * sizeof(float)),
+        y(static_cast<size_t>(batch * k.y_sample()));
+    launch_fill_uniform(x.get(), ElemType::F32, batch * k.x_sample(), 1, -127.f * c.x_scale,
+                        127.f * c.x_scale, stream.get());
+    ConvPairInt8Args a = k.launch_args(x.as<float>(), k.x_sample(), y.as<int8_t>(), k.y_sample(), batch);
     std::string report;
     int best = 0;
     float best_ms = 1e30f;
     for (int cta = 0; cta < kConvPairCtas; ++cta) {
-        packed[0].data_as<int32_t>()[1] = cta;
-        const ConvPairInt8Kernel k(st, c, packed);
-        DeviceBuffer x(static_cast<size_t>(batch * k.x_sample()) * sizeof(float)),
-            y(static_cast<size_t>(batch * k.y_sample()));
-        launch_fill_uniform(x.get(), ElemType::F32, batch * k.x_sample(), 1, -127.f * c.x_scale,
-                            127.f * c.x_scale, stream.get());
-        const ConvPairInt8Args a =
-            k.launch_args(x.as<float>(), k.x_sample(), y.as<int8_t>(), k.y_sample(), batch);
-        constexpr int kRuns = 10;
-        for (int i = 0; i < 2; ++i) launch_conv_pair_int8(a, stream.get());
-        CudaEvent start, end;
-        start.record(stream.get());
-        for (int i = 0; i < kRuns; ++i) launch_conv_pair_int8(a, stream.get());
-        end.record(stream.get());
-        end.synchronize();
-        const float ms = CudaEvent::elapsed_ms(start, end) / kRuns;
+        a.cta = cta;
+        const float ms = time_enqueue(stream.get(), [&] { launch_conv_pair_int8(a, stream.get()); });
         report += concat(report.empty() ? "" : ", ", conv_pair_int8_cta_name(cta), " ", ms, " ms");
         if (ms < best_ms) {
             best_ms = ms;
@@ -995,12 +980,11 @@ int measure_pair_cta(CudaState& st, const PairProblem& c, std::vector<Tensor>& p
 }  // namespace
 
 bool conv_pair_fusable(const CudaState& st, const Graph& g, NodeId first, NodeId second) {
+    // The builder asks only for two live convs of one precision, second reading first's only output
+    // (Backend::fuses_conv_pair's contract).
     const Node& a = g.node(first);
     const Node& b = g.node(second);
-    if (a.op != OpType::Conv || b.op != OpType::Conv || a.precision != DataType::I8 ||
-        b.precision != DataType::I8 || b.inputs.empty() || a.outputs.size() != 1 ||
-        b.inputs[0] != a.outputs[0])
-        return false;
+    if (a.precision != DataType::I8) return false;
     if (!conv_int8_supported(st, g, first) || !conv_int8_supported(st, g, second) ||
         !conv_int8_reads_plain(st, g, first, 0))
         return false;

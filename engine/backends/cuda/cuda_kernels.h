@@ -9,6 +9,7 @@
 // layout cuDNN reads and uploaded once per engine (CudaState::device_copy).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -105,6 +106,9 @@ ConvShapes conv_shapes(const Graph& g, NodeId n);
 // caller adds what its kernels depend on besides) and an activation's "kind(alpha,beta)".
 std::string conv_shapes_key(const ConvShapes& c);
 std::string act_key(const Act& a);
+// The mean time of `enqueue` on stream s in ms: two runs to warm up, then 10 between events (the tactic
+// measurements' rule).
+float time_enqueue(cudaStream_t s, const std::function<void()>& enqueue);
 
 // --- INT8 Conv (conv_int8.cpp; docs/int8.md) ---
 // Whether the node can run as an INT8 conv on this device (sm_80 and later): group 1 on our
