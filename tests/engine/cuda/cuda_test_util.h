@@ -171,4 +171,24 @@ inline std::vector<Tensor> node_inputs(const engine::Graph& g, engine::NodeId n,
 
 inline double tolerance(DataType dt) { return dt == DataType::F32 ? kF32Tolerance : kF16Tolerance; }
 
+// Runs `batch` samples of `in` (input 0) through the context's device buffers; returns its outputs
+// (plain F32), copied to the host.
+inline std::vector<engine::Tensor> run_device(engine::ExecutionContext& ctx, const engine::Tensor& in,
+                                              int batch) {
+    void* din = ctx.device_input(0);
+    EXPECT_NE(din, nullptr);
+    auto s = static_cast<cudaStream_t>(ctx.stream());
+    CUDA_CHECK(cudaMemcpyAsync(din, in.data(), in.bytes(), cudaMemcpyHostToDevice, s));
+    ctx.run(batch, engine::IoMemory::Device);
+    std::vector<engine::Tensor> outs;
+    for (size_t i = 0; i < ctx.num_outputs(); ++i) {
+        const void* dout = ctx.device_output(i);
+        EXPECT_NE(dout, nullptr) << "output " << i;
+        engine::Tensor t(engine::DataType::F32, ctx.output_shape(i, batch));
+        CUDA_CHECK(cudaMemcpy(t.data(), dout, t.bytes(), cudaMemcpyDeviceToHost));
+        outs.push_back(std::move(t));
+    }
+    return outs;
+}
+
 }  // namespace cuda_test

@@ -364,14 +364,11 @@ TEST(CudaConvPairInt8, APlanRunsTheStemAsOneNode) {
         ASSERT_EQ(got.size(), want.size());
         EXPECT_EQ(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)), 0)
             << "host I/O: other outputs than the plan without the fusion";
-        void* din = ctx->device_input(0);
-        ASSERT_NE(din, nullptr);
-        CUDA_CHECK(cudaMemcpy(din, inputs[0].data(), inputs[0].bytes(), cudaMemcpyHostToDevice));
-        ctx->run(shape[0], engine::IoMemory::Device);
-        std::vector<float> dev(got.size());
-        CUDA_CHECK(cudaMemcpy(dev.data(), ctx->device_output(0), dev.size() * sizeof(float),
-                              cudaMemcpyDeviceToHost));
-        EXPECT_EQ(std::memcmp(dev.data(), want.data(), dev.size() * sizeof(float)), 0)
+        const std::vector<engine::Tensor> dev =
+            cuda_test::run_device(*ctx, inputs[0], static_cast<int>(shape[0]));
+        ASSERT_EQ(dev.size(), 1u);
+        ASSERT_EQ(static_cast<size_t>(dev[0].numel()), want.size());
+        EXPECT_EQ(std::memcmp(dev[0].data(), want.data(), want.size() * sizeof(float)), 0)
             << "device I/O: other outputs than the plan without the fusion";
 
         // The INT8 reference chain (exact requantization): a value at a rounding tie may round the other way

@@ -33,24 +33,6 @@ engine::Graph small_net(int batch) {
     return b.build();
 }
 
-// Runs `batch` samples of `in` through the device buffers; returns the outputs (plain F32, host).
-std::vector<Tensor> run_device(engine::ExecutionContext& ctx, const Tensor& in, int batch) {
-    void* din = ctx.device_input(0);
-    EXPECT_NE(din, nullptr);
-    auto s = static_cast<cudaStream_t>(ctx.stream());
-    CUDA_CHECK(cudaMemcpyAsync(din, in.data(), in.bytes(), cudaMemcpyHostToDevice, s));
-    ctx.run(batch, IoMemory::Device);
-    std::vector<Tensor> outs;
-    for (size_t i = 0; i < ctx.num_outputs(); ++i) {
-        const void* dout = ctx.device_output(i);
-        EXPECT_NE(dout, nullptr) << "output " << i;
-        Tensor t(engine::DataType::F32, ctx.output_shape(i, batch));
-        CUDA_CHECK(cudaMemcpy(t.data(), dout, t.bytes(), cudaMemcpyDeviceToHost));
-        outs.push_back(std::move(t));
-    }
-    return outs;
-}
-
 // Runs `batch` samples through the host buffers (input(0) / output(i)).
 std::vector<Tensor> run_host(engine::ExecutionContext& ctx, const Tensor& in, int batch) {
     std::memcpy(ctx.input(0), in.data(), in.bytes());

@@ -784,19 +784,7 @@ TEST(CudaInt8Plan, HeadsWriteTheirGraphOutputsThemselves) {
     };
     expect_heads(ctx->run(inputs), "host");
     // Device I/O: the outputs in the context's device buffers.
-    void* din = ctx->device_input(0);
-    ASSERT_NE(din, nullptr);
-    CUDA_CHECK(cudaMemcpy(din, inputs[0].data(), inputs[0].bytes(), cudaMemcpyHostToDevice));
-    ctx->run(2, engine::IoMemory::Device);
-    std::vector<engine::Tensor> dev;
-    for (size_t i = 0; i < ctx->num_outputs(); ++i) {
-        const void* dout = ctx->device_output(i);
-        ASSERT_NE(dout, nullptr);
-        engine::Tensor t(DataType::F32, ctx->output_shape(i, 2));
-        CUDA_CHECK(cudaMemcpy(t.data(), dout, t.bytes(), cudaMemcpyDeviceToHost));
-        dev.push_back(std::move(t));
-    }
-    expect_heads(dev, "device");
+    expect_heads(run_device(*ctx, inputs[0], 2), "device");
 }
 
 // The network input's quantization into an INT8 conv's padded NHWC copy (launch_quantize_nchw_to_nhwc_padded,
@@ -891,13 +879,9 @@ TEST(CudaInt8Plan, AConvReadsTheImageItself) {
         const std::vector<engine::Tensor> host = ctx->run(inputs);
         ASSERT_EQ(host.size(), 1u);
         expect_out(host[0], "host");
-        void* din = ctx->device_input(0);
-        ASSERT_NE(din, nullptr);
-        CUDA_CHECK(cudaMemcpy(din, inputs[0].data(), inputs[0].bytes(), cudaMemcpyHostToDevice));
-        ctx->run(2, engine::IoMemory::Device);
-        engine::Tensor dev(DataType::F32, ctx->output_shape(0, 2));
-        CUDA_CHECK(cudaMemcpy(dev.data(), ctx->device_output(0), dev.bytes(), cudaMemcpyDeviceToHost));
-        expect_out(dev, "device");
+        const std::vector<engine::Tensor> dev = run_device(*ctx, inputs[0], 2);
+        ASSERT_EQ(dev.size(), 1u);
+        expect_out(dev[0], "device");
     }
 }
 
