@@ -43,8 +43,10 @@ class Backend {
     // Whether this backend runs Conv `first` and Conv `second` as one ConvPair node (OpType::ConvPair,
     // engine/ir/params.h): one kernel, the middle value never stored. The builder asks after backends
     // and precisions are assigned and before layouts (fuse_conv_pairs, engine/passes/pass.h), for two
-    // live Conv nodes of this backend, of the same precision, neither with a residual, where `second`
-    // reads `first`'s only output as its input 0 and nothing else reads it. Yes: the builder replaces
+    // live Conv nodes of this backend, of the same precision, `first` without a residual, where
+    // `second` reads `first`'s only output as its input 0 and nothing else reads it. `second` may have
+    // a residual (ConvParams::residual, its input 3, never `first`'s output): the pair then has it as
+    // input 5, and a backend that does not run that must say no. Yes: the builder replaces
     // both by a ConvPair node of this backend, whose supports()/pack()/packed_inputs()/create_kernel()
     // this backend then handles. Default: no.
     virtual bool fuses_conv_pair(const Graph& g, NodeId first, NodeId second) const {

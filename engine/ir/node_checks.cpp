@@ -59,15 +59,23 @@ bool check_conv_pair_operands(const Graph& g, NodeId n, std::string* why) {
     const Node& node = g.node(n);
     const auto* p = std::get_if<ConvPairParams>(&node.params);
     if (p == nullptr) return reject(why, "params are not ConvPairParams");
-    if (node.inputs.size() != 5 || node.outputs.size() != 1)
-        return reject(why, "needs inputs {x, W0, B0, W1, B1} and one output");
-    if (p->first.residual || p->second.residual) return reject(why, "a conv of the pair has a residual");
+    if (p->first.residual) return reject(why, "the first conv of the pair has a residual");
+    const size_t inputs = p->second.residual ? 6 : 5;
+    if (node.inputs.size() != inputs || node.outputs.size() != 1)
+        return reject(why, p->second.residual ? "needs inputs {x, W0, B0, W1, B1, residual} and one output"
+                                              : "needs inputs {x, W0, B0, W1, B1} and one output");
     if (!is_runtime_4d(g, node.inputs[0]) || !is_runtime_4d(g, node.outputs[0]))
         return reject(why, "input or output is not a runtime 4-D tensor");
     const auto& in = node.inputs;
     // The second conv reads the first's output channels (W0's dim 0, checked 4-D first).
-    return check_conv_weights(g, in[1], in[2], p->first, g.value(in[0]).desc.shape[1], why) &&
-           check_conv_weights(g, in[3], in[4], p->second, g.value(in[1]).desc.shape[0], why);
+    if (!check_conv_weights(g, in[1], in[2], p->first, g.value(in[0]).desc.shape[1], why) ||
+        !check_conv_weights(g, in[3], in[4], p->second, g.value(in[1]).desc.shape[0], why))
+        return false;
+    // The second conv's residual as a Conv's (check_conv_operands).
+    if (p->second.residual &&
+        (!is_runtime_4d(g, in[5]) || g.value(in[5]).desc.shape != g.value(node.outputs[0]).desc.shape))
+        return reject(why, "residual is not a runtime tensor of the output's shape");
+    return true;
 }
 
 bool check_channel_concat(const Graph& g, NodeId n, std::string* why) {

@@ -20,9 +20,10 @@ bool is_runtime_4d(const Graph& g, ValueId v);
 // [O]; a residual input (ConvParams::residual) of the output's shape.
 bool check_conv_operands(const Graph& g, NodeId n, std::string* why);
 
-// ConvPair node n: ConvPairParams with no residual in either conv; inputs {x, W0, B0, W1, B1} and one
-// output; x and y runtime 4-D tensors; each conv's W and B as for a Conv, W1 matching W0's output
-// channels (the middle value's).
+// ConvPair node n: ConvPairParams with no residual in the first conv; inputs {x, W0, B0, W1, B1}, plus
+// the second conv's residual when it has one (ConvParams::residual), and one output; x and y runtime
+// 4-D tensors; each conv's W and B as for a Conv, W1 matching W0's output channels (the middle
+// value's); the residual, as a Conv's, a runtime 4-D tensor of the output's shape.
 bool check_conv_pair_operands(const Graph& g, NodeId n, std::string* why);
 
 // Concat node n joining runtime 4-D tensors along the channels (axis 1 or -3) into one output.

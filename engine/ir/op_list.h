@@ -47,7 +47,7 @@
 
 #define ENGINE_OP_LIST(X)                                                  \
     X(Conv,      2, 4, 1, 1, ConvParams,      Req, conv,      "", "")     \
-    X(ConvPair,  5, 5, 1, 1, ConvPairParams,  Req, conv_pair, "", "")     \
+    X(ConvPair,  5, 6, 1, 1, ConvPairParams,  Req, conv_pair, "", "")     \
     X(BatchNorm, 5, 5, 1, 1, BatchNormParams, Req, batchnorm, "", "")     \
     ENGINE_ACTIVATION_LIST(X)                                              \
     X(Add,       2, 2, 1, 1, NoParams,        Req, binary,    "", "")     \

@@ -141,12 +141,13 @@ struct ConvParams {
 
 // ConvPair: two Convs in a row as one node (fuse_conv_pairs, engine/passes/fuse_conv_pair.cpp), made
 // where a backend runs both in one kernel so that the middle tensor never reaches memory. Inputs
-// {x, W0, B0, W1, B1}:
-//   mid = first.act(conv(x, W0) + B0)        (the Conv formula with first's params)
-//   y   = second.act(conv(mid, W1) + B1)     (the Conv formula with second's params)
-// Neither conv has a residual. mid_amax and mid_name are those of the middle value the fusion removed
-// (Value::amax, 0 when it had none; INT8 kernels requantize the middle with it), for kernels, dumps
-// and messages.
+// {x, W0, B0, W1, B1} (+ residual r when second.residual):
+//   mid = first.act(conv(x, W0) + B0)                             (the Conv formula, first's params)
+//   y   = second.post_act(second.act(conv(mid, W1) + B1) + r)     (the Conv formula, second's params)
+// first has no residual. second may have one, as a Conv has: input 5, of y's shape, any value but the
+// middle one (x itself in YOLO's residual blocks: 1x1 then 3x3 + x). mid_amax and mid_name are those
+// of the middle value the fusion removed (Value::amax, 0 when it had none; INT8 kernels requantize the
+// middle with it), for kernels, dumps and messages.
 struct ConvPairParams {
     ConvParams first;
     ConvParams second;

@@ -164,16 +164,25 @@ void infer_conv(Infer& c) {
     c.set_out(0, out, c.batched(0));
 }
 
-// ConvPair {x, W0, B0, W1, B1}: the Conv rule on (x, W0, B0, first) gives the middle shape, the Conv
-// rule on (middle, W1, B1, second) the output. Neither conv takes a residual.
+// ConvPair {x, W0, B0, W1, B1[, R]}: the Conv rule on (x, W0, B0, first) gives the middle shape, the
+// Conv rule on (middle, W1, B1, second) the output. Only the second conv may take a residual (input 5,
+// present exactly when second.residual is set), which must have the output's shape, as a Conv's.
 void infer_conv_pair(Infer& c) {
-    c.check_arity(5, 5, 1);
     const auto& p = c.params<ConvPairParams>();
-    c.check(!p.first.residual, "first conv: residual is set, but a ConvPair's convs take no residual");
-    c.check(!p.second.residual, "second conv: residual is set, but a ConvPair's convs take no residual");
+    c.check(!p.first.residual, "first conv: residual is set, but only a ConvPair's second conv takes one");
+    if (p.second.residual)
+        c.check(c.num_inputs() == 6, "has ", c.num_inputs(),
+                " inputs, expected 6 (x, W0, B0, W1, B1 and the second conv's residual)");
+    else
+        c.check(c.num_inputs() == 5, "has ", c.num_inputs(), " inputs, expected 5 (x, W0, B0, W1, B1)",
+                c.num_inputs() == 6 ? "; a residual input needs the second conv's residual flag" : "");
+    c.check(c.node().outputs.size() == 1, "has ", c.node().outputs.size(), " outputs, expected 1");
     const Shape mid = conv_shape(c, "first conv: ", operand(c, 0), operand(c, 1), operand(c, 2), p.first);
     const std::string mid_name = p.mid_name.empty() ? std::string("middle") : p.mid_name;
     const Shape out = conv_shape(c, "second conv: ", {mid_name, mid}, operand(c, 3), operand(c, 4), p.second);
+    if (p.second.residual)
+        c.check(c.shape(5) == out, "second conv: residual '", c.in(5).name, "' (input 5) has shape ",
+                shape_str(c.shape(5)), ", the pair's output is ", shape_str(out));
     c.set_out(0, out, c.batched(0));
 }
 

@@ -43,10 +43,13 @@ void verify(const Graph& g) {
         if (const auto* cp = std::get_if<ConvParams>(&node.params))
             ENGINE_CHECK(cp->residual == (ni == 4), node_ref(g, n), ": residual flag ", cp->residual,
                          " does not match its ", ni, " inputs");
-        if (const auto* pp = std::get_if<ConvPairParams>(&node.params))
-            ENGINE_CHECK(!pp->first.residual && !pp->second.residual, node_ref(g, n), ": its ",
-                         pp->first.residual ? "first" : "second",
-                         " conv has the residual flag set; a ConvPair's convs take no residual");
+        if (const auto* pp = std::get_if<ConvPairParams>(&node.params)) {
+            ENGINE_CHECK(
+                !pp->first.residual, node_ref(g, n),
+                ": its first conv has the residual flag set; only a ConvPair's second conv takes one");
+            ENGINE_CHECK(pp->second.residual == (ni == 6), node_ref(g, n), ": second conv's residual flag ",
+                         pp->second.residual, " does not match its ", ni, " inputs");
+        }
         for (ValueId in : node.inputs) {
             ENGINE_CHECK(value_ok(in), node_ref(g, n), ": input id ", in, " out of range (", nv, " values)");
             ++uses[in];

@@ -207,8 +207,10 @@ void ref_conv(const ConvParams& p, const KernelArgs& args) {
 }
 
 void ref_conv_pair(const ConvPairParams& p, const KernelArgs& args) {
-    ref::check_arity(args, 5, 5, 1, "ConvPair");
-    ENGINE_CHECK(!p.first.residual && !p.second.residual, "ConvPair: a conv of the pair has a residual");
+    ref::check_arity(args, 5, 6, 1, "ConvPair");
+    ENGINE_CHECK(!p.first.residual, "ConvPair: the first conv has a residual");
+    ENGINE_CHECK(p.second.residual == (args.inputs.size() == 6), "ConvPair: the second conv's residual flag ",
+                 p.second.residual, " does not match its ", args.inputs.size(), " inputs");
     const ConvGeom g = conv_geom(p.first, args.inputs[0].shape, args.inputs[1].shape);
     // The middle tensor, dense: the two Convs as the graph had them before fuse_conv_pairs.
     const int64_t sample = checked_mul(checked_mul(g.o, g.oh, "ConvPair: middle"), g.ow, "ConvPair: middle");
@@ -216,7 +218,9 @@ void ref_conv_pair(const ConvPairParams& p, const KernelArgs& args) {
     const TensorRef m{mid.data(), DataType::F32, {g.n, g.o, g.oh, g.ow}, sample};
     const TensorRef first_out[] = {m};
     ref_conv(p.first, {args.inputs.subspan(0, 3), first_out, nullptr, args.batch});
-    const TensorRef second_in[] = {m, args.inputs[3], args.inputs[4]};
+    // The second conv's residual (input 5), when it has one, is its input 3.
+    std::vector<TensorRef> second_in{m, args.inputs[3], args.inputs[4]};
+    if (p.second.residual) second_in.push_back(args.inputs[5]);
     ref_conv(p.second, {second_in, args.outputs, nullptr, args.batch});
 }
 

@@ -27,8 +27,9 @@ namespace engine {
 void ref_conv(const ConvParams& p, const KernelArgs& args);
 size_t ref_conv_workspace_bytes(const ConvParams& p, const Shape& x, const Shape& w, const Shape& y);
 
-// ConvPair: inputs {x, W0, B0, W1, B1}: ref_conv with params.first into a middle tensor it allocates,
-// then ref_conv with params.second from it (params.h).
+// ConvPair: inputs {x, W0, B0, W1, B1[, r]}: ref_conv with params.first into a middle tensor it
+// allocates, then ref_conv with params.second from it (and r as its residual when second.residual;
+// params.h).
 void ref_conv_pair(const ConvPairParams& p, const KernelArgs& args);
 
 // BatchNorm over dim 1: y = (x - mean) / sqrt(var + eps) * scale + bias.
