@@ -927,8 +927,9 @@ for s in "${stages[@]}"; do
       timeout 200 "$RTDET" build "$WORK/yolov3-416.onnx" --device "$dd" --precision fp16 --max-batch "$nb" \
         --timing-cache "$WORK/timing.cache" -o "$WORK/f16.b$nb.plan" > /dev/null 2>&1
       for p in best i8 f16; do int8_profile "$p" "$nb" "${nt[@]}"; done ;;
-    int8pair)  # issue 16: YOLOv3-416 INT8 b64 with the stem as one ConvPair kernel against the two convs
-      # apart (--disable-pass fuse_conv_pair), the same binary and timing cache, benched in turn
+    int8pair)  # issue 16: YOLOv3-416 INT8 b64 with the stem and the first residual block each as one
+      # ConvPair kernel against the convs apart (--disable-pass fuse_conv_pair), the same binary and
+      # timing cache, benched in turn
       # (PAIR_ROUNDS, 3, of 200 iterations each, GPU time), then the fused plan's per-layer profile (~3 min)
       convert_models
       for v in pair apart; do
@@ -936,7 +937,7 @@ for s in "${stages[@]}"; do
         timeout 200 "$RTDET" -v build "$WORK/yolov3-416.onnx" --device cuda --precision int8 "${d[@]}" \
           --calib-cache "$CALIB_DIR/yolov3-416.calib.json" --max-batch 64 --timing-cache "$WORK/timing_i8.cache" \
           -o "$WORK/$v.b64.plan" > "$WORK/$v.build.log" 2>&1 || { echo "int8pair: $v build failed"; tail -3 "$WORK/$v.build.log"; }
-        grep -m2 "int8 conv pair" "$WORK/$v.build.log" | sed 's/.*cuda: //'
+        grep -m4 "int8 conv pair" "$WORK/$v.build.log" | sed 's/.*cuda: //'
         echo "$v: $("$RTDET" info --layers "$WORK/$v.b64.plan" 2>&1 | awk '$1 ~ /^Conv/ {c[$1" "$NF]++} END {for (p in c) printf "%s %d  ", p, c[p]}')"
       done
       for r in $(seq "${PAIR_ROUNDS:-3}"); do

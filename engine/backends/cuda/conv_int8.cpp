@@ -770,7 +770,8 @@ std::unique_ptr<Kernel> make_conv_int8_kernel(CudaState& st, const Graph& g, Nod
     return std::make_unique<ConvInt8Kernel>(st, std::move(c), t, packed[1], packed[2], packed[3]);
 }
 
-// --- The conv pair (kernels/conv_pair_int8.cuh): YOLO's stem in one kernel ---------------------------------
+// --- The conv pairs (kernels/conv_pair_int8.cuh): YOLO's stem, its residual blocks, each in one kernel
+// ------
 
 namespace {
 
@@ -781,31 +782,43 @@ bool folded_act(const Act& a) {
 }
 float folded_slope(const Act& a) { return a.kind == ActKind::LeakyRelu ? a.alpha : 1.f; }
 
-// A 3x3 conv of padding 1, dilation 1, group 1, stride `stride`, no residual, act none or leaky: the two
-// convs of the pair.
-bool pair_conv_fits(const ConvParams& p, int stride) {
-    return p.group == 1 && p.kernel == std::array<int32_t, 2>{3, 3} &&
+// A k x k conv (k 1 or 3: padding k / 2) of dilation 1, group 1, stride `stride`, act none or leaky, with
+// a residual (post_act none or leaky) or not (no post_act): the convs of the pairs.
+bool pair_conv_fits(const ConvParams& p, int k, int stride, bool residual) {
+    const int32_t pad = k / 2;
+    return p.group == 1 && p.kernel == std::array<int32_t, 2>{k, k} &&
            p.stride == std::array<int32_t, 2>{stride, stride} && p.dilation == std::array<int32_t, 2>{1, 1} &&
-           p.pads == std::array<int32_t, 4>{1, 1, 1, 1} && !p.residual && p.post_act.kind == ActKind::None &&
-           folded_act(p.act);
+           p.pads == std::array<int32_t, 4>{pad, pad, pad, pad} && p.residual == residual &&
+           (residual ? folded_act(p.post_act) : p.post_act.kind == ActKind::None) && folded_act(p.act);
 }
 
-// Whether the two convs' params and shapes are the pair kernel's: the image's 3x3 conv (at most
-// kConvPairMaxC channels) to kConvPairMid, then 3x3 stride 2 to kConvPairOut.
-bool pair_shapes_fit(const ConvParams& p0, const Shape& x, const Shape& w0, const ConvParams& p1,
-                     const Shape& w1) {
-    return pair_conv_fits(p0, 1) && pair_conv_fits(p1, 2) && x.size() == 4 && x[1] >= 1 &&
-           x[1] <= kConvPairMaxC && w0.size() == 4 && w0[0] == kConvPairMid && w1.size() == 4 &&
-           w1[0] == kConvPairOut && w1[1] == kConvPairMid;
+// The pair kernels: YOLO's stem (ConvPairInt8Args: the image's 3x3 conv from at most kConvPairMaxC
+// channels to kConvPairMid, then 3x3 stride 2 to kConvPairOut) and its residual block
+// (ConvResPairInt8Args: 1x1 from kResPairX channels to kConvPairMid, then 3x3 back to kResPairX with the
+// block's input as the residual).
+enum class PairKind : uint8_t { None, Stem, Block };
+
+// Which kernel runs two convs of these params and shapes (the residual's operand is checked apart).
+PairKind pair_kind(const ConvParams& p0, const Shape& x, const Shape& w0, const ConvParams& p1,
+                   const Shape& w1) {
+    if (x.size() != 4 || w0.size() != 4 || w1.size() != 4) return PairKind::None;
+    if (pair_conv_fits(p0, 3, 1, false) && pair_conv_fits(p1, 3, 2, false) && x[1] >= 1 &&
+        x[1] <= kConvPairMaxC && w0[0] == kConvPairMid && w1[0] == kConvPairOut && w1[1] == kConvPairMid)
+        return PairKind::Stem;
+    if (pair_conv_fits(p0, 1, 1, false) && pair_conv_fits(p1, 3, 1, true) && x[1] == kResPairX &&
+        w0[0] == kConvPairMid && w1[0] == kResPairX && w1[1] == kConvPairMid)
+        return PairKind::Block;
+    return PairKind::None;
 }
 
-// A ConvPair node as the kernel needs it: shapes, the three scales, the folded activations.
+// A ConvPair node as the kernel needs it: shapes, the scales, the folded activations.
 struct PairProblem {
     std::string name;
+    PairKind kind = PairKind::None;
     ConvPairParams p;
     Shape x, w0, w1, y;
     int max_batch = 1;
-    float x_scale = 1, mid_scale = 1, y_scale = 1;
+    float x_scale = 1, mid_scale = 1, y_scale = 1, r_scale = 1;  // r_scale: the block's residual (x)
 };
 
 PairProblem pair_problem(const Graph& g, NodeId n) {
@@ -820,18 +833,30 @@ PairProblem pair_problem(const Graph& g, NodeId n) {
     c.w1 = g.value(node.inputs[3]).desc.shape;
     c.y = y.desc.shape;
     c.max_batch = x.batched ? static_cast<int>(c.x[0]) : 1;
-    ENGINE_CHECK(pair_shapes_fit(c.p.first, c.x, c.w0, c.p.second, c.w1), "cuda: ", c.name,
-                 ": not the INT8 conv pair's shapes (3x3 from at most ", kConvPairMaxC, " channels to ",
-                 kConvPairMid, ", then 3x3 stride 2 to ", kConvPairOut, ", padding 1, act none or leaky)");
-    ENGINE_CHECK(x.is_graph_input && x.layout == Layout::Plain && x.storage_dtype == DataType::F32 &&
-                     x.amax > 0 && std::isfinite(x.amax),
-                 "cuda: ", c.name, ": input '", x.name,
-                 "' is not a graph input read as F32 NCHW with a calibrated range (amax ", x.amax, ")");
+    c.kind = pair_kind(c.p.first, c.x, c.w0, c.p.second, c.w1);
+    ENGINE_CHECK(c.kind != PairKind::None, "cuda: ", c.name,
+                 ": not an INT8 conv pair's shapes (3x3 from at most ", kConvPairMaxC, " channels to ",
+                 kConvPairMid, ", then 3x3 stride 2 to ", kConvPairOut, "; or 1x1 from ", kResPairX, " to ",
+                 kConvPairMid, ", then 3x3 to ", kResPairX,
+                 " with the input as the residual; padding 1 for a 3x3, acts none or leaky)");
+    if (c.kind == PairKind::Block) {
+        ENGINE_CHECK(node.inputs.size() == 6 && node.inputs[5] == node.inputs[0], "cuda: ", c.name,
+                     ": the residual block's residual is not its input '", x.name, "'");
+        ENGINE_CHECK(x.storage_dtype == DataType::I8 && !x.is_graph_input, "cuda: ", c.name, ": input '",
+                     x.name, "' is not an s8 value of the plan");
+        c.x_scale = value_scale(g, n, node.inputs[0]);
+        c.r_scale = c.x_scale;
+    } else {
+        ENGINE_CHECK(x.is_graph_input && x.layout == Layout::Plain && x.storage_dtype == DataType::F32 &&
+                         x.amax > 0 && std::isfinite(x.amax),
+                     "cuda: ", c.name, ": input '", x.name,
+                     "' is not a graph input read as F32 NCHW with a calibrated range (amax ", x.amax, ")");
+        c.x_scale = x.amax / 127.0f;  // as the Reorder to i8 and conv_int8_reads_plain's conv
+    }
     ENGINE_CHECK(c.p.mid_amax > 0 && std::isfinite(c.p.mid_amax), "cuda: ", c.name, ": middle value '",
                  c.p.mid_name, "' has no calibrated range (amax ", c.p.mid_amax, ")");
     ENGINE_CHECK(y.storage_dtype == DataType::I8, "cuda: ", c.name, ": output '", y.name, "' is stored as ",
                  dtype_name(y.storage_dtype), ", not i8");
-    c.x_scale = x.amax / 127.0f;  // as the Reorder to i8 and conv_int8_reads_plain's conv
     c.mid_scale = c.p.mid_amax / 127.0f;
     c.y_scale = value_scale(g, n, node.outputs[0]);
     return c;
@@ -870,7 +895,7 @@ class ConvPairInt8Kernel final : public Kernel {
         : c_(std::move(c)), cta_(packed[0].data_as<int32_t>()[1]) {
         w0_ = st.device_copy(packed[1]);
         w1_ = st.device_copy(packed[4]);
-        small0_ = int8_sums_small(packed[1].data_as<int8_t>(), kConvPairMid, kPackedDepth);
+        small0_ = int8_sums_small(packed[1].data_as<int8_t>(), kConvPairMid, w0_row());
         small1_ = int8_sums_small(packed[4].data_as<int8_t>(), kConvPairOut, 9 * kConvPairMid);
         const std::vector<float> k0 = folded_consts(packed[2], packed[3], c_.x_scale, c_.mid_scale);
         const std::vector<float> k1 = folded_consts(packed[5], packed[6], c_.mid_scale, c_.y_scale);
@@ -880,13 +905,22 @@ class ConvPairInt8Kernel final : public Kernel {
         consts1_.upload(k1.data(), consts1_.bytes());
     }
 
-    // A graph input in host memory is staged here, each sample densely.
+    // The stem's graph input in host memory is staged here, each sample densely.
     size_t workspace_bytes(int max_batch) const override {
+        if (c_.kind == PairKind::Block) return 0;
         return align_up(static_cast<size_t>(max_batch * x_sample()) * sizeof(float));
     }
 
     void run(const KernelArgs& args) override {
         const cudaStream_t s = kernel_stream();
+        if (c_.kind == PairKind::Block) {
+            launch_conv_res_pair_int8(
+                block_args(static_cast<const int8_t*>(args.inputs[0].data), args.inputs[0].batch_stride,
+                           static_cast<int8_t*>(args.outputs[0].data), args.outputs[0].batch_stride,
+                           args.batch),
+                s);
+            return;
+        }
         const auto* x = static_cast<const float*>(args.inputs[0].data);
         int64_t x_bs = args.inputs[0].batch_stride;
         if (host_.on_host(x)) {
@@ -928,6 +962,47 @@ class ConvPairInt8Kernel final : public Kernel {
         return a;
     }
 
+    // The residual block's arguments for device x and y at `batch`.
+    ConvResPairInt8Args block_args(const int8_t* x, int64_t x_bs, int8_t* y, int64_t y_bs, int batch) const {
+        ConvResPairInt8Args a;
+        a.x = x;
+        a.x_batch_stride = x_bs;
+        a.batch = batch;
+        a.h = static_cast<int>(c_.x[2]);
+        a.w = static_cast<int>(c_.x[3]);
+        a.w0 = static_cast<const int8_t*>(w0_->get());
+        a.alpha0 = consts0_.as<float>();
+        a.bias0 = a.alpha0 + kConvPairMid;
+        a.slope0 = folded_slope(c_.p.first.act);
+        a.w1 = static_cast<const int8_t*>(w1_->get());
+        a.alpha1 = consts1_.as<float>();
+        a.bias1 = a.alpha1 + kResPairX;
+        a.slope1 = folded_slope(c_.p.second.act);
+        a.res_fold = c_.r_scale * (1.0f / c_.y_scale);  // as launch_conv_int8's res_scale * y_inv
+        a.post_slope = folded_slope(c_.p.second.post_act);
+        a.y = y;
+        a.y_batch_stride = y_bs;
+        a.small0 = small0_;
+        a.small1 = small1_;
+        a.cta = cta_;
+        return a;
+    }
+    // Times the launch of CTA shape `cta` on device x and y at `batch` (x: F32 for the stem, s8 for a block).
+    float time_cta(int cta, void* x, void* y, int batch, cudaStream_t stream) const {
+        if (c_.kind == PairKind::Block) {
+            ConvResPairInt8Args a = block_args(static_cast<const int8_t*>(x), x_sample(),
+                                               static_cast<int8_t*>(y), y_sample(), batch);
+            a.cta = cta;
+            return time_enqueue(stream, [&] { launch_conv_res_pair_int8(a, stream); });
+        }
+        ConvPairInt8Args a =
+            launch_args(static_cast<const float*>(x), x_sample(), static_cast<int8_t*>(y), y_sample(), batch);
+        a.cta = cta;
+        return time_enqueue(stream, [&] { launch_conv_pair_int8(a, stream); });
+    }
+
+    // The first conv's packed row: the stem's packed taps, the block's 1x1 over kResPairX channels.
+    int64_t w0_row() const { return c_.kind == PairKind::Block ? kResPairX : kPackedDepth; }
     int64_t x_sample() const { return c_.x[1] * c_.x[2] * c_.x[3]; }
     int64_t y_sample() const { return c_.y[1] * c_.y[2] * c_.y[3]; }
 
@@ -947,6 +1022,7 @@ int measure_pair_cta(CudaState& st, const PairProblem& c, const std::vector<Tens
     std::ostringstream key;
     key << "convpair|" << st.signature() << "|1|x" << shape_str(c.x) << "|" << act_key(c.p.first.act) << "|"
         << act_key(c.p.second.act);
+    if (c.kind == PairKind::Block) key << "|block|" << act_key(c.p.second.post_act);
     std::string cached;
     if (st.cache_lookup(ctx.timing_cache, key.str(), &cached) && cached.size() == 1 && cached[0] >= '0' &&
         cached[0] < '0' + kConvPairCtas)
@@ -954,17 +1030,19 @@ int measure_pair_cta(CudaState& st, const PairProblem& c, const std::vector<Tens
     CudaStream stream;
     const int batch = c.max_batch;
     const ConvPairInt8Kernel k(st, c, packed);
-    DeviceBuffer x(static_cast<size_t>(batch * k.x_sample()) * sizeof(float)),
+    const bool block = c.kind == PairKind::Block;
+    DeviceBuffer x(static_cast<size_t>(batch * k.x_sample()) * (block ? 1 : sizeof(float))),
         y(static_cast<size_t>(batch * k.y_sample()));
-    launch_fill_uniform(x.get(), ElemType::F32, batch * k.x_sample(), 1, -127.f * c.x_scale,
-                        127.f * c.x_scale, stream.get());
-    ConvPairInt8Args a = k.launch_args(x.as<float>(), k.x_sample(), y.as<int8_t>(), k.y_sample(), batch);
+    if (block)
+        launch_fill_uniform(x.get(), ElemType::S8, batch * k.x_sample(), 1, -127.f, 127.f, stream.get());
+    else
+        launch_fill_uniform(x.get(), ElemType::F32, batch * k.x_sample(), 1, -127.f * c.x_scale,
+                            127.f * c.x_scale, stream.get());
     std::string report;
     int best = 0;
     float best_ms = 1e30f;
     for (int cta = 0; cta < kConvPairCtas; ++cta) {
-        a.cta = cta;
-        const float ms = time_enqueue(stream.get(), [&] { launch_conv_pair_int8(a, stream.get()); });
+        const float ms = k.time_cta(cta, x.get(), y.get(), batch, stream.get());
         report += concat(report.empty() ? "" : ", ", conv_pair_int8_cta_name(cta), " ", ms, " ms");
         if (ms < best_ms) {
             best_ms = ms;
@@ -985,11 +1063,18 @@ bool conv_pair_fusable(const CudaState& st, const Graph& g, NodeId first, NodeId
     const Node& a = g.node(first);
     const Node& b = g.node(second);
     if (a.precision != DataType::I8) return false;
-    if (!conv_int8_supported(st, g, first) || !conv_int8_supported(st, g, second) ||
-        !conv_int8_reads_plain(st, g, first, 0))
-        return false;
+    if (!conv_int8_supported(st, g, first) || !conv_int8_supported(st, g, second)) return false;
     const ConvShapes ca = conv_shapes(g, first), cb = conv_shapes(g, second);
-    if (!pair_shapes_fit(ca.p, ca.x, ca.w, cb.p, cb.w)) return false;
+    const PairKind kind = pair_kind(ca.p, ca.x, ca.w, cb.p, cb.w);
+    if (kind == PairKind::None) return false;
+    if (kind == PairKind::Stem && !conv_int8_reads_plain(st, g, first, 0)) return false;
+    if (kind == PairKind::Block) {
+        // The residual is the block's input, an s8 value of the plan with a range.
+        const Value& x = g.value(a.inputs[0]);
+        if (b.inputs.size() < 4 || b.inputs[3] != a.inputs[0] || x.storage_dtype != DataType::I8 ||
+            x.is_graph_input || !(x.amax > 0) || !std::isfinite(x.amax))
+            return false;
+    }
     // The middle value s8 with a range; the output s8 (an INT8 layer reads it), not a graph output.
     const Value& mid = g.value(a.outputs[0]);
     const Value& y = g.value(b.outputs[0]);
@@ -997,21 +1082,33 @@ bool conv_pair_fusable(const CudaState& st, const Graph& g, NodeId first, NodeId
            y.storage_dtype == DataType::I8 && !y.is_graph_output;
 }
 
+bool conv_pair_reads_image(const Graph& g, NodeId n) {
+    const Node& node = g.node(n);
+    const auto* p = std::get_if<ConvPairParams>(&node.params);
+    return p != nullptr && node.inputs.size() >= 4 &&
+           pair_kind(p->first, g.value(node.inputs[0]).desc.shape, g.value(node.inputs[1]).desc.shape,
+                     p->second, g.value(node.inputs[3]).desc.shape) == PairKind::Stem;
+}
+
 bool conv_pair_supported(const CudaState& st, const Graph& g, NodeId n, std::string* why) {
     if (!check_conv_pair_operands(g, n, why)) return false;
     if (st.info().cc_major < 8) return reject(why, "the INT8 conv pair needs sm_80 or later");
     const Node& node = g.node(n);
     const auto& p = std::get<ConvPairParams>(node.params);
-    if (!pair_shapes_fit(p.first, g.value(node.inputs[0]).desc.shape, g.value(node.inputs[1]).desc.shape,
-                         p.second, g.value(node.inputs[3]).desc.shape))
-        return reject(why, "not the INT8 conv pair's shapes");
+    const PairKind kind =
+        pair_kind(p.first, g.value(node.inputs[0]).desc.shape, g.value(node.inputs[1]).desc.shape, p.second,
+                  g.value(node.inputs[3]).desc.shape);
+    if (kind == PairKind::None) return reject(why, "not an INT8 conv pair's shapes");
+    if (kind == PairKind::Block && (node.inputs.size() != 6 || node.inputs[5] != node.inputs[0]))
+        return reject(why, "the residual block's residual is not its input");
     return true;
 }
 
 std::vector<Tensor> conv_pair_pack(CudaState& st, const Graph& g, NodeId n, const PackContext& ctx) {
     const PairProblem c = pair_problem(g, n);
     const Node& node = g.node(n);
-    auto [w0, s0] = pack_weights(pair_weights_problem(c, c.w0), g.constant(node.inputs[1]), true);
+    auto [w0, s0] =
+        pack_weights(pair_weights_problem(c, c.w0), g.constant(node.inputs[1]), c.kind == PairKind::Stem);
     auto [w1, s1] = pack_weights(pair_weights_problem(c, c.w1), g.constant(node.inputs[3]), false);
     std::vector<Tensor> packed;
     const std::array<int32_t, 2> tactic{kPairPackVersion, 0};
@@ -1038,12 +1135,14 @@ std::unique_ptr<Kernel> make_conv_pair_kernel(CudaState& st, const Graph& g, Nod
         return t.dtype() == DataType::F32 && t.numel() == k;
     };
     ENGINE_CHECK(
-        packed[1].dtype() == DataType::I8 && packed[1].numel() == kConvPairMid * kPackedDepth &&
+        packed[1].dtype() == DataType::I8 &&
+            packed[1].numel() == kConvPairMid * (c.kind == PairKind::Block ? kResPairX : kPackedDepth) &&
             packed[4].dtype() == DataType::I8 && packed[4].numel() == kConvPairOut * 9 * kConvPairMid &&
             f32_of(packed[2], kConvPairMid) && f32_of(packed[3], kConvPairMid) &&
             f32_of(packed[5], kConvPairOut) && f32_of(packed[6], kConvPairOut),
         "cuda: ", c.name, ": the INT8 conv pair's packed weights, scales or biases have the wrong size");
     check_i8_layout(g, n, g.node(n).outputs[0]);
+    if (c.kind == PairKind::Block) check_i8_layout(g, n, g.node(n).inputs[0]);
     return std::make_unique<ConvPairInt8Kernel>(st, std::move(c), packed);
 }
 

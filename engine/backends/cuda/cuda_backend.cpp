@@ -289,13 +289,15 @@ class CudaBackend final : public Backend {
 
     bool reads_plain_f32_input(const Graph& g, NodeId n, size_t slot) const override {
         const Node& node = g.node(n);
-        if (node.op == OpType::ConvPair) return slot == 0;  // the pair reads the image itself, always
+        if (node.op == OpType::ConvPair) return slot == 0 && conv_pair_reads_image(g, n);  // the stem
         return node.op == OpType::Conv && node.precision == DataType::I8 &&
                conv_int8_reads_plain(*state_, g, n, slot);
     }
 
-    // YOLO's stem (the image's 3x3 conv to 32 channels, then 3x3 stride 2 to 64) in INT8 as one kernel
-    // (conv_pair_fusable): its 32-channel middle tensor, 354 MB at batch 64 and 416x416, never written.
+    // YOLO's stem (the image's 3x3 conv to 32 channels, then 3x3 stride 2 to 64) and its first residual
+    // blocks (1x1 from 64 channels to 32, 3x3 back to 64 plus the block's input) in INT8, each as one
+    // kernel (conv_pair_fusable): their 32-channel middle tensors (354 MB and 89 MB at batch 64 and
+    // 416x416) never written.
     bool fuses_conv_pair(const Graph& g, NodeId first, NodeId second) const override {
         return conv_pair_fusable(*state_, g, first, second);
     }

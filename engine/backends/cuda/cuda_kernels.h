@@ -146,17 +146,24 @@ bool conv_int8_tile_runs(const Graph& g, NodeId n, int tile);
 // epilogue has no graph form, or cuDNN has none): mode A's, or with `wide` modes A, B and fallback's
 // (the ranks RTDET_CUDA_INT8_GRAPH_SEARCH=1 times).
 int conv_int8_graph_configs(CudaState& state, const Graph& g, NodeId n, bool wide = false);
-// --- The INT8 conv pair (conv_int8.cpp, kernels/conv_pair_int8.cuh): YOLO's stem in one kernel ---
+// --- The INT8 conv pairs (conv_int8.cpp, kernels/conv_pair_int8.cuh): YOLO's stem and its residual
+// blocks, each in one kernel ---
 // Whether Conv `first` then Conv `second` (both I8, second reading first's only output) run as one
-// ConvPair node: first reads the graph's F32 image itself (conv_int8_reads_plain: at most 4 channels, a
-// calibrated range), 3x3 to 32 channels, then 3x3 stride 2 to 64; padding 1, act none or leaky, no
-// residual; the middle value and the output stored s8 (the output not a graph output).
+// ConvPair node, the middle value and the output stored s8 (the output not a graph output), acts none or
+// leaky:
+//  - the stem: first reads the graph's F32 image itself (conv_int8_reads_plain: at most 4 channels, a
+//    calibrated range), 3x3 to 32 channels, then 3x3 stride 2 to 64; padding 1, no residual;
+//  - a residual block: first 1x1 from an s8 value of 64 channels to 32, then 3x3 (padding 1) back to 64
+//    with first's input as second's residual (post_act none or leaky).
 bool conv_pair_fusable(const CudaState& state, const Graph& g, NodeId first, NodeId second);
 // Whether this device runs ConvPair node n (its operands and shapes those of conv_pair_fusable).
 bool conv_pair_supported(const CudaState& state, const Graph& g, NodeId n, std::string* why);
-// Packed {tactic {version, CTA shape}, first's weights in packed taps [32][kPackedDepth] s8, their scales
-// [32], its bias [32], second's weights [64][3][3][32] s8, their scales [64], its bias [64]}. Its tactic (the
-// CTA's shape) timed at max batch where ctx.time_tactics (else the first).
+// Whether ConvPair node n is the stem, which reads the graph's F32 image itself (its input 0 plain).
+bool conv_pair_reads_image(const Graph& g, NodeId n);
+// Packed {tactic {version, CTA shape}, first's weights (the stem's in packed taps [32][kPackedDepth], a
+// block's [32][64]) s8, their scales [32], its bias [32], second's weights [64][3][3][32] s8, their scales
+// [64], its bias [64]}. Its tactic (the CTA's shape) timed at max batch where ctx.time_tactics (else the
+// first).
 std::vector<Tensor> conv_pair_pack(CudaState& state, const Graph& g, NodeId n, const PackContext& ctx);
 std::unique_ptr<Kernel> make_conv_pair_kernel(CudaState& state, const Graph& g, NodeId n,
                                               std::span<const Tensor> packed);

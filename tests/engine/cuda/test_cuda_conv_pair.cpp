@@ -64,13 +64,15 @@ void folded(const engine::QuantizedWeights& q, const std::vector<float>& bias, f
     }
 }
 
-// One conv of the reference chain: ref_conv_int8 in float, requantized with 0.9 of its largest magnitude
-// as the range (some values saturate), which gives `y_scale`.
+// One conv of the reference chain: ref_conv_int8 in float (with the residual `res`, NCHW, where not
+// null), requantized with 0.9 of its largest magnitude as the range (some values saturate), which gives
+// `y_scale`.
 std::vector<int8_t> reference_step(const std::vector<int8_t>& xq, const Shape& xs, float x_scale,
                                    const engine::QuantizedWeights& q, const std::vector<float>& bias,
-                                   const engine::ConvParams& p, size_t yn, float& y_scale) {
+                                   const engine::ConvParams& p, size_t yn, float& y_scale,
+                                   const float* res = nullptr) {
     std::vector<float> yf(yn);
-    engine::Int8ConvArgs a = engine::int8_conv_inputs(xq.data(), xs, x_scale, q, bias.data(), nullptr);
+    engine::Int8ConvArgs a = engine::int8_conv_inputs(xq.data(), xs, x_scale, q, bias.data(), res);
     a.y = yf.data();
     engine::ref_conv_int8(p, a);
     float largest = 0;
@@ -316,6 +318,226 @@ TEST(CudaConvPairInt8, RefusesWhatItDoesNotRun) {
     refused([](auto& b) { b.cta = engine::cuda::kConvPairCtas; }, "no such CTA shape");
 }
 
+// --- The residual block (ConvResPairInt8Args): 1x1 from 64 channels to 32, 3x3 back to 64 plus the input --
+
+struct BlockCase {
+    int batch, h, w;
+    float slope0, slope1, post;  // leaky ReLU slopes (act of each conv, post_act); 0: none
+    int grid_cap;                // 0: the whole GPU
+};
+
+// The kernel against the INT8 reference chain (the s8 input, the 1x1 conv in float requantized with the
+// middle value's own range, the 3x3 conv plus the dequantized input, requantized) within one step on at
+// most 1 in 500 outputs, and against the two convs run apart by the direct tiles the plans run them with
+// (the 1x1 from 64 channels, the 32-channel 3x3 with an s8 residual): the same bytes, for each CTA shape.
+void check_block(const BlockCase& k) {
+    SCOPED_TRACE(testing::Message() << k.batch << "x" << k.h << "x" << k.w << " slopes " << k.slope0 << "/"
+                                    << k.slope1 << "/" << k.post << " cap " << k.grid_cap);
+    constexpr int kX = engine::cuda::kResPairX, kMid = engine::cuda::kConvPairMid;
+    const Shape xs{k.batch, kX, k.h, k.w}, w0s{kMid, kX, 1, 1}, w1s{kX, kMid, 3, 3},
+        ms{k.batch, kMid, k.h, k.w};
+    const auto xn = static_cast<size_t>(engine::shape_numel(xs)),
+               mn = static_cast<size_t>(engine::shape_numel(ms));
+    const size_t pixels = static_cast<size_t>(k.h) * k.w;
+    // The input: random s8, NCHW for the reference, NHWC for the kernels.
+    std::mt19937 rng(21);
+    std::uniform_int_distribution<int> qd(-127, 127);
+    std::vector<int8_t> xq(xn), x_nhwc(xn);
+    for (int8_t& v : xq) v = static_cast<int8_t>(qd(rng));
+    for (int n = 0; n < k.batch; ++n)
+        for (int ch = 0; ch < kX; ++ch)
+            for (size_t i = 0; i < pixels; ++i)
+                x_nhwc[(n * pixels + i) * kX + ch] = xq[(static_cast<size_t>(n) * kX + ch) * pixels + i];
+    const float x_scale = 0.05f;
+    std::vector<float> x_real(xn);
+    for (size_t i = 0; i < xn; ++i) x_real[i] = xq[i] * x_scale;
+    const std::vector<float> w0 =
+        random_floats(static_cast<size_t>(engine::shape_numel(w0s)), -0.2f, 0.2f, 22);
+    const std::vector<float> w1 =
+        random_floats(static_cast<size_t>(engine::shape_numel(w1s)), -0.1f, 0.1f, 23);
+    const std::vector<float> b0 = random_floats(kMid, -0.3f, 0.3f, 24),
+                             b1 = random_floats(kX, -0.3f, 0.3f, 25);
+    const engine::QuantizedWeights q0 = engine::quantize_weights_per_channel(w0.data(), w0s);
+    const engine::QuantizedWeights q1 = engine::quantize_weights_per_channel(w1.data(), w1s);
+    engine::ConvParams p0, p1;
+    p1.kernel = {3, 3};
+    p1.pads = {1, 1, 1, 1};
+    p1.residual = true;
+    p0.act = act_of(k.slope0);
+    p1.act = act_of(k.slope1);
+    p1.post_act = act_of(k.post);
+
+    float mid_scale = 0, y_scale = 0;
+    const std::vector<int8_t> mid_q = reference_step(xq, xs, x_scale, q0, b0, p0, mn, mid_scale);
+    const std::vector<int8_t> ref_y =
+        reference_step(mid_q, ms, mid_scale, q1, b1, p1, xn, y_scale, x_real.data());
+
+    // Weights as the kernels read them: [32][64], [64][3][3][32].
+    std::vector<int8_t> w0p(q0.q.begin(), q0.q.end()), w1p(static_cast<size_t>(kX * 9 * kMid));
+    for (int o = 0; o < kX; ++o)
+        for (int ch = 0; ch < kMid; ++ch)
+            for (int t = 0; t < 9; ++t)
+                w1p[static_cast<size_t>((o * 9 + t) * kMid + ch)] =
+                    q1.q[static_cast<size_t>((o * kMid + ch) * 9 + t)];
+    std::vector<float> al0, bi0, al1, bi1, ual0, ubi0, ual1, ubi1;
+    folded(q0, b0, x_scale, mid_scale, al0, bi0, true);
+    folded(q1, b1, mid_scale, y_scale, al1, bi1, true);
+    folded(q0, b0, x_scale, mid_scale, ual0, ubi0, false);
+    folded(q1, b1, mid_scale, y_scale, ual1, ubi1, false);
+    auto upload = [](const auto& v) {
+        DeviceBuffer d(v.size() * sizeof(v[0]));
+        d.upload(v.data(), d.bytes());
+        return d;
+    };
+    DeviceBuffer dx = upload(x_nhwc), dw0 = upload(w0p), dw1 = upload(w1p), dal0 = upload(al0),
+                 dbi0 = upload(bi0), dal1 = upload(al1), dbi1 = upload(bi1), dual0 = upload(ual0),
+                 dubi0 = upload(ubi0), dual1 = upload(ual1), dubi1 = upload(ubi1);
+    DeviceBuffer dy(xn), dy2(xn), dmid(mn);
+
+    engine::cuda::ConvResPairInt8Args a;
+    a.x = dx.as<int8_t>();
+    a.x_batch_stride = static_cast<int64_t>(pixels) * kX;
+    a.batch = k.batch;
+    a.h = k.h;
+    a.w = k.w;
+    a.w0 = dw0.as<int8_t>();
+    a.alpha0 = dal0.as<float>();
+    a.bias0 = dbi0.as<float>();
+    a.slope0 = k.slope0 > 0 ? k.slope0 : 1.f;
+    a.w1 = dw1.as<int8_t>();
+    a.alpha1 = dal1.as<float>();
+    a.bias1 = dbi1.as<float>();
+    a.slope1 = k.slope1 > 0 ? k.slope1 : 1.f;
+    a.res_fold = x_scale * (1.0f / y_scale);
+    a.post_slope = k.post > 0 ? k.post : 1.f;
+    a.y = dy.as<int8_t>();
+    a.y_batch_stride = a.x_batch_stride;
+    a.small0 = engine::cuda::int8_sums_small(w0p.data(), kMid, kX);
+    a.small1 = engine::cuda::int8_sums_small(w1p.data(), kX, 9 * kMid);
+    engine::cuda::conv_int8_ws_grid_cap(k.grid_cap);
+    std::vector<std::vector<int8_t>> got(engine::cuda::kConvPairCtas, std::vector<int8_t>(xn));
+    for (int cta = 0; cta < engine::cuda::kConvPairCtas; ++cta) {
+        CUDA_CHECK(cudaMemset(dy.get(), 0x55, dy.bytes()));  // every byte must be written
+        a.cta = cta;
+        engine::cuda::launch_conv_res_pair_int8(a, nullptr);
+        CUDA_CHECK(cudaDeviceSynchronize());
+        dy.download(got[static_cast<size_t>(cta)].data(), xn);
+    }
+    engine::cuda::conv_int8_ws_grid_cap(0);
+
+    // Oracle 1: the reference chain (NCHW).
+    size_t off = 0;
+    int worst = 0;
+    for (int n = 0; n < k.batch; ++n)
+        for (size_t i = 0; i < pixels; ++i)
+            for (int ch = 0; ch < kX; ++ch) {
+                const int g = got[0][(n * pixels + i) * kX + ch];
+                const int r = ref_y[(static_cast<size_t>(n) * kX + ch) * pixels + i];
+                worst = std::max(worst, std::abs(g - r));
+                off += g != r;
+            }
+    EXPECT_LE(worst, 1) << "against the reference chain";
+    EXPECT_LE(off, xn / 500) << off << " of " << xn << " differ from the reference chain";
+
+    // Oracle 2: the two convs apart on our direct tiles.
+    engine::cuda::ConvInt8Args c0;
+    c0.x = dx.as<int8_t>();
+    c0.w = dw0.as<int8_t>();
+    c0.alpha = dual0.as<float>();
+    c0.bias = dubi0.as<float>();
+    c0.y = dmid.get();
+    c0.y_type = engine::cuda::I8Elem::S8;
+    c0.y_scale = mid_scale;
+    c0.batch = k.batch;
+    c0.h = c0.oh = k.h;
+    c0.w_in = c0.ow = k.w;
+    c0.c = kX;
+    c0.k = kMid;
+    c0.r = c0.s = 1;
+    c0.x_batch_stride = a.x_batch_stride;
+    c0.y_batch_stride = static_cast<int64_t>(pixels) * kMid;
+    c0.act = p0.act;
+    c0.small_acc = a.small0;
+    engine::cuda::ConvInt8Args c1 = c0;
+    c1.x = dmid.as<int8_t>();
+    c1.w = dw1.as<int8_t>();
+    c1.alpha = dual1.as<float>();
+    c1.bias = dubi1.as<float>();
+    c1.y = dy2.get();
+    c1.y_scale = y_scale;
+    c1.c = kMid;
+    c1.k = kX;
+    c1.r = c1.s = 3;
+    c1.pad_h = c1.pad_w = 1;
+    c1.x_batch_stride = c0.y_batch_stride;
+    c1.y_batch_stride = a.y_batch_stride;
+    c1.residual = dx.get();
+    c1.residual_type = engine::cuda::I8Elem::S8;
+    c1.residual_scale = x_scale;
+    c1.r_batch_stride = a.x_batch_stride;
+    c1.act = p1.act;
+    c1.post_act = p1.post_act;
+    c1.small_acc = a.small1;
+    const int t0 = tile_named("direct 32x32 1x1 c64"), t1 = tile_named("direct 16x64 c32");
+    ASSERT_TRUE(engine::cuda::conv_int8_tile_fits(c0, t0));
+    ASSERT_TRUE(engine::cuda::conv_int8_tile_fits(c1, t1));
+    engine::cuda::launch_conv_int8(c0, t0, nullptr);
+    engine::cuda::launch_conv_int8(c1, t1, nullptr);
+    CUDA_CHECK(cudaDeviceSynchronize());
+    std::vector<int8_t> apart(xn);
+    dy2.download(apart.data(), xn);
+    for (int cta = 0; cta < engine::cuda::kConvPairCtas; ++cta) {
+        size_t differ = 0;
+        for (size_t i = 0; i < xn; ++i) differ += apart[i] != got[static_cast<size_t>(cta)][i];
+        EXPECT_EQ(differ, 0u) << "CTA shape " << engine::cuda::conv_pair_int8_cta_name(cta)
+                              << ": bytes differ from the two convs run apart by the direct tiles";
+    }
+}
+
+TEST(CudaConvResPairInt8, MatchesTheReferenceChainAndTheConvsApart) {
+    SKIP_WITHOUT_CUDA();
+    for (const BlockCase& k : {
+             BlockCase{2, 8, 16, 0.1f, 0.1f, 0.f, 0},    // one whole tile a sample
+             BlockCase{2, 13, 21, 0.1f, 0.1f, 0.f, 0},   // partial tiles at the right and bottom
+             BlockCase{3, 40, 70, 0.1f, 0.1f, 0.f, 0},   // several tiles
+             BlockCase{3, 40, 70, 0.1f, 0.1f, 0.f, 5},   // 5 CTAs: each takes several tiles (both buffers)
+             BlockCase{1, 24, 18, 0.f, 0.25f, 0.1f, 3},  // no first activation; a post_act
+             BlockCase{2, 3, 5, 0.1f, 0.f, 0.f, 0},      // smaller than a tile, no second activation
+         })
+        check_block(k);
+}
+
+// Checked before the device is touched: runs without a GPU too.
+TEST(CudaConvResPairInt8, RefusesWhatItDoesNotRun) {
+    alignas(16) static std::array<int8_t, 1 << 16> d{};
+    engine::cuda::ConvResPairInt8Args a;
+    a.x = d.data();
+    a.w0 = a.w1 = d.data();
+    a.y = d.data() + (1 << 15);
+    a.batch = 2;
+    a.h = 8;
+    a.w = 8;
+    a.x_batch_stride = a.y_batch_stride = 8 * 8 * 64;
+    const char* why = nullptr;
+    EXPECT_TRUE(engine::cuda::conv_res_pair_int8_fits(a, &why)) << why;
+    auto refused = [&](auto change, const char* what) {
+        engine::cuda::ConvResPairInt8Args b = a;
+        change(b);
+        EXPECT_FALSE(engine::cuda::conv_res_pair_int8_fits(b)) << what;
+        EXPECT_THROW(engine::cuda::launch_conv_res_pair_int8(b, nullptr), engine::Error) << what;
+    };
+    refused([](auto& b) { b.h = 0; }, "an empty image");
+    refused([](auto& b) { b.x_batch_stride = 64; }, "a batch stride smaller than a sample");
+    refused([](auto& b) { b.y_batch_stride += 4; }, "a batch stride not a multiple of 16");
+    refused([](auto& b) { b.x = b.x + 4; }, "x not 16-byte aligned");
+    refused([](auto& b) { b.y = const_cast<int8_t*>(b.x) + 16 * 64; }, "y overlapping x");
+    refused([](auto& b) { b.slope1 = 0.f; }, "a zero slope");
+    refused([](auto& b) { b.post_slope = 2.f; }, "a post slope above 1");
+    refused([](auto& b) { b.res_fold = 0.f; }, "a zero residual scale");
+    refused([](auto& b) { b.res_fold = INFINITY; }, "an infinite residual scale");
+    refused([](auto& b) { b.cta = -1; }, "no such CTA shape");
+}
+
 int count_op(const engine::Plan& plan, const std::string& op) {
     int n = 0;
     for (const auto& l : plan.info().layers) n += l.op == op;
@@ -383,6 +605,66 @@ TEST(CudaConvPairInt8, APlanRunsTheStemAsOneNode) {
         run_conv(conv_ref(g, g.value(h).producer), q1, 0, &e);
         const auto [worst, off] = compare(got, e, 1e-5);
         EXPECT_LE(off, got.size() / 100) << "against the INT8 reference chain: worst " << worst;
+    }
+}
+
+// image -> the stem (3x3 to 32, 3x3 stride 2 to 64) -> a residual block (1x1 to 32, 3x3 to 64, + the
+// block's input) -> a second block -> 1x1 head to 18 (a graph output): the builder makes three ConvPair
+// nodes (the stem and each block), and the plan's outputs, host and device I/O, equal those of the plan
+// built without the fusion byte for byte (our direct tiles' epilogues, tactics not timed; the kernel's own
+// test checks it against the INT8 reference chain).
+TEST(CudaConvResPairInt8, APlanRunsEachResidualBlockAsOneNode) {
+    SKIP_WITHOUT_CUDA();
+    using namespace int8_checks;
+    for (const Shape& shape : {Shape{2, 3, 32, 64}, Shape{2, 3, 26, 42}}) {
+        SCOPED_TRACE(testing::PrintToString(shape));
+        testing_util::GraphBuilder b(33);
+        const engine::ValueId x = b.input(shape);
+        const engine::ValueId c0 = b.leaky_relu(b.conv(x, 32, 3), 0.1f);
+        const engine::ValueId c1 = b.leaky_relu(b.conv(c0, 64, 3, 2), 0.1f);
+        std::vector<engine::ValueId> block_vals;  // each block's middle, 3x3 output and sum
+        engine::ValueId in = c1;
+        for (int i = 0; i < 2; ++i) {
+            const engine::ValueId m = b.leaky_relu(b.conv(in, 32, 1), 0.1f);
+            const engine::ValueId o = b.leaky_relu(b.conv(m, 64, 3), 0.1f);
+            const engine::ValueId sum = b.add(o, in);
+            block_vals.insert(block_vals.end(), {m, o, sum});
+            in = sum;
+        }
+        const engine::ValueId h = b.conv(in, 18, 1);
+        b.output(h);
+        const engine::Graph g = b.build();
+        const std::vector<engine::Tensor> inputs = b.random_inputs(10);
+        std::map<std::string, double> ranges{
+            {g.value(x).name, 0.9}, {g.value(c0).name, 2.5}, {g.value(c1).name, 3.0}, {g.value(h).name, 4.0}};
+        for (size_t i = 0; i < block_vals.size(); ++i)
+            ranges[g.value(block_vals[i]).name] = 2.0 + 0.5 * static_cast<double>(i % 3);
+        engine::BuildOptions o = int8_options("cuda", ranges);
+        o.time_tactics = false;
+        const engine::Plan fused = build_plan(g, o, "blocks", "");
+        EXPECT_EQ(count_precision(fused, "ConvPair", "i8"), 3);
+        EXPECT_EQ(count_precision(fused, "Conv", "i8"), 1);
+        engine::BuildOptions apart_o = o;
+        apart_o.disabled_passes = {"fuse_conv_pair"};
+        const engine::Plan apart = build_plan(g, apart_o, "blocks", "");
+        EXPECT_EQ(count_op(apart, "ConvPair"), 0);
+        EXPECT_EQ(count_precision(apart, "Conv", "i8"), 7);
+
+        const std::vector<float> want = run_plan(apart, inputs);
+        auto engine = engine::Engine::load(fused);
+        auto ctx = engine->create_context(1);
+        const std::vector<engine::Tensor> host = ctx->run(inputs);
+        ASSERT_EQ(host.size(), 1u);
+        const std::vector<float> got(host[0].data_as<float>(), host[0].data_as<float>() + host[0].numel());
+        ASSERT_EQ(got.size(), want.size());
+        EXPECT_EQ(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)), 0)
+            << "host I/O: other outputs than the plan without the fusion";
+        const std::vector<engine::Tensor> dev =
+            cuda_test::run_device(*ctx, inputs[0], static_cast<int>(shape[0]));
+        ASSERT_EQ(dev.size(), 1u);
+        ASSERT_EQ(static_cast<size_t>(dev[0].numel()), want.size());
+        EXPECT_EQ(std::memcmp(dev[0].data(), want.data(), want.size() * sizeof(float)), 0)
+            << "device I/O: other outputs than the plan without the fusion";
     }
 }
 

@@ -102,15 +102,6 @@ __device__ __forceinline__ int swz(int row, int ch) {
     return row * T::BK + ((ch ^ ((row / T::ROWS_PER_LINE) % T::CH)) << 4);
 }
 
-// L1: through L1 (.ca, kept there for the next reads of the same lines) rather than L2 only (.cg).
-template <bool L1 = false>
-__device__ __forceinline__ void cp_async16(uint32_t smem, const void* gmem, bool ok) {
-    const int n = ok ? 16 : 0;  // 0: no read, the 16 bytes are zero-filled
-    if constexpr (L1)
-        asm volatile("cp.async.ca.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem), "l"(gmem), "r"(n));
-    else
-        asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem), "l"(gmem), "r"(n));
-}
 __device__ __forceinline__ void cp_async4(uint32_t smem, const void* gmem, bool ok) {
     const int n = ok ? 4 : 0;
     asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(smem), "l"(gmem), "r"(n));
@@ -118,11 +109,6 @@ __device__ __forceinline__ void cp_async4(uint32_t smem, const void* gmem, bool 
 __device__ __forceinline__ void cp_async8(uint32_t smem, const void* gmem, bool ok) {
     const int n = ok ? 8 : 0;
     asm volatile("cp.async.ca.shared.global [%0], [%1], 8, %2;\n" ::"r"(smem), "l"(gmem), "r"(n));
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-template <int N>
-__device__ __forceinline__ void cp_async_wait() {
-    asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
 }
 
 // wgmma (conv_int8_wgmma_built): sm_90a only; elsewhere the bodies trap, and the host never launches

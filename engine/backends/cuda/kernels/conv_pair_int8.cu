@@ -86,22 +86,86 @@ __device__ __forceinline__ uint32_t lds32(uint32_t addr) {
 }
 
 // The folded epilogue of RUN accumulators (biased) of one pixel: acc * alpha + bias in one fused
-// multiply-add, leaky ReLU max(v, slope v) (slope 1: none), clamped and rounded through kRoundMagic, as
-// conv_int8.cu's epilogue_run_folded; the s8 packed 4 a word.
-template <int RUN, bool SMALL>
+// multiply-add, leaky ReLU max(v, slope v) (slope 1: none), with RES the residual's RUN s8 (`res`, 4 a
+// word) times res_fold added by a fused multiply-add and with POST post_act's leaky ReLU, clamped and
+// rounded through kRoundMagic, as conv_int8.cu's epilogue_run_folded; the s8 packed 4 a word.
+template <int RUN, bool SMALL, bool RES = false, bool POST = false>
 __device__ __forceinline__ void folded_run(const int32_t (&acc)[RUN], const float* alpha, const float* bias,
-                                           float slope, uint32_t (&out)[RUN / 4]) {
+                                           float slope, uint32_t (&out)[RUN / 4],
+                                           const uint32_t* res = nullptr, float res_fold = 0.f,
+                                           float post = 1.f) {
     uint32_t w[RUN];
 #pragma unroll
-    for (int e = 0; e < RUN; ++e) {
-        float v = __fmaf_rn(biased_acc_to_f32(acc[e], SMALL), alpha[e], bias[e]);
-        v = fmaxf(v, __fmul_rn(slope, v));
-        w[e] = f32_bits(add_rn(clamp_keep_nan(v, -128.f, 127.f), kRoundMagic));
+    for (int j = 0; j < RUN / 4; ++j) {
+        float r[4] = {};
+        if constexpr (RES) s8x4_to_f32(res[j], r);
+#pragma unroll
+        for (int b = 0; b < 4; ++b) {
+            const int e = 4 * j + b;
+            float v = __fmaf_rn(biased_acc_to_f32(acc[e], SMALL), alpha[e], bias[e]);
+            v = fmaxf(v, __fmul_rn(slope, v));
+            if constexpr (RES) v = __fmaf_rn(r[b], res_fold, v);
+            if constexpr (POST) v = fmaxf(v, __fmul_rn(post, v));
+            w[e] = f32_bits(add_rn(clamp_keep_nan(v, -128.f, 127.f), kRoundMagic));
+        }
     }
 #pragma unroll
     for (int e = 0; e < RUN; e += 4)
         out[e / 4] =
             __byte_perm(__byte_perm(w[e], w[e + 1], 0x0040), __byte_perm(w[e + 2], w[e + 3], 0x0040), 0x5410);
+}
+
+// The 3x3 conv's B fragments (64 x 288 weights [64][3][3][32]) into shared memory, once a CTA: column n
+// of n8 block j is channel kRun1 (n / 2) + 2 j + n % 2, its k bytes 4t.. / 16 + 4t.. the tap's channels
+// 4t.. / 16 + 4t.. (ldmatrix's natural order); [tap][n8 block pair][lane] 16 bytes.
+template <int THREADS>
+__device__ __forceinline__ void load_mid_conv_weights(const int8_t* w1, uint4* b1s, int tid) {
+    for (int i = tid; i < 9 * (kConvPairOut / 8) * 32; i += THREADS) {
+        const int ln = i & 31, j = (i >> 5) % (kConvPairOut / 8), s = (i >> 5) / (kConvPairOut / 8);
+        const int ch = kRun1 * ((ln >> 2) >> 1) + 2 * j + ((ln >> 2) & 1);
+        const int8_t* row = w1 + (ch * 9 + s) * kConvPairMid + 4 * (ln & 3);
+        const uint2 v = make_uint2(__ldg(reinterpret_cast<const uint32_t*>(row)),
+                                   __ldg(reinterpret_cast<const uint32_t*>(row + 16)));
+        reinterpret_cast<uint2*>(b1s)[((s * (kConvPairOut / 16) + (j >> 1)) * 32 + ln) * 2 + (j & 1)] = v;
+    }
+}
+
+// The 3x3 conv from the middle tile in shared memory: R m16 tiles of 16 output pixels x 64 channels over
+// 9 taps of 32 channels (A fragments by ldmatrix at the lane's address mid_at(m, tap), B fragments from
+// load_mid_conv_weights' layout), the accumulators biased by kRoundMagicBits.
+template <int R, class MidAt>
+__device__ __forceinline__ void mid_conv(int32_t (&acc)[R][8][4], const uint4* b1s, int lane, MidAt mid_at) {
+#pragma unroll
+    for (int s = 0; s < 9; ++s) {
+        uint32_t af[R][4];
+#pragma unroll
+        for (int m = 0; m < R; ++m) ldmatrix_x4(af[m], mid_at(m, s));
+        const uint4* bs = b1s + s * (kConvPairOut / 16) * 32 + lane;
+#pragma unroll
+        for (int jp = 0; jp < kConvPairOut / 16; ++jp) {
+            const uint4 bv = bs[jp * 32];
+#pragma unroll
+            for (int m = 0; m < R; ++m) {
+                if (s == 0) {
+                    mma_s8_from(acc[m][2 * jp], af[m], bv.x, bv.y, static_cast<int32_t>(kRoundMagicBits));
+                    mma_s8_from(acc[m][2 * jp + 1], af[m], bv.z, bv.w, static_cast<int32_t>(kRoundMagicBits));
+                } else {
+                    mma_s8(acc[m][2 * jp], af[m], bv.x, bv.y);
+                    mma_s8(acc[m][2 * jp + 1], af[m], bv.z, bv.w);
+                }
+            }
+        }
+    }
+}
+
+// Accumulators acc[j][2 h], acc[j][2 h + 1] of the n8 blocks as one pixel's run (row h of the m16 tile).
+template <int J>
+__device__ __forceinline__ void pixel_run(const int32_t (&acc)[J][4], int h, int32_t (&run)[2 * J]) {
+#pragma unroll
+    for (int j = 0; j < J; ++j) {
+        run[2 * j] = acc[j][2 * h];
+        run[2 * j + 1] = acc[j][2 * h + 1];
+    }
 }
 
 struct PairTile {
@@ -186,16 +250,7 @@ __global__ void __launch_bounds__(K::THREADS, K::MINB)
     const int tid = static_cast<int>(threadIdx.x), lane = tid & 31, warp = tid >> 5, g = lane >> 2,
               t = lane & 3;
 
-    // The second conv's B fragments, once: column n of n8 block j is channel kRun1 (n / 2) + 2 j + n % 2,
-    // its k bytes 4t.. / 16 + 4t.. the tap's channels 4t.. / 16 + 4t.. (ldmatrix's natural order).
-    for (int i = tid; i < 9 * (kConvPairOut / 8) * 32; i += K::THREADS) {
-        const int ln = i & 31, j = (i >> 5) % (kConvPairOut / 8), s = (i >> 5) / (kConvPairOut / 8);
-        const int ch = kRun1 * ((ln >> 2) >> 1) + 2 * j + ((ln >> 2) & 1);
-        const int8_t* row = a.w1 + (ch * 9 + s) * kConvPairMid + 4 * (ln & 3);
-        const uint2 v = make_uint2(__ldg(reinterpret_cast<const uint32_t*>(row)),
-                                   __ldg(reinterpret_cast<const uint32_t*>(row + 16)));
-        reinterpret_cast<uint2*>(b1s)[((s * (kConvPairOut / 16) + (j >> 1)) * 32 + ln) * 2 + (j & 1)] = v;
-    }
+    load_mid_conv_weights<K::THREADS>(a.w1, b1s, tid);
     // The first conv's B fragments in registers (2 k32 steps x 4 n8 blocks): column g of block j is
     // channel kRun0 (g / 2) + 2 j + g % 2.
     uint32_t b0[2][4][2];
@@ -271,11 +326,7 @@ __global__ void __launch_bounds__(K::THREADS, K::MINB)
             for (int h = 0; h < 2; ++h) {
                 if (mt * 16 + h * 8 + g >= kMidPixels) continue;
                 int32_t run[kRun0];
-#pragma unroll
-                for (int j = 0; j < 4; ++j) {
-                    run[2 * j] = acc[j][2 * h];
-                    run[2 * j + 1] = acc[j][2 * h + 1];
-                }
+                pixel_run(acc, h, run);
                 uint32_t q[kRun0 / 4];
                 folded_run<kRun0, SMALL0>(run, c_al, c_bi, a.slope0, q);
                 const int slot = static_cast<int>((e[h] >> 10) & 1023u);
@@ -297,34 +348,11 @@ __global__ void __launch_bounds__(K::THREADS, K::MINB)
         // C. The second conv: this warp's output rows ROWS warp + m (m16 tile m), columns g and 8 + g.
         constexpr int R = K::ROWS;
         int32_t acc[R][8][4];
-#pragma unroll
-        for (int s = 0; s < 9; ++s) {
-            const int dh = s / 3, dw = s % 3;
-            // A fragments by ldmatrix: lane l gives row l % 16 (output column 8 (l / 8 % 2) + l % 8) at
-            // channels 16 (l / 16) ..
-            uint32_t af[R][4];
-#pragma unroll
-            for (int m = 0; m < R; ++m) {
-                const int orow = R * warp + m, ocol = (lane & 15);
-                ldmatrix_x4(af[m], mid_addr + mid_half(mid_slot(2 * orow + dh, 2 * ocol + dw), lane >> 4));
-            }
-            const uint4* bs = b1s + s * (kConvPairOut / 16) * 32 + lane;
-#pragma unroll
-            for (int jp = 0; jp < kConvPairOut / 16; ++jp) {
-                const uint4 bv = bs[jp * 32];
-#pragma unroll
-                for (int m = 0; m < R; ++m) {
-                    if (s == 0) {
-                        mma_s8_from(acc[m][2 * jp], af[m], bv.x, bv.y, static_cast<int32_t>(kRoundMagicBits));
-                        mma_s8_from(acc[m][2 * jp + 1], af[m], bv.z, bv.w,
-                                    static_cast<int32_t>(kRoundMagicBits));
-                    } else {
-                        mma_s8(acc[m][2 * jp], af[m], bv.x, bv.y);
-                        mma_s8(acc[m][2 * jp + 1], af[m], bv.z, bv.w);
-                    }
-                }
-            }
-        }
+        // A fragments by ldmatrix: lane l gives row l % 16 (output column l % 16) at channels 16 (l / 16) ..
+        mid_conv<R>(acc, b1s, lane, [&](int m, int s) {
+            return mid_addr +
+                   mid_half(mid_slot(2 * (R * warp + m) + s / 3, 2 * (lane & 15) + s % 3), lane >> 4);
+        });
         int8_t* ys = a.y + static_cast<int64_t>(pt.n) * a.y_batch_stride;
 #pragma unroll
         for (int m = 0; m < R; ++m)
@@ -333,11 +361,7 @@ __global__ void __launch_bounds__(K::THREADS, K::MINB)
                 const int oy = pt.oy0 + R * warp + m, ox = pt.ox0 + h * 8 + g;
                 if (oy >= a.oh || ox >= a.ow) continue;
                 int32_t run[kRun1];
-#pragma unroll
-                for (int j = 0; j < 8; ++j) {
-                    run[2 * j] = acc[m][j][2 * h];
-                    run[2 * j + 1] = acc[m][j][2 * h + 1];
-                }
+                pixel_run(acc[m], h, run);
                 uint32_t q[kRun1 / 4];
                 folded_run<kRun1, SMALL1>(run, al1 + kRun1 * t, bi1 + kRun1 * t, a.slope1, q);
                 *reinterpret_cast<uint4*>(ys + (static_cast<int64_t>(oy) * a.ow + ox) * kConvPairOut +
@@ -346,23 +370,191 @@ __global__ void __launch_bounds__(K::THREADS, K::MINB)
     }
 }
 
+// --- The residual block (ConvResPairInt8Args) ---
+
+namespace blk {
+constexpr int kWinH = kTileH + 2, kWinW = kTileW + 2;  // 10 x 18: the 1x1 conv's outputs a tile reads
+constexpr int kWinPixels = kWinH * kWinW;              // 180
+constexpr int kWinTiles = (kWinPixels + 15) / 16;      // 12 m16 tiles
+constexpr int kXBytes = kWinPixels * kResPairX;        // 11,520: one window buffer
+constexpr int kXChunks = kXBytes / 16;                 // 720 16-byte copies
+constexpr int kMidBytes = kWinPixels * kConvPairMid;   // 5,760
+constexpr int kSmem = kB1Bytes + kConstBytes + kMidBytes + 2 * kXBytes;  // 47,040
+static_assert(kConvPairOut == kResPairX, "the 3x3 conv's weights as the stem's second conv's");
+}  // namespace blk
+
+// The byte offset of window pixel p's 16-byte chunk c (channels 16 c ..): the chunks of each pixel pair
+// rotated by (p / 2) % 4, so that ldmatrix's 8 rows (8 adjacent pixels, 64 bytes apart) read 8 different
+// bank groups.
+__device__ __forceinline__ int win_chunk(int p, int c) { return p * kResPairX + ((c ^ ((p >> 1) & 3)) << 4); }
+
+// Tile t's input window (10 x 18 pixels around its 8 x 16 outputs, zeros outside the image) into the
+// window buffer at `win` by cp.async: this thread's chunks tid, tid + THREADS, ...
+template <class K>
+__device__ __forceinline__ void load_block_window(const ConvResPairInt8Args& a, const PairTile& t, int tid,
+                                                  uint32_t win) {
+    const int8_t* xs = a.x + static_cast<int64_t>(t.n) * a.x_batch_stride;
+#pragma unroll
+    for (int i = 0; i < (blk::kXChunks + K::THREADS - 1) / K::THREADS; ++i) {
+        const int q = tid + i * K::THREADS;
+        if (q < blk::kXChunks) {
+            const int p = q >> 2, c = q & 3, wy = p / blk::kWinW, wx = p - wy * blk::kWinW;
+            const int iy = t.oy0 - 1 + wy, ix = t.ox0 - 1 + wx;
+            const bool in = static_cast<unsigned>(iy) < static_cast<unsigned>(a.h) &&
+                            static_cast<unsigned>(ix) < static_cast<unsigned>(a.w);
+            cp_async16(win + win_chunk(p, c), in ? xs + (iy * a.w + ix) * kResPairX + 16 * c : a.x, in);
+        }
+    }
+}
+
+template <class K, bool SMALL0, bool SMALL1, bool POST>
+__global__ void __launch_bounds__(K::THREADS, K::MINB)
+    conv_res_pair_int8_kernel(const ConvResPairInt8Args a, const PairTiles pt_div) {
+    extern __shared__ __align__(16) uint8_t smem[];
+    auto* b1s = reinterpret_cast<uint4*>(smem);
+    auto* consts = reinterpret_cast<float*>(smem + kB1Bytes);
+    float* al0 = consts;
+    float* bi0 = al0 + kConvPairMid;
+    float* al1 = bi0 + kConvPairMid;
+    float* bi1 = al1 + kResPairX;
+    uint8_t* mid = smem + kB1Bytes + kConstBytes;  // [10 x 18 pixels][32] s8 (mid_half)
+    const auto mid_addr = static_cast<uint32_t>(__cvta_generic_to_shared(mid));
+    const uint8_t* win = mid + blk::kMidBytes;  // two window buffers [180][64] s8 (win_chunk)
+    const auto win_addr = static_cast<uint32_t>(__cvta_generic_to_shared(win));
+    const int tid = static_cast<int>(threadIdx.x), lane = tid & 31, warp = tid >> 5, g = lane >> 2,
+              t = lane & 3;
+
+    const int tiles = a.batch * pt_div.tiles_y * pt_div.tiles_x;
+    int tile = static_cast<int>(blockIdx.x);
+    if (tile < tiles) load_block_window<K>(a, pair_tile(tile, pt_div), tid, win_addr);
+    cp_async_commit();
+    load_mid_conv_weights<K::THREADS>(a.w1, b1s, tid);
+    // The 1x1 conv's B fragments in registers (2 k32 steps x 4 n8 blocks): column g of block j is channel
+    // kRun0 (g / 2) + 2 j + g % 2.
+    uint32_t b0[2][4][2];
+#pragma unroll
+    for (int s = 0; s < 2; ++s)
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+            const int8_t* row = a.w0 + (kRun0 * (g >> 1) + 2 * j + (g & 1)) * kResPairX + 32 * s;
+            b0[s][j][0] = __ldg(reinterpret_cast<const uint32_t*>(row + 4 * t));
+            b0[s][j][1] = __ldg(reinterpret_cast<const uint32_t*>(row + 16 + 4 * t));
+        }
+    for (int i = tid; i < kConvPairMid; i += K::THREADS) {
+        al0[i] = __ldg(a.alpha0 + i);
+        bi0[i] = __ldg(a.bias0 + i);
+    }
+    for (int i = tid; i < kResPairX; i += K::THREADS) {
+        al1[i] = __ldg(a.alpha1 + i);
+        bi1[i] = __ldg(a.bias1 + i);
+    }
+
+    for (int buf = 0; tile < tiles; tile += static_cast<int>(gridDim.x), buf ^= 1) {
+        const PairTile pt = pair_tile(tile, pt_div);
+        cp_async_wait<0>();
+        __syncthreads();  // this tile's window in; the previous tile done with `mid` and the other buffer
+        const int next = tile + static_cast<int>(gridDim.x);
+        if (next < tiles)
+            load_block_window<K>(a, pair_tile(next, pt_div), tid, win_addr + (buf ^ 1) * blk::kXBytes);
+        cp_async_commit();
+        const uint32_t xw = win_addr + buf * blk::kXBytes;
+
+        // B. The 1x1 conv over the window's pixels, m16 tiles warp, warp + W, ... (rows past the window
+        // repeat its last pixel and are not stored).
+        float c_al[kRun0], c_bi[kRun0];
+#pragma unroll
+        for (int e = 0; e < kRun0; ++e) {
+            c_al[e] = al0[kRun0 * t + e];
+            c_bi[e] = bi0[kRun0 * t + e];
+        }
+#pragma unroll 3
+        for (int mt = warp; mt < blk::kWinTiles; mt += K::W) {
+            const int row = min(mt * 16 + (lane & 15), blk::kWinPixels - 1);
+            uint32_t af[2][4];
+#pragma unroll
+            for (int s = 0; s < 2; ++s) ldmatrix_x4(af[s], xw + win_chunk(row, 2 * s + (lane >> 4)));
+            int32_t acc[4][4];
+#pragma unroll
+            for (int j = 0; j < 4; ++j) {
+                mma_s8_from(acc[j], af[0], b0[0][j][0], b0[0][j][1], static_cast<int32_t>(kRoundMagicBits));
+                mma_s8(acc[j], af[1], b0[1][j][0], b0[1][j][1]);
+            }
+#pragma unroll
+            for (int h = 0; h < 2; ++h) {
+                const int p = mt * 16 + h * 8 + g;
+                if (p >= blk::kWinPixels) continue;
+                int32_t run[kRun0];
+                pixel_run(acc, h, run);
+                uint32_t q[kRun0 / 4];
+                folded_run<kRun0, SMALL0>(run, c_al, c_bi, a.slope0, q);
+                const int wy = p / blk::kWinW, wx = p - wy * blk::kWinW;
+                const int my = pt.oy0 - 1 + wy, mx = pt.ox0 - 1 + wx;
+                const bool inside = static_cast<unsigned>(my) < static_cast<unsigned>(a.h) &&
+                                    static_cast<unsigned>(mx) < static_cast<unsigned>(a.w);
+                // Channels 8t .. 8t + 7: half t / 2 of the pixel.
+                *reinterpret_cast<uint2*>(mid + mid_half(p, t >> 1) + 8 * (t & 1)) =
+                    inside ? make_uint2(q[0], q[1]) : make_uint2(0u, 0u);
+            }
+        }
+        __syncthreads();  // the middle tile written
+
+        // C. The 3x3 conv: this warp's output rows ROWS warp + m (m16 tile m), columns g and 8 + g; the
+        // residual from the window (the output pixel's own 16 channels 16t .., chunk t).
+        constexpr int R = K::ROWS;
+        int32_t acc[R][8][4];
+        mid_conv<R>(acc, b1s, lane, [&](int m, int s) {
+            return mid_addr + mid_half((R * warp + m + s / 3) * blk::kWinW + (lane & 15) + s % 3, lane >> 4);
+        });
+        int8_t* ys = a.y + static_cast<int64_t>(pt.n) * a.y_batch_stride;
+        const uint8_t* xwin = win + buf * blk::kXBytes;
+#pragma unroll
+        for (int m = 0; m < R; ++m)
+#pragma unroll
+            for (int h = 0; h < 2; ++h) {
+                const int oy = pt.oy0 + R * warp + m, ox = pt.ox0 + h * 8 + g;
+                if (oy >= a.h || ox >= a.w) continue;
+                int32_t run[kRun1];
+                pixel_run(acc[m], h, run);
+                const uint4 rv = *reinterpret_cast<const uint4*>(
+                    xwin + win_chunk((R * warp + m + 1) * blk::kWinW + h * 8 + g + 1, t));
+                const uint32_t res[4] = {rv.x, rv.y, rv.z, rv.w};
+                uint32_t q[kRun1 / 4];
+                folded_run<kRun1, SMALL1, true, POST>(run, al1 + kRun1 * t, bi1 + kRun1 * t, a.slope1, q, res,
+                                                      a.res_fold, a.post_slope);
+                *reinterpret_cast<uint4*>(ys + (static_cast<int64_t>(oy) * a.w + ox) * kResPairX +
+                                          kRun1 * t) = make_uint4(q[0], q[1], q[2], q[3]);
+            }
+    }
+}
+
+// The tiles of an oh x ow output (kTileH x kTileW each) and the persistent grid over `batch` samples'
+// tiles: `resident` CTAs an SM at most (conv_int8_persistent_grid).
+PairTiles pair_tiles(int oh, int ow) {
+    PairTiles d;
+    d.tiles_y = (oh + kTileH - 1) / kTileH;
+    d.tiles_x = (ow + kTileW - 1) / kTileW;
+    d.div_per = FastDiv(static_cast<uint32_t>(d.tiles_y * d.tiles_x));
+    d.div_x = FastDiv(static_cast<uint32_t>(d.tiles_x));
+    return d;
+}
+unsigned pair_grid(const PairTiles& d, int batch, int resident) {
+    const int64_t tiles = static_cast<int64_t>(batch) * d.tiles_y * d.tiles_x;
+    return static_cast<unsigned>(std::min<int64_t>(tiles, conv_int8_persistent_grid(resident)));
+}
+// The CTAs of `kernel` an SM (at least 1).
+template <class Kernel>
+int resident_ctas(Kernel* kernel, int threads, int smem) {
+    int n = 0;
+    CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, kernel, threads, smem));
+    return std::max(n, 1);
+}
+
 template <class K, int C, bool S0, bool S1>
 void launch_typed(const ConvPairInt8Args& a, cudaStream_t stream) {
     auto* kernel = conv_pair_int8_kernel<K, C, S0, S1>;
-    static const int resident = [kernel] {
-        int n = 0;
-        CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, kernel, K::THREADS, kSmem));
-        return std::max(n, 1);
-    }();
-    const int64_t tiles =
-        static_cast<int64_t>(a.batch) * ((a.oh + kTileH - 1) / kTileH) * ((a.ow + kTileW - 1) / kTileW);
-    const auto grid = static_cast<unsigned>(std::min<int64_t>(tiles, conv_int8_persistent_grid(resident)));
-    PairTiles d;
-    d.tiles_y = (a.oh + kTileH - 1) / kTileH;
-    d.tiles_x = (a.ow + kTileW - 1) / kTileW;
-    d.div_per = FastDiv(static_cast<uint32_t>(d.tiles_y * d.tiles_x));
-    d.div_x = FastDiv(static_cast<uint32_t>(d.tiles_x));
-    kernel<<<grid, K::THREADS, kSmem, stream>>>(a, d);
+    static const int resident = resident_ctas(kernel, K::THREADS, kSmem);
+    const PairTiles d = pair_tiles(a.oh, a.ow);
+    kernel<<<pair_grid(d, a.batch, resident), K::THREADS, kSmem, stream>>>(a, d);
     CUDA_CHECK(cudaGetLastError());
 }
 
@@ -387,6 +579,30 @@ void launch_cta(const ConvPairInt8Args& a, cudaStream_t stream) {
         default:
             return launch_c<K, 4>(a, stream);
     }
+}
+
+template <class K, bool S0, bool S1, bool POST>
+void launch_res_typed(const ConvResPairInt8Args& a, cudaStream_t stream) {
+    auto* kernel = conv_res_pair_int8_kernel<K, S0, S1, POST>;
+    static const int resident = resident_ctas(kernel, K::THREADS, blk::kSmem);
+    const PairTiles d = pair_tiles(a.h, a.w);
+    kernel<<<pair_grid(d, a.batch, resident), K::THREADS, blk::kSmem, stream>>>(a, d);
+    CUDA_CHECK(cudaGetLastError());
+}
+
+template <class K, bool POST>
+void launch_res_post(const ConvResPairInt8Args& a, cudaStream_t stream) {
+    if (a.small0)
+        a.small1 ? launch_res_typed<K, true, true, POST>(a, stream)
+                 : launch_res_typed<K, true, false, POST>(a, stream);
+    else
+        a.small1 ? launch_res_typed<K, false, true, POST>(a, stream)
+                 : launch_res_typed<K, false, false, POST>(a, stream);
+}
+
+template <class K>
+void launch_res_cta(const ConvResPairInt8Args& a, cudaStream_t stream) {
+    a.post_slope != 1.f ? launch_res_post<K, true>(a, stream) : launch_res_post<K, false>(a, stream);
 }
 
 }  // namespace
@@ -429,6 +645,46 @@ void launch_conv_pair_int8(const ConvPairInt8Args& a, cudaStream_t stream) {
         launch_cta<PairCta<8, 2>>(a, stream);
     else
         launch_cta<PairCta<4, 3>>(a, stream);
+}
+
+bool conv_res_pair_int8_fits(const ConvResPairInt8Args& a, const char** why) {
+    const char* no = nullptr;
+    const int64_t sample = static_cast<int64_t>(a.h) * a.w * kResPairX;
+    const auto* x0 = reinterpret_cast<const char*>(a.x);
+    const auto* y0 = reinterpret_cast<const char*>(a.y);
+    if (a.batch < 0 || a.h < 1 || a.w < 1)
+        no = "a positive image size";
+    else if (a.x_batch_stride < sample || a.y_batch_stride < sample || a.x_batch_stride % 16 != 0 ||
+             a.y_batch_stride % 16 != 0)
+        no = "the batch strides hold a sample (multiples of 16)";
+    else if (sample >= INT32_MAX ||
+             static_cast<int64_t>(a.batch) * ((a.h + kTileH - 1) / kTileH) * ((a.w + kTileW - 1) / kTileW) >=
+                 INT32_MAX)
+        no = "32-bit indexing";
+    else if (!aligned_to(a.x, 16) || !aligned_to(a.y, 16) || !aligned_to(a.w0, 16) || !aligned_to(a.w1, 16))
+        no = "x, y and the weights 16-byte aligned";
+    else if (a.batch > 0 && x0 < y0 + (a.batch - 1) * a.y_batch_stride + sample &&
+             y0 < x0 + (a.batch - 1) * a.x_batch_stride + sample)
+        no = "y apart from x (other tiles read x around theirs)";
+    else if (!(a.slope0 > 0.f && a.slope0 <= 1.f && a.slope1 > 0.f && a.slope1 <= 1.f && a.post_slope > 0.f &&
+               a.post_slope <= 1.f))
+        no = "slopes in (0, 1]";
+    else if (!(a.res_fold > 0.f && a.res_fold < INFINITY))
+        no = "a finite positive residual scale";
+    else if (a.cta < 0 || a.cta >= kConvPairCtas)
+        no = "a CTA shape of the list (kConvPairCtas)";
+    if (why != nullptr) *why = no;
+    return no == nullptr;
+}
+
+void launch_conv_res_pair_int8(const ConvResPairInt8Args& a, cudaStream_t stream) {
+    const char* why = nullptr;
+    ENGINE_CHECK(conv_res_pair_int8_fits(a, &why), "cuda int8 residual block pair: ", why);
+    if (a.batch == 0) return;
+    if (a.cta == 1)
+        launch_res_cta<PairCta<8, 2>>(a, stream);
+    else
+        launch_res_cta<PairCta<4, 3>>(a, stream);
 }
 
 }  // namespace engine::cuda

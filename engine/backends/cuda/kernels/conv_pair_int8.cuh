@@ -60,4 +60,45 @@ const char* conv_pair_int8_cta_name(int cta);
 // Enqueues it (conv_pair_int8_fits must hold; it throws engine::Error otherwise).
 void launch_conv_pair_int8(const ConvPairInt8Args& a, cudaStream_t stream);
 
+// YOLO's residual block in one kernel (docs/int8.md, "Twenty-first session"): a 1x1 conv from
+// kResPairX channels to kConvPairMid (stride 1, no padding), then a 3x3 conv (stride 1, padding 1) back
+// to kResPairX channels whose output gets the block's input added (the residual, after the act, then
+// post_act), all s8 NHWC. The 32-channel middle tensor (89 MB at batch 64 and 208x208) never leaves the
+// SM, and the block's input is read once for both its uses. A CTA takes an 8 x 16 tile of outputs: the
+// input's 10 x 18 window comes into shared memory by cp.async (the next tile's during this one's convs),
+// the 1x1 conv's outputs there (zeros outside the image: the 3x3's padding), the 3x3 conv from there and
+// the residual from the window. The folded epilogues of conv_int8.cu's direct tiles, so the bytes equal
+// those of the two convs run apart by them (`32x32 1x1 c64`, `16x64 c32`).
+struct ConvResPairInt8Args {
+    const int8_t* x = nullptr;  // [batch][h][w][kResPairX] s8 (x_batch_stride elements a sample)
+    int64_t x_batch_stride = 0;
+    int batch = 0, h = 0, w = 0;
+    // First conv: [32][kResPairX] s8; alpha0 / bias0 [32] folded: x_scale * w_scale[k] / mid_scale, ...
+    const int8_t* w0 = nullptr;
+    const float* alpha0 = nullptr;
+    const float* bias0 = nullptr;
+    float slope0 = 1;  // leaky ReLU's slope in (0, 1]; 1: no activation
+    // Second conv: [kResPairX][3][3][32] s8; alpha1 / bias1 [kResPairX] folded: mid_scale * w_scale[k] /
+    // y_scale, bias[k] / y_scale.
+    const int8_t* w1 = nullptr;
+    const float* alpha1 = nullptr;
+    const float* bias1 = nullptr;
+    float slope1 = 1;
+    float res_fold = 1;    // x_scale / y_scale as the direct tiles fold it (x_scale * (1 / y_scale))
+    float post_slope = 1;  // post_act: leaky ReLU's slope in (0, 1]; 1: none
+    int8_t* y = nullptr;   // [batch][h][w][kResPairX] s8 (y_batch_stride elements a sample)
+    int64_t y_batch_stride = 0;
+    bool small0 = false, small1 = false;  // as ConvPairInt8Args's
+    int cta = 0;                          // the CTA shape (conv_pair_int8_cta_name), timed per layer
+};
+
+inline constexpr int kResPairX = 64;  // the block's channels (input, output, residual)
+
+// Whether the kernel runs these arguments (sizes, 32-bit indexing, x and y 16-byte aligned with batch
+// strides of whole 16 bytes, slopes in (0, 1], a finite positive res_fold, a CTA shape of the list); the
+// message says what does not.
+bool conv_res_pair_int8_fits(const ConvResPairInt8Args& a, const char** why = nullptr);
+// Enqueues it (conv_res_pair_int8_fits must hold; it throws engine::Error otherwise).
+void launch_conv_res_pair_int8(const ConvResPairInt8Args& a, cudaStream_t stream);
+
 }  // namespace engine::cuda

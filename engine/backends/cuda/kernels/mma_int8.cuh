@@ -1,7 +1,7 @@
-// mma.sync m16n8k32 on s8 (sm_80 and later) and ldmatrix, shared by the INT8 conv kernels (conv_int8.cu,
-// conv_pair_int8.cu). Fragments as PTX's ISA lays them out: a[0..3] row lane / 4 (+8 for a[1], a[3]),
-// k bytes 4 (lane % 4) (+16 for a[2], a[3]); b[0], b[1] column lane / 4, k bytes 4 (lane % 4) (+16);
-// d[e] row lane / 4 (+8 for e >= 2), column 2 (lane % 4) + e % 2.
+// mma.sync m16n8k32 on s8 (sm_80 and later), ldmatrix and the 16-byte cp.async, shared by the INT8 conv
+// kernels (conv_int8.cu, conv_pair_int8.cu). Fragments as PTX's ISA lays them out: a[0..3] row lane / 4 (+8
+// for a[1], a[3]), k bytes 4 (lane % 4) (+16 for a[2], a[3]); b[0], b[1] column lane / 4, k bytes 4 (lane %
+// 4) (+16); d[e] row lane / 4 (+8 for e >= 2), column 2 (lane % 4) + e % 2.
 #pragma once
 
 #include <cstdint>
@@ -35,6 +35,22 @@ __device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], uint32_t addr) {
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
                  : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
                  : "r"(addr));
+}
+
+// L1: through L1 (.ca, kept there for the next reads of the same lines) rather than L2 only (.cg).
+template <bool L1 = false>
+__device__ __forceinline__ void cp_async16(uint32_t smem, const void* gmem, bool ok) {
+    const int n = ok ? 16 : 0;  // 0: no read, the 16 bytes are zero-filled
+    if constexpr (L1)
+        asm volatile("cp.async.ca.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem), "l"(gmem), "r"(n));
+    else
+        asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem), "l"(gmem), "r"(n));
+}
+
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N>
+__device__ __forceinline__ void cp_async_wait() {
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
 }
 
 }  // namespace engine::cuda
