@@ -36,9 +36,10 @@ constexpr int kTileH = 8, kTileW = 16;                         // second conv's 
 constexpr int kMidH = 2 * kTileH + 1, kMidW = 2 * kTileW + 1;  // 17 x 33 middle pixels
 constexpr int kMidPixels = kMidH * kMidW;                      // 561
 constexpr int kMidEven = (kMidW + 1) / 2;                      // 17 even columns, then a pad pixel
-constexpr int kMidRow = kMidEven + 1 + kMidW / 2;              // 34 pixel slots a middle row
-constexpr int kMidBytes = kMidH * kMidRow * kConvPairMid;      // 18,496
-constexpr int kImgH = kMidH + 2, kImgW = kMidW + 2;            // 19 x 35 image pixels
+constexpr int kMidRow = 40;  // pixel slots a middle row (34 used): a multiple of 8 (mid_half)
+static_assert(kMidRow % 8 == 0 && kMidRow >= kMidEven + 1 + kMidW / 2, "whole swizzle groups a row");
+constexpr int kMidBytes = kMidH * kMidRow * kConvPairMid;  // 21,760
+constexpr int kImgH = kMidH + 2, kImgW = kMidW + 2;        // 19 x 35 image pixels
 constexpr int kImgRow = 48;  // words a window row: 48 % 32 = 16 keeps the taps' loads conflict-free
 constexpr int kImgPixels = kImgH * kImgW;                           // 665
 constexpr int kMidTiles = (kMidPixels + 15) / 16;                   // 36 m16 tiles
@@ -47,7 +48,7 @@ constexpr int kConstBytes = 2 * (kConvPairMid + kConvPairOut) * 4;  // alpha0, b
 constexpr int kImgBytes = kImgH * kImgRow * 4;                      // 3,648
 // The first conv's rows (middle pixels, 16 a m16 tile) as the CTA finds them once (row_entry): 2,304 bytes.
 constexpr int kRowBytes = kMidTiles * 16 * 4;
-constexpr int kSmem = kB1Bytes + kConstBytes + kMidBytes + kImgBytes + kRowBytes;  // 43,648
+constexpr int kSmem = kB1Bytes + kConstBytes + kMidBytes + kImgBytes + kRowBytes;  // 46,912
 constexpr int kRun0 = kConvPairMid / 4, kRun1 = kConvPairOut / 4;  // a thread's channels of a pixel
 
 // The CTA: W warps (4 or 8; conv_pair_int8_cta_name). Phase C gives each warp kTileH / W output rows (m16
@@ -66,6 +67,8 @@ __device__ __forceinline__ int mid_slot(int row, int col) {
 }
 // The byte offset of 16-byte half `half` (channels 16 half ..) of the pixel in `slot`: the halves of
 // every other 4 slots swapped, so that ldmatrix's 8 rows (8 adjacent slots) read 8 different bank groups.
+// Rows of kMidRow slots, a multiple of 8: the swizzle is that of the slot in its row, and a row's offset
+// is a constant.
 __device__ __forceinline__ int mid_half(int slot, int half) {
     return slot * kConvPairMid + 16 * (half ^ ((slot >> 2) & 1));
 }
@@ -349,10 +352,13 @@ __global__ void __launch_bounds__(K::THREADS, K::MINB)
         constexpr int R = K::ROWS;
         int32_t acc[R][8][4];
         // A fragments by ldmatrix: lane l gives row l % 16 (output column l % 16) at channels 16 (l / 16) ..
-        mid_conv<R>(acc, b1s, lane, [&](int m, int s) {
-            return mid_addr +
-                   mid_half(mid_slot(2 * (R * warp + m) + s / 3, 2 * (lane & 15) + s % 3), lane >> 4);
-        });
+        // (each tap's and m16 tile's row an immediate offset from the lane's column in row 0).
+        const uint32_t m_base = mid_addr + 2 * R * warp * kMidRow * kConvPairMid;
+        const uint32_t m_col[3] = {m_base + mid_half(mid_slot(0, 2 * (lane & 15)), lane >> 4),
+                                   m_base + mid_half(mid_slot(0, 2 * (lane & 15) + 1), lane >> 4),
+                                   m_base + mid_half(mid_slot(0, 2 * (lane & 15) + 2), lane >> 4)};
+        mid_conv<R>(acc, b1s, lane,
+                    [&](int m, int s) { return m_col[s % 3] + (2 * m + s / 3) * kMidRow * kConvPairMid; });
         int8_t* ys = a.y + static_cast<int64_t>(pt.n) * a.y_batch_stride;
 #pragma unroll
         for (int m = 0; m < R; ++m)
@@ -376,35 +382,73 @@ namespace blk {
 constexpr int kWinH = kTileH + 2, kWinW = kTileW + 2;  // 10 x 18: the 1x1 conv's outputs a tile reads
 constexpr int kWinPixels = kWinH * kWinW;              // 180
 constexpr int kWinTiles = (kWinPixels + 15) / 16;      // 12 m16 tiles
-constexpr int kXBytes = kWinPixels * kResPairX;        // 11,520: one window buffer
-constexpr int kXChunks = kXBytes / 16;                 // 720 16-byte copies
-constexpr int kMidBytes = kWinPixels * kConvPairMid;   // 5,760
-constexpr int kSmem = kB1Bytes + kConstBytes + kMidBytes + 2 * kXBytes;  // 47,040
+// A window buffer: its m16 tiles' 192 pixels (the last 12 never loaded: the 1x1 conv computes them, the
+// results are not stored).
+constexpr int kXBytes = kWinTiles * 16 * kResPairX;  // 12,288
+constexpr int kMidRow = 24;  // pixel slots a middle row: a multiple of 8, so a slot's swizzle is its column's
+constexpr int kMidRowBytes = kMidRow * kConvPairMid;                     // 768
+constexpr int kMidBytes = kWinH * kMidRowBytes;                          // 7,680
+constexpr int kSmem = kB1Bytes + kConstBytes + kMidBytes + 2 * kXBytes;  // 51,456
 static_assert(kConvPairOut == kResPairX, "the 3x3 conv's weights as the stem's second conv's");
 }  // namespace blk
+
+// The byte offset of 16-byte half `half` (channels 16 half ..) of middle pixel (row, col): the halves of
+// every other 4 columns swapped, so that ldmatrix's 8 rows (8 adjacent columns) read 8 different bank
+// groups; rows kMidRowBytes apart (the same swizzle in every row: a tap's row offset is a constant).
+__device__ __forceinline__ int blk_mid(int row, int col, int half) {
+    return row * blk::kMidRowBytes + col * kConvPairMid + 16 * (half ^ ((col >> 2) & 1));
+}
 
 // The byte offset of window pixel p's 16-byte chunk c (channels 16 c ..): the chunks of each pixel pair
 // rotated by (p / 2) % 4, so that ldmatrix's 8 rows (8 adjacent pixels, 64 bytes apart) read 8 different
 // bank groups.
 __device__ __forceinline__ int win_chunk(int p, int c) { return p * kResPairX + ((c ^ ((p >> 1) & 3)) << 4); }
 
-// Tile t's input window (10 x 18 pixels around its 8 x 16 outputs, zeros outside the image) into the
-// window buffer at `win` by cp.async: this thread's chunks tid, tid + THREADS, ...
+// This thread's part of a window's loads: chunk c = tid % 4 (channels 16 c ..) of pixels p0 + P i (p0 =
+// tid / 4, P = THREADS / 4, i < LOADS); the first pixel's window row and column, and its chunk's offset in
+// a window buffer (the others' are P * 64 bytes apart: P is even, so their swizzle is the same).
 template <class K>
-__device__ __forceinline__ void load_block_window(const ConvResPairInt8Args& a, const PairTile& t, int tid,
-                                                  uint32_t win) {
-    const int8_t* xs = a.x + static_cast<int64_t>(t.n) * a.x_batch_stride;
+struct WinPart {
+    static constexpr int P = K::THREADS / 4, LOADS = (blk::kWinPixels + P - 1) / P;
+    int p0, c, wy0, wx0, soff0;
+    __device__ __forceinline__ explicit WinPart(int tid)
+        : p0(tid >> 2),
+          c(tid & 3),
+          wy0(p0 / blk::kWinW),
+          wx0(p0 - wy0 * blk::kWinW),
+          soff0(win_chunk(p0, c)) {}
+};
+
+// Tile t's input window (10 x 18 pixels around its 8 x 16 outputs, zeros outside the image) into the
+// window buffer at `win` by cp.async (this thread's WinPart); an interior tile's without bounds tests.
+template <class K>
+__device__ __forceinline__ void load_block_window(const ConvResPairInt8Args& a, const PairTile& t,
+                                                  const WinPart<K>& part, uint32_t win) {
+    using W = WinPart<K>;
+    const int8_t* xs = a.x + static_cast<int64_t>(t.n) * a.x_batch_stride + 16 * part.c;
+    auto loads = [&]<bool CHECK>() {
+        int wy = part.wy0, wx = part.wx0;
 #pragma unroll
-    for (int i = 0; i < (blk::kXChunks + K::THREADS - 1) / K::THREADS; ++i) {
-        const int q = tid + i * K::THREADS;
-        if (q < blk::kXChunks) {
-            const int p = q >> 2, c = q & 3, wy = p / blk::kWinW, wx = p - wy * blk::kWinW;
-            const int iy = t.oy0 - 1 + wy, ix = t.ox0 - 1 + wx;
-            const bool in = static_cast<unsigned>(iy) < static_cast<unsigned>(a.h) &&
-                            static_cast<unsigned>(ix) < static_cast<unsigned>(a.w);
-            cp_async16(win + win_chunk(p, c), in ? xs + (iy * a.w + ix) * kResPairX + 16 * c : a.x, in);
+        for (int i = 0; i < W::LOADS; ++i) {
+            if (i + 1 < W::LOADS || part.p0 + W::P * i < blk::kWinPixels) {
+                const int iy = t.oy0 - 1 + wy, ix = t.ox0 - 1 + wx;
+                const bool in = !CHECK || (static_cast<unsigned>(iy) < static_cast<unsigned>(a.h) &&
+                                           static_cast<unsigned>(ix) < static_cast<unsigned>(a.w));
+                cp_async16(win + part.soff0 + W::P * kResPairX * i,
+                           in ? xs + (iy * a.w + ix) * kResPairX : a.x, in);
+            }
+            wx += W::P % blk::kWinW;
+            wy += W::P / blk::kWinW;
+            if (wx >= blk::kWinW) {
+                wx -= blk::kWinW;
+                ++wy;
+            }
         }
-    }
+    };
+    if (t.oy0 >= 1 && t.ox0 >= 1 && t.oy0 + kTileH < a.h && t.ox0 + kTileW < a.w)
+        loads.template operator()<false>();
+    else
+        loads.template operator()<true>();
 }
 
 template <class K, bool SMALL0, bool SMALL1, bool POST>
@@ -412,21 +456,20 @@ __global__ void __launch_bounds__(K::THREADS, K::MINB)
     conv_res_pair_int8_kernel(const ConvResPairInt8Args a, const PairTiles pt_div) {
     extern __shared__ __align__(16) uint8_t smem[];
     auto* b1s = reinterpret_cast<uint4*>(smem);
-    auto* consts = reinterpret_cast<float*>(smem + kB1Bytes);
-    float* al0 = consts;
-    float* bi0 = al0 + kConvPairMid;
-    float* al1 = bi0 + kConvPairMid;
+    // The 3x3 conv's folded constants (the 1x1's stay in registers; the stem's layout, their slots unused).
+    float* al1 = reinterpret_cast<float*>(smem + kB1Bytes) + 2 * kConvPairMid;
     float* bi1 = al1 + kResPairX;
-    uint8_t* mid = smem + kB1Bytes + kConstBytes;  // [10 x 18 pixels][32] s8 (mid_half)
+    uint8_t* mid = smem + kB1Bytes + kConstBytes;  // [10][24 slots][32] s8 (blk_mid)
     const auto mid_addr = static_cast<uint32_t>(__cvta_generic_to_shared(mid));
-    const uint8_t* win = mid + blk::kMidBytes;  // two window buffers [180][64] s8 (win_chunk)
+    const uint8_t* win = mid + blk::kMidBytes;  // two window buffers [192][64] s8 (win_chunk)
     const auto win_addr = static_cast<uint32_t>(__cvta_generic_to_shared(win));
     const int tid = static_cast<int>(threadIdx.x), lane = tid & 31, warp = tid >> 5, g = lane >> 2,
               t = lane & 3;
 
     const int tiles = a.batch * pt_div.tiles_y * pt_div.tiles_x;
     int tile = static_cast<int>(blockIdx.x);
-    if (tile < tiles) load_block_window<K>(a, pair_tile(tile, pt_div), tid, win_addr);
+    const WinPart<K> part(tid);
+    if (tile < tiles) load_block_window<K>(a, pair_tile(tile, pt_div), part, win_addr);
     cp_async_commit();
     load_mid_conv_weights<K::THREADS>(a.w1, b1s, tid);
     // The 1x1 conv's B fragments in registers (2 k32 steps x 4 n8 blocks): column g of block j is channel
@@ -440,39 +483,37 @@ __global__ void __launch_bounds__(K::THREADS, K::MINB)
             b0[s][j][0] = __ldg(reinterpret_cast<const uint32_t*>(row + 4 * t));
             b0[s][j][1] = __ldg(reinterpret_cast<const uint32_t*>(row + 16 + 4 * t));
         }
-    for (int i = tid; i < kConvPairMid; i += K::THREADS) {
-        al0[i] = __ldg(a.alpha0 + i);
-        bi0[i] = __ldg(a.bias0 + i);
-    }
     for (int i = tid; i < kResPairX; i += K::THREADS) {
         al1[i] = __ldg(a.alpha1 + i);
         bi1[i] = __ldg(a.bias1 + i);
     }
 
+    // This thread's 1x1 conv channels' folded constants, in registers for the kernel.
+    float c_al[kRun0], c_bi[kRun0];
+#pragma unroll
+    for (int e = 0; e < kRun0; ++e) {
+        c_al[e] = __ldg(a.alpha0 + kRun0 * t + e);
+        c_bi[e] = __ldg(a.bias0 + kRun0 * t + e);
+    }
     for (int buf = 0; tile < tiles; tile += static_cast<int>(gridDim.x), buf ^= 1) {
         const PairTile pt = pair_tile(tile, pt_div);
         cp_async_wait<0>();
         __syncthreads();  // this tile's window in; the previous tile done with `mid` and the other buffer
         const int next = tile + static_cast<int>(gridDim.x);
         if (next < tiles)
-            load_block_window<K>(a, pair_tile(next, pt_div), tid, win_addr + (buf ^ 1) * blk::kXBytes);
+            load_block_window<K>(a, pair_tile(next, pt_div), part, win_addr + (buf ^ 1) * blk::kXBytes);
         cp_async_commit();
         const uint32_t xw = win_addr + buf * blk::kXBytes;
+        const int a_off[2] = {win_chunk(lane & 15, lane >> 4), win_chunk(lane & 15, 2 + (lane >> 4))};
 
         // B. The 1x1 conv over the window's pixels, m16 tiles warp, warp + W, ... (rows past the window
         // repeat its last pixel and are not stored).
-        float c_al[kRun0], c_bi[kRun0];
-#pragma unroll
-        for (int e = 0; e < kRun0; ++e) {
-            c_al[e] = al0[kRun0 * t + e];
-            c_bi[e] = bi0[kRun0 * t + e];
-        }
 #pragma unroll 3
         for (int mt = warp; mt < blk::kWinTiles; mt += K::W) {
-            const int row = min(mt * 16 + (lane & 15), blk::kWinPixels - 1);
+            // Row lane % 16 of m16 tile mt: pixel 16 mt + lane % 16, whose swizzle is lane % 16's.
             uint32_t af[2][4];
 #pragma unroll
-            for (int s = 0; s < 2; ++s) ldmatrix_x4(af[s], xw + win_chunk(row, 2 * s + (lane >> 4)));
+            for (int s = 0; s < 2; ++s) ldmatrix_x4(af[s], xw + mt * 16 * kResPairX + a_off[s]);
             int32_t acc[4][4];
 #pragma unroll
             for (int j = 0; j < 4; ++j) {
@@ -492,7 +533,7 @@ __global__ void __launch_bounds__(K::THREADS, K::MINB)
                 const bool inside = static_cast<unsigned>(my) < static_cast<unsigned>(a.h) &&
                                     static_cast<unsigned>(mx) < static_cast<unsigned>(a.w);
                 // Channels 8t .. 8t + 7: half t / 2 of the pixel.
-                *reinterpret_cast<uint2*>(mid + mid_half(p, t >> 1) + 8 * (t & 1)) =
+                *reinterpret_cast<uint2*>(mid + blk_mid(wy, wx, t >> 1) + 8 * (t & 1)) =
                     inside ? make_uint2(q[0], q[1]) : make_uint2(0u, 0u);
             }
         }
@@ -502,9 +543,14 @@ __global__ void __launch_bounds__(K::THREADS, K::MINB)
         // residual from the window (the output pixel's own 16 channels 16t .., chunk t).
         constexpr int R = K::ROWS;
         int32_t acc[R][8][4];
-        mid_conv<R>(acc, b1s, lane, [&](int m, int s) {
-            return mid_addr + mid_half((R * warp + m + s / 3) * blk::kWinW + (lane & 15) + s % 3, lane >> 4);
-        });
+        // Lane l's ldmatrix row: output column l % 16 (middle column l % 16 + dw), channels 16 (l / 16) ..;
+        // the tap's and m16 tile's rows an immediate offset.
+        const uint32_t m_base = mid_addr + R * warp * blk::kMidRowBytes;
+        const uint32_t m_col[3] = {m_base + blk_mid(0, (lane & 15), lane >> 4),
+                                   m_base + blk_mid(0, (lane & 15) + 1, lane >> 4),
+                                   m_base + blk_mid(0, (lane & 15) + 2, lane >> 4)};
+        mid_conv<R>(acc, b1s, lane,
+                    [&](int m, int s) { return m_col[s % 3] + (m + s / 3) * blk::kMidRowBytes; });
         int8_t* ys = a.y + static_cast<int64_t>(pt.n) * a.y_batch_stride;
         const uint8_t* xwin = win + buf * blk::kXBytes;
 #pragma unroll
@@ -584,7 +630,10 @@ void launch_cta(const ConvPairInt8Args& a, cudaStream_t stream) {
 template <class K, bool S0, bool S1, bool POST>
 void launch_res_typed(const ConvResPairInt8Args& a, cudaStream_t stream) {
     auto* kernel = conv_res_pair_int8_kernel<K, S0, S1, POST>;
-    static const int resident = resident_ctas(kernel, K::THREADS, blk::kSmem);
+    static const int resident = [kernel] {
+        CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, blk::kSmem));
+        return resident_ctas(kernel, K::THREADS, blk::kSmem);
+    }();
     const PairTiles d = pair_tiles(a.h, a.w);
     kernel<<<pair_grid(d, a.batch, resident), K::THREADS, blk::kSmem, stream>>>(a, d);
     CUDA_CHECK(cudaGetLastError());
