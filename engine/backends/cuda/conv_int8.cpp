@@ -944,21 +944,11 @@ class ConvPairInt8Kernel final : public Kernel {
         a.c = static_cast<int>(c_.x[1]);
         a.h = static_cast<int>(c_.x[2]);
         a.w = static_cast<int>(c_.x[3]);
-        a.w0 = static_cast<const int8_t*>(w0_->get());
-        a.alpha0 = consts0_.as<float>();
-        a.bias0 = a.alpha0 + kConvPairMid;
-        a.slope0 = folded_slope(c_.p.first.act);
-        a.w1 = static_cast<const int8_t*>(w1_->get());
-        a.alpha1 = consts1_.as<float>();
-        a.bias1 = a.alpha1 + kConvPairOut;
-        a.slope1 = folded_slope(c_.p.second.act);
+        set_convs(a);
         a.y = y;
         a.y_batch_stride = y_bs;
         a.oh = static_cast<int>(c_.y[2]);
         a.ow = static_cast<int>(c_.y[3]);
-        a.small0 = small0_;
-        a.small1 = small1_;
-        a.cta = cta_;
         return a;
     }
 
@@ -970,22 +960,26 @@ class ConvPairInt8Kernel final : public Kernel {
         a.batch = batch;
         a.h = static_cast<int>(c_.x[2]);
         a.w = static_cast<int>(c_.x[3]);
+        set_convs(a);
+        a.res_fold = c_.r_scale * (1.0f / c_.y_scale);  // as launch_conv_int8's res_scale * y_inv
+        a.post_slope = folded_slope(c_.p.second.post_act);
+        a.y = y;
+        a.y_batch_stride = y_bs;
+        return a;
+    }
+    // The weights, folded constants and CTA shape, as both kernels take them.
+    void set_convs(ConvPairConvs& a) const {
         a.w0 = static_cast<const int8_t*>(w0_->get());
         a.alpha0 = consts0_.as<float>();
         a.bias0 = a.alpha0 + kConvPairMid;
         a.slope0 = folded_slope(c_.p.first.act);
         a.w1 = static_cast<const int8_t*>(w1_->get());
         a.alpha1 = consts1_.as<float>();
-        a.bias1 = a.alpha1 + kResPairX;
+        a.bias1 = a.alpha1 + kConvPairOut;
         a.slope1 = folded_slope(c_.p.second.act);
-        a.res_fold = c_.r_scale * (1.0f / c_.y_scale);  // as launch_conv_int8's res_scale * y_inv
-        a.post_slope = folded_slope(c_.p.second.post_act);
-        a.y = y;
-        a.y_batch_stride = y_bs;
         a.small0 = small0_;
         a.small1 = small1_;
         a.cta = cta_;
-        return a;
     }
     // Times the launch of CTA shape `cta` on device x and y at `batch` (x: F32 for the stem, s8 for a block).
     float time_cta(int cta, void* x, void* y, int batch, cudaStream_t stream) const {

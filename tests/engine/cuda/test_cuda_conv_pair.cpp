@@ -42,6 +42,25 @@ std::vector<float> random_floats(size_t n, float lo, float hi, uint32_t seed) {
     return v;
 }
 
+// Two convs' random weights (the first's within +-w0_range, the second's +-0.1), quantized per channel,
+// and biases within +-0.3 (seeds seed .. seed + 3).
+struct TwoConvs {
+    engine::QuantizedWeights q0;
+    std::vector<float> b0;
+    engine::QuantizedWeights q1;
+    std::vector<float> b1;
+};
+TwoConvs two_convs(const Shape& w0s, float w0_range, const Shape& w1s, uint32_t seed) {
+    const std::vector<float> w0 =
+        random_floats(static_cast<size_t>(engine::shape_numel(w0s)), -w0_range, w0_range, seed);
+    const std::vector<float> w1 =
+        random_floats(static_cast<size_t>(engine::shape_numel(w1s)), -0.1f, 0.1f, seed + 1);
+    return {engine::quantize_weights_per_channel(w0.data(), w0s),
+            random_floats(static_cast<size_t>(w0s[0]), -0.3f, 0.3f, seed + 2),
+            engine::quantize_weights_per_channel(w1.data(), w1s),
+            random_floats(static_cast<size_t>(w1s[0]), -0.3f, 0.3f, seed + 3)};
+}
+
 // The tile whose name is `name` (a direct tile of conv_int8.cu).
 int tile_named(const std::string& name) {
     for (int t = 0; t < engine::cuda::conv_int8_tile_count(); ++t)
@@ -83,6 +102,55 @@ std::vector<int8_t> reference_step(const std::vector<int8_t>& xq, const Shape& x
     return yq;
 }
 
+// The two convs run apart by the direct tiles named t0 and t1 (c1 reads c0's output): the n output bytes
+// c1 wrote to y (empty where a tile does not fit).
+std::vector<int8_t> run_apart(const engine::cuda::ConvInt8Args& c0, const char* t0,
+                              const engine::cuda::ConvInt8Args& c1, const char* t1, const DeviceBuffer& y,
+                              size_t n) {
+    const int i0 = tile_named(t0), i1 = tile_named(t1);
+    const bool fit = engine::cuda::conv_int8_tile_fits(c0, i0) && engine::cuda::conv_int8_tile_fits(c1, i1);
+    EXPECT_TRUE(fit) << t0 << " / " << t1 << " do not run the convs";
+    if (!fit) return {};
+    engine::cuda::launch_conv_int8(c0, i0, nullptr);
+    engine::cuda::launch_conv_int8(c1, i1, nullptr);
+    CUDA_CHECK(cudaDeviceSynchronize());
+    std::vector<int8_t> out(n);
+    y.download(out.data(), n);
+    return out;
+}
+
+// The two convs' device weights and folded constants; slopes 0 (no activation) as 1.
+void set_convs(engine::cuda::ConvPairConvs& a, const DeviceBuffer& w0, const DeviceBuffer& al0,
+               const DeviceBuffer& bi0, float slope0, const DeviceBuffer& w1, const DeviceBuffer& al1,
+               const DeviceBuffer& bi1, float slope1) {
+    a.w0 = w0.as<int8_t>();
+    a.alpha0 = al0.as<float>();
+    a.bias0 = bi0.as<float>();
+    a.slope0 = slope0 > 0 ? slope0 : 1.f;
+    a.w1 = w1.as<int8_t>();
+    a.alpha1 = al1.as<float>();
+    a.bias1 = bi1.as<float>();
+    a.slope1 = slope1 > 0 ? slope1 : 1.f;
+}
+
+// The second conv of an apart run: c0's arguments (batch, sizes, act, ...) with the second's operands,
+// reading c0's kConvPairMid-channel output `mid` and writing k channels to y.
+engine::cuda::ConvInt8Args second_conv_args(const engine::cuda::ConvInt8Args& c0, const DeviceBuffer& mid,
+                                            const DeviceBuffer& w, const DeviceBuffer& alpha,
+                                            const DeviceBuffer& bias, const DeviceBuffer& y, float y_scale,
+                                            int k) {
+    engine::cuda::ConvInt8Args c1 = c0;
+    c1.x = mid.as<int8_t>();
+    c1.w = w.as<int8_t>();
+    c1.alpha = alpha.as<float>();
+    c1.bias = bias.as<float>();
+    c1.y = y.get();
+    c1.y_scale = y_scale;
+    c1.c = engine::cuda::kConvPairMid;
+    c1.k = k;
+    return c1;
+}
+
 struct PairCase {
     int batch, c, h, w;
     float slope0, slope1;  // leaky ReLU slopes; 0: no activation
@@ -110,14 +178,7 @@ void check_pair(const PairCase& k) {
                yn = static_cast<size_t>(engine::shape_numel(ys));
     const float x_amax = 1.0f;
     const std::vector<float> x = random_floats(xn, -1.1f * x_amax, 1.1f * x_amax, 11);  // some saturate
-    const std::vector<float> w0 =
-        random_floats(static_cast<size_t>(engine::shape_numel(w0s)), -0.5f, 0.5f, 12);
-    const std::vector<float> w1 =
-        random_floats(static_cast<size_t>(engine::shape_numel(w1s)), -0.1f, 0.1f, 13);
-    const std::vector<float> b0 = random_floats(kMid, -0.3f, 0.3f, 14),
-                             b1 = random_floats(kOut, -0.3f, 0.3f, 15);
-    const engine::QuantizedWeights q0 = engine::quantize_weights_per_channel(w0.data(), w0s);
-    const engine::QuantizedWeights q1 = engine::quantize_weights_per_channel(w1.data(), w1s);
+    const auto [q0, b0, q1, b1] = two_convs(w0s, 0.5f, w1s, 12);
     engine::ConvParams p0, p1;
     p0.kernel = p1.kernel = {3, 3};
     p0.pads = p1.pads = {1, 1, 1, 1};
@@ -173,14 +234,7 @@ void check_pair(const PairCase& k) {
     pa.c = k.c;
     pa.h = k.h;
     pa.w = k.w;
-    pa.w0 = dw0.as<int8_t>();
-    pa.alpha0 = dal0.as<float>();
-    pa.bias0 = dbi0.as<float>();
-    pa.slope0 = k.slope0 > 0 ? k.slope0 : 1.f;
-    pa.w1 = dw1.as<int8_t>();
-    pa.alpha1 = dal1.as<float>();
-    pa.bias1 = dbi1.as<float>();
-    pa.slope1 = k.slope1 > 0 ? k.slope1 : 1.f;
+    set_convs(pa, dw0, dal0, dbi0, k.slope0, dw1, dal1, dbi1, k.slope1);
     pa.y = dy.as<int8_t>();
     pa.y_batch_stride = static_cast<int64_t>(oh) * ow * kOut;
     pa.oh = oh;
@@ -243,15 +297,7 @@ void check_pair(const PairCase& k) {
     c0.y_batch_stride = static_cast<int64_t>(k.h) * k.w * kMid;
     c0.act = p0.act;
     c0.small_acc = pa.small0;
-    engine::cuda::ConvInt8Args c1 = c0;
-    c1.x = dmid.as<int8_t>();
-    c1.w = dw1.as<int8_t>();
-    c1.alpha = dual1.as<float>();
-    c1.bias = dubi1.as<float>();
-    c1.y = dy2.get();
-    c1.y_scale = y_scale;
-    c1.c = kMid;
-    c1.k = kOut;
+    engine::cuda::ConvInt8Args c1 = second_conv_args(c0, dmid, dw1, dual1, dubi1, dy2, y_scale, kOut);
     c1.oh = oh;
     c1.ow = ow;
     c1.stride_h = c1.stride_w = 2;
@@ -259,14 +305,8 @@ void check_pair(const PairCase& k) {
     c1.y_batch_stride = pa.y_batch_stride;
     c1.act = p1.act;
     c1.small_acc = pa.small1;
-    const int t0 = tile_named("direct 32x32 packed"), t1 = tile_named("direct 16x64 c32");
-    ASSERT_TRUE(engine::cuda::conv_int8_tile_fits(c0, t0));
-    ASSERT_TRUE(engine::cuda::conv_int8_tile_fits(c1, t1));
-    engine::cuda::launch_conv_int8(c0, t0, nullptr);
-    engine::cuda::launch_conv_int8(c1, t1, nullptr);
-    CUDA_CHECK(cudaDeviceSynchronize());
-    std::vector<int8_t> apart(yn);
-    dy2.download(apart.data(), yn);
+    const std::vector<int8_t> apart = run_apart(c0, "direct 32x32 packed", c1, "direct 16x64 c32", dy2, yn);
+    ASSERT_EQ(apart.size(), yn);
     size_t differ = 0;
     for (size_t i = 0; i < yn; ++i) differ += apart[i] != got[i];
     EXPECT_EQ(differ, 0u) << "bytes differ from the two convs run apart by the direct tiles";
@@ -286,6 +326,21 @@ TEST(CudaConvPairInt8, MatchesTheReferenceChainAndTheConvsApart) {
         check_pair(k);
 }
 
+// Expects `a` to fit (the refusal's message printed otherwise); returns the check of a change to it
+// (`change(b)` on a copy b): neither fits nor launch takes it.
+template <class Args>
+auto refusal_checker(const Args& a, bool (*fits)(const Args&, const char**),
+                     void (*launch)(const Args&, cudaStream_t)) {
+    const char* why = nullptr;
+    EXPECT_TRUE(fits(a, &why)) << why;
+    return [=](auto change, const char* what) {
+        Args b = a;
+        change(b);
+        EXPECT_FALSE(fits(b, nullptr)) << what;
+        EXPECT_THROW(launch(b, nullptr), engine::Error) << what;
+    };
+}
+
 // The arguments are checked before anything touches the device, so this runs without a GPU too (the
 // pointers are host memory that is never read).
 TEST(CudaConvPairInt8, RefusesWhatItDoesNotRun) {
@@ -301,14 +356,8 @@ TEST(CudaConvPairInt8, RefusesWhatItDoesNotRun) {
     a.oh = a.ow = 4;
     a.x_batch_stride = 3 * 64;
     a.y_batch_stride = 16 * 64;
-    const char* why = nullptr;
-    EXPECT_TRUE(engine::cuda::conv_pair_int8_fits(a, &why)) << why;
-    auto refused = [&](auto change, const char* what) {
-        engine::cuda::ConvPairInt8Args b = a;
-        change(b);
-        EXPECT_FALSE(engine::cuda::conv_pair_int8_fits(b)) << what;
-        EXPECT_THROW(engine::cuda::launch_conv_pair_int8(b, nullptr), engine::Error) << what;
-    };
+    const auto refused =
+        refusal_checker(a, engine::cuda::conv_pair_int8_fits, engine::cuda::launch_conv_pair_int8);
     refused([](auto& b) { b.c = 5; }, "5 channels");
     refused([](auto& b) { b.oh = 8; }, "not stride 2");
     refused([](auto& b) { b.y_batch_stride = 8; }, "a batch stride smaller than a sample");
@@ -351,14 +400,7 @@ void check_block(const BlockCase& k) {
     const float x_scale = 0.05f;
     std::vector<float> x_real(xn);
     for (size_t i = 0; i < xn; ++i) x_real[i] = xq[i] * x_scale;
-    const std::vector<float> w0 =
-        random_floats(static_cast<size_t>(engine::shape_numel(w0s)), -0.2f, 0.2f, 22);
-    const std::vector<float> w1 =
-        random_floats(static_cast<size_t>(engine::shape_numel(w1s)), -0.1f, 0.1f, 23);
-    const std::vector<float> b0 = random_floats(kMid, -0.3f, 0.3f, 24),
-                             b1 = random_floats(kX, -0.3f, 0.3f, 25);
-    const engine::QuantizedWeights q0 = engine::quantize_weights_per_channel(w0.data(), w0s);
-    const engine::QuantizedWeights q1 = engine::quantize_weights_per_channel(w1.data(), w1s);
+    const auto [q0, b0, q1, b1] = two_convs(w0s, 0.2f, w1s, 22);
     engine::ConvParams p0, p1;
     p1.kernel = {3, 3};
     p1.pads = {1, 1, 1, 1};
@@ -400,14 +442,7 @@ void check_block(const BlockCase& k) {
     a.batch = k.batch;
     a.h = k.h;
     a.w = k.w;
-    a.w0 = dw0.as<int8_t>();
-    a.alpha0 = dal0.as<float>();
-    a.bias0 = dbi0.as<float>();
-    a.slope0 = k.slope0 > 0 ? k.slope0 : 1.f;
-    a.w1 = dw1.as<int8_t>();
-    a.alpha1 = dal1.as<float>();
-    a.bias1 = dbi1.as<float>();
-    a.slope1 = k.slope1 > 0 ? k.slope1 : 1.f;
+    set_convs(a, dw0, dal0, dbi0, k.slope0, dw1, dal1, dbi1, k.slope1);
     a.res_fold = x_scale * (1.0f / y_scale);
     a.post_slope = k.post > 0 ? k.post : 1.f;
     a.y = dy.as<int8_t>();
@@ -458,15 +493,7 @@ void check_block(const BlockCase& k) {
     c0.y_batch_stride = static_cast<int64_t>(pixels) * kMid;
     c0.act = p0.act;
     c0.small_acc = a.small0;
-    engine::cuda::ConvInt8Args c1 = c0;
-    c1.x = dmid.as<int8_t>();
-    c1.w = dw1.as<int8_t>();
-    c1.alpha = dual1.as<float>();
-    c1.bias = dubi1.as<float>();
-    c1.y = dy2.get();
-    c1.y_scale = y_scale;
-    c1.c = kMid;
-    c1.k = kX;
+    engine::cuda::ConvInt8Args c1 = second_conv_args(c0, dmid, dw1, dual1, dubi1, dy2, y_scale, kX);
     c1.r = c1.s = 3;
     c1.pad_h = c1.pad_w = 1;
     c1.x_batch_stride = c0.y_batch_stride;
@@ -478,14 +505,8 @@ void check_block(const BlockCase& k) {
     c1.act = p1.act;
     c1.post_act = p1.post_act;
     c1.small_acc = a.small1;
-    const int t0 = tile_named("direct 32x32 1x1 c64"), t1 = tile_named("direct 16x64 c32");
-    ASSERT_TRUE(engine::cuda::conv_int8_tile_fits(c0, t0));
-    ASSERT_TRUE(engine::cuda::conv_int8_tile_fits(c1, t1));
-    engine::cuda::launch_conv_int8(c0, t0, nullptr);
-    engine::cuda::launch_conv_int8(c1, t1, nullptr);
-    CUDA_CHECK(cudaDeviceSynchronize());
-    std::vector<int8_t> apart(xn);
-    dy2.download(apart.data(), xn);
+    const std::vector<int8_t> apart = run_apart(c0, "direct 32x32 1x1 c64", c1, "direct 16x64 c32", dy2, xn);
+    ASSERT_EQ(apart.size(), xn);
     for (int cta = 0; cta < engine::cuda::kConvPairCtas; ++cta) {
         size_t differ = 0;
         for (size_t i = 0; i < xn; ++i) differ += apart[i] != got[static_cast<size_t>(cta)][i];
@@ -518,14 +539,8 @@ TEST(CudaConvResPairInt8, RefusesWhatItDoesNotRun) {
     a.h = 8;
     a.w = 8;
     a.x_batch_stride = a.y_batch_stride = 8 * 8 * 64;
-    const char* why = nullptr;
-    EXPECT_TRUE(engine::cuda::conv_res_pair_int8_fits(a, &why)) << why;
-    auto refused = [&](auto change, const char* what) {
-        engine::cuda::ConvResPairInt8Args b = a;
-        change(b);
-        EXPECT_FALSE(engine::cuda::conv_res_pair_int8_fits(b)) << what;
-        EXPECT_THROW(engine::cuda::launch_conv_res_pair_int8(b, nullptr), engine::Error) << what;
-    };
+    const auto refused =
+        refusal_checker(a, engine::cuda::conv_res_pair_int8_fits, engine::cuda::launch_conv_res_pair_int8);
     refused([](auto& b) { b.h = 0; }, "an empty image");
     refused([](auto& b) { b.x_batch_stride = 64; }, "a batch stride smaller than a sample");
     refused([](auto& b) { b.y_batch_stride += 4; }, "a batch stride not a multiple of 16");
@@ -536,6 +551,30 @@ TEST(CudaConvResPairInt8, RefusesWhatItDoesNotRun) {
     refused([](auto& b) { b.res_fold = 0.f; }, "a zero residual scale");
     refused([](auto& b) { b.res_fold = INFINITY; }, "an infinite residual scale");
     refused([](auto& b) { b.cta = -1; }, "no such CTA shape");
+}
+
+// The fused plan's one output, host and device graph I/O, byte for byte the unfused plan's (`batch`
+// samples); the host run's output.
+std::vector<float> expect_same_outputs(const engine::Plan& fused, const engine::Plan& apart,
+                                       const std::vector<engine::Tensor>& inputs, int batch) {
+    using namespace int8_checks;
+    const std::vector<float> want = run_plan(apart, inputs);
+    auto engine = engine::Engine::load(fused);
+    auto ctx = engine->create_context(1);
+    const std::vector<engine::Tensor> host = ctx->run(inputs);
+    EXPECT_EQ(host.size(), 1u);
+    if (host.size() != 1) return {};
+    const std::vector<float> got(host[0].data_as<float>(), host[0].data_as<float>() + host[0].numel());
+    EXPECT_EQ(got.size(), want.size());
+    EXPECT_TRUE(got.size() == want.size() &&
+                std::memcmp(got.data(), want.data(), got.size() * sizeof(float)) == 0)
+        << "host I/O: other outputs than the plan without the fusion";
+    const std::vector<engine::Tensor> dev = cuda_test::run_device(*ctx, inputs[0], batch);
+    EXPECT_EQ(dev.size(), 1u);
+    EXPECT_TRUE(dev.size() == 1 && static_cast<size_t>(dev[0].numel()) == want.size() &&
+                std::memcmp(dev[0].data(), want.data(), want.size() * sizeof(float)) == 0)
+        << "device I/O: other outputs than the plan without the fusion";
+    return got;
 }
 
 int count_op(const engine::Plan& plan, const std::string& op) {
@@ -577,21 +616,8 @@ TEST(CudaConvPairInt8, APlanRunsTheStemAsOneNode) {
         EXPECT_EQ(count_op(apart, "ConvPair"), 0);
         EXPECT_EQ(count_precision(apart, "Conv", "i8"), 3);
 
-        const std::vector<float> want = run_plan(apart, inputs);
-        auto engine = engine::Engine::load(fused);
-        auto ctx = engine->create_context(1);
-        const std::vector<engine::Tensor> host = ctx->run(inputs);
-        ASSERT_EQ(host.size(), 1u);
-        const std::vector<float> got(host[0].data_as<float>(), host[0].data_as<float>() + host[0].numel());
-        ASSERT_EQ(got.size(), want.size());
-        EXPECT_EQ(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)), 0)
-            << "host I/O: other outputs than the plan without the fusion";
-        const std::vector<engine::Tensor> dev =
-            cuda_test::run_device(*ctx, inputs[0], static_cast<int>(shape[0]));
-        ASSERT_EQ(dev.size(), 1u);
-        ASSERT_EQ(static_cast<size_t>(dev[0].numel()), want.size());
-        EXPECT_EQ(std::memcmp(dev[0].data(), want.data(), want.size() * sizeof(float)), 0)
-            << "device I/O: other outputs than the plan without the fusion";
+        const std::vector<float> got = expect_same_outputs(fused, apart, inputs, static_cast<int>(shape[0]));
+        ASSERT_FALSE(got.empty());
 
         // The INT8 reference chain (exact requantization): a value at a rounding tie may round the other way
         // in the folded epilogue, and move a few head outputs.
@@ -650,21 +676,7 @@ TEST(CudaConvResPairInt8, APlanRunsEachResidualBlockAsOneNode) {
         EXPECT_EQ(count_op(apart, "ConvPair"), 0);
         EXPECT_EQ(count_precision(apart, "Conv", "i8"), 7);
 
-        const std::vector<float> want = run_plan(apart, inputs);
-        auto engine = engine::Engine::load(fused);
-        auto ctx = engine->create_context(1);
-        const std::vector<engine::Tensor> host = ctx->run(inputs);
-        ASSERT_EQ(host.size(), 1u);
-        const std::vector<float> got(host[0].data_as<float>(), host[0].data_as<float>() + host[0].numel());
-        ASSERT_EQ(got.size(), want.size());
-        EXPECT_EQ(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)), 0)
-            << "host I/O: other outputs than the plan without the fusion";
-        const std::vector<engine::Tensor> dev =
-            cuda_test::run_device(*ctx, inputs[0], static_cast<int>(shape[0]));
-        ASSERT_EQ(dev.size(), 1u);
-        ASSERT_EQ(static_cast<size_t>(dev[0].numel()), want.size());
-        EXPECT_EQ(std::memcmp(dev[0].data(), want.data(), want.size() * sizeof(float)), 0)
-            << "device I/O: other outputs than the plan without the fusion";
+        expect_same_outputs(fused, apart, inputs, static_cast<int>(shape[0]));
     }
 }
 

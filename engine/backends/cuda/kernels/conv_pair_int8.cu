@@ -118,6 +118,31 @@ __device__ __forceinline__ void folded_run(const int32_t (&acc)[RUN], const floa
             __byte_perm(__byte_perm(w[e], w[e + 1], 0x0040), __byte_perm(w[e + 2], w[e + 3], 0x0040), 0x5410);
 }
 
+// The first conv's B fragments in registers (2 k32 steps x 4 n8 blocks of its 64-byte k rows, `row`
+// bytes apart in w0): column g of block j is channel kRun0 (g / 2) + 2 j + g % 2.
+__device__ __forceinline__ void load_first_conv_weights(const int8_t* w0, int row, int g, int t,
+                                                        uint32_t (&b0)[2][4][2]) {
+#pragma unroll
+    for (int s = 0; s < 2; ++s)
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+            const int8_t* r = w0 + (kRun0 * (g >> 1) + 2 * j + (g & 1)) * row + 32 * s;
+            b0[s][j][0] = __ldg(reinterpret_cast<const uint32_t*>(r + 4 * t));
+            b0[s][j][1] = __ldg(reinterpret_cast<const uint32_t*>(r + 16 + 4 * t));
+        }
+}
+
+// The first conv's m16 tile: its 4 n8 blocks over its two k32 steps, the accumulators biased by
+// kRoundMagicBits.
+__device__ __forceinline__ void first_conv_mma(const uint32_t (&af)[2][4], const uint32_t (&b0)[2][4][2],
+                                               int32_t (&acc)[4][4]) {
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+        mma_s8_from(acc[j], af[0], b0[0][j][0], b0[0][j][1], static_cast<int32_t>(kRoundMagicBits));
+        mma_s8(acc[j], af[1], b0[1][j][0], b0[1][j][1]);
+    }
+}
+
 // The 3x3 conv's B fragments (64 x 288 weights [64][3][3][32]) into shared memory, once a CTA: column n
 // of n8 block j is channel kRun1 (n / 2) + 2 j + n % 2, its k bytes 4t.. / 16 + 4t.. the tap's channels
 // 4t.. / 16 + 4t.. (ldmatrix's natural order); [tap][n8 block pair][lane] 16 bytes.
@@ -254,17 +279,8 @@ __global__ void __launch_bounds__(K::THREADS, K::MINB)
               t = lane & 3;
 
     load_mid_conv_weights<K::THREADS>(a.w1, b1s, tid);
-    // The first conv's B fragments in registers (2 k32 steps x 4 n8 blocks): column g of block j is
-    // channel kRun0 (g / 2) + 2 j + g % 2.
     uint32_t b0[2][4][2];
-#pragma unroll
-    for (int s = 0; s < 2; ++s)
-#pragma unroll
-        for (int j = 0; j < 4; ++j) {
-            const int8_t* row = a.w0 + (kRun0 * (g >> 1) + 2 * j + (g & 1)) * kPackedDepth + 32 * s;
-            b0[s][j][0] = __ldg(reinterpret_cast<const uint32_t*>(row + 4 * t));
-            b0[s][j][1] = __ldg(reinterpret_cast<const uint32_t*>(row + 16 + 4 * t));
-        }
+    load_first_conv_weights(a.w0, kPackedDepth, g, t, b0);
     for (int i = tid; i < kConvPairMid; i += K::THREADS) {
         al0[i] = __ldg(a.alpha0 + i);
         bi0[i] = __ldg(a.bias0 + i);
@@ -320,11 +336,7 @@ __global__ void __launch_bounds__(K::THREADS, K::MINB)
                     }
             }
             int32_t acc[4][4];
-#pragma unroll
-            for (int j = 0; j < 4; ++j) {
-                mma_s8_from(acc[j], af[0], b0[0][j][0], b0[0][j][1], static_cast<int32_t>(kRoundMagicBits));
-                mma_s8(acc[j], af[1], b0[1][j][0], b0[1][j][1]);
-            }
+            first_conv_mma(af, b0, acc);
 #pragma unroll
             for (int h = 0; h < 2; ++h) {
                 if (mt * 16 + h * 8 + g >= kMidPixels) continue;
@@ -472,17 +484,8 @@ __global__ void __launch_bounds__(K::THREADS, K::MINB)
     if (tile < tiles) load_block_window<K>(a, pair_tile(tile, pt_div), part, win_addr);
     cp_async_commit();
     load_mid_conv_weights<K::THREADS>(a.w1, b1s, tid);
-    // The 1x1 conv's B fragments in registers (2 k32 steps x 4 n8 blocks): column g of block j is channel
-    // kRun0 (g / 2) + 2 j + g % 2.
     uint32_t b0[2][4][2];
-#pragma unroll
-    for (int s = 0; s < 2; ++s)
-#pragma unroll
-        for (int j = 0; j < 4; ++j) {
-            const int8_t* row = a.w0 + (kRun0 * (g >> 1) + 2 * j + (g & 1)) * kResPairX + 32 * s;
-            b0[s][j][0] = __ldg(reinterpret_cast<const uint32_t*>(row + 4 * t));
-            b0[s][j][1] = __ldg(reinterpret_cast<const uint32_t*>(row + 16 + 4 * t));
-        }
+    load_first_conv_weights(a.w0, kResPairX, g, t, b0);
     for (int i = tid; i < kResPairX; i += K::THREADS) {
         al1[i] = __ldg(a.alpha1 + i);
         bi1[i] = __ldg(a.bias1 + i);
@@ -515,11 +518,7 @@ __global__ void __launch_bounds__(K::THREADS, K::MINB)
 #pragma unroll
             for (int s = 0; s < 2; ++s) ldmatrix_x4(af[s], xw + mt * 16 * kResPairX + a_off[s]);
             int32_t acc[4][4];
-#pragma unroll
-            for (int j = 0; j < 4; ++j) {
-                mma_s8_from(acc[j], af[0], b0[0][j][0], b0[0][j][1], static_cast<int32_t>(kRoundMagicBits));
-                mma_s8(acc[j], af[1], b0[1][j][0], b0[1][j][1]);
-            }
+            first_conv_mma(af, b0, acc);
 #pragma unroll
             for (int h = 0; h < 2; ++h) {
                 const int p = mt * 16 + h * 8 + g;
@@ -654,6 +653,34 @@ void launch_res_cta(const ConvResPairInt8Args& a, cudaStream_t stream) {
     a.post_slope != 1.f ? launch_res_post<K, true>(a, stream) : launch_res_post<K, false>(a, stream);
 }
 
+// Whether a kernel's arguments fit: its own refusal `no` (null: none), then what both kernels need of
+// ConvPairConvs (the weights 16-byte aligned, slopes in (0, 1], a CTA shape of the list). Sets *why.
+bool convs_fit(const ConvPairConvs& a, const char* no, const char** why) {
+    if (no == nullptr) {
+        if (!aligned_to(a.w0, 16) || !aligned_to(a.w1, 16))
+            no = "the weights 16-byte aligned";
+        else if (!(a.slope0 > 0.f && a.slope0 <= 1.f && a.slope1 > 0.f && a.slope1 <= 1.f))
+            no = "slopes in (0, 1]";
+        else if (a.cta < 0 || a.cta >= kConvPairCtas)
+            no = "a CTA shape of the list (kConvPairCtas)";
+    }
+    if (why != nullptr) *why = no;
+    return no == nullptr;
+}
+
+// Enqueues launch(PairCta<...>{}) for a's CTA shape once fits(a) holds (it throws engine::Error naming
+// `what` and the refusal otherwise).
+template <class Args, class Launch>
+void launch_checked(const Args& a, bool (*fits)(const Args&, const char**), const char* what, Launch launch) {
+    const char* why = nullptr;
+    ENGINE_CHECK(fits(a, &why), what, why);
+    if (a.batch == 0) return;
+    if (a.cta == 1)
+        launch(PairCta<8, 2>{});
+    else
+        launch(PairCta<4, 3>{});
+}
+
 }  // namespace
 
 const char* conv_pair_int8_cta_name(int cta) {
@@ -676,24 +703,16 @@ bool conv_pair_int8_fits(const ConvPairInt8Args& a, const char** why) {
                      ((a.ow + kTileW - 1) / kTileW) >=
                  INT32_MAX)
         no = "32-bit indexing";
-    else if (!aligned_to(a.x, 4) || !aligned_to(a.y, 16) || !aligned_to(a.w0, 16) || !aligned_to(a.w1, 16))
-        no = "x 4-byte, y and the weights 16-byte aligned";
-    else if (!(a.slope0 > 0.f && a.slope0 <= 1.f && a.slope1 > 0.f && a.slope1 <= 1.f) || !(a.x_scale > 0.f))
-        no = "slopes in (0, 1] and a positive input scale";
-    else if (a.cta < 0 || a.cta >= kConvPairCtas)
-        no = "a CTA shape of the list (kConvPairCtas)";
-    if (why != nullptr) *why = no;
-    return no == nullptr;
+    else if (!aligned_to(a.x, 4) || !aligned_to(a.y, 16))
+        no = "x 4-byte and y 16-byte aligned";
+    else if (!(a.x_scale > 0.f))
+        no = "a positive input scale";
+    return convs_fit(a, no, why);
 }
 
 void launch_conv_pair_int8(const ConvPairInt8Args& a, cudaStream_t stream) {
-    const char* why = nullptr;
-    ENGINE_CHECK(conv_pair_int8_fits(a, &why), "cuda int8 conv pair: ", why);
-    if (a.batch == 0) return;
-    if (a.cta == 1)
-        launch_cta<PairCta<8, 2>>(a, stream);
-    else
-        launch_cta<PairCta<4, 3>>(a, stream);
+    launch_checked(a, conv_pair_int8_fits,
+                   "cuda int8 conv pair: ", [&](auto k) { launch_cta<decltype(k)>(a, stream); });
 }
 
 bool conv_res_pair_int8_fits(const ConvResPairInt8Args& a, const char** why) {
@@ -710,30 +729,22 @@ bool conv_res_pair_int8_fits(const ConvResPairInt8Args& a, const char** why) {
              static_cast<int64_t>(a.batch) * ((a.h + kTileH - 1) / kTileH) * ((a.w + kTileW - 1) / kTileW) >=
                  INT32_MAX)
         no = "32-bit indexing";
-    else if (!aligned_to(a.x, 16) || !aligned_to(a.y, 16) || !aligned_to(a.w0, 16) || !aligned_to(a.w1, 16))
-        no = "x, y and the weights 16-byte aligned";
+    else if (!aligned_to(a.x, 16) || !aligned_to(a.y, 16))
+        no = "x and y 16-byte aligned";
     else if (a.batch > 0 && x0 < y0 + (a.batch - 1) * a.y_batch_stride + sample &&
              y0 < x0 + (a.batch - 1) * a.x_batch_stride + sample)
         no = "y apart from x (other tiles read x around theirs)";
-    else if (!(a.slope0 > 0.f && a.slope0 <= 1.f && a.slope1 > 0.f && a.slope1 <= 1.f && a.post_slope > 0.f &&
-               a.post_slope <= 1.f))
+    else if (!(a.post_slope > 0.f && a.post_slope <= 1.f))
         no = "slopes in (0, 1]";
     else if (!(a.res_fold > 0.f && a.res_fold < INFINITY))
         no = "a finite positive residual scale";
-    else if (a.cta < 0 || a.cta >= kConvPairCtas)
-        no = "a CTA shape of the list (kConvPairCtas)";
-    if (why != nullptr) *why = no;
-    return no == nullptr;
+    return convs_fit(a, no, why);
 }
 
 void launch_conv_res_pair_int8(const ConvResPairInt8Args& a, cudaStream_t stream) {
-    const char* why = nullptr;
-    ENGINE_CHECK(conv_res_pair_int8_fits(a, &why), "cuda int8 residual block pair: ", why);
-    if (a.batch == 0) return;
-    if (a.cta == 1)
-        launch_res_cta<PairCta<8, 2>>(a, stream);
-    else
-        launch_res_cta<PairCta<4, 3>>(a, stream);
+    launch_checked(a, conv_res_pair_int8_fits, "cuda int8 residual block pair: ", [&](auto k) {
+        launch_res_cta<decltype(k)>(a, stream);
+    });
 }
 
 }  // namespace engine::cuda

@@ -17,31 +17,38 @@
 
 namespace engine::cuda {
 
-struct ConvPairInt8Args {
-    const float* x = nullptr;  // [batch][c][h][w] F32 (x_batch_stride elements a sample)
-    int64_t x_batch_stride = 0;
-    float x_scale = 1;  // the image's s8 scale (amax / 127)
-    int batch = 0, c = 0, h = 0, w = 0;
-    // First conv: [32][kPackedDepth] s8, tap (r, s)'s channels at (3 r + s) * kPackedC (conv_int8.cpp's
-    // packed taps); alpha0 / bias0 [32] folded: x_scale * w_scale[k] / mid_scale, bias[k] / mid_scale.
+// The two convs' weights and folded constants, and the CTA shape: what both pair kernels take.
+struct ConvPairConvs {
+    // First conv: 32 rows of s8 weights (the stem's [32][kPackedDepth] packed taps, a block's [32][64]);
+    // alpha0 / bias0 [32] folded: x_scale * w_scale[k] / mid_scale, bias[k] / mid_scale.
     const int8_t* w0 = nullptr;
     const float* alpha0 = nullptr;
     const float* bias0 = nullptr;
     float slope0 = 1;  // leaky ReLU's slope in (0, 1]; 1: no activation
-    // Second conv: [64][3][3][32] s8; alpha1 / bias1 [64] folded: mid_scale * w_scale[k] / y_scale, ...
+    // Second conv: [64][3][3][32] s8; alpha1 / bias1 [64] folded: mid_scale * w_scale[k] / y_scale,
+    // bias[k] / y_scale.
     const int8_t* w1 = nullptr;
     const float* alpha1 = nullptr;
     const float* bias1 = nullptr;
     float slope1 = 1;
-    int8_t* y = nullptr;  // [batch][oh][ow][64] s8 (y_batch_stride elements a sample)
-    int64_t y_batch_stride = 0;
-    int oh = 0, ow = 0;  // (h + 1) / 2, (w + 1) / 2
     // Every accumulator of the first / second conv within +-2^22 (int8_sums_small): one add turns it
     // into a float instead of a conversion. False is always right.
     bool small0 = false, small1 = false;
     // The CTA shape (conv_pair_int8_cta_name): 0 to kConvPairCtas - 1; timed per layer at build time
     // (conv_int8.cpp's conv_pair_pack).
     int cta = 0;
+};
+
+// The stem: first's weights in packed taps (tap (r, s)'s channels at (3 r + s) * kPackedC: conv_int8.cpp's
+// packed taps).
+struct ConvPairInt8Args : ConvPairConvs {
+    const float* x = nullptr;  // [batch][c][h][w] F32 (x_batch_stride elements a sample)
+    int64_t x_batch_stride = 0;
+    float x_scale = 1;  // the image's s8 scale (amax / 127)
+    int batch = 0, c = 0, h = 0, w = 0;
+    int8_t* y = nullptr;  // [batch][oh][ow][64] s8 (y_batch_stride elements a sample)
+    int64_t y_batch_stride = 0;
+    int oh = 0, ow = 0;  // (h + 1) / 2, (w + 1) / 2
 };
 
 inline constexpr int kConvPairMid = 32;  // the first conv's outputs, the second's inputs
@@ -69,27 +76,14 @@ void launch_conv_pair_int8(const ConvPairInt8Args& a, cudaStream_t stream);
 // the 1x1 conv's outputs there (zeros outside the image: the 3x3's padding), the 3x3 conv from there and
 // the residual from the window. The folded epilogues of conv_int8.cu's direct tiles, so the bytes equal
 // those of the two convs run apart by them (`32x32 1x1 c64`, `16x64 c32`).
-struct ConvResPairInt8Args {
+struct ConvResPairInt8Args : ConvPairConvs {  // first's weights [32][kResPairX]
     const int8_t* x = nullptr;  // [batch][h][w][kResPairX] s8 (x_batch_stride elements a sample)
     int64_t x_batch_stride = 0;
     int batch = 0, h = 0, w = 0;
-    // First conv: [32][kResPairX] s8; alpha0 / bias0 [32] folded: x_scale * w_scale[k] / mid_scale, ...
-    const int8_t* w0 = nullptr;
-    const float* alpha0 = nullptr;
-    const float* bias0 = nullptr;
-    float slope0 = 1;  // leaky ReLU's slope in (0, 1]; 1: no activation
-    // Second conv: [kResPairX][3][3][32] s8; alpha1 / bias1 [kResPairX] folded: mid_scale * w_scale[k] /
-    // y_scale, bias[k] / y_scale.
-    const int8_t* w1 = nullptr;
-    const float* alpha1 = nullptr;
-    const float* bias1 = nullptr;
-    float slope1 = 1;
     float res_fold = 1;    // x_scale / y_scale as the direct tiles fold it (x_scale * (1 / y_scale))
     float post_slope = 1;  // post_act: leaky ReLU's slope in (0, 1]; 1: none
     int8_t* y = nullptr;   // [batch][h][w][kResPairX] s8 (y_batch_stride elements a sample)
     int64_t y_batch_stride = 0;
-    bool small0 = false, small1 = false;  // as ConvPairInt8Args's
-    int cta = 0;                          // the CTA shape (conv_pair_int8_cta_name), timed per layer
 };
 
 inline constexpr int kResPairX = 64;  // the block's channels (input, output, residual)
