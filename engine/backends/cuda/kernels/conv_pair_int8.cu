@@ -1,7 +1,8 @@
-// The INT8 conv pair kernel (conv_pair_int8.cuh): YOLO's stem in one pass.
+// The INT8 conv pair kernels (conv_pair_int8.cuh): YOLO's stem in one pass (conv_pair_int8_kernel,
+// below), and its residual block in one pass (conv_res_pair_int8_kernel, further down: its own notes).
 //
-// A CTA of 4 or 8 warps is persistent over the tiles (8 x 16 outputs of the second conv, batch-major). Per
-// tile:
+// The stem: a CTA of 4 or 8 warps is persistent over the tiles (8 x 16 outputs of the second conv,
+// batch-major). Per tile:
 //   A. the image window (19 x 35 pixels, 2 rows and columns around the 17 x 33 middle window) quantized
 //      into shared memory, one 4-byte word a pixel (its channels, zero padded to 4; zeros outside the
 //      image: the first conv's padding). Its global loads were issued into registers during the previous
@@ -38,6 +39,7 @@ constexpr int kMidPixels = kMidH * kMidW;                      // 561
 constexpr int kMidEven = (kMidW + 1) / 2;                      // 17 even columns, then a pad pixel
 constexpr int kMidRow = 40;  // pixel slots a middle row (34 used): a multiple of 8 (mid_half)
 static_assert(kMidRow % 8 == 0 && kMidRow >= kMidEven + 1 + kMidW / 2, "whole swizzle groups a row");
+static_assert(kMidH * kMidRow <= 1024, "a middle slot in row_entry's 10 bits");
 constexpr int kMidBytes = kMidH * kMidRow * kConvPairMid;  // 21,760
 constexpr int kImgH = kMidH + 2, kImgW = kMidW + 2;        // 19 x 35 image pixels
 constexpr int kImgRow = 48;  // words a window row: 48 % 32 = 16 keeps the taps' loads conflict-free
@@ -49,6 +51,7 @@ constexpr int kImgBytes = kImgH * kImgRow * 4;                      // 3,648
 // The first conv's rows (middle pixels, 16 a m16 tile) as the CTA finds them once (row_entry): 2,304 bytes.
 constexpr int kRowBytes = kMidTiles * 16 * 4;
 constexpr int kSmem = kB1Bytes + kConstBytes + kMidBytes + kImgBytes + kRowBytes;  // 46,912
+static_assert(kSmem <= 48 * 1024, "the stem kernel asks for no more than the default dynamic shared memory");
 constexpr int kRun0 = kConvPairMid / 4, kRun1 = kConvPairOut / 4;  // a thread's channels of a pixel
 
 // The CTA: W warps (4 or 8; conv_pair_int8_cta_name). Phase C gives each warp kTileH / W output rows (m16
@@ -269,7 +272,7 @@ __global__ void __launch_bounds__(K::THREADS, K::MINB)
     float* bi0 = al0 + kConvPairMid;
     float* al1 = bi0 + kConvPairMid;
     float* bi1 = al1 + kConvPairOut;
-    uint8_t* mid = smem + kB1Bytes + kConstBytes;  // [17][34 slots][32] s8
+    uint8_t* mid = smem + kB1Bytes + kConstBytes;  // [17][kMidRow slots][32] s8
     const auto mid_addr = static_cast<uint32_t>(__cvta_generic_to_shared(mid));
     auto* img = reinterpret_cast<uint32_t*>(mid + kMidBytes);  // [19][48] words
     const auto img_addr = static_cast<uint32_t>(__cvta_generic_to_shared(img));
@@ -397,7 +400,7 @@ constexpr int kWinTiles = (kWinPixels + 15) / 16;      // 12 m16 tiles
 // A window buffer: its m16 tiles' 192 pixels (the last 12 never loaded: the 1x1 conv computes them, the
 // results are not stored).
 constexpr int kXBytes = kWinTiles * 16 * kResPairX;  // 12,288
-constexpr int kMidRow = 24;  // pixel slots a middle row: a multiple of 8, so a slot's swizzle is its column's
+constexpr int kMidRow = 24;  // pixel slots a middle row (18 used; blk_mid's swizzle is the column's alone)
 constexpr int kMidRowBytes = kMidRow * kConvPairMid;                     // 768
 constexpr int kMidBytes = kWinH * kMidRowBytes;                          // 7,680
 constexpr int kSmem = kB1Bytes + kConstBytes + kMidBytes + 2 * kXBytes;  // 51,456
@@ -718,8 +721,7 @@ void launch_conv_pair_int8(const ConvPairInt8Args& a, cudaStream_t stream) {
 bool conv_res_pair_int8_fits(const ConvResPairInt8Args& a, const char** why) {
     const char* no = nullptr;
     const int64_t sample = static_cast<int64_t>(a.h) * a.w * kResPairX;
-    const auto* x0 = reinterpret_cast<const char*>(a.x);
-    const auto* y0 = reinterpret_cast<const char*>(a.y);
+    const auto x0 = reinterpret_cast<uintptr_t>(a.x), y0 = reinterpret_cast<uintptr_t>(a.y);
     if (a.batch < 0 || a.h < 1 || a.w < 1)
         no = "a positive image size";
     else if (a.x_batch_stride < sample || a.y_batch_stride < sample || a.x_batch_stride % 16 != 0 ||
@@ -731,8 +733,8 @@ bool conv_res_pair_int8_fits(const ConvResPairInt8Args& a, const char** why) {
         no = "32-bit indexing";
     else if (!aligned_to(a.x, 16) || !aligned_to(a.y, 16))
         no = "x and y 16-byte aligned";
-    else if (a.batch > 0 && x0 < y0 + (a.batch - 1) * a.y_batch_stride + sample &&
-             y0 < x0 + (a.batch - 1) * a.x_batch_stride + sample)
+    else if (a.batch > 0 && x0 < y0 + static_cast<uintptr_t>((a.batch - 1) * a.y_batch_stride + sample) &&
+             y0 < x0 + static_cast<uintptr_t>((a.batch - 1) * a.x_batch_stride + sample))
         no = "y apart from x (other tiles read x around theirs)";
     else if (!(a.post_slope > 0.f && a.post_slope <= 1.f))
         no = "slopes in (0, 1]";
