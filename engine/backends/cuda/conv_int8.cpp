@@ -818,7 +818,7 @@ struct PairProblem {
     ConvPairParams p;
     Shape x, w0, w1, y;
     int max_batch = 1;
-    float x_scale = 1, mid_scale = 1, y_scale = 1, r_scale = 1;  // r_scale: the block's residual (x)
+    float x_scale = 1, mid_scale = 1, y_scale = 1;  // a block's residual is x: its scale x_scale
 };
 
 PairProblem pair_problem(const Graph& g, NodeId n) {
@@ -845,7 +845,6 @@ PairProblem pair_problem(const Graph& g, NodeId n) {
         ENGINE_CHECK(x.storage_dtype == DataType::I8 && !x.is_graph_input, "cuda: ", c.name, ": input '",
                      x.name, "' is not an s8 value of the plan");
         c.x_scale = value_scale(g, n, node.inputs[0]);
-        c.r_scale = c.x_scale;
     } else {
         ENGINE_CHECK(x.is_graph_input && x.layout == Layout::Plain && x.storage_dtype == DataType::F32 &&
                          x.amax > 0 && std::isfinite(x.amax),
@@ -961,7 +960,8 @@ class ConvPairInt8Kernel final : public Kernel {
         a.h = static_cast<int>(c_.x[2]);
         a.w = static_cast<int>(c_.x[3]);
         set_convs(a);
-        a.res_fold = c_.r_scale * (1.0f / c_.y_scale);  // as launch_conv_int8's res_scale * y_inv
+        a.res_fold =
+            c_.x_scale * (1.0f / c_.y_scale);  // the residual x: launch_conv_int8's res_scale * y_inv
         a.post_slope = folded_slope(c_.p.second.post_act);
         a.y = y;
         a.y_batch_stride = y_bs;
